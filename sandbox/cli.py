@@ -1,0 +1,90 @@
+"""The `sandbox` command: bring stores up and down, list and run scenarios.
+
+Every failure the user can fix ends as one line on stderr and exit status 2 (see sandbox.errors);
+a consistency finding in a run ends with exit status 3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from sandbox.config import STORE_NAMES, Workspace, ensure_env_file, load_settings, parse_stores
+from sandbox.errors import SandboxError
+from sandbox.report.console import console, print_status
+from sandbox.stack import open_stack, recorded_backend, resolve_backend
+from sandbox.stack.status import gather_status
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Polyglot persistence sandbox: one order workload, five stores, compared side by side.")
+
+BackendOpt = Annotated[str, typer.Option("--backend", help="auto | docker | native")]
+StoresOpt = Annotated[str, typer.Option("--stores", help="comma-separated subset of " + ",".join(STORE_NAMES))]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML file with store URLs (beats SANDBOX_*)")]
+
+
+def _workspace() -> Workspace:
+    return Workspace.from_env(dict(os.environ))
+
+
+@app.command()
+def up(backend: BackendOpt = "auto", stores: StoresOpt = ",".join(STORE_NAMES)) -> None:
+    """Start the stores (Docker Compose where an engine answers, local processes elsewhere)."""
+    ws = _workspace()
+    chosen = resolve_backend(backend, ws.state_dir)
+    names = parse_stores(stores)
+    stack = open_stack(chosen, ws, ensure_env_file(ws.env_file))
+    started = stack.up(names)
+    console.print(f"[bold]{chosen}[/] backend: started {', '.join(started) or 'nothing (already up)'}")
+
+
+@app.command()
+def down(backend: BackendOpt = "auto") -> None:
+    """Stop exactly the servers the sandbox started (by recorded PID, or the compose project)."""
+    ws = _workspace()
+    chosen = recorded_backend(ws.state_dir) if backend == "auto" else resolve_backend(backend, ws.state_dir)
+    if chosen is None:
+        console.print("nothing to stop: no stack recorded in " + str(ws.state_dir))
+        return
+    stopped = open_stack(chosen, ws, ensure_env_file(ws.env_file)).down()
+    console.print(f"[bold]{chosen}[/] backend: stopped {', '.join(stopped) or 'nothing'}")
+
+
+@app.command()
+def status(backend: BackendOpt = "auto", config: ConfigOpt = None) -> None:
+    """Each store: backend, URL (password masked), the server's own name and version, reachable or not."""
+    ws = _workspace()
+    chosen = resolve_backend(backend, ws.state_dir)
+    settings = load_settings(chosen, ws, config)
+    rows = asyncio.run(gather_status(settings, list(STORE_NAMES)))
+    pids = open_stack(chosen, ws, {}).running() if chosen == "native" else {}  # type: ignore[union-attr]
+    print_status(chosen, rows, pids)
+    if not all(r.reachable for r in rows):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point: one line and a status code for every error the user can act on."""
+    try:
+        app(standalone_mode=False)
+    except SandboxError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+

@@ -1,0 +1,1 @@
+"""What users see: live progress, side-by-side tables, results files."""

@@ -1,0 +1,98 @@
+"""The one small async interface every store adapter implements (after go-ycsb's DB and YCSB's DB.java).
+
+Adapters only talk to their store: no timing, no retries, no logging of results. Timing and
+error counting live in sandbox.measure.timing, around these calls.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import ClassVar
+
+from sandbox.config import Endpoint
+from sandbox.workload.model import Catalog, Order, OrderRecord
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What the server says it is, so nobody mistakes a stand-in for the real product."""
+
+    product: str
+    version: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.product} {self.version}" + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass(frozen=True)
+class StatusTotal:
+    """Order count and revenue for one status, computed by the store's own aggregation path."""
+
+    count: int
+    revenue: Decimal  # exact where the store keeps exact money; a float's repr where it does not
+
+
+@dataclass(frozen=True)
+class StoreOptions:
+    es_refresh: str = "false"  # Elasticsearch refresh on write: false | wait_for | true
+    redis_ttl_s: int | None = None  # cache-style expiry; off for comparisons
+    connections: int = 8  # connection pool size; the runner sets it to the run's concurrency
+    mongo_write_concern: str = "default"  # default | w1 | majority | w1j (w:1, j:true) | majorityj
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Store(ABC):
+    """A store adapter bound to one run's namespace."""
+
+    name: ClassVar[str]
+    money_note: ClassVar[str] = "exact decimal"
+
+    def __init__(self, endpoint: Endpoint, namespace: str, options: StoreOptions | None = None):
+        self.endpoint = endpoint
+        self.namespace = namespace  # e.g. "sbx_20261125t2132_ab12": unique to one run
+        self.options = options or StoreOptions()
+
+    @abstractmethod
+    async def connect(self) -> ServerInfo:
+        """Open connections and return what the server reports about itself."""
+
+    @abstractmethod
+    async def prepare(self, catalog: Catalog) -> None:
+        """Create this run's namespace (failing if it already exists) and load reference data."""
+
+    @abstractmethod
+    async def write(self, order: Order) -> None:
+        """Store one order atomically (the order and its items together)."""
+
+    async def write_batch(self, orders: Sequence[Order]) -> None:
+        """Store several orders in one round trip where the store offers one."""
+        for order in orders:
+            await self.write(order)
+
+    @abstractmethod
+    async def read(self, order_id: str) -> OrderRecord | None:
+        """One order by id, as a reader would fetch it; None when absent."""
+
+    @abstractmethod
+    def scan(self) -> AsyncIterator[OrderRecord]:
+        """Every order in this run's namespace, in no particular order."""
+
+    @abstractmethod
+    async def aggregates(self) -> dict[str, StatusTotal]:
+        """Order count and revenue by status, as the store itself computes them."""
+
+    @abstractmethod
+    async def teardown(self) -> None:
+        """Drop this run's namespace, and only it, if prepare created it."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections."""
+
+    def describe(self) -> str:
+        """How the order is modelled in this store, for reports."""
+        return ""

@@ -1,0 +1,142 @@
+"""Elasticsearch (async client, major pinned to the server's): explicit mapping, nested items, _bulk."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from elastic_transport import AiohttpHttpNode, HttpHeaders
+from elasticsearch import AsyncElasticsearch, BadRequestError
+from elasticsearch.helpers import async_scan
+
+from sandbox.errors import SandboxError, UsageError
+from sandbox.stores.base import ServerInfo, StatusTotal, Store
+from sandbox.workload.model import Catalog, Order, OrderRecord
+
+MONEY = {"type": "scaled_float", "scaling_factor": 100}
+MAPPINGS = {"dynamic": "strict", "properties": {
+    "order_number": {"type": "keyword"}, "customer_id": {"type": "keyword"},
+    "customer_segment": {"type": "keyword"}, "status": {"type": "keyword"},
+    "subtotal": MONEY, "tax_amount": MONEY, "shipping_amount": MONEY, "total_amount": MONEY,
+    "item_count": {"type": "integer"}, "created_at": {"type": "date"},
+    "items": {"type": "nested", "properties": {
+        "product_id": {"type": "keyword"}, "sku": {"type": "keyword"}, "name": {"type": "text"},
+        "quantity": {"type": "integer"}, "unit_price": MONEY}},
+}}
+SOURCE_FIELDS = ["status", "total_amount", "item_count", "customer_id", "customer_segment", "order_number"]
+
+
+class PlainJsonNode(AiohttpHttpNode):
+    """Sends plain application/json instead of the 'compatible-with=9' vendor media type.
+
+    Elasticsearch accepts both; OpenSearch (and the osmem stand-in) answer 406 to the vendor type.
+    """
+
+    async def perform_request(self, method, target, body=None, headers=None, **kwargs):  # type: ignore[override]
+        headers = HttpHeaders(headers or {})
+        for name in ("accept", "content-type"):
+            if "vnd.elasticsearch+json" in headers.get(name, ""):
+                headers[name] = "application/x-ndjson" if target.startswith("/_bulk") or "/_bulk" in target \
+                    else "application/json"
+        return await super().perform_request(method, target, body=body, headers=headers, **kwargs)
+
+
+def _document(o: Order) -> dict[str, Any]:
+    # Money goes in as strings: _source keeps them exactly; only aggregations see scaled floats.
+    return {
+        "order_number": o.order_number, "customer_id": o.customer_id, "customer_segment": o.customer_segment.value,
+        "status": o.status.value, "subtotal": str(o.subtotal), "tax_amount": str(o.tax_amount),
+        "shipping_amount": str(o.shipping_amount), "total_amount": str(o.total_amount),
+        "item_count": len(o.items), "created_at": o.created_at.isoformat(timespec="milliseconds"),
+        "items": [{"product_id": i.product_id, "sku": i.product_sku, "name": i.product_name,
+                   "quantity": i.quantity, "unit_price": str(i.unit_price)} for i in o.items],
+    }
+
+
+def _record(order_id: str, src: dict[str, Any]) -> OrderRecord:
+    total = src.get("total_amount")
+    return OrderRecord(order_id, src.get("status"), Decimal(str(total)) if total is not None else None,
+                       src.get("item_count"), src.get("customer_id"), src.get("customer_segment"),
+                       src.get("order_number"))
+
+
+class ElasticStore(Store):
+    name = "elastic"
+    money_note = "scaled_float (aggregations are doubles)"
+
+    es: AsyncElasticsearch
+    _created = False
+
+    @property
+    def index(self) -> str:
+        return f"{self.namespace}-orders"
+
+    async def connect(self) -> ServerInfo:
+        node_class = PlainJsonNode if self.endpoint.plain_json else "aiohttp"
+        self.es = AsyncElasticsearch(self.endpoint.url, node_class=node_class,
+                                     connections_per_node=self.options.connections, request_timeout=30)
+        info = (await self.es.info()).body
+        version = info.get("version", {})
+        distribution = version.get("distribution")
+        if distribution == "opensearch":
+            emulator = " emulator (osmem)" if version.get("build_hash") == "osmem" else ""
+            return ServerInfo("OpenSearch API" + emulator, version.get("number", "?"),
+                              f"stand-in for Elasticsearch; cluster {info.get('cluster_name')}")
+        return ServerInfo("Elasticsearch", version.get("number", "?"), f"cluster {info.get('cluster_name')}")
+
+    async def prepare(self, catalog: Catalog) -> None:
+        try:
+            await self.es.indices.create(index=self.index, mappings=MAPPINGS, settings={
+                "number_of_shards": 1, "number_of_replicas": 0,
+                # Explicit, so search-idle shards do not silently stop refreshing.
+                "refresh_interval": "1s"})
+        except BadRequestError as exc:
+            if "already_exists" in str(exc.error):
+                raise UsageError(f"Elasticsearch index {self.index} already exists; choose another run id") from None
+            raise
+        self._created = True
+
+    async def write(self, order: Order) -> None:
+        await self.es.index(index=self.index, id=order.id, document=_document(order),
+                            refresh=self.options.es_refresh)  # type: ignore[arg-type]
+
+    async def write_batch(self, orders: Sequence[Order]) -> None:
+        operations: list[dict[str, Any]] = []
+        for o in orders:
+            operations += [{"index": {"_index": self.index, "_id": o.id}}, _document(o)]
+        resp = await self.es.bulk(operations=operations, refresh=self.options.es_refresh)  # type: ignore[arg-type]
+        if resp.get("errors"):
+            failed = [item["index"] for item in resp["items"] if item["index"].get("error")]
+            raise SandboxError(f"_bulk rejected {len(failed)} of {len(orders)} orders: {failed[0]['error']}")
+
+    async def read(self, order_id: str) -> OrderRecord | None:
+        resp = await self.es.options(ignore_status=404).get(index=self.index, id=order_id,
+                                                             source_includes=SOURCE_FIELDS)
+        return _record(order_id, resp["_source"]) if resp.get("found") else None
+
+    async def scan(self) -> AsyncIterator[OrderRecord]:
+        await self.es.indices.refresh(index=self.index)
+        async for hit in async_scan(self.es, index=self.index, query={"query": {"match_all": {}}},
+                                    _source=SOURCE_FIELDS, size=2000):
+            yield _record(hit["_id"], hit["_source"])
+
+    async def aggregates(self) -> dict[str, StatusTotal]:
+        await self.es.indices.refresh(index=self.index)
+        resp = await self.es.search(index=self.index, size=0, aggs={
+            "by_status": {"terms": {"field": "status", "size": 50},
+                          "aggs": {"revenue": {"sum": {"field": "total_amount"}}}}})
+        return {b["key"]: StatusTotal(b["doc_count"], Decimal(repr(b["revenue"]["value"])))
+                for b in resp["aggregations"]["by_status"]["buckets"]}
+
+    async def teardown(self) -> None:
+        if self._created:
+            await self.es.indices.delete(index=self.index)
+            self._created = False
+
+    async def close(self) -> None:
+        if hasattr(self, "es"):
+            await self.es.close()
+
+    def describe(self) -> str:
+        return "one document per order, strict mapping, nested items, scaled_float money"

@@ -1,0 +1,157 @@
+"""InfluxDB: the playbook's order_metrics measurement over the v1-compatible HTTP API.
+
+Line protocol to /write and InfluxQL to /query work on InfluxDB 1.x (the native backend's 1.6),
+2.x (compose; token auth, buckets mapped to a database) and 3.x. influxdb-client's v2 write and
+Flux APIs do not exist on 1.x or 3.x, so only its Point is used, to build line protocol.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+from influxdb_client import Point, WritePrecision
+
+from sandbox.errors import SandboxError, UsageError
+from sandbox.stores.base import ServerInfo, StatusTotal, Store
+from sandbox.workload.model import Catalog, Order, OrderRecord
+
+MEASUREMENT = "order_metrics"
+FIELDS = "order_id, order_value, item_count, status, customer_segment"
+
+
+def line(o: Order) -> str:
+    return (Point(MEASUREMENT).tag("status", o.status.value).tag("customer_segment", o.customer_segment.value)
+            .field("order_value", float(o.total_amount)).field("item_count", len(o.items))
+            .field("order_id", o.id)
+            .time(int(o.created_at.timestamp() * 1000), WritePrecision.MS).to_line_protocol())
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _records(series: list[dict[str, Any]]) -> list[OrderRecord]:
+    out = []
+    for s in series:
+        cols = s["columns"]
+        for values in s["values"]:
+            row = dict(zip(cols, values, strict=True))
+            # Float64 field: repr gives the shortest exact decimal the float stands for.
+            value = row.get("order_value")
+            out.append(OrderRecord(row["order_id"], row.get("status"),
+                                   Decimal(repr(value)) if value is not None else None,
+                                   row.get("item_count"), None, row.get("customer_segment"), None))
+    return out
+
+
+class InfluxStore(Store):
+    name = "influx"
+    money_note = "float64 field"
+
+    session: aiohttp.ClientSession
+    _created = False
+    _major = 1
+    _bucket_id: str | None = None
+
+    async def connect(self) -> ServerInfo:
+        headers = {"Authorization": f"Token {self.endpoint.token}"} if self.endpoint.token else {}
+        self.session = aiohttp.ClientSession(
+            base_url=self.endpoint.url, headers=headers,
+            connector=aiohttp.TCPConnector(limit=self.options.connections + 2),
+            timeout=aiohttp.ClientTimeout(total=30))
+        async with self.session.get("/ping") as resp:
+            version = resp.headers.get("X-Influxdb-Version", "?")
+            build = resp.headers.get("X-Influxdb-Build", "")
+        self._major = int(version.lstrip("v").split(".")[0]) if version[:1].lstrip("v").isdigit() else 1
+        return ServerInfo("InfluxDB", version, f"{build} build, v1 HTTP API".strip())
+
+    async def _query(self, q: str, *, post: bool = False) -> list[dict[str, Any]]:
+        """Run InfluxQL; returns the statement's series (an error in the answer raises)."""
+        params = {"q": q, "db": self.namespace, "epoch": "ms"}
+        method = self.session.post if post else self.session.get
+        async with method("/query", params=params) as resp:
+            body = await resp.text()
+            if resp.status >= 400:
+                raise SandboxError(f"InfluxDB query failed ({resp.status}): {body.strip()[:200]}")
+        result = json.loads(body)["results"][0]
+        if "error" in result:
+            raise SandboxError(f"InfluxDB query failed: {result['error']}")
+        return result.get("series", [])
+
+    async def prepare(self, catalog: Catalog) -> None:
+        if self._major >= 2:
+            await self._create_bucket()
+        else:
+            # CREATE DATABASE succeeds on an existing database, so look first: never adopt someone else's.
+            names = [v[0] for s in await self._query("SHOW DATABASES") for v in s.get("values", [])]
+            if self.namespace in names:
+                raise UsageError(f"InfluxDB database {self.namespace} already exists; choose another run id")
+            await self._query(f'CREATE DATABASE "{self.namespace}"', post=True)
+        self._created = True
+
+    async def _create_bucket(self) -> None:
+        """InfluxDB 2.x: a bucket for this run, mapped to a v1 database of the same name."""
+        async with self.session.get("/api/v2/orgs", params={"org": self.endpoint.org or ""}) as resp:
+            orgs = (await resp.json()).get("orgs", [])
+        if not orgs:
+            raise UsageError(f"InfluxDB org {self.endpoint.org!r} not found: set SANDBOX_INFLUX_ORG")
+        org_id = orgs[0]["id"]
+        async with self.session.post("/api/v2/buckets", json={"orgID": org_id, "name": self.namespace}) as resp:
+            if resp.status == 422:
+                raise UsageError(f"InfluxDB bucket {self.namespace} already exists; choose another run id")
+            resp.raise_for_status()
+            self._bucket_id = (await resp.json())["id"]
+        async with self.session.post("/api/v2/dbrps", json={
+                "orgID": org_id, "bucketID": self._bucket_id, "database": self.namespace,
+                "retention_policy": "autogen", "default": True}) as resp:
+            resp.raise_for_status()
+
+    async def _write_lines(self, body: str) -> None:
+        async with self.session.post("/write", params={"db": self.namespace, "precision": "ms"},
+                                     data=body.encode()) as resp:
+            if resp.status != 204:
+                raise SandboxError(f"InfluxDB write failed ({resp.status}): {(await resp.text()).strip()[:200]}")
+
+    async def write(self, order: Order) -> None:
+        await self._write_lines(line(order))
+
+    async def write_batch(self, orders: Sequence[Order]) -> None:
+        await self._write_lines("\n".join(line(o) for o in orders))
+
+    async def read(self, order_id: str) -> OrderRecord | None:
+        # order_id is a field (a tag per order would explode series cardinality), so this scans.
+        found = _records(await self._query(f"SELECT {FIELDS} FROM {MEASUREMENT} WHERE order_id = {_quote(order_id)}"))
+        return found[0] if found else None
+
+    async def scan(self) -> AsyncIterator[OrderRecord]:
+        for record in _records(await self._query(f"SELECT {FIELDS} FROM {MEASUREMENT}")):
+            yield record
+
+    async def aggregates(self) -> dict[str, StatusTotal]:
+        series = await self._query(f"SELECT count(order_value), sum(order_value) FROM {MEASUREMENT} GROUP BY status")
+        out = {}
+        for s in series:
+            _, count, total = s["values"][0]
+            out[s["tags"]["status"]] = StatusTotal(int(count), Decimal(repr(total)))
+        return out
+
+    async def teardown(self) -> None:
+        if not self._created:
+            return
+        if self._bucket_id:
+            async with self.session.delete(f"/api/v2/buckets/{self._bucket_id}") as resp:
+                resp.raise_for_status()
+        else:
+            await self._query(f'DROP DATABASE "{self.namespace}"', post=True)
+        self._created = False
+
+    async def close(self) -> None:
+        if hasattr(self, "session"):
+            await self.session.close()
+
+    def describe(self) -> str:
+        return "measurement order_metrics: tags status, customer_segment; fields order_value, item_count, order_id"

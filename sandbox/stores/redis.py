@@ -1,0 +1,119 @@
+"""Redis (redis.asyncio): an order hash, secondary index sets, and exact per-status counters in cents."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from decimal import Decimal
+
+import redis.asyncio as aioredis
+
+from sandbox.errors import UsageError
+from sandbox.stores.base import ServerInfo, StatusTotal, Store
+from sandbox.workload.model import Catalog, Order, OrderRecord
+
+SCAN_CHUNK = 500
+
+
+class RedisStore(Store):
+    name = "redis"
+
+    client: aioredis.Redis
+    _created = False
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.namespace, *parts))
+
+    async def connect(self) -> ServerInfo:
+        self.client = aioredis.from_url(self.endpoint.url, decode_responses=True,
+                                        max_connections=self.options.connections + 4)
+        info = await self.client.info("server")
+        persistence = await self.client.info("persistence")
+        aof = "aof on" if persistence.get("aof_enabled") else "aof off"
+        return ServerInfo("Redis", str(info["redis_version"]), aof)
+
+    async def prepare(self, catalog: Catalog) -> None:
+        # Claiming a marker key with NX makes the namespace ours, or tells us it is someone else's.
+        if not await self.client.set(self._key("meta"), "created by polyglot sandbox", nx=True):
+            raise UsageError(f"Redis key prefix {self.namespace}: already in use; choose another run id")
+        self._created = True
+
+    def _queue(self, pipe: aioredis.client.Pipeline, o: Order) -> None:
+        key = self._key("order", o.id)
+        pipe.hset(key, mapping={
+            "order_number": o.order_number, "customer_id": o.customer_id, "segment": o.customer_segment.value,
+            "status": o.status.value, "subtotal": str(o.subtotal), "tax_amount": str(o.tax_amount),
+            "shipping_amount": str(o.shipping_amount), "total_amount": str(o.total_amount),
+            "item_count": len(o.items), "created_at": o.created_at.isoformat(timespec="milliseconds"),
+            "items": json.dumps([[i.product_id, i.product_sku, i.quantity, str(i.unit_price)] for i in o.items]),
+        })
+        created_ms = int(o.created_at.timestamp() * 1000)
+        pipe.zadd(self._key("orders"), {o.id: created_ms})
+        pipe.sadd(self._key("status", o.status.value), o.id)
+        pipe.zadd(self._key("customer", o.customer_id), {o.id: created_ms})
+        pipe.hincrby(self._key("stats", "count"), o.status.value, 1)
+        # Integer cents, not INCRBYFLOAT: a float counter would drift.
+        pipe.hincrby(self._key("stats", "revenue_cents"), o.status.value, int(o.total_amount * 100))
+        if self.options.redis_ttl_s:
+            pipe.expire(key, self.options.redis_ttl_s)
+
+    async def write(self, order: Order) -> None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            self._queue(pipe, order)
+            await pipe.execute()
+
+    async def write_batch(self, orders: Sequence[Order]) -> None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            for order in orders:
+                self._queue(pipe, order)
+            await pipe.execute()
+
+    @staticmethod
+    def _record(order_id: str, h: dict[str, str]) -> OrderRecord:
+        return OrderRecord(order_id, h.get("status"), Decimal(h["total_amount"]) if "total_amount" in h else None,
+                           int(h["item_count"]) if "item_count" in h else None, h.get("customer_id"),
+                           h.get("segment"), h.get("order_number"))
+
+    async def read(self, order_id: str) -> OrderRecord | None:
+        h = await self.client.hgetall(self._key("order", order_id))
+        return self._record(order_id, h) if h else None
+
+    async def scan(self) -> AsyncIterator[OrderRecord]:
+        # Walk the id index, then fetch hashes; ids whose hash is gone still show (as empty records)
+        # so the comparison sees an index entry without its order.
+        start = 0
+        while ids := await self.client.zrange(self._key("orders"), start, start + SCAN_CHUNK - 1):
+            async with self.client.pipeline(transaction=False) as pipe:
+                for order_id in ids:
+                    pipe.hgetall(self._key("order", order_id))
+                hashes = await pipe.execute()
+            for order_id, h in zip(ids, hashes, strict=True):
+                yield self._record(order_id, h)
+            start += SCAN_CHUNK
+
+    async def aggregates(self) -> dict[str, StatusTotal]:
+        counts = await self.client.hgetall(self._key("stats", "count"))
+        cents = await self.client.hgetall(self._key("stats", "revenue_cents"))
+        return {status: StatusTotal(int(n), Decimal(int(cents.get(status, 0))) / 100)
+                for status, n in counts.items()}
+
+    async def teardown(self) -> None:
+        if not self._created:
+            return
+        # Only keys under this run's prefix; never FLUSHDB / FLUSHALL.
+        batch: list[str] = []
+        async for key in self.client.scan_iter(match=f"{self.namespace}:*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                await self.client.unlink(*batch)
+                batch.clear()
+        if batch:
+            await self.client.unlink(*batch)
+        self._created = False
+
+    async def close(self) -> None:
+        if hasattr(self, "client"):
+            await self.client.aclose()
+
+    def describe(self) -> str:
+        return "hash per order + id/status/customer index sets + per-status counters (cents), MULTI/EXEC"

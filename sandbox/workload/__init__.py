@@ -1,0 +1,1 @@
+"""What is written: the e-commerce order model and its seeded generator."""
