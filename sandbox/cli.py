@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import replace
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +20,12 @@ from sandbox.config import STORE_NAMES, Workspace, ensure_env_file, load_setting
 from sandbox.errors import SandboxError
 from sandbox.report.console import console, print_status
 from sandbox.stack import open_stack, recorded_backend, resolve_backend
+from sandbox.report.results import write_results
+from sandbox.report.tables import print_run
+from sandbox.scenario.runner import run_blocking
+from sandbox.scenario.spec import describe_all
+from sandbox.scenario.spec import load as load_scenario
+from sandbox.scenario.steps import STEPS
 from sandbox.stack.status import gather_status
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -67,6 +74,42 @@ def status(backend: BackendOpt = "auto", config: ConfigOpt = None) -> None:
     print_status(chosen, rows, pids)
     if not all(r.reachable for r in rows):
         raise typer.Exit(1)
+
+
+@app.command("scenarios")
+def list_scenarios() -> None:
+    """List the scenarios in scenarios/, one line each."""
+    for name, description in describe_all(_workspace().project_dir):
+        console.print(f"[bold]{name:<12}[/] {description}")
+
+
+@app.command("run")
+def run_scenario(
+    name: Annotated[str, typer.Argument(help="scenario name (see `sandbox scenarios`)")],
+    orders: Annotated[int | None, typer.Option(help="orders to write to each store")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="concurrent operations per store")] = None,
+    batch: Annotated[int | None, typer.Option(help="orders per write operation (1 = one at a time)")] = None,
+    seed: Annotated[int | None, typer.Option(help="workload seed (default: random, printed and stored)")] = None,
+    stores: Annotated[str | None, typer.Option(help="comma-separated subset of " + ",".join(STORE_NAMES))] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="leave this run's data in the stores for inspection")] = False,
+    es_refresh: Annotated[str | None, typer.Option(help="Elasticsearch refresh on write: false|wait_for|true")] = None,
+    backend: BackendOpt = "auto",
+    config: ConfigOpt = None,
+) -> None:
+    """Run a scenario; exit 0 when all stores hold the same data, 3 on a consistency finding."""
+    ws = _workspace()
+    chosen = resolve_backend(backend, ws.state_dir)
+    settings = load_settings(chosen, ws, config)
+    scenario = load_scenario(ws.project_dir, name, set(STEPS))
+    given = {"orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "es_refresh": es_refresh,
+             "stores": tuple(parse_stores(stores)) if stores is not None else None, "keep": keep or None}
+    params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})
+    ctx = run_blocking(scenario, params, settings, ws, chosen)
+    path = write_results(ctx)
+    print_run(ctx)
+    console.print(f"results: {path}")
+    if ctx.comparisons and not all(c.consistent for c in ctx.comparisons.values()):
+        raise typer.Exit(3)
 
 
 def main() -> None:

@@ -79,8 +79,7 @@ class RedisStore(Store):
         return self._record(order_id, h) if h else None
 
     async def scan(self) -> AsyncIterator[OrderRecord]:
-        # Walk the id index, then fetch hashes; ids whose hash is gone still show (as empty records)
-        # so the comparison sees an index entry without its order.
+        # Walk the id index, then fetch the hashes; an index entry whose hash is gone is not an order.
         start = 0
         while ids := await self.client.zrange(self._key("orders"), start, start + SCAN_CHUNK - 1):
             async with self.client.pipeline(transaction=False) as pipe:
@@ -88,7 +87,8 @@ class RedisStore(Store):
                     pipe.hgetall(self._key("order", order_id))
                 hashes = await pipe.execute()
             for order_id, h in zip(ids, hashes, strict=True):
-                yield self._record(order_id, h)
+                if h:
+                    yield self._record(order_id, h)
             start += SCAN_CHUNK
 
     async def aggregates(self) -> dict[str, StatusTotal]:

@@ -1,0 +1,1 @@
+"""Measuring: latency histograms, the timing wrapper, load drivers, consistency checks."""

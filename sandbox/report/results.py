@@ -1,0 +1,59 @@
+"""The results folder of a run: summary.json with everything needed to compare or reproduce it."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from dataclasses import asdict
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from sandbox.scenario.context import RunContext
+
+CLIENT_LIBRARIES = ("asyncpg", "pymongo", "redis", "elasticsearch", "influxdb-client", "aiohttp", "hdrhistogram",
+                    "uvloop")
+
+
+def client_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in CLIENT_LIBRARIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def summary(ctx: RunContext) -> dict[str, Any]:
+    params = asdict(ctx.params)
+    params["stores"] = list(ctx.params.stores)
+    stores: dict[str, Any] = {}
+    for name, ts in ctx.stores.items():
+        stores[name] = {
+            "server": {"product": ctx.servers[name].product, "version": ctx.servers[name].version,
+                       "detail": ctx.servers[name].detail},
+            "endpoint": ctx.endpoints[name],
+            "model": ts.store.describe(),
+            "money": ts.store.money_note,
+            "operations": {op: stats.to_json() for op, stats in ts.stats.items()},
+            "read_not_found": ctx.read_misses.get(name),
+            "consistency": ctx.comparisons[name].to_json() if name in ctx.comparisons else None,
+        }
+    return {
+        "run_id": ctx.run_id, "scenario": ctx.scenario.name, "backend": ctx.backend, "seed": ctx.params.seed,
+        "params": params, "phases": [p.step for p in ctx.scenario.phases],
+        "consistent": all(c.consistent for c in ctx.comparisons.values()) if ctx.comparisons else None,
+        "client": {"python": sys.version.split()[0], "platform": platform.platform(), "libraries": client_versions()},
+        "stores": stores, "notes": ctx.notes,
+    }
+
+
+def write_results(ctx: RunContext) -> Path:
+    ctx.results_dir.mkdir(parents=True, exist_ok=True)
+    path = ctx.results_dir / "summary.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(summary(ctx), indent=2, default=str))
+    tmp.replace(path)  # never a half-written summary
+    return path

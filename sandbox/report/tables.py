@@ -1,0 +1,74 @@
+"""Side-by-side tables of a run: latency per store, then consistency per store."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from sandbox.measure.latency import summarize
+from sandbox.report.console import console
+from sandbox.scenario.context import RunContext
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}" if value < 100 else f"{value:.0f}"
+
+
+def latency_table(ctx: RunContext) -> Table:
+    table = Table(title="latency (ms, HdrHistogram; per operation, a batch is one operation)")
+    for col in ("store", "server (as reported)", "op", "ok", "failed", "unknown", "orders/s", "p50", "p90", "p99",
+                "p99.9", "max"):
+        table.add_column(col, justify="left" if col in ("store", "server (as reported)", "op") else "right")
+    for name, ts in ctx.stores.items():
+        server = ctx.servers[name]
+        for i, (op, stats) in enumerate(ts.stats.items()):
+            lat = summarize(stats.latency)
+            rate = stats.items / stats.elapsed_s if stats.elapsed_s else None
+            table.add_row(name if i == 0 else "", f"{server.product} {server.version}" if i == 0 else "", op,
+                          str(stats.ok), _red(stats.failed), _red(stats.unknown),
+                          "-" if rate is None else f"{rate:,.0f}", _ms(lat["p50"]), _ms(lat["p90"]),
+                          _ms(lat["p99"]), _ms(lat["p99.9"]), _ms(lat["max"]))
+    return table
+
+
+def consistency_table(ctx: RunContext) -> Table:
+    table = Table(title="consistency (every order read back and compared with what was sent)")
+    for col in ("store", "held", "missing", "extra", "differ", "fields compared", "money", "aggregates", "verdict"):
+        table.add_column(col)
+    for name in ctx.stores:
+        if (c := ctx.comparisons.get(name)) is None:
+            continue
+        drifts = [a for a in c.aggregates if a.kind == "drift"]
+        mismatches = [a for a in c.aggregates if a.kind == "mismatch"]
+        aggs = ("[red]" + ", ".join(f"{a.status}: {a.count}/{a.revenue} vs {a.expected_count}/{a.expected_revenue}"
+                                    for a in mismatches[:2]) + "[/]") if mismatches else \
+            f"ok, float drift {c.drift:+.2E} (rounds exact)" if drifts else "ok (exact)"
+        verdict = "[green]consistent[/]" if c.consistent else f"[red]INCONSISTENT[/]{': ' + c.error if c.error else ''}"
+        table.add_row(name, str(c.held), _red(len(c.missing)), _red(len(c.extra)), _red(c.differing_orders),
+                      ", ".join(sorted(c.fields_compared)) or "-", ctx.stores[name].store.money_note, aggs, verdict)
+    return table
+
+
+def print_run(ctx: RunContext) -> None:
+    console.print(latency_table(ctx))
+    if ctx.comparisons:
+        console.print(consistency_table(ctx))
+        for name, c in ctx.comparisons.items():
+            for label, ids in (("missing", c.missing), ("extra", c.extra)):
+                if ids:
+                    console.print(f"  {name}: {len(ids)} {label}, e.g. {', '.join(sorted(ids)[:3])}")
+            for d in c.differing[:3]:
+                console.print(f"  {name}: order {d.order_id} {d.field}: sent {d.expected}, store has {d.got}")
+    for name, ts in ctx.stores.items():
+        for op, stats in ts.stats.items():
+            for err in stats.first_errors:
+                console.print(f"  {name} {op} error: {err}")
+    for note in ctx.notes:
+        console.print(f"  note: {note}")
+    servers = {s.product for s in ctx.servers.values()}
+    if any(p.startswith(("SecantusDB", "OpenSearch API")) for p in servers):
+        console.print("  note: MongoDB and/or Elasticsearch were answered by stand-ins (see server column); "
+                      "their numbers are the stand-ins', not the products'.")
+
+
+def _red(n: int) -> str:
+    return f"[red]{n}[/]" if n else "0"

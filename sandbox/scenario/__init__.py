@@ -1,0 +1,1 @@
+"""Scenarios: short declarative files in scenarios/ naming phases that reuse library steps."""

@@ -1,0 +1,41 @@
+"""What one run carries from phase to phase."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.progress import Progress
+
+from sandbox.measure.consistency import Comparison
+from sandbox.measure.timing import TimedStore
+from sandbox.scenario.spec import RunParams, Scenario
+from sandbox.stores.base import ServerInfo
+from sandbox.workload.generator import Workload
+
+
+@dataclass
+class RunContext:
+    scenario: Scenario
+    params: RunParams
+    run_id: str
+    backend: str
+    workload: Workload
+    stores: dict[str, TimedStore]
+    servers: dict[str, ServerInfo]
+    endpoints: dict[str, str]  # passwords masked
+    progress: Progress
+    results_dir: Path
+    comparisons: dict[str, Comparison] = field(default_factory=dict)
+    read_misses: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def tracker(self, phase: str, total: int) -> Callable[[str, int], None]:
+        """One progress bar per store for a phase; returns advance(store, n)."""
+        tasks = {name: self.progress.add_task(f"{phase:<8} {name}", total=total) for name in self.stores}
+
+        def advance(store: str, n: int) -> None:
+            self.progress.advance(tasks[store], n)
+
+        return advance

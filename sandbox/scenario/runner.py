@@ -1,0 +1,108 @@
+"""Running a scenario: connect, run its phases, always clean up, write the results."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sandbox.config import Settings, Workspace, endpoint, mask
+from sandbox.errors import UsageError
+from sandbox.measure.timing import TimedStore
+from sandbox.report.console import console
+from sandbox.scenario.context import RunContext
+from sandbox.scenario.spec import RunParams, Scenario
+from sandbox.scenario.steps import STEPS, check_params
+from sandbox.stores import make_store
+from sandbox.stores.base import ServerInfo, Store, StoreOptions
+from sandbox.workload.generator import Workload, WorkloadSpec
+
+CONNECT_TIMEOUT_S = 10.0
+
+
+def new_run_id(now: datetime) -> str:
+    return f"{now:%Y%m%dt%H%M%S}_{secrets.token_hex(2)}"
+
+
+async def connect_all(stores: list[Store]) -> dict[str, ServerInfo]:
+    """Connect every store or none: an unreachable store stops the run before anything is written."""
+    async def one(store: Store) -> ServerInfo:
+        try:
+            return await asyncio.wait_for(store.connect(), CONNECT_TIMEOUT_S)
+        except Exception as exc:
+            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            raise UsageError(f"{store.name} is not reachable at {mask(store.endpoint.url)} ({mask(reason)}); "
+                             "start the stores with `sandbox up` or fix SANDBOX_"
+                             f"{store.name.upper()}_URL") from None
+
+    results = await asyncio.gather(*(one(s) for s in stores), return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException):
+            await asyncio.gather(*(s.close() for s in stores), return_exceptions=True)
+            raise r
+    return {s.name: r for s, r in zip(stores, results, strict=True) if isinstance(r, ServerInfo)}
+
+
+async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace, backend: str) -> RunContext:
+    params = params.validated()
+    for phase in scenario.phases:
+        if problem := check_params(phase.step, phase.params):
+            raise UsageError(f"scenario {scenario.name}: {problem}")
+    if params.seed is None:
+        params = replace(params, seed=secrets.randbelow(2**31))
+    assert params.seed is not None
+    now = datetime.now(UTC)
+    run_id = new_run_id(now)
+    namespace = f"sbx_{run_id}"
+    options = StoreOptions(es_refresh=params.es_refresh, connections=params.concurrency)
+    stores = [make_store(name, endpoint(settings, name), namespace, options) for name in params.stores]
+    servers = await connect_all(stores)
+
+    console.print(f"run [bold]{run_id}[/]  scenario {scenario.name}  seed [bold]{params.seed}[/]  "
+                  f"orders {params.orders}  concurrency {params.concurrency}  batch {params.batch}")
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=console, transient=False)
+    ctx = RunContext(scenario, params, run_id, backend, Workload(WorkloadSpec(params.seed, params.orders)),
+                     {s.name: TimedStore(s, params.op_timeout_s) for s in stores},
+                     servers, {s.name: mask(s.endpoint.url) for s in stores},
+                     progress, ws.results_dir / f"{now:%Y%m%dT%H%M%SZ}-{scenario.name}")
+    try:
+        with progress:
+            for phase in scenario.phases:
+                await STEPS[phase.step](ctx, **phase.params)
+    finally:
+        # Runs on failure and Ctrl-C too: nothing half-written stays behind unless --keep.
+        await _teardown(ctx, keep=params.keep)
+    return ctx
+
+
+async def _teardown(ctx: RunContext, keep: bool) -> None:
+    async def one(ts: TimedStore) -> None:
+        try:
+            if not keep:
+                await ts.store.teardown()
+        except Exception as exc:
+            ctx.notes.append(f"teardown of {ts.name} failed: {type(exc).__name__}: {exc}"[:300])
+        finally:
+            try:
+                await ts.store.close()
+            except Exception as exc:
+                ctx.notes.append(f"closing {ts.name} failed: {type(exc).__name__}"[:300])
+
+    await asyncio.shield(asyncio.gather(*(one(ts) for ts in ctx.stores.values())))
+    if keep:
+        ctx.notes.append(f"--keep: this run's data stays in namespace sbx_{ctx.run_id} of every store")
+
+
+def run_blocking(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace,
+                 backend: str) -> RunContext:
+    try:
+        import uvloop
+        loop_factory = uvloop.new_event_loop
+    except ImportError:  # uvloop is optional (not on Windows)
+        loop_factory = None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(run(scenario, params, settings, ws, backend))

@@ -1,0 +1,101 @@
+"""Loading and validating scenario files (scenarios/NAME.toml)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from sandbox.config import STORE_NAMES, parse_stores
+from sandbox.errors import UsageError
+
+
+@dataclass(frozen=True)
+class RunParams:
+    """What a run does; scenario defaults, then command-line options."""
+
+    orders: int = 3000
+    concurrency: int = 8
+    batch: int = 1
+    seed: int | None = None  # None: a fresh random seed, printed and stored with the results
+    stores: tuple[str, ...] = STORE_NAMES
+    keep: bool = False  # leave the run's data in place for inspection
+    es_refresh: str = "false"
+    op_timeout_s: float = 10.0
+
+    def validated(self) -> RunParams:
+        for name in ("orders", "concurrency", "batch"):
+            if getattr(self, name) <= 0:
+                raise UsageError(f"--{name} must be a positive whole number, got {getattr(self, name)}")
+        if self.batch > 10_000:
+            raise UsageError(f"--batch must be at most 10000, got {self.batch}")
+        if self.seed is not None and not 0 <= self.seed < 2**63:
+            raise UsageError(f"--seed must be a whole number from 0 to 2^63-1, got {self.seed}")
+        if self.es_refresh not in ("false", "true", "wait_for"):
+            raise UsageError(f"es_refresh must be false, true or wait_for, got {self.es_refresh!r}")
+        if self.op_timeout_s <= 0:
+            raise UsageError(f"op_timeout_s must be positive, got {self.op_timeout_s}")
+        return replace(self, stores=tuple(parse_stores(",".join(self.stores))))
+
+
+@dataclass(frozen=True)
+class Phase:
+    step: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    defaults: RunParams
+    phases: tuple[Phase, ...]
+
+
+def scenario_dir(project_dir: Path) -> Path:
+    return project_dir / "scenarios"
+
+
+def available(project_dir: Path) -> list[Path]:
+    return sorted(scenario_dir(project_dir).glob("*.toml"))
+
+
+def load(project_dir: Path, name: str, known_steps: set[str]) -> Scenario:
+    path = scenario_dir(project_dir) / f"{name}.toml"
+    if not path.is_file():
+        names = ", ".join(p.stem for p in available(project_dir)) or "none found"
+        raise UsageError(f"unknown scenario {name!r}: choose from {names} (see `sandbox scenarios`)")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    unknown = set(raw) - {"description", "defaults", "phase"}
+    if unknown:
+        raise UsageError(f"{path}: unknown key {sorted(unknown)[0]!r}; expected description, defaults, [[phase]]")
+    allowed = {f.name for f in fields(RunParams)}
+    defaults = raw.get("defaults", {})
+    if bad := set(defaults) - allowed:
+        raise UsageError(f"{path}: unknown default {sorted(bad)[0]!r}; expected one of {', '.join(sorted(allowed))}")
+    if "stores" in defaults:
+        defaults["stores"] = tuple(defaults["stores"])
+    phases = []
+    for i, entry in enumerate(raw.get("phase", []), 1):
+        step = entry.get("step")
+        if step not in known_steps:
+            raise UsageError(f"{path}: phase {i} has unknown step {step!r}; steps: {', '.join(sorted(known_steps))}")
+        phases.append(Phase(step, {k: v for k, v in entry.items() if k != "step"}))
+    if not phases:
+        raise UsageError(f"{path}: no [[phase]] entries")
+    return Scenario(name, raw.get("description", ""), RunParams(**defaults), tuple(phases))
+
+
+def describe_all(project_dir: Path) -> list[tuple[str, str]]:
+    out = []
+    for path in available(project_dir):
+        try:
+            description = tomllib.loads(path.read_text()).get("description", "")
+        except tomllib.TOMLDecodeError:
+            description = "(not valid TOML)"
+        out.append((path.stem, description.strip().splitlines()[0] if description.strip() else ""))
+    return out

@@ -1,0 +1,89 @@
+"""The library of steps a scenario's phases name. Each is `async def step(ctx, **params)`."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sandbox.errors import SandboxError
+from sandbox.measure.consistency import Comparison, compare_store, expected_totals
+from sandbox.measure.load import closed_loop
+from sandbox.measure.timing import TimedStore
+from sandbox.scenario.context import RunContext
+from sandbox.strategies.independent import write_everywhere
+
+Step = Callable[..., Awaitable[None]]
+
+
+async def prepare(ctx: RunContext) -> None:
+    """Create each store's namespace for this run and load the catalog."""
+    catalog = ctx.workload.catalog
+
+    async def one(ts: TimedStore) -> None:
+        try:
+            await ts.store.prepare(catalog)
+        except SandboxError:
+            raise
+        except Exception as exc:
+            raise SandboxError(f"prepare failed on {ts.name}: {type(exc).__name__}: {exc}") from exc
+
+    await asyncio.gather(*(one(ts) for ts in ctx.stores.values()))
+
+
+async def write(ctx: RunContext) -> None:
+    """Write the whole order stream to every store, concurrently, each at its own pace."""
+    p = ctx.params
+    advance = ctx.tracker("write", p.orders)
+    await write_everywhere(list(ctx.stores.values()), ctx.workload, p.concurrency, p.batch, advance)
+
+
+async def read(ctx: RunContext, sample: int = 1000) -> None:
+    """Read a spread sample of orders back by id from every store (the read latency columns)."""
+    n = ctx.params.orders
+    step = max(1, n // max(1, min(sample, n)))
+    ids = [ctx.workload.order(i).id for i in range(0, n, step)][:sample]
+    advance = ctx.tracker("read", len(ids))
+
+    async def feed(ts: TimedStore) -> None:
+        misses = 0
+
+        async def one(order_id: str) -> None:
+            nonlocal misses
+            ok, record = await ts.read(order_id)
+            misses += ok and record is None
+            advance(ts.name, 1)
+
+        ts.op("read").elapsed_s = await closed_loop(ids, one, ctx.params.concurrency)
+        ctx.read_misses[ts.name] = misses
+
+    await asyncio.gather(*(feed(ts) for ts in ctx.stores.values()))
+
+
+async def compare(ctx: RunContext) -> None:
+    """Read every order back from every store and compare with what was sent."""
+    expected = {o.id: o.record() for o in ctx.workload.orders()}
+    totals = expected_totals(expected.values())
+
+    async def one(ts: TimedStore) -> None:
+        try:
+            aggs = await ts.store.aggregates()
+            ctx.comparisons[ts.name] = await compare_store(ts.name, expected, ts.store.scan(), totals, aggs)
+        except Exception as exc:  # a store that cannot be read back is a finding, not a crash
+            ctx.comparisons[ts.name] = Comparison(ts.name, error=f"{type(exc).__name__}: {exc}"[:300],
+                                                  missing=list(expected))
+
+    await asyncio.gather(*(one(ts) for ts in ctx.stores.values()))
+
+
+STEPS: dict[str, Step] = {"prepare": prepare, "write": write, "read": read, "compare": compare}
+
+
+def check_params(step: str, params: dict[str, Any]) -> str | None:
+    """Why these phase parameters do not fit the step, or None."""
+    accepted = set(inspect.signature(STEPS[step]).parameters) - {"ctx"}
+    bad = set(params) - accepted
+    if bad:
+        return f"step {step!r} takes no parameter {sorted(bad)[0]!r} (it takes: {', '.join(sorted(accepted)) or 'none'})"
+    return None

@@ -1,0 +1,1 @@
+"""How writes fan out to the stores."""
