@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import replace
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import click
 import typer
@@ -19,18 +19,19 @@ import typer
 from sandbox.config import STORE_NAMES, Workspace, ensure_env_file, load_settings, parse_stores
 from sandbox.errors import SandboxError
 from sandbox.report.console import console, print_status
-from sandbox.stack import open_stack, recorded_backend, resolve_backend
 from sandbox.report.results import write_results
 from sandbox.report.tables import print_run
+from sandbox.scenario.library import STEPS
 from sandbox.scenario.runner import run_blocking
 from sandbox.scenario.spec import describe_all
 from sandbox.scenario.spec import load as load_scenario
-from sandbox.scenario.steps import STEPS
+from sandbox.stack import open_stack, recorded_backend, resolve_backend
 from sandbox.stack.status import gather_status
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Polyglot persistence sandbox: one order workload, five stores, compared side by side.")
 
+ALL_STORES = ",".join(STORE_NAMES)
 BackendOpt = Annotated[str, typer.Option("--backend", help="auto | docker | native")]
 StoresOpt = Annotated[str, typer.Option("--stores", help="comma-separated subset of " + ",".join(STORE_NAMES))]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML file with store URLs (beats SANDBOX_*)")]
@@ -41,7 +42,7 @@ def _workspace() -> Workspace:
 
 
 @app.command()
-def up(backend: BackendOpt = "auto", stores: StoresOpt = ",".join(STORE_NAMES)) -> None:
+def up(backend: BackendOpt = "auto", stores: StoresOpt = ALL_STORES) -> None:
     """Start the stores (Docker Compose where an engine answers, local processes elsewhere)."""
     ws = _workspace()
     chosen = resolve_backend(backend, ws.state_dir)
@@ -101,10 +102,12 @@ def run_scenario(
     chosen = resolve_backend(backend, ws.state_dir)
     settings = load_settings(chosen, ws, config)
     scenario = load_scenario(ws.project_dir, name, set(STEPS))
-    given = {"orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "es_refresh": es_refresh,
-             "stores": tuple(parse_stores(stores)) if stores is not None else None, "keep": keep or None}
+    given: dict[str, Any] = {
+        "orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "es_refresh": es_refresh,
+        "stores": tuple(parse_stores(stores)) if stores is not None else None, "keep": keep or None}
     params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})
-    ctx = run_blocking(scenario, params, settings, ws, chosen)
+    stack = open_stack(chosen, ws, ensure_env_file(ws.env_file))
+    ctx = run_blocking(scenario, params, settings, ws, chosen, stack)
     path = write_results(ctx)
     print_run(ctx)
     console.print(f"results: {path}")

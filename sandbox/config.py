@@ -15,7 +15,7 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import dotenv_values
-from pydantic import ValidationError, field_validator
+from pydantic import ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sandbox.errors import UsageError
@@ -80,12 +80,12 @@ class Settings(BaseSettings):
 
     @field_validator(*_SCHEMES)
     @classmethod
-    def _check_scheme(cls, value: str | None, info) -> str | None:  # type: ignore[no-untyped-def]
+    def _check_scheme(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return value
-        allowed = _SCHEMES[info.field_name]
+        allowed = _SCHEMES[str(info.field_name)]
         scheme = urlsplit(value).scheme
-        if scheme not in allowed or not urlsplit(value).netloc and scheme != "unix":
+        if scheme not in allowed or (not urlsplit(value).netloc and scheme != "unix"):
             raise ValueError(f"expected a {' or '.join(s + '://' for s in allowed)} URL, got {mask(value)!r}")
         return value
 

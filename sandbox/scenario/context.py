@@ -8,9 +8,12 @@ from pathlib import Path
 
 from rich.progress import Progress
 
+from sandbox.config import Settings
 from sandbox.measure.consistency import Comparison
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.spec import RunParams, Scenario
+from sandbox.stack.docker import DockerStack
+from sandbox.stack.native import NativeStack
 from sandbox.stores.base import ServerInfo
 from sandbox.workload.generator import Workload
 
@@ -27,6 +30,8 @@ class RunContext:
     endpoints: dict[str, str]  # passwords masked
     progress: Progress
     results_dir: Path
+    settings: Settings  # to open further connections (relays, projections, probes)
+    stack: NativeStack | DockerStack  # to stop, kill, pause and restart stores (fault steps)
     comparisons: dict[str, Comparison] = field(default_factory=dict)
     read_misses: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)

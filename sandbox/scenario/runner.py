@@ -14,8 +14,10 @@ from sandbox.errors import UsageError
 from sandbox.measure.timing import TimedStore
 from sandbox.report.console import console
 from sandbox.scenario.context import RunContext
+from sandbox.scenario.library import STEPS, check_params
 from sandbox.scenario.spec import RunParams, Scenario
-from sandbox.scenario.steps import STEPS, check_params
+from sandbox.stack.docker import DockerStack
+from sandbox.stack.native import NativeStack
 from sandbox.stores import make_store
 from sandbox.stores.base import ServerInfo, Store, StoreOptions
 from sandbox.workload.generator import Workload, WorkloadSpec
@@ -46,7 +48,8 @@ async def connect_all(stores: list[Store]) -> dict[str, ServerInfo]:
     return {s.name: r for s, r in zip(stores, results, strict=True) if isinstance(r, ServerInfo)}
 
 
-async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace, backend: str) -> RunContext:
+async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace, backend: str,
+              stack: NativeStack | DockerStack) -> RunContext:
     params = params.validated()
     for phase in scenario.phases:
         if problem := check_params(phase.step, phase.params):
@@ -68,7 +71,7 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     ctx = RunContext(scenario, params, run_id, backend, Workload(WorkloadSpec(params.seed, params.orders)),
                      {s.name: TimedStore(s, params.op_timeout_s) for s in stores},
                      servers, {s.name: mask(s.endpoint.url) for s in stores},
-                     progress, ws.results_dir / f"{now:%Y%m%dT%H%M%SZ}-{scenario.name}")
+                     progress, ws.results_dir / f"{now:%Y%m%dT%H%M%SZ}-{scenario.name}", settings, stack)
     try:
         with progress:
             for phase in scenario.phases:
@@ -98,11 +101,11 @@ async def _teardown(ctx: RunContext, keep: bool) -> None:
 
 
 def run_blocking(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace,
-                 backend: str) -> RunContext:
+                 backend: str, stack: NativeStack | DockerStack) -> RunContext:
     try:
         import uvloop
         loop_factory = uvloop.new_event_loop
     except ImportError:  # uvloop is optional (not on Windows)
         loop_factory = None
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        return runner.run(run(scenario, params, settings, ws, backend))
+        return runner.run(run(scenario, params, settings, ws, backend, stack))

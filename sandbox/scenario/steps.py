@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from sandbox.errors import SandboxError
 from sandbox.measure.consistency import Comparison, compare_store, expected_totals
@@ -78,12 +76,3 @@ async def compare(ctx: RunContext) -> None:
 
 
 STEPS: dict[str, Step] = {"prepare": prepare, "write": write, "read": read, "compare": compare}
-
-
-def check_params(step: str, params: dict[str, Any]) -> str | None:
-    """Why these phase parameters do not fit the step, or None."""
-    accepted = set(inspect.signature(STEPS[step]).parameters) - {"ctx"}
-    bad = set(params) - accepted
-    if bad:
-        return f"step {step!r} takes no parameter {sorted(bad)[0]!r} (it takes: {', '.join(sorted(accepted)) or 'none'})"
-    return None

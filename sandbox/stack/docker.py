@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
-import json
 
 from sandbox.config import Workspace
 from sandbox.errors import UsageError

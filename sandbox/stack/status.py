@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 
 from sandbox.config import Settings, endpoint, mask
@@ -29,10 +30,8 @@ async def probe(settings: Settings, store: str) -> StoreStatus:
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         return StoreStatus(store, mask(ep.url), False, mask(reason))
     finally:
-        try:
+        with contextlib.suppress(Exception):  # a half-open client may fail to close; nothing to report
             await asyncio.wait_for(adapter.close(), PROBE_TIMEOUT_S)
-        except Exception:  # a half-open client may fail to close; nothing to report
-            pass
 
 
 async def gather_status(settings: Settings, stores: list[str]) -> list[StoreStatus]:

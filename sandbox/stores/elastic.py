@@ -73,7 +73,7 @@ class ElasticStore(Store):
         return f"{self.namespace}-orders"
 
     async def connect(self) -> ServerInfo:
-        node_class = PlainJsonNode if self.endpoint.plain_json else "aiohttp"
+        node_class: type[AiohttpHttpNode] = PlainJsonNode if self.endpoint.plain_json else AiohttpHttpNode
         self.es = AsyncElasticsearch(self.endpoint.url, node_class=node_class,
                                      connections_per_node=self.options.connections, request_timeout=30)
         info = (await self.es.info()).body
@@ -99,13 +99,13 @@ class ElasticStore(Store):
 
     async def write(self, order: Order) -> None:
         await self.es.index(index=self.index, id=order.id, document=_document(order),
-                            refresh=self.options.es_refresh)  # type: ignore[arg-type]
+                            refresh=self.options.es_refresh)
 
     async def write_batch(self, orders: Sequence[Order]) -> None:
         operations: list[dict[str, Any]] = []
         for o in orders:
             operations += [{"index": {"_index": self.index, "_id": o.id}}, _document(o)]
-        resp = await self.es.bulk(operations=operations, refresh=self.options.es_refresh)  # type: ignore[arg-type]
+        resp = await self.es.bulk(operations=operations, refresh=self.options.es_refresh)
         if resp.get("errors"):
             failed = [item["index"] for item in resp["items"] if item["index"].get("error")]
             raise SandboxError(f"_bulk rejected {len(failed)} of {len(orders)} orders: {failed[0]['error']}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -18,7 +19,7 @@ SCAN_CHUNK = 500
 class RedisStore(Store):
     name = "redis"
 
-    client: aioredis.Redis
+    client: aioredis.Redis  # decode_responses=True: str in, str out
     _created = False
 
     def _key(self, *parts: str) -> str:
@@ -69,7 +70,7 @@ class RedisStore(Store):
             await pipe.execute()
 
     @staticmethod
-    def _record(order_id: str, h: dict[str, str]) -> OrderRecord:
+    def _record(order_id: Any, h: Any) -> OrderRecord:
         return OrderRecord(order_id, h.get("status"), Decimal(h["total_amount"]) if "total_amount" in h else None,
                            int(h["item_count"]) if "item_count" in h else None, h.get("customer_id"),
                            h.get("segment"), h.get("order_number"))
@@ -84,7 +85,7 @@ class RedisStore(Store):
         while ids := await self.client.zrange(self._key("orders"), start, start + SCAN_CHUNK - 1):
             async with self.client.pipeline(transaction=False) as pipe:
                 for order_id in ids:
-                    pipe.hgetall(self._key("order", order_id))
+                    pipe.hgetall(self._key("order", str(order_id)))
                 hashes = await pipe.execute()
             for order_id, h in zip(ids, hashes, strict=True):
                 if h:
@@ -94,7 +95,7 @@ class RedisStore(Store):
     async def aggregates(self) -> dict[str, StatusTotal]:
         counts = await self.client.hgetall(self._key("stats", "count"))
         cents = await self.client.hgetall(self._key("stats", "revenue_cents"))
-        return {status: StatusTotal(int(n), Decimal(int(cents.get(status, 0))) / 100)
+        return {str(status): StatusTotal(int(n), Decimal(int(cents.get(status, 0))) / 100)
                 for status, n in counts.items()}
 
     async def teardown(self) -> None:

@@ -69,7 +69,7 @@ class Workload:
     @cached_property
     def catalog(self) -> Catalog:
         rng = random.Random(f"{self.spec.seed}:catalog")
-        categories = []
+        categories: list[Category] = []
         for i in range(self.spec.categories):
             parent = categories[rng.randrange(len(categories))].id if categories and i % 3 else None
             name = f"{WORDS[i % len(WORDS)].title()} {KINDS[i % len(KINDS)]}s {i}"
@@ -79,7 +79,7 @@ class Workload:
                     rng.choice(categories).id, Decimal(rng.randint(199, 24999)) / 100, rng.randint(50, 5000))
             for i in range(self.spec.products)
         )
-        customers = []
+        customers: list[Customer] = []
         segments, seg_weights = list(SEGMENT_WEIGHTS), list(SEGMENT_WEIGHTS.values())
         for i in range(self.spec.customers):
             cid = _uuid(rng)

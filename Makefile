@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make scenario NAME=orders` and `make test`.
+# Both install what is missing and start the stores if they are not up.
+VENV ?= .venv
+SANDBOX := $(VENV)/bin/sandbox
+NAME ?= orders
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: setup up down status scenario test lint bench
+
+setup:
+	@bash scripts/bootstrap.sh
+
+up: setup
+	@$(SANDBOX) up
+
+down:
+	@if [ -x $(SANDBOX) ]; then $(SANDBOX) down; fi
+
+status: setup
+	@$(SANDBOX) status
+
+scenario: up
+	@$(SANDBOX) run $(NAME) $(ARGS)
+
+test: up
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check sandbox tests bench
+	$(VENV)/bin/mypy
+
+bench: up
+	$(VENV)/bin/python -m bench.run $(ARGS)
