@@ -9,6 +9,7 @@ Elasticsearch are the protocol-compatible stand-ins from PyPI (see README, "Back
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -82,7 +83,26 @@ class NativeStack:
         tmp.replace(self.record_path)
 
     def store_dir(self, store: str) -> Path:
+        if store == "postgres":
+            return self._postgres_dir()
         return self.state_dir / "native" / store
+
+    def _postgres_dir(self) -> Path:
+        """PostgreSQL's folder: in the state dir, unless (as root) the postgres user cannot reach it.
+
+        A clone inside a mode-700 folder (mktemp -d, as CI uses) is out of the postgres user's reach;
+        then the cluster lives in a folder of its own under /var/tmp, named after the state dir, and
+        `purge` removes it with the rest.
+        """
+        inside = self.state_dir / "native" / "postgres"
+        if os.geteuid() != 0:
+            return inside
+        inside.parent.mkdir(parents=True, exist_ok=True)
+        probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(inside.parent)])
+        if probe.returncode == 0:
+            return inside
+        digest = hashlib.sha1(str(self.state_dir).encode()).hexdigest()[:12]
+        return Path("/var/tmp/polyglot-sandbox") / digest / "postgres"
 
     def pid(self, store: str) -> int | None:
         """The recorded PID if that process is still ours and alive."""
@@ -115,6 +135,14 @@ class NativeStack:
         if self.record_path.exists() and not self._records():
             self.record_path.unlink()
         return stopped
+
+    def purge(self) -> None:
+        """Stop every store and delete all the data this stack created (tests use throwaway stacks)."""
+        self.down()
+        pg = self._postgres_dir()
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+        if not pg.is_relative_to(self.state_dir):
+            shutil.rmtree(pg.parent, ignore_errors=True)
 
     def start(self, store: str) -> int:
         """Start one store on its data directory (reused if present) and wait until it answers."""
