@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     # answer 406 to them. Plain application/json works on all three, so it is the default.
     elastic_plain_json: bool = True
 
+    def __repr_args__(self):  # type: ignore[no-untyped-def]
+        # Settings end up in tracebacks and logs: never with a password in them.
+        for key, value in super().__repr_args__():
+            yield key, mask(value) if isinstance(value, str) and "://" in value else \
+                ("***" if key == "influx_token" and value else value)
+
     @field_validator(*_SCHEMES)
     @classmethod
     def _check_scheme(cls, value: str | None, info: ValidationInfo) -> str | None:
@@ -100,6 +106,9 @@ class Endpoint:
 
     def __str__(self) -> str:
         return mask(self.url)
+
+    def __repr__(self) -> str:
+        return f"Endpoint({self.store!r}, {mask(self.url)!r}, token={'***' if self.token else None})"
 
 
 def mask(url: str) -> str:

@@ -36,9 +36,9 @@ class PlainJsonNode(AiohttpHttpNode):
     async def perform_request(self, method, target, body=None, headers=None, **kwargs):  # type: ignore[override]
         headers = HttpHeaders(headers or {})
         for name in ("accept", "content-type"):
-            if "vnd.elasticsearch+json" in headers.get(name, ""):
-                headers[name] = "application/x-ndjson" if target.startswith("/_bulk") or "/_bulk" in target \
-                    else "application/json"
+            value = headers.get(name, "")
+            if "vnd.elasticsearch+" in value:  # +json, or +x-ndjson for _bulk
+                headers[name] = "application/x-ndjson" if "x-ndjson" in value else "application/json"
         return await super().perform_request(method, target, body=body, headers=headers, **kwargs)
 
 

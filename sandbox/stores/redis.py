@@ -34,7 +34,9 @@ class RedisStore(Store):
         return ServerInfo("Redis", str(info["redis_version"]), aof)
 
     async def prepare(self, catalog: Catalog) -> None:
-        # Claiming a marker key with NX makes the namespace ours, or tells us it is someone else's.
+        # Any key under the prefix means it is someone's; the NX marker settles a race with another run.
+        async for _ in self.client.scan_iter(match=f"{self.namespace}:*", count=1000):
+            raise UsageError(f"Redis key prefix {self.namespace}: already has keys; choose another run id")
         if not await self.client.set(self._key("meta"), "created by polyglot sandbox", nx=True):
             raise UsageError(f"Redis key prefix {self.namespace}: already in use; choose another run id")
         self._created = True
