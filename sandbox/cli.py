@@ -13,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 
 from sandbox.config import STORE_NAMES, Workspace, ensure_env_file, load_settings, parse_stores
@@ -122,15 +121,15 @@ def main() -> None:
     except SandboxError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        print(f"error: {exc.format_message()}", file=sys.stderr)
-        sys.exit(2)
-    except click.exceptions.Abort:
-        print("aborted", file=sys.stderr)
-        sys.exit(130)
-    except KeyboardInterrupt:
+    except (typer.Abort, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
         sys.exit(130)
-
+    except typer.TyperException as exc:  # the command line itself is wrong (bad option, bad value)
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            print(message, file=sys.stderr)
+        else:
+            print(f"error: {message.splitlines()[0] if message else type(exc).__name__} (see --help)", file=sys.stderr)
+        sys.exit(2)

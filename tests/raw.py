@@ -87,12 +87,15 @@ class Raw:
         return result.get("series", [{}])[0].get("values", [[0, 0]])[0][1] == 1
 
     async def drop_foreign(self, name: str) -> None:
+        """Drop a whole namespace (planted, or left by --keep)."""
         if self.store == "postgres":
             await self.pg.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
         elif self.store == "mongo":
             await self.mongo.drop_database(name)
         elif self.store == "redis":
-            await self.redis.delete(f"{name}:keepme")
+            keys = [k async for k in self.redis.scan_iter(match=f"{name}:*")]
+            if keys:
+                await self.redis.delete(*keys)
         elif self.store == "elastic":
             await self.es.options(ignore_status=404).indices.delete(index=f"{name}-orders")
         else:
