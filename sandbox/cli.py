@@ -117,11 +117,9 @@ def run_scenario(
 def main() -> None:
     """Entry point: one line and a status code for every error the user can act on."""
     try:
-        app(standalone_mode=False)
+        status = app(standalone_mode=False)  # typer.Exit(n) comes back as n in this mode
     except SandboxError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
-    except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
@@ -133,3 +131,4 @@ def main() -> None:
         else:
             print(f"error: {message.splitlines()[0] if message else type(exc).__name__} (see --help)", file=sys.stderr)
         sys.exit(2)
+    sys.exit(status if isinstance(status, int) else 0)

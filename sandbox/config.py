@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import secrets
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import dotenv_values
@@ -78,7 +79,7 @@ class Settings(BaseSettings):
     # answer 406 to them. Plain application/json works on all three, so it is the default.
     elastic_plain_json: bool = True
 
-    def __repr_args__(self):  # type: ignore[no-untyped-def]
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # Settings end up in tracebacks and logs: never with a password in them.
         for key, value in super().__repr_args__():
             yield key, mask(value) if isinstance(value, str) and "://" in value else \

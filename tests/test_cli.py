@@ -69,7 +69,7 @@ async def test_orders_scenario_end_to_end(tmp_path: Path, live: Settings) -> Non
     summary = json.loads(summary_path.read_text())
     assert summary["seed"] == 42 and summary["consistent"] is True
     assert set(summary["stores"]) == set(STORE_NAMES)
-    for name, store in summary["stores"].items():
+    for store in summary["stores"].values():
         assert store["server"]["product"] and store["server"]["version"]
         write = store["operations"]["write"]
         assert write["orders"] == 150 and write["failed"] == 0 and write["unknown"] == 0

@@ -1,0 +1,76 @@
+"""The native backend on a stack of the test's own: up, status, down, failures, a store dying mid-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sandbox.config import STORE_NAMES
+from sandbox.stack.native import _start_time
+from tests.test_cli import assert_usage_error, sandbox
+from tests.throwaway import throwaway_stack
+
+
+def test_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
+    with throwaway_stack(tmp_path / "state", extra_offset=600) as t:
+        proc = sandbox("up", "--backend", "native", env=t.env)
+        assert proc.returncode == 0, proc.stderr
+        pids = t.stack.running()
+        assert set(pids) == set(STORE_NAMES)
+        started = {store: _start_time(pid) for store, pid in pids.items()}
+
+        status = sandbox("status", env=t.env)
+        assert status.returncode == 0, status.stdout + status.stderr
+        for product in ("PostgreSQL", "SecantusDB", "Redis", "OpenSearch API", "InfluxDB"):
+            assert product in status.stdout
+        assert "***" in status.stdout  # passwords masked in URLs
+        assert sandbox("up", env=t.env).stdout.count("already up") == 1  # idempotent
+
+        down = sandbox("down", env=t.env)
+        assert down.returncode == 0, down.stderr
+        for store, pid in pids.items():
+            assert _start_time(pid) != started[store], f"{store} (pid {pid}) still runs after down"
+        assert sandbox("status", env=t.env).returncode == 1  # nothing reachable any more
+
+
+def test_a_taken_port_fails_clearly_and_stops_what_up_started(tmp_path: Path) -> None:
+    with throwaway_stack(tmp_path / "state", extra_offset=650) as t, socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", t.ws.port("redis")))
+        squatter.listen()
+        proc = sandbox("up", "--backend", "native", "--stores", "postgres,redis", env=t.env)
+        assert_usage_error(proc, f"port {t.ws.port('redis')} for redis is already in use")
+        assert t.stack.running() == {}, "a failed up must stop the stores it started"
+
+
+def test_a_missing_server_binary_is_named_with_how_to_install(tmp_path: Path) -> None:
+    with throwaway_stack(tmp_path / "state", extra_offset=660) as t:
+        proc = sandbox("up", "--backend", "native", "--stores", "redis", env={**t.env, "PATH": "/nonexistent"})
+        assert_usage_error(proc, "redis-server not found", "apt-get install -y redis-server")
+
+
+def test_a_store_killed_mid_run_is_counted_the_others_go_on_and_exit_is_3(tmp_path: Path) -> None:
+    with throwaway_stack(tmp_path / "state", extra_offset=700, stores=list(STORE_NAMES)) as t:
+        run = subprocess.Popen([sys.executable, "-m", "sandbox", "run", "orders", "--orders", "1500", "--seed", "77",
+                                "--concurrency", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, **t.env})
+        time.sleep(2.5)  # connected, prepared, writing
+        t.stack.signal("redis", signal.SIGKILL)
+        out, err = run.communicate(timeout=300)
+        assert run.returncode == 3, out[-3000:] + err
+        assert "Traceback" not in out + err
+
+        summary = json.loads(next(t.ws.results_dir.glob("*-orders/summary.json")).read_text())
+        redis = summary["stores"]["redis"]
+        write = redis["operations"]["write"]
+        assert write["ok"] > 0 and write["failed"] + write["unknown"] > 0 and write["first_errors"]
+        assert redis["consistency"]["consistent"] is False
+        assert redis["consistency"]["missing"] > 0 or redis["consistency"]["error"]
+        for name in ("postgres", "mongo", "elastic", "influx"):
+            assert summary["stores"][name]["consistency"]["consistent"], name
+            assert summary["stores"][name]["operations"]["write"]["orders"] == 1500
