@@ -93,6 +93,7 @@ def run_scenario(
     stores: Annotated[str | None, typer.Option(help="comma-separated subset of " + ",".join(STORE_NAMES))] = None,
     keep: Annotated[bool, typer.Option("--keep", help="leave this run's data in the stores for inspection")] = False,
     es_refresh: Annotated[str | None, typer.Option(help="Elasticsearch refresh on write: false|wait_for|true")] = None,
+    redis_ttl: Annotated[int | None, typer.Option(help="expire Redis order hashes after N s, as a cache")] = None,
     backend: BackendOpt = "auto",
     config: ConfigOpt = None,
 ) -> None:
@@ -103,6 +104,7 @@ def run_scenario(
     scenario = load_scenario(ws.project_dir, name, set(STEPS))
     given: dict[str, Any] = {
         "orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "es_refresh": es_refresh,
+        "redis_ttl_s": redis_ttl,
         "stores": tuple(parse_stores(stores)) if stores is not None else None, "keep": keep or None}
     params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})
     stack = open_stack(chosen, ws, ensure_env_file(ws.env_file))
@@ -131,4 +133,10 @@ def main() -> None:
         else:
             print(f"error: {message.splitlines()[0] if message else type(exc).__name__} (see --help)", file=sys.stderr)
         sys.exit(2)
+    except Exception as exc:
+        if os.environ.get("SANDBOX_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {str(exc)[:300]} (SANDBOX_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        sys.exit(1)
     sys.exit(status if isinstance(status, int) else 0)

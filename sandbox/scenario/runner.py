@@ -60,7 +60,8 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     now = datetime.now(UTC)
     run_id = new_run_id(now)
     namespace = f"sbx_{run_id}"
-    options = StoreOptions(es_refresh=params.es_refresh, connections=params.concurrency)
+    options = StoreOptions(es_refresh=params.es_refresh, connections=params.concurrency,
+                           redis_ttl_s=params.redis_ttl_s)
     stores = [make_store(name, endpoint(settings, name), namespace, options) for name in params.stores]
     servers = await connect_all(stores)
 

@@ -22,6 +22,7 @@ class RunParams:
     stores: tuple[str, ...] = STORE_NAMES
     keep: bool = False  # leave the run's data in place for inspection
     es_refresh: str = "false"
+    redis_ttl_s: int | None = None  # expire order hashes as a cache would; leave off to compare stores
     op_timeout_s: float = 10.0
 
     def validated(self) -> RunParams:
@@ -34,6 +35,8 @@ class RunParams:
             raise UsageError(f"--seed must be a whole number from 0 to 2^63-1, got {self.seed}")
         if self.es_refresh not in ("false", "true", "wait_for"):
             raise UsageError(f"es_refresh must be false, true or wait_for, got {self.es_refresh!r}")
+        if self.redis_ttl_s is not None and self.redis_ttl_s <= 0:
+            raise UsageError(f"--redis-ttl must be a positive number of seconds, got {self.redis_ttl_s}")
         if self.op_timeout_s <= 0:
             raise UsageError(f"op_timeout_s must be positive, got {self.op_timeout_s}")
         return replace(self, stores=tuple(parse_stores(",".join(self.stores))))
