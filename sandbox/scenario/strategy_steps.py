@@ -87,7 +87,7 @@ def make_strategy(name: str, stores: dict[str, TimedStore], options: StrategyOpt
     if name == "event-sourcing":
         return EventSourcing(stores, options)
     if name == "saga":
-        return Saga(stores, options, workload.catalog)
+        return Saga(stores, options)
     raise UsageError(f"unknown strategy {name!r}: choose from {', '.join(REQUIRED_STORES)}")
 
 

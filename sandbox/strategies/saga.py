@@ -26,7 +26,7 @@ from sandbox.measure.timing import TimedStore
 from sandbox.stores.postgres import PostgresStore
 from sandbox.strategies.base import Strategy, StrategyOptions
 from sandbox.strategies.outbox import OutboxRelay
-from sandbox.workload.model import Catalog, Order, OrderStatus
+from sandbox.workload.model import Order, OrderStatus
 
 SAGA_DDL = """
 CREATE TABLE {s}.payments (
@@ -49,18 +49,19 @@ DECLINED = "payment declined"
 class Saga(Strategy):
     name = "saga"
 
-    def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions, catalog: Catalog):
+    def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions):
         super().__init__(stores, options)
-        self.catalog = catalog
         self.pg_ts = stores["postgres"]
         self.pg: PostgresStore = self.pg_ts.store  # type: ignore[assignment]
         self.s = f'"{self.pg.namespace}"'
         self.relay = OutboxRelay(self.pg, {n: ts for n, ts in stores.items() if n != "postgres"}, options)
         self.confirmed_qty: Counter[str] = Counter()  # product id -> units the client saw confirmed
         self.outcomes: Counter[str] = Counter()
+        self.initial_stock: dict[str, int] = {}
 
     async def start(self) -> None:
         await self.pg.pool.execute(SAGA_DDL.format(s=self.s))
+        self.initial_stock = await self._stock()
         await self.relay.create()
         await self.relay.start()
 
@@ -126,20 +127,22 @@ class Saga(Strategy):
                            "updated_at = clock_timestamp() WHERE order_id = $1", order.id, state, step, reason)
 
     async def verify(self) -> dict[str, Any]:
-        """Inventory = initial - confirmed quantities, per product, from the client's and the database's view."""
-        stock = {r[0]: r[1] for r in await self.pg.pool.fetch(
-            f"SELECT id::text, inventory_count FROM {self.s}.products")}
+        """Inventory = stock at start - confirmed quantities, per product, from the client's and the database's view."""
+        stock = await self._stock()
         in_db = {r[0]: r[1] for r in await self.pg.pool.fetch(
             f"SELECT i.product_id::text, sum(i.quantity) FROM {self.s}.order_items i "
             f"JOIN {self.s}.orders o ON o.id = i.order_id WHERE o.status = 'confirmed' GROUP BY i.product_id")}
         stuck = await self.pg.pool.fetchval(
             f"SELECT count(*) FROM {self.s}.sagas WHERE state NOT IN ('confirmed', 'compensated')")
-        wrong = [p.id for p in self.catalog.products
-                 if stock.get(p.id) != p.inventory_count - self.confirmed_qty[p.id]
-                 or in_db.get(p.id, 0) != self.confirmed_qty[p.id]]
+        wrong = [p for p, initial in self.initial_stock.items()
+                 if stock.get(p) != initial - self.confirmed_qty[p] or in_db.get(p, 0) != self.confirmed_qty[p]]
         return {"inventory_consistent": not wrong, "products_off": len(wrong), "products_off_examples": wrong[:5],
                 "negative_inventory": sum(1 for v in stock.values() if v < 0),
                 "units_confirmed": sum(self.confirmed_qty.values()), "sagas_unfinished": stuck}
+
+    async def _stock(self) -> dict[str, int]:
+        rows = await self.pg.pool.fetch(f"SELECT id::text, inventory_count FROM {self.s}.products")
+        return {r[0]: r[1] for r in rows}
 
     async def settle(self, timeout_s: float) -> bool:
         return await self.relay.settle(timeout_s)
