@@ -26,6 +26,7 @@ from sandbox.scenario.spec import describe_all
 from sandbox.scenario.spec import load as load_scenario
 from sandbox.stack import open_stack, recorded_backend, resolve_backend
 from sandbox.stack.status import gather_status
+from sandbox.strategies.registry import REQUIRED_STORES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Polyglot persistence sandbox: one order workload, five stores, compared side by side.")
@@ -91,6 +92,8 @@ def run_scenario(
     batch: Annotated[int | None, typer.Option(help="orders per write operation (1 = one at a time)")] = None,
     seed: Annotated[int | None, typer.Option(help="workload seed (default: random, printed and stored)")] = None,
     stores: Annotated[str | None, typer.Option(help="comma-separated subset of " + ",".join(STORE_NAMES))] = None,
+    strategies: Annotated[str | None, typer.Option(help="comma-separated write strategies: " + ",".join(
+        REQUIRED_STORES))] = None,
     keep: Annotated[bool, typer.Option("--keep", help="leave this run's data in the stores for inspection")] = False,
     es_refresh: Annotated[str | None, typer.Option(help="Elasticsearch refresh on write: false|wait_for|true")] = None,
     redis_ttl: Annotated[int | None, typer.Option(help="expire Redis order hashes after N s, as a cache")] = None,
@@ -105,7 +108,8 @@ def run_scenario(
     given: dict[str, Any] = {
         "orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "es_refresh": es_refresh,
         "redis_ttl_s": redis_ttl,
-        "stores": tuple(parse_stores(stores)) if stores is not None else None, "keep": keep or None}
+        "stores": tuple(parse_stores(stores)) if stores is not None else None, "keep": keep or None,
+        "strategies": tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else None}
     params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})
     stack = open_stack(chosen, ws, ensure_env_file(ws.env_file))
     ctx = run_blocking(scenario, params, settings, ws, chosen, stack)

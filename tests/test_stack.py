@@ -59,8 +59,9 @@ def test_a_missing_server_binary_is_named_with_how_to_install(tmp_path: Path) ->
 def test_a_store_killed_mid_run_is_counted_the_others_go_on_and_exit_is_3(tmp_path: Path) -> None:
     # The three real servers only: the stand-ins would only make the test slower.
     with throwaway_stack(tmp_path / "state", extra_offset=700, stores=["postgres", "redis", "influx"]) as t:
-        run = subprocess.Popen([sys.executable, "-m", "sandbox", "run", "orders", "--orders", "1500", "--seed", "77",
-                                "--concurrency", "4", "--stores", "postgres,redis,influx"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        argv = [sys.executable, "-m", "sandbox", "run", "orders", "--orders", "1500", "--seed", "77",
+                "--concurrency", "4", "--stores", "postgres,redis,influx"]
+        run = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, **t.env})
         assert run.stdout is not None
         header = run.stdout.readline()  # "run <run id>  scenario orders ..." once every store is connected

@@ -6,6 +6,7 @@ from rich.table import Table
 
 from sandbox.measure.latency import summarize
 from sandbox.report.console import console
+from sandbox.report.strategies import print_strategies
 from sandbox.scenario.context import RunContext
 
 
@@ -49,7 +50,10 @@ def consistency_table(ctx: RunContext) -> Table:
 
 
 def print_run(ctx: RunContext) -> None:
-    console.print(latency_table(ctx))
+    if ctx.strategies:
+        print_strategies(ctx.strategies)
+    if any(ts.stats for ts in ctx.stores.values()):
+        console.print(latency_table(ctx))
     if ctx.comparisons:
         console.print(consistency_table(ctx))
         for name, c in ctx.comparisons.items():

@@ -15,6 +15,7 @@ from sandbox.scenario.spec import RunParams, Scenario
 from sandbox.stack.docker import DockerStack
 from sandbox.stack.native import NativeStack
 from sandbox.stores.base import ServerInfo
+from sandbox.strategies.outcome import StrategyOutcome
 from sandbox.workload.generator import Workload
 
 
@@ -35,6 +36,7 @@ class RunContext:
     comparisons: dict[str, Comparison] = field(default_factory=dict)
     read_misses: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    strategies: list[StrategyOutcome] = field(default_factory=list)  # write strategies compared under a fault
 
     def tracker(self, phase: str, total: int) -> Callable[[str, int], None]:
         """One progress bar per store for a phase; returns advance(store, n)."""

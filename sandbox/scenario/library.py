@@ -5,9 +5,9 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from sandbox.scenario import steps
+from sandbox.scenario import steps, strategy_steps
 
-STEPS: dict[str, steps.Step] = {**steps.STEPS}
+STEPS: dict[str, steps.Step] = {**steps.STEPS, **strategy_steps.STEPS}
 
 
 def check_params(step: str, params: dict[str, Any]) -> str | None:

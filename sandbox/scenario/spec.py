@@ -9,6 +9,7 @@ from typing import Any
 
 from sandbox.config import STORE_NAMES, parse_stores
 from sandbox.errors import UsageError
+from sandbox.strategies.registry import check_strategies
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class RunParams:
     es_refresh: str = "false"
     redis_ttl_s: int | None = None  # expire order hashes as a cache would; leave off to compare stores
     op_timeout_s: float = 10.0
+    strategies: tuple[str, ...] = ()  # write strategies to compare (scenario `strategies` and its kin)
 
     def validated(self) -> RunParams:
         for name in ("orders", "concurrency", "batch"):
@@ -39,7 +41,8 @@ class RunParams:
             raise UsageError(f"--redis-ttl must be a positive number of seconds, got {self.redis_ttl_s}")
         if self.op_timeout_s <= 0:
             raise UsageError(f"op_timeout_s must be positive, got {self.op_timeout_s}")
-        return replace(self, stores=tuple(parse_stores(",".join(self.stores))))
+        stores = tuple(parse_stores(",".join(self.stores)))
+        return replace(self, stores=stores, strategies=check_strategies(self.strategies, stores))
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,9 @@ def load(project_dir: Path, name: str, known_steps: set[str]) -> Scenario:
     defaults = raw.get("defaults", {})
     if bad := set(defaults) - allowed:
         raise UsageError(f"{path}: unknown default {sorted(bad)[0]!r}; expected one of {', '.join(sorted(allowed))}")
-    if "stores" in defaults:
-        defaults["stores"] = tuple(defaults["stores"])
+    for key in ("stores", "strategies"):
+        if key in defaults:
+            defaults[key] = tuple(defaults[key])
     phases = []
     for i, entry in enumerate(raw.get("phase", []), 1):
         step = entry.get("step")

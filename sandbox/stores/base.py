@@ -73,6 +73,15 @@ class Store(ABC):
         for order in orders:
             await self.write(order)
 
+    async def upsert(self, order: Order, version: int) -> bool:
+        """Idempotent write of an order's state at an event version, keyed by order id.
+
+        Applies only if the store holds an older version (or none): True when applied, False when
+        the store already had this version or a newer one. Relays and projections deliver at least
+        once, so a redelivery must change nothing.
+        """
+        raise NotImplementedError(f"{self.name} has no idempotent upsert")
+
     @abstractmethod
     async def read(self, order_id: str) -> OrderRecord | None:
         """One order by id, as a reader would fetch it; None when absent."""

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from elastic_transport import AiohttpHttpNode, HttpHeaders
-from elasticsearch import AsyncElasticsearch, BadRequestError
+from elasticsearch import AsyncElasticsearch, BadRequestError, ConflictError
 from elasticsearch.helpers import async_scan
 
 from sandbox.errors import SandboxError, UsageError
@@ -109,6 +109,15 @@ class ElasticStore(Store):
         if resp.get("errors"):
             failed = [item["index"] for item in resp["items"] if item["index"].get("error")]
             raise SandboxError(f"_bulk rejected {len(failed)} of {len(orders)} orders: {failed[0]['error']}")
+
+    async def upsert(self, order: Order, version: int) -> bool:
+        # External versioning: the index is refused (409) unless the version is newer than the stored one.
+        try:
+            await self.es.index(index=self.index, id=order.id, document=_document(order), version=version,
+                                version_type="external", refresh=self.options.es_refresh)
+        except ConflictError:
+            return False
+        return True
 
     async def read(self, order_id: str) -> OrderRecord | None:
         resp = await self.es.options(ignore_status=404).get(index=self.index, id=order_id,

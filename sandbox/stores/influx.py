@@ -23,11 +23,17 @@ MEASUREMENT = "order_metrics"
 FIELDS = "order_id, order_value, item_count, status, customer_segment"
 
 
-def line(o: Order) -> str:
-    return (Point(MEASUREMENT).tag("status", o.status.value).tag("customer_segment", o.customer_segment.value)
-            .field("order_value", float(o.total_amount)).field("item_count", len(o.items))
-            .field("order_id", o.id)
-            .time(int(o.created_at.timestamp() * 1000), WritePrecision.MS).to_line_protocol())
+def line(o: Order, version: int | None = None) -> str:
+    point = (Point(MEASUREMENT).tag("status", o.status.value).tag("customer_segment", o.customer_segment.value)
+             .field("order_value", float(o.total_amount)).field("item_count", len(o.items))
+             .field("order_id", o.id))
+    if version is not None:
+        point = point.field("version", version)
+    return point.time(_ms(o), WritePrecision.MS).to_line_protocol()
+
+
+def _ms(o: Order) -> int:
+    return int(o.created_at.timestamp() * 1000)
 
 
 def _quote(value: str) -> str:
@@ -121,6 +127,21 @@ class InfluxStore(Store):
 
     async def write_batch(self, orders: Sequence[Order]) -> None:
         await self._write_lines("\n".join(line(o) for o in orders))
+
+    async def upsert(self, order: Order, version: int) -> bool:
+        # A point is keyed by series (tags) + time, and status is a tag: a new status is a new series.
+        # Order timestamps are unique to the millisecond within a workload, so the order's points are
+        # exactly those at its time; a cheap time-bounded query finds them, and DELETE removes the old one.
+        at = f"time = {_ms(order)}ms"
+        rows = [dict(zip(s["columns"], v, strict=True)) for s in
+                await self._query(f"SELECT order_id, version, status FROM {MEASUREMENT} WHERE {at}")
+                for v in s["values"]]
+        if any((r.get("version") or 1) >= version for r in rows):
+            return False
+        if any(r.get("status") != order.status.value for r in rows):
+            await self._query(f"DELETE FROM {MEASUREMENT} WHERE {at}", post=True)
+        await self._write_lines(line(order, version))
+        return True
 
     async def read(self, order_id: str) -> OrderRecord | None:
         # order_id is a field (a tag per order would explode series cardinality), so this scans.

@@ -9,6 +9,7 @@ from typing import Any
 from bson.decimal128 import Decimal128
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
 from sandbox.errors import UsageError
@@ -103,6 +104,18 @@ class MongoStore(Store):
 
     async def write_batch(self, orders: Sequence[Order]) -> None:
         await self.orders.insert_many([_document(o) for o in orders], ordered=False)
+
+    async def upsert(self, order: Order, version: int) -> bool:
+        # The filter only matches an older version; if a newer or equal one exists, the upsert's
+        # insert collides on _id (E11000): that is "already applied", not an error.
+        doc = _document(order)
+        del doc["_id"]
+        try:
+            await self.orders.update_one({"_id": order.id, "version": {"$lt": version}},
+                                         {"$set": {**doc, "version": version}}, upsert=True)
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def read(self, order_id: str) -> OrderRecord | None:
         doc = await self.orders.find_one({"_id": order_id}, PROJECTION)

@@ -20,6 +20,9 @@ class NoopStore(Store):
     async def write(self, order: Order) -> None:
         pass
 
+    async def upsert(self, order: Order, version: int) -> bool:
+        return True
+
     async def read(self, order_id: str) -> OrderRecord | None:
         return None
 

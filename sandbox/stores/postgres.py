@@ -41,6 +41,7 @@ CREATE TABLE {s}.orders (
     shipping_amount DECIMAL(10,2) NOT NULL DEFAULT 0 CHECK (shipping_amount >= 0),
     total_amount DECIMAL(10,2) NOT NULL CHECK (total_amount >= 0),
     created_at TIMESTAMPTZ NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
     CONSTRAINT valid_total CHECK (total_amount = subtotal + tax_amount + shipping_amount));
 CREATE INDEX ON {s}.orders (customer_id, created_at);
 CREATE INDEX ON {s}.orders (status);
@@ -71,6 +72,24 @@ SELECT o.id, i.* FROM o, unnest($12::uuid[], $13::int[], $14::numeric[], $15::nu
                                $17::text[]) AS i
 """
 
+# Idempotent by (id, version): a newer version updates the order's status, an older or equal one
+# changes nothing. Items are immutable, so they are inserted only with a new order row.
+UPSERT_ORDER = """
+WITH o AS (
+  INSERT INTO {s}.orders (id, order_number, customer_id, billing_address_id, shipping_address_id, status,
+                          subtotal, tax_amount, shipping_amount, total_amount, created_at, version)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $18)
+  ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version
+    WHERE {s}.orders.version < EXCLUDED.version
+  RETURNING id, (xmax = 0) AS inserted),
+i AS (
+  INSERT INTO {s}.order_items (order_id, product_id, quantity, unit_price, total_price, product_name, product_sku)
+  SELECT o.id, i.* FROM o, unnest($12::uuid[], $13::int[], $14::numeric[], $15::numeric[], $16::text[],
+                                 $17::text[]) AS i
+  WHERE o.inserted)
+SELECT count(*) FROM o
+"""
+
 SELECT_RECORD = """
 SELECT o.id::text, o.status::text, o.total_amount, o.customer_id::text, c.segment, o.order_number,
        (SELECT count(*) FROM {s}.order_items i WHERE i.order_id = o.id)::int AS item_count
@@ -86,6 +105,12 @@ def _order_row(o: Order) -> tuple:
 def _item_rows(o: Order) -> list[tuple]:
     return [(o.id, i.product_id, i.quantity, i.unit_price, i.total_price, i.product_name, i.product_sku)
             for i in o.items]
+
+
+def _item_arrays(o: Order) -> tuple[list, ...]:
+    items = o.items
+    return ([i.product_id for i in items], [i.quantity for i in items], [i.unit_price for i in items],
+            [i.total_price for i in items], [i.product_name for i in items], [i.product_sku for i in items])
 
 
 def _record(row: asyncpg.Record) -> OrderRecord:
@@ -106,6 +131,7 @@ class PostgresStore(Store):
         self.pool = await asyncpg.create_pool(self.endpoint.url, min_size=1, max_size=self.options.connections)
         version = await self.pool.fetchval("SHOW server_version")
         self._insert = INSERT_ORDER.format(s=self._s)
+        self._upsert = UPSERT_ORDER.format(s=self._s)
         self._select = SELECT_RECORD.format(s=self._s)
         number, _, build = version.partition(" ")
         return ServerInfo("PostgreSQL", number, build.strip("()"))
@@ -139,11 +165,14 @@ class PostgresStore(Store):
                                 for p in catalog.products])
 
     async def write(self, order: Order) -> None:
-        items = order.items
-        await self.pool.execute(
-            self._insert, *_order_row(order),
-            [i.product_id for i in items], [i.quantity for i in items], [i.unit_price for i in items],
-            [i.total_price for i in items], [i.product_name for i in items], [i.product_sku for i in items])
+        await self.write_on(self.pool, order)
+
+    async def write_on(self, conn: asyncpg.Pool | asyncpg.Connection, order: Order) -> None:
+        """Write one order on a given connection, so a caller can make it part of its own transaction."""
+        await conn.execute(self._insert, *_order_row(order), *_item_arrays(order))
+
+    async def upsert(self, order: Order, version: int) -> bool:
+        return bool(await self.pool.fetchval(self._upsert, *_order_row(order), *_item_arrays(order), version))
 
     async def write_batch(self, orders: Sequence[Order]) -> None:
         async with self.pool.acquire() as conn, conn.transaction():

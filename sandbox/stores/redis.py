@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import WatchError
 
 from sandbox.errors import UsageError
 from sandbox.stores.base import ServerInfo, StatusTotal, Store
@@ -70,6 +71,31 @@ class RedisStore(Store):
             for order in orders:
                 self._queue(pipe, order)
             await pipe.execute()
+
+    async def upsert(self, order: Order, version: int) -> bool:
+        # Optimistic transaction: WATCH the hash, check its version, and move the order between status
+        # sets and counters in one MULTI/EXEC; a concurrent change aborts the EXEC and we look again.
+        key = self._key("order", order.id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    current, status, total = await pipe.hmget(key, "version", "status", "total_amount")
+                    if status is not None and int(current or 1) >= version:
+                        await pipe.reset()
+                        return False
+                    pipe.multi()
+                    if status is not None:  # an older version: take it out of its status set and counters
+                        old = str(status)
+                        pipe.srem(self._key("status", old), order.id)
+                        pipe.hincrby(self._key("stats", "count"), old, -1)
+                        pipe.hincrby(self._key("stats", "revenue_cents"), old, -int(Decimal(str(total)) * 100))
+                    self._queue(pipe, order)
+                    pipe.hset(key, "version", version)
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue
 
     @staticmethod
     def _record(order_id: Any, h: Any) -> OrderRecord:

@@ -1,0 +1,275 @@
+"""Steps that compare write strategies: the same seeded workload, the same fault, one strategy at a time.
+
+Each strategy gets fresh namespaces in every store (sbx_<run>_<tag>), so one cannot see another's
+data. The fault is a real one: SIGKILL to the store's recorded PID on the native stack, then a restart
+on the same data directory (sandbox.stack.native). The fault and history machinery of the `outage`
+scenario will replace the small KillAndRestart here once both exist side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rich.progress import TaskID
+
+from sandbox.config import Settings, endpoint, mask
+from sandbox.errors import UsageError
+from sandbox.measure.consistency import Comparison, compare_store, expected_totals
+from sandbox.measure.latency import OpStats, record_us
+from sandbox.measure.load import closed_loop
+from sandbox.measure.timing import TimedStore
+from sandbox.scenario.context import RunContext
+from sandbox.stack.native import NativeStack
+from sandbox.stores import make_store
+from sandbox.stores.base import StoreOptions
+from sandbox.strategies.base import Strategy, StrategyOptions
+from sandbox.strategies.dual_write import ConcurrentDualWrite, DualWrite
+from sandbox.strategies.event_sourcing import EventSourcing
+from sandbox.strategies.outbox import Outbox
+from sandbox.strategies.outcome import Divergence, StrategyOutcome
+from sandbox.strategies.registry import REQUIRED_STORES
+from sandbox.strategies.saga import Saga
+from sandbox.workload.generator import Workload
+from sandbox.workload.model import Order, OrderRecord
+
+TAGS = {"dual-write": "dw", "dual-write-concurrent": "dwc", "outbox": "ob", "event-sourcing": "es", "saga": "sg"}
+CONNECT_TIMEOUT_S = 10.0
+
+
+@dataclass
+class KillAndRestart:
+    """SIGKILL one native store once `at_order` orders have been placed; restart it `down_s` later."""
+
+    stack: NativeStack
+    store: str
+    at_order: int
+    down_s: float
+    trigger: asyncio.Event = field(default_factory=asyncio.Event)
+    killed_at: float | None = None  # time.monotonic()
+    restarted_at: float | None = None
+    pid: int | None = None
+    error: str | None = None
+
+    async def run(self) -> None:
+        await self.trigger.wait()
+        try:
+            self.pid = await asyncio.to_thread(self.stack.signal, self.store, signal.SIGKILL)
+            self.killed_at = time.monotonic()
+            await asyncio.sleep(self.down_s)
+        except Exception as exc:  # reported in the table, and the restart below is still attempted
+            self.error = f"kill failed: {type(exc).__name__}: {exc}"[:200]
+        try:
+            await asyncio.to_thread(self.stack.start, self.store)
+            self.restarted_at = time.monotonic()
+        except Exception as exc:
+            self.error = f"restart failed: {type(exc).__name__}: {exc}"[:200]
+
+    def describe(self, t0: float) -> dict[str, object]:
+        def rel(t: float | None) -> float | None:
+            return None if t is None else round(t - t0, 3)
+        return {"store": self.store, "signal": "SIGKILL", "at_order": self.at_order, "pid": self.pid,
+                "killed_at_s": rel(self.killed_at), "restarted_at_s": rel(self.restarted_at),
+                "down_s": None if self.killed_at is None or self.restarted_at is None
+                else round(self.restarted_at - self.killed_at, 3), "error": self.error}
+
+
+def make_strategy(name: str, stores: dict[str, TimedStore], options: StrategyOptions, workload: Workload) -> Strategy:
+    if name == "dual-write":
+        return DualWrite(stores, options)
+    if name == "dual-write-concurrent":
+        return ConcurrentDualWrite(stores, options)
+    if name == "outbox":
+        return Outbox(stores, options)
+    if name == "event-sourcing":
+        return EventSourcing(stores, options)
+    if name == "saga":
+        return Saga(stores, options)
+    raise UsageError(f"unknown strategy {name!r}: choose from {', '.join(REQUIRED_STORES)}")
+
+
+async def open_stores(settings: Settings, names: list[str], namespace: str, options: StoreOptions,
+                      op_timeout_s: float) -> dict[str, TimedStore]:
+    stores = {n: TimedStore(make_store(n, endpoint(settings, n), namespace, options), op_timeout_s) for n in names}
+
+    async def one(ts: TimedStore) -> None:
+        try:
+            await asyncio.wait_for(ts.store.connect(), CONNECT_TIMEOUT_S)
+        except Exception as exc:
+            raise UsageError(f"{ts.name} is not reachable at {mask(ts.store.endpoint.url)} "
+                             f"({type(exc).__name__}); start the stores with `sandbox up`") from None
+
+    results = await asyncio.gather(*(one(ts) for ts in stores.values()), return_exceptions=True)
+    if errors := [r for r in results if isinstance(r, BaseException)]:
+        await close_stores(stores, keep=True, notes=[])
+        raise errors[0]
+    return stores
+
+
+async def close_stores(stores: dict[str, TimedStore], keep: bool, notes: list[str]) -> None:
+    async def one(ts: TimedStore) -> None:
+        try:
+            if not keep:
+                await ts.store.teardown()
+        except Exception as exc:
+            notes.append(f"teardown of {ts.name} ({ts.store.namespace}) failed: {type(exc).__name__}: {exc}"[:300])
+        finally:
+            try:
+                await ts.store.close()
+            except Exception as exc:
+                notes.append(f"closing {ts.name} failed: {type(exc).__name__}"[:300])
+
+    await asyncio.shield(asyncio.gather(*(one(ts) for ts in stores.values())))
+
+
+async def compare_all(stores: dict[str, TimedStore], expected: dict[str, OrderRecord]) -> dict[str, Comparison]:
+    totals = expected_totals(expected.values())
+
+    async def one(ts: TimedStore) -> tuple[str, Comparison]:
+        try:
+            aggs = await ts.store.aggregates()
+            return ts.name, await compare_store(ts.name, expected, ts.store.scan(), totals, aggs)
+        except Exception as exc:  # a store that cannot be read back is a finding, not a crash
+            return ts.name, Comparison(ts.name, error=f"{type(exc).__name__}: {exc}"[:300], missing=list(expected))
+
+    return dict(await asyncio.gather(*(one(ts) for ts in stores.values())))
+
+
+@dataclass(frozen=True)
+class StrategyRun:
+    """How one strategy is run: the workload, the stores, the fault, the limits."""
+
+    settings: Settings
+    stores: tuple[str, ...]
+    namespace: str  # the run's; each strategy adds its tag
+    workload: Workload
+    options: StrategyOptions
+    op_timeout_s: float = 10.0
+    es_refresh: str = "false"
+    keep: bool = False
+    stack: NativeStack | None = None  # None: no fault
+    fault_store: str = "redis"
+    kill_after: float = 0.3  # share of the orders placed before the kill
+    down_s: float = 2.0
+    settle_timeout_s: float = 60.0
+
+
+async def run_strategy(name: str, run: StrategyRun, advance: Callable[[int], None] = lambda n: None,
+                       notes: list[str] | None = None) -> StrategyOutcome:
+    notes = notes if notes is not None else []
+    namespace = f"{run.namespace}_{TAGS[name]}"
+    options = StoreOptions(es_refresh=run.es_refresh, connections=run.options.concurrency + 4)
+    stores = await open_stores(run.settings, list(run.stores), namespace, options, run.op_timeout_s)
+    outcome = StrategyOutcome(name, namespace, list(run.stores), OpStats())
+    try:
+        await asyncio.gather(*(ts.store.prepare(run.workload.catalog) for ts in stores.values()))
+        strategy = make_strategy(name, stores, run.options, run.workload)
+        await strategy.start()
+        try:
+            await _drive(strategy, run, stores, outcome, advance)
+        finally:
+            await strategy.stop()
+        outcome.lag = strategy.lag()
+        outcome.details = {**strategy.details(), **outcome.details}
+        outcome.store_ops = {n: {op: {k: v for k, v in st.to_json().items() if k != "hdr"}
+                                 for op, st in ts.stats.items()} for n, ts in stores.items()}
+    finally:
+        await close_stores(stores, run.keep, notes)
+    return outcome
+
+
+async def _drive(strategy: Strategy, run: StrategyRun, stores: dict[str, TimedStore], outcome: StrategyOutcome,
+                 advance: Callable[[int], None]) -> None:
+    total = run.workload.spec.orders
+    fault = None
+    if run.stack is not None:
+        fault = KillAndRestart(run.stack, run.fault_store, max(1, int(total * run.kill_after)), run.down_s)
+    fault_task = asyncio.create_task(fault.run()) if fault else None
+    acked: dict[str, OrderRecord] = {}
+    placed = 0
+    stats = outcome.save
+
+    async def one(item: tuple[int, Order]) -> None:
+        nonlocal placed
+        index, order = item
+        start = time.perf_counter_ns()
+        final = await strategy.place(order, index)
+        if final is not None:
+            record_us(stats.latency, time.perf_counter_ns() - start)
+            stats.ok += 1
+            stats.items += 1
+            acked[order.id] = final.record()
+        else:
+            stats.failed += 1
+        placed += 1
+        if fault is not None and placed >= fault.at_order:
+            fault.trigger.set()
+        advance(1)
+
+    t0 = time.monotonic()
+    try:
+        stats.elapsed_s = await closed_loop(enumerate(run.workload.orders()), one, run.options.concurrency)
+        if fault_task is not None:
+            fault.trigger.set()  # type: ignore[union-attr]
+            await fault_task  # the store is back before anything is compared
+    finally:
+        if fault_task is not None and not fault_task.done():
+            fault_task.cancel()
+    outcome.acked, outcome.failed = stats.ok, stats.failed
+    recovered_at = fault.restarted_at if fault and fault.restarted_at else time.monotonic()
+
+    # Catch-up runs while the end-of-run snapshot is taken: that snapshot is a moment, not a wait.
+    async def settle() -> tuple[bool, float]:
+        ok = await strategy.settle(run.settle_timeout_s)
+        return ok, time.monotonic()
+
+    settling = asyncio.create_task(settle())
+    outcome.at_end = Divergence.of(await compare_all(stores, acked))
+    outcome.settled, settled_at = await settling
+    outcome.after_recovery = Divergence.of(await compare_all(stores, acked))
+    if outcome.settled and not outcome.after_recovery.divergent and not outcome.after_recovery.duplicates:
+        outcome.converge_s = round(max(0.0, settled_at - recovered_at), 3)
+    if fault is not None:
+        outcome.fault = fault.describe(t0)
+    outcome.details.update(await strategy.verify())
+
+
+async def compare_strategies(ctx: RunContext, fault_store: str = "redis", kill_after: float = 0.3, down_s: float = 2.0,
+                             settle_timeout_s: float = 60.0, payment_failure_rate: float = 0.1,
+                             relay_workers: int = 2, relay_batch: int = 100) -> None:
+    """Run the workload under each of the run's strategies with the same fault, one after the other."""
+    p = ctx.params
+    names = p.strategies or tuple(REQUIRED_STORES)
+    if fault_store != "none" and fault_store not in p.stores:
+        raise UsageError(f"fault_store {fault_store!r} is not in the run: choose one of {', '.join(p.stores)} or none")
+    if not 0 < kill_after < 1:
+        raise UsageError(f"kill_after must be a fraction between 0 and 1, got {kill_after}")
+    if down_s < 0 or settle_timeout_s <= 0 or not 0 <= payment_failure_rate <= 1:
+        raise UsageError("down_s must be >= 0, settle_timeout_s > 0 and payment_failure_rate in [0, 1]")
+    stack = None
+    if fault_store != "none":
+        if not isinstance(ctx.stack, NativeStack):
+            raise UsageError("the strategies' kill-and-restart fault runs on the native backend; "
+                             "use --backend native or set fault_store = \"none\"")
+        if ctx.stack.pid(fault_store) is None:
+            raise UsageError(f"{fault_store} is not running on this native stack ({ctx.stack.state_dir}): "
+                             "start it with `sandbox up`")
+        stack = ctx.stack
+    assert p.seed is not None
+    run = StrategyRun(ctx.settings, p.stores, f"sbx_{ctx.run_id}", ctx.workload,
+                      StrategyOptions(p.seed, p.concurrency, payment_failure_rate, relay_workers, relay_batch),
+                      p.op_timeout_s, p.es_refresh, p.keep, stack, fault_store, kill_after, down_s, settle_timeout_s)
+    for name in names:
+        task = ctx.progress.add_task(f"{name:<22}", total=p.orders)
+
+        def advance(n: int, task: TaskID = task) -> None:
+            ctx.progress.advance(task, n)
+
+        outcome = await run_strategy(name, run, advance, ctx.notes)
+        ctx.strategies.append(outcome)
+
+
+STEPS = {"compare_strategies": compare_strategies}

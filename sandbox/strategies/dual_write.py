@@ -1,0 +1,38 @@
+"""Dual write: the playbook's save_order. The application writes the order to every store itself.
+
+Sequential (the playbook's code): PostgreSQL, then MongoDB, Redis, Elasticsearch, InfluxDB, stopping at
+the first failure, so the stores before it keep the order and the ones after never see it. Concurrent:
+all stores at once; the client hears "failed" if any store failed, but the others keep the order.
+Neither has recovery: whatever diverged during a fault stays diverged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sandbox.strategies.base import Strategy
+from sandbox.workload.model import Order
+
+PLAYBOOK_ORDER = ("postgres", "mongo", "redis", "elastic", "influx")
+
+
+class DualWrite(Strategy):
+    name = "dual-write"
+
+    async def place(self, order: Order, index: int) -> Order | None:
+        for name in sorted(self.stores, key=_playbook_position):
+            if not await self.stores[name].write(order):
+                return None  # the exception reaches the caller; earlier stores keep the order
+        return order
+
+
+class ConcurrentDualWrite(Strategy):
+    name = "dual-write-concurrent"
+
+    async def place(self, order: Order, index: int) -> Order | None:
+        done = await asyncio.gather(*(ts.write(order) for ts in self.stores.values()))
+        return order if all(done) else None
+
+
+def _playbook_position(store: str) -> int:
+    return PLAYBOOK_ORDER.index(store) if store in PLAYBOOK_ORDER else len(PLAYBOOK_ORDER)

@@ -1,0 +1,289 @@
+"""Event sourcing with CQRS projections.
+
+The write side is an append-only event store in the run's PostgreSQL schema: (stream_id, version) is
+unique, so two appends at the same expected version cannot both succeed (optimistic concurrency).
+The client waits for one append. Read models are built by projections, one per store, each reading
+the global event log in commit-safe order and storing its checkpoint in PostgreSQL after every batch.
+
+Commit-safe order: positions come from a sequence, so a transaction holding a lower position can
+commit after one holding a higher one, and a reader that trusted positions alone would skip it for
+good. Every event records its transaction id (xid8); a projection reads only events of transactions
+older than the oldest still running (pg_snapshot_xmin), ordered by (transaction id, position).
+
+A projection upserts the state of each order touched by a batch at the stream version it reached;
+a crash after the upserts but before the checkpoint replays that batch, and the version-guarded
+upserts turn the replay into no-ops: no duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+import asyncpg
+from hdrh.histogram import HdrHistogram
+
+from sandbox.measure.latency import new_histogram, record_us
+from sandbox.measure.timing import TimedStore
+from sandbox.stores.postgres import PostgresStore
+from sandbox.strategies.base import Strategy, StrategyOptions
+from sandbox.strategies.events import Event, fold, lifecycle
+from sandbox.workload.model import Order
+
+EVENTS_DDL = """
+CREATE TABLE {s}.events (
+    position BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    stream_id VARCHAR(100) NOT NULL,
+    version INTEGER NOT NULL CHECK (version > 0),
+    type VARCHAR(100) NOT NULL,
+    payload JSONB NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+    CONSTRAINT one_event_per_stream_version UNIQUE (stream_id, version));
+CREATE INDEX events_commit_order ON {s}.events (transaction_id, position);
+CREATE TABLE {s}.projection_checkpoints (
+    projection VARCHAR(100) PRIMARY KEY,
+    transaction_id xid8 NOT NULL,
+    position BIGINT NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp());
+CREATE FUNCTION {s}.events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_notify('{channel}', ''); RETURN NULL; END $$;
+CREATE TRIGGER events_notify AFTER INSERT ON {s}.events FOR EACH STATEMENT EXECUTE FUNCTION {s}.events_notify();
+"""
+
+READ_AFTER = """
+SELECT transaction_id::text, position, stream_id, version, extract(epoch FROM created_at)::float8
+FROM {s}.events
+WHERE (transaction_id, position) > ($1::text::xid8, $2) AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY transaction_id, position LIMIT $3
+"""
+
+STREAMS_UP_TO = """
+SELECT e.stream_id, e.type, e.payload::text FROM {s}.events e
+JOIN unnest($1::text[], $2::int[]) AS c(stream_id, upto) ON e.stream_id = c.stream_id AND e.version <= c.upto
+ORDER BY e.stream_id, e.version
+"""
+
+START = ("0", 0)  # (transaction id, position) before the first event
+
+
+class ConcurrencyConflict(Exception):
+    """The stream was not at the expected version: someone else appended first."""
+
+
+class ProjectionFailed(Exception):
+    """The read model's store failed part of a batch; the checkpoint stays where it was."""
+
+
+class EventStore:
+    def __init__(self, pg: PostgresStore):
+        self.pg = pg
+        self.schema = f'"{pg.namespace}"'
+        self.channel = f"{pg.namespace}_events"
+        self._read_after = READ_AFTER.format(s=self.schema)
+        self._streams = STREAMS_UP_TO.format(s=self.schema)
+
+    async def create(self) -> None:
+        await self.pg.pool.execute(EVENTS_DDL.format(s=self.schema, channel=self.channel))
+
+    async def append(self, stream_id: str, expected_version: int, events: list[Event]) -> int:
+        """Append events after expected_version; the stream's new version, or ConcurrencyConflict."""
+        async with self.pg.pool.acquire() as conn, conn.transaction():
+            current = await conn.fetchval(
+                f"SELECT coalesce(max(version), 0) FROM {self.schema}.events WHERE stream_id = $1", stream_id)
+            if current != expected_version:
+                raise ConcurrencyConflict(f"stream {stream_id} is at version {current}, not {expected_version}")
+            try:
+                # The unique (stream_id, version) decides a race the check above cannot see.
+                await conn.execute(
+                    f"INSERT INTO {self.schema}.events (stream_id, version, type, payload) "
+                    "SELECT $1, e.version, e.type, e.payload::jsonb FROM unnest($2::int[], $3::text[], $4::text[]) "
+                    "WITH ORDINALITY AS e(version, type, payload, n) ORDER BY e.n",
+                    stream_id, list(range(expected_version + 1, expected_version + 1 + len(events))),
+                    [e.type for e in events], [e.payload() for e in events])
+            except asyncpg.UniqueViolationError:
+                raise ConcurrencyConflict(f"stream {stream_id}: version {expected_version + 1} "
+                                          "was appended concurrently") from None
+        return expected_version + len(events)
+
+    async def read_stream(self, stream_id: str) -> list[tuple[int, str, dict[str, Any]]]:
+        rows = await self.pg.pool.fetch(f"SELECT version, type, payload::text FROM {self.schema}.events "
+                                        "WHERE stream_id = $1 ORDER BY version", stream_id)
+        return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
+    async def checkpoint(self, projection: str) -> tuple[str, int]:
+        row = await self.pg.pool.fetchrow(f"SELECT transaction_id::text, position FROM {self.schema}."
+                                          "projection_checkpoints WHERE projection = $1", projection)
+        return START if row is None else (row[0], row[1])
+
+    async def save_checkpoint(self, projection: str, at: tuple[str, int]) -> None:
+        await self.pg.pool.execute(
+            f"INSERT INTO {self.schema}.projection_checkpoints (projection, transaction_id, position) "
+            "VALUES ($1, $2::text::xid8, $3) ON CONFLICT (projection) DO UPDATE SET "
+            "transaction_id = EXCLUDED.transaction_id, position = EXCLUDED.position, updated_at = clock_timestamp()",
+            projection, at[0], at[1])
+
+    async def reset(self, projection: str) -> None:
+        """Forget a projection's checkpoint: it starts again from the first event (a rebuild)."""
+        await self.pg.pool.execute(f"DELETE FROM {self.schema}.projection_checkpoints WHERE projection = $1",
+                                   projection)
+
+    async def read_after(self, at: tuple[str, int], limit: int) -> list[asyncpg.Record]:
+        return await self.pg.pool.fetch(self._read_after, at[0], at[1], limit)
+
+    async def states(self, upto: dict[str, int]) -> dict[str, Order]:
+        """Each stream's order state folded from its events up to the given version."""
+        rows = await self.pg.pool.fetch(self._streams, list(upto), list(upto.values()))
+        by_stream: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for r in rows:
+            by_stream.setdefault(r[0], []).append((r[1], json.loads(r[2])))
+        return {sid: state for sid, evs in by_stream.items() if (state := fold(evs)) is not None}
+
+
+class Projection:
+    """Builds one store's read model from the event log, checkpointed after every batch."""
+
+    def __init__(self, name: str, store: TimedStore, events: EventStore, options: StrategyOptions):
+        self.name = name
+        self.store = store
+        self.events = events
+        self.options = options
+        self.lag = new_histogram()
+        self.applied = 0
+        self.skipped = 0  # upserts the read model already had (replays)
+        self.retries = 0
+        self.at = START
+
+    async def load(self) -> None:
+        self.at = await self.events.checkpoint(self.name)
+
+    async def run_once(self) -> int:
+        """Project the next batch; the number of events it covered (0: caught up)."""
+        rows = await self.events.read_after(self.at, self.options.relay_batch)
+        if not rows:
+            return 0
+        upto: dict[str, int] = {}
+        committed: dict[str, float] = {}
+        for r in rows:
+            upto[r[2]] = max(upto.get(r[2], 0), r[3])
+            committed[r[2]] = r[4]
+        states = await self.events.states(upto)
+        failed = False
+        gate = asyncio.Semaphore(self.options.deliver_concurrency)
+
+        async def one(stream_id: str, order: Order) -> None:
+            nonlocal failed
+            async with gate:
+                if failed:
+                    return
+                ok, applied = await self.store.call("upsert", lambda: self.store.store.upsert(order, upto[stream_id]),
+                                                    (order.id,))
+                if not ok:
+                    failed = True
+                elif applied:
+                    self.applied += 1
+                    record_us(self.lag, int((time.time() - committed[stream_id]) * 1e9))
+                else:
+                    self.skipped += 1
+
+        await asyncio.gather(*(one(sid, order) for sid, order in states.items()))
+        if failed:
+            raise ProjectionFailed(self.name)
+        last = rows[-1]
+        self.at = (last[0], last[1])
+        await self.events.save_checkpoint(self.name, self.at)
+        return len(rows)
+
+    async def run(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
+        backoff = self.options.retry_backoff_s
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except (ProjectionFailed, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                self.retries += 1
+                await _pause(wake, stop, backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            backoff = self.options.retry_backoff_s
+            if handled == 0:
+                await _pause(wake, stop, self.options.idle_poll_s)
+
+    async def caught_up(self) -> bool:
+        return not await self.events.read_after(self.at, 1)
+
+    async def catch_up(self, timeout_s: float) -> bool:
+        """Run in the foreground until no event is left (a rebuild); False on timeout or failure."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if await self.run_once() == 0:
+                    return True
+            except ProjectionFailed:
+                await asyncio.sleep(self.options.retry_backoff_s)
+        return False
+
+
+async def _pause(wake: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), seconds)
+    if not stop.is_set():
+        wake.clear()
+
+
+class EventSourcing(Strategy):
+    name = "event-sourcing"
+
+    def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions):
+        super().__init__(stores, options)
+        self.pg_ts = stores["postgres"]
+        self.event_store = EventStore(self.pg_ts.store)  # type: ignore[arg-type]
+        # PostgreSQL's orders table is a read model too, built like the others.
+        self.projections = [Projection(f"{name}-orders", ts, self.event_store, options) for name, ts in stores.items()]
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listener: asyncpg.Connection | None = None
+
+    async def start(self) -> None:
+        await self.event_store.create()
+        try:
+            self._listener = await asyncpg.connect(self.event_store.pg.endpoint.url)
+            await self._listener.add_listener(self.event_store.channel, lambda *_: self._wake.set())
+        except (OSError, asyncpg.PostgresError):
+            pass  # polling still works without notifications
+        for p in self.projections:
+            await p.load()
+        self._tasks = [asyncio.create_task(p.run(self._stop, self._wake)) for p in self.projections]
+
+    async def place(self, order: Order, index: int) -> Order | None:
+        ok, _ = await self.pg_ts.call("write", lambda: self.event_store.append(order.id, 0, lifecycle(order)),
+                                      (order.id,))
+        return order if ok else None
+
+    async def settle(self, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                if all([await p.caught_up() for p in self.projections]):
+                    return True
+            self._wake.set()
+            await asyncio.sleep(0.1)
+        return False
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._listener is not None:
+            await self._listener.close()
+
+    def lag(self) -> dict[str, HdrHistogram]:
+        return {p.store.name: p.lag for p in self.projections}
+
+    def details(self) -> dict[str, Any]:
+        return {"projections": {p.name: {"applied": p.applied, "replayed_skipped": p.skipped,
+                                         "batches_retried": p.retries, "checkpoint": list(p.at)}
+                                for p in self.projections}}

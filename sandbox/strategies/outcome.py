@@ -1,0 +1,79 @@
+"""What one strategy did under the fault: the figures the side-by-side table and summary.json show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from sandbox.measure.consistency import Comparison
+from sandbox.measure.latency import OpStats, summarize
+
+ID_LIST_LIMIT = 200  # ids written to summary.json per list
+
+
+@dataclass
+class Divergence:
+    """Where the stores disagree with what the client was told, at one moment."""
+
+    divergent: list[str]  # order ids some store lacks, holds unacknowledged, or holds differently
+    lost_acked: list[str]  # acknowledged orders missing from at least one store
+    duplicates: int  # ids a store returned twice + orders its own counters count more than once
+    per_store: dict[str, dict[str, Any]]
+
+    @classmethod
+    def of(cls, comparisons: dict[str, Comparison]) -> Divergence:
+        divergent: set[str] = set()
+        lost: set[str] = set()
+        duplicates = 0
+        per_store = {}
+        for name, c in comparisons.items():
+            differing = {d.order_id for d in c.differing}
+            divergent |= set(c.missing) | set(c.extra) | differing
+            lost |= set(c.missing)
+            counted = sum(a.count for a in c.aggregates)
+            duplicates += len(c.duplicates) + max(0, counted - c.held) * (c.error is None)
+            per_store[name] = {"held": c.held, "missing": len(c.missing), "extra": len(c.extra),
+                               "differing": c.differing_orders, "duplicates": len(c.duplicates), "error": c.error}
+        return cls(sorted(divergent), sorted(lost), duplicates, per_store)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"divergent": len(self.divergent), "divergent_ids": self.divergent[:ID_LIST_LIMIT],
+                "lost_acknowledged": len(self.lost_acked), "lost_acknowledged_ids": self.lost_acked[:ID_LIST_LIMIT],
+                "duplicates": self.duplicates, "per_store": self.per_store}
+
+
+@dataclass
+class StrategyOutcome:
+    strategy: str
+    namespace: str
+    stores: list[str]
+    save: OpStats  # client-visible: one operation = one order saved the strategy's way
+    acked: int = 0
+    failed: int = 0
+    at_end: Divergence | None = None  # right after the last write returned (store restarted)
+    after_recovery: Divergence | None = None  # after the strategy's own catch-up (or none) finished
+    settled: bool = False  # background work caught up within the timeout
+    converge_s: float | None = None  # store restart -> caught up and no divergence; None: did not
+    fault: dict[str, Any] = field(default_factory=dict)
+    lag: dict[str, HdrHistogram] = field(default_factory=dict)
+    store_ops: dict[str, dict[str, Any]] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def throughput(self) -> float | None:
+        return self.acked / self.save.elapsed_s if self.save.elapsed_s else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy, "namespace": self.namespace, "stores": self.stores,
+            "acknowledged": self.acked, "failed": self.failed,
+            "throughput_orders_s": round(self.throughput, 1) if self.throughput else None,
+            "write_latency": self.save.to_json(),
+            "divergence_at_end": self.at_end.to_json() if self.at_end else None,
+            "divergence_after_recovery": self.after_recovery.to_json() if self.after_recovery else None,
+            "settled": self.settled, "time_to_converge_s": self.converge_s, "fault": self.fault,
+            "lag_ms": {store: summarize(h) for store, h in self.lag.items()},
+            "store_operations": self.store_ops, "details": self.details,
+        }
