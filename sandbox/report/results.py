@@ -47,6 +47,7 @@ def summary(ctx: RunContext) -> dict[str, Any]:
         "consistent": all(c.consistent for c in ctx.comparisons.values()) if ctx.comparisons else None,
         "client": {"python": sys.version.split()[0], "platform": platform.platform(), "libraries": client_versions()},
         "stores": stores, "notes": ctx.notes,
+        **(ctx.faults.to_json() if ctx.faults is not None else {}),  # history, faults, check, visibility
     }
 
 
