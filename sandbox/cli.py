@@ -7,6 +7,7 @@ a consistency finding in a run ends with exit status 3.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from dataclasses import replace
@@ -123,8 +124,13 @@ def run_scenario(
 
 def main() -> None:
     """Entry point: one line and a status code for every error the user can act on."""
+    # While a store is down on purpose, asyncpg's pool logs a traceback per reconnect attempt; the
+    # operations' outcomes are counted and reported already.
+    logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # without standalone mode, click returns typer.Exit's code
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except SandboxError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -67,7 +67,8 @@ def durability_table(state: FaultRun) -> Table:
     table = Table(title="durability: acknowledged writes, then kill -9 and restart on the same data (measured)")
     for col in ("profile", "store", "durability setting", "write p50 ms", "write p99 ms", "acknowledged",
                 "lost", "unknown", "divergent", "held after restart"):
-        table.add_column(col, justify="left" if col in ("profile", "store", "durability setting") else "right")
+        table.add_column(col, justify="left" if col in ("profile", "store", "durability setting") else "right",
+                         overflow="fold")
     previous = None
     for r in state.durability:
         table.add_row(r.profile if r.profile != previous else "", r.store, r.setting, _ms(r.write_p50_ms),

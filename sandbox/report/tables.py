@@ -49,7 +49,8 @@ def consistency_table(ctx: RunContext) -> Table:
 
 
 def print_run(ctx: RunContext) -> None:
-    console.print(latency_table(ctx))
+    if any(ts.stats for ts in ctx.stores.values()):  # a scenario may measure with stores of its own
+        console.print(latency_table(ctx))
     if ctx.comparisons:
         console.print(consistency_table(ctx))
         for name, c in ctx.comparisons.items():
