@@ -152,22 +152,25 @@ class FaultInjector:
 
 def _signal_tree(stack: NativeStack, store: str, sig: signal.Signals) -> list[int]:
     """Signal the recorded server process and its children (found from the recorded PID, so they
-    are ours). Children first for SIGKILL, so none outlives its parent to write on."""
+    are ours). For SIGKILL and SIGSTOP the parent is stopped first: a PostgreSQL postmaster would
+    otherwise fork a new backend for a reconnecting client between our snapshot of its children and
+    its own death, and that orphan would keep the shared memory and block the restart."""
     pid = stack.pid(store)
     if pid is None:
         return []
+    if sig != signal.SIGCONT:
+        stack.signal(store, signal.SIGSTOP)
     try:
         children = psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         children = []
     if sig == signal.SIGCONT:
-        stack.signal(store, sig)  # parent first, so it sees its children come back
+        stack.signal(store, sig)
     for child in children:
         with contextlib.suppress(psutil.NoSuchProcess):
             child.send_signal(sig)  # psutil checks the child's identity (create time) before signalling
-    if sig != signal.SIGCONT:
-        stack.signal(store, sig)  # SIGKILL: waits until the process is gone and forgets it
     if sig == signal.SIGKILL:
+        stack.signal(store, sig)  # waits until the process is gone and forgets it
         psutil.wait_procs(children, timeout=10)
     return [pid, *(c.pid for c in children)]
 
