@@ -46,7 +46,7 @@ def check_table(report: CheckReport) -> Table:
         if s.error:
             table.add_row(name, *["-"] * len(COLUMNS), f"[red]NOT CHECKED[/]: {s.error}")
             continue
-        verdict = "[red]findings[/]" if s.findings else "[green]as acknowledged[/]"
+        verdict = "[red]findings[/]" if s.findings else "[green]clean[/]"
         table.add_row(name, *(_cell(v, s.counts[v]) for v in COLUMNS), verdict)
     return table
 
@@ -97,6 +97,14 @@ def print_faults(ctx: RunContext) -> None:
                 if verdict in FINDINGS or verdict in (Verdict.UNKNOWN_THEN_PRESENT, Verdict.UNKNOWN_THEN_ABSENT):
                     console.print(f"  {report.label} {name}: {s.counts[verdict]} {verdict.value} "
                                   f"({DESCRIPTIONS[verdict]}), e.g. {', '.join(ids[:3])}")
+    faulted = {f.store for f in state.applied}
+    if faulted and state.checks:
+        last = state.checks[-1]
+        calm = [n for n, s in last.stores.items() if n not in faulted and not s.has_findings
+                and s.counts[Verdict.OK] == sum(s.counts.values()) - s.counts[Verdict.NOT_ATTEMPTED]]
+        others = [n for n in last.stores if n not in faulted]
+        console.print(f"  stores not faulted: {', '.join(others) or 'none'}; unaffected (every write acknowledged "
+                      f"and present as written, check {last.label}): {', '.join(calm) or 'none'}")
     if state.visibility is not None:
         console.print(visibility_table(state))
     if state.history is not None:
