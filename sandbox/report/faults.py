@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from sandbox.measure.checker import DESCRIPTIONS, FINDINGS, CheckReport, Verdict
@@ -32,7 +33,7 @@ def faults_table(state: FaultRun) -> Table:
     for col in ("t (s)", "store", "action", "scheduled", "what was done"):
         table.add_column(col)
     for f in state.applied:
-        table.add_row(f"{f.t_s:.2f}", f.store, f.action, f.when, f.detail)
+        table.add_row(f"{f.t_s:.2f}", f.store, f.action, f.when, escape(f.detail))
     return table
 
 
@@ -44,7 +45,7 @@ def check_table(report: CheckReport) -> Table:
     table.add_column("verdict")
     for name, s in report.stores.items():
         if s.error:
-            table.add_row(name, *["-"] * len(COLUMNS), f"[red]NOT CHECKED[/]: {s.error}")
+            table.add_row(name, *["-"] * len(COLUMNS), f"[red]NOT CHECKED[/]: {escape(s.error)}")
             continue
         verdict = "[red]findings[/]" if s.findings else "[green]clean[/]"
         table.add_row(name, *(_cell(v, s.counts[v]) for v in COLUMNS), verdict)
@@ -59,7 +60,7 @@ def visibility_table(state: FaultRun) -> Table:
     for name, s in state.visibility.stats.items():
         lag = summarize(s.lag) if s.observable else {}
         table.add_row(name, str(s.sampled), str(s.visible_at_first_probe), _cell(Verdict.LOST, s.never_visible),
-                      *(_ms(lag.get(k)) for k in ("p50", "p90", "p99", "max")), s.verdict())
+                      *(_ms(lag.get(k)) for k in ("p50", "p90", "p99", "max")), escape(s.verdict()))
     return table
 
 
@@ -71,9 +72,9 @@ def durability_table(state: FaultRun) -> Table:
                          overflow="fold")
     previous = None
     for r in state.durability:
-        table.add_row(r.profile if r.profile != previous else "", r.store, r.setting, _ms(r.write_p50_ms),
-                      _ms(r.write_p99_ms), str(r.acknowledged), _cell(Verdict.LOST, r.lost), str(r.unknown),
-                      _cell(Verdict.DIVERGENT, r.divergent),
+        table.add_row(escape(r.profile) if r.profile != previous else "", r.store, escape(r.setting),
+                      _ms(r.write_p50_ms), _ms(r.write_p99_ms), str(r.acknowledged), _cell(Verdict.LOST, r.lost),
+                      str(r.unknown), _cell(Verdict.DIVERGENT, r.divergent),
                       "-" if r.held_after is None else str(r.held_after))
         previous = r.profile
     return table
