@@ -10,7 +10,9 @@ the OS (page cache) survives even without fsync. An OS crash or power loss is NO
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -34,6 +36,8 @@ from sandbox.stores import make_store
 from sandbox.stores.base import StoreOptions
 from sandbox.strategies.independent import write_everywhere
 
+STARTING_UP = ("Loading", "CannotConnectNow")
+READY_TIMEOUT_S = 60.0
 FAILURE_SIMULATED = ("process crash: SIGKILL to each server's process tree right after the last acknowledged "
                      "write, then a restart on the same data directory. The OS kept running, so data a server "
                      "had handed to the kernel survives without fsync; an OS crash or power loss is not simulated.")
@@ -83,7 +87,7 @@ async def _one_profile(ctx: RunContext, index: int, profile: Profile, injector: 
     history = OpHistory(ctx.results_dir / f"history-durability-{index}.jsonl")
     timed = {s.name: TimedStore(s, p.op_timeout_s, [history.listener]) for s in adapters}
     try:
-        await asyncio.gather(*(s.prepare(ctx.workload.catalog) for s in adapters))
+        await asyncio.gather(*(_when_ready(partial(s.prepare, ctx.workload.catalog)) for s in adapters))
         reported = {name: await _reported_setting(ctx, name) for name in timed}
         await write_everywhere(list(timed.values()), ctx.workload, p.concurrency, p.batch,
                                ctx.tracker(f"write d{index}", p.orders))
@@ -119,6 +123,19 @@ async def _one_profile(ctx: RunContext, index: int, profile: Profile, injector: 
                 ctx.notes.append(f"durability: teardown of {s.name} ({mask(s.endpoint.url)}) failed: "
                                  f"{type(exc).__name__}: {exc}"[:300])
             await s.close()
+
+
+async def _when_ready(call: Callable[[], Awaitable[None]], timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Retry while a just-restarted server says it is still starting (Redis loading its AOF accepts
+    connections but answers LOADING; PostgreSQL in recovery refuses with CannotConnectNow)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return await call()
+        except Exception as exc:
+            if not any(s in type(exc).__name__ for s in STARTING_UP) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
 
 
 async def _reported_setting(ctx: RunContext, store: str) -> str:
