@@ -7,6 +7,7 @@ a consistency finding in a run ends with exit status 3.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from dataclasses import replace
@@ -18,9 +19,10 @@ import typer
 from sandbox.config import STORE_NAMES, Workspace, ensure_env_file, load_settings, parse_stores
 from sandbox.errors import SandboxError
 from sandbox.report.console import console, print_status
+from sandbox.report.faults import print_faults
 from sandbox.report.results import write_results
 from sandbox.report.tables import print_run
-from sandbox.scenario.library import STEPS
+from sandbox.scenario.library import STEPS, override_params
 from sandbox.scenario.runner import run_blocking
 from sandbox.scenario.spec import describe_all
 from sandbox.scenario.spec import load as load_scenario
@@ -97,6 +99,8 @@ def run_scenario(
     keep: Annotated[bool, typer.Option("--keep", help="leave this run's data in the stores for inspection")] = False,
     es_refresh: Annotated[str | None, typer.Option(help="Elasticsearch refresh on write: false|wait_for|true")] = None,
     redis_ttl: Annotated[int | None, typer.Option(help="expire Redis order hashes after N s, as a cache")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE for the scenario's steps "
+                                                    "that take KEY, e.g. -p store=mongo -p down_s=3")] = None,
     backend: BackendOpt = "auto",
     config: ConfigOpt = None,
 ) -> None:
@@ -104,7 +108,7 @@ def run_scenario(
     ws = _workspace()
     chosen = resolve_backend(backend, ws.state_dir)
     settings = load_settings(chosen, ws, config)
-    scenario = load_scenario(ws.project_dir, name, set(STEPS))
+    scenario = override_params(load_scenario(ws.project_dir, name, set(STEPS)), param or [])
     given: dict[str, Any] = {
         "orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "es_refresh": es_refresh,
         "redis_ttl_s": redis_ttl,
@@ -115,13 +119,19 @@ def run_scenario(
     ctx = run_blocking(scenario, params, settings, ws, chosen, stack)
     path = write_results(ctx)
     print_run(ctx)
+    print_faults(ctx)
     console.print(f"results: {path}")
     if ctx.comparisons and not all(c.consistent for c in ctx.comparisons.values()):
+        raise typer.Exit(3)
+    if ctx.faults is not None and ctx.faults.has_findings:
         raise typer.Exit(3)
 
 
 def main() -> None:
     """Entry point: one line and a status code for every error the user can act on."""
+    # While a store is down on purpose, asyncpg's pool logs a traceback per reconnect attempt; the
+    # operations' outcomes are counted and reported already.
+    logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)
     try:
         status = app(standalone_mode=False)  # typer.Exit(n) comes back as n in this mode
     except SandboxError as exc:

@@ -48,6 +48,7 @@ def summary(ctx: RunContext) -> dict[str, Any]:
         "client": {"python": sys.version.split()[0], "platform": platform.platform(), "libraries": client_versions()},
         "stores": stores, "notes": ctx.notes,
         "strategies": [o.to_json() for o in ctx.strategies] if ctx.strategies else None,
+        **(ctx.faults.to_json() if ctx.faults is not None else {}),  # history, faults, check, visibility
     }
 
 

@@ -52,7 +52,7 @@ def consistency_table(ctx: RunContext) -> Table:
 def print_run(ctx: RunContext) -> None:
     if ctx.strategies:
         print_strategies(ctx.strategies)
-    if any(ts.stats for ts in ctx.stores.values()):
+    if any(ts.stats for ts in ctx.stores.values()):  # a scenario may measure with stores of its own
         console.print(latency_table(ctx))
     if ctx.comparisons:
         console.print(consistency_table(ctx))

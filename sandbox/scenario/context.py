@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.progress import Progress
 
@@ -17,6 +18,9 @@ from sandbox.stack.native import NativeStack
 from sandbox.stores.base import ServerInfo
 from sandbox.strategies.outcome import StrategyOutcome
 from sandbox.workload.generator import Workload
+
+if TYPE_CHECKING:
+    from sandbox.scenario.fault_state import FaultRun
 
 
 @dataclass
@@ -37,6 +41,8 @@ class RunContext:
     read_misses: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     strategies: list[StrategyOutcome] = field(default_factory=list)  # write strategies compared under a fault
+    faults: FaultRun | None = None  # history, checks, visibility lag, injected faults (fault_steps.py)
+    cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # the runner always runs these
 
     def tracker(self, phase: str, total: int) -> Callable[[str, int], None]:
         """One progress bar per store for a phase; returns advance(store, n)."""

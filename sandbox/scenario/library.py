@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import inspect
+import tomllib
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from sandbox.scenario import steps, strategy_steps
+from sandbox.errors import UsageError
+from sandbox.scenario import durability_step, fault_steps, steps, strategy_steps
+from sandbox.scenario.spec import Phase, RunParams, Scenario
 
-STEPS: dict[str, steps.Step] = {**steps.STEPS, **strategy_steps.STEPS}
+STEPS: dict[str, steps.Step] = {**steps.STEPS, **fault_steps.STEPS, **durability_step.STEPS, **strategy_steps.STEPS}
+# Steps whose parameters can be checked against the run before anything starts (raise UsageError).
+VALIDATORS: dict[str, Callable[[dict[str, Any], RunParams], None]] = {
+    **fault_steps.VALIDATORS, **durability_step.VALIDATORS}
 
 
 def check_params(step: str, params: dict[str, Any]) -> str | None:
@@ -18,3 +26,31 @@ def check_params(step: str, params: dict[str, Any]) -> str | None:
         takes = ", ".join(sorted(accepted)) or "none"
         return f"step {step!r} takes no parameter {sorted(bad)[0]!r} (it takes: {takes})"
     return None
+
+
+def validate_phase(step: str, params: dict[str, Any], run: RunParams) -> None:
+    if validator := VALIDATORS.get(step):
+        validator(params, run)
+
+
+def override_params(scenario: Scenario, pairs: list[str]) -> Scenario:
+    """`--param key=value`: set that parameter on every phase whose step takes it. Values are read as
+    TOML values (5, 2.5, true, ["a"]), and as plain text when they are not valid TOML."""
+    phases = list(scenario.phases)
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--param {pair!r}: expected key=value, e.g. --param store=redis")
+        try:
+            value: Any = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text
+        hits = [i for i, p in enumerate(phases) if key in inspect.signature(STEPS[p.step]).parameters
+                and key != "ctx"]
+        if not hits:
+            raise UsageError(f"--param {key}: no step of scenario {scenario.name} takes it "
+                             f"(steps: {', '.join(p.step for p in phases)})")
+        for i in hits:
+            phases[i] = Phase(phases[i].step, {**phases[i].params, key: value})
+    return replace(scenario, phases=tuple(phases))

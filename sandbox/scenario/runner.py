@@ -14,7 +14,7 @@ from sandbox.errors import UsageError
 from sandbox.measure.timing import TimedStore
 from sandbox.report.console import console
 from sandbox.scenario.context import RunContext
-from sandbox.scenario.library import STEPS, check_params
+from sandbox.scenario.library import STEPS, check_params, validate_phase
 from sandbox.scenario.spec import RunParams, Scenario
 from sandbox.stack.docker import DockerStack
 from sandbox.stack.native import NativeStack
@@ -54,6 +54,7 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     for phase in scenario.phases:
         if problem := check_params(phase.step, phase.params):
             raise UsageError(f"scenario {scenario.name}: {problem}")
+        validate_phase(phase.step, phase.params, params)
     if params.seed is None:
         params = replace(params, seed=secrets.randbelow(2**31))
     assert params.seed is not None
@@ -79,8 +80,18 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
                 await STEPS[phase.step](ctx, **phase.params)
     finally:
         # Runs on failure and Ctrl-C too: nothing half-written stays behind unless --keep.
+        await _cleanups(ctx)
         await _teardown(ctx, keep=params.keep)
     return ctx
+
+
+async def _cleanups(ctx: RunContext) -> None:
+    """What steps asked to be undone (a store left paused or killed, a file left open), last first."""
+    for cleanup in reversed(ctx.cleanups):
+        try:
+            await cleanup()
+        except Exception as exc:
+            ctx.notes.append(f"cleanup failed: {type(exc).__name__}: {exc}"[:300])
 
 
 async def _teardown(ctx: RunContext, keep: bool) -> None:

@@ -86,6 +86,11 @@ class Store(ABC):
     async def read(self, order_id: str) -> OrderRecord | None:
         """One order by id, as a reader would fetch it; None when absent."""
 
+    async def visible(self, order_id: str) -> bool:
+        """Whether a reader's query finds the order now (for visibility lag). The read by id is the
+        reader's path where reads are immediate; stores with a separate search path override this."""
+        return await self.read(order_id) is not None
+
     @abstractmethod
     def scan(self) -> AsyncIterator[OrderRecord]:
         """Every order in this run's namespace, in no particular order."""

@@ -124,7 +124,15 @@ class ElasticStore(Store):
                                                              source_includes=SOURCE_FIELDS)
         return _record(order_id, resp["_source"]) if resp.get("found") else None
 
+    async def visible(self, order_id: str) -> bool:
+        # A search, which sees only refreshed segments (a GET by id is realtime and would hide the lag).
+        resp = await self.es.search(index=self.index, query={"ids": {"values": [order_id]}}, size=0,
+                                    track_total_hits=True)
+        return bool(resp["hits"]["total"]["value"])
+
     async def scan(self) -> AsyncIterator[OrderRecord]:
+        if not await self.es.indices.exists(index=self.index):
+            return  # the index is gone (an in-memory server restarted): it holds no orders
         await self.es.indices.refresh(index=self.index)
         async for hit in async_scan(self.es, index=self.index, query={"query": {"match_all": {}}},
                                     _source=SOURCE_FIELDS, size=2000):
@@ -140,7 +148,8 @@ class ElasticStore(Store):
 
     async def teardown(self) -> None:
         if self._created:
-            await self.es.indices.delete(index=self.index)
+            # ignore 404: an in-memory server that restarted has already lost the index
+            await self.es.options(ignore_status=404).indices.delete(index=self.index)
             self._created = False
 
     async def close(self) -> None:

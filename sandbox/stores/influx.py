@@ -148,6 +148,10 @@ class InfluxStore(Store):
         found = _records(await self._query(f"SELECT {FIELDS} FROM {MEASUREMENT} WHERE order_id = {_quote(order_id)}"))
         return found[0] if found else None
 
+    async def visible(self, order_id: str) -> bool:
+        # InfluxQL, the query path readers use (the same statement as read()).
+        return await self.read(order_id) is not None
+
     async def scan(self) -> AsyncIterator[OrderRecord]:
         for record in _records(await self._query(f"SELECT {FIELDS} FROM {MEASUREMENT}")):
             yield record

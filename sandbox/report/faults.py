@@ -1,0 +1,112 @@
+"""Tables for consistency under faults: faults injected, per-store classification, visibility lag, durability."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from rich.table import Table
+
+from sandbox.measure.checker import DESCRIPTIONS, FINDINGS, CheckReport, Verdict
+from sandbox.measure.latency import summarize
+from sandbox.report.console import console
+from sandbox.scenario.context import RunContext
+from sandbox.scenario.fault_state import FaultRun
+
+COLUMNS = {  # short headers, in the order a reader scans them
+    Verdict.OK: "ok", Verdict.LOST: "lost", Verdict.DIVERGENT: "divergent",
+    Verdict.FAILED_BUT_PRESENT: "failed but present", Verdict.TIMED_OUT_BUT_PRESENT: "timed out but present",
+    Verdict.UNKNOWN_THEN_PRESENT: "unknown -> present", Verdict.UNKNOWN_THEN_ABSENT: "unknown -> absent",
+    Verdict.FAILED_AND_ABSENT: "failed, absent", Verdict.NOT_ATTEMPTED: "not attempted",
+    Verdict.UNEXPECTED: "unexpected",
+}
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}" if value < 100 else f"{value:.0f}"
+
+
+def _cell(verdict: Verdict, n: int) -> str:
+    return f"[red]{n}[/]" if n and verdict in FINDINGS else str(n)
+
+
+def faults_table(state: FaultRun) -> Table:
+    table = Table(title="faults injected (seconds after the schedule started)")
+    for col in ("t (s)", "store", "action", "scheduled", "what was done"):
+        table.add_column(col)
+    for f in state.applied:
+        table.add_row(f"{f.t_s:.2f}", f.store, f.action, f.when, escape(f.detail))
+    return table
+
+
+def check_table(report: CheckReport) -> Table:
+    table = Table(title=f"check {report.label}: every order per store, against what the client was told")
+    table.add_column("store")
+    for header in COLUMNS.values():
+        table.add_column(header, justify="right")
+    table.add_column("verdict")
+    for name, s in report.stores.items():
+        if s.error:
+            table.add_row(name, *["-"] * len(COLUMNS), f"[red]NOT CHECKED[/]: {escape(s.error)}")
+            continue
+        verdict = "[red]findings[/]" if s.findings else "[green]clean[/]"
+        table.add_row(name, *(_cell(v, s.counts[v]) for v in COLUMNS), verdict)
+    return table
+
+
+def visibility_table(state: FaultRun) -> Table:
+    table = Table(title="visibility lag (acknowledgement -> first probe that found it, on the reader's query path)")
+    for col in ("store", "sampled", "at 1st probe", "never seen", "p50 ms", "p90 ms", "p99 ms", "max ms", "verdict"):
+        table.add_column(col, justify="left" if col in ("store", "verdict") else "right")
+    assert state.visibility is not None
+    for name, s in state.visibility.stats.items():
+        lag = summarize(s.lag) if s.observable else {}
+        table.add_row(name, str(s.sampled), str(s.visible_at_first_probe), _cell(Verdict.LOST, s.never_visible),
+                      *(_ms(lag.get(k)) for k in ("p50", "p90", "p99", "max")), escape(s.verdict()))
+    return table
+
+
+def durability_table(state: FaultRun) -> Table:
+    table = Table(title="durability: acknowledged writes, then kill -9 and restart on the same data (measured)")
+    for col in ("profile", "store", "durability setting", "write p50 ms", "write p99 ms", "acknowledged",
+                "lost", "unknown", "divergent", "held after restart"):
+        table.add_column(col, justify="left" if col in ("profile", "store", "durability setting") else "right",
+                         overflow="fold")
+    previous = None
+    for r in state.durability:
+        table.add_row(escape(r.profile) if r.profile != previous else "", r.store, escape(r.setting),
+                      _ms(r.write_p50_ms), _ms(r.write_p99_ms), str(r.acknowledged), _cell(Verdict.LOST, r.lost),
+                      str(r.unknown), _cell(Verdict.DIVERGENT, r.divergent),
+                      "-" if r.held_after is None else str(r.held_after))
+        previous = r.profile
+    return table
+
+
+def print_faults(ctx: RunContext) -> None:
+    state = ctx.faults
+    if state is None:
+        return
+    if state.applied:
+        console.print(faults_table(state))
+    if state.durability:
+        console.print(durability_table(state))
+        console.print(f"  failure simulated: {state.failure_simulated}")
+    else:
+        for report in state.checks:
+            console.print(check_table(report))
+    for report in state.checks:
+        for name, s in report.stores.items():
+            for verdict, ids in s.examples.items():
+                if verdict in FINDINGS or verdict in (Verdict.UNKNOWN_THEN_PRESENT, Verdict.UNKNOWN_THEN_ABSENT):
+                    console.print(f"  {report.label} {name}: {s.counts[verdict]} {verdict.value} "
+                                  f"({DESCRIPTIONS[verdict]}), e.g. {', '.join(ids[:3])}")
+    faulted = {f.store for f in state.applied}
+    if faulted and state.checks:
+        last = state.checks[-1]
+        calm = [n for n, s in last.stores.items() if n not in faulted and not s.has_findings
+                and s.counts[Verdict.OK] == sum(s.counts.values()) - s.counts[Verdict.NOT_ATTEMPTED]]
+        others = [n for n in last.stores if n not in faulted]
+        console.print(f"  stores not faulted: {', '.join(others) or 'none'}; unaffected (every write acknowledged "
+                      f"and present as written, check {last.label}): {', '.join(calm) or 'none'}")
+    if state.visibility is not None:
+        console.print(visibility_table(state))
+    if state.history is not None:
+        console.print(f"  history: {state.history.operations} operations in {state.history.path}")

@@ -1,0 +1,172 @@
+"""The durability experiment: acknowledged writes, kill -9, restart on the same data, count what is lost.
+
+For each durability profile: (re)start the servers with its settings, write the workload to every
+store in a namespace of its own, SIGKILL each server's process tree once the last write is
+acknowledged, start it again on the same data directory, and classify every order with the checker.
+What is simulated is a process crash: the kernel keeps running, so whatever a server had handed to
+the OS (page cache) survives even without fsync. An OS crash or power loss is NOT simulated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from sandbox.config import endpoint, mask
+from sandbox.errors import UsageError
+from sandbox.measure.checker import CheckReport, Verdict, check_store, expected_records
+from sandbox.measure.history import OpHistory, WriteOutcome
+from sandbox.measure.latency import summarize
+from sandbox.measure.timing import TimedStore
+from sandbox.scenario.context import RunContext
+from sandbox.scenario.fault_state import DurabilityRow
+from sandbox.scenario.fault_steps import fault_run
+from sandbox.scenario.spec import RunParams
+from sandbox.scenario.steps import Step
+from sandbox.stack.durability_profiles import Profile, parse_profiles
+from sandbox.stack.faults import FaultInjector
+from sandbox.stack.native import NativeStack
+from sandbox.stores import make_store
+from sandbox.stores.base import StoreOptions
+from sandbox.strategies.independent import write_everywhere
+
+STARTING_UP = ("Loading", "CannotConnectNow")
+READY_TIMEOUT_S = 60.0
+FAILURE_SIMULATED = ("process crash: SIGKILL to each server's process tree right after the last acknowledged "
+                     "write, then a restart on the same data directory. The OS kept running, so data a server "
+                     "had handed to the kernel survives without fsync; an OS crash or power loss is not simulated.")
+
+
+async def durability(ctx: RunContext, profiles: Any = "default") -> None:
+    """Per durability profile and store: write, kill -9, restart, count acknowledged-but-lost orders."""
+    parsed = parse_profiles(profiles)
+    stack = ctx.stack
+    if not isinstance(stack, NativeStack) and any(p.name != "default" for p in parsed):
+        raise UsageError("durability profiles other than `default` need the native backend (the compose "
+                         "services' settings are fixed in compose/docker-compose.yml)")
+    state = fault_run(ctx)
+    state.failure_simulated = FAILURE_SIMULATED
+    injector = FaultInjector(stack)
+    original = stack.durability if isinstance(stack, NativeStack) else None
+
+    async def restore() -> None:
+        await injector.restore()
+        if isinstance(stack, NativeStack) and original is not None and stack.durability != original:
+            stack.durability = original
+            for name in ctx.stores:  # back to the settings `sandbox up` started them with
+                await injector.apply(name, "restart")
+            ctx.notes.append("durability: servers restarted with their original settings")
+
+    ctx.cleanups.append(restore)
+    current = original
+    for i, profile in enumerate(parsed):
+        if isinstance(stack, NativeStack) and profile.durability != current:
+            stack.durability = profile.durability
+            for name in ctx.stores:
+                await injector.apply(name, "restart")
+            current = profile.durability
+        await _one_profile(ctx, i, profile, injector)
+
+
+async def _one_profile(ctx: RunContext, index: int, profile: Profile, injector: FaultInjector) -> None:
+    p = ctx.params
+    state = fault_run(ctx)
+    options = StoreOptions(es_refresh=p.es_refresh, connections=p.concurrency,
+                           mongo_write_concern=profile.mongo_write_concern)
+    namespace = f"sbx_{ctx.run_id}_d{index}"
+    adapters = [make_store(name, endpoint(ctx.settings, name), namespace, options) for name in ctx.stores]
+    from sandbox.scenario.runner import connect_all  # here: the runner imports the step library
+
+    servers = await connect_all(adapters)
+    history = OpHistory(ctx.results_dir / f"history-durability-{index}.jsonl")
+    timed = {s.name: TimedStore(s, p.op_timeout_s, [history.listener]) for s in adapters}
+    try:
+        await asyncio.gather(*(_when_ready(partial(s.prepare, ctx.workload.catalog)) for s in adapters))
+        reported = {name: await _reported_setting(ctx, name) for name in timed}
+        await write_everywhere(list(timed.values()), ctx.workload, p.concurrency, p.batch,
+                               ctx.tracker(f"write d{index}", p.orders))
+        for name in timed:  # one at a time: the stack's record file is not shared between threads
+            history.note_fault(name, "kill", "after the last acknowledged write")
+            await injector.apply(name, "kill")
+        for name in timed:
+            await injector.apply(name, "start")
+            history.note_fault(name, "start", "same data directory")
+        expected = expected_records(o.record() for o in ctx.workload.orders())
+        checks = await asyncio.gather(*(check_store(name, expected, history.outcomes.of(name), ts.store.scan)
+                                        for name, ts in timed.items()))
+        state.checks.append(CheckReport(f"durability {profile.name}: after kill -9 and restart",
+                                        {c.store: c for c in checks}))
+        for c in checks:
+            lat = summarize(timed[c.store].op("write").latency)
+            acked = history.outcomes.counts(c.store)[WriteOutcome.ACKNOWLEDGED.name.lower()]
+            setting = profile.describe(c.store) + (f" [server reports {reported[c.store]}]"
+                                                   if reported[c.store] else "")
+            present = sum(c.counts[v] for v in (Verdict.OK, Verdict.DIVERGENT, Verdict.FAILED_BUT_PRESENT,
+                                                Verdict.TIMED_OUT_BUT_PRESENT, Verdict.UNKNOWN_THEN_PRESENT,
+                                                Verdict.UNEXPECTED))
+            state.durability.append(DurabilityRow(
+                profile.name, c.store, str(servers[c.store]), setting, lat["p50"], lat["p99"], acked,
+                c.counts[Verdict.LOST], c.counts[Verdict.UNKNOWN_THEN_PRESENT] + c.counts[Verdict.UNKNOWN_THEN_ABSENT],
+                c.counts[Verdict.DIVERGENT], None if c.error else present, c.error))
+    finally:
+        history.close()
+        for s in adapters:
+            try:
+                await s.teardown()
+            except Exception as exc:
+                ctx.notes.append(f"durability: teardown of {s.name} ({mask(s.endpoint.url)}) failed: "
+                                 f"{type(exc).__name__}: {exc}"[:300])
+            await s.close()
+
+
+async def _when_ready(call: Callable[[], Awaitable[None]], timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Retry while a just-restarted server says it is still starting (Redis loading its AOF accepts
+    connections but answers LOADING; PostgreSQL in recovery refuses with CannotConnectNow)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return await call()
+        except Exception as exc:
+            if not any(s in type(exc).__name__ for s in STARTING_UP) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+async def _reported_setting(ctx: RunContext, store: str) -> str:
+    """The durability settings as the server itself reports them, where it can be asked."""
+    url = endpoint(ctx.settings, store).url
+    try:
+        if store == "postgres":
+            conn = await asyncpg.connect(url)
+            try:
+                fsync = await conn.fetchval("SHOW fsync")
+                sync = await conn.fetchval("SHOW synchronous_commit")
+            finally:
+                await conn.close()
+            return f"fsync={fsync}, synchronous_commit={sync}"
+        if store == "redis":
+            client = aioredis.from_url(url, decode_responses=True)
+            try:
+                got = await client.config_get("appendonly")
+                got.update(await client.config_get("appendfsync"))
+                got.update(await client.config_get("save"))
+            finally:
+                await client.aclose()
+            return ", ".join(f"{k}={v!r}" if k == "save" else f"{k}={v}" for k, v in got.items())
+    except Exception as exc:
+        return f"(could not ask: {type(exc).__name__})"
+    return ""
+
+
+def _validate(params: dict[str, Any], run: RunParams) -> None:
+    parse_profiles(params.get("profiles", "default"))
+
+
+STEPS: dict[str, Step] = {"durability": durability}
+VALIDATORS: dict[str, Callable[[dict[str, Any], RunParams], None]] = {"durability": _validate}

@@ -1,0 +1,76 @@
+"""What the fault, history, check and visibility steps of one run share and leave for the report."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.measure.checker import CheckReport
+from sandbox.measure.history import OpHistory
+from sandbox.measure.visibility import VisibilityProbe
+from sandbox.stack.faults import FaultInjector
+
+
+@dataclass(frozen=True)
+class AppliedFault:
+    t_s: float  # seconds after the schedule started
+    store: str
+    action: str
+    when: str  # as scheduled
+    detail: str  # what was done, or why it failed
+
+
+@dataclass
+class DurabilityRow:
+    """One store under one durability profile: measured, never filled in from documentation."""
+
+    profile: str
+    store: str
+    server: str
+    setting: str  # as configured for the server by the sandbox (and as reported by it, where it says)
+    write_p50_ms: float | None
+    write_p99_ms: float | None
+    acknowledged: int
+    lost: int
+    unknown: int
+    divergent: int
+    held_after: int | None  # orders found after the restart; None when the read-back failed
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+@dataclass
+class FaultRun:
+    history: OpHistory | None = None
+    injector: FaultInjector | None = None
+    applied: list[AppliedFault] = field(default_factory=list)
+    checks: list[CheckReport] = field(default_factory=list)
+    visibility: VisibilityProbe | None = None
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+    durability: list[DurabilityRow] = field(default_factory=list)
+    failure_simulated: str = ""
+
+    @property
+    def has_findings(self) -> bool:
+        """Exit status 3: an order lost, divergent, failed-but-present or unexpected in any check."""
+        return any(c.has_findings for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.history is not None:
+            out["history"] = {"file": self.history.path.name, "operations": self.history.operations,
+                              "write_outcomes": {s: self.history.outcomes.counts(s)
+                                                 for s in self.history.outcomes.by_store}}
+        if self.applied:
+            out["faults"] = [vars(f) for f in self.applied]
+        if self.checks:
+            out["check"] = {"has_findings": self.has_findings, "reports": [c.to_json() for c in self.checks]}
+        if self.visibility is not None:
+            out["visibility"] = {name: s.to_json() for name, s in self.visibility.stats.items()}
+        if self.durability:
+            out["durability"] = {"failure_simulated": self.failure_simulated,
+                                 "rows": [r.to_json() for r in self.durability]}
+        return out

@@ -1,0 +1,186 @@
+"""Injecting faults into the stores of a stack: stop, kill, pause, resume, restart, start.
+
+Native backend: signals to the process tree of the recorded PID (a PostgreSQL postmaster's
+backends share its fate, as they would if the machine's OOM killer or a container runtime killed
+the server), restart on the same data directory. Docker backend: `docker compose kill | stop |
+pause | unpause | restart | start` of the service. The stack's own calls block (they wait for a
+process to exit or a port to open), so they run in a worker thread and the event loop keeps
+measuring the other stores meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import psutil
+
+from sandbox.errors import SandboxError, UsageError
+from sandbox.stack.docker import DockerStack
+from sandbox.stack.native import NativeStack
+
+ACTIONS = ("stop", "kill", "pause", "resume", "restart", "start")
+WHEN_KEYS = ("at_s", "at_op", "after_s")
+READY_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One scheduled action. Exactly one of: at_s (seconds after the schedule starts), at_op (once the
+    target store has finished that many write operations), after_s (seconds after the previous fault)."""
+
+    store: str
+    action: str
+    at_s: float | None = None
+    at_op: int | None = None
+    after_s: float | None = None
+
+    def when(self) -> str:
+        if self.at_op is not None:
+            return f"at write op {self.at_op}"
+        if self.at_s is not None:
+            return f"at {self.at_s:g} s"
+        return f"{self.after_s:g} s after the previous fault"
+
+
+def parse_faults(raw: Any, stores: tuple[str, ...], write_ops: int | None) -> list[Fault]:
+    """Validate a scenario's fault list before anything starts; every problem is one UsageError line.
+
+    write_ops: how many write operations each store will run, when known, to reject a fault that
+    could only fire after the run has ended."""
+    if not isinstance(raw, list) or not raw:
+        raise UsageError("faults: expected a list of tables like {store = \"redis\", action = \"kill\", at_s = 2}")
+    out: list[Fault] = []
+    for i, entry in enumerate(raw, 1):
+        if not isinstance(entry, dict):
+            raise UsageError(f"fault {i}: expected a table with store, action and one of {', '.join(WHEN_KEYS)}")
+        if bad := set(entry) - {"store", "action", *WHEN_KEYS}:
+            raise UsageError(f"fault {i}: unknown key {sorted(bad)[0]!r}; expected store, action, "
+                             f"and one of {', '.join(WHEN_KEYS)}")
+        store, action = entry.get("store"), entry.get("action")
+        if store not in stores:
+            raise UsageError(f"fault {i}: store {store!r} is not in this run (stores: {','.join(stores)}); "
+                             "aim the fault at one of them or add it with --stores")
+        if action not in ACTIONS:
+            raise UsageError(f"fault {i}: unknown action {action!r}; choose from {', '.join(ACTIONS)}")
+        given = [k for k in WHEN_KEYS if k in entry]
+        if len(given) != 1:
+            raise UsageError(f"fault {i}: give exactly one of {', '.join(WHEN_KEYS)} (got {len(given)})")
+        key, value = given[0], entry[given[0]]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise UsageError(f"fault {i}: {key} must be a non-negative number, got {value!r}")
+        if key == "at_op":
+            if not isinstance(value, int):
+                raise UsageError(f"fault {i}: at_op must be a whole number, got {value!r}")
+            if write_ops is not None and value >= write_ops:
+                raise UsageError(f"fault {i}: at_op {value} is after the run ends (each store runs {write_ops} "
+                                 "write operations); choose a smaller at_op or more --orders")
+        if key == "after_s" and i == 1:
+            raise UsageError("fault 1: after_s counts from the previous fault, and there is none; use at_s")
+        out.append(Fault(store, action, **{key: value}))
+    return out
+
+
+class FaultInjector:
+    """Applies actions to one stack's stores and remembers which it left down or paused."""
+
+    def __init__(self, stack: NativeStack | DockerStack):
+        self.stack = stack
+        self.down: set[str] = set()
+        self.paused: set[str] = set()
+
+    async def apply(self, store: str, action: str) -> str:
+        """Do it; returns what was done, for the history and the report."""
+        detail = await asyncio.to_thread(self._apply, store, action)
+        if action in ("kill", "stop"):
+            self.down.add(store)
+            self.paused.discard(store)
+        elif action == "pause":
+            self.paused.add(store)
+        elif action == "resume":
+            self.paused.discard(store)
+        elif action in ("restart", "start"):
+            self.down.discard(store)
+            self.paused.discard(store)
+        return detail
+
+    async def restore(self) -> list[str]:
+        """Resume what is paused and start what is down: the stack as it was before the faults."""
+        done = []
+        for store in sorted(self.paused):
+            done.append(f"{store}: {await self.apply(store, 'resume')}")
+        for store in sorted(self.down):
+            done.append(f"{store}: {await self.apply(store, 'start')}")
+        return done
+
+    def _apply(self, store: str, action: str) -> str:
+        if isinstance(self.stack, DockerStack):
+            compose = {"resume": "unpause"}.get(action, action)
+            self.stack.service_action(store, compose)
+            if action in ("restart", "start"):
+                _wait_port(self.stack.ws.port(store))
+            return f"docker compose {compose}"
+        return self._native(self.stack, store, action)
+
+    @staticmethod
+    def _native(stack: NativeStack, store: str, action: str) -> str:
+        if action in ("start", "restart"):
+            was = ""
+            if stack.pid(store) is not None:
+                if action == "start":
+                    return "already running"
+                _signal_tree(stack, store, signal.SIGCONT)  # a paused server cannot stop
+                stack.stop(store)
+                was = "stopped, "
+            pid = stack.start(store)
+            return f"{was}started again on the same data directory (pid {pid})"
+        if stack.pid(store) is None:
+            raise SandboxError(f"cannot {action} {store}: it is not running")
+        if action == "stop":
+            _signal_tree(stack, store, signal.SIGCONT)
+            stack.stop(store)
+            return "stopped (graceful shutdown)"
+        sig = {"kill": signal.SIGKILL, "pause": signal.SIGSTOP, "resume": signal.SIGCONT}[action]
+        pids = _signal_tree(stack, store, sig)
+        return f"{sig.name} to pid {pids[0]}" + (f" and its {len(pids) - 1} child processes" if len(pids) > 1 else "")
+
+
+def _signal_tree(stack: NativeStack, store: str, sig: signal.Signals) -> list[int]:
+    """Signal the recorded server process and its children (found from the recorded PID, so they
+    are ours). For SIGKILL and SIGSTOP the parent is stopped first: a PostgreSQL postmaster would
+    otherwise fork a new backend for a reconnecting client between our snapshot of its children and
+    its own death, and that orphan would keep the shared memory and block the restart."""
+    pid = stack.pid(store)
+    if pid is None:
+        return []
+    if sig != signal.SIGCONT:
+        stack.signal(store, signal.SIGSTOP)
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
+    if sig == signal.SIGCONT:
+        stack.signal(store, sig)
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.send_signal(sig)  # psutil checks the child's identity (create time) before signalling
+    if sig == signal.SIGKILL:
+        stack.signal(store, sig)  # waits until the process is gone and forgets it
+        psutil.wait_procs(children, timeout=10)
+    return [pid, *(c.pid for c in children)]
+
+
+def _wait_port(port: int) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SandboxError(f"port {port} did not open within {READY_TIMEOUT_S:.0f} s after the restart")
