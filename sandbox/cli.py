@@ -37,6 +37,9 @@ StoresOpt = Annotated[str, typer.Option("--stores", help="comma-separated subset
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML file with store URLs (beats SANDBOX_*)")]
 
 
+DURATION_ORDER_CAP = 100_000_000
+
+
 def _workspace() -> Workspace:
     return Workspace.from_env(dict(os.environ))
 
@@ -94,6 +97,14 @@ def run_scenario(
     stores: Annotated[str | None, typer.Option(help="comma-separated subset of " + ",".join(STORE_NAMES))] = None,
     keep: Annotated[bool, typer.Option("--keep", help="leave this run's data in the stores for inspection")] = False,
     es_refresh: Annotated[str | None, typer.Option(help="Elasticsearch refresh on write: false|wait_for|true")] = None,
+    rate: Annotated[float | None, typer.Option(help="open loop: write operations per second per store "
+                                               "(latency from each operation's intended start)")] = None,
+    arrival: Annotated[str | None, typer.Option(help="open-loop arrivals: constant | poisson")] = None,
+    warmup: Annotated[float | None, typer.Option(help="seconds of writing left out of the results")] = None,
+    duration: Annotated[float | None, typer.Option(help="measured seconds of writing (default: until --orders "
+                                                   "are written)")] = None,
+    processes: Annotated[str | None, typer.Option(help="one | per-store (a worker process per store for the "
+                                                  "write phase)")] = None,
     backend: BackendOpt = "auto",
     config: ConfigOpt = None,
 ) -> None:
@@ -104,7 +115,10 @@ def run_scenario(
     scenario = load_scenario(ws.project_dir, name, set(STEPS))
     given: dict[str, Any] = {
         "orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "es_refresh": es_refresh,
-        "stores": tuple(parse_stores(stores)) if stores is not None else None, "keep": keep or None}
+        "stores": tuple(parse_stores(stores)) if stores is not None else None, "keep": keep or None,
+        "rate": rate, "arrival": arrival, "warmup_s": warmup, "duration_s": duration, "processes": processes}
+    if duration is not None and orders is None:
+        given["orders"] = DURATION_ORDER_CAP  # the clock ends the run, not the order count
     params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})
     stack = open_stack(chosen, ws, ensure_env_file(ws.env_file))
     ctx = run_blocking(scenario, params, settings, ws, chosen, stack)

@@ -47,6 +47,10 @@ def summary(ctx: RunContext) -> dict[str, Any]:
         "consistent": all(c.consistent for c in ctx.comparisons.values()) if ctx.comparisons else None,
         "client": {"python": sys.version.split()[0], "platform": platform.platform(), "libraries": client_versions()},
         "stores": stores, "notes": ctx.notes,
+        # Store results the client could not measure faithfully (saturated CPU, behind its schedule).
+        "measurement_flags": {name: {op: s.client.flags for op, s in ts.stats.items() if s.client and s.client.flags}
+                              for name, ts in ctx.stores.items()},
+        "timeline_csv": "timeline.csv" if (ctx.results_dir / "timeline.csv").exists() else None,
     }
 
 

@@ -34,6 +34,7 @@ class RunContext:
     stack: NativeStack | DockerStack  # to stop, kill, pause and restart stores (fault steps)
     comparisons: dict[str, Comparison] = field(default_factory=dict)
     read_misses: dict[str, int] = field(default_factory=dict)
+    written: dict[str, int] = field(default_factory=dict)  # orders sent per store (a prefix of the stream)
     notes: list[str] = field(default_factory=list)
 
     def tracker(self, phase: str, total: int) -> Callable[[str, int], None]:

@@ -9,6 +9,9 @@ from typing import Any
 
 from sandbox.config import STORE_NAMES, parse_stores
 from sandbox.errors import UsageError
+from sandbox.measure.load import LoadPlan
+
+PROCESS_MODES = ("one", "per-store")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,16 @@ class RunParams:
     keep: bool = False  # leave the run's data in place for inspection
     es_refresh: str = "false"
     op_timeout_s: float = 10.0
+    # How the write phase issues load (see sandbox.measure.load and docs/measurement.md).
+    rate: float | None = None  # open loop: operations per second per store; None: closed loop
+    arrival: str = "constant"  # open loop arrivals: constant | poisson
+    warmup_s: float = 0.0  # seconds at the start of the write phase left out of the results
+    duration_s: float | None = None  # measured seconds of writing; None: until --orders are written
+    processes: str = "one"  # one: all stores on one event loop | per-store: one worker process per store
+
+    def load_plan(self) -> LoadPlan:
+        return LoadPlan(self.concurrency, self.rate, self.arrival, self.warmup_s,  # type: ignore[arg-type]
+                        self.duration_s, self.seed or 0).validated()
 
     def validated(self) -> RunParams:
         for name in ("orders", "concurrency", "batch"):
@@ -36,6 +49,9 @@ class RunParams:
             raise UsageError(f"es_refresh must be false, true or wait_for, got {self.es_refresh!r}")
         if self.op_timeout_s <= 0:
             raise UsageError(f"op_timeout_s must be positive, got {self.op_timeout_s}")
+        self.load_plan()
+        if self.processes not in PROCESS_MODES:
+            raise UsageError(f"--processes must be one or per-store, got {self.processes!r}")
         return replace(self, stores=tuple(parse_stores(",".join(self.stores))))
 
 
