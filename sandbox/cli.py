@@ -17,12 +17,12 @@ import click
 import typer
 
 from sandbox.config import STORE_NAMES, Workspace, ensure_env_file, load_settings, parse_stores
-from sandbox.errors import SandboxError
-from sandbox.report.console import console, print_status
+from sandbox.errors import SandboxError, UsageError
+from sandbox.report.console import console, print_calibration, print_status
 from sandbox.report.results import write_results
 from sandbox.report.tables import print_run
 from sandbox.scenario.library import STEPS
-from sandbox.scenario.runner import run_blocking
+from sandbox.scenario.runner import run_blocking, run_loop
 from sandbox.scenario.spec import describe_all
 from sandbox.scenario.spec import load as load_scenario
 from sandbox.stack import open_stack, recorded_backend, resolve_backend
@@ -127,6 +127,24 @@ def run_scenario(
     console.print(f"results: {path}")
     if ctx.comparisons and not all(c.consistent for c in ctx.comparisons.values()):
         raise typer.Exit(3)
+
+
+@app.command()
+def calibrate(
+    ops: Annotated[int, typer.Option(help="write operations against the no-op store")] = 200_000,
+    concurrency: Annotated[int, typer.Option(help="concurrent operations")] = 8,
+    rate: Annotated[float | None, typer.Option(help="open loop at this rate (default: closed loop)")] = None,
+) -> None:
+    """Print the harness's own overhead per operation (no-op store, all three times recorded)."""
+    from sandbox.measure.calibrate import measure_harness
+    from sandbox.measure.load import LoadPlan
+
+    if ops <= 0:
+        raise UsageError(f"--ops must be a positive whole number, got {ops}")
+    plan = LoadPlan(concurrency, rate).validated()
+    results = [run_loop(measure_harness(ops, plan, generate=False)),
+               run_loop(measure_harness(min(ops, 20_000), plan, generate=True))]
+    print_calibration(results)
 
 
 def main() -> None:

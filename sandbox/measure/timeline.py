@@ -20,7 +20,7 @@ from rich.progress import Progress, TaskID
 from sandbox.measure.latency import OpStats
 from sandbox.measure.saturation import CpuMeter
 
-COLUMNS = ("phase", "second", "store", "op", "warmup", "ops", "ok", "errors", "ops_per_s", "response_p50_ms",
+COLUMNS = ("phase", "second", "store", "op", "warmup_ops", "ops", "ok", "errors", "ops_per_s", "response_p50_ms",
            "response_p99_ms", "response_max_ms", "service_p50_ms", "service_p99_ms", "client_cpu")
 TICK_S = 1.0
 
@@ -32,22 +32,25 @@ class _Watched:
     stats: OpStats
     task: TaskID | None
     done: int = 0  # operations finished (any outcome, warm-up included) at the last tick
+    warm: int = 0  # of which warm-up
 
 
-def row_from(phase: str, second: float, store: str, op: str, stats: OpStats, done_before: int, span_s: float,
-             cpu: float, warmup: bool) -> dict[str, Any]:
+def row_from(phase: str, second: float, w: _Watched, span_s: float, cpu: float) -> dict[str, Any]:
     """One timeline row for the operations finished since the last one (their interval histograms)."""
-    response, service = stats.take_interval()
+    response, service = w.stats.take_interval()
+    stats = w.stats
     done = stats.ok + stats.failed + stats.unknown + stats.warmup
-    ops = done - done_before
+    ops, warm = done - w.done, stats.warmup - w.warm
+    w.done, w.warm = done, stats.warmup
+    ok = response.get_total_count()
 
     def ms(hist: Any, p: float | None) -> float | None:
         if hist.get_total_count() == 0:
             return None
         return (hist.get_max_value() if p is None else hist.get_value_at_percentile(p)) / 1000.0
 
-    return {"phase": phase, "second": round(second, 3), "store": store, "op": op, "warmup": warmup, "ops": ops,
-            "ok": response.get_total_count(), "errors": ops - response.get_total_count() if not warmup else 0,
+    return {"phase": phase, "second": round(second, 3), "store": w.store, "op": w.op, "warmup_ops": warm,
+            "ops": ops, "ok": ok, "errors": ops - ok - warm,
             "ops_per_s": round(ops / span_s, 1) if span_s > 0 else None,
             "response_p50_ms": ms(response, 50), "response_p99_ms": ms(response, 99),
             "response_max_ms": ms(response, None), "service_p50_ms": ms(service, 50),
@@ -62,7 +65,6 @@ class Timeline:
     csv_path: Path | None
     progress: Progress | None
     total_ops: int | None = None  # per store, for the progress bars; None when duration-limited
-    measure_from_ns: int = 0  # seconds before this are marked warm-up
     sink: Callable[[dict[str, Any]], None] | None = None  # also gets every row (a worker process's stdout)
     local: bool = True  # False: the watched stats are filled elsewhere; rows arrive through add_row()
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -97,7 +99,7 @@ class Timeline:
             return
         p99 = row["response_p99_ms"]
         text = f"{self.phase:<8} {w.store:<9}{row['ops_per_s'] or 0:>9,.0f} op/s  p99 " + \
-            ("-" if p99 is None else f"{p99:.2f} ms") + ("  (warm-up)" if row["warmup"] else "")
+            ("-" if p99 is None else f"{p99:.2f} ms") + ("  (warm-up)" if row["warmup_ops"] else "")
         self.progress.update(w.task, completed=w.done, description=text)
 
     def tick(self) -> None:
@@ -108,10 +110,8 @@ class Timeline:
         self._last = now
         cpu = self._cpu.fraction()
         self._cpu.reset()
-        warmup = time.perf_counter_ns() < self.measure_from_ns
         for w in self._watched:
-            row = row_from(self.phase, second, w.store, w.op, w.stats, w.done, span, cpu, warmup)
-            w.done += row["ops"]
+            row = row_from(self.phase, second, w, span, cpu)
             self._emit(row)  # an empty second is a finding too (a stall)
             self._show(w, row)
 

@@ -15,7 +15,8 @@ def _ms(value: float | None) -> str:
 
 
 def latency_table(ctx: RunContext) -> Table:
-    table = Table(title="latency (ms, HdrHistogram; p50..max = response time from each operation's intended start; "
+    table = Table(caption="client: harness CPU (share of one core), mean schedule lag, flags (docs/measurement.md)",
+                  title="latency (ms, HdrHistogram; p50..max = response time from each operation's intended start; "
                         "svc = service time from the send; proc = client processing; a batch is one operation)")
     for col in ("store", "server (as reported)", "op", "ok", "failed", "unknown", "orders/s", "p50", "p90", "p99",
                 "p99.9", "max", "svc p99", "proc p50", "client"):
@@ -40,10 +41,10 @@ def client_cell(client: ClientLoad | None) -> str:
         return "-"
     text = f"cpu {client.cpu:.0%}"
     if client.target_rate is not None:
-        text += f", lag {client.lag_mean_ms:.1f}/{client.lag_max_ms:.0f} ms"
+        text += f" lag {client.lag_mean_ms:.1f}ms"
     if client.missed:
-        text += f", {client.missed} missed"
-    return text + "".join(f" [red]{flag}[/]" for flag in client.flags)
+        text += f" missed {client.missed}"
+    return text + "".join(f" [red]{flag.upper()}[/]" for flag in client.flags)
 
 
 def consistency_table(ctx: RunContext) -> Table:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 
 from sandbox.errors import SandboxError
@@ -38,8 +37,7 @@ async def write(ctx: RunContext) -> None:
     p = ctx.params
     plan = p.load_plan()
     timeline = Timeline("write", ctx.results_dir / "timeline.csv", ctx.progress,
-                        None if p.duration_s else -(-p.orders // p.batch),
-                        time.perf_counter_ns() + int(p.warmup_s * 1e9))
+                        None if p.duration_s else -(-p.orders // p.batch))
     for ts in ctx.stores.values():
         timeline.watch(ts.name, "write", ts.op("write"))
     async with timeline:  # per-second rows and the live progress; the hot path only counts
