@@ -36,7 +36,7 @@ class PlainJsonNode(AiohttpHttpNode):
     async def perform_request(self, method, target, body=None, headers=None, **kwargs):  # type: ignore[override]
         headers = HttpHeaders(headers or {})
         for name in ("accept", "content-type"):
-            if "vnd.elasticsearch+json" in headers.get(name, ""):
+            if "vnd.elasticsearch+" in headers.get(name, ""):  # +json, and +x-ndjson on _bulk
                 headers[name] = "application/x-ndjson" if target.startswith("/_bulk") or "/_bulk" in target \
                     else "application/json"
         return await super().perform_request(method, target, body=body, headers=headers, **kwargs)
