@@ -210,13 +210,15 @@ def native_load(name: str, tmp: Path, store: Store, orders: list[Order], batch: 
 
 # (d) no-op harness: throughput and memory --------------------------------------------------------------
 NOOP_CHILD = """
-import asyncio, json, resource, sys, time
+import json, sys
 from sandbox.measure.calibrate import measure_harness
 from sandbox.measure.load import LoadPlan
 from sandbox.scenario.runner import run_loop
 ops, generate = int(sys.argv[1]), sys.argv[2] == "generate"
 c = run_loop(measure_harness(ops, LoadPlan(8), generate=generate))
-rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM (peak RSS of this process image): ru_maxrss would carry the parent's peak over fork + exec.
+hwm_kb = next(int(ln.split()[1]) for ln in open("/proc/self/status") if ln.startswith("VmHWM:"))
+rss_mb = hwm_kb / 1024
 print(json.dumps({"ops_s": c.ops_per_s, "cpu": c.cpu, "rss_mb": rss_mb}))
 """
 
