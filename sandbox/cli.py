@@ -17,13 +17,13 @@ from typing import Annotated, Any
 import typer
 
 from sandbox.config import STORE_NAMES, Workspace, ensure_env_file, load_settings, parse_stores
-from sandbox.errors import SandboxError
-from sandbox.report.console import console, print_status
+from sandbox.errors import SandboxError, UsageError
+from sandbox.report.console import console, print_calibration, print_status
 from sandbox.report.faults import print_faults
 from sandbox.report.results import write_results
 from sandbox.report.tables import print_run
 from sandbox.scenario.library import STEPS, override_params
-from sandbox.scenario.runner import run_blocking
+from sandbox.scenario.runner import run_blocking, run_loop
 from sandbox.scenario.spec import describe_all
 from sandbox.scenario.spec import load as load_scenario
 from sandbox.stack import open_stack, recorded_backend, resolve_backend
@@ -37,6 +37,9 @@ ALL_STORES = ",".join(STORE_NAMES)
 BackendOpt = Annotated[str, typer.Option("--backend", help="auto | docker | native")]
 StoresOpt = Annotated[str, typer.Option("--stores", help="comma-separated subset of " + ",".join(STORE_NAMES))]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML file with store URLs (beats SANDBOX_*)")]
+
+
+DURATION_ORDER_CAP = 100_000_000
 
 
 def _workspace() -> Workspace:
@@ -101,6 +104,14 @@ def run_scenario(
     redis_ttl: Annotated[int | None, typer.Option(help="expire Redis order hashes after N s, as a cache")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE for the scenario's steps "
                                                     "that take KEY, e.g. -p store=mongo -p down_s=3")] = None,
+    rate: Annotated[float | None, typer.Option(help="open loop: write operations per second per store "
+                                               "(latency from each operation's intended start)")] = None,
+    arrival: Annotated[str | None, typer.Option(help="open-loop arrivals: constant | poisson")] = None,
+    warmup: Annotated[float | None, typer.Option(help="seconds of writing left out of the results")] = None,
+    duration: Annotated[float | None, typer.Option(help="measured seconds of writing (default: until --orders "
+                                                   "are written)")] = None,
+    processes: Annotated[str | None, typer.Option(help="one | per-store (a worker process per store for the "
+                                                  "write phase)")] = None,
     backend: BackendOpt = "auto",
     config: ConfigOpt = None,
 ) -> None:
@@ -113,7 +124,10 @@ def run_scenario(
         "orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "es_refresh": es_refresh,
         "redis_ttl_s": redis_ttl,
         "stores": tuple(parse_stores(stores)) if stores is not None else None, "keep": keep or None,
-        "strategies": tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else None}
+        "strategies": tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else None,
+        "rate": rate, "arrival": arrival, "warmup_s": warmup, "duration_s": duration, "processes": processes}
+    if duration is not None and orders is None:
+        given["orders"] = DURATION_ORDER_CAP  # the clock ends the run, not the order count
     params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})
     stack = open_stack(chosen, ws, ensure_env_file(ws.env_file))
     ctx = run_blocking(scenario, params, settings, ws, chosen, stack)
@@ -125,6 +139,24 @@ def run_scenario(
         raise typer.Exit(3)
     if ctx.faults is not None and ctx.faults.has_findings:
         raise typer.Exit(3)
+
+
+@app.command()
+def calibrate(
+    ops: Annotated[int, typer.Option(help="write operations against the no-op store")] = 200_000,
+    concurrency: Annotated[int, typer.Option(help="concurrent operations")] = 8,
+    rate: Annotated[float | None, typer.Option(help="open loop at this rate (default: closed loop)")] = None,
+) -> None:
+    """Print the harness's own overhead per operation (no-op store, all three times recorded)."""
+    from sandbox.measure.calibrate import measure_harness
+    from sandbox.measure.load import LoadPlan
+
+    if ops <= 0:
+        raise UsageError(f"--ops must be a positive whole number, got {ops}")
+    plan = LoadPlan(concurrency, rate).validated()
+    results = [run_loop(measure_harness(ops, plan, generate=False)),
+               run_loop(measure_harness(min(ops, 20_000), plan, generate=True))]
+    print_calibration(results)
 
 
 def main() -> None:

@@ -1,8 +1,24 @@
-"""Latency recording with HdrHistogram: 1 us to 60 s at 3 significant digits, merged exactly."""
+"""Latency recording with HdrHistogram: 1 us to 60 s at 3 significant digits, merged exactly.
+
+Three times are kept for every (store, operation), after Rally and NoSQLBench:
+
+- response time: from the operation's INTENDED start to the store's answer. In an open-loop run the
+  intended start comes from the arrival schedule, so time an operation spent waiting for a free worker
+  (a stalled store, a client that cannot keep up) is counted: coordinated omission is corrected.
+  In a closed-loop run the intended start is when the worker began the operation.
+- service time: from the moment the adapter was called (the send) to its answer. What a closed-loop
+  tool such as redis-benchmark reports; it hides queueing.
+- processing time: client work on the operation before the send, from the moment a worker picked it
+  up: generating the order(s), building the batch, the timing wrapper's own bookkeeping.
+
+response = waiting + processing + service, where waiting (schedule lag) is the time from the intended
+start until a worker picked the operation up; see sandbox.measure.load.
+"""
 
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +26,9 @@ from hdrh.histogram import HdrHistogram
 
 LOWEST_US, HIGHEST_US, DIGITS = 1, 60_000_000, 3
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
+# Raw times wait in plain lists and go into the histograms in bulk: HdrHistogram's record_value
+# costs ~1.7 us in Python, a list append ~30 ns, and a Counter over a buffer collapses repeats.
+FLUSH_EVERY = 65_536
 
 
 def new_histogram() -> HdrHistogram:
@@ -19,6 +38,17 @@ def new_histogram() -> HdrHistogram:
 def record_us(hist: HdrHistogram, nanoseconds: int) -> None:
     # Clamp into range: a sub-microsecond no-op still counts as 1 us, a stall past 60 s as 60 s.
     hist.record_value(min(max(nanoseconds // 1000, LOWEST_US), HIGHEST_US))
+
+
+def record_many_ns(hists: tuple[HdrHistogram, ...], nanoseconds: list[int]) -> None:
+    """Record many times at once; exactly the same histogram as recording them one by one."""
+    counts = Counter(map((1000).__rfloordiv__, nanoseconds))  # ns // 1000, counted in C
+    clamped: Counter[int] = Counter()
+    for value, count in counts.items():
+        clamped[min(max(value, LOWEST_US), HIGHEST_US)] += count
+    for hist in hists:
+        for value, count in clamped.items():
+            hist.record_value(value, count)
 
 
 def summarize(hist: HdrHistogram) -> dict[str, float | None]:
@@ -38,17 +68,57 @@ def encode(hist: HdrHistogram) -> str:
     return base64.b64encode(hist.encode()).decode() if hist.get_total_count() else ""
 
 
+def decode(text: str) -> HdrHistogram:
+    """The inverse of encode(): a histogram to add() into another (exact merge across processes)."""
+    hist = new_histogram()
+    if text:
+        hist.add(HdrHistogram.decode(base64.b64decode(text)))
+    return hist
+
+
 @dataclass
 class OpStats:
-    """Outcomes and latency of one kind of operation against one store."""
+    """Outcomes and the three times of one kind of operation against one store."""
 
-    latency: HdrHistogram = field(default_factory=new_histogram)
+    response: HdrHistogram = field(default_factory=new_histogram)  # intended start -> answer
+    service: HdrHistogram = field(default_factory=new_histogram)  # send -> answer
+    processing: HdrHistogram = field(default_factory=new_histogram)  # picked up -> send
     ok: int = 0
     failed: int = 0  # the store answered with an error
     unknown: int = 0  # timed out or lost the connection: the write may or may not have landed
     items: int = 0  # orders carried by the successful operations (batches carry several)
+    warmup: int = 0  # operations intended to start during the warm-up: counted here only
     first_errors: list[str] = field(default_factory=list)
-    elapsed_s: float = 0.0  # wall time of the phase the operations ran in
+    elapsed_s: float = 0.0  # wall time of the measured part of the phase (warm-up excluded)
+    client: Any = None  # sandbox.measure.saturation.ClientLoad of the phase, when measured
+    # Times (ns) of successful operations not yet in the histograms; flush() moves them.
+    pending: tuple[list[int], list[int], list[int]] = field(default_factory=lambda: ([], [], []), repr=False)
+    # Per-interval histograms for the per-second timeline (response, service); swapped out by take_interval().
+    interval: tuple[HdrHistogram, HdrHistogram] = field(
+        default_factory=lambda: (new_histogram(), new_histogram()), repr=False)
+
+    @property
+    def latency(self) -> HdrHistogram:
+        """The latency users should read: response time (Rally's "latency", wrk2's corrected latency)."""
+        self.flush()
+        return self.response
+
+    def flush(self) -> None:
+        responses, services, processings = self.pending
+        if not responses:
+            return
+        record_many_ns((self.response, self.interval[0]), responses)
+        record_many_ns((self.service, self.interval[1]), services)
+        record_many_ns((self.processing,), processings)
+        responses.clear()
+        services.clear()
+        processings.clear()
+
+    def take_interval(self) -> tuple[HdrHistogram, HdrHistogram]:
+        """Response and service histograms of the operations since the last call."""
+        self.flush()
+        taken, self.interval = self.interval, (new_histogram(), new_histogram())
+        return taken
 
     def note_error(self, exc: BaseException) -> None:
         if len(self.first_errors) < 3:
@@ -56,20 +126,32 @@ class OpStats:
             self.first_errors.append(f"{type(exc).__name__}: {text}".rstrip(": "))
 
     def merge(self, other: OpStats) -> None:
-        self.latency.add(other.latency)
+        self.flush()
+        other.flush()
+        self.response.add(other.response)
+        self.service.add(other.service)
+        self.processing.add(other.processing)
         self.ok += other.ok
         self.failed += other.failed
         self.unknown += other.unknown
         self.items += other.items
+        self.warmup += other.warmup
         self.first_errors = (self.first_errors + other.first_errors)[:3]
         self.elapsed_s = max(self.elapsed_s, other.elapsed_s)
 
     def to_json(self) -> dict[str, Any]:
+        self.flush()
+        client = self.client.to_json() if self.client is not None else None
         return {
             "ok": self.ok, "failed": self.failed, "unknown": self.unknown, "orders": self.items,
-            "elapsed_s": round(self.elapsed_s, 3),
+            "warmup_ops": self.warmup, "elapsed_s": round(self.elapsed_s, 3),
             "throughput_ops_s": round(self.ok / self.elapsed_s, 1) if self.elapsed_s else None,
             "throughput_orders_s": round(self.items / self.elapsed_s, 1) if self.elapsed_s else None,
-            "latency_ms": summarize(self.latency), "first_errors": self.first_errors,
-            "hdr": encode(self.latency),
+            # latency_ms is response time: from the intended start (see the module docstring).
+            "latency_ms": summarize(self.response), "service_ms": summarize(self.service),
+            "processing_ms": summarize(self.processing),
+            "client": client, "flags": client["flags"] if client else [],
+            "first_errors": self.first_errors,
+            "hdr": encode(self.response), "hdr_service": encode(self.service),
+            "hdr_processing": encode(self.processing),
         }

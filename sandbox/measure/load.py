@@ -1,14 +1,39 @@
-"""Load drivers: how operations are issued over time."""
+"""Load drivers: how operations are issued over time.
+
+Two load models (see docs/measurement.md):
+
+- closed loop: `concurrency` workers, each issuing its next operation as soon as the last one answered.
+  Throughput is whatever the store and client reach; a stalled store silently slows the load
+  (coordinated omission), so its latency percentiles look better than a user would experience.
+- open loop: operations are due at a target rate, evenly spaced (constant) or with exponential gaps
+  (Poisson, seeded), whatever the store does. Workers (at most `concurrency` operations in flight,
+  like wrk2's connections) pick each operation up at its intended start or, when all are busy, as
+  soon as one is free; the wait counts in the response time (YCSB's and wrk2's intended-time
+  measurement), so a stall shows in the percentiles it really affects.
+
+Each operation carries two times into `do(item, intended_ns, begun_ns)`: its intended start and
+the moment a worker picked it up (before taking the item, so generating the item is client
+processing time). Times are time.perf_counter_ns().
+"""
 
 from __future__ import annotations
 
 import asyncio
+import math
+import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
 from itertools import islice
-from typing import TypeVar
+from typing import Literal, TypeVar
+
+from sandbox.errors import UsageError
 
 T = TypeVar("T")
+
+Arrival = Literal["constant", "poisson"]
+ARRIVALS: tuple[str, ...] = ("constant", "poisson")
+_DONE = object()
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -31,3 +56,155 @@ async def closed_loop(work: Iterable[T], do: Callable[[T], Awaitable[object]], c
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """How one phase issues its operations: closed loop unless a rate is given."""
+
+    concurrency: int = 8
+    rate: float | None = None  # operations per second per store; None: closed loop
+    arrival: Arrival = "constant"
+    warmup_s: float = 0.0  # operations intended to start in the first warmup_s are left out of results
+    duration_s: float | None = None  # measured seconds after the warm-up; None: until the work runs out
+    seed: int = 0  # for Poisson gaps: the same seed, the same schedule
+
+    def validated(self) -> LoadPlan:
+        if self.concurrency <= 0:
+            raise UsageError(f"--concurrency must be a positive whole number, got {self.concurrency}")
+        if self.rate is not None and not (math.isfinite(self.rate) and self.rate > 0):
+            raise UsageError(f"--rate must be a positive number of operations per second, got {self.rate:g}")
+        if self.arrival not in ARRIVALS:
+            raise UsageError(f"--arrival must be constant or poisson, got {self.arrival!r}")
+        if not (math.isfinite(self.warmup_s) and self.warmup_s >= 0):
+            raise UsageError(f"--warmup must be zero or a positive number of seconds, got {self.warmup_s:g}")
+        if self.duration_s is not None and not (math.isfinite(self.duration_s) and self.duration_s > 0):
+            raise UsageError(f"--duration must be a positive number of seconds, got {self.duration_s:g}")
+        return self
+
+    @property
+    def open(self) -> bool:
+        return self.rate is not None
+
+    @property
+    def grace_s(self) -> float:
+        """How long past the end a late open-loop schedule may still send; what is left is 'missed'."""
+        return max(1.0, 0.25 * (self.duration_s or 0.0))
+
+
+@dataclass
+class LoadResult:
+    """What the driver saw of one phase against one store (times in perf_counter_ns)."""
+
+    started_ns: int
+    measure_from_ns: int
+    end_ns: int | None  # end of the measured window when duration-limited
+    finished_ns: int = 0  # last operation answered
+    issued: int = 0  # operations sent; their items are a prefix of the work
+    measured: int = 0  # of those, the ones intended at or after the warm-up
+    missed: int = 0  # open loop: due before the end but never sent (the client fell too far behind)
+    lag_sum_ns: int = 0  # waiting: picked up minus intended, over measured operations
+    lag_max_ns: int = 0
+    last_begun_ns: int = 0
+
+    @property
+    def measured_s(self) -> float:
+        return max(0.0, (self.finished_ns - self.measure_from_ns) / 1e9)
+
+    @property
+    def started_rate(self) -> float | None:
+        """Measured operations started per second, from the end of the warm-up to the last start."""
+        span = (self.last_begun_ns - self.measure_from_ns) / 1e9
+        return self.measured / span if self.measured > 1 and span > 0 else None
+
+    @property
+    def lag_mean_ms(self) -> float:
+        return self.lag_sum_ns / self.measured / 1e6 if self.measured else 0.0
+
+
+def arrivals(plan: LoadPlan, start_ns: int) -> Iterator[int]:
+    """Intended start times: start, then every 1/rate s (constant) or exponential gaps (Poisson)."""
+    assert plan.rate is not None
+    if plan.arrival == "constant":
+        step = 1e9 / plan.rate
+        k = 0
+        while True:
+            yield start_ns + int(k * step)
+            k += 1
+    rng = random.Random(plan.seed)
+    at = float(start_ns)
+    while True:
+        yield int(at)
+        at += rng.expovariate(plan.rate) * 1e9
+
+
+async def drive(work: Iterable[T], do: Callable[[T, int, int], Awaitable[object]], plan: LoadPlan,
+                on_start: Callable[[LoadResult], None] | None = None) -> LoadResult:
+    """Issue `work` under `plan`; `on_start` sees the result's times before the first operation."""
+    clock = time.perf_counter_ns
+    it = iter(work)
+    start = clock()
+    measure_from = start + int(plan.warmup_s * 1e9)
+    end = measure_from + int(plan.duration_s * 1e9) if plan.duration_s is not None else None
+    deadline = end + int(plan.grace_s * 1e9) if end is not None else None
+    result = LoadResult(start, measure_from, end)
+    if on_start is not None:
+        on_start(result)
+    schedule = arrivals(plan, start) if plan.open else None
+    stopped = False
+
+    def take(intended: int, begun: int) -> object:
+        item = next(it, _DONE)
+        if item is not _DONE:
+            result.issued += 1
+            result.last_begun_ns = begun
+            if intended >= measure_from:
+                result.measured += 1
+                lag = begun - intended
+                result.lag_sum_ns += lag
+                if lag > result.lag_max_ns:
+                    result.lag_max_ns = lag
+        return item
+
+    async def closed_worker() -> None:
+        while True:
+            begun = clock()
+            if end is not None and begun >= end:
+                return
+            item = take(begun, begun)
+            if item is _DONE:
+                return
+            await do(item, begun, begun)  # type: ignore[arg-type]
+
+    async def open_worker() -> None:
+        nonlocal stopped
+        assert schedule is not None
+        while not stopped:  # stopped: no more operations to take (work done, end reached, or too late)
+            intended = next(schedule)
+            if end is not None and intended >= end:
+                stopped = True
+                return
+            now = clock()
+            if intended > now:
+                await asyncio.sleep((intended - now) / 1e9)
+            begun = clock()
+            if deadline is not None and begun > deadline:
+                stopped = True
+                result.missed += 1  # due before the end, but the client is too far behind to send it
+                return
+            item = take(intended, begun)
+            if item is _DONE:
+                stopped = True
+                return
+            await do(item, intended, begun)  # type: ignore[arg-type]
+
+    worker = open_worker if plan.open else closed_worker
+    await asyncio.gather(*(worker() for _ in range(plan.concurrency)))
+    if schedule is not None and end is not None and result.missed:
+        # Everything else still due before the end was never sent either: count it, do not drop it.
+        for intended in schedule:
+            if intended >= end:
+                break
+            result.missed += 1
+    result.finished_ns = clock()
+    return result

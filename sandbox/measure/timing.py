@@ -8,11 +8,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from sandbox.measure.latency import OpStats, record_us
+from sandbox.measure.latency import FLUSH_EVERY, OpStats
 from sandbox.stores.base import Store
 from sandbox.workload.model import Order, OrderRecord
 
 T = TypeVar("T")
+
+# The hot path's clock and task lookup, bound once: asyncio.current_task() is a Python function on 3.11.
+_now = time.perf_counter_ns
+_running_loop = asyncio.get_running_loop
+_current_task = asyncio.current_task
 
 # Errors that leave the outcome of a write unknown: it may have landed before the link broke.
 UNKNOWN_OUTCOME = (TimeoutError, ConnectionError, OSError)
@@ -32,13 +37,14 @@ class OpEvent:
     end_ns: int
     outcome: Outcome
     error: str | None = None
+    intended_ns: int | None = None  # the load model's intended start (open loop); start_ns is the send
 
 
 Listener = Callable[[OpEvent], None]
 
 
 class TimedStore:
-    """Wraps a Store: every call is timed into an HdrHistogram and classified ok / failed / unknown.
+    """Wraps a Store: every call is timed into HdrHistograms and classified ok / failed / unknown.
 
     Calls never raise for store errors: a store failing mid-run is counted, and the run goes on.
     """
@@ -48,6 +54,11 @@ class TimedStore:
         self.op_timeout_s = op_timeout_s
         self.listeners = list(listeners)
         self.stats: dict[str, OpStats] = {}
+        # Operations whose intended start is before this (perf_counter_ns) are warm-up, not results.
+        self.measure_from_ns = 0
+        self._inflight: dict[asyncio.Task, int] = {}  # task -> send time, for the timeout watchdog
+        self._expired: set[asyncio.Task] = set()
+        self._watchdog: asyncio.Task | None = None
 
     @property
     def name(self) -> str:
@@ -58,24 +69,56 @@ class TimedStore:
             self.stats[name] = OpStats()
         return self.stats[name]
 
-    async def call(self, op: str, fn: Callable[[], Awaitable[T]], keys: tuple[str, ...] = ()
-                   ) -> tuple[bool, T | None]:
-        stats = self.op(op)
-        start = time.perf_counter_ns()
+    async def call(self, op: str, fn: Callable[[], Awaitable[T]], keys: tuple[str, ...] = (),
+                   intended_ns: int | None = None, begun_ns: int | None = None) -> tuple[bool, T | None]:
+        """Run one store call and record its three times (see sandbox.measure.latency).
+
+        intended_ns: when the load model meant the operation to start (perf_counter_ns); begun_ns: when
+        a worker picked it up. Both default to the send, so a bare call() measures service time only.
+        """
+        stats = self.stats.get(op) or self.op(op)
+        start = _now()  # the send
         outcome: Outcome = "ok"
         error: BaseException | None = None
         result: T | None = None
+        task = _current_task(_running_loop())
+        inflight = self._inflight
+        if task is not None:
+            inflight[task] = start
+            if self._watchdog is None:
+                self._watchdog = _running_loop().create_task(self._watch())
         try:
-            async with asyncio.timeout(self.op_timeout_s):
-                result = await fn()
+            result = await fn()
+        except asyncio.CancelledError:
+            if task not in self._expired:
+                raise
+            # Our own timeout (see _watch), not someone cancelling the run.
+            self._expired.discard(task)
+            task.uncancel()
+            error = TimeoutError(f"no answer within {self.op_timeout_s:g} s")
+            outcome = "info"
         except Exception as exc:  # any store error: counted and shown, the run goes on
             error = exc
             outcome = "info" if _is_connection_error(exc) else "fail"
-        end = time.perf_counter_ns()
-        if error is None:
-            record_us(stats.latency, end - start)
+        end = _now()
+        if task is not None:
+            del inflight[task]
+            if self._expired and task in self._expired:  # the call ignored its cancellation
+                self._expired.discard(task)
+                task.uncancel()
+        if intended_ns is None:
+            intended_ns = start
+        if intended_ns < self.measure_from_ns:
+            stats.warmup += 1  # warm-up: left out of every count and histogram
+        elif error is None:
+            responses, services, processings = stats.pending
+            responses.append(end - intended_ns)
+            services.append(end - start)
+            processings.append(0 if begun_ns is None else start - begun_ns)
+            if len(responses) >= FLUSH_EVERY:
+                stats.flush()
             stats.ok += 1
-            stats.items += max(1, len(keys))
+            stats.items += len(keys) or 1
         else:
             if outcome == "info":
                 stats.unknown += 1
@@ -84,18 +127,42 @@ class TimedStore:
             stats.note_error(error)
         if self.listeners:
             event = OpEvent(self.name, op, keys, start, end, outcome,
-                            None if error is None else f"{type(error).__name__}: {error}"[:200])
+                            None if error is None else f"{type(error).__name__}: {error}"[:200], intended_ns)
             for listener in self.listeners:
                 listener(event)
         return error is None, result
 
-    async def write(self, order: Order) -> bool:
-        return (await self.call("write", lambda: self.store.write(order), (order.id,)))[0]
+    async def _watch(self) -> None:
+        """Time out calls that run past op_timeout_s by cancelling their task.
 
-    async def write_batch(self, orders: Sequence[Order]) -> bool:
+        One watchdog per store instead of asyncio.timeout() per call: that costs ~10 us a call, more
+        than the whole harness budget (see docs/measurement.md, calibration). A timeout fires within
+        op_timeout_s plus one check interval (a tenth of the timeout, at most 100 ms).
+        """
+        interval = min(0.1, self.op_timeout_s / 10)
+        limit_ns = int(self.op_timeout_s * 1e9)
+        try:
+            while self._inflight:
+                await asyncio.sleep(interval)
+                now = time.perf_counter_ns()
+                for task, started in list(self._inflight.items()):
+                    if now - started >= limit_ns and task not in self._expired:
+                        self._expired.add(task)
+                        task.cancel()
+        finally:
+            self._watchdog = None
+
+    async def write(self, order: Order, intended_ns: int | None = None, begun_ns: int | None = None) -> bool:
+        return (await self.call("write", lambda: self.store.write(order), (order.id,), intended_ns, begun_ns))[0]
+
+    async def write_batch(self, orders: Sequence[Order], intended_ns: int | None = None,
+                          begun_ns: int | None = None) -> bool:
         if len(orders) == 1:
-            return await self.write(orders[0])
-        return (await self.call("write", lambda: self.store.write_batch(orders), tuple(o.id for o in orders)))[0]
+            order = orders[0]
+            return (await self.call("write", lambda: self.store.write(order), (order.id,), intended_ns,
+                                    begun_ns))[0]
+        return (await self.call("write", lambda: self.store.write_batch(orders), tuple(o.id for o in orders),
+                                intended_ns, begun_ns))[0]
 
     async def read(self, order_id: str) -> tuple[bool, OrderRecord | None]:
         return await self.call("read", lambda: self.store.read(order_id), (order_id,))

@@ -49,6 +49,10 @@ def summary(ctx: RunContext) -> dict[str, Any]:
         "stores": stores, "notes": ctx.notes,
         "strategies": [o.to_json() for o in ctx.strategies] if ctx.strategies else None,
         **(ctx.faults.to_json() if ctx.faults is not None else {}),  # history, faults, check, visibility
+        # Store results the client could not measure faithfully (saturated CPU, behind its schedule).
+        "measurement_flags": {name: {op: s.client.flags for op, s in ts.stats.items() if s.client and s.client.flags}
+                              for name, ts in ctx.stores.items()},
+        "timeline_csv": "timeline.csv" if (ctx.results_dir / "timeline.csv").exists() else None,
     }
 
 

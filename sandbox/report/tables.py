@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from sandbox.measure.latency import summarize
+from sandbox.measure.saturation import ClientLoad
 from sandbox.report.console import console
 from sandbox.report.strategies import print_strategies
 from sandbox.scenario.context import RunContext
@@ -15,10 +16,12 @@ def _ms(value: float | None) -> str:
 
 
 def latency_table(ctx: RunContext) -> Table:
-    table = Table(title="latency (ms, HdrHistogram; per operation, a batch is one operation)")
+    table = Table(caption="client: harness CPU (share of one core), mean schedule lag, flags (docs/measurement.md)",
+                  title="latency (ms, HdrHistogram; p50..max = response time from each operation's intended start; "
+                        "svc = service time from the send; proc = client processing; a batch is one operation)")
     for col in ("store", "server (as reported)", "op", "ok", "failed", "unknown", "orders/s", "p50", "p90", "p99",
-                "p99.9", "max"):
-        table.add_column(col, justify="left" if col in ("store", "server (as reported)", "op") else "right")
+                "p99.9", "max", "svc p99", "proc p50", "client"):
+        table.add_column(col, justify="left" if col in ("store", "server (as reported)", "op", "client") else "right")
     for name, ts in ctx.stores.items():
         server = ctx.servers[name]
         for i, (op, stats) in enumerate(ts.stats.items()):
@@ -27,8 +30,22 @@ def latency_table(ctx: RunContext) -> Table:
             table.add_row(name if i == 0 else "", f"{server.product} {server.version}" if i == 0 else "", op,
                           str(stats.ok), _red(stats.failed), _red(stats.unknown),
                           "-" if rate is None else f"{rate:,.0f}", _ms(lat["p50"]), _ms(lat["p90"]),
-                          _ms(lat["p99"]), _ms(lat["p99.9"]), _ms(lat["max"]))
+                          _ms(lat["p99"]), _ms(lat["p99.9"]), _ms(lat["max"]),
+                          _ms(summarize(stats.service)["p99"]), _ms(summarize(stats.processing)["p50"]),
+                          client_cell(stats.client))
     return table
+
+
+def client_cell(client: ClientLoad | None) -> str:
+    """The harness's CPU share and, in red, what makes the row untrustworthy (see measure/saturation.py)."""
+    if client is None:
+        return "-"
+    text = f"cpu {client.cpu:.0%}"
+    if client.target_rate is not None:
+        text += f" lag {client.lag_mean_ms:.1f}ms"
+    if client.missed:
+        text += f" missed {client.missed}"
+    return text + "".join(f" [red]{flag.upper()}[/]" for flag in client.flags)
 
 
 def consistency_table(ctx: RunContext) -> Table:
@@ -66,6 +83,10 @@ def print_run(ctx: RunContext) -> None:
         for op, stats in ts.stats.items():
             for err in stats.first_errors:
                 console.print(f"  {name} {op} error: {err}")
+    flagged = sorted({f for ts in ctx.stores.values() for s in ts.stats.values() if s.client for f in s.client.flags})
+    if flagged:
+        console.print(f"  [red]measurement flags: {', '.join(flagged)}[/]: these rows measure the client as much as "
+                      "the store (see docs/measurement.md)")
     for note in ctx.notes:
         console.print(f"  note: {note}")
     servers = {s.product for s in ctx.servers.values()}

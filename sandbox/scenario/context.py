@@ -39,6 +39,7 @@ class RunContext:
     stack: NativeStack | DockerStack  # to stop, kill, pause and restart stores (fault steps)
     comparisons: dict[str, Comparison] = field(default_factory=dict)
     read_misses: dict[str, int] = field(default_factory=dict)
+    written: dict[str, int] = field(default_factory=dict)  # orders sent per store (a prefix of the stream)
     notes: list[str] = field(default_factory=list)
     strategies: list[StrategyOutcome] = field(default_factory=list)  # write strategies compared under a fault
     faults: FaultRun | None = None  # history, checks, visibility lag, injected faults (fault_steps.py)

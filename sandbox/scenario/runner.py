@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -23,6 +25,7 @@ from sandbox.stores.base import ServerInfo, Store, StoreOptions
 from sandbox.workload.generator import Workload, WorkloadSpec
 
 CONNECT_TIMEOUT_S = 10.0
+T = TypeVar("T")
 
 
 def new_run_id(now: datetime) -> str:
@@ -114,10 +117,15 @@ async def _teardown(ctx: RunContext, keep: bool) -> None:
 
 def run_blocking(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace,
                  backend: str, stack: NativeStack | DockerStack) -> RunContext:
+    return run_loop(run(scenario, params, settings, ws, backend, stack))
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on uvloop where available (a faster event loop: less client overhead per operation)."""
     try:
         import uvloop
         loop_factory = uvloop.new_event_loop
     except ImportError:  # uvloop is optional (not on Windows)
         loop_factory = None
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        return runner.run(run(scenario, params, settings, ws, backend, stack))
+        return runner.run(main)

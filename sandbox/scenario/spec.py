@@ -9,7 +9,10 @@ from typing import Any
 
 from sandbox.config import STORE_NAMES, parse_stores
 from sandbox.errors import UsageError
+from sandbox.measure.load import LoadPlan
 from sandbox.strategies.registry import check_strategies
+
+PROCESS_MODES = ("one", "per-store")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,16 @@ class RunParams:
     redis_ttl_s: int | None = None  # expire order hashes as a cache would; leave off to compare stores
     op_timeout_s: float = 10.0
     strategies: tuple[str, ...] = ()  # write strategies to compare (scenario `strategies` and its kin)
+    # How the write phase issues load (see sandbox.measure.load and docs/measurement.md).
+    rate: float | None = None  # open loop: operations per second per store; None: closed loop
+    arrival: str = "constant"  # open loop arrivals: constant | poisson
+    warmup_s: float = 0.0  # seconds at the start of the write phase left out of the results
+    duration_s: float | None = None  # measured seconds of writing; None: until --orders are written
+    processes: str = "one"  # one: all stores on one event loop | per-store: one worker process per store
+
+    def load_plan(self) -> LoadPlan:
+        return LoadPlan(self.concurrency, self.rate, self.arrival, self.warmup_s,  # type: ignore[arg-type]
+                        self.duration_s, self.seed or 0).validated()
 
     def validated(self) -> RunParams:
         for name in ("orders", "concurrency", "batch"):
@@ -41,6 +54,9 @@ class RunParams:
             raise UsageError(f"--redis-ttl must be a positive number of seconds, got {self.redis_ttl_s}")
         if self.op_timeout_s <= 0:
             raise UsageError(f"op_timeout_s must be positive, got {self.op_timeout_s}")
+        self.load_plan()
+        if self.processes not in PROCESS_MODES:
+            raise UsageError(f"--processes must be one or per-store, got {self.processes!r}")
         stores = tuple(parse_stores(",".join(self.stores)))
         return replace(self, stores=stores, strategies=check_strategies(self.strategies, stores))
 

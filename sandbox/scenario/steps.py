@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from sandbox.errors import SandboxError
 from sandbox.measure.consistency import Comparison, compare_store, expected_totals
 from sandbox.measure.load import closed_loop
+from sandbox.measure.processes import write_in_processes
+from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
 from sandbox.strategies.independent import write_everywhere
@@ -31,15 +33,24 @@ async def prepare(ctx: RunContext) -> None:
 
 
 async def write(ctx: RunContext) -> None:
-    """Write the whole order stream to every store, concurrently, each at its own pace."""
+    """Write the order stream to every store, concurrently, each at its own pace or at --rate."""
     p = ctx.params
-    advance = ctx.tracker("write", p.orders)
-    await write_everywhere(list(ctx.stores.values()), ctx.workload, p.concurrency, p.batch, advance)
+    plan = p.load_plan()
+    timeline = Timeline("write", ctx.results_dir / "timeline.csv", ctx.progress,
+                        None if p.duration_s else -(-p.orders // p.batch))
+    for ts in ctx.stores.values():
+        timeline.watch(ts.name, "write", ts.op("write"))
+    async with timeline:  # per-second rows and the live progress; the hot path only counts
+        if p.processes == "per-store":
+            ctx.written = await write_in_processes(ctx, plan, timeline)
+        else:
+            ctx.written = await write_everywhere(list(ctx.stores.values()), ctx.workload, p.concurrency, p.batch,
+                                                 lambda store, n: None, plan=plan)
 
 
 async def read(ctx: RunContext, sample: int = 1000) -> None:
     """Read a spread sample of orders back by id from every store (the read latency columns)."""
-    n = ctx.params.orders
+    n = min(ctx.written.values(), default=ctx.params.orders)
     step = max(1, n // max(1, min(sample, n)))
     ids = [ctx.workload.order(i).id for i in range(0, n, step)][:sample]
     advance = ctx.tracker("read", len(ids))
@@ -61,10 +72,12 @@ async def read(ctx: RunContext, sample: int = 1000) -> None:
 
 async def compare(ctx: RunContext) -> None:
     """Read every order back from every store and compare with what was sent."""
-    expected = {o.id: o.record() for o in ctx.workload.orders()}
-    totals = expected_totals(expected.values())
+    # Duration-limited runs send each store a prefix of the stream, of its own length.
+    records = [o.record() for o in ctx.workload.orders(0, max(ctx.written.values(), default=ctx.params.orders))]
 
     async def one(ts: TimedStore) -> None:
+        expected = {r.order_id: r for r in records[:ctx.written.get(ts.name, len(records))]}
+        totals = expected_totals(expected.values())
         try:
             aggs = await ts.store.aggregates()
             ctx.comparisons[ts.name] = await compare_store(ts.name, expected, ts.store.scan(), totals, aggs)

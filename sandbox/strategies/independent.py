@@ -10,20 +10,40 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from sandbox.measure.load import batched, closed_loop
+from sandbox.measure.load import LoadPlan, LoadResult, batched, drive
+from sandbox.measure.saturation import CpuMeter, client_load
 from sandbox.measure.timing import TimedStore
 from sandbox.workload.generator import Workload
 from sandbox.workload.model import Order
 
 
 async def write_everywhere(stores: list[TimedStore], workload: Workload, concurrency: int, batch: int,
-                           advance: Callable[[str, int], None]) -> None:
+                           advance: Callable[[str, int], None], *, plan: LoadPlan | None = None
+                           ) -> dict[str, int]:
+    """Write to every store under `plan` (default: closed loop at `concurrency`); returns orders sent per store
+    (a prefix of the stream: all of it unless the run is limited by duration)."""
+    plan = plan or LoadPlan(concurrency)
+    meter = CpuMeter()
+    sent: dict[str, int] = {}
+
     async def feed(ts: TimedStore) -> None:
-        async def write(orders: list[Order]) -> None:
-            await ts.write_batch(orders)
+        count = 0
+
+        async def write(orders: list[Order], intended_ns: int, begun_ns: int) -> None:
+            nonlocal count
+            count += len(orders)
+            await ts.write_batch(orders, intended_ns, begun_ns)
             advance(ts.name, len(orders))
 
+        def started(result: LoadResult) -> None:
+            ts.measure_from_ns = result.measure_from_ns
+
         # Each store regenerates the stream from the seed: same orders, no shared buffer to hold.
-        ts.op("write").elapsed_s = await closed_loop(batched(workload.orders(), batch), write, concurrency)
+        result = await drive(batched(workload.orders(), batch), write, plan, started)
+        stats = ts.op("write")
+        stats.elapsed_s = result.measured_s
+        stats.client = client_load(plan, result, meter.fraction())
+        sent[ts.name] = count
 
     await asyncio.gather(*(feed(ts) for ts in stores))
+    return sent

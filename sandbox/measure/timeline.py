@@ -1,0 +1,143 @@
+"""Per-second throughput and latency of each store while a phase runs: CSV rows and live progress.
+
+Once a second the timeline takes each watched (store, op)'s interval histograms (see OpStats), writes
+one CSV row per store/op/second to the results folder and updates that store's progress line. The hot
+path only counts; all the per-second work happens here, once a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from rich.progress import Progress, TaskID
+
+from sandbox.measure.latency import OpStats
+from sandbox.measure.saturation import CpuMeter
+
+COLUMNS = ("phase", "second", "store", "op", "warmup_ops", "ops", "ok", "errors", "ops_per_s", "response_p50_ms",
+           "response_p99_ms", "response_max_ms", "service_p50_ms", "service_p99_ms", "client_cpu")
+TICK_S = 1.0
+
+
+@dataclass
+class _Watched:
+    store: str
+    op: str
+    stats: OpStats
+    task: TaskID | None
+    done: int = 0  # operations finished (any outcome, warm-up included) at the last tick
+    warm: int = 0  # of which warm-up
+
+
+def row_from(phase: str, second: float, w: _Watched, span_s: float, cpu: float) -> dict[str, Any]:
+    """One timeline row for the operations finished since the last one (their interval histograms)."""
+    response, service = w.stats.take_interval()
+    stats = w.stats
+    done = stats.ok + stats.failed + stats.unknown + stats.warmup
+    ops, warm = done - w.done, stats.warmup - w.warm
+    w.done, w.warm = done, stats.warmup
+    ok = response.get_total_count()
+
+    def ms(hist: Any, p: float | None) -> float | None:
+        if hist.get_total_count() == 0:
+            return None
+        return (hist.get_max_value() if p is None else hist.get_value_at_percentile(p)) / 1000.0
+
+    return {"phase": phase, "second": round(second, 3), "store": w.store, "op": w.op, "warmup_ops": warm,
+            "ops": ops, "ok": ok, "errors": ops - ok - warm,
+            "ops_per_s": round(ops / span_s, 1) if span_s > 0 else None,
+            "response_p50_ms": ms(response, 50), "response_p99_ms": ms(response, 99),
+            "response_max_ms": ms(response, None), "service_p50_ms": ms(service, 50),
+            "service_p99_ms": ms(service, 99), "client_cpu": round(cpu, 3)}
+
+
+@dataclass
+class Timeline:
+    """Ticks once a second while `async with` is open; rows go to `csv_path` (appended) and the progress."""
+
+    phase: str
+    csv_path: Path | None
+    progress: Progress | None
+    total_ops: int | None = None  # per store, for the progress bars; None when duration-limited
+    sink: Callable[[dict[str, Any]], None] | None = None  # also gets every row (a worker process's stdout)
+    local: bool = True  # False: the watched stats are filled elsewhere; rows arrive through add_row()
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    _watched: list[_Watched] = field(default_factory=list)
+    _file: IO[str] | None = None
+    _writer: Any = None
+    _task: asyncio.Task | None = None
+    _started: float = 0.0
+    _last: float = 0.0
+
+    def watch(self, store: str, op: str, stats: OpStats) -> None:
+        task = self.progress.add_task(f"{self.phase:<8} {store}", total=self.total_ops) if self.progress else None
+        self._watched.append(_Watched(store, op, stats, task))
+
+    def add_row(self, row: dict[str, Any]) -> None:
+        """A row measured elsewhere (a per-store worker process)."""
+        self._emit(row)
+        for w in self._watched:
+            if w.store == row["store"] and w.op == row["op"]:
+                w.done += row["ops"]
+                self._show(w, row)
+
+    def _emit(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        if self.sink is not None:
+            self.sink(row)
+        if self._writer is not None:
+            self._writer.writerow(row)
+
+    def _show(self, w: _Watched, row: dict[str, Any]) -> None:
+        if self.progress is None or w.task is None:
+            return
+        p99 = row["response_p99_ms"]
+        text = f"{self.phase:<8} {w.store:<9}{row['ops_per_s'] or 0:>9,.0f} op/s  p99 " + \
+            ("-" if p99 is None else f"{p99:.2f} ms") + ("  (warm-up)" if row["warmup_ops"] else "")
+        self.progress.update(w.task, completed=w.done, description=text)
+
+    def tick(self) -> None:
+        if not self.local:
+            return
+        now = time.perf_counter()
+        span, second = now - self._last, now - self._started
+        self._last = now
+        cpu = self._cpu.fraction()
+        self._cpu.reset()
+        for w in self._watched:
+            row = row_from(self.phase, second, w, span, cpu)
+            self._emit(row)  # an empty second is a finding too (a stall)
+            self._show(w, row)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.0, self._last + TICK_S - time.perf_counter()))
+            self.tick()
+
+    async def __aenter__(self) -> Timeline:
+        if self.csv_path is not None:
+            self.csv_path.parent.mkdir(parents=True, exist_ok=True)
+            new = not self.csv_path.exists()
+            self._file = self.csv_path.open("a", newline="")
+            self._writer = csv.DictWriter(self._file, COLUMNS)
+            if new:
+                self._writer.writeheader()
+        self._cpu = CpuMeter()
+        self._started = self._last = time.perf_counter()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._watched and time.perf_counter() - self._last > 0.05:
+            self.tick()  # the last partial second
+        if self._file is not None:
+            self._file.close()
