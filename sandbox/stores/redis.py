@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import WatchError
 
 from sandbox.errors import UsageError
@@ -27,8 +29,11 @@ class RedisStore(Store):
         return ":".join((self.namespace, *parts))
 
     async def connect(self) -> ServerInfo:
+        # No client-side retries: a silently retried MULTI/EXEC could apply twice, and retries would
+        # hide failures and stretch latencies the harness is meant to report.
         self.client = aioredis.from_url(self.endpoint.url, decode_responses=True,
-                                        max_connections=self.options.connections + 4)
+                                        max_connections=self.options.connections + 4,
+                                        retry=Retry(NoBackoff(), 0))
         info = await self.client.info("server")
         persistence = await self.client.info("persistence")
         aof = "aof on" if persistence.get("aof_enabled") else "aof off"
