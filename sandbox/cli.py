@@ -27,6 +27,8 @@ from sandbox.scenario.runner import run_blocking, run_loop
 from sandbox.scenario.spec import describe_all
 from sandbox.scenario.spec import load as load_scenario
 from sandbox.stack import open_stack, recorded_backend, resolve_backend
+from sandbox.stack.docker import DockerStack
+from sandbox.stack.native import NativeStack
 from sandbox.stack.status import gather_status
 from sandbox.strategies.registry import REQUIRED_STORES
 
@@ -58,14 +60,19 @@ def up(backend: BackendOpt = "auto", stores: StoresOpt = ALL_STORES) -> None:
 
 
 @app.command()
-def down(backend: BackendOpt = "auto") -> None:
+def down(backend: BackendOpt = "auto",
+         purge: Annotated[bool, typer.Option("--purge", help="also delete the stores' data (native state "
+                                                              "dir, or the compose volumes)")] = False) -> None:
     """Stop exactly the servers the sandbox started (by recorded PID, or the compose project)."""
     ws = _workspace()
     chosen = recorded_backend(ws.state_dir) if backend == "auto" else resolve_backend(backend, ws.state_dir)
     if chosen is None:
         console.print("nothing to stop: no stack recorded in " + str(ws.state_dir))
         return
-    stopped = open_stack(chosen, ws, ensure_env_file(ws.env_file)).down()
+    stack = open_stack(chosen, ws, ensure_env_file(ws.env_file))
+    stopped = stack.down(purge=True) if purge and isinstance(stack, DockerStack) else stack.down()
+    if purge and isinstance(stack, NativeStack):
+        stack.purge()
     console.print(f"[bold]{chosen}[/] backend: stopped {', '.join(stopped) or 'nothing'}")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.config import Settings, Workspace, ensure_env_file, load_settings
+from sandbox.config import Settings, Workspace, load_settings
 from sandbox.errors import SandboxError
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.strategy_steps import close_stores, open_stores
 from sandbox.stack.native import NativeStack
 from sandbox.stores.base import StoreOptions
+from tests.throwaway import throwaway_stack
 
 PRIVATE_OFFSET = 5000  # a test that kills servers runs its own stack this far above the configured ports
 
@@ -41,18 +41,6 @@ async def drop(stores: dict[str, TimedStore]) -> None:
 @contextmanager
 def private_stack(stores: list[str]) -> Iterator[tuple[NativeStack, Settings]]:
     """A native stack of its own (ports shifted, state in a fresh directory), always taken down."""
-    base = Workspace.from_env(dict(os.environ))
-    # PostgreSQL runs as the postgres user when we are root: it must be able to enter the state dir.
-    state = Path(tempfile.mkdtemp(prefix="sbx-strategies-"))
-    state.chmod(0o755)
-    ws = Workspace(base.project_dir, state, state / "results", base.port_offset + PRIVATE_OFFSET)
-    stack = NativeStack(ws, ensure_env_file(ws.env_file))
-    try:
-        try:
-            stack.up(stores)
-        except SandboxError as exc:
-            pytest.fail(f"could not start a private native stack: {exc}")
-        yield stack, load_settings("native", ws)
-    finally:
-        stack.down()
-        shutil.rmtree(state, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="sbx-strategies-") as tmp, \
+            throwaway_stack(Path(tmp) / "state", PRIVATE_OFFSET, stores) as t:
+        yield t.stack, t.settings

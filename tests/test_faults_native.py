@@ -8,17 +8,14 @@ A missing server binary fails the test with the install command (NativeStack's U
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from sandbox.config import Workspace, endpoint, ensure_env_file, load_settings
+from sandbox.config import Workspace, endpoint, load_settings
 from sandbox.measure.checker import StoreCheck, Verdict, check_store, expected_records
 from sandbox.measure.history import OpHistory, WriteOutcome, read_history
 from sandbox.measure.load import closed_loop
@@ -28,6 +25,7 @@ from sandbox.stack.native import Durability, NativeStack
 from sandbox.stores import make_store
 from sandbox.stores.base import Store, StoreOptions
 from sandbox.workload.generator import Workload, WorkloadSpec
+from tests.throwaway import throwaway_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_OFFSET = 4000  # beyond the configured SANDBOX_PORT_OFFSET: a stack of our own
@@ -45,23 +43,14 @@ class FaultStack:
 
 
 @pytest.fixture
-def fault_stack() -> Iterator[FaultStack]:
-    base = int(os.environ.get("SANDBOX_PORT_OFFSET", "0"))
-    (ROOT / ".sandbox").mkdir(exist_ok=True)
-    state = Path(tempfile.mkdtemp(dir=ROOT / ".sandbox", prefix="test-faults-"))
-    state.chmod(0o755)  # PostgreSQL runs as the postgres user and must reach its data directory
-    ws = Workspace(ROOT, state, state / "results", base + TEST_OFFSET)
-    stack = NativeStack(ws, ensure_env_file(ws.env_file))
-    injector = FaultInjector(stack)
-    try:
-        yield FaultStack(stack, injector, ws)
-    finally:
+def fault_stack(tmp_path: Path) -> Iterator[FaultStack]:
+    with throwaway_stack(tmp_path / "state", TEST_OFFSET) as t:
+        injector = FaultInjector(t.stack)
         try:
+            yield FaultStack(t.stack, injector, t.ws)
+        finally:
             if injector.paused:
                 asyncio.run(injector.restore())  # a paused server cannot stop
-        finally:
-            stack.down()
-            shutil.rmtree(state, ignore_errors=True)
 
 
 async def write_all(ts: TimedStore, workload: Workload, concurrency: int = 4) -> None:

@@ -40,6 +40,11 @@ def test_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
             assert _start_time(pid) != started[store], f"{store} (pid {pid}) still runs after down"
         assert sandbox("status", env=t.env).returncode == 1  # nothing reachable any more
 
+        data_dirs = [t.stack.store_dir(s) for s in STORE_NAMES]
+        assert all(d.exists() for d in data_dirs)  # down keeps the data for the next up
+        assert sandbox("down", "--purge", env=t.env).returncode == 0
+        assert not any(d.exists() for d in data_dirs)
+
 
 def test_a_taken_port_fails_clearly_and_stops_what_up_started(tmp_path: Path) -> None:
     with throwaway_stack(tmp_path / "state", extra_offset=650) as t, socket.socket() as squatter:

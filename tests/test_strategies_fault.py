@@ -14,6 +14,7 @@ import pytest
 from sandbox.report.console import console
 from sandbox.report.strategies import print_strategies
 from sandbox.scenario.strategy_steps import StrategyRun, run_strategy
+from sandbox.stack.faults import FaultInjector
 from sandbox.stack.native import NativeStack
 from sandbox.strategies.base import StrategyOptions
 from sandbox.workload.generator import Workload, WorkloadSpec
@@ -31,7 +32,8 @@ def stack() -> Iterator[tuple[NativeStack, object]]:
 
 def faulted_run(stack: NativeStack, settings, keep: bool = False) -> StrategyRun:  # type: ignore[no-untyped-def]
     return StrategyRun(settings, tuple(STORES), f"sbx_t{secrets.token_hex(3)}", Workload(WorkloadSpec(11, ORDERS)),
-                       StrategyOptions(seed=11, concurrency=6), keep=keep, stack=stack, fault_store="redis",
+                       StrategyOptions(seed=11, concurrency=6), keep=keep, injector=FaultInjector(stack),
+                       fault_store="redis",
                        kill_after=0.25, down_s=1.0, settle_timeout_s=60)
 
 
@@ -39,7 +41,7 @@ async def test_outbox_converges_to_zero_divergence_after_a_store_outage(stack) -
     native, settings = stack
     outcome = await run_strategy("outbox", faulted_run(native, settings))
 
-    assert outcome.fault["pid"] and outcome.fault["error"] is None, outcome.fault
+    assert len(outcome.fault["done"]) == 2 and outcome.fault["error"] is None, outcome.fault  # killed, started
     redis_upserts = outcome.store_ops["redis"]["upsert"]
     assert redis_upserts["failed"] + redis_upserts["unknown"] > 0, "the relay never met the outage"
     assert outcome.acked == ORDERS  # PostgreSQL stayed up: every order was acknowledged

@@ -21,7 +21,7 @@ def strategies_table(outcomes: list[StrategyOutcome]) -> Table:
     fault = next((o.fault for o in outcomes if o.fault), None)
     title = "write strategies under the same workload and fault"
     if fault:
-        title += f" ({fault['store']} SIGKILLed after {fault['at_order']} orders, restarted {fault['down_s']} s later)"
+        title += f" ({fault['store']} killed after {fault['at_order']} orders, restarted {fault['down_s']} s later)"
     table = Table(title=title)
     for col in ("strategy", "acked", "failed", "write p50", "write p99", "orders/s", "divergent at end",
                 "divergent after recovery", "time to converge", "duplicates", "lost acked"):

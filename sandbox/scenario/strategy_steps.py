@@ -1,15 +1,14 @@
 """Steps that compare write strategies: the same seeded workload, the same fault, one strategy at a time.
 
 Each strategy gets fresh namespaces in every store (sbx_<run>_<tag>), so one cannot see another's
-data. The fault is a real one: SIGKILL to the store's recorded PID on the native stack, then a restart
-on the same data directory (sandbox.stack.native). The fault and history machinery of the `outage`
-scenario will replace the small KillAndRestart here once both exist side by side.
+data. The fault is a real one, injected by sandbox.stack.faults (the `outage` scenario's injector):
+a kill of the store's server (SIGKILL on the native stack, `docker compose kill` on docker), then a
+start on the same data.
 """
 
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from sandbox.measure.latency import OpStats, record_us
 from sandbox.measure.load import closed_loop
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
+from sandbox.stack.faults import FaultInjector
 from sandbox.stack.native import NativeStack
 from sandbox.stores import make_store
 from sandbox.stores.base import StoreOptions
@@ -42,28 +42,28 @@ CONNECT_TIMEOUT_S = 10.0
 
 @dataclass
 class KillAndRestart:
-    """SIGKILL one native store once `at_order` orders have been placed; restart it `down_s` later."""
+    """Kill one store once `at_order` orders have been placed; start it again `down_s` later."""
 
-    stack: NativeStack
+    injector: FaultInjector
     store: str
     at_order: int
     down_s: float
     trigger: asyncio.Event = field(default_factory=asyncio.Event)
     killed_at: float | None = None  # time.monotonic()
     restarted_at: float | None = None
-    pid: int | None = None
+    done: list[str] = field(default_factory=list)  # what the injector did
     error: str | None = None
 
     async def run(self) -> None:
         await self.trigger.wait()
         try:
-            self.pid = await asyncio.to_thread(self.stack.signal, self.store, signal.SIGKILL)
+            self.done.append(await self.injector.apply(self.store, "kill"))
             self.killed_at = time.monotonic()
             await asyncio.sleep(self.down_s)
         except Exception as exc:  # reported in the table, and the restart below is still attempted
             self.error = f"kill failed: {type(exc).__name__}: {exc}"[:200]
         try:
-            await asyncio.to_thread(self.stack.start, self.store)
+            self.done.append(await self.injector.apply(self.store, "start"))
             self.restarted_at = time.monotonic()
         except Exception as exc:
             self.error = f"restart failed: {type(exc).__name__}: {exc}"[:200]
@@ -71,7 +71,7 @@ class KillAndRestart:
     def describe(self, t0: float) -> dict[str, object]:
         def rel(t: float | None) -> float | None:
             return None if t is None else round(t - t0, 3)
-        return {"store": self.store, "signal": "SIGKILL", "at_order": self.at_order, "pid": self.pid,
+        return {"store": self.store, "action": "kill", "at_order": self.at_order, "done": self.done,
                 "killed_at_s": rel(self.killed_at), "restarted_at_s": rel(self.restarted_at),
                 "down_s": None if self.killed_at is None or self.restarted_at is None
                 else round(self.restarted_at - self.killed_at, 3), "error": self.error}
@@ -150,7 +150,7 @@ class StrategyRun:
     op_timeout_s: float = 10.0
     es_refresh: str = "false"
     keep: bool = False
-    stack: NativeStack | None = None  # None: no fault
+    injector: FaultInjector | None = None  # None: no fault
     fault_store: str = "redis"
     kill_after: float = 0.3  # share of the orders placed before the kill
     down_s: float = 2.0
@@ -185,8 +185,8 @@ async def _drive(strategy: Strategy, run: StrategyRun, stores: dict[str, TimedSt
                  advance: Callable[[int], None]) -> None:
     total = run.workload.spec.orders
     fault = None
-    if run.stack is not None:
-        fault = KillAndRestart(run.stack, run.fault_store, max(1, int(total * run.kill_after)), run.down_s)
+    if run.injector is not None:
+        fault = KillAndRestart(run.injector, run.fault_store, max(1, int(total * run.kill_after)), run.down_s)
     fault_task = asyncio.create_task(fault.run()) if fault else None
     acked: dict[str, OrderRecord] = {}
     placed = 0
@@ -249,19 +249,16 @@ async def compare_strategies(ctx: RunContext, fault_store: str = "redis", kill_a
         raise UsageError(f"kill_after must be a fraction between 0 and 1, got {kill_after}")
     if down_s < 0 or settle_timeout_s <= 0 or not 0 <= payment_failure_rate <= 1:
         raise UsageError("down_s must be >= 0, settle_timeout_s > 0 and payment_failure_rate in [0, 1]")
-    stack = None
+    injector = None
     if fault_store != "none":
-        if not isinstance(ctx.stack, NativeStack):
-            raise UsageError("the strategies' kill-and-restart fault runs on the native backend; "
-                             "use --backend native or set fault_store = \"none\"")
-        if ctx.stack.pid(fault_store) is None:
+        if isinstance(ctx.stack, NativeStack) and ctx.stack.pid(fault_store) is None:
             raise UsageError(f"{fault_store} is not running on this native stack ({ctx.stack.state_dir}): "
                              "start it with `sandbox up`")
-        stack = ctx.stack
+        injector = FaultInjector(ctx.stack)
     assert p.seed is not None
     run = StrategyRun(ctx.settings, p.stores, f"sbx_{ctx.run_id}", ctx.workload,
                       StrategyOptions(p.seed, p.concurrency, payment_failure_rate, relay_workers, relay_batch),
-                      p.op_timeout_s, p.es_refresh, p.keep, stack, fault_store, kill_after, down_s, settle_timeout_s)
+                      p.op_timeout_s, p.es_refresh, p.keep, injector, fault_store, kill_after, down_s, settle_timeout_s)
     for name in names:
         task = ctx.progress.add_task(f"{name:<22}", total=p.orders)
 

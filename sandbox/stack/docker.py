@@ -51,8 +51,8 @@ class DockerStack:
         (self.ws.state_dir / "stack.json").write_text(json.dumps({"backend": "docker", "stores": stores}))
         return stores
 
-    def down(self) -> list[str]:
-        self._compose("down")  # keeps the named volumes; `docker compose down -v` drops them
+    def down(self, purge: bool = False) -> list[str]:
+        self._compose("down", *(["-v"] if purge else []))  # -v: drop the project's named volumes too
         (self.ws.state_dir / "stack.json").unlink(missing_ok=True)
         return list(SERVICES)
 

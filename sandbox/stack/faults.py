@@ -1,8 +1,8 @@
 """Injecting faults into the stores of a stack: stop, kill, pause, resume, restart, start.
 
-Native backend: signals to the process tree of the recorded PID (a PostgreSQL postmaster's
-backends share its fate, as they would if the machine's OOM killer or a container runtime killed
-the server), restart on the same data directory. Docker backend: `docker compose kill | stop |
+Native backend: signals to the recorded server process and its children (NativeStack.signal: a
+PostgreSQL postmaster's backends share its fate, as they would if a container runtime killed the
+server), restart on the same data directory. Docker backend: `docker compose kill | stop |
 pause | unpause | restart | start` of the service. The stack's own calls block (they wait for a
 process to exit or a port to open), so they run in a worker thread and the event loop keeps
 measuring the other stores meanwhile.
@@ -11,14 +11,11 @@ measuring the other stores meanwhile.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import socket
 import time
 from dataclasses import dataclass
 from typing import Any
-
-import psutil
 
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stack.docker import DockerStack
@@ -134,7 +131,7 @@ class FaultInjector:
             if stack.pid(store) is not None:
                 if action == "start":
                     return "already running"
-                _signal_tree(stack, store, signal.SIGCONT)  # a paused server cannot stop
+                stack.signal(store, signal.SIGCONT)  # a paused server cannot stop
                 stack.stop(store)
                 was = "stopped, "
             pid = stack.start(store)
@@ -142,37 +139,12 @@ class FaultInjector:
         if stack.pid(store) is None:
             raise SandboxError(f"cannot {action} {store}: it is not running")
         if action == "stop":
-            _signal_tree(stack, store, signal.SIGCONT)
+            stack.signal(store, signal.SIGCONT)
             stack.stop(store)
             return "stopped (graceful shutdown)"
         sig = {"kill": signal.SIGKILL, "pause": signal.SIGSTOP, "resume": signal.SIGCONT}[action]
-        pids = _signal_tree(stack, store, sig)
+        pids = stack.signal(store, sig)
         return f"{sig.name} to pid {pids[0]}" + (f" and its {len(pids) - 1} child processes" if len(pids) > 1 else "")
-
-
-def _signal_tree(stack: NativeStack, store: str, sig: signal.Signals) -> list[int]:
-    """Signal the recorded server process and its children (found from the recorded PID, so they
-    are ours). For SIGKILL and SIGSTOP the parent is stopped first: a PostgreSQL postmaster would
-    otherwise fork a new backend for a reconnecting client between our snapshot of its children and
-    its own death, and that orphan would keep the shared memory and block the restart."""
-    pid = stack.pid(store)
-    if pid is None:
-        return []
-    if sig != signal.SIGCONT:
-        stack.signal(store, signal.SIGSTOP)
-    try:
-        children = psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        children = []
-    if sig == signal.SIGCONT:
-        stack.signal(store, sig)
-    for child in children:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.send_signal(sig)  # psutil checks the child's identity (create time) before signalling
-    if sig == signal.SIGKILL:
-        stack.signal(store, sig)  # waits until the process is gone and forgets it
-        psutil.wait_procs(children, timeout=10)
-    return [pid, *(c.pid for c in children)]
 
 
 def _wait_port(port: int) -> None:

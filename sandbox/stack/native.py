@@ -9,6 +9,7 @@ Elasticsearch are the protocol-compatible stand-ins from PyPI (see README, "Back
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -22,6 +23,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 from sandbox.config import STORE_NAMES, Workspace
 from sandbox.errors import UsageError
@@ -195,18 +198,36 @@ class NativeStack:
         self._forget(store)
         return True
 
-    def signal(self, store: str, sig: signal.Signals) -> int:
-        """Send a signal (SIGKILL, SIGSTOP, SIGCONT) to a running store; returns its PID."""
+    def signal(self, store: str, sig: signal.Signals) -> list[int]:
+        """Send SIGKILL, SIGSTOP or SIGCONT to a running store's server and its child processes.
+
+        Returns the PIDs signalled, the server's first. For SIGKILL and SIGSTOP the server is stopped
+        first: a PostgreSQL postmaster would otherwise fork a backend for a reconnecting client between
+        our look at its children and its own death, and that orphan would hold the shared memory and
+        block the restart.
+        """
         pid = self.pid(store)
         if pid is None:
             raise UsageError(f"{store} is not running on the native backend; start it with `sandbox up`")
-        os.kill(pid, sig)
+        if sig != signal.SIGCONT:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            children = psutil.Process(pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
+        if sig != signal.SIGKILL:
+            os.kill(pid, sig)
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.send_signal(sig)  # psutil checks the child's identity (create time) first
         if sig == signal.SIGKILL:
             started = self._records()[store]["started"]
+            os.kill(pid, sig)
             while _is_ours(pid, started):
                 time.sleep(0.01)
+            psutil.wait_procs(children, timeout=10)
             self._forget(store)
-        return pid
+        return [pid, *(c.pid for c in children)]
 
     def _forget(self, store: str) -> None:
         records = self._records()
