@@ -66,14 +66,16 @@ def down(backend: BackendOpt = "auto",
     """Stop exactly the servers the sandbox started (by recorded PID, or the compose project)."""
     ws = _workspace()
     chosen = recorded_backend(ws.state_dir) if backend == "auto" else resolve_backend(backend, ws.state_dir)
-    if chosen is None:
+    if chosen is None and not purge:
         console.print("nothing to stop: no stack recorded in " + str(ws.state_dir))
         return
-    stack = open_stack(chosen, ws, ensure_env_file(ws.env_file))
+    # Nothing recorded but --purge: the native state dir may still hold data from earlier runs.
+    stack = open_stack(chosen or "native", ws, ensure_env_file(ws.env_file))
     stopped = stack.down(purge=True) if purge and isinstance(stack, DockerStack) else stack.down()
     if purge and isinstance(stack, NativeStack):
         stack.purge()
-    console.print(f"[bold]{chosen}[/] backend: stopped {', '.join(stopped) or 'nothing'}")
+    console.print(f"[bold]{chosen or 'native'}[/] backend: stopped {', '.join(stopped) or 'nothing'}"
+                  + (", data deleted" if purge else ""))
 
 
 @app.command()
