@@ -148,6 +148,8 @@ def run_scenario(
         raise typer.Exit(3)
     if ctx.faults is not None and ctx.faults.has_findings:
         raise typer.Exit(3)
+    if any(outcome.finding for outcome in ctx.strategies):
+        raise typer.Exit(3)
 
 
 @app.command()

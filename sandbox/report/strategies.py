@@ -78,3 +78,5 @@ def print_strategies(outcomes: list[StrategyOutcome]) -> None:
                                   f"{s['differing']}{', error ' + s['error'] if s['error'] else ''}")
         if o.fault.get("error"):
             console.print(f"  [red]{o.strategy}: fault {o.fault['error']}[/]")
+        if o.finding:
+            console.print(f"  [red]{o.strategy} broke its promise to converge: {o.finding}[/]")

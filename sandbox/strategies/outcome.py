@@ -9,6 +9,7 @@ from hdrh.histogram import HdrHistogram
 
 from sandbox.measure.consistency import Comparison
 from sandbox.measure.latency import OpStats, summarize
+from sandbox.strategies.registry import CONVERGES
 
 ID_LIST_LIMIT = 200  # ids written to summary.json per list
 
@@ -62,6 +63,18 @@ class StrategyOutcome:
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def finding(self) -> str | None:
+        """Why this outcome is a consistency finding (exit status 3), or None."""
+        if self.strategy not in CONVERGES:
+            return None
+        after = self.after_recovery
+        if not self.settled:
+            return "did not catch up within the settle timeout"
+        if after is not None and (after.divergent or after.duplicates):
+            return f"{len(after.divergent)} orders still divergent, {after.duplicates} duplicates after recovery"
+        return None
+
+    @property
     def throughput(self) -> float | None:
         return self.acked / self.save.elapsed_s if self.save.elapsed_s else None
 
@@ -73,7 +86,8 @@ class StrategyOutcome:
             "write_latency": self.save.to_json(),
             "divergence_at_end": self.at_end.to_json() if self.at_end else None,
             "divergence_after_recovery": self.after_recovery.to_json() if self.after_recovery else None,
-            "settled": self.settled, "time_to_converge_s": self.converge_s, "fault": self.fault,
+            "settled": self.settled, "time_to_converge_s": self.converge_s, "finding": self.finding,
+            "fault": self.fault,
             "lag_ms": {store: summarize(h) for store, h in self.lag.items()},
             "store_operations": self.store_ops, "details": self.details,
         }

@@ -18,6 +18,10 @@ REQUIRED_STORES: dict[str, tuple[str, ...]] = {
     "saga": ("postgres",),
 }
 
+# Strategies that promise every store converges after a fault. Dual writes promise nothing: their
+# divergence is what the comparison is there to show, not a finding.
+CONVERGES = frozenset({"outbox", "event-sourcing", "saga"})
+
 DESCRIPTIONS: dict[str, str] = {
     "dual-write": "the playbook's save_order: each store in turn, no recovery",
     "dual-write-concurrent": "all stores at once per order, no recovery",
