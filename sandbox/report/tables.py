@@ -40,7 +40,7 @@ def client_cell(client: ClientLoad | None) -> str:
     """The harness's CPU share and, in red, what makes the row untrustworthy (see measure/saturation.py)."""
     if client is None:
         return "-"
-    text = f"cpu {client.cpu:.0%}"
+    text = f"cpu {client.cpu:.0%}" + (f" host {client.host_cpu:.0%}" if client.host_cpu is not None else "")
     if client.target_rate is not None:
         text += f" lag {client.lag_mean_ms:.1f}ms"
     if client.missed:

@@ -42,7 +42,7 @@ async def write_everywhere(stores: list[TimedStore], workload: Workload, concurr
         result = await drive(batched(workload.orders(), batch), write, plan, started)
         stats = ts.op("write")
         stats.elapsed_s = result.measured_s
-        stats.client = client_load(plan, result, meter.fraction())
+        stats.client = client_load(plan, result, meter)
         sent[ts.name] = count
 
     await asyncio.gather(*(feed(ts) for ts in stores))
