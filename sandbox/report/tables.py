@@ -9,6 +9,7 @@ from sandbox.measure.saturation import ClientLoad
 from sandbox.report.console import console
 from sandbox.report.strategies import print_strategies
 from sandbox.scenario.context import RunContext
+from sandbox.workload.model import COMPARED_FIELDS
 
 
 def _ms(value: float | None) -> str:
@@ -62,7 +63,7 @@ def consistency_table(ctx: RunContext) -> Table:
             f"ok, float drift {c.drift:+.2E} (rounds exact)" if drifts else "ok (exact)"
         verdict = "[green]consistent[/]" if c.consistent else f"[red]INCONSISTENT[/]{': ' + c.error if c.error else ''}"
         table.add_row(name, str(c.held), _red(len(c.missing)), _red(len(c.extra)), _red(c.differing_orders),
-                      ", ".join(sorted(c.fields_compared)) or "-", ctx.stores[name].store.money_note, aggs, verdict)
+                      _fields(c.fields_compared), ctx.stores[name].store.money_note, aggs, verdict)
     return table
 
 
@@ -97,3 +98,10 @@ def print_run(ctx: RunContext) -> None:
 
 def _red(n: int) -> str:
     return f"[red]{n}[/]" if n else "0"
+
+
+def _fields(compared: set[str]) -> str:
+    not_kept = [f for f in COMPARED_FIELDS if f not in compared]
+    if not compared:
+        return "-"
+    return f"all {len(COMPARED_FIELDS)}" if not not_kept else f"{len(compared)}; not kept: {', '.join(not_kept)}"
