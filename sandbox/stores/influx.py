@@ -2,7 +2,8 @@
 
 Line protocol to /write and InfluxQL to /query work on InfluxDB 1.x (the native backend's 1.6),
 2.x (compose; token auth, buckets mapped to a database) and 3.x. influxdb-client's v2 write and
-Flux APIs do not exist on 1.x or 3.x, so only its Point is used, to build line protocol.
+Flux APIs do not exist on 1.x or 3.x; its Point is the reference for the line protocol written here
+(tests/test_influx_line.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 import aiohttp
-from influxdb_client import Point, WritePrecision
 
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import ServerInfo, StatusTotal, Store
@@ -23,13 +23,22 @@ MEASUREMENT = "order_metrics"
 FIELDS = "order_id, order_value, item_count, status, customer_segment"
 
 
+_TAG_ESCAPES = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ "})
+
+
 def line(o: Order, version: int | None = None) -> str:
-    point = (Point(MEASUREMENT).tag("status", o.status.value).tag("customer_segment", o.customer_segment.value)
-             .field("order_value", float(o.total_amount)).field("item_count", len(o.items))
-             .field("order_id", o.id))
+    """One order as line protocol, keys in sorted order as influxdb_client's Point writes them.
+
+    Formatted directly: Point costs ~22 us an order, a third of a bulk load's time. The tests check
+    this against Point for many orders."""
+    tags = (f"customer_segment={o.customer_segment.value.translate(_TAG_ESCAPES)},"
+            f"status={o.status.value.translate(_TAG_ESCAPES)}")
+    order_id = o.id.replace("\\", "\\\\").replace('"', '\\"')
+    value = repr(float(o.total_amount)).removesuffix(".0")  # "951", as other line-protocol encoders write it
+    fields = f'item_count={len(o.items)}i,order_id="{order_id}",order_value={value}'
     if version is not None:
-        point = point.field("version", version)
-    return point.time(_ms(o), WritePrecision.MS).to_line_protocol()
+        fields += f",version={version}i"
+    return f"{MEASUREMENT},{tags} {fields} {_ms(o)}"
 
 
 def _ms(o: Order) -> int:

@@ -211,8 +211,8 @@ class OutboxRelay:
                 "backlog_over_time": self.backlog[::step], "relay_errors": self.errors}
 
 
-class Outbox(Strategy):
-    name = "outbox"
+class RelayedStrategy(Strategy):
+    """A strategy that commits in PostgreSQL and lets an outbox relay bring the other stores along."""
 
     def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions):
         super().__init__(stores, options)
@@ -223,15 +223,6 @@ class Outbox(Strategy):
     async def start(self) -> None:
         await self.relay.create()
         await self.relay.start()
-
-    async def place(self, order: Order, index: int) -> Order | None:
-        ok, _ = await self.pg_ts.call("write", lambda: self._commit(order), (order.id,))
-        return order if ok else None
-
-    async def _commit(self, order: Order) -> None:
-        async with self.pg.pool.acquire() as conn, conn.transaction():
-            await self.pg.write_on(conn, order)
-            await self.relay.enqueue(conn, order, 1, "OrderPlaced")
 
     async def settle(self, timeout_s: float) -> bool:
         return await self.relay.settle(timeout_s)
@@ -244,3 +235,16 @@ class Outbox(Strategy):
 
     def details(self) -> dict[str, Any]:
         return self.relay.details()
+
+
+class Outbox(RelayedStrategy):
+    name = "outbox"
+
+    async def place(self, order: Order, index: int) -> Order | None:
+        ok, _ = await self.pg_ts.call("write", lambda: self._commit(order), (order.id,))
+        return order if ok else None
+
+    async def _commit(self, order: Order) -> None:
+        async with self.pg.pool.acquire() as conn, conn.transaction():
+            await self.pg.write_on(conn, order)
+            await self.relay.enqueue(conn, order, 1, "OrderPlaced")

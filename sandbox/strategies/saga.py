@@ -20,12 +20,10 @@ from dataclasses import replace
 from typing import Any
 
 import asyncpg
-from hdrh.histogram import HdrHistogram
 
 from sandbox.measure.timing import TimedStore
-from sandbox.stores.postgres import PostgresStore
-from sandbox.strategies.base import Strategy, StrategyOptions
-from sandbox.strategies.outbox import OutboxRelay
+from sandbox.strategies.base import StrategyOptions
+from sandbox.strategies.outbox import RelayedStrategy
 from sandbox.workload.model import Order, OrderStatus
 
 SAGA_DDL = """
@@ -46,15 +44,12 @@ OUT_OF_STOCK = "out of stock"
 DECLINED = "payment declined"
 
 
-class Saga(Strategy):
+class Saga(RelayedStrategy):
     name = "saga"
 
     def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions):
         super().__init__(stores, options)
-        self.pg_ts = stores["postgres"]
-        self.pg: PostgresStore = self.pg_ts.store  # type: ignore[assignment]
         self.s = f'"{self.pg.namespace}"'
-        self.relay = OutboxRelay(self.pg, {n: ts for n, ts in stores.items() if n != "postgres"}, options)
         self.confirmed_qty: Counter[str] = Counter()  # product id -> units the client saw confirmed
         self.outcomes: Counter[str] = Counter()
         self.initial_stock: dict[str, int] = {}
@@ -62,8 +57,7 @@ class Saga(Strategy):
     async def start(self) -> None:
         await self.pg.pool.execute(SAGA_DDL.format(s=self.s))
         self.initial_stock = await self._stock()
-        await self.relay.create()
-        await self.relay.start()
+        await super().start()
 
     def declines(self, order: Order) -> bool:
         """The payment service's answer: seeded per order, so a rerun declines the same payments."""
@@ -144,15 +138,6 @@ class Saga(Strategy):
         rows = await self.pg.pool.fetch(f"SELECT id::text, inventory_count FROM {self.s}.products")
         return {r[0]: r[1] for r in rows}
 
-    async def settle(self, timeout_s: float) -> bool:
-        return await self.relay.settle(timeout_s)
-
-    async def stop(self) -> None:
-        await self.relay.stop()
-
-    def lag(self) -> dict[str, HdrHistogram]:
-        return self.relay.lag_hist
-
     def details(self) -> dict[str, Any]:
         return {"outcomes": dict(self.outcomes), "payment_failure_rate": self.options.payment_failure_rate,
-                **self.relay.details()}
+                **super().details()}
