@@ -91,3 +91,16 @@ def test_a_store_killed_mid_run_is_counted_the_others_go_on_and_exit_is_3(tmp_pa
         for name in ("postgres", "influx"):
             assert summary["stores"][name]["consistency"]["consistent"], name
             assert summary["stores"][name]["operations"]["write"]["orders"] == 1500
+
+
+def test_a_duration_limited_outage_checks_only_what_was_sent(tmp_path: Path) -> None:
+    with throwaway_stack(tmp_path / "state", extra_offset=750, stores=["redis"]) as t:
+        proc = sandbox("run", "outage", "--stores", "redis", "--duration", "2", "-p", "at_op=50", "-p", "down_s=0.5",
+                       env=t.env, timeout=120)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+        summary = json.loads(next(t.ws.results_dir.glob("*-outage/summary.json")).read_text())
+        counts = summary["check"]["reports"][-1]["stores"]["redis"]["counts"]
+        written = summary["stores"]["redis"]["operations"]["write"]
+        attempted = sum(counts.values()) - counts["not_attempted"]
+        assert attempted == written["ok"] + written["failed"] + written["unknown"] + written.get("warmup_ops", 0)
+        assert counts["lost"] == 0 and counts["unknown_then_absent"] + counts["unknown_then_present"] > 0
