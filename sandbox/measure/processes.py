@@ -112,7 +112,7 @@ async def _worker(job: dict[str, Any]) -> None:
         timeline.watch(store.name, "write", ts.op("write"))
         async with timeline:
             sent = await write_everywhere([ts], Workload(WorkloadSpec(job["seed"], job["orders"])),
-                                          plan.concurrency, job["batch"], lambda s, n: None, plan=plan)
+                                          plan.concurrency, job["batch"], plan=plan)
         ts.op("write").client.processes = 1
         emit({"result": {"sent": sent[store.name], "stats": stats_to_wire(ts.op("write"))}})
     finally:

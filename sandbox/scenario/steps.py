@@ -45,7 +45,7 @@ async def write(ctx: RunContext) -> None:
             ctx.written = await write_in_processes(ctx, plan, timeline)
         else:
             ctx.written = await write_everywhere(list(ctx.stores.values()), ctx.workload, p.concurrency, p.batch,
-                                                 lambda store, n: None, plan=plan)
+                                                 plan=plan)
 
 
 async def read(ctx: RunContext, sample: int = 1000) -> None:
