@@ -13,9 +13,10 @@ import pytest
 from sandbox.config import Settings, Workspace, load_settings
 from sandbox.errors import SandboxError
 from sandbox.measure.timing import TimedStore
-from sandbox.scenario.strategy_steps import close_stores, open_stores
+from sandbox.scenario.strategy_steps import open_stores
 from sandbox.stack.native import NativeStack
 from sandbox.stores.base import StoreOptions
+from sandbox.stores.connect import close_all
 from tests.throwaway import throwaway_stack
 
 PRIVATE_OFFSET = 5000  # a test that kills servers runs its own stack this far above the configured ports
@@ -35,7 +36,7 @@ async def connect(settings: Settings, names: list[str], namespace: str) -> dict[
 
 
 async def drop(stores: dict[str, TimedStore]) -> None:
-    await close_stores(stores, keep=False, notes=[])
+    await close_all([ts.store for ts in stores.values()], keep=False, notes=[])
 
 
 @contextmanager

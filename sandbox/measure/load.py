@@ -100,7 +100,6 @@ class LoadResult:
     measure_from_ns: int
     end_ns: int | None  # end of the measured window when duration-limited
     finished_ns: int = 0  # last operation answered
-    issued: int = 0  # operations sent; their items are a prefix of the work
     measured: int = 0  # of those, the ones intended at or after the warm-up
     missed: int = 0  # open loop: due before the end but never sent (the client fell too far behind)
     lag_sum_ns: int = 0  # waiting: picked up minus intended, over measured operations
@@ -156,7 +155,6 @@ async def drive(work: Iterable[T], do: Callable[[T, int, int], Awaitable[object]
     def take(intended: int, begun: int) -> object:
         item = next(it, _DONE)
         if item is not _DONE:
-            result.issued += 1
             result.last_begun_ns = begun
             if intended >= measure_from:
                 result.measured += 1

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 
-from sandbox.config import endpoint, mask
+from sandbox.config import endpoint
 from sandbox.errors import UsageError
 from sandbox.measure.checker import CheckReport, Verdict, check_store, expected_records
 from sandbox.measure.history import OpHistory, WriteOutcome
@@ -34,6 +34,7 @@ from sandbox.stack.faults import FaultInjector
 from sandbox.stack.native import NativeStack
 from sandbox.stores import make_store
 from sandbox.stores.base import StoreOptions
+from sandbox.stores.connect import close_all, connect_all
 from sandbox.strategies.independent import write_everywhere
 
 STARTING_UP = ("Loading", "CannotConnectNow")
@@ -81,8 +82,6 @@ async def _one_profile(ctx: RunContext, index: int, profile: Profile, injector: 
                            mongo_write_concern=profile.mongo_write_concern)
     namespace = f"sbx_{ctx.run_id}_d{index}"
     adapters = [make_store(name, endpoint(ctx.settings, name), namespace, options) for name in ctx.stores]
-    from sandbox.scenario.runner import connect_all  # here: the runner imports the step library
-
     servers = await connect_all(adapters)
     history = OpHistory(ctx.results_dir / f"history-durability-{index}.jsonl")
     timed = {s.name: TimedStore(s, p.op_timeout_s, [history.listener]) for s in adapters}
@@ -116,13 +115,7 @@ async def _one_profile(ctx: RunContext, index: int, profile: Profile, injector: 
                 c.counts[Verdict.DIVERGENT], None if c.error else present, c.error))
     finally:
         history.close()
-        for s in adapters:
-            try:
-                await s.teardown()
-            except Exception as exc:
-                ctx.notes.append(f"durability: teardown of {s.name} ({mask(s.endpoint.url)}) failed: "
-                                 f"{type(exc).__name__}: {exc}"[:300])
-            await s.close()
+        await close_all(adapters, keep=ctx.params.keep, notes=ctx.notes)
 
 
 async def _when_ready(call: Callable[[], Awaitable[None]], timeout_s: float = READY_TIMEOUT_S) -> None:

@@ -29,6 +29,7 @@ from sandbox.scenario.spec import RunParams
 from sandbox.scenario.steps import Step
 from sandbox.stack.faults import Fault, FaultInjector, parse_faults
 from sandbox.stores import make_store
+from sandbox.stores.connect import connect_all
 
 OP_POLL_S = 0.005
 
@@ -137,8 +138,6 @@ async def visibility(ctx: RunContext, sample: int = 100, timeout_s: float = 10.0
     state = fault_run(ctx)
     readers = [make_store(name, endpoint(ctx.settings, name), ts.store.namespace,
                           replace(ts.store.options, connections=2)) for name, ts in ctx.stores.items()]
-    from sandbox.scenario.runner import connect_all  # here: the runner imports the step library
-
     await connect_all(readers)
     probe = VisibilityProbe({r.name: r.visible for r in readers}, {n: str(ctx.servers[n]) for n in ctx.stores},
                             every=write_ops(ctx.params) // sample, limit=sample, timeout_s=timeout_s)

@@ -21,34 +21,15 @@ from sandbox.scenario.spec import RunParams, Scenario
 from sandbox.stack.docker import DockerStack
 from sandbox.stack.native import NativeStack
 from sandbox.stores import make_store
-from sandbox.stores.base import ServerInfo, Store, StoreOptions
+from sandbox.stores.base import StoreOptions
+from sandbox.stores.connect import close_all, connect_all
 from sandbox.workload.generator import Workload, WorkloadSpec
 
-CONNECT_TIMEOUT_S = 10.0
 T = TypeVar("T")
 
 
 def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dt%H%M%S}_{secrets.token_hex(2)}"
-
-
-async def connect_all(stores: list[Store]) -> dict[str, ServerInfo]:
-    """Connect every store or none: an unreachable store stops the run before anything is written."""
-    async def one(store: Store) -> ServerInfo:
-        try:
-            return await asyncio.wait_for(store.connect(), CONNECT_TIMEOUT_S)
-        except Exception as exc:
-            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-            raise UsageError(f"{store.name} is not reachable at {mask(store.endpoint.url)} ({mask(reason)}); "
-                             "start the stores with `sandbox up` or fix SANDBOX_"
-                             f"{store.name.upper()}_URL") from None
-
-    results = await asyncio.gather(*(one(s) for s in stores), return_exceptions=True)
-    for r in results:
-        if isinstance(r, BaseException):
-            await asyncio.gather(*(s.close() for s in stores), return_exceptions=True)
-            raise r
-    return {s.name: r for s, r in zip(stores, results, strict=True) if isinstance(r, ServerInfo)}
 
 
 async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace, backend: str,
@@ -98,19 +79,7 @@ async def _cleanups(ctx: RunContext) -> None:
 
 
 async def _teardown(ctx: RunContext, keep: bool) -> None:
-    async def one(ts: TimedStore) -> None:
-        try:
-            if not keep:
-                await ts.store.teardown()
-        except Exception as exc:
-            ctx.notes.append(f"teardown of {ts.name} failed: {type(exc).__name__}: {exc}"[:300])
-        finally:
-            try:
-                await ts.store.close()
-            except Exception as exc:
-                ctx.notes.append(f"closing {ts.name} failed: {type(exc).__name__}"[:300])
-
-    await asyncio.shield(asyncio.gather(*(one(ts) for ts in ctx.stores.values())))
+    await close_all([ts.store for ts in ctx.stores.values()], keep, ctx.notes)
     if keep:
         ctx.notes.append(f"--keep: this run's data stays in namespace sbx_{ctx.run_id} of every store")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from rich.progress import TaskID
 
-from sandbox.config import Settings, endpoint, mask
+from sandbox.config import Settings, endpoint
 from sandbox.errors import UsageError
 from sandbox.measure.consistency import Comparison, compare_store, expected_totals
 from sandbox.measure.latency import OpStats, record_us
@@ -26,6 +26,7 @@ from sandbox.stack.faults import FaultInjector
 from sandbox.stack.native import NativeStack
 from sandbox.stores import make_store
 from sandbox.stores.base import StoreOptions
+from sandbox.stores.connect import close_all, connect_all
 from sandbox.strategies.base import Strategy, StrategyOptions
 from sandbox.strategies.dual_write import ConcurrentDualWrite, DualWrite
 from sandbox.strategies.event_sourcing import EventSourcing
@@ -37,7 +38,6 @@ from sandbox.workload.generator import Workload
 from sandbox.workload.model import Order, OrderRecord
 
 TAGS = {"dual-write": "dw", "dual-write-concurrent": "dwc", "outbox": "ob", "event-sourcing": "es", "saga": "sg"}
-CONNECT_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -94,35 +94,8 @@ def make_strategy(name: str, stores: dict[str, TimedStore], options: StrategyOpt
 async def open_stores(settings: Settings, names: list[str], namespace: str, options: StoreOptions,
                       op_timeout_s: float) -> dict[str, TimedStore]:
     stores = {n: TimedStore(make_store(n, endpoint(settings, n), namespace, options), op_timeout_s) for n in names}
-
-    async def one(ts: TimedStore) -> None:
-        try:
-            await asyncio.wait_for(ts.store.connect(), CONNECT_TIMEOUT_S)
-        except Exception as exc:
-            raise UsageError(f"{ts.name} is not reachable at {mask(ts.store.endpoint.url)} "
-                             f"({type(exc).__name__}); start the stores with `sandbox up`") from None
-
-    results = await asyncio.gather(*(one(ts) for ts in stores.values()), return_exceptions=True)
-    if errors := [r for r in results if isinstance(r, BaseException)]:
-        await close_stores(stores, keep=True, notes=[])
-        raise errors[0]
+    await connect_all([ts.store for ts in stores.values()])
     return stores
-
-
-async def close_stores(stores: dict[str, TimedStore], keep: bool, notes: list[str]) -> None:
-    async def one(ts: TimedStore) -> None:
-        try:
-            if not keep:
-                await ts.store.teardown()
-        except Exception as exc:
-            notes.append(f"teardown of {ts.name} ({ts.store.namespace}) failed: {type(exc).__name__}: {exc}"[:300])
-        finally:
-            try:
-                await ts.store.close()
-            except Exception as exc:
-                notes.append(f"closing {ts.name} failed: {type(exc).__name__}"[:300])
-
-    await asyncio.shield(asyncio.gather(*(one(ts) for ts in stores.values())))
 
 
 async def compare_all(stores: dict[str, TimedStore], expected: dict[str, OrderRecord]) -> dict[str, Comparison]:
@@ -177,7 +150,7 @@ async def run_strategy(name: str, run: StrategyRun, advance: Callable[[int], Non
         outcome.store_ops = {n: {op: {k: v for k, v in st.to_json().items() if k != "hdr"}
                                  for op, st in ts.stats.items()} for n, ts in stores.items()}
     finally:
-        await close_stores(stores, run.keep, notes)
+        await close_all([ts.store for ts in stores.values()], run.keep, notes)
     return outcome
 
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
 
 from sandbox.config import Backend, Workspace
 from sandbox.errors import UsageError
 from sandbox.stack.docker import DockerStack, engine_available
 from sandbox.stack.native import NativeStack
-
-BackendChoice = Literal["auto", "docker", "native"]
 
 
 def resolve_backend(choice: str, state_dir: Path) -> Backend:

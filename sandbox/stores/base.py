@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
 
@@ -42,7 +42,6 @@ class StoreOptions:
     redis_ttl_s: int | None = None  # cache-style expiry; off for comparisons
     connections: int = 8  # connection pool size; the runner sets it to the run's concurrency
     mongo_write_concern: str = "default"  # default | w1 | majority | w1j (w:1, j:true) | majorityj
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class Store(ABC):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -61,3 +63,13 @@ class Strategy:
     def details(self) -> dict[str, Any]:
         """Strategy-specific figures for the report (backlog, retries, saga outcomes, ...)."""
         return {}
+
+
+async def pause(wake: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:
+    """Sleep until woken (a NOTIFY, new work), stopped, or `seconds` pass, whichever comes first.
+
+    Background workers (the outbox relay, projections) wait with this between batches."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), seconds)
+    if not stop.is_set():
+        wake.clear()

@@ -29,7 +29,7 @@ from hdrh.histogram import HdrHistogram
 from sandbox.measure.latency import new_histogram, record_us
 from sandbox.measure.timing import TimedStore
 from sandbox.stores.postgres import PostgresStore
-from sandbox.strategies.base import Strategy, StrategyOptions
+from sandbox.strategies.base import Strategy, StrategyOptions, pause
 from sandbox.strategies.events import Event, fold, lifecycle
 from sandbox.workload.model import Order
 
@@ -204,12 +204,12 @@ class Projection:
                 handled = await self.run_once()
             except (ProjectionFailed, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 self.retries += 1
-                await _pause(wake, stop, backoff)
+                await pause(wake, stop, backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
             backoff = self.options.retry_backoff_s
             if handled == 0:
-                await _pause(wake, stop, self.options.idle_poll_s)
+                await pause(wake, stop, self.options.idle_poll_s)
 
     async def caught_up(self) -> bool:
         return not await self.events.read_after(self.at, 1)
@@ -226,11 +226,6 @@ class Projection:
         return False
 
 
-async def _pause(wake: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(wake.wait(), seconds)
-    if not stop.is_set():
-        wake.clear()
 
 
 class EventSourcing(Strategy):

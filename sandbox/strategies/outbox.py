@@ -22,7 +22,7 @@ from hdrh.histogram import HdrHistogram
 from sandbox.measure.latency import new_histogram, record_us
 from sandbox.measure.timing import TimedStore
 from sandbox.stores.postgres import PostgresStore
-from sandbox.strategies.base import Strategy, StrategyOptions
+from sandbox.strategies.base import Strategy, StrategyOptions, pause
 from sandbox.strategies.events import order_from_payload, order_payload
 from sandbox.workload.model import Order
 
@@ -132,7 +132,7 @@ class OutboxRelay:
                     claimed = await self._relay_batch(conn)
                 except DeliveryFailed:
                     self.retries += 1
-                    await self._pause(backoff)
+                    await pause(self._wake, self._stop, backoff)
                     backoff = min(backoff * 2, 2.0)
                     continue
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # PostgreSQL itself
@@ -140,22 +140,15 @@ class OutboxRelay:
                     if conn is not None:
                         conn.terminate()
                     conn = None
-                    await self._pause(backoff)
+                    await pause(self._wake, self._stop, backoff)
                     backoff = min(backoff * 2, 2.0)
                     continue
                 backoff = self.options.retry_backoff_s
                 if claimed == 0:
-                    await self._pause(self.options.idle_poll_s)
+                    await pause(self._wake, self._stop, self.options.idle_poll_s)
         finally:
             if conn is not None:
                 conn.terminate()
-
-    async def _pause(self, seconds: float) -> None:
-        """Sleep until NOTIFY, stop, or the timeout, whichever comes first."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
-        if not self._stop.is_set():
-            self._wake.clear()
 
     async def _relay_batch(self, conn: asyncpg.Connection) -> int:
         async with conn.transaction():
