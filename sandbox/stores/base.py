@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 from typing import ClassVar
 
 from sandbox.config import Endpoint
@@ -36,6 +37,16 @@ class StatusTotal:
     revenue: Decimal  # exact where the store keeps exact money; a float's repr where it does not
 
 
+class Capability(StrEnum):
+    """What a store kind can do beyond the core interface; strategies and scenarios declare what they need."""
+
+    BATCH_WRITE = "batch_write"  # write_batch is one round trip, not a loop of writes
+    UPSERT = "upsert"  # idempotent, version-gated upsert (relays, projections)
+    SEARCH_PATH = "search_path"  # readers query a separate path (search, InfluxQL) with its own lag
+    REPLICAS = "replicas"  # read replicas can be brought up and read from
+    CLUSTER = "cluster"  # a sharded cluster topology
+
+
 @dataclass(frozen=True)
 class StoreOptions:
     es_refresh: str = "false"  # Elasticsearch refresh on write: false | wait_for | true
@@ -49,6 +60,7 @@ class Store(ABC):
 
     name: ClassVar[str]
     money_note: ClassVar[str] = "exact decimal"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
 
     def __init__(self, endpoint: Endpoint, namespace: str, options: StoreOptions | None = None):
         self.endpoint = endpoint

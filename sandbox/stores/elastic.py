@@ -11,7 +11,7 @@ from elasticsearch import AsyncElasticsearch, BadRequestError, ConflictError
 from elasticsearch.helpers import async_scan
 
 from sandbox.errors import SandboxError, UsageError
-from sandbox.stores.base import ServerInfo, StatusTotal, Store
+from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 MONEY = {"type": "scaled_float", "scaling_factor": 100}
@@ -63,6 +63,7 @@ def _record(order_id: str, src: dict[str, Any]) -> OrderRecord:
 
 class ElasticStore(Store):
     name = "elastic"
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.SEARCH_PATH})
     money_note = "scaled_float (aggregations are doubles)"
 
     es: AsyncElasticsearch

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 
 from sandbox.errors import SandboxError, UsageError
-from sandbox.stores.base import ServerInfo, StatusTotal, Store
+from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 MEASUREMENT = "order_metrics"
@@ -65,6 +65,7 @@ def _records(series: list[dict[str, Any]]) -> list[OrderRecord]:
 
 class InfluxStore(Store):
     name = "influx"
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.SEARCH_PATH})
     money_note = "float64 field"
 
     session: aiohttp.ClientSession

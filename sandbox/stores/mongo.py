@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
 from sandbox.errors import UsageError
-from sandbox.stores.base import ServerInfo, StatusTotal, Store
+from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
 from sandbox.workload.model import Catalog, Order, OrderRecord, OrderStatus
 
 WRITE_CONCERNS = {
@@ -68,6 +68,7 @@ def _record(doc: dict[str, Any]) -> OrderRecord:
 
 class MongoStore(Store):
     name = "mongo"
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT})
 
     client: AsyncMongoClient
     orders: AsyncCollection

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from sandbox.stores.base import ServerInfo, StatusTotal, Store
+from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 
 class NoopStore(Store):
     name = "noop"
+    capabilities = frozenset({Capability.UPSERT})
 
     async def connect(self) -> ServerInfo:
         return ServerInfo("no-op", "-", "harness calibration")

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 import asyncpg
 
 from sandbox.errors import UsageError
-from sandbox.stores.base import ServerInfo, StatusTotal, Store
+from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
 from sandbox.workload.model import Catalog, Order, OrderRecord, OrderStatus
 
 SCHEMA_DDL = """
@@ -119,6 +119,7 @@ def _record(row: asyncpg.Record) -> OrderRecord:
 
 class PostgresStore(Store):
     name = "postgres"
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT})
 
     pool: asyncpg.Pool
     _created = False

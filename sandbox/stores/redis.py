@@ -13,7 +13,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import WatchError
 
 from sandbox.errors import UsageError
-from sandbox.stores.base import ServerInfo, StatusTotal, Store
+from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 SCAN_CHUNK = 500
@@ -21,6 +21,7 @@ SCAN_CHUNK = 500
 
 class RedisStore(Store):
     name = "redis"
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT})
 
     client: aioredis.Redis  # decode_responses=True: str in, str out
     _created = False
