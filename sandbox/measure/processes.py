@@ -22,6 +22,7 @@ from sandbox.errors import SandboxError
 from sandbox.measure.driver import LoadOutcome, write_everywhere
 from sandbox.measure.latency import OpStats, decode, encode
 from sandbox.measure.load import LoadPlan
+from sandbox.measure.progress import SILENT
 from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
 
@@ -104,7 +105,7 @@ async def _worker(message: dict[str, Any]) -> None:
     await store.connect()
     try:
         ts = TimedStore(store, job.op_timeout_s)
-        timeline = Timeline("write", None, None, sink=lambda row: emit({"row": row}))
+        timeline = Timeline("write", None, SILENT, sink=lambda row: emit({"row": row}))
         timeline.watch(store.name, "write", ts.op("write"))
         async with timeline:
             outcomes = await write_everywhere([ts], Workload(WorkloadSpec(job.seed, job.orders)),

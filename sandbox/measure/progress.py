@@ -1,6 +1,6 @@
 """Live progress as the layers below report/ see it: a small protocol, drawn by whoever runs them.
 
-The CLI passes rich bars (sandbox.report.progress); worker processes, bench and tests pass SILENT.
+The CLI passes rich bars (sandbox.report.progress); a worker process passes SILENT.
 Nothing here knows how progress is drawn, so nothing below report/ imports rich.
 """
 

@@ -29,7 +29,7 @@ class _Watched:
     store: str
     op: str
     stats: OpStats
-    bar: Bar | None
+    bar: Bar
     done: int = 0  # operations finished (any outcome, warm-up included) at the last tick
     warm: int = 0  # of which warm-up
 
@@ -62,7 +62,7 @@ class Timeline:
 
     phase: str
     csv_path: Path | None
-    progress: Progress | None
+    progress: Progress  # SILENT where nobody watches (a worker process)
     total_ops: int | None = None  # per store, for the progress bars; None when duration-limited
     sink: Callable[[dict[str, Any]], None] | None = None  # also gets every row (a worker process's stdout)
     local: bool = True  # False: the watched stats are filled elsewhere; rows arrive through add_row()
@@ -75,8 +75,7 @@ class Timeline:
     _last: float = 0.0
 
     def watch(self, store: str, op: str, stats: OpStats) -> None:
-        bar = self.progress.bar(f"{self.phase:<8} {store}", self.total_ops) if self.progress else None
-        self._watched.append(_Watched(store, op, stats, bar))
+        self._watched.append(_Watched(store, op, stats, self.progress.bar(f"{self.phase:<8} {store}", self.total_ops)))
 
     def add_row(self, row: dict[str, Any]) -> None:
         """A row measured elsewhere (a per-store worker process)."""
@@ -94,8 +93,6 @@ class Timeline:
             self._writer.writerow(row)
 
     def _show(self, w: _Watched, row: dict[str, Any]) -> None:
-        if w.bar is None:
-            return
         p99 = row["response_p99_ms"]
         text = f"{self.phase:<8} {w.store:<9}{row['ops_per_s'] or 0:>9,.0f} op/s  p99 " + \
             ("-" if p99 is None else f"{p99:.2f} ms") + ("  (warm-up)" if row["warmup_ops"] else "")
