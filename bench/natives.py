@@ -1,4 +1,8 @@
-"""Inputs for the native tools, built from the same orders the sandbox writes (files in a temp dir)."""
+"""Inputs for the native tools, built from the same orders the sandbox writes (files in a temp dir).
+
+Each store's rendering of an order (rows, commands, documents, points) comes from its adapter's public
+methods, so the native tool loads exactly what the adapter would write.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sandbox.stores.elastic import _document
-from sandbox.stores.influx import line
-from sandbox.stores.postgres import _item_rows, _order_row
-from sandbox.stores.redis import RedisStore
 from sandbox.workload.model import Catalog, Order
 
 
@@ -42,24 +42,26 @@ SELECT o.id, i.* FROM o, unnest({arr([p.id for p in products], 'uuid')}, {arr(qt
 """
 
 
-def postgres_copy(dir_: Path, schema: str, orders: Sequence[Order]) -> Path:
-    """CSV files of the orders and items plus a psql script that \\copy-loads both in one transaction."""
-    from sandbox.stores.postgres import ITEM_COLUMNS, ORDER_COLUMNS
-    with (dir_ / "orders.csv").open("w", newline="") as f:
-        csv.writer(f).writerows(_order_row(o) for o in orders)
-    with (dir_ / "items.csv").open("w", newline="") as f:
-        csv.writer(f).writerows(row for o in orders for row in _item_rows(o))
+def postgres_copy(dir_: Path, store: Any, orders: Sequence[Order]) -> Path:
+    """A CSV file per table (PostgresStore.copy_rows) plus a psql script that \\copy-loads them in one
+    transaction."""
+    tables: dict[str, tuple[tuple[str, ...], list[tuple]]] = {}
+    for o in orders:
+        for table, (columns, rows) in store.copy_rows(o).items():
+            tables.setdefault(table, (columns, []))[1].extend(rows)
+    lines = ["BEGIN;"]
+    for table, (columns, rows) in tables.items():
+        path = dir_ / f"{table}.csv"
+        with path.open("w", newline="") as f:
+            csv.writer(f).writerows(rows)
+        lines.append(f"\\copy \"{store.namespace}\".{table} ({', '.join(columns)}) FROM '{path}' CSV")
     script = dir_ / "load.sql"
-    script.write_text(
-        "BEGIN;\n"
-        f"\\copy \"{schema}\".orders ({', '.join(ORDER_COLUMNS)}) FROM '{dir_ / 'orders.csv'}' CSV\n"
-        f"\\copy \"{schema}\".order_items ({', '.join(ITEM_COLUMNS)}) FROM '{dir_ / 'items.csv'}' CSV\n"
-        "COMMIT;\n")
+    script.write_text("\n".join([*lines, "COMMIT;"]) + "\n")
     return script
 
 
 class _Recorder:
-    """Looks like a redis-py pipeline to RedisStore._queue and keeps the commands it is given."""
+    """Looks like a redis-py pipeline to RedisStore.queue_order and keeps the commands it is given."""
 
     def __init__(self) -> None:
         self.commands: list[list[str]] = []
@@ -80,11 +82,11 @@ class _Recorder:
         self.commands.append(["EXPIRE", key, str(seconds)])
 
 
-def redis_protocol(path: Path, store: RedisStore, orders: Sequence[Order]) -> Path:
+def redis_protocol(path: Path, store: Any, orders: Sequence[Order]) -> Path:
     """The adapter's own commands for these orders, in RESP, for `redis-cli --pipe`."""
     rec = _Recorder()
     for o in orders:
-        store._queue(rec, o)  # type: ignore[arg-type]
+        store.queue_order(rec, o)
     with path.open("wb") as f:
         for cmd in rec.commands:
             parts = [a.encode() for a in cmd]
@@ -92,21 +94,25 @@ def redis_protocol(path: Path, store: RedisStore, orders: Sequence[Order]) -> Pa
     return path
 
 
-def elastic_bulk(dir_: Path, index: str, orders: Sequence[Order], chunk: int) -> list[Path]:
+def elastic_bulk(dir_: Path, store: Any, orders: Sequence[Order], chunk: int) -> list[Path]:
+    """ElasticStore.document: the _bulk body, `chunk` orders per file."""
+    index: str = store.index
     files = []
     for n in range(0, len(orders), chunk):
         path = dir_ / f"bulk-{n}.ndjson"
         with path.open("w") as f:
             for o in orders[n:n + chunk]:
-                f.write(json.dumps({"index": {"_index": index, "_id": o.id}}) + "\n" + json.dumps(_document(o)) + "\n")
+                f.write(json.dumps({"index": {"_index": index, "_id": o.id}}) + "\n"
+                        + json.dumps(store.document(o)) + "\n")
         files.append(path)
     return files
 
 
-def influx_lines(dir_: Path, orders: Sequence[Order], chunk: int) -> list[Path]:
+def influx_lines(dir_: Path, store: Any, orders: Sequence[Order], chunk: int) -> list[Path]:
+    """InfluxStore.line: line protocol, `chunk` points per file."""
     files = []
     for n in range(0, len(orders), chunk):
         path = dir_ / f"lines-{n}.txt"
-        path.write_text("\n".join(line(o) for o in orders[n:n + chunk]))
+        path.write_text("\n".join(store.line(o) for o in orders[n:n + chunk]))
         files.append(path)
     return files

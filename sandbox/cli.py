@@ -20,12 +20,13 @@ from sandbox.config import STORE_NAMES, Workspace, ensure_env_file, load_setting
 from sandbox.errors import SandboxError, UsageError
 from sandbox.report.console import console, print_calibration, print_status
 from sandbox.report.faults import print_faults
+from sandbox.report.progress import RichProgress
 from sandbox.report.results import write_results
 from sandbox.report.tables import print_run
-from sandbox.scenario.library import STEPS, override_params
 from sandbox.scenario.runner import run_blocking, run_loop
 from sandbox.scenario.spec import describe_all
 from sandbox.scenario.spec import load as load_scenario
+from sandbox.scenario.step_registry import STEPS, override_params
 from sandbox.stack import open_stack, recorded_backend, resolve_backend
 from sandbox.stack.docker import DockerStack
 from sandbox.stack.native import NativeStack
@@ -139,7 +140,8 @@ def run_scenario(
         given["orders"] = DURATION_ORDER_CAP  # the clock ends the run, not the order count
     params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})
     stack = open_stack(chosen, ws, ensure_env_file(ws.env_file))
-    ctx = run_blocking(scenario, params, settings, ws, chosen, stack)
+    with RichProgress() as progress:
+        ctx = run_blocking(scenario, params, settings, ws, chosen, stack, progress)
     path = write_results(ctx)
     print_run(ctx)
     print_faults(ctx)

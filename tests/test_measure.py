@@ -18,6 +18,7 @@ import pytest
 
 from sandbox.config import Endpoint
 from sandbox.errors import UsageError
+from sandbox.measure.driver import LoadOutcome
 from sandbox.measure.latency import OpStats, record_many_ns, summarize
 from sandbox.measure.load import LoadPlan, arrivals, drive
 from sandbox.measure.processes import stats_from_wire, stats_to_wire
@@ -47,7 +48,7 @@ def _order() -> Order:
 
 
 async def run_plan(store: FakeLatencyStore, plan: LoadPlan, ops: int, timeout_s: float = 10.0
-                   ) -> tuple[TimedStore, OpStats]:
+                   ) -> tuple[TimedStore, OpStats, LoadOutcome]:
     ts = TimedStore(store, timeout_s)
     meter = CpuMeter()
 
@@ -59,10 +60,8 @@ async def run_plan(store: FakeLatencyStore, plan: LoadPlan, ops: int, timeout_s:
 
     result = await drive(repeat([_order()], ops), write, plan, started)
     stats = ts.op("write")
-    stats.elapsed_s = result.measured_s
-    stats.client = client_load(plan, result, meter)
     stats.flush()
-    return ts, stats
+    return ts, stats, LoadOutcome(result.measured_s, client_load(plan, result, meter))
 
 
 def ms(hist, p: float) -> float:  # type: ignore[no-untyped-def]
@@ -70,7 +69,7 @@ def ms(hist, p: float) -> float:  # type: ignore[no-untyped-def]
 
 
 async def test_reported_p50_is_within_5_percent_of_injected_latency() -> None:
-    _, stats = await run_plan(FakeLatencyStore(0.020), LoadPlan(concurrency=4), ops=160)
+    _, stats, _ = await run_plan(FakeLatencyStore(0.020), LoadPlan(concurrency=4), ops=160)
     assert stats.ok == 160
     for hist in (stats.service, stats.response):
         assert abs(ms(hist, 50) - 20.0) <= 1.0, summarize(hist)
@@ -78,48 +77,49 @@ async def test_reported_p50_is_within_5_percent_of_injected_latency() -> None:
 
 async def test_open_loop_shows_a_one_second_stall_in_p99_and_closed_loop_hides_it() -> None:
     # One connection, like wrk2: operations due during the stall wait, and their wait is counted.
-    _, opened = await run_plan(FakeLatencyStore(0.002, stall_at=100, stall_s=1.0),
+    _, opened, _ = await run_plan(FakeLatencyStore(0.002, stall_at=100, stall_s=1.0),
                                LoadPlan(concurrency=1, rate=200), ops=600)
     assert ms(opened.response, 99) >= 500, summarize(opened.response)
     assert ms(opened.service, 99) < 100, "service time leaves the queueing out"
 
-    _, closed = await run_plan(FakeLatencyStore(0.002, stall_at=100, stall_s=1.0), LoadPlan(concurrency=1), ops=600)
+    _, closed, _ = await run_plan(FakeLatencyStore(0.002, stall_at=100, stall_s=1.0), LoadPlan(concurrency=1), ops=600)
     assert closed.response.get_max_value() >= 1_000_000, "the stall itself is recorded once"
     assert ms(closed.response, 99) < 100, "closed loop: one slow operation, p99 looks fine (coordinated omission)"
 
 
 async def test_a_rate_the_client_cannot_reach_is_reported_as_schedule_lag_and_flagged() -> None:
-    _, stats = await run_plan(FakeLatencyStore(0.010), LoadPlan(concurrency=1, rate=1000, duration_s=1.0),
+    _, stats, load = await run_plan(FakeLatencyStore(0.010), LoadPlan(concurrency=1, rate=1000, duration_s=1.0),
                               ops=10_000)
-    client = stats.client
+    client = load.client
     assert client.behind and "behind-schedule" in client.flags
     assert client.missed > 0, "operations due but never sent are counted, not dropped"
     assert client.started_rate < 200 and client.lag_mean_ms > 100
-    assert stats.to_json()["flags"] == client.flags
+    assert stats.to_json(load.elapsed_s, client.to_json())["flags"] == client.flags
 
 
 async def test_reachable_rate_is_not_flagged_and_keeps_its_schedule() -> None:
-    _, stats = await run_plan(FakeLatencyStore(0.001), LoadPlan(concurrency=4, rate=200, duration_s=1.0), ops=10_000)
-    assert "behind-schedule" not in stats.client.flags  # CPU flags depend on what else the machine runs
-    assert 190 <= stats.ok <= 201 and stats.client.missed == 0
+    _, stats, load = await run_plan(FakeLatencyStore(0.001), LoadPlan(concurrency=4, rate=200, duration_s=1.0),
+                                    ops=10_000)
+    assert "behind-schedule" not in load.client.flags  # CPU flags depend on what else the machine runs
+    assert 190 <= stats.ok <= 201 and load.client.missed == 0
 
 
 async def test_warmup_is_left_out_of_the_results() -> None:
-    _, stats = await run_plan(FakeLatencyStore(0.005), LoadPlan(concurrency=2, warmup_s=0.3, duration_s=0.5),
+    _, stats, load = await run_plan(FakeLatencyStore(0.005), LoadPlan(concurrency=2, warmup_s=0.3, duration_s=0.5),
                               ops=100_000)
     assert stats.warmup > 50 and stats.ok > 50
     assert stats.response.get_total_count() == stats.ok
-    assert 0.45 <= stats.elapsed_s <= 0.7
+    assert 0.45 <= load.elapsed_s <= 0.7
 
 
 async def test_operation_count_limits_a_run() -> None:
-    ts, stats = await run_plan(FakeLatencyStore(0.0), LoadPlan(concurrency=3), ops=1234)
+    ts, stats, _ = await run_plan(FakeLatencyStore(0.0), LoadPlan(concurrency=3), ops=1234)
     assert stats.ok == 1234 and ts.store.writes == 1234  # type: ignore[attr-defined]
 
 
 async def test_a_call_past_the_timeout_is_cut_off_and_counted_unknown() -> None:
     started = time.perf_counter()
-    _, stats = await run_plan(FakeLatencyStore(0.001, stall_at=2, stall_s=5.0), LoadPlan(concurrency=1), ops=3,
+    _, stats, _ = await run_plan(FakeLatencyStore(0.001, stall_at=2, stall_s=5.0), LoadPlan(concurrency=1), ops=3,
                               timeout_s=0.3)
     assert time.perf_counter() - started < 2.0
     assert stats.unknown == 1 and stats.ok == 2 and "TimeoutError" in stats.first_errors[0]

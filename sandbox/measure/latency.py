@@ -89,8 +89,6 @@ class OpStats:
     items: int = 0  # orders carried by the successful operations (batches carry several)
     warmup: int = 0  # operations intended to start during the warm-up: counted here only
     first_errors: list[str] = field(default_factory=list)
-    elapsed_s: float = 0.0  # wall time of the measured part of the phase (warm-up excluded)
-    client: Any = None  # sandbox.measure.saturation.ClientLoad of the phase, when measured
     # Times (ns) of successful operations not yet in the histograms; flush() moves them.
     pending: tuple[list[int], list[int], list[int]] = field(default_factory=lambda: ([], [], []), repr=False)
     # Per-interval histograms for the per-second timeline (response, service); swapped out by take_interval().
@@ -137,16 +135,16 @@ class OpStats:
         self.items += other.items
         self.warmup += other.warmup
         self.first_errors = (self.first_errors + other.first_errors)[:3]
-        self.elapsed_s = max(self.elapsed_s, other.elapsed_s)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, elapsed_s: float = 0.0, client: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The counts and histograms; elapsed_s and the client's load (ClientLoad.to_json()) come from
+        whoever drove the phase (sandbox.measure.driver.LoadOutcome), for the throughputs."""
         self.flush()
-        client = self.client.to_json() if self.client is not None else None
         return {
             "ok": self.ok, "failed": self.failed, "unknown": self.unknown, "orders": self.items,
-            "warmup_ops": self.warmup, "elapsed_s": round(self.elapsed_s, 3),
-            "throughput_ops_s": round(self.ok / self.elapsed_s, 1) if self.elapsed_s else None,
-            "throughput_orders_s": round(self.items / self.elapsed_s, 1) if self.elapsed_s else None,
+            "warmup_ops": self.warmup, "elapsed_s": round(elapsed_s, 3),
+            "throughput_ops_s": round(self.ok / elapsed_s, 1) if elapsed_s else None,
+            "throughput_orders_s": round(self.items / elapsed_s, 1) if elapsed_s else None,
             # latency_ms is response time: from the intended start (see the module docstring).
             "latency_ms": summarize(self.response), "service_ms": summarize(self.service),
             "processing_ms": summarize(self.processing),

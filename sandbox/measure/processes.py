@@ -14,50 +14,51 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from sandbox.config import Endpoint
 from sandbox.errors import SandboxError
+from sandbox.measure.driver import LoadOutcome, write_everywhere
 from sandbox.measure.latency import OpStats, decode, encode
 from sandbox.measure.load import LoadPlan
-from sandbox.measure.saturation import ClientLoad
+from sandbox.measure.progress import SILENT
 from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
 
-if TYPE_CHECKING:
-    from sandbox.scenario.context import RunContext
+
+@dataclass(frozen=True)
+class WriteJob:
+    """The write phase, as every worker gets it (each adds its own store's endpoint and namespace)."""
+
+    seed: int
+    orders: int
+    batch: int
+    op_timeout_s: float
+    plan: LoadPlan
 
 
 def stats_to_wire(stats: OpStats) -> dict[str, Any]:
     stats.flush()
     return {"ok": stats.ok, "failed": stats.failed, "unknown": stats.unknown, "items": stats.items,
-            "warmup": stats.warmup, "first_errors": stats.first_errors, "elapsed_s": stats.elapsed_s,
-            "client": stats.client.to_json() if stats.client is not None else None,
+            "warmup": stats.warmup, "first_errors": stats.first_errors,
             "response": encode(stats.response), "service": encode(stats.service),
             "processing": encode(stats.processing)}
 
 
 def stats_from_wire(doc: dict[str, Any]) -> OpStats:
-    stats = OpStats(decode(doc["response"]), decode(doc["service"]), decode(doc["processing"]), doc["ok"],
-                    doc["failed"], doc["unknown"], doc["items"], doc["warmup"], list(doc["first_errors"]),
-                    doc["elapsed_s"])
-    if doc["client"] is not None:
-        stats.client = ClientLoad.from_json(doc["client"])
-    return stats
+    return OpStats(decode(doc["response"]), decode(doc["service"]), decode(doc["processing"]), doc["ok"],
+                   doc["failed"], doc["unknown"], doc["items"], doc["warmup"], list(doc["first_errors"]))
 
 
-async def _one_store(ctx: RunContext, name: str, plan: LoadPlan, timeline: Timeline) -> int:
-    ts = ctx.stores[name]
-    p = ctx.params
-    job = {"store": name, "endpoint": asdict(ts.store.endpoint), "namespace": ts.store.namespace,
-           "options": asdict(ts.store.options), "seed": p.seed, "orders": p.orders, "batch": p.batch,
-           "op_timeout_s": p.op_timeout_s, "plan": asdict(plan)}
+async def _one_store(ts: TimedStore, job: WriteJob, timeline: Timeline) -> LoadOutcome:
+    message_in = {"store": ts.name, "endpoint": asdict(ts.store.endpoint), "namespace": ts.store.namespace,
+                  "options": asdict(ts.store.options), "job": asdict(job)}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "sandbox.measure.processes", stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=2**24)
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    proc.stdin.write(json.dumps(job).encode())
+    proc.stdin.write(json.dumps(message_in).encode())
     proc.stdin.close()
     final: dict[str, Any] | None = None
     try:
@@ -76,58 +77,56 @@ async def _one_store(ctx: RunContext, name: str, plan: LoadPlan, timeline: Timel
         raise
     if final is None:
         last = err.splitlines()[-1] if err else f"exit status {proc.returncode}"
-        raise SandboxError(f"the {name} worker process failed: {last}"[:300])
-    stats = ts.op("write")
-    child = stats_from_wire(final["stats"])
-    stats.merge(child)
-    stats.client = child.client
-    return int(final["sent"])
+        raise SandboxError(f"the {ts.name} worker process failed: {last}"[:300])
+    ts.op("write").merge(stats_from_wire(final["stats"]))  # the worker's histograms, added exactly
+    return LoadOutcome.from_json(final["outcome"])
 
 
-async def write_in_processes(ctx: RunContext, plan: LoadPlan, timeline: Timeline) -> dict[str, int]:
-    """The write phase with one worker process per store; returns orders sent per store."""
-    names = list(ctx.stores)
+async def write_in_processes(stores: list[TimedStore], job: WriteJob, timeline: Timeline) -> dict[str, LoadOutcome]:
+    """The write phase with one worker process per store; returns each store's LoadOutcome."""
     timeline.local = False  # the rows come from the workers
-    sent = await asyncio.gather(*(_one_store(ctx, name, plan, timeline) for name in names))
-    return dict(zip(names, sent, strict=True))
+    outcomes = await asyncio.gather(*(_one_store(ts, job, timeline) for ts in stores))
+    return {ts.name: outcome for ts, outcome in zip(stores, outcomes, strict=True)}
 
 
-async def _worker(job: dict[str, Any]) -> None:
+async def _worker(message: dict[str, Any]) -> None:
     """Inside the worker process: connect, write under the plan, report."""
     from sandbox.stores import make_store
     from sandbox.stores.base import StoreOptions
-    from sandbox.strategies.independent import write_everywhere
     from sandbox.workload.generator import Workload, WorkloadSpec
 
     def emit(message: dict[str, Any]) -> None:
         sys.stdout.write(json.dumps(message) + "\n")
         sys.stdout.flush()
 
-    store = make_store(job["store"], Endpoint(**job["endpoint"]), job["namespace"], StoreOptions(**job["options"]))
+    job = WriteJob(**{**message["job"], "plan": LoadPlan(**message["job"]["plan"])})
+    store = make_store(message["store"], Endpoint(**message["endpoint"]), message["namespace"],
+                       StoreOptions(**message["options"]))
     await store.connect()
     try:
-        ts = TimedStore(store, job["op_timeout_s"])
-        plan = LoadPlan(**job["plan"])
-        timeline = Timeline("write", None, None, sink=lambda row: emit({"row": row}))
+        ts = TimedStore(store, job.op_timeout_s)
+        timeline = Timeline("write", None, SILENT, sink=lambda row: emit({"row": row}))
         timeline.watch(store.name, "write", ts.op("write"))
         async with timeline:
-            sent = await write_everywhere([ts], Workload(WorkloadSpec(job["seed"], job["orders"])),
-                                          plan.concurrency, job["batch"], plan=plan)
-        ts.op("write").client.processes = 1
-        emit({"result": {"sent": sent[store.name], "stats": stats_to_wire(ts.op("write"))}})
+            outcomes = await write_everywhere([ts], Workload(WorkloadSpec(job.seed, job.orders)),
+                                              job.plan.concurrency, job.batch, plan=job.plan)
+        outcome = outcomes[store.name]
+        if outcome.client is not None:
+            outcome.client.processes = 1
+        emit({"result": {"outcome": outcome.to_json(), "stats": stats_to_wire(ts.op("write"))}})
     finally:
         await store.close()  # never teardown: the namespace is the parent's
 
 
 def main() -> None:
-    job = json.loads(sys.stdin.read())
+    message = json.loads(sys.stdin.read())
     try:
         import uvloop
         loop_factory = uvloop.new_event_loop
     except ImportError:
         loop_factory = None
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(_worker(job))
+        runner.run(_worker(message))
 
 
 if __name__ == "__main__":

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from rich.progress import Progress, TaskID
-
 from sandbox.measure.latency import OpStats
+from sandbox.measure.progress import Bar, Progress
 from sandbox.measure.saturation import CpuMeter
 
 COLUMNS = ("phase", "second", "store", "op", "warmup_ops", "ops", "ok", "errors", "ops_per_s", "response_p50_ms",
@@ -30,7 +29,7 @@ class _Watched:
     store: str
     op: str
     stats: OpStats
-    task: TaskID | None
+    bar: Bar
     done: int = 0  # operations finished (any outcome, warm-up included) at the last tick
     warm: int = 0  # of which warm-up
 
@@ -63,7 +62,7 @@ class Timeline:
 
     phase: str
     csv_path: Path | None
-    progress: Progress | None
+    progress: Progress  # SILENT where nobody watches (a worker process)
     total_ops: int | None = None  # per store, for the progress bars; None when duration-limited
     sink: Callable[[dict[str, Any]], None] | None = None  # also gets every row (a worker process's stdout)
     local: bool = True  # False: the watched stats are filled elsewhere; rows arrive through add_row()
@@ -76,8 +75,7 @@ class Timeline:
     _last: float = 0.0
 
     def watch(self, store: str, op: str, stats: OpStats) -> None:
-        task = self.progress.add_task(f"{self.phase:<8} {store}", total=self.total_ops) if self.progress else None
-        self._watched.append(_Watched(store, op, stats, task))
+        self._watched.append(_Watched(store, op, stats, self.progress.bar(f"{self.phase:<8} {store}", self.total_ops)))
 
     def add_row(self, row: dict[str, Any]) -> None:
         """A row measured elsewhere (a per-store worker process)."""
@@ -95,12 +93,10 @@ class Timeline:
             self._writer.writerow(row)
 
     def _show(self, w: _Watched, row: dict[str, Any]) -> None:
-        if self.progress is None or w.task is None:
-            return
         p99 = row["response_p99_ms"]
         text = f"{self.phase:<8} {w.store:<9}{row['ops_per_s'] or 0:>9,.0f} op/s  p99 " + \
             ("-" if p99 is None else f"{p99:.2f} ms") + ("  (warm-up)" if row["warmup_ops"] else "")
-        self.progress.update(w.task, completed=w.done, description=text)
+        w.bar.show(w.done, text)
 
     def tick(self) -> None:
         if not self.local:

@@ -9,7 +9,7 @@ from sandbox.measure.checker import DESCRIPTIONS, FINDINGS, CheckReport, Verdict
 from sandbox.measure.latency import summarize
 from sandbox.report.console import console
 from sandbox.scenario.context import RunContext
-from sandbox.scenario.fault_state import FaultRun
+from sandbox.scenario.fault_run import FaultRun
 
 COLUMNS = {  # short headers, in the order a reader scans them
     Verdict.OK: "ok", Verdict.LOST: "lost", Verdict.DIVERGENT: "divergent",

@@ -10,6 +10,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from sandbox.measure.driver import LoadOutcome
+from sandbox.measure.latency import OpStats
 from sandbox.scenario.context import RunContext
 
 CLIENT_LIBRARIES = ("asyncpg", "pymongo", "redis", "elasticsearch", "influxdb-client", "aiohttp", "hdrhistogram",
@@ -37,7 +39,7 @@ def summary(ctx: RunContext) -> dict[str, Any]:
             "endpoint": ctx.endpoints[name],
             "model": ts.store.describe(),
             "money": ts.store.money_note,
-            "operations": {op: stats.to_json() for op, stats in ts.stats.items()},
+            "operations": {op: _operation(stats, ctx.loads.get(name, {}).get(op)) for op, stats in ts.stats.items()},
             "read_not_found": ctx.read_misses.get(name),
             "consistency": ctx.comparisons[name].to_json() if name in ctx.comparisons else None,
         }
@@ -50,10 +52,17 @@ def summary(ctx: RunContext) -> dict[str, Any]:
         "strategies": [o.to_json() for o in ctx.strategies] if ctx.strategies else None,
         **(ctx.faults.to_json() if ctx.faults is not None else {}),  # history, faults, check, visibility
         # Store results the client could not measure faithfully (saturated CPU, behind its schedule).
-        "measurement_flags": {name: {op: s.client.flags for op, s in ts.stats.items() if s.client and s.client.flags}
-                              for name, ts in ctx.stores.items()},
+        "measurement_flags": {name: {op: load.client.flags for op, load in ctx.loads.get(name, {}).items()
+                                     if load.client and load.client.flags} for name in ctx.stores},
         "timeline_csv": "timeline.csv" if (ctx.results_dir / "timeline.csv").exists() else None,
     }
+
+
+def _operation(stats: OpStats, load: LoadOutcome | None) -> dict[str, Any]:
+    """The histograms TimedStore recorded, with the phase's wall time and client load from its driver."""
+    if load is None:
+        return stats.to_json()
+    return stats.to_json(load.elapsed_s, load.client.to_json() if load.client else None)
 
 
 def write_results(ctx: RunContext) -> Path:

@@ -27,13 +27,14 @@ def latency_table(ctx: RunContext) -> Table:
         server = ctx.servers[name]
         for i, (op, stats) in enumerate(ts.stats.items()):
             lat = summarize(stats.latency)
-            rate = stats.items / stats.elapsed_s if stats.elapsed_s else None
+            load = ctx.loads.get(name, {}).get(op)
+            rate = stats.items / load.elapsed_s if load and load.elapsed_s else None
             table.add_row(name if i == 0 else "", f"{server.product} {server.version}" if i == 0 else "", op,
                           str(stats.ok), _red(stats.failed), _red(stats.unknown),
                           "-" if rate is None else f"{rate:,.0f}", _ms(lat["p50"]), _ms(lat["p90"]),
                           _ms(lat["p99"]), _ms(lat["p99.9"]), _ms(lat["max"]),
                           _ms(summarize(stats.service)["p99"]), _ms(summarize(stats.processing)["p50"]),
-                          client_cell(stats.client))
+                          client_cell(load.client if load else None))
     return table
 
 
@@ -84,7 +85,8 @@ def print_run(ctx: RunContext) -> None:
         for op, stats in ts.stats.items():
             for err in stats.first_errors:
                 console.print(f"  {name} {op} error: {err}")
-    flagged = sorted({f for ts in ctx.stores.values() for s in ts.stats.values() if s.client for f in s.client.flags})
+    flagged = sorted({f for ops in ctx.loads.values() for load in ops.values() if load.client
+                      for f in load.client.flags})
     if flagged:
         console.print(f"  [red]measurement flags: {', '.join(flagged)}[/]: these rows measure the client as much as "
                       "the store (see docs/measurement.md)")

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.progress import Progress
-
 from sandbox.config import Settings
 from sandbox.measure.consistency import Comparison
+from sandbox.measure.driver import LoadOutcome
+from sandbox.measure.progress import Progress
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.spec import RunParams, Scenario
 from sandbox.stack.docker import DockerStack
@@ -20,7 +20,7 @@ from sandbox.strategies.outcome import StrategyOutcome
 from sandbox.workload.generator import Workload
 
 if TYPE_CHECKING:
-    from sandbox.scenario.fault_state import FaultRun
+    from sandbox.scenario.fault_run import FaultRun
 
 
 @dataclass
@@ -33,23 +33,34 @@ class RunContext:
     stores: dict[str, TimedStore]
     servers: dict[str, ServerInfo]
     endpoints: dict[str, str]  # passwords masked
-    progress: Progress
+    progress: Progress  # drawn by the caller (the CLI: rich bars)
     results_dir: Path
     settings: Settings  # to open further connections (relays, projections, probes)
     stack: NativeStack | DockerStack  # to stop, kill, pause and restart stores (fault steps)
     comparisons: dict[str, Comparison] = field(default_factory=dict)
     read_misses: dict[str, int] = field(default_factory=dict)
-    written: dict[str, int] = field(default_factory=dict)  # orders sent per store (a prefix of the stream)
+    # What each load phase gave per store and op besides the histograms (which stay in `stores`).
+    loads: dict[str, dict[str, LoadOutcome]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     strategies: list[StrategyOutcome] = field(default_factory=list)  # write strategies compared under a fault
     faults: FaultRun | None = None  # history, checks, visibility lag, injected faults (fault_steps.py)
     cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # the runner always runs these
 
+    @property
+    def written(self) -> dict[str, int]:
+        """Orders the write phase sent per store (a prefix of the stream)."""
+        return {store: ops["write"].sent for store, ops in self.loads.items()
+                if "write" in ops and ops["write"].sent is not None}
+
+    def record_loads(self, op: str, outcomes: dict[str, LoadOutcome]) -> None:
+        for store, outcome in outcomes.items():
+            self.loads.setdefault(store, {})[op] = outcome
+
     def tracker(self, phase: str, total: int) -> Callable[[str, int], None]:
         """One progress bar per store for a phase; returns advance(store, n)."""
-        tasks = {name: self.progress.add_task(f"{phase:<8} {name}", total=total) for name in self.stores}
+        bars = {name: self.progress.bar(f"{phase:<8} {name}", total) for name in self.stores}
 
         def advance(store: str, n: int) -> None:
-            self.progress.advance(tasks[store], n)
+            bars[store].advance(n)
 
         return advance

@@ -21,11 +21,12 @@ import redis.asyncio as aioredis
 from sandbox.config import endpoint
 from sandbox.errors import UsageError
 from sandbox.measure.checker import CheckReport, Verdict, check_store, expected_records
+from sandbox.measure.driver import write_everywhere
 from sandbox.measure.history import OpHistory, WriteOutcome
 from sandbox.measure.latency import summarize
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
-from sandbox.scenario.fault_state import DurabilityRow
+from sandbox.scenario.durability_rows import DurabilityRow
 from sandbox.scenario.fault_steps import fault_run
 from sandbox.scenario.spec import RunParams
 from sandbox.scenario.steps import Step
@@ -35,7 +36,6 @@ from sandbox.stack.native import NativeStack
 from sandbox.stores import make_store
 from sandbox.stores.base import StoreOptions
 from sandbox.stores.connect import close_all, connect_all
-from sandbox.strategies.independent import write_everywhere
 
 STARTING_UP = ("Loading", "CannotConnectNow")
 READY_TIMEOUT_S = 60.0

@@ -24,7 +24,7 @@ from sandbox.measure.checker import CheckReport, check_store, expected_records
 from sandbox.measure.history import OpHistory
 from sandbox.measure.visibility import VisibilityProbe
 from sandbox.scenario.context import RunContext
-from sandbox.scenario.fault_state import AppliedFault, FaultRun
+from sandbox.scenario.fault_run import AppliedFault, FaultRun
 from sandbox.scenario.spec import RunParams
 from sandbox.scenario.steps import Step
 from sandbox.stack.faults import Fault, FaultInjector, parse_faults

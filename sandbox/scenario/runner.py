@@ -9,15 +9,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from sandbox.config import Settings, Workspace, endpoint, mask
 from sandbox.errors import UsageError
+from sandbox.measure.progress import Progress
 from sandbox.measure.timing import TimedStore
-from sandbox.report.console import console
 from sandbox.scenario.context import RunContext
-from sandbox.scenario.library import STEPS, check_params, validate_phase
 from sandbox.scenario.spec import RunParams, Scenario
+from sandbox.scenario.step_registry import STEPS, check_params, validate_phase
 from sandbox.stack.docker import DockerStack
 from sandbox.stack.native import NativeStack
 from sandbox.stores import make_store
@@ -33,7 +31,8 @@ def new_run_id(now: datetime) -> str:
 
 
 async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace, backend: str,
-              stack: NativeStack | DockerStack) -> RunContext:
+              stack: NativeStack | DockerStack, progress: Progress) -> RunContext:
+    """Run the scenario's phases; progress is drawn by the caller (the CLI passes rich bars)."""
     params = params.validated()
     for phase in scenario.phases:
         if problem := check_params(phase.step, phase.params):
@@ -50,18 +49,15 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     stores = [make_store(name, endpoint(settings, name), namespace, options) for name in params.stores]
     servers = await connect_all(stores)
 
-    console.print(f"run [bold]{run_id}[/]  scenario {scenario.name}  seed [bold]{params.seed}[/]  "
+    progress.note(f"run {run_id}  scenario {scenario.name}  seed {params.seed}  "
                   f"orders {params.orders}  concurrency {params.concurrency}  batch {params.batch}")
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=console, transient=False)
     ctx = RunContext(scenario, params, run_id, backend, Workload(WorkloadSpec(params.seed, params.orders)),
                      {s.name: TimedStore(s, params.op_timeout_s) for s in stores},
                      servers, {s.name: mask(s.endpoint.url) for s in stores},
                      progress, ws.results_dir / f"{now:%Y%m%dT%H%M%SZ}-{scenario.name}", settings, stack)
     try:
-        with progress:
-            for phase in scenario.phases:
-                await STEPS[phase.step](ctx, **phase.params)
+        for phase in scenario.phases:
+            await STEPS[phase.step](ctx, **phase.params)
     finally:
         # Runs on failure and Ctrl-C too: nothing half-written stays behind unless --keep.
         await _cleanups(ctx)
@@ -85,8 +81,8 @@ async def _teardown(ctx: RunContext, keep: bool) -> None:
 
 
 def run_blocking(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace,
-                 backend: str, stack: NativeStack | DockerStack) -> RunContext:
-    return run_loop(run(scenario, params, settings, ws, backend, stack))
+                 backend: str, stack: NativeStack | DockerStack, progress: Progress) -> RunContext:
+    return run_loop(run(scenario, params, settings, ws, backend, stack, progress))
 
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:

@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable
 
 from sandbox.errors import SandboxError
 from sandbox.measure.consistency import Comparison, compare_store, expected_totals
+from sandbox.measure.driver import LoadOutcome, write_everywhere
 from sandbox.measure.load import closed_loop
-from sandbox.measure.processes import write_in_processes
+from sandbox.measure.processes import WriteJob, write_in_processes
 from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
-from sandbox.strategies.independent import write_everywhere
 
 Step = Callable[..., Awaitable[None]]
 
@@ -40,12 +40,15 @@ async def write(ctx: RunContext) -> None:
                         None if p.duration_s else -(-p.orders // p.batch))
     for ts in ctx.stores.values():
         timeline.watch(ts.name, "write", ts.op("write"))
+    stores = list(ctx.stores.values())
     async with timeline:  # per-second rows and the live progress; the hot path only counts
         if p.processes == "per-store":
-            ctx.written = await write_in_processes(ctx, plan, timeline)
+            assert p.seed is not None
+            outcomes = await write_in_processes(stores, WriteJob(p.seed, p.orders, p.batch, p.op_timeout_s, plan),
+                                                timeline)
         else:
-            ctx.written = await write_everywhere(list(ctx.stores.values()), ctx.workload, p.concurrency, p.batch,
-                                                 plan=plan)
+            outcomes = await write_everywhere(stores, ctx.workload, p.concurrency, p.batch, plan=plan)
+    ctx.record_loads("write", outcomes)
 
 
 async def read(ctx: RunContext, sample: int = 1000) -> None:
@@ -55,7 +58,7 @@ async def read(ctx: RunContext, sample: int = 1000) -> None:
     ids = [ctx.workload.order(i).id for i in range(0, n, step)][:sample]
     advance = ctx.tracker("read", len(ids))
 
-    async def feed(ts: TimedStore) -> None:
+    async def feed(ts: TimedStore) -> LoadOutcome:
         misses = 0
 
         async def one(order_id: str) -> None:
@@ -64,10 +67,13 @@ async def read(ctx: RunContext, sample: int = 1000) -> None:
             misses += ok and record is None
             advance(ts.name, 1)
 
-        ts.op("read").elapsed_s = await closed_loop(ids, one, ctx.params.concurrency)
+        elapsed_s = await closed_loop(ids, one, ctx.params.concurrency)
         ctx.read_misses[ts.name] = misses
+        return LoadOutcome(elapsed_s)
 
-    await asyncio.gather(*(feed(ts) for ts in ctx.stores.values()))
+    stores = list(ctx.stores.values())
+    outcomes = await asyncio.gather(*(feed(ts) for ts in stores))
+    ctx.record_loads("read", {ts.name: o for ts, o in zip(stores, outcomes, strict=True)})
 
 
 async def compare(ctx: RunContext) -> None:

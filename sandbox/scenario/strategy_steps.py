@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rich.progress import TaskID
-
 from sandbox.config import Settings, endpoint
 from sandbox.errors import UsageError
 from sandbox.measure.consistency import Comparison, compare_store, expected_totals
@@ -184,7 +182,7 @@ async def _drive(strategy: Strategy, run: StrategyRun, stores: dict[str, TimedSt
 
     t0 = time.monotonic()
     try:
-        stats.elapsed_s = await closed_loop(enumerate(run.workload.orders()), one, run.options.concurrency)
+        outcome.elapsed_s = await closed_loop(enumerate(run.workload.orders()), one, run.options.concurrency)
         if fault_task is not None:
             fault.trigger.set()  # type: ignore[union-attr]
             await fault_task  # the store is back before anything is compared
@@ -233,12 +231,7 @@ async def compare_strategies(ctx: RunContext, fault_store: str = "redis", kill_a
                       StrategyOptions(p.seed, p.concurrency, payment_failure_rate, relay_workers, relay_batch),
                       p.op_timeout_s, p.es_refresh, p.keep, injector, fault_store, kill_after, down_s, settle_timeout_s)
     for name in names:
-        task = ctx.progress.add_task(f"{name:<22}", total=p.orders)
-
-        def advance(n: int, task: TaskID = task) -> None:
-            ctx.progress.advance(task, n)
-
-        outcome = await run_strategy(name, run, advance, ctx.notes)
+        outcome = await run_strategy(name, run, ctx.progress.bar(f"{name:<22}", p.orders).advance, ctx.notes)
         ctx.strategies.append(outcome)
 
 

@@ -128,6 +128,10 @@ class PostgresStore(Store):
     def _s(self) -> str:
         return f'"{self.namespace}"'
 
+    def copy_rows(self, o: Order) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+        """An order as write_batch COPYs it: {table: (columns, rows)} (bench feeds these to psql \\copy)."""
+        return {"orders": (ORDER_COLUMNS, [_order_row(o)]), "order_items": (ITEM_COLUMNS, _item_rows(o))}
+
     async def connect(self) -> ServerInfo:
         self.pool = await asyncpg.create_pool(self.endpoint.url, min_size=1, max_size=self.options.connections)
         version = await self.pool.fetchval("SHOW server_version")

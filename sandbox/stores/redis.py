@@ -67,6 +67,8 @@ class RedisStore(Store):
         if self.options.redis_ttl_s:
             pipe.expire(key, self.options.redis_ttl_s)
 
+    queue_order = _queue  # queue the commands that write one order on a pipeline (bench: redis-cli --pipe)
+
     async def write(self, order: Order) -> None:
         async with self.client.pipeline(transaction=True) as pipe:
             self._queue(pipe, order)

@@ -51,6 +51,7 @@ class StrategyOutcome:
     namespace: str
     stores: list[str]
     save: OpStats  # client-visible: one operation = one order saved the strategy's way
+    elapsed_s: float = 0.0  # wall time of the save loop
     acked: int = 0
     failed: int = 0
     at_end: Divergence | None = None  # right after the last write returned (store restarted)
@@ -76,14 +77,14 @@ class StrategyOutcome:
 
     @property
     def throughput(self) -> float | None:
-        return self.acked / self.save.elapsed_s if self.save.elapsed_s else None
+        return self.acked / self.elapsed_s if self.elapsed_s else None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "strategy": self.strategy, "namespace": self.namespace, "stores": self.stores,
             "acknowledged": self.acked, "failed": self.failed,
             "throughput_orders_s": round(self.throughput, 1) if self.throughput else None,
-            "write_latency": self.save.to_json(),
+            "write_latency": self.save.to_json(self.elapsed_s),
             "divergence_at_end": self.at_end.to_json() if self.at_end else None,
             "divergence_after_recovery": self.after_recovery.to_json() if self.after_recovery else None,
             "settled": self.settled, "time_to_converge_s": self.converge_s, "finding": self.finding,

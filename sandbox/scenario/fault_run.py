@@ -1,4 +1,5 @@
-"""What the fault, history, check and visibility steps of one run share and leave for the report."""
+"""FaultRun: what the fault, history, check, visibility and durability steps of one run share and leave for
+the report (the durability rows themselves: durability_rows.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from sandbox.measure.checker import CheckReport
 from sandbox.measure.history import OpHistory
 from sandbox.measure.visibility import VisibilityProbe
+from sandbox.scenario.durability_rows import DurabilityRow
 from sandbox.stack.faults import FaultInjector
 
 
@@ -19,27 +21,6 @@ class AppliedFault:
     action: str
     when: str  # as scheduled
     detail: str  # what was done, or why it failed
-
-
-@dataclass
-class DurabilityRow:
-    """One store under one durability profile: measured, never filled in from documentation."""
-
-    profile: str
-    store: str
-    server: str
-    setting: str  # as configured for the server by the sandbox (and as reported by it, where it says)
-    write_p50_ms: float | None
-    write_p99_ms: float | None
-    acknowledged: int
-    lost: int
-    unknown: int
-    divergent: int
-    held_after: int | None  # orders found after the restart; None when the read-back failed
-    error: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(vars(self))
 
 
 @dataclass

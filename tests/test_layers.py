@@ -1,0 +1,123 @@
+"""The layering rule, checked on the source: workload -> stores -> measure / stack -> strategies -> scenario
+-> report -> cli, with config and errors at the bottom. A module may import its own layer or any layer
+below it, never one above (nor its sibling: measure and stack stand side by side). Every import counts:
+module level, inside functions, under TYPE_CHECKING. Rich draws the terminal: only report/ and the CLI
+may import it.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "sandbox"
+
+# Lower number = lower layer. Anything under sandbox/stores/ (adapters, store folders) is the stores layer.
+LAYERS: dict[str, int] = {
+    "errors": 0,
+    "config": 1,
+    "workload": 2,
+    "stores": 3,
+    "measure": 4, "stack": 4,
+    "strategies": 5,
+    "scenario": 6,
+    "report": 7,
+    "cli": 8,
+}
+RULE = "workload -> stores -> measure / stack -> strategies -> scenario -> report -> cli (config, errors at the bottom)"
+# Third-party packages only some layers may use.
+CONFINED = {"rich": {"report", "cli"}, "typer": {"cli"}}
+
+
+@dataclass(frozen=True)
+class Violation:
+    file: str
+    line: int
+    imported: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: imports {self.imported}: {self.why}"
+
+
+def layer_of(module: str) -> str:
+    """sandbox.scenario.steps -> scenario; sandbox -> config (the package root holds only its version)."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "config"
+    return "cli" if parts[1] == "__main__" else parts[1]
+
+
+def imported_modules(tree: ast.AST, module: str, is_package: bool) -> list[tuple[int, str]]:
+    """(line, absolute module) for every import anywhere in the tree, relative imports resolved."""
+    out: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".")[: len(module.split(".")) - node.level + is_package]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            out.append((node.lineno, target))
+            # `from sandbox import stores` imports the subpackage named in the alias.
+            if target == "sandbox":
+                out += [(node.lineno, f"sandbox.{alias.name}") for alias in node.names]
+    return sorted(out)
+
+
+def check_source(source: str, module: str, file: str, is_package: bool = False) -> list[Violation]:
+    own = layer_of(module)
+    found = []
+    for line, target in imported_modules(ast.parse(source, file), module, is_package):
+        top = target.split(".")[0]
+        if top in CONFINED and own not in CONFINED[top]:
+            found.append(Violation(file, line, target, f"only {' and '.join(sorted(CONFINED[top]))} may import "
+                                                       f"{top} (nothing below report/ draws the terminal)"))
+        if top != "sandbox" or target == "sandbox":
+            continue
+        theirs = layer_of(target)
+        if theirs not in LAYERS:
+            found.append(Violation(file, line, target, f"{theirs!r} is in no layer: add it to LAYERS in "
+                                                       "tests/test_layers.py"))
+        elif theirs != own and LAYERS[theirs] >= LAYERS[own]:
+            where = "beside" if LAYERS[theirs] == LAYERS[own] else "above"
+            found.append(Violation(file, line, target, f"{own} may not import {theirs}, which is {where} it: {RULE}"))
+    return found
+
+
+def test_no_import_runs_up_the_layers() -> None:
+    violations: list[Violation] = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent)
+        parts = list(rel.with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts = parts[:-1]
+        module = ".".join(parts)
+        if layer_of(module) not in LAYERS:
+            violations.append(Violation(str(rel), 1, module, "this module is in no layer: add it to LAYERS"))
+            continue
+        violations += check_source(path.read_text(), module, str(rel), is_package)
+    assert not violations, "imports against the layering:\n" + "\n".join(map(str, violations))
+
+
+def test_the_check_catches_upward_lazy_and_type_checking_imports() -> None:
+    source = ("from typing import TYPE_CHECKING\n"
+              "from sandbox.workload.model import Order\n"
+              "from ..errors import UsageError\n"
+              "if TYPE_CHECKING:\n    from sandbox.scenario.context import RunContext\n"
+              "def f():\n    from sandbox.strategies import base\n    import rich.progress\n"
+              "from . import timing\n"
+              "from sandbox.stack import faults\n")
+    found = check_source(source, "sandbox.measure.driver", "sandbox/measure/driver.py")
+    assert [(v.line, v.imported) for v in found] == [
+        (5, "sandbox.scenario.context"), (7, "sandbox.strategies"), (8, "rich.progress"), (10, "sandbox.stack")]
+    assert "measure may not import scenario, which is above it" in str(found[0])
+    assert "beside" in str(found[3])
+    assert not check_source(source.splitlines()[1] + "\n", "sandbox.report.tables", "sandbox/report/tables.py")
+    # A new store folder is the stores layer, whatever its depth.
+    assert not check_source("from sandbox.workload.model import Order\n", "sandbox.stores.clickhouse.adapter", "x.py")
+    assert check_source("from sandbox.measure.timing import TimedStore\n", "sandbox.stores.clickhouse", "x.py")
