@@ -15,8 +15,8 @@ from elasticsearch import AsyncElasticsearch
 from pymongo import AsyncMongoClient
 
 from sandbox.config import Settings, endpoint
-from sandbox.stores.elastic import PlainJsonNode
-from sandbox.stores.influx import MEASUREMENT
+from sandbox.stores.elastic.adapter import PlainJsonNode
+from sandbox.stores.influx.adapter import MEASUREMENT
 
 
 class Raw:

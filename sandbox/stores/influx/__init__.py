@@ -1,0 +1,1 @@
+"""The influx store: its adapter and what the sandbox must know about it."""

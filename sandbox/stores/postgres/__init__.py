@@ -1,0 +1,1 @@
+"""The postgres store: its adapter and what the sandbox must know about it."""
