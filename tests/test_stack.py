@@ -49,10 +49,10 @@ def test_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
 
 def test_a_taken_port_fails_clearly_and_stops_what_up_started(tmp_path: Path) -> None:
     with throwaway_stack(tmp_path / "state", extra_offset=650) as t, socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", t.ws.port("redis")))
+        squatter.bind(("127.0.0.1", t.port("redis")))
         squatter.listen()
         proc = sandbox("up", "--backend", "native", "--stores", "postgres,redis", env=t.env)
-        assert_usage_error(proc, f"port {t.ws.port('redis')} for redis is already in use")
+        assert_usage_error(proc, f"port {t.port('redis')} for redis is already in use")
         assert t.stack.running() == {}, "a failed up must stop the stores it started"
 
 

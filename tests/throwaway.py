@@ -24,6 +24,9 @@ class Throwaway:
     settings: Settings
     env: dict[str, str]  # for `sandbox` subprocesses that should use this stack
 
+    def port(self, store: str) -> int:
+        return self.ws.shifted(self.stack.registry.kind(store).port or 0)
+
 
 @contextlib.contextmanager
 def throwaway_stack(state_dir: Path, extra_offset: int, stores: list[str] | None = None,
