@@ -2,7 +2,8 @@
 
 Precedence: a config file named with --config (TOML), then SANDBOX_* environment variables,
 then the chosen backend's defaults. Defaults are the same loopback ports on both backends;
-secrets come from compose/.env, which is never committed.
+secrets come from compose/.env, which is never committed. No store is named here: each store kind
+(sandbox/stores/<name>/) declares its keys, schemes and defaults, and the kinds are passed in.
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ def load_settings(backend: Backend, ws: Workspace, kinds: Mapping[str, StoreConf
                 raise UsageError(f"{where}: {exc}") from None
             values[key] = url
         else:
-            values[key] = kind.default_url(backend, env, ws.shifted(kind.port or 0))
+            values[key] = kind.default_url(backend, env, ws.shifted(kind.port) if kind.port else 0)
         for setting in kind.settings:
             key = f"{kind.name}_{setting.name}"
             if found := source(key):

@@ -1,8 +1,9 @@
 """A store kind: everything the sandbox knows about one store, declared in the store's own folder.
 
 Configuration (URL, schemes, settings, secrets, port) is the StoreConfig part; this adds the adapter
-and its typed options, how to run the server (compose service, native launcher), its durability
-knobs and the client libraries to name in results. Adding a store = one folder with a KIND.
+(its typed `Options`, its `capabilities`, `server_settings()` to ask the server for its durability
+settings), how to run the server (compose service, native launcher), its durability knobs and the
+client libraries to name in results. Adding a store = one folder with a KIND.
 """
 
 from __future__ import annotations

@@ -22,15 +22,14 @@ BUILT_IN = ("postgres", "mongo", "redis", "elastic", "influx", "noop")  # adding
 @dataclass(frozen=True)
 class StoreRegistry:
     kinds: Mapping[str, StoreKind]
-    plugins: tuple[str, ...] = ()  # the module:attr references loaded, for worker processes
 
     @classmethod
     def built_in(cls) -> StoreRegistry:
         return cls.of(importlib.import_module(f"sandbox.stores.{name}").KIND for name in BUILT_IN)
 
     @classmethod
-    def of(cls, kinds: Iterable[StoreKind], plugins: tuple[str, ...] = ()) -> StoreRegistry:
-        return cls({k.name: k for k in kinds}, plugins)
+    def of(cls, kinds: Iterable[StoreKind]) -> StoreRegistry:
+        return cls({k.name: k for k in kinds})
 
     @classmethod
     def load(cls, environ: Mapping[str, str], config_file: Path | None = None) -> StoreRegistry:
@@ -39,13 +38,12 @@ class StoreRegistry:
 
     def with_plugins(self, refs: Iterable[str]) -> StoreRegistry:
         kinds = dict(self.kinds)
-        refs = tuple(refs)
         for ref in refs:
             kind = _import_kind(ref)
             if kind.name in kinds:
                 raise UsageError(f"store plugin {ref}: a store named {kind.name!r} exists already; rename it")
             kinds[kind.name] = kind
-        return StoreRegistry(kinds, (*self.plugins, *refs))
+        return StoreRegistry(kinds)
 
     @property
     def names(self) -> tuple[str, ...]:
