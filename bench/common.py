@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.config import endpoint
 from sandbox.measure.load import LoadPlan, drive
 from sandbox.measure.timing import TimedStore
 from sandbox.stores import make_store
-from sandbox.stores.base import Store, StoreOptions
+from sandbox.stores.base import Store
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -70,7 +69,7 @@ async def timed_drive(ts: TimedStore, work: Any, fn: Callable[[Any], Awaitable[o
 
 
 async def open_store(name: str, settings: Any, namespace: str, connections: int, catalog: Any) -> Store:
-    store = make_store(name, endpoint(settings, name), namespace, StoreOptions(connections=connections))
+    store = make_store(settings, name, namespace, connections)
     await store.connect()
     await store.prepare(catalog)
     return store

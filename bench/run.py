@@ -18,8 +18,9 @@ from pathlib import Path
 
 from bench import bulk_load, memory, noop, pg_order_tx, redis_set
 from bench.common import Row
-from sandbox.config import Workspace, load_settings
+from sandbox.config import Workspace
 from sandbox.scenario.runner import run_loop
+from sandbox.stores.registry import StoreRegistry
 from sandbox.workload.generator import Workload, WorkloadSpec
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -51,7 +52,7 @@ def _num(value: float | None, digits: int) -> str:
 
 async def against_stores(args: argparse.Namespace) -> list[Row]:
     ws = Workspace.from_env(dict(os.environ))
-    settings = load_settings("native", ws)
+    settings = StoreRegistry.built_in().settings("native", ws)
     workload = Workload(WorkloadSpec(args.seed, 10**9))
     rows: list[Row] = []
     only = set(args.only.split(","))

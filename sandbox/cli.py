@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sandbox.config import STORE_NAMES, Workspace, ensure_env_file, load_settings, parse_stores
+from sandbox.config import Workspace, ensure_env_file
 from sandbox.errors import SandboxError, UsageError
 from sandbox.report.console import console, print_calibration, print_status
 from sandbox.report.faults import print_faults
@@ -28,17 +28,16 @@ from sandbox.scenario.spec import describe_all
 from sandbox.scenario.spec import load as load_scenario
 from sandbox.scenario.step_registry import STEPS, override_params
 from sandbox.stack import open_stack, recorded_backend, resolve_backend
-from sandbox.stack.docker import DockerStack
-from sandbox.stack.native import NativeStack
 from sandbox.stack.status import gather_status
+from sandbox.stores.registry import StoreRegistry
 from sandbox.strategies.registry import REQUIRED_STORES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Polyglot persistence sandbox: one order workload, five stores, compared side by side.")
 
-ALL_STORES = ",".join(STORE_NAMES)
 BackendOpt = Annotated[str, typer.Option("--backend", help="auto | docker | native")]
-StoresOpt = Annotated[str, typer.Option("--stores", help="comma-separated subset of " + ",".join(STORE_NAMES))]
+StoresOpt = Annotated[str | None, typer.Option("--stores", help="comma-separated store names (default: all; "
+                                                               "`sandbox status` lists them)")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML file with store URLs (beats SANDBOX_*)")]
 
 
@@ -49,13 +48,19 @@ def _workspace() -> Workspace:
     return Workspace.from_env(dict(os.environ))
 
 
+def _registry(config: Path | None = None) -> StoreRegistry:
+    """The built-in store kinds plus plugins (SANDBOX_STORE_PLUGINS, the config file's store_plugins)."""
+    return StoreRegistry.load(os.environ, config)
+
+
 @app.command()
-def up(backend: BackendOpt = "auto", stores: StoresOpt = ALL_STORES) -> None:
+def up(backend: BackendOpt = "auto", stores: StoresOpt = None, config: ConfigOpt = None) -> None:
     """Start the stores (Docker Compose where an engine answers, local processes elsewhere)."""
     ws = _workspace()
+    registry = _registry(config)
     chosen = resolve_backend(backend, ws.state_dir)
-    names = parse_stores(stores)
-    stack = open_stack(chosen, ws, ensure_env_file(ws.env_file))
+    names = registry.parse(stores) if stores is not None else list(registry.names)
+    stack = open_stack(chosen, ws, ensure_env_file(ws.env_file, registry.kinds.values()), registry)
     started = stack.up(names)
     console.print(f"[bold]{chosen}[/] backend: started {', '.join(started) or 'nothing (already up)'}")
 
@@ -71,10 +76,9 @@ def down(backend: BackendOpt = "auto",
         console.print("nothing to stop: no stack recorded in " + str(ws.state_dir))
         return
     # Nothing recorded but --purge: the native state dir may still hold data from earlier runs.
-    stack = open_stack(chosen or "native", ws, ensure_env_file(ws.env_file))
-    stopped = stack.down(purge=True) if purge and isinstance(stack, DockerStack) else stack.down()
-    if purge and isinstance(stack, NativeStack):
-        stack.purge()
+    registry = _registry()
+    stack = open_stack(chosen or "native", ws, ensure_env_file(ws.env_file, registry.kinds.values()), registry)
+    stopped = stack.down(purge=purge)
     console.print(f"[bold]{chosen or 'native'}[/] backend: stopped {', '.join(stopped) or 'nothing'}"
                   + (", data deleted" if purge else ""))
 
@@ -84,9 +88,10 @@ def status(backend: BackendOpt = "auto", config: ConfigOpt = None) -> None:
     """Each store: backend, URL (password masked), the server's own name and version, reachable or not."""
     ws = _workspace()
     chosen = resolve_backend(backend, ws.state_dir)
-    settings = load_settings(chosen, ws, config)
-    rows = asyncio.run(gather_status(settings, list(STORE_NAMES)))
-    pids = open_stack(chosen, ws, {}).running() if chosen == "native" else {}  # type: ignore[union-attr]
+    registry = _registry(config)
+    settings = registry.settings(chosen, ws, config)
+    rows = asyncio.run(gather_status(settings, list(registry.names)))
+    pids = open_stack(chosen, ws, {}, registry).status()
     print_status(chosen, rows, pids)
     if not all(r.reachable for r in rows):
         raise typer.Exit(1)
@@ -106,7 +111,7 @@ def run_scenario(
     concurrency: Annotated[int | None, typer.Option(help="concurrent operations per store")] = None,
     batch: Annotated[int | None, typer.Option(help="orders per write operation (1 = one at a time)")] = None,
     seed: Annotated[int | None, typer.Option(help="workload seed (default: random, printed and stored)")] = None,
-    stores: Annotated[str | None, typer.Option(help="comma-separated subset of " + ",".join(STORE_NAMES))] = None,
+    stores: StoresOpt = None,
     strategies: Annotated[str | None, typer.Option(help="comma-separated write strategies: " + ",".join(
         REQUIRED_STORES))] = None,
     keep: Annotated[bool, typer.Option("--keep", help="leave this run's data in the stores for inspection")] = False,
@@ -128,18 +133,19 @@ def run_scenario(
     """Run a scenario; exit 0 when all stores hold the same data, 3 on a consistency finding."""
     ws = _workspace()
     chosen = resolve_backend(backend, ws.state_dir)
-    settings = load_settings(chosen, ws, config)
+    registry = _registry(config)
+    settings = registry.settings(chosen, ws, config)
     scenario = override_params(load_scenario(ws.project_dir, name, set(STEPS)), param or [])
     given: dict[str, Any] = {
         "orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "es_refresh": es_refresh,
         "redis_ttl_s": redis_ttl,
-        "stores": tuple(parse_stores(stores)) if stores is not None else None, "keep": keep or None,
+        "stores": tuple(registry.parse(stores)) if stores is not None else None, "keep": keep or None,
         "strategies": tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else None,
         "rate": rate, "arrival": arrival, "warmup_s": warmup, "duration_s": duration, "processes": processes}
     if duration is not None and orders is None:
         given["orders"] = DURATION_ORDER_CAP  # the clock ends the run, not the order count
     params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})
-    stack = open_stack(chosen, ws, ensure_env_file(ws.env_file))
+    stack = open_stack(chosen, ws, ensure_env_file(ws.env_file, registry.kinds.values()), registry)
     with RichProgress() as progress:
         ctx = run_blocking(scenario, params, settings, ws, chosen, stack, progress)
     path = write_results(ctx)

@@ -2,31 +2,58 @@
 
 Precedence: a config file named with --config (TOML), then SANDBOX_* environment variables,
 then the chosen backend's defaults. Defaults are the same loopback ports on both backends;
-secrets come from compose/.env, which is never committed.
+secrets come from compose/.env, which is never committed. No store is named here: each store kind
+(sandbox/stores/<name>/) declares its keys, schemes and defaults, and the kinds are passed in.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import tomllib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import dotenv_values
-from pydantic import ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sandbox.errors import UsageError
 
-STORE_NAMES: tuple[str, ...] = ("postgres", "mongo", "redis", "elastic", "influx")
 Backend = Literal["docker", "native"]
+PLUGINS_ENV = "SANDBOX_STORE_PLUGINS"  # module:attr[,module:attr]: store kinds from outside the package
+PLUGINS_KEY = "store_plugins"  # the same, as a config-file key (a list of module:attr strings)
 
-# Host ports, identical for the compose stack and the native processes. SANDBOX_PORT_OFFSET shifts
-# them all, so a second native stack (a test's, say) can run beside the first.
-PORTS = {"postgres": 15432, "mongo": 27117, "redis": 16379, "elastic": 19200, "influx": 18086}
+
+@dataclass(frozen=True)
+class Setting:
+    """A store setting beside its URL: config key `<store>_<name>`, environment SANDBOX_<STORE>_<NAME>."""
+
+    name: str
+    default: Callable[[Backend, Mapping[str, str]], Any] = lambda backend, env: None
+    parse: Callable[[str], Any] = str  # from the text of an environment variable
+    secret: bool = False  # masked wherever settings are shown
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreConfig:
+    """What configuration must know of a store kind (sandbox.stores.kind.StoreKind adds the rest)."""
+
+    name: str
+    port: int | None = None  # host port on both backends before SANDBOX_PORT_OFFSET; None: no server
+    schemes: tuple[str, ...] = ()
+    hostless_schemes: tuple[str, ...] = ()  # schemes whose URL names no host (unix sockets)
+    default_url: Callable[[Backend, Mapping[str, str], int], str]  # (backend, compose/.env, shifted port)
+    settings: tuple[Setting, ...] = ()
+    secrets: tuple[str, ...] = ()  # compose/.env keys generated with random values
+    env_values: tuple[tuple[str, str], ...] = ()  # fixed compose/.env lines
+    in_default_set: bool = True  # part of "all stores" (up, status, run without --stores)
+
+    def check_url(self, value: str) -> None:
+        parts = urlsplit(value)
+        if parts.scheme not in self.schemes or (not parts.netloc and parts.scheme not in self.hostless_schemes):
+            raise ValueError(f"expected a {' or '.join(s + '://' for s in self.schemes)} URL, got {mask(value)!r}")
 
 
 @dataclass(frozen=True)
@@ -51,65 +78,41 @@ class Workspace:
     def env_file(self) -> Path:
         return self.project_dir / "compose" / ".env"
 
-    def port(self, store: str) -> int:
-        return PORTS[store] + self.port_offset
+    def shifted(self, port: int) -> int:
+        return port + self.port_offset
 
-_SCHEMES = {
-    "postgres_url": ("postgresql", "postgres"),
-    "mongo_url": ("mongodb", "mongodb+srv"),
-    "redis_url": ("redis", "rediss", "unix"),
-    "elastic_url": ("http", "https"),
-    "influx_url": ("http", "https"),
-}
+class Settings:
+    """Every store kind's URL and settings, by config key (`redis_url`, `influx_token`, ...)."""
 
+    def __init__(self, kinds: Mapping[str, StoreConfig], values: dict[str, Any]):
+        self.kinds = kinds
+        self.values = values
 
-class Settings(BaseSettings):
-    """Store endpoints. Unset URLs are filled from the backend's defaults by `load_settings`."""
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self.__dict__["values"][key]
+        except KeyError:
+            raise AttributeError(key) from None
 
-    model_config = SettingsConfigDict(env_prefix="SANDBOX_", extra="ignore")
-
-    postgres_url: str | None = None
-    mongo_url: str | None = None
-    redis_url: str | None = None
-    elastic_url: str | None = None
-    influx_url: str | None = None
-    influx_token: str | None = None
-    influx_org: str | None = None
-    # Elasticsearch 9 wants "compatible-with=9" media types; OpenSearch and the osmem stand-in
-    # answer 406 to them. Plain application/json works on all three, so it is the default.
-    elastic_plain_json: bool = True
-
-    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+    def __repr__(self) -> str:
         # Settings end up in tracebacks and logs: never with a password in them.
-        for key, value in super().__repr_args__():
-            yield key, mask(value) if isinstance(value, str) and "://" in value else \
-                ("***" if key == "influx_token" and value else value)
-
-    @field_validator(*_SCHEMES)
-    @classmethod
-    def _check_scheme(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            return value
-        allowed = _SCHEMES[str(info.field_name)]
-        scheme = urlsplit(value).scheme
-        if scheme not in allowed or (not urlsplit(value).netloc and scheme != "unix"):
-            raise ValueError(f"expected a {' or '.join(s + '://' for s in allowed)} URL, got {mask(value)!r}")
-        return value
+        secret = {f"{k.name}_{s.name}" for k in self.kinds.values() for s in k.settings if s.secret}
+        shown = {key: mask(v) if isinstance(v, str) and "://" in v else ("***" if key in secret and v else v)
+                 for key, v in self.values.items()}
+        return f"Settings({shown})"
 
 
 @dataclass(frozen=True)
 class Endpoint:
     store: str
     url: str
-    token: str | None = None
-    org: str | None = None
-    plain_json: bool = True
+    settings: dict[str, Any] = field(default_factory=dict)  # the kind's own settings (token, org, ...)
 
     def __str__(self) -> str:
         return mask(self.url)
 
     def __repr__(self) -> str:
-        return f"Endpoint({self.store!r}, {mask(self.url)!r}, token={'***' if self.token else None})"
+        return f"Endpoint({self.store!r}, {mask(self.url)!r})"
 
 
 def mask(url: str) -> str:
@@ -122,81 +125,103 @@ def mask(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
 
 
-SECRET_KEYS = ("POSTGRES_PASSWORD", "MONGO_ROOT_PASSWORD", "REDIS_PASSWORD", "INFLUX_ADMIN_PASSWORD",
-               "INFLUX_ADMIN_TOKEN")
-
-
-def ensure_env_file(path: Path) -> dict[str, str]:
+def ensure_env_file(path: Path, kinds: Iterable[StoreConfig]) -> dict[str, str]:
     """Read compose/.env, creating it with random secrets (mode 600) when it does not exist."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         lines = ["# Generated by `sandbox up`; never commit this file."]
-        lines += [f"{key}={secrets.token_urlsafe(18)}" for key in SECRET_KEYS]
-        lines += ["MONGO_ROOT_USER=sandbox", "INFLUX_ORG=sandbox", "INFLUX_BUCKET=sandbox",
-                  "INFLUX_ADMIN_USER=sandbox"]
+        for kind in kinds:
+            lines += [f"{key}={secrets.token_urlsafe(18)}" for key in kind.secrets]
+            lines += [f"{key}={value}" for key, value in kind.env_values]
         path.write_text("\n".join(lines) + "\n")
         path.chmod(0o600)
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
-def backend_defaults(backend: Backend, env: dict[str, str], ws: Workspace) -> dict[str, str | None]:
-    """The URLs a fresh `sandbox up` on this backend serves."""
-    pg_pw, redis_pw = env.get("POSTGRES_PASSWORD", ""), env.get("REDIS_PASSWORD", "")
-    defaults: dict[str, str | None] = {
-        "postgres_url": f"postgresql://sandbox:{pg_pw}@127.0.0.1:{ws.port('postgres')}/sandbox",
-        "redis_url": f"redis://:{redis_pw}@127.0.0.1:{ws.port('redis')}/0",
-        "elastic_url": f"http://127.0.0.1:{ws.port('elastic')}",
-        "influx_url": f"http://127.0.0.1:{ws.port('influx')}",
-    }
-    if backend == "docker":
-        user, pw = env.get("MONGO_ROOT_USER", "sandbox"), env.get("MONGO_ROOT_PASSWORD", "")
-        defaults["mongo_url"] = (f"mongodb://{user}:{pw}@127.0.0.1:{ws.port('mongo')}/"
-                                 "?directConnection=true&authSource=admin")
-        defaults["influx_token"] = env.get("INFLUX_ADMIN_TOKEN")
-        defaults["influx_org"] = env.get("INFLUX_ORG", "sandbox")
-    else:
-        # The MongoDB stand-in runs without auth; InfluxDB 1.6 runs with auth off (loopback only).
-        defaults["mongo_url"] = f"mongodb://127.0.0.1:{ws.port('mongo')}/?directConnection=true"
-    return defaults
-
-
-def load_settings(backend: Backend, ws: Workspace, config_file: Path | None = None) -> Settings:
-    """Validated settings; any bad key becomes one UsageError naming the key and what it expects."""
-    given: dict[str, object] = {}
-    if config_file is not None:
-        try:
-            given = tomllib.loads(config_file.read_text())
-        except FileNotFoundError:
-            raise UsageError(f"config file {config_file} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"config file {config_file} is not valid TOML: {exc}") from None
+def read_config_file(config_file: Path | None) -> dict[str, Any]:
+    if config_file is None:
+        return {}
     try:
-        settings = Settings(**given)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = str(err["loc"][0]) if err["loc"] else "?"
-        where = f"{config_file}: {key}" if key in given else f"SANDBOX_{key.upper()}"
-        raise UsageError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
-    env = dotenv_values(ws.env_file) if ws.env_file.exists() else {}
-    for key, value in backend_defaults(backend, {k: v for k, v in env.items() if v}, ws).items():
-        if getattr(settings, key) is None:
-            setattr(settings, key, value)
-    return settings
+        return tomllib.loads(config_file.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"config file {config_file} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"config file {config_file} is not valid TOML: {exc}") from None
+
+
+def plugin_refs(environ: Mapping[str, str], given: Mapping[str, Any]) -> list[str]:
+    """The `module:attr` store kinds named by the config file, then by SANDBOX_STORE_PLUGINS."""
+    from_file = given.get(PLUGINS_KEY, [])
+    if isinstance(from_file, str):
+        from_file = [from_file]
+    if not isinstance(from_file, list) or not all(isinstance(r, str) for r in from_file):
+        raise UsageError(f"{PLUGINS_KEY}: expected a list of \"module:attribute\" strings")
+    from_env = [r.strip() for r in environ.get(PLUGINS_ENV, "").split(",") if r.strip()]
+    return list(dict.fromkeys([*from_file, *from_env]))
+
+
+def load_settings(backend: Backend, ws: Workspace, kinds: Mapping[str, StoreConfig],
+                  config_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Validated settings; any bad key becomes one UsageError naming the key and what it expects.
+
+    Precedence per key: the config file, then SANDBOX_<KEY>, then the backend's default."""
+    given = read_config_file(config_file)
+    environ = os.environ if environ is None else environ
+    env = {k: v for k, v in (dotenv_values(ws.env_file) if ws.env_file.exists() else {}).items() if v}
+    values: dict[str, Any] = {}
+
+    def source(key: str) -> tuple[str, Any] | None:
+        if given.get(key) is not None:
+            return f"{config_file}: {key}", given[key]
+        if environ.get(f"SANDBOX_{key.upper()}"):
+            return f"SANDBOX_{key.upper()}", environ[f"SANDBOX_{key.upper()}"]
+        return None
+
+    for kind in kinds.values():
+        key = f"{kind.name}_url"
+        if found := source(key):
+            where, url = found
+            try:
+                if not isinstance(url, str):
+                    raise ValueError(f"expected a URL string, got {type(url).__name__}")
+                kind.check_url(url)
+            except ValueError as exc:
+                raise UsageError(f"{where}: {exc}") from None
+            values[key] = url
+        else:
+            values[key] = kind.default_url(backend, env, ws.shifted(kind.port) if kind.port else 0)
+        for setting in kind.settings:
+            key = f"{kind.name}_{setting.name}"
+            if found := source(key):
+                where, raw = found
+                try:
+                    values[key] = setting.parse(raw) if isinstance(raw, str) else raw
+                except ValueError as exc:
+                    raise UsageError(f"{where}: {exc}") from None
+            else:
+                values[key] = setting.default(backend, env)
+    return Settings(kinds, values)
 
 
 def endpoint(settings: Settings, store: str) -> Endpoint:
-    url = getattr(settings, f"{store}_url")
-    if store == "influx":
-        return Endpoint(store, url, settings.influx_token, settings.influx_org)
-    if store == "elastic":
-        return Endpoint(store, url, plain_json=settings.elastic_plain_json)
-    return Endpoint(store, url)
+    kind = settings.kinds[store]
+    return Endpoint(store, settings.values[f"{store}_url"],
+                    {s.name: settings.values[f"{store}_{s.name}"] for s in kind.settings})
 
 
-def parse_stores(text: str) -> list[str]:
-    """`postgres,mongo` -> ['postgres', 'mongo'], rejecting unknown names."""
+def parse_bool(text: str) -> bool:
+    value = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
+             "off": False}.get(text.strip().lower())
+    if value is None:
+        raise ValueError(f"expected true or false, got {text!r}")
+    return value
+
+
+def parse_stores(text: str, known: Iterable[str]) -> list[str]:
+    """`postgres,mongo` -> ['postgres', 'mongo'], rejecting names no store kind has."""
+    known = tuple(known)
     names = [s.strip() for s in text.split(",") if s.strip()]
-    unknown = [n for n in names if n not in STORE_NAMES]
+    unknown = [n for n in names if n not in known]
     if unknown or not names:
-        raise UsageError(f"unknown store {', '.join(unknown) or '(none)'}: choose from {','.join(STORE_NAMES)}")
+        raise UsageError(f"unknown store {', '.join(unknown) or '(none)'}: choose from {','.join(known)}")
     return list(dict.fromkeys(names))

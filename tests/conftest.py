@@ -8,11 +8,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from sandbox.config import STORE_NAMES, Settings, Workspace, endpoint, load_settings
+from sandbox.config import Settings, Workspace
 from sandbox.stack import recorded_backend
 from sandbox.stack.status import gather_status
 from sandbox.stores import make_store
 from sandbox.stores.base import Store
+from sandbox.stores.registry import StoreRegistry
+
+BUILT_IN = StoreRegistry.built_in()
 
 INSTALL_HINT = ("start the stores with `make up` (it installs and starts PostgreSQL, Redis, InfluxDB and the "
                 "MongoDB/Elasticsearch stand-ins), or point SANDBOX_<STORE>_URL at running servers")
@@ -25,13 +28,13 @@ def workspace() -> Workspace:
 
 @pytest.fixture(scope="session")
 def settings(workspace: Workspace) -> Settings:
-    return load_settings(recorded_backend(workspace.state_dir) or "native", workspace)
+    return BUILT_IN.settings(recorded_backend(workspace.state_dir) or "native", workspace)
 
 
 @pytest.fixture(scope="session")
 async def live(settings: Settings) -> Settings:
     """The configured stores, all reachable; otherwise the test fails saying what to start."""
-    down = [s for s in await gather_status(settings, list(STORE_NAMES)) if not s.reachable]
+    down = [s for s in await gather_status(settings, list(BUILT_IN.names)) if not s.reachable]
     if down:
         pytest.fail("; ".join(f"{s.store} not reachable at {s.url} ({s.server})" for s in down) + ": " + INSTALL_HINT)
     return settings
@@ -47,7 +50,7 @@ async def open_store(live: Settings) -> AsyncIterator:
     opened: list[Store] = []
 
     async def factory(name: str, namespace: str | None = None) -> Store:
-        store = make_store(name, endpoint(live, name), namespace or new_namespace())
+        store = make_store(live, name, namespace or new_namespace())
         await store.connect()
         opened.append(store)
         return store

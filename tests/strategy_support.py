@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.config import Settings, Workspace, load_settings
+from sandbox.config import Settings, Workspace
 from sandbox.errors import SandboxError
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.strategy_steps import open_stores
 from sandbox.stack.native import NativeStack
-from sandbox.stores.base import StoreOptions
 from sandbox.stores.connect import close_all
+from sandbox.stores.registry import StoreRegistry
 from tests.throwaway import throwaway_stack
 
 PRIVATE_OFFSET = 5000  # a test that kills servers runs its own stack this far above the configured ports
@@ -24,13 +24,13 @@ PRIVATE_OFFSET = 5000  # a test that kills servers runs its own stack this far a
 
 def shared_settings() -> Settings:
     ws = Workspace.from_env(dict(os.environ))
-    return load_settings("native", ws)
+    return StoreRegistry.built_in().settings("native", ws)
 
 
 async def connect(settings: Settings, names: list[str], namespace: str) -> dict[str, TimedStore]:
     """Connected adapters, or a failing test that says how to start the stores."""
     try:
-        return await open_stores(settings, names, namespace, StoreOptions(connections=20), 10.0)
+        return await open_stores(settings, names, namespace, 20, 10.0)
     except SandboxError as exc:
         pytest.fail(f"{exc} (the strategy tests need the native stack: `make up`)")
 

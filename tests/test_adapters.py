@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.config import STORE_NAMES, Settings
+from sandbox.config import Settings
 from sandbox.errors import UsageError
 from sandbox.measure.consistency import compare_store, diff_record, expected_totals
+from sandbox.stores.registry import StoreRegistry
 from sandbox.workload.generator import Workload, WorkloadSpec
 from tests.conftest import new_namespace
 from tests.raw import Raw
 
-pytestmark = pytest.mark.parametrize("name", STORE_NAMES)
+pytestmark = pytest.mark.parametrize("name", StoreRegistry.built_in().names)
 WORKLOAD = Workload(WorkloadSpec(seed=2024, orders=40, customers=30, products=25))
 
 

@@ -27,6 +27,7 @@ from sandbox.measure.visibility import VisibilityProbe
 from sandbox.scenario.spec import RunParams
 from sandbox.stack.durability_profiles import parse_profile, parse_profiles
 from sandbox.stack.faults import parse_faults
+from sandbox.stores.registry import StoreRegistry
 from sandbox.workload.model import OrderRecord
 
 
@@ -217,17 +218,19 @@ def test_good_fault_schedule() -> None:
 
 
 def test_durability_profiles() -> None:
-    default, relaxed = parse_profiles("default|redis.appendonly=no,postgres.synchronous_commit=off")
-    assert default.stores_changed() == set()
-    assert relaxed.durability.redis_appendonly is False
-    assert relaxed.durability.postgres_synchronous_commit == "off"
-    assert relaxed.stores_changed() == {"redis", "postgres"}
-    assert relaxed.describe("redis") == "appendonly=no"
-    assert parse_profile("mongo.write_concern=w1j").describe("mongo").endswith("write concern w1j")
+    kinds = StoreRegistry.built_in()
+    default, relaxed = parse_profiles("default|redis.appendonly=no,postgres.synchronous_commit=off", kinds)
+    assert default.durability.changes == {}
+    assert relaxed.durability.changes == {"redis.appendonly": False, "postgres.synchronous_commit": "off"}
+    assert relaxed.durability.server(kinds.kind("postgres")) == {"fsync": True, "synchronous_commit": "off"}
+    assert relaxed.describe(kinds, "redis") == "appendonly=no"
+    mongo = parse_profile("mongo.write_concern=w1j", kinds)
+    assert mongo.describe(kinds, "mongo").endswith("write concern w1j")
+    assert mongo.client_options(kinds, "mongo") == {"mongo_write_concern": "w1j"}
     for bad, message in (("redis.appendonly=maybe", "expected one of"), ("elastic.translog=async", "unknown setting"),
                          ("redis.appendonly", "store.setting=value")):
         with pytest.raises(UsageError, match=message):
-            parse_profile(bad)
+            parse_profile(bad, kinds)
 
 
 def test_outage_validator_rejects_a_store_not_in_the_run() -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.config import STORE_NAMES, Settings
+from sandbox.config import Settings
 from sandbox.stack.docker import engine_available
+from sandbox.stores.registry import StoreRegistry
 from tests.raw import Raw
 
 
@@ -68,7 +69,7 @@ async def test_orders_scenario_end_to_end(tmp_path: Path, live: Settings) -> Non
     [summary_path] = tmp_path.glob("*-orders/summary.json")
     summary = json.loads(summary_path.read_text())
     assert summary["seed"] == 42 and summary["consistent"] is True
-    assert set(summary["stores"]) == set(STORE_NAMES)
+    assert set(summary["stores"]) == set(StoreRegistry.built_in().names)
     for store in summary["stores"].values():
         assert store["server"]["product"] and store["server"]["version"]
         write = store["operations"]["write"]
@@ -79,7 +80,7 @@ async def test_orders_scenario_end_to_end(tmp_path: Path, live: Settings) -> Non
     assert summary["client"]["libraries"]["asyncpg"]
     # Teardown dropped this run's namespace everywhere.
     namespace = f"sbx_{summary['run_id']}"
-    for name in STORE_NAMES:
+    for name in StoreRegistry.built_in().names:
         async with Raw(name, live) as raw:
             assert not await raw.namespace_exists(namespace), f"{name} kept {namespace}"
 

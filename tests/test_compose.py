@@ -17,12 +17,14 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from sandbox.stores.registry import StoreRegistry
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "compose" / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / "compose" / ".env.example"
 
-# The Python side (sandbox/config.py) connects to these host ports.
-HOST_PORTS = {"postgres": 15432, "mongo": 27117, "redis": 16379, "elasticsearch": 19200, "influxdb": 18086}
+# The Python side connects to the host ports its store kinds declare (sandbox/stores/<name>/__init__.py).
+HOST_PORTS = {k.compose_service: k.port for k in StoreRegistry.built_in().kinds.values() if k.compose_service}
 
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|(^|_)AUTH$")
 # Secrets must be required interpolations: a `:-default` would ship a known password.

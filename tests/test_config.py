@@ -6,21 +6,28 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.config import Workspace, ensure_env_file, load_settings, mask, parse_stores
+from sandbox.config import Settings, Workspace, ensure_env_file, mask
 from sandbox.errors import UsageError
+from sandbox.stores.registry import StoreRegistry
+
+KINDS = StoreRegistry.built_in()
+
+
+def load_settings(backend: str, ws: Workspace, config_file: Path | None = None) -> Settings:
+    return KINDS.settings(backend, ws, config_file)  # type: ignore[arg-type]
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
-    ensure_env_file(tmp_path / "compose" / ".env")
+    ensure_env_file(tmp_path / "compose" / ".env", KINDS.kinds.values())
     return Workspace(tmp_path, tmp_path / ".sandbox", tmp_path / "results")
 
 
 def test_env_file_is_generated_private_and_stable(ws: Workspace) -> None:
-    first = ensure_env_file(ws.env_file)
+    first = ensure_env_file(ws.env_file, KINDS.kinds.values())
     assert ws.env_file.stat().st_mode & 0o777 == 0o600
     assert len(first["POSTGRES_PASSWORD"]) >= 20
-    assert ensure_env_file(ws.env_file) == first
+    assert ensure_env_file(ws.env_file, KINDS.kinds.values()) == first
 
 
 def test_defaults_follow_backend_and_port_offset(ws: Workspace) -> None:
@@ -71,6 +78,6 @@ def test_mask_hides_passwords_only() -> None:
 
 
 def test_store_names_are_checked() -> None:
-    assert parse_stores("redis, postgres,redis") == ["redis", "postgres"]
+    assert KINDS.parse("redis, postgres,redis") == ["redis", "postgres"]
     with pytest.raises(UsageError, match="unknown store cassandra"):
-        parse_stores("postgres,cassandra")
+        KINDS.parse("postgres,cassandra")

@@ -12,18 +12,21 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sandbox.config import Workspace, endpoint, load_settings
+from sandbox.config import Workspace
 from sandbox.measure.checker import StoreCheck, Verdict, check_store, expected_records
 from sandbox.measure.history import OpHistory, WriteOutcome, read_history
 from sandbox.measure.load import closed_loop
 from sandbox.measure.timing import TimedStore
 from sandbox.stack.faults import FaultInjector
-from sandbox.stack.native import Durability, NativeStack
+from sandbox.stack.native import NativeStack
 from sandbox.stores import make_store
-from sandbox.stores.base import Store, StoreOptions
+from sandbox.stores.base import Store
+from sandbox.stores.kind import Durability
+from sandbox.stores.registry import StoreRegistry
 from sandbox.workload.generator import Workload, WorkloadSpec
 from tests.throwaway import throwaway_stack
 
@@ -37,9 +40,9 @@ class FaultStack:
     injector: FaultInjector
     ws: Workspace
 
-    def store(self, name: str, options: StoreOptions | None = None) -> Store:
-        settings = load_settings("native", self.ws)
-        return make_store(name, endpoint(settings, name), f"sbx_test_{secrets.token_hex(3)}", options)
+    def store(self, name: str, **knobs: Any) -> Store:
+        settings = StoreRegistry.built_in().settings("native", self.ws)
+        return make_store(settings, name, f"sbx_test_{secrets.token_hex(3)}", **knobs)
 
 
 @pytest.fixture
@@ -81,7 +84,7 @@ async def run_kill_restart(fs: FaultStack, name: str, orders: int) -> tuple[Stor
 
 
 async def test_killed_redis_without_aof_loses_exactly_its_acknowledged_writes(fault_stack: FaultStack) -> None:
-    fault_stack.stack.durability = Durability(redis_appendonly=False)
+    fault_stack.stack.set_durability(Durability({"redis.appendonly": False}))
     check, history, before, after = await run_kill_restart(fault_stack, "redis", 200)
     acknowledged = {k for k, o in history.outcomes.of("redis").items() if o == WriteOutcome.ACKNOWLEDGED}
     assert before and after and before != after, "redis was not killed and restarted"
@@ -93,8 +96,8 @@ async def test_killed_redis_without_aof_loses_exactly_its_acknowledged_writes(fa
 
 
 async def test_postgres_with_fsync_on_loses_nothing_after_kill_9(fault_stack: FaultStack) -> None:
-    durability = fault_stack.stack.durability
-    assert durability.postgres_fsync and durability.postgres_synchronous_commit == "on"
+    durability = fault_stack.stack.durability.values(StoreRegistry.built_in().kind("postgres"))
+    assert durability["fsync"] and durability["synchronous_commit"] == "on"
     check, history, before, after = await run_kill_restart(fault_stack, "postgres", 200)
     assert before and after and before != after, "postgres was not killed and restarted"
     assert check.error is None

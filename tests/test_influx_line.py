@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from influxdb_client import Point, WritePrecision
 
-from sandbox.stores.influx import MEASUREMENT, line
+from sandbox.stores.influx.adapter import MEASUREMENT, line
 from sandbox.workload.generator import Workload, WorkloadSpec
 from sandbox.workload.model import Order
 

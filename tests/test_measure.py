@@ -25,7 +25,7 @@ from sandbox.measure.processes import stats_from_wire, stats_to_wire
 from sandbox.measure.saturation import ClientLoad, CpuMeter, client_load
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.spec import RunParams
-from sandbox.stores.noop import NoopStore
+from sandbox.stores.noop.adapter import NoopStore
 from sandbox.workload.model import Order
 
 

@@ -13,7 +13,7 @@ from sandbox.measure.load import LoadPlan
 from sandbox.measure.progress import Bar
 from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
-from sandbox.stores.noop import NoopStore
+from sandbox.stores.noop.adapter import NoopStore
 from sandbox.workload.generator import Workload, WorkloadSpec
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import redis
 
-from sandbox.config import STORE_NAMES, endpoint
-from sandbox.stack.native import _start_time
+from sandbox.config import endpoint
+from sandbox.stack.pids import start_time as _start_time
+from sandbox.stores.registry import StoreRegistry
 from tests.test_cli import assert_usage_error, sandbox
 from tests.throwaway import throwaway_stack
 
@@ -24,7 +25,7 @@ def test_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
         proc = sandbox("up", "--backend", "native", env=t.env)
         assert proc.returncode == 0, proc.stderr
         pids = t.stack.running()
-        assert set(pids) == set(STORE_NAMES)
+        assert set(pids) == set(StoreRegistry.built_in().names)
         started = {store: _start_time(pid) for store, pid in pids.items()}
 
         status = sandbox("status", env=t.env)
@@ -40,7 +41,7 @@ def test_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
             assert _start_time(pid) != started[store], f"{store} (pid {pid}) still runs after down"
         assert sandbox("status", env=t.env).returncode == 1  # nothing reachable any more
 
-        data_dirs = [t.stack.store_dir(s) for s in STORE_NAMES]
+        data_dirs = [t.stack.store_dir(s) for s in StoreRegistry.built_in().names]
         assert all(d.exists() for d in data_dirs)  # down keeps the data for the next up
         assert sandbox("down", "--purge", env=t.env).returncode == 0
         assert not any(d.exists() for d in data_dirs)
@@ -48,10 +49,10 @@ def test_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
 
 def test_a_taken_port_fails_clearly_and_stops_what_up_started(tmp_path: Path) -> None:
     with throwaway_stack(tmp_path / "state", extra_offset=650) as t, socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", t.ws.port("redis")))
+        squatter.bind(("127.0.0.1", t.port("redis")))
         squatter.listen()
         proc = sandbox("up", "--backend", "native", "--stores", "postgres,redis", env=t.env)
-        assert_usage_error(proc, f"port {t.ws.port('redis')} for redis is already in use")
+        assert_usage_error(proc, f"port {t.port('redis')} for redis is already in use")
         assert t.stack.running() == {}, "a failed up must stop the stores it started"
 
 

@@ -15,7 +15,7 @@ from sandbox.config import Endpoint
 from sandbox.measure.load import LoadPlan, drive
 from sandbox.measure.saturation import CpuMeter
 from sandbox.measure.timing import TimedStore
-from sandbox.stores.noop import NoopStore
+from sandbox.stores.noop.adapter import NoopStore
 from sandbox.workload.generator import Workload, WorkloadSpec
 from sandbox.workload.model import Order
 

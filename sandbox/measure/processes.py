@@ -52,8 +52,9 @@ def stats_from_wire(doc: dict[str, Any]) -> OpStats:
 
 
 async def _one_store(ts: TimedStore, job: WriteJob, timeline: Timeline) -> LoadOutcome:
-    message_in = {"store": ts.name, "endpoint": asdict(ts.store.endpoint), "namespace": ts.store.namespace,
-                  "options": asdict(ts.store.options), "job": asdict(job)}
+    adapter = type(ts.store)  # the worker imports it by name: plugin kinds included
+    message_in = {"adapter": f"{adapter.__module__}:{adapter.__qualname__}", "endpoint": asdict(ts.store.endpoint),
+                  "namespace": ts.store.namespace, "options": asdict(ts.store.options), "job": asdict(job)}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "sandbox.measure.processes", stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=2**24)
@@ -91,8 +92,8 @@ async def write_in_processes(stores: list[TimedStore], job: WriteJob, timeline: 
 
 async def _worker(message: dict[str, Any]) -> None:
     """Inside the worker process: connect, write under the plan, report."""
-    from sandbox.stores import make_store
-    from sandbox.stores.base import StoreOptions
+    import importlib
+
     from sandbox.workload.generator import Workload, WorkloadSpec
 
     def emit(message: dict[str, Any]) -> None:
@@ -100,8 +101,9 @@ async def _worker(message: dict[str, Any]) -> None:
         sys.stdout.flush()
 
     job = WriteJob(**{**message["job"], "plan": LoadPlan(**message["job"]["plan"])})
-    store = make_store(message["store"], Endpoint(**message["endpoint"]), message["namespace"],
-                       StoreOptions(**message["options"]))
+    module, _, attr = message["adapter"].partition(":")
+    adapter = getattr(importlib.import_module(module), attr)
+    store = adapter(Endpoint(**message["endpoint"]), message["namespace"], adapter.Options(**message["options"]))
     await store.connect()
     try:
         ts = TimedStore(store, job.op_timeout_s)

@@ -16,13 +16,13 @@ if TYPE_CHECKING:
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
-def print_status(backend: str, rows: list[StoreStatus], pids: dict[str, int]) -> None:
+def print_status(backend: str, rows: list[StoreStatus], pids: dict[str, int | None]) -> None:
     table = Table(title=f"stores ({backend} backend)")
     for col in ("store", "url", "server (as reported)", "reachable", "pid"):
         table.add_column(col)
     for r in rows:
         table.add_row(r.store, r.url, r.server, "[green]yes[/]" if r.reachable else "[red]no[/]",
-                      str(pids.get(r.store, "")))
+                      str(pids.get(r.store) or ""))
     console.print(table)
 
 

@@ -13,14 +13,15 @@ from typing import Any
 from sandbox.measure.driver import LoadOutcome
 from sandbox.measure.latency import OpStats
 from sandbox.scenario.context import RunContext
+from sandbox.stores.registry import StoreRegistry, registry_of
 
-CLIENT_LIBRARIES = ("asyncpg", "pymongo", "redis", "elasticsearch", "influxdb-client", "aiohttp", "hdrhistogram",
-                    "uvloop")
+HARNESS_LIBRARIES = ("aiohttp", "hdrhistogram", "uvloop")  # each store kind names its own client libraries
 
 
-def client_versions() -> dict[str, str | None]:
+def client_versions(registry: StoreRegistry) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
-    for name in CLIENT_LIBRARIES:
+    libraries = [lib for kind in registry.kinds.values() for lib in kind.client_libraries]
+    for name in dict.fromkeys([*libraries, *HARNESS_LIBRARIES]):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -47,7 +48,8 @@ def summary(ctx: RunContext) -> dict[str, Any]:
         "run_id": ctx.run_id, "scenario": ctx.scenario.name, "backend": ctx.backend, "seed": ctx.params.seed,
         "params": params, "phases": [p.step for p in ctx.scenario.phases],
         "consistent": all(c.consistent for c in ctx.comparisons.values()) if ctx.comparisons else None,
-        "client": {"python": sys.version.split()[0], "platform": platform.platform(), "libraries": client_versions()},
+        "client": {"python": sys.version.split()[0], "platform": platform.platform(),
+                   "libraries": client_versions(registry_of(ctx.settings))},
         "stores": stores, "notes": ctx.notes,
         "strategies": [o.to_json() for o in ctx.strategies] if ctx.strategies else None,
         **(ctx.faults.to_json() if ctx.faults is not None else {}),  # history, faults, check, visibility

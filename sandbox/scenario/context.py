@@ -13,8 +13,7 @@ from sandbox.measure.driver import LoadOutcome
 from sandbox.measure.progress import Progress
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.spec import RunParams, Scenario
-from sandbox.stack.docker import DockerStack
-from sandbox.stack.native import NativeStack
+from sandbox.stack.base import Stack
 from sandbox.stores.base import ServerInfo
 from sandbox.strategies.outcome import StrategyOutcome
 from sandbox.workload.generator import Workload
@@ -36,7 +35,7 @@ class RunContext:
     progress: Progress  # drawn by the caller (the CLI: rich bars)
     results_dir: Path
     settings: Settings  # to open further connections (relays, projections, probes)
-    stack: NativeStack | DockerStack  # to stop, kill, pause and restart stores (fault steps)
+    stack: Stack  # to stop, kill, pause and restart stores (fault steps)
     comparisons: dict[str, Comparison] = field(default_factory=dict)
     read_misses: dict[str, int] = field(default_factory=dict)
     # What each load phase gave per store and op besides the histograms (which stay in `stores`).

@@ -15,10 +15,6 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-import asyncpg
-import redis.asyncio as aioredis
-
-from sandbox.config import endpoint
 from sandbox.errors import UsageError
 from sandbox.measure.checker import CheckReport, Verdict, check_store, expected_records
 from sandbox.measure.driver import write_everywhere
@@ -32,10 +28,10 @@ from sandbox.scenario.spec import RunParams
 from sandbox.scenario.steps import Step
 from sandbox.stack.durability_profiles import Profile, parse_profiles
 from sandbox.stack.faults import FaultInjector
-from sandbox.stack.native import NativeStack
 from sandbox.stores import make_store
-from sandbox.stores.base import StoreOptions
+from sandbox.stores.base import Store
 from sandbox.stores.connect import close_all, connect_all
+from sandbox.stores.registry import StoreRegistry, registry_of
 
 STARTING_UP = ("Loading", "CannotConnectNow")
 READY_TIMEOUT_S = 60.0
@@ -46,48 +42,47 @@ FAILURE_SIMULATED = ("process crash: SIGKILL to each server's process tree right
 
 async def durability(ctx: RunContext, profiles: Any = "default") -> None:
     """Per durability profile and store: write, kill -9, restart, count acknowledged-but-lost orders."""
-    parsed = parse_profiles(profiles)
+    registry = registry_of(ctx.settings)
+    parsed = parse_profiles(profiles, registry)
     stack = ctx.stack
-    if not isinstance(stack, NativeStack) and any(p.name != "default" for p in parsed):
+    if not stack.durability_configurable and any(p.name != "default" for p in parsed):
         raise UsageError("durability profiles other than `default` need the native backend (the compose "
                          "services' settings are fixed in compose/docker-compose.yml)")
+    original = stack.durability
     state = fault_run(ctx)
     state.failure_simulated = FAILURE_SIMULATED
     injector = FaultInjector(stack)
-    original = stack.durability if isinstance(stack, NativeStack) else None
 
     async def restore() -> None:
         await injector.restore()
-        if isinstance(stack, NativeStack) and original is not None and stack.durability != original:
-            stack.durability = original
+        if stack.durability != original:
+            stack.set_durability(original)
             for name in ctx.stores:  # back to the settings `sandbox up` started them with
                 await injector.apply(name, "restart")
             ctx.notes.append("durability: servers restarted with their original settings")
 
     ctx.cleanups.append(restore)
-    current = original
     for i, profile in enumerate(parsed):
-        if isinstance(stack, NativeStack) and profile.durability != current:
-            stack.durability = profile.durability
+        if profile.durability != stack.durability:
+            stack.set_durability(profile.durability)
             for name in ctx.stores:
                 await injector.apply(name, "restart")
-            current = profile.durability
         await _one_profile(ctx, i, profile, injector)
 
 
 async def _one_profile(ctx: RunContext, index: int, profile: Profile, injector: FaultInjector) -> None:
     p = ctx.params
     state = fault_run(ctx)
-    options = StoreOptions(es_refresh=p.es_refresh, connections=p.concurrency,
-                           mongo_write_concern=profile.mongo_write_concern)
+    registry = registry_of(ctx.settings)
     namespace = f"sbx_{ctx.run_id}_d{index}"
-    adapters = [make_store(name, endpoint(ctx.settings, name), namespace, options) for name in ctx.stores]
+    adapters = [make_store(ctx.settings, name, namespace, p.concurrency, es_refresh=p.es_refresh,
+                           **profile.client_options(registry, name)) for name in ctx.stores]
     servers = await connect_all(adapters)
     history = OpHistory(ctx.results_dir / f"history-durability-{index}.jsonl")
     timed = {s.name: TimedStore(s, p.op_timeout_s, [history.listener]) for s in adapters}
     try:
         await asyncio.gather(*(_when_ready(partial(s.prepare, ctx.workload.catalog)) for s in adapters))
-        reported = {name: await _reported_setting(ctx, name) for name in timed}
+        reported = {name: await _reported_settings(ts.store) for name, ts in timed.items()}
         await write_everywhere(list(timed.values()), ctx.workload, p.concurrency, p.batch,
                                ctx.tracker(f"write d{index}", p.orders))
         for name in timed:  # one at a time: the stack's record file is not shared between threads
@@ -102,10 +97,10 @@ async def _one_profile(ctx: RunContext, index: int, profile: Profile, injector: 
         state.checks.append(CheckReport(f"durability {profile.name}: after kill -9 and restart",
                                         {c.store: c for c in checks}))
         for c in checks:
-            lat = summarize(timed[c.store].op("write").latency)
+            lat = summarize(timed[c.store].op("write").latency)  # the TimedStore's own histogram
             acked = history.outcomes.counts(c.store)[WriteOutcome.ACKNOWLEDGED.name.lower()]
-            setting = profile.describe(c.store) + (f" [server reports {reported[c.store]}]"
-                                                   if reported[c.store] else "")
+            setting = profile.describe(registry, c.store) + (f" [server reports {reported[c.store]}]"
+                                                             if reported[c.store] else "")
             present = sum(c.counts[v] for v in (Verdict.OK, Verdict.DIVERGENT, Verdict.FAILED_BUT_PRESENT,
                                                 Verdict.TIMED_OUT_BUT_PRESENT, Verdict.UNKNOWN_THEN_PRESENT,
                                                 Verdict.UNEXPECTED))
@@ -131,34 +126,17 @@ async def _when_ready(call: Callable[[], Awaitable[None]], timeout_s: float = RE
             await asyncio.sleep(0.1)
 
 
-async def _reported_setting(ctx: RunContext, store: str) -> str:
-    """The durability settings as the server itself reports them, where it can be asked."""
-    url = endpoint(ctx.settings, store).url
+async def _reported_settings(store: Store) -> str:
+    """The durability settings as the server itself reports them, asked through its adapter."""
     try:
-        if store == "postgres":
-            conn = await asyncpg.connect(url)
-            try:
-                fsync = await conn.fetchval("SHOW fsync")
-                sync = await conn.fetchval("SHOW synchronous_commit")
-            finally:
-                await conn.close()
-            return f"fsync={fsync}, synchronous_commit={sync}"
-        if store == "redis":
-            client = aioredis.from_url(url, decode_responses=True)
-            try:
-                got = await client.config_get("appendonly")
-                got.update(await client.config_get("appendfsync"))
-                got.update(await client.config_get("save"))
-            finally:
-                await client.aclose()
-            return ", ".join(f"{k}={v!r}" if k == "save" else f"{k}={v}" for k, v in got.items())
+        got = await store.server_settings()
     except Exception as exc:
         return f"(could not ask: {type(exc).__name__})"
-    return ""
+    return ", ".join(f"{k}={v}" for k, v in got.items())
 
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
-    parse_profiles(params.get("profiles", "default"))
+    parse_profiles(params.get("profiles", "default"), StoreRegistry.built_in())
 
 
 STEPS: dict[str, Step] = {"durability": durability}

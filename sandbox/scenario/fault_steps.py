@@ -15,10 +15,8 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
-from sandbox.config import endpoint
 from sandbox.errors import SandboxError, UsageError
 from sandbox.measure.checker import CheckReport, check_store, expected_records
 from sandbox.measure.history import OpHistory
@@ -136,8 +134,8 @@ async def visibility(ctx: RunContext, sample: int = 100, timeout_s: float = 10.0
     if sample <= 0 or timeout_s <= 0:
         raise UsageError("visibility: sample and timeout_s must be positive")
     state = fault_run(ctx)
-    readers = [make_store(name, endpoint(ctx.settings, name), ts.store.namespace,
-                          replace(ts.store.options, connections=2)) for name, ts in ctx.stores.items()]
+    readers = [make_store(ctx.settings, name, ts.store.namespace, **{**vars(ts.store.options), "connections": 2})
+               for name, ts in ctx.stores.items()]
     await connect_all(readers)
     probe = VisibilityProbe({r.name: r.visible for r in readers}, {n: str(ctx.servers[n]) for n in ctx.stores},
                             every=write_ops(ctx.params) // sample, limit=sample, timeout_s=timeout_s)

@@ -9,18 +9,17 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sandbox.config import Settings, Workspace, endpoint, mask
+from sandbox.config import Settings, Workspace, mask
 from sandbox.errors import UsageError
 from sandbox.measure.progress import Progress
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams, Scenario
 from sandbox.scenario.step_registry import STEPS, check_params, validate_phase
-from sandbox.stack.docker import DockerStack
-from sandbox.stack.native import NativeStack
+from sandbox.stack.base import Stack
 from sandbox.stores import make_store
-from sandbox.stores.base import StoreOptions
 from sandbox.stores.connect import close_all, connect_all
+from sandbox.stores.registry import registry_of
 from sandbox.workload.generator import Workload, WorkloadSpec
 
 T = TypeVar("T")
@@ -31,9 +30,9 @@ def new_run_id(now: datetime) -> str:
 
 
 async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace, backend: str,
-              stack: NativeStack | DockerStack, progress: Progress) -> RunContext:
+              stack: Stack, progress: Progress) -> RunContext:
     """Run the scenario's phases; progress is drawn by the caller (the CLI passes rich bars)."""
-    params = params.validated()
+    params = params.validated(registry_of(settings))
     for phase in scenario.phases:
         if problem := check_params(phase.step, phase.params):
             raise UsageError(f"scenario {scenario.name}: {problem}")
@@ -44,9 +43,8 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     now = datetime.now(UTC)
     run_id = new_run_id(now)
     namespace = f"sbx_{run_id}"
-    options = StoreOptions(es_refresh=params.es_refresh, connections=params.concurrency,
-                           redis_ttl_s=params.redis_ttl_s)
-    stores = [make_store(name, endpoint(settings, name), namespace, options) for name in params.stores]
+    stores = [make_store(settings, name, namespace, params.concurrency, es_refresh=params.es_refresh,
+                         redis_ttl_s=params.redis_ttl_s) for name in params.stores]
     servers = await connect_all(stores)
 
     progress.note(f"run {run_id}  scenario {scenario.name}  seed {params.seed}  "
@@ -81,7 +79,7 @@ async def _teardown(ctx: RunContext, keep: bool) -> None:
 
 
 def run_blocking(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace,
-                 backend: str, stack: NativeStack | DockerStack, progress: Progress) -> RunContext:
+                 backend: str, stack: Stack, progress: Progress) -> RunContext:
     return run_loop(run(scenario, params, settings, ws, backend, stack, progress))
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from sandbox.config import STORE_NAMES, parse_stores
 from sandbox.errors import UsageError
 from sandbox.measure.load import LoadPlan
+from sandbox.stores.registry import StoreRegistry
 from sandbox.strategies.registry import check_strategies
 
 PROCESS_MODES = ("one", "per-store")
@@ -23,7 +23,7 @@ class RunParams:
     concurrency: int = 8
     batch: int = 1
     seed: int | None = None  # None: a fresh random seed, printed and stored with the results
-    stores: tuple[str, ...] = STORE_NAMES
+    stores: tuple[str, ...] = ()  # () = every store kind of the default set
     keep: bool = False  # leave the run's data in place for inspection
     es_refresh: str = "false"
     redis_ttl_s: int | None = None  # expire order hashes as a cache would; leave off to compare stores
@@ -40,7 +40,7 @@ class RunParams:
         return LoadPlan(self.concurrency, self.rate, self.arrival, self.warmup_s,  # type: ignore[arg-type]
                         self.duration_s, self.seed or 0).validated()
 
-    def validated(self) -> RunParams:
+    def validated(self, registry: StoreRegistry | None = None) -> RunParams:
         for name in ("orders", "concurrency", "batch"):
             if getattr(self, name) <= 0:
                 raise UsageError(f"--{name} must be a positive whole number, got {getattr(self, name)}")
@@ -57,7 +57,8 @@ class RunParams:
         self.load_plan()
         if self.processes not in PROCESS_MODES:
             raise UsageError(f"--processes must be one or per-store, got {self.processes!r}")
-        stores = tuple(parse_stores(",".join(self.stores)))
+        registry = registry or StoreRegistry.built_in()
+        stores = tuple(registry.parse(",".join(self.stores))) if self.stores else registry.names
         return replace(self, stores=stores, strategies=check_strategies(self.strategies, stores))
 
 

@@ -12,8 +12,9 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sandbox.config import Settings, endpoint
+from sandbox.config import Settings
 from sandbox.errors import UsageError
 from sandbox.measure.consistency import Comparison, compare_store, expected_totals
 from sandbox.measure.latency import OpStats, record_us
@@ -21,9 +22,7 @@ from sandbox.measure.load import closed_loop
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
 from sandbox.stack.faults import FaultInjector
-from sandbox.stack.native import NativeStack
 from sandbox.stores import make_store
-from sandbox.stores.base import StoreOptions
 from sandbox.stores.connect import close_all, connect_all
 from sandbox.strategies.base import Strategy, StrategyOptions
 from sandbox.strategies.dual_write import ConcurrentDualWrite, DualWrite
@@ -89,9 +88,9 @@ def make_strategy(name: str, stores: dict[str, TimedStore], options: StrategyOpt
     raise UsageError(f"unknown strategy {name!r}: choose from {', '.join(REQUIRED_STORES)}")
 
 
-async def open_stores(settings: Settings, names: list[str], namespace: str, options: StoreOptions,
-                      op_timeout_s: float) -> dict[str, TimedStore]:
-    stores = {n: TimedStore(make_store(n, endpoint(settings, n), namespace, options), op_timeout_s) for n in names}
+async def open_stores(settings: Settings, names: list[str], namespace: str, connections: int,
+                      op_timeout_s: float, **knobs: Any) -> dict[str, TimedStore]:
+    stores = {n: TimedStore(make_store(settings, n, namespace, connections, **knobs), op_timeout_s) for n in names}
     await connect_all([ts.store for ts in stores.values()])
     return stores
 
@@ -132,8 +131,8 @@ async def run_strategy(name: str, run: StrategyRun, advance: Callable[[int], Non
                        notes: list[str] | None = None) -> StrategyOutcome:
     notes = notes if notes is not None else []
     namespace = f"{run.namespace}_{TAGS[name]}"
-    options = StoreOptions(es_refresh=run.es_refresh, connections=run.options.concurrency + 4)
-    stores = await open_stores(run.settings, list(run.stores), namespace, options, run.op_timeout_s)
+    stores = await open_stores(run.settings, list(run.stores), namespace, run.options.concurrency + 4,
+                               run.op_timeout_s, es_refresh=run.es_refresh)
     outcome = StrategyOutcome(name, namespace, list(run.stores), OpStats())
     try:
         await asyncio.gather(*(ts.store.prepare(run.workload.catalog) for ts in stores.values()))
@@ -222,9 +221,9 @@ async def compare_strategies(ctx: RunContext, fault_store: str = "redis", kill_a
         raise UsageError("down_s must be >= 0, settle_timeout_s > 0 and payment_failure_rate in [0, 1]")
     injector = None
     if fault_store != "none":
-        if isinstance(ctx.stack, NativeStack) and ctx.stack.pid(fault_store) is None:
-            raise UsageError(f"{fault_store} is not running on this native stack ({ctx.stack.state_dir}): "
-                             "start it with `sandbox up`")
+        if not ctx.stack.is_running(fault_store):
+            raise UsageError(f"{fault_store} is not running on this {ctx.stack.backend} stack "
+                             f"({ctx.stack.ws.state_dir}): start it with `sandbox up`")
         injector = FaultInjector(ctx.stack)
     assert p.seed is not None
     run = StrategyRun(ctx.settings, p.stores, f"sbx_{ctx.run_id}", ctx.workload,

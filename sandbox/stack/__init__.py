@@ -1,4 +1,4 @@
-"""Bringing the five stores up and down: Docker Compose where an engine answers, local processes elsewhere."""
+"""Bringing the stores up and down: Docker Compose where an engine answers, local processes elsewhere."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 
 from sandbox.config import Backend, Workspace
 from sandbox.errors import UsageError
+from sandbox.stack.base import Stack
 from sandbox.stack.docker import DockerStack, engine_available
 from sandbox.stack.native import NativeStack
+from sandbox.stores.registry import StoreRegistry
 
 
 def resolve_backend(choice: str, state_dir: Path) -> Backend:
@@ -36,7 +38,7 @@ def recorded_backend(state_dir: Path) -> Backend | None:
     return backend if backend in ("docker", "native") else None
 
 
-def open_stack(backend: Backend, ws: Workspace, secrets: dict[str, str]) -> DockerStack | NativeStack:
+def open_stack(backend: Backend, ws: Workspace, secrets: dict[str, str], registry: StoreRegistry) -> Stack:
     if backend == "docker":
-        return DockerStack(ws)
-    return NativeStack(ws, secrets)
+        return DockerStack(ws, registry)
+    return NativeStack(ws, secrets, registry)

@@ -1,9 +1,9 @@
 """Injecting faults into the stores of a stack: stop, kill, pause, resume, restart, start.
 
-Native backend: signals to the recorded server process and its children (NativeStack.signal: a
-PostgreSQL postmaster's backends share its fate, as they would if a container runtime killed the
-server), restart on the same data directory. Docker backend: `docker compose kill | stop |
-pause | unpause | restart | start` of the service. The stack's own calls block (they wait for a
+Each action is a method of the Stack protocol (stack/base.py). Native backend: signals to the recorded
+server process and its children (a PostgreSQL postmaster's backends share its fate, as they would if a
+container runtime killed the server), restart on the same data directory. Docker backend: `docker
+compose kill | stop | pause | unpause | restart | start` of the service. The stack's own calls block (they wait for a
 process to exit or a port to open), so they run in a worker thread and the event loop keeps
 measuring the other stores meanwhile.
 """
@@ -11,19 +11,14 @@ measuring the other stores meanwhile.
 from __future__ import annotations
 
 import asyncio
-import signal
-import socket
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.errors import SandboxError, UsageError
-from sandbox.stack.docker import DockerStack
-from sandbox.stack.native import NativeStack
+from sandbox.errors import UsageError
+from sandbox.stack.base import Stack
 
 ACTIONS = ("stop", "kill", "pause", "resume", "restart", "start")
 WHEN_KEYS = ("at_s", "at_op", "after_s")
-READY_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -86,7 +81,7 @@ def parse_faults(raw: Any, stores: tuple[str, ...], write_ops: int | None) -> li
 class FaultInjector:
     """Applies actions to one stack's stores and remembers which it left down or paused."""
 
-    def __init__(self, stack: NativeStack | DockerStack):
+    def __init__(self, stack: Stack):
         self.stack = stack
         self.down: set[str] = set()
         self.paused: set[str] = set()
@@ -116,43 +111,6 @@ class FaultInjector:
         return done
 
     def _apply(self, store: str, action: str) -> str:
-        if isinstance(self.stack, DockerStack):
-            compose = {"resume": "unpause"}.get(action, action)
-            self.stack.service_action(store, compose)
-            if action in ("restart", "start"):
-                _wait_port(self.stack.ws.port(store))
-            return f"docker compose {compose}"
-        return self._native(self.stack, store, action)
-
-    @staticmethod
-    def _native(stack: NativeStack, store: str, action: str) -> str:
-        if action in ("start", "restart"):
-            was = ""
-            if stack.pid(store) is not None:
-                if action == "start":
-                    return "already running"
-                stack.signal(store, signal.SIGCONT)  # a paused server cannot stop
-                stack.stop(store)
-                was = "stopped, "
-            pid = stack.start(store)
-            return f"{was}started again on the same data directory (pid {pid})"
-        if stack.pid(store) is None:
-            raise SandboxError(f"cannot {action} {store}: it is not running")
-        if action == "stop":
-            stack.signal(store, signal.SIGCONT)
-            stack.stop(store)
-            return "stopped (graceful shutdown)"
-        sig = {"kill": signal.SIGKILL, "pause": signal.SIGSTOP, "resume": signal.SIGCONT}[action]
-        pids = stack.signal(store, sig)
-        return f"{sig.name} to pid {pids[0]}" + (f" and its {len(pids) - 1} child processes" if len(pids) > 1 else "")
-
-
-def _wait_port(port: int) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            s.settimeout(0.2)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise SandboxError(f"port {port} did not open within {READY_TIMEOUT_S:.0f} s after the restart")
+        do = {"stop": self.stack.stop, "kill": self.stack.kill, "pause": self.stack.pause,
+              "resume": self.stack.resume, "restart": self.stack.restart, "start": self.stack.start}
+        return do[action](store)

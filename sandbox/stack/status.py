@@ -22,7 +22,7 @@ class StoreStatus:
 
 async def probe(settings: Settings, store: str) -> StoreStatus:
     ep = endpoint(settings, store)
-    adapter = make_store(store, ep, namespace="sbx_status_probe")
+    adapter = make_store(settings, store, namespace="sbx_status_probe")
     try:
         info = await asyncio.wait_for(adapter.connect(), PROBE_TIMEOUT_S)
         return StoreStatus(store, mask(ep.url), True, str(info))

@@ -1,19 +1,15 @@
-"""Where orders are written: one adapter module per store behind sandbox.stores.base.Store."""
+"""Where orders are written: one folder per store (adapter + StoreKind), behind sandbox.stores.base.Store."""
 
 from __future__ import annotations
 
-from sandbox.config import Endpoint
-from sandbox.stores.base import Store, StoreOptions
-from sandbox.stores.elastic import ElasticStore
-from sandbox.stores.influx import InfluxStore
-from sandbox.stores.mongo import MongoStore
-from sandbox.stores.noop import NoopStore
-from sandbox.stores.postgres import PostgresStore
-from sandbox.stores.redis import RedisStore
+from typing import Any
 
-ADAPTERS: dict[str, type[Store]] = {cls.name: cls for cls in
-                                    (PostgresStore, MongoStore, RedisStore, ElasticStore, InfluxStore, NoopStore)}
+from sandbox.config import Settings, endpoint
+from sandbox.stores.base import Store
+from sandbox.stores.registry import registry_of
 
 
-def make_store(name: str, endpoint: Endpoint, namespace: str, options: StoreOptions | None = None) -> Store:
-    return ADAPTERS[name](endpoint, namespace, options)
+def make_store(settings: Settings, name: str, namespace: str, connections: int = 8, **knobs: Any) -> Store:
+    """An adapter for one configured store; knobs (es_refresh, redis_ttl_s, ...) go to the kinds that take them."""
+    kind = registry_of(settings).kind(name)
+    return kind.make(endpoint(settings, name), namespace, kind.options_for(connections, **knobs))

@@ -49,10 +49,12 @@ class Capability(StrEnum):
 
 @dataclass(frozen=True)
 class StoreOptions:
-    es_refresh: str = "false"  # Elasticsearch refresh on write: false | wait_for | true
-    redis_ttl_s: int | None = None  # cache-style expiry; off for comparisons
+    """Client options every store has; a kind with knobs of its own subclasses it (its `options` type).
+
+    A run passes its knobs by name (`es_refresh`, `redis_ttl_s`, ...); each kind keeps the ones its
+    options type has a field for (see StoreKind.options_for)."""
+
     connections: int = 8  # connection pool size; the runner sets it to the run's concurrency
-    mongo_write_concern: str = "default"  # default | w1 | majority | w1j (w:1, j:true) | majorityj
 
 
 class Store(ABC):
@@ -61,11 +63,12 @@ class Store(ABC):
     name: ClassVar[str]
     money_note: ClassVar[str] = "exact decimal"
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    Options: ClassVar[type[StoreOptions]] = StoreOptions  # this kind's own typed options
 
     def __init__(self, endpoint: Endpoint, namespace: str, options: StoreOptions | None = None):
         self.endpoint = endpoint
         self.namespace = namespace  # e.g. "sbx_20261125t2132_ab12": unique to one run
-        self.options = options or StoreOptions()
+        self.options = options or self.Options()
 
     @abstractmethod
     async def connect(self) -> ServerInfo:
@@ -117,6 +120,10 @@ class Store(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Release connections."""
+
+    async def server_settings(self) -> dict[str, str]:
+        """The server's durability settings as it reports them now (empty where it cannot be asked)."""
+        return {}
 
     def describe(self) -> str:
         """How the order is modelled in this store, for reports."""

@@ -28,7 +28,7 @@ from hdrh.histogram import HdrHistogram
 
 from sandbox.measure.latency import new_histogram, record_us
 from sandbox.measure.timing import TimedStore
-from sandbox.stores.postgres import PostgresStore
+from sandbox.stores.postgres.adapter import PostgresStore
 from sandbox.strategies.base import Strategy, StrategyOptions, pause
 from sandbox.strategies.events import Event, fold, lifecycle
 from sandbox.workload.model import Order

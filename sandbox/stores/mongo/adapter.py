@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.write_concern import WriteConcern
 
 from sandbox.errors import UsageError
-from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
+from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
 from sandbox.workload.model import Catalog, Order, OrderRecord, OrderStatus
 
 WRITE_CONCERNS = {
@@ -66,9 +67,16 @@ def _record(doc: dict[str, Any]) -> OrderRecord:
                        doc.get("item_count"), customer.get("id"), customer.get("segment"), doc.get("order_number"))
 
 
+@dataclass(frozen=True)
+class MongoOptions(StoreOptions):
+    mongo_write_concern: str = "default"  # default | w1 | majority | w1j (w:1, j:true) | majorityj
+
+
 class MongoStore(Store):
     name = "mongo"
     capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT})
+    Options = MongoOptions
+    options: MongoOptions
 
     client: AsyncMongoClient
     orders: AsyncCollection

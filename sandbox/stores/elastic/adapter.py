@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +12,7 @@ from elasticsearch import AsyncElasticsearch, BadRequestError, ConflictError
 from elasticsearch.helpers import async_scan
 
 from sandbox.errors import SandboxError, UsageError
-from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
+from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 MONEY = {"type": "scaled_float", "scaling_factor": 100}
@@ -61,8 +62,15 @@ def _record(order_id: str, src: dict[str, Any]) -> OrderRecord:
                        src.get("order_number"))
 
 
+@dataclass(frozen=True)
+class ElasticOptions(StoreOptions):
+    es_refresh: str = "false"  # refresh on write: false | wait_for | true
+
+
 class ElasticStore(Store):
     name = "elastic"
+    Options = ElasticOptions
+    options: ElasticOptions
     capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.SEARCH_PATH})
     money_note = "scaled_float (aggregations are doubles)"
 
@@ -76,7 +84,8 @@ class ElasticStore(Store):
     document = staticmethod(_document)  # an order as the JSON source it is indexed as (bench: _bulk input)
 
     async def connect(self) -> ServerInfo:
-        node_class: type[AiohttpHttpNode] = PlainJsonNode if self.endpoint.plain_json else AiohttpHttpNode
+        plain = self.endpoint.settings.get("plain_json", True)
+        node_class: type[AiohttpHttpNode] = PlainJsonNode if plain else AiohttpHttpNode
         self.es = AsyncElasticsearch(self.endpoint.url, node_class=node_class,
                                      connections_per_node=self.options.connections, request_timeout=30)
         info = (await self.es.info()).body

@@ -141,6 +141,9 @@ class PostgresStore(Store):
         number, _, build = version.partition(" ")
         return ServerInfo("PostgreSQL", number, build.strip("()"))
 
+    async def server_settings(self) -> dict[str, str]:
+        return {name: await self.pool.fetchval(f"SHOW {name}") for name in ("fsync", "synchronous_commit")}
+
     async def prepare(self, catalog: Catalog) -> None:
         statuses = ", ".join(f"'{s.value}'" for s in OrderStatus)
         async with self.pool.acquire() as conn, conn.transaction():

@@ -75,8 +75,13 @@ class InfluxStore(Store):
 
     line = staticmethod(line)  # an order as the line-protocol point it is written as (bench: curl input)
 
+    @property
+    def org(self) -> str | None:
+        return self.endpoint.settings.get("org")
+
     async def connect(self) -> ServerInfo:
-        headers = {"Authorization": f"Token {self.endpoint.token}"} if self.endpoint.token else {}
+        token = self.endpoint.settings.get("token")
+        headers = {"Authorization": f"Token {token}"} if token else {}
         self.session = aiohttp.ClientSession(
             base_url=self.endpoint.url, headers=headers,
             connector=aiohttp.TCPConnector(limit=self.options.connections + 2),
@@ -113,10 +118,10 @@ class InfluxStore(Store):
 
     async def _create_bucket(self) -> None:
         """InfluxDB 2.x: a bucket for this run, mapped to a v1 database of the same name."""
-        async with self.session.get("/api/v2/orgs", params={"org": self.endpoint.org or ""}) as resp:
+        async with self.session.get("/api/v2/orgs", params={"org": self.org or ""}) as resp:
             orgs = (await resp.json()).get("orgs", [])
         if not orgs:
-            raise UsageError(f"InfluxDB org {self.endpoint.org!r} not found: set SANDBOX_INFLUX_ORG")
+            raise UsageError(f"InfluxDB org {self.org!r} not found: set SANDBOX_INFLUX_ORG")
         org_id = orgs[0]["id"]
         async with self.session.post("/api/v2/buckets", json={"orgID": org_id, "name": self.namespace}) as resp:
             if resp.status == 422:

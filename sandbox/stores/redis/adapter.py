@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -13,15 +14,22 @@ from redis.backoff import NoBackoff
 from redis.exceptions import WatchError
 
 from sandbox.errors import UsageError
-from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
+from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 SCAN_CHUNK = 500
 
 
+@dataclass(frozen=True)
+class RedisOptions(StoreOptions):
+    redis_ttl_s: int | None = None  # cache-style expiry of order hashes; off for comparisons
+
+
 class RedisStore(Store):
     name = "redis"
     capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT})
+    Options = RedisOptions
+    options: RedisOptions
 
     client: aioredis.Redis  # decode_responses=True: str in, str out
     _created = False
@@ -39,6 +47,12 @@ class RedisStore(Store):
         persistence = await self.client.info("persistence")
         aof = "aof on" if persistence.get("aof_enabled") else "aof off"
         return ServerInfo("Redis", str(info["redis_version"]), aof)
+
+    async def server_settings(self) -> dict[str, str]:
+        got: dict[str, str] = {}
+        for name in ("appendonly", "appendfsync", "save"):
+            got.update({str(k): str(v) for k, v in (await self.client.config_get(name)).items()})
+        return {k: repr(v) if k == "save" else v for k, v in got.items()}  # save "" reads as ''
 
     async def prepare(self, catalog: Catalog) -> None:
         # Any key under the prefix means it is someone's; the NX marker settles a race with another run.

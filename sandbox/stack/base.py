@@ -1,0 +1,40 @@
+"""The one interface both backends implement; faults, steps and the CLI use only this."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sandbox.config import Backend, Workspace
+from sandbox.stores.kind import Durability
+
+
+class Stack(Protocol):
+    backend: Backend
+    ws: Workspace
+    durability_configurable: bool  # whether set_durability can change what the servers run with
+
+    def up(self, stores: list[str]) -> list[str]:
+        """Start the stores not yet running (those with a server); returns the ones started."""
+
+    def down(self, purge: bool = False) -> list[str]:
+        """Stop what this stack started; purge: delete the stores' data too (state dir / volumes)."""
+
+    def status(self) -> dict[str, int | None]:
+        """The stores running now: their server's PID where the backend knows it, else None."""
+
+    def is_running(self, store: str) -> bool: ...
+
+    # Faults (sandbox.stack.faults): each blocks until done and says what it did, for the history.
+    def stop(self, store: str) -> str: ...
+    def kill(self, store: str) -> str: ...
+    def pause(self, store: str) -> str: ...
+    def resume(self, store: str) -> str: ...
+    def restart(self, store: str) -> str: ...
+    def start(self, store: str) -> str: ...
+
+    @property
+    def durability(self) -> Durability:
+        """The durability settings the servers run with."""
+
+    def set_durability(self, durability: Durability) -> None:
+        """Run the servers with these settings from their next start (UsageError where not possible)."""

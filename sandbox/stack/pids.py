@@ -1,0 +1,84 @@
+"""Which server processes a native stack started: stack.json, by PID and the kernel's start time.
+
+A PID alone is not enough: after a process exits its PID can be reused, so a record also keeps the
+process's start time, and a process counts as ours only while both match.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+
+class ProcessRecords:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        if not self.path.exists():
+            return {}
+        return json.loads(self.path.read_text()).get("stores", {})
+
+    def add(self, store: str, pid: int, port: int, log: Path) -> int | None:
+        started = start_time(pid)
+        records = self.all()
+        records[store] = {"pid": pid, "started": started, "port": port, "log": str(log)}
+        self._save(records)
+        return started
+
+    def forget(self, store: str) -> None:
+        records = self.all()
+        if records.pop(store, None) is not None:
+            self._save(records)
+
+    def started(self, store: str) -> int | None:
+        return self.all().get(store, {}).get("started")
+
+    def pid(self, store: str) -> int | None:
+        """The recorded PID if that process is still ours and alive."""
+        rec = self.all().get(store)
+        if not rec:
+            return None
+        pid = int(rec["pid"])
+        return pid if is_ours(pid, rec["started"]) else None
+
+    def _save(self, records: dict[str, dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"backend": "native", "stores": records}, indent=2))
+        tmp.replace(self.path)
+
+
+def start_time(pid: int) -> int | None:
+    """The kernel's start time of a live (non-zombie) process, in clock ticks since boot."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] in ("Z", "X") else int(fields[19])
+
+
+def is_ours(pid: int, started: int | None) -> bool:
+    """Alive, and the same process we started: a reused PID has another start time.
+
+    (Command lines are no guide: Redis rewrites its process title.)"""
+    return started is not None and start_time(pid) == started
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_port(port: int, is_open: bool, timeout_s: float) -> bool:
+    """Wait until the port is open (or closed); False if it did not happen in time."""
+    deadline = time.monotonic() + timeout_s
+    while port_open(port) != is_open:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

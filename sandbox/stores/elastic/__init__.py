@@ -1,0 +1,19 @@
+"""Elasticsearch: an order as one document in an index per run; readers search (refresh lag)."""
+
+from __future__ import annotations
+
+from sandbox.config import Setting, parse_bool
+from sandbox.stores.elastic.adapter import ElasticStore
+from sandbox.stores.elastic.native import LAUNCHER
+from sandbox.stores.kind import DurabilityKnobs, StoreKind
+
+KIND = StoreKind(
+    name="elastic", adapter=ElasticStore, port=19200, schemes=("http", "https"),
+    default_url=lambda backend, env, port: f"http://127.0.0.1:{port}",
+    # Elasticsearch 9 wants "compatible-with=9" media types; OpenSearch and the osmem stand-in
+    # answer 406 to them. Plain application/json works on all three, so it is the default.
+    settings=(Setting("plain_json", lambda backend, env: True, parse_bool),),
+    compose_service="elasticsearch", native=LAUNCHER,
+    durability=DurabilityKnobs((), lambda v: "in-memory emulator (osmem): nothing survives a restart"),
+    client_libraries=("elasticsearch",),
+)

@@ -1,0 +1,22 @@
+"""InfluxDB: an order as one point (status and segment as tags) in a database per run."""
+
+from __future__ import annotations
+
+from sandbox.config import Setting
+from sandbox.stores.influx.adapter import InfluxStore
+from sandbox.stores.influx.native import LAUNCHER
+from sandbox.stores.kind import DurabilityKnobs, StoreKind
+
+KIND = StoreKind(
+    name="influx", adapter=InfluxStore, port=18086, schemes=("http", "https"),
+    default_url=lambda backend, env, port: f"http://127.0.0.1:{port}",
+    # InfluxDB 2 (compose) needs a token and an org; the native 1.x runs with auth off.
+    settings=(Setting("token", lambda backend, env: env.get("INFLUX_ADMIN_TOKEN") if backend == "docker" else None,
+                      secret=True),
+              Setting("org", lambda backend, env: env.get("INFLUX_ORG", "sandbox") if backend == "docker" else None)),
+    secrets=("INFLUX_ADMIN_PASSWORD", "INFLUX_ADMIN_TOKEN"),
+    env_values=(("INFLUX_ORG", "sandbox"), ("INFLUX_BUCKET", "sandbox"), ("INFLUX_ADMIN_USER", "sandbox")),
+    compose_service="influxdb", native=LAUNCHER,
+    durability=DurabilityKnobs((), lambda v: "WAL on (InfluxDB 1.x default, wal-fsync-delay=0s)"),
+    client_libraries=("influxdb-client", "aiohttp"),
+)

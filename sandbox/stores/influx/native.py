@@ -1,0 +1,31 @@
+"""InfluxDB on the native backend: the OS package's influxd 1.x, auth off (loopback only)."""
+
+from __future__ import annotations
+
+from sandbox.stores.launch import LaunchContext, NativeLauncher, spawn, which
+
+INSTALL_HINT = "apt-get install -y influxdb"
+
+
+def start(ctx: LaunchContext) -> int:
+    binary = which("influxd", INSTALL_HINT)
+    root = ctx.root
+    conf = root / "influxdb.conf"
+    conf.write_text(f"""reporting-disabled = true
+bind-address = "127.0.0.1:{ctx.port + 2}"
+[meta]
+  dir = "{root / 'meta'}"
+[data]
+  dir = "{root / 'data'}"
+  wal-dir = "{root / 'wal'}"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:{ctx.port}"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+""")
+    return spawn([binary, "run", "-config", str(conf)], ctx.log)
+
+
+LAUNCHER = NativeLauncher(start, INSTALL_HINT)

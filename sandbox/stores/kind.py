@@ -1,0 +1,81 @@
+"""A store kind: everything the sandbox knows about one store, declared in the store's own folder.
+
+Configuration (URL, schemes, settings, secrets, port) is the StoreConfig part; this adds the adapter
+(its typed `Options`, its `capabilities`, `server_settings()` to ask the server for its durability
+settings), how to run the server (compose service, native launcher), its durability knobs and the
+client libraries to name in results. Adding a store = one folder with a KIND.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from sandbox.config import Endpoint, StoreConfig
+from sandbox.stores.base import Capability, Store, StoreOptions
+from sandbox.stores.launch import NativeLauncher
+
+ON_OFF = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One durability setting, named `<store>.<name>` in a durability profile."""
+
+    name: str
+    default: Any
+    choices: Mapping[str, Any]  # what a profile may say -> the value
+    client: bool = False  # a client setting: goes to the adapter's option `<store>_<name>`, not the server
+
+
+@dataclass(frozen=True)
+class DurabilityKnobs:
+    knobs: tuple[Knob, ...] = ()
+    describe: Callable[[Mapping[str, Any]], str] = lambda values: ""  # knob values -> one line for reports
+
+    def defaults(self) -> dict[str, Any]:
+        return {k.name: k.default for k in self.knobs}
+
+
+@dataclass(frozen=True)
+class Durability:
+    """Durability settings that differ from the kinds' defaults: {"redis.appendonly": False, ...}."""
+
+    changes: Mapping[str, Any] = field(default_factory=dict)
+
+    def values(self, kind: StoreKind) -> dict[str, Any]:
+        """Every knob of a kind, changed or default."""
+        return {k.name: self.changes.get(f"{kind.name}.{k.name}", k.default) for k in kind.durability.knobs}
+
+    def server(self, kind: StoreKind) -> dict[str, Any]:
+        """The knobs the server is started with (client knobs left out)."""
+        client = {k.name for k in kind.durability.knobs if k.client}
+        return {name: v for name, v in self.values(kind).items() if name not in client}
+
+    def client_options(self, kind: StoreKind) -> dict[str, Any]:
+        """Client knobs as adapter options: mongo.write_concern -> mongo_write_concern."""
+        client = {k.name for k in kind.durability.knobs if k.client}
+        return {f"{kind.name}_{name}": v for name, v in self.values(kind).items() if name in client}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreKind(StoreConfig):
+    adapter: type[Store]
+    compose_service: str | None = None  # the service in compose/docker-compose.yml; None: no server
+    native: NativeLauncher | None = None  # how the native backend runs it; None: no server
+    durability: DurabilityKnobs = DurabilityKnobs()
+    client_libraries: tuple[str, ...] = ()  # PyPI names whose versions the results record
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return self.adapter.capabilities
+
+    def options_for(self, connections: int, **knobs: Any) -> StoreOptions:
+        """This kind's options from a run's knobs, keeping those its options type has a field for."""
+        names = {f.name for f in fields(self.adapter.Options)}
+        return self.adapter.Options(connections=connections,
+                                    **{k: v for k, v in knobs.items() if k in names and v is not None})
+
+    def make(self, endpoint: Endpoint, namespace: str, options: StoreOptions | None = None) -> Store:
+        return self.adapter(endpoint, namespace, options)

@@ -1,0 +1,56 @@
+"""What a store's native launcher gets and may use: its folder, port and log, and process helpers.
+
+A launcher starts the server in the background and returns its PID; the native stack records it
+and stops the server by that PID later.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sandbox.errors import UsageError
+
+
+@dataclass(frozen=True)
+class LaunchContext:
+    root: Path  # the store's data directory (created)
+    port: int
+    log: Path
+    secrets: Mapping[str, str]  # compose/.env
+    durability: Mapping[str, Any]  # this store's server-side durability knobs
+
+
+@dataclass(frozen=True)
+class NativeLauncher:
+    start: Callable[[LaunchContext], int]  # starts the server, returns its PID
+    install_hint: str  # how to install the server when it is missing
+    data_dir: Callable[[Path], Path] | None = None  # state dir -> data dir; default <state>/native/<store>
+    stop_signal: signal.Signals = signal.SIGTERM
+    wait_port_closed: bool = False  # after stopping, wait until the port closes (it outlives the PID)
+
+
+def spawn(argv: list[str], log: Path) -> int:
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)  # outlives the CLI; stopped by PID later
+    return proc.pid
+
+
+def run(argv: list[str], what: str) -> None:
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise UsageError(f"{what} failed (exit {proc.returncode}): {tail[0]}")
+
+
+def which(name: str, install_hint: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise UsageError(f"{name} not found on PATH: install it ({install_hint}) or run `make up`")
+    return found

@@ -1,0 +1,31 @@
+"""MongoDB: an order as one document with its items embedded, a database per run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sandbox.config import Backend
+from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
+from sandbox.stores.mongo.adapter import WRITE_CONCERNS, MongoStore
+from sandbox.stores.mongo.native import LAUNCHER
+
+
+def default_url(backend: Backend, env: Mapping[str, str], port: int) -> str:
+    if backend == "docker":
+        user, pw = env.get("MONGO_ROOT_USER", "sandbox"), env.get("MONGO_ROOT_PASSWORD", "")
+        return f"mongodb://{user}:{pw}@127.0.0.1:{port}/?directConnection=true&authSource=admin"
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true"  # the stand-in runs without auth
+
+
+KIND = StoreKind(
+    name="mongo", adapter=MongoStore, port=27117, schemes=("mongodb", "mongodb+srv"), default_url=default_url,
+    secrets=("MONGO_ROOT_PASSWORD",), env_values=(("MONGO_ROOT_USER", "sandbox"),),
+    compose_service="mongo", native=LAUNCHER,
+    durability=DurabilityKnobs(
+        (Knob("sync_on_commit", False, ON_OFF),
+         # the write concern is the client's: it goes to the adapter's options, not the server
+         Knob("write_concern", "default", {c: c for c in WRITE_CONCERNS}, client=True)),
+        lambda v: f"sync-on-commit={'on' if v['sync_on_commit'] else 'off'} (SecantusDB), "
+                  f"write concern {v['write_concern']}"),
+    client_libraries=("pymongo",),
+)

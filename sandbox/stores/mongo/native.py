@@ -1,0 +1,28 @@
+"""MongoDB on the native backend: the SecantusDB stand-in from PyPI (no auth, loopback only)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from sandbox.errors import UsageError
+from sandbox.stores.launch import LaunchContext, NativeLauncher, spawn
+
+INSTALL_HINT = "pip install -e '.[native]'  (installs secantusdb)"
+
+
+def start(ctx: LaunchContext) -> int:
+    binary = shutil.which("secantusd-py", path=f"{Path(sys.executable).parent}{os.pathsep}"
+                                               f"{os.environ.get('PATH', '')}")
+    if binary is None:
+        raise UsageError(f"secantusd-py (MongoDB stand-in) not found: {INSTALL_HINT}")
+    argv = [binary, "--host", "127.0.0.1", "--port", str(ctx.port), "--storage-path", str(ctx.root / "data"),
+            "--log-level", "WARNING"]
+    if ctx.durability["sync_on_commit"]:
+        argv.append("--sync-on-commit")
+    return spawn(argv, ctx.log)
+
+
+LAUNCHER = NativeLauncher(start, INSTALL_HINT)

@@ -1,0 +1,9 @@
+"""The no-op store: no server; measures the harness itself (calibration)."""
+
+from __future__ import annotations
+
+from sandbox.stores.kind import StoreKind
+from sandbox.stores.noop.adapter import NoopStore
+
+KIND = StoreKind(name="noop", adapter=NoopStore, schemes=("noop",), hostless_schemes=("noop",),
+                 default_url=lambda backend, env, port: "noop://", in_default_set=False)

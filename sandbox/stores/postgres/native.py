@@ -1,0 +1,93 @@
+"""PostgreSQL on the native backend: the OS packages' server, a cluster of the sandbox's own."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+from sandbox.errors import UsageError
+from sandbox.stores.launch import LaunchContext, NativeLauncher, run
+
+INSTALL_HINT = "apt-get install -y postgresql-15 postgresql-contrib"
+
+
+def data_dir(state_dir: Path) -> Path:
+    """PostgreSQL's folder: in the state dir, unless (as root) the postgres user cannot reach it.
+
+    A clone inside a mode-700 folder (mktemp -d, as CI uses) is out of the postgres user's reach;
+    then the cluster lives in a folder of its own under /var/tmp, named after the state dir, and
+    `purge` removes it with the rest.
+    """
+    inside = state_dir / "native" / "postgres"
+    if os.geteuid() != 0:
+        return inside
+    inside.parent.mkdir(parents=True, exist_ok=True)
+    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(inside.parent)])
+    if probe.returncode == 0:
+        return inside
+    digest = hashlib.sha1(str(state_dir).encode()).hexdigest()[:12]
+    return Path("/var/tmp/polyglot-sandbox") / digest / "postgres"
+
+
+def start(ctx: LaunchContext) -> int:
+    bindir = _bindir()
+    root, port, log, d = ctx.root, ctx.port, ctx.log, ctx.durability
+    data, sock = root / "data", root / "sock"
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if not (data / "PG_VERSION").exists():
+        shutil.rmtree(data, ignore_errors=True)
+        _own_dir(data, 0o700)
+        pwfile = root / "pwfile"
+        pwfile.write_text(ctx.secrets["POSTGRES_PASSWORD"] + "\n")
+        _chown_postgres(pwfile)
+        try:
+            run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-U", "sandbox", "-E", "UTF8",
+                 "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"], "initdb")
+        finally:
+            pwfile.unlink()
+    _own_dir(sock, 0o755)
+    log.touch()
+    _chown_postgres(log)
+    opts = (f"-c listen_addresses=127.0.0.1 -p {port} -k {sock} "
+            f"-c shared_preload_libraries=pg_stat_statements -c fsync={'on' if d['fsync'] else 'off'} "
+            f"-c synchronous_commit={d['synchronous_commit']} -c max_connections=200")
+    run([*as_postgres, str(bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(data),
+         "-l", str(log), "-o", opts], "pg_ctl start")
+    created = root / ".db-created"
+    if not created.exists():
+        run([*as_postgres, str(bindir / "createdb"), "-h", str(sock), "-p", str(port), "-U", "sandbox",
+             "sandbox"], "createdb")
+        created.touch()
+    return int((data / "postmaster.pid").read_text().split()[0])
+
+
+def _bindir() -> Path:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
+                        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    if candidates:
+        return candidates[-1].parent
+    found = shutil.which("pg_ctl")
+    if found is None:
+        raise UsageError(f"PostgreSQL server binaries (pg_ctl) not found: {INSTALL_HINT}")
+    return Path(found).parent
+
+
+def _own_dir(path: Path, mode: int) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(mode)
+    _chown_postgres(path)
+
+
+def _chown_postgres(path: Path) -> None:
+    # PostgreSQL refuses to run as root, so as root its files belong to the postgres user.
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres", "postgres")
+
+
+# SIGINT is PostgreSQL's "fast" shutdown (SIGTERM waits for clients to leave); the postmaster's
+# port can outlive its PID for a moment, so the stack waits for it to close.
+LAUNCHER = NativeLauncher(start, INSTALL_HINT, data_dir=data_dir, stop_signal=signal.SIGINT, wait_port_closed=True)

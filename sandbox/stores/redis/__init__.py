@@ -1,0 +1,19 @@
+"""Redis: an order as a hash (plus an index set) under the run's key prefix."""
+
+from __future__ import annotations
+
+from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
+from sandbox.stores.redis.adapter import RedisStore
+from sandbox.stores.redis.native import LAUNCHER
+
+KIND = StoreKind(
+    name="redis", adapter=RedisStore, port=16379, schemes=("redis", "rediss", "unix"), hostless_schemes=("unix",),
+    default_url=lambda backend, env, port: f"redis://:{env.get('REDIS_PASSWORD', '')}@127.0.0.1:{port}/0",
+    secrets=("REDIS_PASSWORD",), compose_service="redis", native=LAUNCHER,
+    durability=DurabilityKnobs(
+        (Knob("appendonly", True, ON_OFF),
+         Knob("appendfsync", "everysec", {v: v for v in ("always", "everysec", "no")})),
+        lambda v: f"appendonly={'yes' if v['appendonly'] else 'no'}"
+                  + (f", appendfsync={v['appendfsync']}" if v["appendonly"] else "")),
+    client_libraries=("redis",),
+)

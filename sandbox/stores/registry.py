@@ -1,0 +1,84 @@
+"""The store kinds of a run: the built-in ones plus plugins named in configuration.
+
+Built explicitly (StoreRegistry.load) and passed along; there is no global list to mutate. A plugin
+is any importable `module:attribute` holding a StoreKind, named in SANDBOX_STORE_PLUGINS or the
+config file's `store_plugins`, so a store can be added without editing this package.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.config import Backend, Settings, Workspace, load_settings, parse_stores, plugin_refs, read_config_file
+from sandbox.errors import UsageError
+from sandbox.stores.kind import StoreKind
+
+BUILT_IN = ("postgres", "mongo", "redis", "elastic", "influx", "noop")  # adding a store: one line here
+
+
+@dataclass(frozen=True)
+class StoreRegistry:
+    kinds: Mapping[str, StoreKind]
+
+    @classmethod
+    def built_in(cls) -> StoreRegistry:
+        return cls.of(importlib.import_module(f"sandbox.stores.{name}").KIND for name in BUILT_IN)
+
+    @classmethod
+    def of(cls, kinds: Iterable[StoreKind]) -> StoreRegistry:
+        return cls({k.name: k for k in kinds})
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str], config_file: Path | None = None) -> StoreRegistry:
+        """The built-in kinds plus the plugins the config file and SANDBOX_STORE_PLUGINS name."""
+        return cls.built_in().with_plugins(plugin_refs(environ, read_config_file(config_file)))
+
+    def with_plugins(self, refs: Iterable[str]) -> StoreRegistry:
+        kinds = dict(self.kinds)
+        for ref in refs:
+            kind = _import_kind(ref)
+            if kind.name in kinds:
+                raise UsageError(f"store plugin {ref}: a store named {kind.name!r} exists already; rename it")
+            kinds[kind.name] = kind
+        return StoreRegistry(kinds)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The default set: every store with a server, built-in or plugin (noop is chosen by name)."""
+        return tuple(n for n, k in self.kinds.items() if k.in_default_set)
+
+    def kind(self, name: str) -> StoreKind:
+        try:
+            return self.kinds[name]
+        except KeyError:
+            raise UsageError(f"unknown store {name}: choose from {','.join(self.kinds)}") from None
+
+    def parse(self, text: str) -> list[str]:
+        """`postgres,mongo` -> ['postgres', 'mongo'], rejecting names no kind has."""
+        return parse_stores(text, self.kinds)
+
+    def settings(self, backend: Backend, ws: Workspace, config_file: Path | None = None,
+                 environ: Mapping[str, str] | None = None) -> Settings:
+        return load_settings(backend, ws, self.kinds, config_file, environ)
+
+
+def registry_of(settings: Settings) -> StoreRegistry:
+    """The registry the settings were loaded for (settings carry their kinds)."""
+    kinds = {n: k for n, k in settings.kinds.items() if isinstance(k, StoreKind)}
+    return StoreRegistry(kinds)
+
+
+def _import_kind(ref: str) -> StoreKind:
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(f"store plugin {ref!r}: expected module:attribute, e.g. mypkg.clickhouse:KIND")
+    try:
+        kind = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise UsageError(f"store plugin {ref}: cannot import it ({exc}); check the name and PYTHONPATH") from None
+    if not isinstance(kind, StoreKind):
+        raise UsageError(f"store plugin {ref}: expected a sandbox.stores.kind.StoreKind, got {type(kind).__name__}")
+    return kind
