@@ -30,7 +30,7 @@ from sandbox.scenario.step_registry import STEPS, override_params
 from sandbox.stack import open_stack, recorded_backend, resolve_backend
 from sandbox.stack.status import gather_status
 from sandbox.stores.registry import StoreRegistry
-from sandbox.strategies.registry import REQUIRED_STORES
+from sandbox.strategies.registry import STRATEGIES, strategy_names
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Polyglot persistence sandbox: one order workload, five stores, compared side by side.")
@@ -99,9 +99,12 @@ def status(backend: BackendOpt = "auto", config: ConfigOpt = None) -> None:
 
 @app.command("scenarios")
 def list_scenarios() -> None:
-    """List the scenarios in scenarios/, one line each."""
+    """List the scenarios in scenarios/, one line each, and the write strategies they can compare."""
     for name, description in describe_all(_workspace().project_dir):
         console.print(f"[bold]{name:<12}[/] {description}")
+    console.print("\nwrite strategies (--strategies):")
+    for strategy in STRATEGIES:
+        console.print(f"  [bold]{strategy.name:<22}[/] {strategy.description}", highlight=False)
 
 
 @app.command("run")
@@ -113,7 +116,7 @@ def run_scenario(
     seed: Annotated[int | None, typer.Option(help="workload seed (default: random, printed and stored)")] = None,
     stores: StoresOpt = None,
     strategies: Annotated[str | None, typer.Option(help="comma-separated write strategies: " + ",".join(
-        REQUIRED_STORES))] = None,
+        strategy_names()))] = None,
     keep: Annotated[bool, typer.Option("--keep", help="leave this run's data in the stores for inspection")] = False,
     es_refresh: Annotated[str | None, typer.Option(help="Elasticsearch refresh on write: false|wait_for|true")] = None,
     redis_ttl: Annotated[int | None, typer.Option(help="expire Redis order hashes after N s, as a cache")] = None,

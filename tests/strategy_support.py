@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +17,8 @@ from sandbox.scenario.strategy_steps import open_stores
 from sandbox.stack.native import NativeStack
 from sandbox.stores.connect import close_all
 from sandbox.stores.registry import StoreRegistry
+from sandbox.strategies.catchup import Workers
+from sandbox.strategies.event_sourcing import Projection
 from tests.throwaway import throwaway_stack
 
 PRIVATE_OFFSET = 5000  # a test that kills servers runs its own stack this far above the configured ports
@@ -37,6 +39,21 @@ async def connect(settings: Settings, names: list[str], namespace: str) -> dict[
 
 async def drop(stores: dict[str, TimedStore]) -> None:
     await close_all([ts.store for ts in stores.values()], keep=False, notes=[])
+
+
+async def catch_up(projections: Iterable[Projection], timeout_s: float) -> bool:
+    """Run the projections' background loops, as EventSourcing does, until all have caught up."""
+    chosen = list(projections)
+    workers = Workers()
+    workers.start(p.loop.run(workers) for p in chosen)
+
+    async def all_caught_up() -> bool:
+        return all([await p.caught_up() for p in chosen])
+
+    try:
+        return await workers.settle(all_caught_up, timeout_s)
+    finally:
+        await workers.stop()
 
 
 @contextmanager

@@ -43,14 +43,17 @@ class OpEvent:
 Listener = Callable[[OpEvent], None]
 
 
-class TimedStore:
-    """Wraps a Store: every call is timed into HdrHistograms and classified ok / failed / unknown.
+class TimedCalls:
+    """Times calls into HdrHistograms per operation name and classifies them ok / failed / unknown.
 
-    Calls never raise for store errors: a store failing mid-run is counted, and the run goes on.
+    Calls never raise for errors: a store failing mid-run is counted, and the run goes on. TimedStore
+    times one store's calls; a strategy's placements (one order saved the strategy's way, across
+    stores) are timed by a TimedCalls of their own, with op_timeout_s None: the store calls inside
+    them have their own timeouts.
     """
 
-    def __init__(self, store: Store, op_timeout_s: float = 10.0, listeners: Sequence[Listener] = ()):
-        self.store = store
+    def __init__(self, name: str, op_timeout_s: float | None = 10.0, listeners: Sequence[Listener] = ()):
+        self._name = name
         self.op_timeout_s = op_timeout_s
         self.listeners = list(listeners)
         self.stats: dict[str, OpStats] = {}
@@ -62,7 +65,7 @@ class TimedStore:
 
     @property
     def name(self) -> str:
-        return self.store.name
+        return self._name
 
     def op(self, name: str) -> OpStats:
         if name not in self.stats:
@@ -81,7 +84,7 @@ class TimedStore:
         outcome: Outcome = "ok"
         error: BaseException | None = None
         result: T | None = None
-        task = _current_task(_running_loop())
+        task = _current_task(_running_loop()) if self.op_timeout_s is not None else None
         inflight = self._inflight
         if task is not None:
             inflight[task] = start
@@ -139,8 +142,9 @@ class TimedStore:
         than the whole harness budget (see docs/measurement.md, calibration). A timeout fires within
         op_timeout_s plus one check interval (a tenth of the timeout, at most 100 ms).
         """
-        interval = min(0.1, self.op_timeout_s / 10)
-        limit_ns = int(self.op_timeout_s * 1e9)
+        timeout_s = self.op_timeout_s or 0.0  # only started when there is a timeout
+        interval = min(0.1, timeout_s / 10)
+        limit_ns = int(timeout_s * 1e9)
         try:
             while self._inflight:
                 await asyncio.sleep(interval)
@@ -151,6 +155,18 @@ class TimedStore:
                         task.cancel()
         finally:
             self._watchdog = None
+
+
+class TimedStore(TimedCalls):
+    """Wraps a Store: every call to it is timed (TimedCalls), under the store's name."""
+
+    def __init__(self, store: Store, op_timeout_s: float = 10.0, listeners: Sequence[Listener] = ()):
+        super().__init__(store.name, op_timeout_s, listeners)
+        self.store = store
+
+    @property
+    def name(self) -> str:
+        return self.store.name  # the adapter's, even if it is renamed after wrapping
 
     async def write(self, order: Order, intended_ns: int | None = None, begun_ns: int | None = None) -> bool:
         return (await self.call("write", lambda: self.store.write(order), (order.id,), intended_ns, begun_ns))[0]

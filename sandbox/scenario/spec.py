@@ -59,7 +59,8 @@ class RunParams:
             raise UsageError(f"--processes must be one or per-store, got {self.processes!r}")
         registry = registry or StoreRegistry.built_in()
         stores = tuple(registry.parse(",".join(self.stores))) if self.stores else registry.names
-        return replace(self, stores=stores, strategies=check_strategies(self.strategies, stores))
+        return replace(self, stores=stores, strategies=check_strategies(
+            self.strategies, {s: registry.kind(s).capabilities for s in stores}))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sandbox.scenario.spec import Phase, RunParams, Scenario
 STEPS: dict[str, steps.Step] = {**steps.STEPS, **fault_steps.STEPS, **durability_step.STEPS, **strategy_steps.STEPS}
 # Steps whose parameters can be checked against the run before anything starts (raise UsageError).
 VALIDATORS: dict[str, Callable[[dict[str, Any], RunParams], None]] = {
-    **fault_steps.VALIDATORS, **durability_step.VALIDATORS}
+    **fault_steps.VALIDATORS, **durability_step.VALIDATORS, **strategy_steps.VALIDATORS}
 
 
 def check_params(step: str, params: dict[str, Any]) -> str | None:

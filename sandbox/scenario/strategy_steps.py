@@ -9,6 +9,7 @@ start on the same data.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,24 +18,23 @@ from typing import Any
 from sandbox.config import Settings
 from sandbox.errors import UsageError
 from sandbox.measure.consistency import Comparison, compare_store, expected_totals
-from sandbox.measure.latency import OpStats, record_us
 from sandbox.measure.load import closed_loop
-from sandbox.measure.timing import TimedStore
+from sandbox.measure.timing import TimedCalls, TimedStore
 from sandbox.scenario.context import RunContext
+from sandbox.scenario.spec import RunParams
 from sandbox.stack.faults import FaultInjector
 from sandbox.stores import make_store
 from sandbox.stores.connect import close_all, connect_all
+from sandbox.stores.registry import registry_of
 from sandbox.strategies.base import Strategy, StrategyOptions
-from sandbox.strategies.dual_write import ConcurrentDualWrite, DualWrite
-from sandbox.strategies.event_sourcing import EventSourcing
-from sandbox.strategies.outbox import Outbox
 from sandbox.strategies.outcome import Divergence, StrategyOutcome
-from sandbox.strategies.registry import REQUIRED_STORES
-from sandbox.strategies.saga import Saga
+from sandbox.strategies.registry import check_strategies, strategy_class, strategy_names
 from sandbox.workload.generator import Workload
 from sandbox.workload.model import Order, OrderRecord
 
-TAGS = {"dual-write": "dw", "dual-write-concurrent": "dwc", "outbox": "ob", "event-sourcing": "es", "saga": "sg"}
+
+class PlacementFailed(Exception):
+    """The strategy told the client its order was not saved (the store errors are in store_operations)."""
 
 
 @dataclass
@@ -72,20 +72,6 @@ class KillAndRestart:
                 "killed_at_s": rel(self.killed_at), "restarted_at_s": rel(self.restarted_at),
                 "down_s": None if self.killed_at is None or self.restarted_at is None
                 else round(self.restarted_at - self.killed_at, 3), "error": self.error}
-
-
-def make_strategy(name: str, stores: dict[str, TimedStore], options: StrategyOptions, workload: Workload) -> Strategy:
-    if name == "dual-write":
-        return DualWrite(stores, options)
-    if name == "dual-write-concurrent":
-        return ConcurrentDualWrite(stores, options)
-    if name == "outbox":
-        return Outbox(stores, options)
-    if name == "event-sourcing":
-        return EventSourcing(stores, options)
-    if name == "saga":
-        return Saga(stores, options)
-    raise UsageError(f"unknown strategy {name!r}: choose from {', '.join(REQUIRED_STORES)}")
 
 
 async def open_stores(settings: Settings, names: list[str], namespace: str, connections: int,
@@ -130,13 +116,16 @@ class StrategyRun:
 async def run_strategy(name: str, run: StrategyRun, advance: Callable[[int], None] = lambda n: None,
                        notes: list[str] | None = None) -> StrategyOutcome:
     notes = notes if notes is not None else []
-    namespace = f"{run.namespace}_{TAGS[name]}"
+    stores_kinds = registry_of(run.settings)
+    check_strategies([name], {s: stores_kinds.kind(s).capabilities for s in run.stores})  # before connecting
+    cls = strategy_class(name)
+    namespace = f"{run.namespace}_{cls.tag}"
     stores = await open_stores(run.settings, list(run.stores), namespace, run.options.concurrency + 4,
                                run.op_timeout_s, es_refresh=run.es_refresh)
-    outcome = StrategyOutcome(name, namespace, list(run.stores), OpStats())
+    outcome = StrategyOutcome(name, namespace, list(run.stores), cls.converges)
     try:
         await asyncio.gather(*(ts.store.prepare(run.workload.catalog) for ts in stores.values()))
-        strategy = make_strategy(name, stores, run.options, run.workload)
+        strategy = cls(stores, run.options)
         await strategy.start()
         try:
             await _drive(strategy, run, stores, outcome, advance)
@@ -160,20 +149,21 @@ async def _drive(strategy: Strategy, run: StrategyRun, stores: dict[str, TimedSt
     fault_task = asyncio.create_task(fault.run()) if fault else None
     acked: dict[str, OrderRecord] = {}
     placed = 0
-    stats = outcome.save
+    placements = TimedCalls(strategy.name, op_timeout_s=None)  # the store calls inside have their timeouts
+    outcome.save = placements.op("place")
+
+    async def place(order: Order, index: int) -> Order:
+        final = await strategy.place(order, index)
+        if final is None:
+            raise PlacementFailed(f"order {order.id} not saved")
+        return final
 
     async def one(item: tuple[int, Order]) -> None:
         nonlocal placed
         index, order = item
-        start = time.perf_counter_ns()
-        final = await strategy.place(order, index)
-        if final is not None:
-            record_us(stats.latency, time.perf_counter_ns() - start)
-            stats.ok += 1
-            stats.items += 1
+        ok, final = await placements.call("place", lambda: place(order, index), (order.id,))
+        if ok and final is not None:
             acked[order.id] = final.record()
-        else:
-            stats.failed += 1
         placed += 1
         if fault is not None and placed >= fault.at_order:
             fault.trigger.set()
@@ -188,7 +178,6 @@ async def _drive(strategy: Strategy, run: StrategyRun, stores: dict[str, TimedSt
     finally:
         if fault_task is not None and not fault_task.done():
             fault_task.cancel()
-    outcome.acked, outcome.failed = stats.ok, stats.failed
     recovered_at = fault.restarted_at if fault and fault.restarted_at else time.monotonic()
 
     # Catch-up runs while the end-of-run snapshot is taken: that snapshot is a moment, not a wait.
@@ -212,13 +201,9 @@ async def compare_strategies(ctx: RunContext, fault_store: str = "redis", kill_a
                              relay_workers: int = 2, relay_batch: int = 100) -> None:
     """Run the workload under each of the run's strategies with the same fault, one after the other."""
     p = ctx.params
-    names = p.strategies or tuple(REQUIRED_STORES)
-    if fault_store != "none" and fault_store not in p.stores:
-        raise UsageError(f"fault_store {fault_store!r} is not in the run: choose one of {', '.join(p.stores)} or none")
-    if not 0 < kill_after < 1:
-        raise UsageError(f"kill_after must be a fraction between 0 and 1, got {kill_after}")
-    if down_s < 0 or settle_timeout_s <= 0 or not 0 <= payment_failure_rate <= 1:
-        raise UsageError("down_s must be >= 0, settle_timeout_s > 0 and payment_failure_rate in [0, 1]")
+    check_compare(p, fault_store, kill_after, down_s, settle_timeout_s, payment_failure_rate)
+    kinds = registry_of(ctx.settings)
+    names = check_strategies(p.strategies or strategy_names(), {s: kinds.kind(s).capabilities for s in p.stores})
     injector = None
     if fault_store != "none":
         if not ctx.stack.is_running(fault_store):
@@ -234,4 +219,28 @@ async def compare_strategies(ctx: RunContext, fault_store: str = "redis", kill_a
         ctx.strategies.append(outcome)
 
 
+def check_compare(run: RunParams, fault_store: str, kill_after: float, down_s: float, settle_timeout_s: float,
+                  payment_failure_rate: float) -> None:
+    """The step's parameters, checked against the run before anything connects. (The strategies named
+    in the run are checked then too, by RunParams.validated; the step checks all of them when none is.)"""
+    if fault_store != "none" and fault_store not in run.stores:
+        raise UsageError(f"fault_store {fault_store!r} is not in the run: choose one of {', '.join(run.stores)} "
+                         "or none")
+    numbers = (kill_after, down_s, settle_timeout_s, payment_failure_rate)
+    if any(isinstance(n, bool) or not isinstance(n, int | float) for n in numbers):
+        raise UsageError("kill_after, down_s, settle_timeout_s and payment_failure_rate must be numbers")
+    if not 0 < kill_after < 1:
+        raise UsageError(f"kill_after must be a fraction between 0 and 1, got {kill_after}")
+    if down_s < 0 or settle_timeout_s <= 0 or not 0 <= payment_failure_rate <= 1:
+        raise UsageError("down_s must be >= 0, settle_timeout_s > 0 and payment_failure_rate in [0, 1]")
+
+
+def _validate(params: dict[str, Any], run: RunParams) -> None:
+    defaults = {k: v.default for k, v in inspect.signature(compare_strategies).parameters.items() if k != "ctx"}
+    args = {**defaults, **params}
+    check_compare(run, args["fault_store"], args["kill_after"], args["down_s"], args["settle_timeout_s"],
+                  args["payment_failure_rate"])
+
+
 STEPS = {"compare_strategies": compare_strategies}
+VALIDATORS: dict[str, Callable[[dict[str, Any], RunParams], None]] = {"compare_strategies": _validate}

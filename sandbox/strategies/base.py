@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from hdrh.histogram import HdrHistogram
 
 from sandbox.measure.timing import TimedStore
+from sandbox.stores.base import Capability
 from sandbox.workload.model import Order
 
 
@@ -30,9 +30,22 @@ class Strategy:
 
     place() returns the order state the client was told is stored (its acknowledgement), or None when
     the client saw a failure. Store errors never escape: they are what the strategies are compared on.
+
+    A subclass declares what the run must offer it; sandbox.strategies.registry checks that before
+    any store is connected, so a run that cannot work stops with one line instead of failing half-way.
     """
 
-    name: ClassVar[str]
+    name: ClassVar[str]  # what --strategies and scenario files call it
+    tag: ClassVar[str]  # short suffix of the strategy's namespaces: sbx_<run>_<tag>
+    description: ClassVar[str]  # one line: how it writes (`sandbox scenarios` lists it)
+    source_of_truth: ClassVar[str | None] = None  # the store it commits to first; must be in the run
+    converges: ClassVar[bool] = False  # promises every store converges after a fault (else: not a finding)
+    target_needs: ClassVar[frozenset[Capability]] = frozenset()  # on every store in targets()
+
+    @classmethod
+    def targets(cls, stores: Iterable[str]) -> tuple[str, ...]:
+        """The stores it brings along from its source of truth (every store, when it has none)."""
+        return tuple(s for s in stores if s != cls.source_of_truth)
 
     def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions):
         self.stores = stores
@@ -64,12 +77,3 @@ class Strategy:
         """Strategy-specific figures for the report (backlog, retries, saga outcomes, ...)."""
         return {}
 
-
-async def pause(wake: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:
-    """Sleep until woken (a NOTIFY, new work), stopped, or `seconds` pass, whichever comes first.
-
-    Background workers (the outbox relay, projections) wait with this between batches."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(wake.wait(), seconds)
-    if not stop.is_set():
-        wake.clear()

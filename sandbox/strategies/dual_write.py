@@ -18,6 +18,8 @@ PLAYBOOK_ORDER = ("postgres", "mongo", "redis", "elastic", "influx")
 
 class DualWrite(Strategy):
     name = "dual-write"
+    tag = "dw"
+    description = "the playbook's save_order: each store in turn, no recovery"
 
     async def place(self, order: Order, index: int) -> Order | None:
         for name in sorted(self.stores, key=_playbook_position):
@@ -28,6 +30,8 @@ class DualWrite(Strategy):
 
 class ConcurrentDualWrite(Strategy):
     name = "dual-write-concurrent"
+    tag = "dwc"
+    description = "all stores at once per order, no recovery"
 
     async def place(self, order: Order, index: int) -> Order | None:
         done = await asyncio.gather(*(ts.write(order) for ts in self.stores.values()))

@@ -17,19 +17,20 @@ upserts turn the replay into no-ops: no duplicates.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 from hdrh.histogram import HdrHistogram
 
-from sandbox.measure.latency import new_histogram, record_us
 from sandbox.measure.timing import TimedStore
+from sandbox.stores.base import Capability
 from sandbox.stores.postgres.adapter import PostgresStore
-from sandbox.strategies.base import Strategy, StrategyOptions, pause
+from sandbox.strategies.base import Strategy, StrategyOptions
+from sandbox.strategies.catchup import SOURCE_ERRORS, Batch, CatchUp, Change, Workers
 from sandbox.strategies.events import Event, fold, lifecycle
 from sandbox.workload.model import Order
 
@@ -74,10 +75,6 @@ class ConcurrencyConflict(Exception):
     """The stream was not at the expected version: someone else appended first."""
 
 
-class ProjectionFailed(Exception):
-    """The read model's store failed part of a batch; the checkpoint stays where it was."""
-
-
 class EventStore:
     def __init__(self, pg: PostgresStore):
         self.pg = pg
@@ -109,11 +106,6 @@ class EventStore:
                                           "was appended concurrently") from None
         return expected_version + len(events)
 
-    async def read_stream(self, stream_id: str) -> list[tuple[int, str, dict[str, Any]]]:
-        rows = await self.pg.pool.fetch(f"SELECT version, type, payload::text FROM {self.schema}.events "
-                                        "WHERE stream_id = $1 ORDER BY version", stream_id)
-        return [(r[0], r[1], json.loads(r[2])) for r in rows]
-
     async def checkpoint(self, projection: str) -> tuple[str, int]:
         row = await self.pg.pool.fetchrow(f"SELECT transaction_id::text, position FROM {self.schema}."
                                           "projection_checkpoints WHERE projection = $1", projection)
@@ -125,11 +117,6 @@ class EventStore:
             "VALUES ($1, $2::text::xid8, $3) ON CONFLICT (projection) DO UPDATE SET "
             "transaction_id = EXCLUDED.transaction_id, position = EXCLUDED.position, updated_at = clock_timestamp()",
             projection, at[0], at[1])
-
-    async def reset(self, projection: str) -> None:
-        """Forget a projection's checkpoint: it starts again from the first event (a rebuild)."""
-        await self.pg.pool.execute(f"DELETE FROM {self.schema}.projection_checkpoints WHERE projection = $1",
-                                   projection)
 
     async def read_after(self, at: tuple[str, int], limit: int) -> list[asyncpg.Record]:
         return await self.pg.pool.fetch(self._read_after, at[0], at[1], limit)
@@ -144,114 +131,72 @@ class EventStore:
 
 
 class Projection:
-    """Builds one store's read model from the event log, checkpointed after every batch."""
+    """Builds one store's read model from the event log (a CatchUp loop), checkpointed after every batch."""
 
     def __init__(self, name: str, store: TimedStore, events: EventStore, options: StrategyOptions):
         self.name = name
         self.store = store
         self.events = events
-        self.options = options
-        self.lag = new_histogram()
-        self.applied = 0
-        self.skipped = 0  # upserts the read model already had (replays)
-        self.retries = 0
         self.at = START
+        self.loop = CatchUp(self._next_batch, {store.name: store}, options)
 
     async def load(self) -> None:
         self.at = await self.events.checkpoint(self.name)
 
-    async def run_once(self) -> int:
-        """Project the next batch; the number of events it covered (0: caught up)."""
-        rows = await self.events.read_after(self.at, self.options.relay_batch)
-        if not rows:
-            return 0
+    @asynccontextmanager
+    async def _next_batch(self, limit: int) -> AsyncIterator[Batch]:
+        """The state of each order the next events touch, at the version they reach."""
+        rows = await self.events.read_after(self.at, limit)
         upto: dict[str, int] = {}
         committed: dict[str, float] = {}
         for r in rows:
             upto[r[2]] = max(upto.get(r[2], 0), r[3])
             committed[r[2]] = r[4]
-        states = await self.events.states(upto)
-        failed = False
-        gate = asyncio.Semaphore(self.options.deliver_concurrency)
+        states = await self.events.states(upto) if rows else {}
+        end = (rows[-1][0], rows[-1][1]) if rows else self.at
 
-        async def one(stream_id: str, order: Order) -> None:
-            nonlocal failed
-            async with gate:
-                if failed:
-                    return
-                ok, applied = await self.store.call("upsert", lambda: self.store.store.upsert(order, upto[stream_id]),
-                                                    (order.id,))
-                if not ok:
-                    failed = True
-                elif applied:
-                    self.applied += 1
-                    record_us(self.lag, int((time.time() - committed[stream_id]) * 1e9))
-                else:
-                    self.skipped += 1
+        async def advance() -> None:
+            await self.events.save_checkpoint(self.name, end)
+            self.at = end
 
-        await asyncio.gather(*(one(sid, order) for sid, order in states.items()))
-        if failed:
-            raise ProjectionFailed(self.name)
-        last = rows[-1]
-        self.at = (last[0], last[1])
-        await self.events.save_checkpoint(self.name, self.at)
-        return len(rows)
-
-    async def run(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
-        backoff = self.options.retry_backoff_s
-        while not stop.is_set():
-            try:
-                handled = await self.run_once()
-            except (ProjectionFailed, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                self.retries += 1
-                await pause(wake, stop, backoff)
-                backoff = min(backoff * 2, 2.0)
-                continue
-            backoff = self.options.retry_backoff_s
-            if handled == 0:
-                await pause(wake, stop, self.options.idle_poll_s)
+        yield Batch(len(rows), [Change(order, upto[sid], committed[sid]) for sid, order in states.items()], advance)
 
     async def caught_up(self) -> bool:
         return not await self.events.read_after(self.at, 1)
 
-    async def catch_up(self, timeout_s: float) -> bool:
-        """Run in the foreground until no event is left (a rebuild); False on timeout or failure."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                if await self.run_once() == 0:
-                    return True
-            except ProjectionFailed:
-                await asyncio.sleep(self.options.retry_backoff_s)
-        return False
-
-
+    def details(self) -> dict[str, Any]:
+        s = self.loop.stats
+        return {"applied": s.applied[self.store.name], "replayed_skipped": s.skipped[self.store.name],
+                "batches_retried": s.retries, "checkpoint": list(self.at), "errors": s.errors}
 
 
 class EventSourcing(Strategy):
     name = "event-sourcing"
+    tag = "es"
+    description = "append-only events in PostgreSQL; checkpointed projections build the read models"
+    source_of_truth = "postgres"
+    converges = True
+    target_needs = frozenset({Capability.UPSERT})
+
+    @classmethod
+    def targets(cls, stores: Iterable[str]) -> tuple[str, ...]:
+        return tuple(stores)  # PostgreSQL's orders table is a read model too, built like the others
 
     def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions):
         super().__init__(stores, options)
-        self.pg_ts = stores["postgres"]
+        self.pg_ts = stores[self.source_of_truth]
         self.event_store = EventStore(self.pg_ts.store)  # type: ignore[arg-type]
-        # PostgreSQL's orders table is a read model too, built like the others.
-        self.projections = [Projection(f"{name}-orders", ts, self.event_store, options) for name, ts in stores.items()]
-        self._stop = asyncio.Event()
-        self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._listener: asyncpg.Connection | None = None
+        self.projections = [Projection(f"{name}-orders", stores[name], self.event_store, options)
+                            for name in self.targets(stores)]
+        self.workers = Workers()
 
     async def start(self) -> None:
         await self.event_store.create()
-        try:
-            self._listener = await asyncpg.connect(self.event_store.pg.endpoint.url)
-            await self._listener.add_listener(self.event_store.channel, lambda *_: self._wake.set())
-        except (OSError, asyncpg.PostgresError):
-            pass  # polling still works without notifications
+        with contextlib.suppress(*SOURCE_ERRORS):  # polling still works without notifications
+            await self.workers.listen(self.event_store.pg.endpoint.url, self.event_store.channel)
         for p in self.projections:
             await p.load()
-        self._tasks = [asyncio.create_task(p.run(self._stop, self._wake)) for p in self.projections]
+        self.workers.start(p.loop.run(self.workers) for p in self.projections)
 
     async def place(self, order: Order, index: int) -> Order | None:
         ok, _ = await self.pg_ts.call("write", lambda: self.event_store.append(order.id, 0, lifecycle(order)),
@@ -259,26 +204,16 @@ class EventSourcing(Strategy):
         return order if ok else None
 
     async def settle(self, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                if all([await p.caught_up() for p in self.projections]):
-                    return True
-            self._wake.set()
-            await asyncio.sleep(0.1)
-        return False
+        async def all_caught_up() -> bool:
+            return all([await p.caught_up() for p in self.projections])
+
+        return await self.workers.settle(all_caught_up, timeout_s)
 
     async def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._listener is not None:
-            await self._listener.close()
+        await self.workers.stop()
 
     def lag(self) -> dict[str, HdrHistogram]:
-        return {p.store.name: p.lag for p in self.projections}
+        return {p.store.name: p.loop.stats.lag[p.store.name] for p in self.projections}
 
     def details(self) -> dict[str, Any]:
-        return {"projections": {p.name: {"applied": p.applied, "replayed_skipped": p.skipped,
-                                         "batches_retried": p.retries, "checkpoint": list(p.at)}
-                                for p in self.projections}}
+        return {"projections": {p.name: p.details() for p in self.projections}}

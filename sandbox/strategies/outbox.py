@@ -14,15 +14,18 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 from hdrh.histogram import HdrHistogram
 
-from sandbox.measure.latency import new_histogram, record_us
 from sandbox.measure.timing import TimedStore
+from sandbox.stores.base import Capability
 from sandbox.stores.postgres.adapter import PostgresStore
-from sandbox.strategies.base import Strategy, StrategyOptions, pause
+from sandbox.strategies.base import Strategy, StrategyOptions
+from sandbox.strategies.catchup import SOURCE_ERRORS, Batch, CatchUp, CatchUpStats, Change, Workers
 from sandbox.strategies.events import order_from_payload, order_payload
 from sandbox.workload.model import Order
 
@@ -52,30 +55,24 @@ FROM {s}.outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP 
 BACKLOG_SAMPLES = 240
 
 
-class DeliveryFailed(Exception):
-    """A store refused or could not take part of a batch; the batch stays unpublished."""
-
-
 class OutboxRelay:
-    """The outbox table of one run's schema, and the relay workers that empty it into the other stores."""
+    """The outbox table of one run's schema, and the relay workers that empty it into the other stores.
+
+    Each worker is a CatchUp loop (sandbox.strategies.catchup) on a connection of its own: its fetch
+    claims a batch in a transaction, and advancing marks the batch published in that same transaction.
+    """
 
     def __init__(self, pg: PostgresStore, targets: dict[str, TimedStore], options: StrategyOptions):
         self.pg = pg
-        self.targets = targets
         self.options = options
         self.schema = f'"{pg.namespace}"'
         self.channel = f"{pg.namespace}_outbox"
         self.claim_sql = CLAIM.format(s=self.schema)
-        self.lag_hist = {name: new_histogram() for name in targets}
-        self.redelivered = dict.fromkeys(targets, 0)  # upserts a store had already applied
-        self.retries = 0  # batches rolled back because a store failed
-        self.published = 0
-        self.errors: list[str] = []
+        self.stats = CatchUpStats.of(targets)
+        self.workers = Workers()
+        self._claims = [_Claims(self) for _ in range(options.relay_workers)]
+        self._loops = [CatchUp(c.claim, targets, options, self.stats) for c in self._claims]
         self.backlog: list[tuple[float, int]] = []
-        self._wake = asyncio.Event()
-        self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._listener: asyncpg.Connection | None = None
         self._t0 = time.monotonic()
 
     async def create(self) -> None:
@@ -90,128 +87,86 @@ class OutboxRelay:
     async def start(self) -> None:
         self._t0 = time.monotonic()
         try:
-            self._listener = await asyncpg.connect(self.pg.endpoint.url)
-            await self._listener.add_listener(self.channel, lambda *_: self._wake.set())
-        except (OSError, asyncpg.PostgresError) as exc:  # polling still works without notifications
-            self._note(exc)
-        self._tasks = [asyncio.create_task(self._worker()) for _ in range(self.options.relay_workers)]
-        self._tasks.append(asyncio.create_task(self._sample_backlog()))
+            await self.workers.listen(self.pg.endpoint.url, self.channel)
+        except SOURCE_ERRORS as exc:  # polling still works without notifications
+            self.stats.note(exc)
+        self.workers.start([*(loop.run(self.workers) for loop in self._loops), self._sample_backlog()])
 
     async def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._listener is not None:
-            await self._listener.close()
+        await self.workers.stop()
+        for claims in self._claims:
+            claims.close()
 
     async def unpublished(self) -> int:
         return int(await self.pg.pool.fetchval(
             f"SELECT count(*) FROM {self.schema}.outbox WHERE published_at IS NULL"))
 
     async def settle(self, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                if await self.unpublished() == 0:
-                    return True
-            except (OSError, asyncpg.PostgresError):
-                pass
-            self._wake.set()
-            await asyncio.sleep(0.1)
-        return False
+        async def empty() -> bool:
+            return await self.unpublished() == 0
 
-    # -- the relay -------------------------------------------------------------------------
-    async def _worker(self) -> None:
-        conn: asyncpg.Connection | None = None
-        backoff = self.options.retry_backoff_s
-        try:
-            while not self._stop.is_set():
-                try:
-                    if conn is None or conn.is_closed():
-                        conn = await asyncpg.connect(self.pg.endpoint.url)
-                    claimed = await self._relay_batch(conn)
-                except DeliveryFailed:
-                    self.retries += 1
-                    await pause(self._wake, self._stop, backoff)
-                    backoff = min(backoff * 2, 2.0)
-                    continue
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # PostgreSQL itself
-                    self._note(exc)
-                    if conn is not None:
-                        conn.terminate()
-                    conn = None
-                    await pause(self._wake, self._stop, backoff)
-                    backoff = min(backoff * 2, 2.0)
-                    continue
-                backoff = self.options.retry_backoff_s
-                if claimed == 0:
-                    await pause(self._wake, self._stop, self.options.idle_poll_s)
-        finally:
-            if conn is not None:
-                conn.terminate()
-
-    async def _relay_batch(self, conn: asyncpg.Connection) -> int:
-        async with conn.transaction():
-            rows = await conn.fetch(self.claim_sql, self.options.relay_batch)
-            if not rows:
-                return 0
-            batch = [(order_from_payload(json.loads(r[2])), r[1], r[3]) for r in rows]
-            delivered = await asyncio.gather(*(self._deliver(ts, batch) for ts in self.targets.values()))
-            if not all(delivered):
-                raise DeliveryFailed  # rolls back: the rows stay unpublished and unlocked
-            await conn.execute(f"UPDATE {self.schema}.outbox SET published_at = clock_timestamp() "
-                               "WHERE id = any($1::bigint[])", [r[0] for r in rows])
-        self.published += len(rows)
-        return len(rows)
-
-    async def _deliver(self, ts: TimedStore, batch: list[tuple[Order, int, float]]) -> bool:
-        """Upsert the batch into one store; False at the first failure (the rest would fail too)."""
-        failed = False
-        gate = asyncio.Semaphore(self.options.deliver_concurrency)
-
-        async def one(order: Order, version: int, committed_epoch: float) -> None:
-            nonlocal failed
-            async with gate:
-                if failed:
-                    return
-                ok, applied = await ts.call("upsert", lambda: ts.store.upsert(order, version), (order.id,))
-                if not ok:
-                    failed = True
-                elif applied:
-                    record_us(self.lag_hist[ts.name], int((time.time() - committed_epoch) * 1e9))
-                else:
-                    self.redelivered[ts.name] += 1
-
-        await asyncio.gather(*(one(*item) for item in batch))
-        return not failed
+        return await self.workers.settle(empty, timeout_s)
 
     async def _sample_backlog(self) -> None:
-        while not self._stop.is_set():
-            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):  # PG down: no sample
+        while not self.workers.stopped:
+            with contextlib.suppress(*SOURCE_ERRORS):  # PostgreSQL down: no sample
                 self.backlog.append((round(time.monotonic() - self._t0, 2), await self.unpublished()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), 0.25)
-
-    def _note(self, exc: BaseException) -> None:
-        if len(self.errors) < 3:
-            self.errors.append(f"{type(exc).__name__}: {exc}"[:200])
+                await asyncio.wait_for(self.workers.stop_signal.wait(), 0.25)
 
     def details(self) -> dict[str, Any]:
         step = max(1, len(self.backlog) // BACKLOG_SAMPLES)
-        return {"relay_workers": self.options.relay_workers, "published": self.published,
-                "batches_retried": self.retries, "redelivered_upserts": self.redelivered,
+        return {"relay_workers": self.options.relay_workers, "published": self.stats.advanced,
+                "batches_retried": self.stats.retries, "redelivered_upserts": self.stats.skipped,
                 "backlog_max": max((n for _, n in self.backlog), default=0),
-                "backlog_over_time": self.backlog[::step], "relay_errors": self.errors}
+                "backlog_over_time": self.backlog[::step], "relay_errors": self.stats.errors}
+
+
+class _Claims:
+    """One relay worker's connection, and its claims of unpublished rows (FOR UPDATE SKIP LOCKED)."""
+
+    def __init__(self, relay: OutboxRelay):
+        self.relay = relay
+        self.conn: asyncpg.Connection | None = None
+
+    @asynccontextmanager
+    async def claim(self, limit: int) -> AsyncIterator[Batch]:
+        relay = self.relay
+        try:
+            if self.conn is None or self.conn.is_closed():
+                self.conn = await asyncpg.connect(relay.pg.endpoint.url)
+            conn = self.conn
+            async with conn.transaction():  # an exception (a store failed) rolls the claim back
+                rows = await conn.fetch(relay.claim_sql, limit)
+
+                async def publish() -> None:
+                    await conn.execute(f"UPDATE {relay.schema}.outbox SET published_at = clock_timestamp() "
+                                       "WHERE id = any($1::bigint[])", [r[0] for r in rows])
+
+                changes = [Change(order_from_payload(json.loads(r[2])), r[1], r[3]) for r in rows]
+                yield Batch(len(rows), changes, publish)
+        except SOURCE_ERRORS:
+            self.close()  # a fresh connection for the next claim
+            raise
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.terminate()
+        self.conn = None
 
 
 class RelayedStrategy(Strategy):
     """A strategy that commits in PostgreSQL and lets an outbox relay bring the other stores along."""
 
+    source_of_truth = "postgres"
+    converges = True
+    target_needs = frozenset({Capability.UPSERT})
+
     def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions):
         super().__init__(stores, options)
-        self.pg_ts = stores["postgres"]
+        self.pg_ts = stores[self.source_of_truth]
         self.pg: PostgresStore = self.pg_ts.store  # type: ignore[assignment]
-        self.relay = OutboxRelay(self.pg, {n: ts for n, ts in stores.items() if n != "postgres"}, options)
+        self.relay = OutboxRelay(self.pg, {n: stores[n] for n in self.targets(stores)}, options)
 
     async def start(self) -> None:
         await self.relay.create()
@@ -224,7 +179,7 @@ class RelayedStrategy(Strategy):
         await self.relay.stop()
 
     def lag(self) -> dict[str, HdrHistogram]:
-        return self.relay.lag_hist
+        return self.relay.stats.lag
 
     def details(self) -> dict[str, Any]:
         return self.relay.details()
@@ -232,6 +187,8 @@ class RelayedStrategy(Strategy):
 
 class Outbox(RelayedStrategy):
     name = "outbox"
+    tag = "ob"
+    description = "order + outbox row in one PostgreSQL transaction; a relay upserts into the others"
 
     async def place(self, order: Order, index: int) -> Order | None:
         ok, _ = await self.pg_ts.call("write", lambda: self._commit(order), (order.id,))

@@ -1,45 +1,48 @@
-"""The write strategies by name, and the stores each one cannot run without.
+"""The write strategies, listed once, and the check that a run can use the ones it names.
 
-Kept free of heavy imports so the command line can check a run's strategies before anything starts.
+A strategy is one module: a Strategy subclass declaring its name, namespace tag, description, source
+of truth, whether it promises convergence and the store capabilities it needs. Adding one = the
+module + its class in STRATEGIES below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sandbox.errors import UsageError
+from sandbox.stores.base import Capability
+from sandbox.strategies.base import Strategy
+from sandbox.strategies.dual_write import ConcurrentDualWrite, DualWrite
+from sandbox.strategies.event_sourcing import EventSourcing
+from sandbox.strategies.outbox import Outbox
+from sandbox.strategies.saga import Saga
 
-# name -> stores the strategy needs in the run (its source of truth)
-REQUIRED_STORES: dict[str, tuple[str, ...]] = {
-    "dual-write": (),
-    "dual-write-concurrent": (),
-    "outbox": ("postgres",),
-    "event-sourcing": ("postgres",),
-    "saga": ("postgres",),
-}
-
-# Strategies that promise every store converges after a fault. Dual writes promise nothing: their
-# divergence is what the comparison is there to show, not a finding.
-CONVERGES = frozenset({"outbox", "event-sourcing", "saga"})
-
-DESCRIPTIONS: dict[str, str] = {
-    "dual-write": "the playbook's save_order: each store in turn, no recovery",
-    "dual-write-concurrent": "all stores at once per order, no recovery",
-    "outbox": "order + outbox row in one PostgreSQL transaction; a relay upserts into the others",
-    "event-sourcing": "append-only events in PostgreSQL; checkpointed projections build the read models",
-    "saga": "reserve inventory, pay, confirm; compensation releases stock and cancels",
-}
+STRATEGIES: tuple[type[Strategy], ...] = (DualWrite, ConcurrentDualWrite, Outbox, EventSourcing, Saga)
 
 
-def check_strategies(names: Iterable[str], stores: Iterable[str]) -> tuple[str, ...]:
-    """The names, validated: each is known and has the stores it needs in this run."""
+def strategy_names() -> tuple[str, ...]:
+    return tuple(s.name for s in STRATEGIES)
+
+
+def strategy_class(name: str) -> type[Strategy]:
+    for cls in STRATEGIES:
+        if cls.name == name:
+            return cls
+    raise UsageError(f"unknown strategy {name!r}: choose from {', '.join(strategy_names())}")
+
+
+def check_strategies(names: Iterable[str], stores: Mapping[str, frozenset[Capability]]) -> tuple[str, ...]:
+    """The names, validated against the run's stores (name -> capabilities) before anything connects:
+    each strategy is known, its source of truth is in the run, and every store it brings along offers
+    what it needs."""
     chosen = tuple(dict.fromkeys(names))
-    in_run = set(stores)
     for name in chosen:
-        if name not in REQUIRED_STORES:
-            raise UsageError(f"unknown strategy {name!r}: choose from {', '.join(REQUIRED_STORES)}")
-        missing = [s for s in REQUIRED_STORES[name] if s not in in_run]
-        if missing:
-            raise UsageError(f"strategy {name} needs {', '.join(missing)} in the run: add it to --stores "
-                             f"(it keeps the source of truth there)")
+        cls = strategy_class(name)
+        if cls.source_of_truth is not None and cls.source_of_truth not in stores:
+            raise UsageError(f"strategy {name} needs {cls.source_of_truth} in the run: add it to --stores "
+                             "(it keeps the source of truth there)")
+        for store in cls.targets(stores):
+            if lacking := sorted(cls.target_needs - stores[store]):
+                raise UsageError(f"strategy {name} needs {', '.join(lacking)} on {store}, which its adapter does "
+                                 f"not offer: drop {store} from --stores or choose another strategy")
     return chosen

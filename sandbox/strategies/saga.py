@@ -46,6 +46,8 @@ DECLINED = "payment declined"
 
 class Saga(RelayedStrategy):
     name = "saga"
+    tag = "sg"
+    description = "reserve inventory, pay, confirm; compensation releases stock and cancels"
 
     def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions):
         super().__init__(stores, options)
