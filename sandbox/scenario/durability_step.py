@@ -10,9 +10,7 @@ the OS (page cache) survives even without fsync. An OS crash or power loss is NO
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
-from functools import partial
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.errors import UsageError
@@ -30,11 +28,9 @@ from sandbox.stack.durability_profiles import Profile, parse_profiles
 from sandbox.stack.faults import FaultInjector
 from sandbox.stores import make_store
 from sandbox.stores.base import Store
-from sandbox.stores.connect import close_all, connect_all
+from sandbox.stores.connect import close_all, connect_all, prepare_all
 from sandbox.stores.registry import StoreRegistry, registry_of
 
-STARTING_UP = ("Loading", "CannotConnectNow")
-READY_TIMEOUT_S = 60.0
 FAILURE_SIMULATED = ("process crash: SIGKILL to each server's process tree right after the last acknowledged "
                      "write, then a restart on the same data directory. The OS kept running, so data a server "
                      "had handed to the kernel survives without fsync; an OS crash or power loss is not simulated.")
@@ -81,7 +77,7 @@ async def _one_profile(ctx: RunContext, index: int, profile: Profile, injector: 
     history = OpHistory(ctx.results_dir / f"history-durability-{index}.jsonl")
     timed = {s.name: TimedStore(s, p.op_timeout_s, [history.listener]) for s in adapters}
     try:
-        await asyncio.gather(*(_when_ready(partial(s.prepare, ctx.workload.catalog)) for s in adapters))
+        await prepare_all(adapters, ctx.workload.catalog)
         reported = {name: await _reported_settings(ts.store) for name, ts in timed.items()}
         await write_everywhere(list(timed.values()), ctx.workload, p.concurrency, p.batch,
                                ctx.tracker(f"write d{index}", p.orders))
@@ -112,18 +108,6 @@ async def _one_profile(ctx: RunContext, index: int, profile: Profile, injector: 
         history.close()
         await close_all(adapters, keep=ctx.params.keep, notes=ctx.notes)
 
-
-async def _when_ready(call: Callable[[], Awaitable[None]], timeout_s: float = READY_TIMEOUT_S) -> None:
-    """Retry while a just-restarted server says it is still starting (Redis loading its AOF accepts
-    connections but answers LOADING; PostgreSQL in recovery refuses with CannotConnectNow)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return await call()
-        except Exception as exc:
-            if not any(s in type(exc).__name__ for s in STARTING_UP) or time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.1)
 
 
 async def _reported_settings(store: Store) -> str:

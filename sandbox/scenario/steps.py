@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from sandbox.errors import SandboxError
 from sandbox.measure.consistency import Comparison, compare_store, expected_totals
 from sandbox.measure.driver import LoadOutcome, write_everywhere
 from sandbox.measure.load import closed_loop
@@ -13,23 +12,14 @@ from sandbox.measure.processes import WriteJob, write_in_processes
 from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
+from sandbox.stores.connect import prepare_all
 
 Step = Callable[..., Awaitable[None]]
 
 
 async def prepare(ctx: RunContext) -> None:
     """Create each store's namespace for this run and load the catalog."""
-    catalog = ctx.workload.catalog
-
-    async def one(ts: TimedStore) -> None:
-        try:
-            await ts.store.prepare(catalog)
-        except SandboxError:
-            raise
-        except Exception as exc:
-            raise SandboxError(f"prepare failed on {ts.name}: {type(exc).__name__}: {exc}") from exc
-
-    await asyncio.gather(*(one(ts) for ts in ctx.stores.values()))
+    await prepare_all([ts.store for ts in ctx.stores.values()], ctx.workload.catalog)
 
 
 async def write(ctx: RunContext) -> None:

@@ -24,7 +24,7 @@ from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
 from sandbox.stack.faults import FaultInjector
 from sandbox.stores import make_store
-from sandbox.stores.connect import close_all, connect_all
+from sandbox.stores.connect import close_all, connect_all, prepare_all
 from sandbox.stores.registry import registry_of
 from sandbox.strategies.base import Strategy, StrategyOptions
 from sandbox.strategies.outcome import Divergence, StrategyOutcome
@@ -124,7 +124,7 @@ async def run_strategy(name: str, run: StrategyRun, advance: Callable[[int], Non
                                run.op_timeout_s, es_refresh=run.es_refresh)
     outcome = StrategyOutcome(name, namespace, list(run.stores), cls.converges)
     try:
-        await asyncio.gather(*(ts.store.prepare(run.workload.catalog) for ts in stores.values()))
+        await prepare_all([ts.store for ts in stores.values()], run.workload.catalog)
         strategy = cls(stores, run.options)
         await strategy.start()
         try:

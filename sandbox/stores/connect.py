@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Sequence
 
 from sandbox.config import mask
-from sandbox.errors import UsageError
+from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import ServerInfo, Store
+from sandbox.workload.model import Catalog
 
 CONNECT_TIMEOUT_S = 10.0
+READY_TIMEOUT_S = 60.0
+# Errors a just-restarted server answers with while it is still starting: Redis replaying its AOF
+# accepts connections but answers LOADING; PostgreSQL in recovery refuses with CannotConnectNow.
+STARTING_UP = ("Loading", "CannotConnectNow")
 
 
 async def connect_all(stores: Sequence[Store]) -> dict[str, ServerInfo]:
@@ -48,3 +54,22 @@ async def close_all(stores: Iterable[Store], keep: bool, notes: list[str]) -> No
                 notes.append(f"closing {store.name} failed: {type(exc).__name__}"[:300])
 
     await asyncio.shield(asyncio.gather(*(one(s) for s in stores)))
+
+
+async def prepare_all(stores: Sequence[Store], catalog: Catalog, ready_timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Create each store's namespace and load the catalog, waiting out a server that is still starting
+    (a fault step may have restarted it a moment ago); any other failure names the store."""
+    async def one(store: Store) -> None:
+        deadline = time.monotonic() + ready_timeout_s
+        while True:
+            try:
+                return await store.prepare(catalog)
+            except SandboxError:
+                raise
+            except Exception as exc:
+                if any(s in type(exc).__name__ for s in STARTING_UP) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.1)
+                    continue
+                raise SandboxError(f"prepare failed on {store.name}: {type(exc).__name__}: {exc}"[:300]) from exc
+
+    await asyncio.gather(*(one(s) for s in stores))
