@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.measure.hlog import read_log
+
 PROJECT = Path(__file__).resolve().parent.parent
 SANDBOX = str(PROJECT / ".venv" / "bin" / "sandbox")
 
@@ -64,6 +66,9 @@ def test_open_loop_run_with_worker_processes_writes_three_times_flags_and_a_time
         assert summary["stores"][store]["consistency"]["consistent"]
     rows = list(csv.DictReader((run_dir / "timeline.csv").open()))
     seconds = {(r["store"], r["op"]) for r in rows if int(r["ok"]) > 0}
-    assert seconds == {("postgres", "write"), ("redis", "write")}
-    assert sum(int(r["ok"]) for r in rows if r["store"] == "redis") == \
+    assert seconds == {(store, op) for store in ("postgres", "redis") for op in ("write", "read")}
+    assert sum(int(r["ok"]) for r in rows if r["store"] == "redis" and r["op"] == "write") == \
         summary["stores"]["redis"]["operations"]["write"]["ok"]
+    # The workers' interval histograms reach the parent's .hlog files: they add up to the whole histogram.
+    logged, intervals = read_log(run_dir / "hlog" / "redis.write.response.hlog")
+    assert intervals >= 2 and logged.get_total_count() == summary["stores"]["redis"]["operations"]["write"]["ok"]
