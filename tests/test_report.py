@@ -116,6 +116,7 @@ def test_report_html_shows_every_plot_and_table_offline(trials: tuple[Path, str]
     assert tables["table-trials"] == 10 * 4  # 5 stores x 2 ops x 4 metrics
     manifest = (folder / "report.html").read_text()
     assert "--seed 11" in manifest and "SecantusDB" in manifest and "stand-in" in manifest
+    assert "reports fsync=" in manifest and "appendonly=" in manifest  # settings as the servers reported them
 
 
 def test_compare_html_shows_the_overlaid_spectra_and_the_table_offline(trials: tuple[Path, str],

@@ -55,7 +55,7 @@ def summary(ctx: RunContext) -> dict[str, Any]:
     for name, ts in ctx.stores.items():
         stores[name] = {
             "server": {"product": ctx.servers[name].product, "version": ctx.servers[name].version,
-                       "detail": ctx.servers[name].detail},
+                       "detail": ctx.servers[name].detail, "settings": ctx.server_settings.get(name) or {}},
             "endpoint": ctx.endpoints[name],
             "model": ts.store.describe(),
             "money": ts.store.money_note,

@@ -174,8 +174,9 @@ def manifest(summary: dict[str, Any]) -> TableData:
     t.add("parameters", ", ".join(f"{k}={v}" for k, v in params.items() if v not in (None, [], "")))
     for name, s in summary.get("stores", {}).items():
         server = s.get("server") or {}
+        settings = ", ".join(f"{k}={v}" for k, v in (server.get("settings") or {}).items())
         t.add(f"server: {name}", f"{server.get('product')} {server.get('version')} ({server.get('detail')}) at "
-              f"{s.get('endpoint')}")
+              f"{s.get('endpoint')}" + (f"; reports {settings}" if settings else ""))
     flags = {f"{store} {op}": fl for store, ops in (summary.get("measurement_flags") or {}).items()
              for op, fl in ops.items() if fl}
     t.add("measurement flags", Cell("; ".join(f"{k}: {', '.join(v)}" for k, v in flags.items()), bad=True)

@@ -19,6 +19,7 @@ from sandbox.scenario.spec import RunParams, Scenario
 from sandbox.scenario.step_registry import STEPS, check_params, validate_phase
 from sandbox.stack.base import Stack
 from sandbox.stores import make_store
+from sandbox.stores.base import Store
 from sandbox.stores.connect import close_all, connect_all
 from sandbox.stores.registry import registry_of
 from sandbox.workload.generator import Workload, WorkloadSpec
@@ -55,6 +56,7 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
                      servers, {s.name: mask(s.endpoint.url) for s in stores},
                      progress, results_dir or ws.results_dir / f"{now:%Y%m%dT%H%M%SZ}-{scenario.name}", settings,
                      stack)
+    ctx.server_settings = {s.name: await _settings_of(s) for s in stores}
     try:
         for phase in scenario.phases:
             await STEPS[phase.step](ctx, **phase.params)
@@ -63,6 +65,14 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
         await _cleanups(ctx)
         await _teardown(ctx, keep=params.keep)
     return ctx
+
+
+async def _settings_of(store: Store) -> dict[str, str]:
+    """The server's durability settings for the report's manifest; a server that will not say is a note there."""
+    try:
+        return await store.server_settings()
+    except Exception as exc:
+        return {"not reported": f"{type(exc).__name__}: {exc}"[:200]}
 
 
 async def _cleanups(ctx: RunContext) -> None:
