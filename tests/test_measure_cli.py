@@ -31,6 +31,7 @@ def sandbox(*args: str, results: Path) -> subprocess.CompletedProcess[str]:
     (("run", "orders", "--warmup", "-1"), "--warmup"),
     (("run", "orders", "--arrival", "bursty", "--rate", "10"), "--arrival must be constant or poisson"),
     (("run", "orders", "--processes", "lots"), "--processes must be one or per-store"),
+    (("run", "orders", "--repeat", "0"), "--repeat must be a positive"),
     (("calibrate", "--concurrency", "0"), "--concurrency must be a positive"),
     (("calibrate", "--rate", "-1"), "--rate must be a positive"),
 ])
