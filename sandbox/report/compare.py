@@ -72,7 +72,7 @@ def verdict(metric: str, diff: float, ci: tuple[float, float] | None, noise_pct:
         return NO_VERDICT
     if (ci[0] <= 0 <= ci[1]) or abs(diff) <= noise_pct:
         return "no significant change"
-    better = diff > 0 if metric == "throughput" else diff < 0  # more ops/s, or less latency
+    better = diff > 0 if metric == "throughput" else diff < 0  # more orders/s, or less latency
     return "faster" if better else "slower"
 
 

@@ -35,7 +35,7 @@ class Shown:
 def cells(r: Row) -> list[str]:
     diff = "-" if r.diff_pct is None else f"{r.diff_pct:+.1f}%"
     ci = "-" if r.ci_pct is None else f"{r.ci_pct[0]:+.1f}..{r.ci_pct[1]:+.1f}%"
-    metric = "ops/s" if r.metric == "throughput" else f"{r.metric} ms"
+    metric = "orders/s" if r.metric == "throughput" else f"{r.metric} ms"
     return [f"{r.store} {r.op}".strip(), metric, fmt(r.metric, r.baseline), fmt(r.metric, r.contender), diff,
             ci, r.verdict]
 

@@ -90,7 +90,8 @@ def _performance(name: str, store: dict[str, Any], s: dict[str, Any], rid: str,
            " ms" for op, o in ops.items() if (o.get("latency_ms") or {}).get("p50") is not None]
     if lat:
         latest[(name, "latency")] = "; ".join(lat) + f" ({load}, batch {params.get('batch')}; run {rid})"
-    rates = [f"{op} {o['throughput_ops_s']:,.0f} ops/s" for op, o in ops.items() if o.get("throughput_ops_s")]
+    rates = [f"{op} {o['throughput_orders_s']:,.0f} orders/s" for op, o in ops.items()
+             if o.get("throughput_orders_s")]
     if rates:
         flags = sorted({f for o in ops.values() for f in o.get("flags") or []})
         latest[(name, "throughput")] = "; ".join(rates) + f" ({load}; run {rid})" + \

@@ -40,13 +40,13 @@ def count(n: int | None) -> Cell:
 
 def latency(summary: dict[str, Any]) -> TableData:
     t = TableData("latency", "latency (ms, HdrHistogram): response time from each operation's intended start",
-                  ["store", "server (as reported)", "op", "ok", "failed", "unknown", "ops/s", "p50", "p90", "p99",
+                  ["store", "server (as reported)", "op", "ok", "failed", "unknown", "orders/s", "p50", "p90", "p99",
                    "p99.9", "max"])
     for name, s in summary.get("stores", {}).items():
         server = s.get("server") or {}
         for i, (op, o) in enumerate(s.get("operations", {}).items()):
             lat = o.get("latency_ms") or {}
-            rate = o.get("throughput_ops_s")
+            rate = o.get("throughput_orders_s")
             t.add(name if i == 0 else "", f"{server.get('product')} {server.get('version')}" if i == 0 else "",
                   op, o.get("ok"), count(o.get("failed")), count(o.get("unknown")),
                   "-" if rate is None else f"{rate:,.0f}", *(ms(lat.get(k)) for k in ("p50", "p90", "p99", "p99.9",

@@ -68,7 +68,7 @@ def trials_table(folder: rf.ResultsFolder, per_trial: bool = True) -> TableData:
     n = len(folder.trials)
     headers = ["store", "op", "metric", *([f"t{i}" for i in range(1, n + 1)] if per_trial else []),
                "median", "min", "max", "cv %"]
-    t = TableData("trials", f"{n} trials: ops/s and response time (ms) per trial, and the spread", headers)
+    t = TableData("trials", f"{n} trials: orders/s and response time (ms) per trial, and the spread", headers)
     for (store, op), metrics in values(folder).items():
         for i, (metric, xs) in enumerate(metrics.items()):
             s = spread(xs)
