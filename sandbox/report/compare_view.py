@@ -21,6 +21,7 @@ from sandbox.report.sections import Cell, TableData
 from sandbox.report.trials import fmt
 
 STYLES = ("-", "--", ":", "-.")
+FEW_TRIALS = 5
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,17 @@ def print_comparisons(comparisons: Sequence[Comparison]) -> None:
             console.print(f"consistency / durability: no difference between {c.baseline} and {c.contender}")
     for c in comparisons:
         console.print(terminal_table(c))
+    if (note := few_trials_note(comparisons)) is not None:
+        console.print(f"  note: {note}")
+
+
+def few_trials_note(comparisons: Sequence[Comparison]) -> str | None:
+    """Resampling 2-4 trials gives few distinct means: the interval comes out narrower than it should."""
+    fewest = min((min(r.baseline_trials, r.contender_trials) for c in comparisons for r in c.rows), default=0)
+    if 1 < fewest < FEW_TRIALS:
+        return (f"{fewest} trials on a side: a bootstrap over so few trials draws a narrow interval; "
+                f"--repeat {FEW_TRIALS} or more makes the verdicts trustworthy.")
+    return None
 
 
 def html_table(c: Comparison, index: int) -> TableData:
@@ -115,8 +127,10 @@ def write_outputs(out: Path, comparisons: Sequence[Comparison], shown: Sequence[
     diffs = [line for c in comparisons for line in c.state_differences]
     parts.append("<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in diffs) + "</ul>" if diffs else
                  "<p>none: every store kept the same consistency and durability verdicts on both sides.</p>")
-    parts += ["<h2>Latency and throughput</h2>", *(table_html(html_table(c, i)) for i, c in enumerate(comparisons)),
-              "<h2>Spectra overlaid</h2>", *spectra(out, shown)]
+    parts += ["<h2>Latency and throughput</h2>", *(table_html(html_table(c, i)) for i, c in enumerate(comparisons))]
+    if (note := few_trials_note(comparisons)) is not None:
+        parts.append(f'<p class="note">{html.escape(note)}</p>')
+    parts += ["<h2>Spectra overlaid</h2>", *spectra(out, shown)]
     page_path, json_path = out / "compare.html", out / "compare.json"
     page_path.write_text(page("sandbox compare", parts))
     json_path.write_text(json.dumps([c.to_json() for c in comparisons], indent=2))
