@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,11 +20,14 @@ import typer
 
 from sandbox.config import Workspace, ensure_env_file
 from sandbox.errors import SandboxError, UsageError
+from sandbox.report import folder as rf
 from sandbox.report.console import console, print_calibration, print_status
 from sandbox.report.faults import print_faults
 from sandbox.report.progress import RichProgress
 from sandbox.report.results import write_results
 from sandbox.report.tables import print_run
+from sandbox.report.trials import trial_dir, trials_terminal_table, write_trials_summary
+from sandbox.scenario.context import RunContext
 from sandbox.scenario.runner import run_blocking, run_loop
 from sandbox.scenario.spec import describe_all
 from sandbox.scenario.spec import load as load_scenario
@@ -130,10 +135,15 @@ def run_scenario(
                                                    "are written)")] = None,
     processes: Annotated[str | None, typer.Option(help="one | per-store (a worker process per store for the "
                                                   "write phase)")] = None,
+    repeat: Annotated[int, typer.Option(help="run the scenario N times into one results folder (trials, for "
+                                        "`sandbox compare`)")] = 1,
+    wide: Annotated[bool, typer.Option("--wide", help="one latency table with every column, however wide")] = False,
     backend: BackendOpt = "auto",
     config: ConfigOpt = None,
 ) -> None:
     """Run a scenario; exit 0 when all stores hold the same data, 3 on a consistency finding."""
+    if repeat < 1:
+        raise UsageError(f"--repeat must be a positive whole number, got {repeat}")
     ws = _workspace()
     chosen = resolve_backend(backend, ws.state_dir)
     registry = _registry(config)
@@ -148,19 +158,99 @@ def run_scenario(
     if duration is not None and orders is None:
         given["orders"] = DURATION_ORDER_CAP  # the clock ends the run, not the order count
     params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})
+    if params.seed is None and repeat > 1:  # every trial writes the same orders: trials differ by noise only
+        params = replace(params, seed=secrets.randbelow(2**31))
     stack = open_stack(chosen, ws, ensure_env_file(ws.env_file, registry.kinds.values()), registry)
-    with RichProgress() as progress:
-        ctx = run_blocking(scenario, params, settings, ws, chosen, stack, progress)
-    path = write_results(ctx)
-    print_run(ctx)
-    print_faults(ctx)
-    console.print(f"results: {path}")
+    folder = ws.results_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{name}-x{repeat}" if repeat > 1 else None
+    status = 0
+    for trial in range(1, repeat + 1):
+        if folder is not None:
+            console.print(f"[bold]trial {trial} of {repeat}[/]")
+        with RichProgress() as progress:
+            ctx = run_blocking(scenario, params, settings, ws, chosen, stack, progress,
+                               trial_dir(folder, trial) if folder is not None else None)
+        path = write_results(ctx)
+        print_run(ctx, wide)
+        print_faults(ctx)
+        console.print(f"results: {path}")
+        status = max(status, _run_status(ctx))
+    if folder is not None:
+        write_trials_summary(folder, repeat)
+        console.print(trials_terminal_table(rf.load(folder)))
+    _write_report(folder or ctx.results_dir)
+    if status:
+        raise typer.Exit(status)
+
+
+def _run_status(ctx: RunContext) -> int:
+    """3 when the run found a consistency problem (read-back, fault check or a strategy's promise)."""
     if ctx.comparisons and not all(c.consistent for c in ctx.comparisons.values()):
-        raise typer.Exit(3)
+        return 3
     if ctx.faults is not None and ctx.faults.has_findings:
-        raise typer.Exit(3)
-    if any(outcome.finding for outcome in ctx.strategies):
-        raise typer.Exit(3)
+        return 3
+    return 3 if any(outcome.finding for outcome in ctx.strategies) else 0
+
+
+def _write_report(path: Path) -> None:
+    from sandbox.report.html import write_report  # matplotlib: imported only when a report is drawn
+
+    console.print(f"report: {write_report(path)}")
+
+
+@app.command("report")
+def report(results: Annotated[Path, typer.Argument(help="a results folder (results/<time>-<scenario>)")]) -> None:
+    """Write (or rewrite) report.html and its PNG plots in a results folder, older ones included."""
+    rf.load(results)  # one clear line when it is not a results folder
+    _write_report(results)
+
+
+@app.command("compare")
+def compare(
+    baseline: Annotated[Path, typer.Argument(help="results folder to compare against")],
+    contenders: Annotated[list[Path] | None, typer.Argument(help="results folders compared with the baseline")] = None,
+    stores: Annotated[str | None, typer.Option(help="A,B: compare store B against store A within BASELINE")] = None,
+    noise: Annotated[float, typer.Option(help="noise band in %: smaller differences get no verdict")] = 5.0,
+    out: Annotated[Path | None, typer.Option(help="folder for compare.html / compare.json (default: the first "
+                                             "contender's, or BASELINE's with --stores)")] = None,
+) -> None:
+    """Per store and operation: baseline, contender, % difference, 95% bootstrap CI over trials, verdict."""
+    from sandbox.report.compare import compare as compare_sides
+    from sandbox.report.compare import side
+    from sandbox.report.compare_view import Shown, print_comparisons, write_outputs
+
+    if noise < 0:
+        raise UsageError(f"--noise must be a percentage >= 0, got {noise}")
+    base = rf.load(baseline)
+    if stores is not None:
+        if contenders:
+            raise UsageError("--stores compares two stores within one folder: pass only BASELINE")
+        pair = [s.strip() for s in stores.split(",") if s.strip()]
+        known = {store for t in base.trials for store, _ in t.operations()}
+        if len(pair) != 2 or not set(pair) <= known:
+            raise UsageError(f"--stores needs two of the folder's stores, A,B (it has {', '.join(sorted(known))})")
+        label = ""  # the rows are one store's against the other's: the title names both
+        comparisons = [compare_sides(side(base, pair[0], label), side(base, pair[1], label), noise)]
+        shown = [Shown(pair[0], base, pair[0]), Shown(pair[1], base, pair[1])]
+        target = out or baseline
+    else:
+        if not contenders:
+            raise UsageError("compare needs a CONTENDER folder (or --stores A,B with one folder)")
+        folders = [rf.load(c) for c in contenders]
+        comparisons = [compare_sides(side(base), side(f), noise) for f in folders]
+        shown = [Shown(f"baseline {base.label}", base), *(Shown(f.label, f) for f in folders)]
+        target = out or contenders[0]
+    print_comparisons(comparisons)
+    page, data = write_outputs(target, comparisons, shown)
+    console.print(f"compare: {page}  {data}")
+
+
+@app.command("recommend")
+def recommend(results: Annotated[Path | None, typer.Option(help="folder of results folders (default: the "
+                                                           "workspace's results/)")] = None) -> None:
+    """The technology selection matrix, every cell filled from measured runs (run id named) or 'not measured'."""
+    from sandbox.report.recommend import print_matrix
+
+    print_matrix(results or _workspace().results_dir)
 
 
 @app.command()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything `make scenario` and `make test` need, installed if missing:
 #   1. a virtualenv with the package (.[dev], plus .[native] stand-ins where no Docker engine answers);
-#   2. where no Docker engine answers: PostgreSQL, Redis and InfluxDB server binaries
+#   2. where no Docker engine answers: PostgreSQL, Redis and InfluxDB server binaries; everywhere:
+#      headless Chromium and chromedriver for the report tests
 #      (Debian/Ubuntu packages when running as root; otherwise a message naming what to install).
 set -euo pipefail
 VENV=${VENV:-.venv}
@@ -21,21 +22,24 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   rm -f "$VENV"/.installed-*; touch "$stamp"
 fi
 
-docker_engine && exit 0
-
 missing=()
-ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || missing+=(postgresql postgresql-contrib)
-command -v redis-server >/dev/null || missing+=(redis-server)
-command -v influxd >/dev/null || missing+=(influxdb)
+# Headless Chromium renders report.html and compare.html in the tests (Debian's chromium + its driver).
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+if ! docker_engine; then
+  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || missing+=(postgresql postgresql-contrib)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v influxd >/dev/null || missing+=(influxdb)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "installing ${missing[*]} (Debian packages; the sandbox runs its own instances on other ports)"
+  echo "installing ${missing[*]} (Debian packages; the sandbox runs its own server instances on other ports)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-  echo "error: no Docker engine, and these server packages are missing: ${missing[*]}." >&2
-  echo "       Install them (Debian/Ubuntu: sudo apt-get install -y ${missing[*]}), or start Docker." >&2
+  echo "error: these packages are missing: ${missing[*]} (servers where no Docker engine answers; chromium" >&2
+  echo "       for the report tests). Install them (Debian/Ubuntu: sudo apt-get install -y ${missing[*]})." >&2
   exit 2
 fi

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.measure.hlog import read_log
+
 PROJECT = Path(__file__).resolve().parent.parent
 SANDBOX = str(PROJECT / ".venv" / "bin" / "sandbox")
 
@@ -29,6 +31,7 @@ def sandbox(*args: str, results: Path) -> subprocess.CompletedProcess[str]:
     (("run", "orders", "--warmup", "-1"), "--warmup"),
     (("run", "orders", "--arrival", "bursty", "--rate", "10"), "--arrival must be constant or poisson"),
     (("run", "orders", "--processes", "lots"), "--processes must be one or per-store"),
+    (("run", "orders", "--repeat", "0"), "--repeat must be a positive"),
     (("calibrate", "--concurrency", "0"), "--concurrency must be a positive"),
     (("calibrate", "--rate", "-1"), "--rate must be a positive"),
 ])
@@ -64,6 +67,9 @@ def test_open_loop_run_with_worker_processes_writes_three_times_flags_and_a_time
         assert summary["stores"][store]["consistency"]["consistent"]
     rows = list(csv.DictReader((run_dir / "timeline.csv").open()))
     seconds = {(r["store"], r["op"]) for r in rows if int(r["ok"]) > 0}
-    assert seconds == {("postgres", "write"), ("redis", "write")}
-    assert sum(int(r["ok"]) for r in rows if r["store"] == "redis") == \
+    assert seconds == {(store, op) for store in ("postgres", "redis") for op in ("write", "read")}
+    assert sum(int(r["ok"]) for r in rows if r["store"] == "redis" and r["op"] == "write") == \
         summary["stores"]["redis"]["operations"]["write"]["ok"]
+    # The workers' interval histograms reach the parent's .hlog files: they add up to the whole histogram.
+    logged, intervals = read_log(run_dir / "hlog" / "redis.write.response.hlog")
+    assert intervals >= 2 and logged.get_total_count() == summary["stores"]["redis"]["operations"]["write"]["ok"]

@@ -64,15 +64,18 @@ def summarize(hist: HdrHistogram) -> dict[str, float | None]:
 
 
 def encode(hist: HdrHistogram) -> str:
-    """The whole histogram, compressed, so every percentile can be plotted later."""
-    return base64.b64encode(hist.encode()).decode() if hist.get_total_count() else ""
+    """HdrHistogram's standard compressed base64 ("HISTF..."): `HdrHistogram.decode(text)` in any of its
+    libraries reads it as is, so every percentile can be plotted later."""
+    return hist.encode().decode() if hist.get_total_count() else ""
 
 
 def decode(text: str) -> HdrHistogram:
     """The inverse of encode(): a histogram to add() into another (exact merge across processes)."""
     hist = new_histogram()
     if text:
-        hist.add(HdrHistogram.decode(base64.b64decode(text)))
+        if not text.startswith("HIST"):  # results folders written before the standard form: base64 twice
+            text = base64.b64decode(text).decode()
+        hist.add(HdrHistogram.decode(text))
     return hist
 
 

@@ -1,8 +1,9 @@
-"""Per-second throughput and latency of each store while a phase runs: CSV rows and live progress.
+"""Per-second throughput and latency of each store while a phase runs: CSV rows, .hlog intervals, progress.
 
 Once a second the timeline takes each watched (store, op)'s interval histograms (see OpStats), writes
-one CSV row per store/op/second to the results folder and updates that store's progress line. The hot
-path only counts; all the per-second work happens here, once a second.
+one CSV row per store/op/second to the results folder, the same intervals to the HdrHistogram interval
+logs (sandbox.measure.hlog) and updates that store's progress line. The hot path only counts; all the
+per-second work happens here, once a second.
 """
 
 from __future__ import annotations
@@ -15,12 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from sandbox.measure.latency import OpStats
+from sandbox.measure.hlog import IntervalLogs
+from sandbox.measure.latency import OpStats, decode, encode
 from sandbox.measure.progress import Bar, Progress
 from sandbox.measure.saturation import CpuMeter
 
 COLUMNS = ("phase", "second", "store", "op", "warmup_ops", "ops", "ok", "errors", "ops_per_s", "response_p50_ms",
-           "response_p99_ms", "response_max_ms", "service_p50_ms", "service_p99_ms", "client_cpu")
+           "response_p99_ms", "response_max_ms", "service_p50_ms", "service_p99_ms", "client_cpu", "wall_clock",
+           "span_s")
+# Besides COLUMNS a row carries its interval histograms (standard HdrHistogram text) for the .hlog files,
+# so rows measured in a worker process reach the parent's logs too.
+HDR_KEYS = {"response": "interval_hdr_response", "service": "interval_hdr_service"}
 TICK_S = 1.0
 
 
@@ -53,7 +59,9 @@ def row_from(phase: str, second: float, w: _Watched, span_s: float, cpu: float) 
             "ops_per_s": round(ops / span_s, 1) if span_s > 0 else None,
             "response_p50_ms": ms(response, 50), "response_p99_ms": ms(response, 99),
             "response_max_ms": ms(response, None), "service_p50_ms": ms(service, 50),
-            "service_p99_ms": ms(service, 99), "client_cpu": round(cpu, 3)}
+            "service_p99_ms": ms(service, 99), "client_cpu": round(cpu, 3),
+            "wall_clock": round(time.time(), 3), "span_s": round(span_s, 3),  # the second ends at wall_clock
+            HDR_KEYS["response"]: encode(response), HDR_KEYS["service"]: encode(service)}
 
 
 @dataclass
@@ -70,6 +78,7 @@ class Timeline:
     _watched: list[_Watched] = field(default_factory=list)
     _file: IO[str] | None = None
     _writer: Any = None
+    _hlogs: IntervalLogs | None = None
     _task: asyncio.Task | None = None
     _started: float = 0.0
     _last: float = 0.0
@@ -91,6 +100,10 @@ class Timeline:
             self.sink(row)
         if self._writer is not None:
             self._writer.writerow(row)
+        if self._hlogs is not None and row.get("wall_clock") is not None:
+            for kind, key in HDR_KEYS.items():
+                self._hlogs.add(row["store"], row["op"], kind, decode(row.get(key) or ""), row["wall_clock"],
+                                row["span_s"])
 
     def _show(self, w: _Watched, row: dict[str, Any]) -> None:
         p99 = row["response_p99_ms"]
@@ -121,9 +134,10 @@ class Timeline:
             self.csv_path.parent.mkdir(parents=True, exist_ok=True)
             new = not self.csv_path.exists()
             self._file = self.csv_path.open("a", newline="")
-            self._writer = csv.DictWriter(self._file, COLUMNS)
+            self._writer = csv.DictWriter(self._file, COLUMNS, extrasaction="ignore")
             if new:
                 self._writer.writeheader()
+            self._hlogs = IntervalLogs(self.csv_path.parent)
         self._cpu = CpuMeter()
         self._started = self._last = time.perf_counter()
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -133,7 +147,10 @@ class Timeline:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._watched and time.perf_counter() - self._last > 0.05:
-            self.tick()  # the last partial second
+        unseen = any(w.stats.ok + w.stats.failed + w.stats.unknown + w.stats.warmup > w.done for w in self._watched)
+        if self._watched and (unseen or time.perf_counter() - self._last > 0.05):
+            self.tick()  # the last partial second: every operation lands in some row and .hlog interval
         if self._file is not None:
             self._file.close()
+        if self._hlogs is not None:
+            self._hlogs.close()

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from sandbox.report.sections import TableData
 
 if TYPE_CHECKING:
     from sandbox.measure.calibrate import Calibration
     from sandbox.stack.status import StoreStatus
 
-# Logs and CI output are read on wide screens: do not wrap tables at 80 columns there.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+WIDTH = 100  # every table fits a 100-column terminal; COLUMNS, when set, wins (see sandbox run --wide)
+
+
+def console_width(environ: dict[str, str]) -> int | None:
+    """COLUMNS when set; otherwise the terminal's own width, or WIDTH when output goes to a file or pipe."""
+    columns = environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return None if sys.stdout.isatty() else WIDTH
+
+
+console = Console(highlight=False, width=console_width(dict(os.environ)))
 
 
 def print_status(backend: str, rows: list[StoreStatus], pids: dict[str, int | None]) -> None:
-    table = Table(title=f"stores ({backend} backend)")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"stores ({backend} backend)")
     for col in ("store", "url", "server (as reported)", "reachable", "pid"):
         table.add_column(col)
     for r in rows:
@@ -27,7 +42,8 @@ def print_status(backend: str, rows: list[StoreStatus], pids: dict[str, int | No
 
 
 def print_calibration(results: list[Calibration]) -> None:
-    table = Table(title="harness overhead against the no-op store (response, service and processing time recorded)")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
+                  title="harness overhead against the no-op store (response, service and processing time recorded)")
     for col in ("path", "operations", "ops/s", "us/op (wall)", "us/op (cpu)", "client cpu"):
         table.add_column(col, justify="left" if col == "path" else "right")
     for r in results:
@@ -36,3 +52,13 @@ def print_calibration(results: list[Calibration]) -> None:
     console.print(table)
     console.print("A store result is mostly harness when its service time is within a few times these us/op. "
                   "cpu us/op is the harness's own cost; wall us/op also counts time the machine gave to others.")
+
+
+def rich_table(t: TableData) -> Table:
+    """A table built for the HTML report (sections.py), for the terminal; findings in red."""
+    table = Table(title=t.title, box=box.SIMPLE_HEAD, pad_edge=False, caption=" ".join(t.notes) or None)
+    for header in t.headers:
+        table.add_column(header)
+    for row in t.rows:
+        table.add_row(*(f"[red]{escape(c.text)}[/]" if c.bad else escape(c.text) for c in row))
+    return table

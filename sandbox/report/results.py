@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
+import shlex
 import sys
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from sandbox.measure.driver import LoadOutcome
 from sandbox.measure.latency import OpStats
 from sandbox.scenario.context import RunContext
 from sandbox.stores.registry import StoreRegistry, registry_of
 
-HARNESS_LIBRARIES = ("aiohttp", "hdrhistogram", "uvloop")  # each store kind names its own client libraries
+HARNESS_LIBRARIES = ("aiohttp", "hdrhistogram", "uvloop", "matplotlib")  # each store kind names its own clients
 
 
 def client_versions(registry: StoreRegistry) -> dict[str, str | None]:
@@ -29,6 +33,21 @@ def client_versions(registry: StoreRegistry) -> dict[str, str | None]:
     return out
 
 
+def reproduce_command(argv: list[str], seed: int | None) -> str:
+    """The command line of this run, with the seed it drew when none was given."""
+    args = ["sandbox", *argv[1:]]
+    if seed is not None and "--seed" not in args and args[1:2] == ["run"]:
+        args += ["--seed", str(seed)]
+    return shlex.join(args)
+
+
+def environment(seed: int | None, registry: StoreRegistry) -> dict[str, Any]:
+    """What the report's manifest needs to reproduce the run and judge its numbers."""
+    return {"command": reproduce_command(sys.argv, seed), "cores": os.cpu_count(),
+            "memory_bytes": psutil.virtual_memory().total, "os": platform.platform(),
+            "python": sys.version.split()[0], "libraries": client_versions(registry)}
+
+
 def summary(ctx: RunContext) -> dict[str, Any]:
     params = asdict(ctx.params)
     params["stores"] = list(ctx.params.stores)
@@ -36,7 +55,7 @@ def summary(ctx: RunContext) -> dict[str, Any]:
     for name, ts in ctx.stores.items():
         stores[name] = {
             "server": {"product": ctx.servers[name].product, "version": ctx.servers[name].version,
-                       "detail": ctx.servers[name].detail},
+                       "detail": ctx.servers[name].detail, "settings": ctx.server_settings.get(name) or {}},
             "endpoint": ctx.endpoints[name],
             "model": ts.store.describe(),
             "money": ts.store.money_note,
@@ -50,6 +69,7 @@ def summary(ctx: RunContext) -> dict[str, Any]:
         "consistent": all(c.consistent for c in ctx.comparisons.values()) if ctx.comparisons else None,
         "client": {"python": sys.version.split()[0], "platform": platform.platform(),
                    "libraries": client_versions(registry_of(ctx.settings))},
+        "environment": environment(ctx.params.seed, registry_of(ctx.settings)),
         "stores": stores, "notes": ctx.notes,
         "strategies": [o.to_json() for o in ctx.strategies] if ctx.strategies else None,
         **(ctx.faults.to_json() if ctx.faults is not None else {}),  # history, faults, check, visibility

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.table import Table
 
 from sandbox.measure.latency import summarize
@@ -16,25 +17,35 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}" if value < 100 else f"{value:.0f}"
 
 
-def latency_table(ctx: RunContext) -> Table:
-    table = Table(caption="client: harness CPU (share of one core), mean schedule lag, flags (docs/measurement.md)",
+MAIN = ("store", "op", "ok", "failed", "unknown", "orders/s", "p50", "p90", "p99", "p99.9", "max")
+SECONDARY = ("server (as reported)", "svc p50", "svc p99", "proc p50", "client")
+TEXT = ("store", "op", "server (as reported)", "client")
+
+
+def latency_table(ctx: RunContext, columns: tuple[str, ...] = MAIN) -> Table:
+    """Response time per store and op; `columns` picks from MAIN + SECONDARY (the second table, or --wide)."""
+    main = set(MAIN) <= set(columns)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
                   title="latency (ms, HdrHistogram; p50..max = response time from each operation's intended start; "
-                        "svc = service time from the send; proc = client processing; a batch is one operation)")
-    for col in ("store", "server (as reported)", "op", "ok", "failed", "unknown", "orders/s", "p50", "p90", "p99",
-                "p99.9", "max", "svc p99", "proc p50", "client"):
-        table.add_column(col, justify="left" if col in ("store", "server (as reported)", "op", "client") else "right")
+                        "a batch is one operation)" if main else
+                  "servers and the client side (ms; svc = service time from the send, proc = client processing; "
+                  "client = harness CPU, schedule lag, flags: docs/measurement.md)")
+    for col in columns:
+        table.add_column(col, justify="left" if col in TEXT else "right")
     for name, ts in ctx.stores.items():
         server = ctx.servers[name]
         for i, (op, stats) in enumerate(ts.stats.items()):
-            lat = summarize(stats.latency)
+            lat, svc = summarize(stats.latency), summarize(stats.service)
             load = ctx.loads.get(name, {}).get(op)
             rate = stats.items / load.elapsed_s if load and load.elapsed_s else None
-            table.add_row(name if i == 0 else "", f"{server.product} {server.version}" if i == 0 else "", op,
-                          str(stats.ok), _red(stats.failed), _red(stats.unknown),
-                          "-" if rate is None else f"{rate:,.0f}", _ms(lat["p50"]), _ms(lat["p90"]),
-                          _ms(lat["p99"]), _ms(lat["p99.9"]), _ms(lat["max"]),
-                          _ms(summarize(stats.service)["p99"]), _ms(summarize(stats.processing)["p50"]),
-                          client_cell(load.client if load else None))
+            cell = {"store": name if i == 0 else "", "op": op, "ok": str(stats.ok), "failed": _red(stats.failed),
+                    "unknown": _red(stats.unknown), "orders/s": "-" if rate is None else f"{rate:,.0f}",
+                    **{k: _ms(lat[k]) for k in ("p50", "p90", "p99", "p99.9", "max")},
+                    "server (as reported)": f"{server.product} {server.version}" if i == 0 else "",
+                    "svc p50": _ms(svc["p50"]), "svc p99": _ms(svc["p99"]),
+                    "proc p50": _ms(summarize(stats.processing)["p50"]),
+                    "client": client_cell(load.client if load else None)}
+            table.add_row(*(cell[c] for c in columns))
     return table
 
 
@@ -51,7 +62,8 @@ def client_cell(client: ClientLoad | None) -> str:
 
 
 def consistency_table(ctx: RunContext) -> Table:
-    table = Table(title="consistency (every order read back and compared with what was sent)")
+    table = Table(title="consistency (every order read back and compared with what was sent)", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
     for col in ("store", "held", "missing", "extra", "differ", "fields compared", "money", "aggregates", "verdict"):
         table.add_column(col)
     for name in ctx.stores:
@@ -68,11 +80,15 @@ def consistency_table(ctx: RunContext) -> Table:
     return table
 
 
-def print_run(ctx: RunContext) -> None:
+def print_run(ctx: RunContext, wide: bool = False) -> None:
     if ctx.strategies:
         print_strategies(ctx.strategies)
     if any(ts.stats for ts in ctx.stores.values()):  # a scenario may measure with stores of its own
-        console.print(latency_table(ctx))
+        if wide:  # one table, as wide as it needs
+            console.print(latency_table(ctx, MAIN[:2] + SECONDARY[:1] + MAIN[2:] + SECONDARY[1:]), width=10_000)
+        else:
+            console.print(latency_table(ctx))
+            console.print(latency_table(ctx, ("store", "op", *SECONDARY)))
     if ctx.comparisons:
         console.print(consistency_table(ctx))
         for name, c in ctx.comparisons.items():

@@ -38,6 +38,7 @@ class RunContext:
     stack: Stack  # to stop, kill, pause and restart stores (fault steps)
     comparisons: dict[str, Comparison] = field(default_factory=dict)
     read_misses: dict[str, int] = field(default_factory=dict)
+    server_settings: dict[str, dict[str, str]] = field(default_factory=dict)  # as each server reported them
     # What each load phase gave per store and op besides the histograms (which stay in `stores`).
     loads: dict[str, dict[str, LoadOutcome]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sandbox.config import Settings, Workspace, mask
@@ -18,6 +19,7 @@ from sandbox.scenario.spec import RunParams, Scenario
 from sandbox.scenario.step_registry import STEPS, check_params, validate_phase
 from sandbox.stack.base import Stack
 from sandbox.stores import make_store
+from sandbox.stores.base import Store
 from sandbox.stores.connect import close_all, connect_all
 from sandbox.stores.registry import registry_of
 from sandbox.workload.generator import Workload, WorkloadSpec
@@ -30,7 +32,7 @@ def new_run_id(now: datetime) -> str:
 
 
 async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace, backend: str,
-              stack: Stack, progress: Progress) -> RunContext:
+              stack: Stack, progress: Progress, results_dir: Path | None = None) -> RunContext:
     """Run the scenario's phases; progress is drawn by the caller (the CLI passes rich bars)."""
     params = params.validated(registry_of(settings))
     for phase in scenario.phases:
@@ -52,7 +54,9 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     ctx = RunContext(scenario, params, run_id, backend, Workload(WorkloadSpec(params.seed, params.orders)),
                      {s.name: TimedStore(s, params.op_timeout_s) for s in stores},
                      servers, {s.name: mask(s.endpoint.url) for s in stores},
-                     progress, ws.results_dir / f"{now:%Y%m%dT%H%M%SZ}-{scenario.name}", settings, stack)
+                     progress, results_dir or ws.results_dir / f"{now:%Y%m%dT%H%M%SZ}-{scenario.name}", settings,
+                     stack)
+    ctx.server_settings = {s.name: await _settings_of(s) for s in stores}
     try:
         for phase in scenario.phases:
             await STEPS[phase.step](ctx, **phase.params)
@@ -61,6 +65,14 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
         await _cleanups(ctx)
         await _teardown(ctx, keep=params.keep)
     return ctx
+
+
+async def _settings_of(store: Store) -> dict[str, str]:
+    """The server's durability settings for the report's manifest; a server that will not say is a note there."""
+    try:
+        return await store.server_settings()
+    except Exception as exc:
+        return {"not reported": f"{type(exc).__name__}: {exc}"[:200]}
 
 
 async def _cleanups(ctx: RunContext) -> None:
@@ -79,8 +91,8 @@ async def _teardown(ctx: RunContext, keep: bool) -> None:
 
 
 def run_blocking(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace,
-                 backend: str, stack: Stack, progress: Progress) -> RunContext:
-    return run_loop(run(scenario, params, settings, ws, backend, stack, progress))
+                 backend: str, stack: Stack, progress: Progress, results_dir: Path | None = None) -> RunContext:
+    return run_loop(run(scenario, params, settings, ws, backend, stack, progress, results_dir))
 
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:

@@ -46,7 +46,9 @@ async def read(ctx: RunContext, sample: int = 1000) -> None:
     n = min(ctx.written.values(), default=ctx.params.orders)
     step = max(1, n // max(1, min(sample, n)))
     ids = [ctx.workload.order(i).id for i in range(0, n, step)][:sample]
-    advance = ctx.tracker("read", len(ids))
+    timeline = Timeline("read", ctx.results_dir / "timeline.csv", ctx.progress, len(ids))
+    for ts in ctx.stores.values():
+        timeline.watch(ts.name, "read", ts.op("read"))
 
     async def feed(ts: TimedStore) -> LoadOutcome:
         misses = 0
@@ -55,14 +57,14 @@ async def read(ctx: RunContext, sample: int = 1000) -> None:
             nonlocal misses
             ok, record = await ts.read(order_id)
             misses += ok and record is None
-            advance(ts.name, 1)
 
         elapsed_s = await closed_loop(ids, one, ctx.params.concurrency)
         ctx.read_misses[ts.name] = misses
         return LoadOutcome(elapsed_s)
 
     stores = list(ctx.stores.values())
-    outcomes = await asyncio.gather(*(feed(ts) for ts in stores))
+    async with timeline:  # per-second rows and .hlog intervals, as for writes
+        outcomes = await asyncio.gather(*(feed(ts) for ts in stores))
     ctx.record_loads("read", {ts.name: o for ts, o in zip(stores, outcomes, strict=True)})
 
 

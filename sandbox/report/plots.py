@@ -1,0 +1,146 @@
+"""The report's pictures, drawn with matplotlib: percentile spectra and the per-second timeline.
+
+Each figure is written as a PNG beside the report (for slides) and returned as SVG text to inline in the
+HTML, so the page needs no network and no other file. Figures are built on matplotlib's object API
+(no pyplot, no global state) with the Agg/SVG backends only.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+
+from sandbox.report.folder import Event
+
+DECADES = 5  # the spectrum reaches 99.999%
+TICKS = {1: "0%", 10: "90%", 100: "99%", 1000: "99.9%", 10_000: "99.99%", 100_000: "99.999%"}
+OP_STYLES = {"write": "-", "read": ":"}
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a spectrum: a store/op (or a trial, or a run) and its response and service histograms."""
+
+    label: str
+    response: HdrHistogram
+    service: HdrHistogram | None
+    color: str
+    style: str = "-"
+
+
+def color_of(names: Sequence[str]) -> dict[str, str]:
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+def spectrum_points(hist: HdrHistogram) -> tuple[list[float], list[float]]:
+    """x = 1 / (1 - percentile), so each decade is one more nine; y = the value at that percentile, ms."""
+    steps = 40 * DECADES
+    xs = [10 ** (DECADES * i / steps) for i in range(steps + 1)]
+    percentiles = [100.0 * (1 - 1 / x) for x in xs]
+    values = hist.get_percentile_to_value_dict(percentiles)  # one pass over the counts for all of them
+    return xs, [values[p] / 1000.0 for p in percentiles]
+
+
+def spectrum_figure(title: str, series: Sequence[Series]) -> Figure:
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    fig.suptitle(title)
+    panels = fig.subplots(1, 2, sharey=True)
+    for ax, kind in zip(panels, ("response time (from the intended start)", "service time (from the send)"),
+                        strict=True):
+        for s in series:
+            hist = s.response if kind.startswith("response") else s.service
+            if hist is None or hist.get_total_count() == 0:
+                continue
+            xs, ys = spectrum_points(hist)
+            ax.plot(xs, ys, s.style, color=s.color, label=s.label, linewidth=1.4)
+        ax.set_xscale("log")
+        ax.set_xticks(list(TICKS), list(TICKS.values()))
+        ax.set_xlim(1, 10**DECADES)
+        ax.set_xlabel("percentile")
+        ax.set_title(kind, fontsize=10)
+        ax.grid(True, which="major", alpha=0.3)
+    panels[0].set_ylabel("latency (ms)")
+    panels[0].set_yscale("log")
+    panels[0].legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors: dict[str, str]) -> Figure:
+    """Throughput and p99 per second for each store/op; warm-up shaded, phases and faults marked."""
+    fig = Figure(figsize=(11, 5.5), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    xs, origin = _seconds(rows)
+    lines: dict[tuple[str, str], list[tuple[float, Any, Any]]] = {}
+    for row, x in zip(rows, xs, strict=True):
+        lines.setdefault((row["store"], row["op"]), []).append((x, row["ops_per_s"], row["response_p99_ms"]))
+    for (store, op), points in lines.items():
+        style = OP_STYLES.get(op, "--")
+        color = colors.get(store, "#333333")
+        top.plot([p[0] for p in points], [p[1] for p in points], style, color=color, label=f"{store} {op}")
+        bottom.plot([p[0] for p in points], [p[2] for p in points], style, color=color)
+    warm = sorted({(x - (row.get("span_s") or 1.0), x) for row, x in zip(rows, xs, strict=True)
+                   if row.get("warmup_ops")})  # one span per second, however many stores were warming up
+    for i, (start, end) in enumerate(warm):
+        for ax in (top, bottom):
+            ax.axvspan(start, end, color="#999999", alpha=0.2, linewidth=0,
+                       label="warm-up" if i == 0 and ax is top else None)
+    seen_phase: set[str] = set()
+    for row, x in zip(rows, xs, strict=True):
+        if row["phase"] not in seen_phase:
+            seen_phase.add(row["phase"])
+            start = x - (row.get("span_s") or 1.0)
+            for ax in (top, bottom):
+                ax.axvline(start, color="#bbbbbb", linewidth=0.8)
+            top.annotate(row["phase"], (start, 1.0), xycoords=("data", "axes fraction"), fontsize=8,
+                         va="bottom", color="#666666")
+    if origin is not None:
+        for e in events:
+            x = e.wall_clock - origin
+            for ax in (top, bottom):
+                ax.axvline(x, color="#d62728", linestyle="--", linewidth=1)
+            bottom.annotate(f"{e.action} {e.store}", (x, 0.98), xycoords=("data", "axes fraction"), rotation=90,
+                            fontsize=8, va="top", ha="right", color="#d62728")
+    top.set_ylabel("operations / s")
+    bottom.set_ylabel("p99 response (ms)")
+    bottom.set_yscale("log")
+    bottom.set_xlabel("seconds since the first measured second" if origin is not None else
+                      "seconds (phases laid end to end: this folder predates wall-clock timelines)")
+    top.legend(fontsize=8, loc="upper right", ncols=2)
+    for ax in (top, bottom):
+        ax.grid(True, alpha=0.3)
+    return fig
+
+
+def _seconds(rows: list[dict[str, Any]]) -> tuple[list[float], float | None]:
+    """Each row's x: seconds since the run's first measured second (wall clock), or phases end to end."""
+    if rows and all(r.get("wall_clock") for r in rows):
+        origin = min(r["wall_clock"] - (r.get("span_s") or 1.0) for r in rows)
+        return [r["wall_clock"] - origin for r in rows], origin
+    offset, last_phase, phase_end, xs = 0.0, None, 0.0, []
+    for r in rows:
+        if r["phase"] != last_phase:
+            offset, last_phase = phase_end, r["phase"]
+        x = offset + (r["second"] or 0.0)
+        phase_end = max(phase_end, x)
+        xs.append(x)
+    return xs, None
+
+
+def render(fig: Figure, png: Path) -> str:
+    """Write the PNG beside the report; return the SVG to inline (without its XML prologue)."""
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, format="png", dpi=110)
+    buf = io.StringIO()
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "sandbox"}):  # text as text; stable ids
+        fig.savefig(buf, format="svg")
+    svg = buf.getvalue()
+    return svg[svg.index("<svg"):]
