@@ -139,8 +139,10 @@ class NativeRedisCluster:
                               env={**os.environ, "REDISCLI_AUTH": self.password})
         out = proc.stdout + proc.stderr
         if proc.returncode != 0 or "[ERR]" in out:
-            tail = [line for line in out.splitlines() if line.strip()][-1:] or ["no output"]
-            raise UsageError(f"redis-cli {' '.join(args[:2])} failed (exit {proc.returncode}): {tail[0]}")
+            plain = re.sub(r"\x1b\[[0-9;]*m", "", out)  # redis-cli colours its messages
+            why = [line for line in plain.splitlines() if "[ERR]" in line or "ERR" in line][:1] or \
+                [line for line in plain.splitlines() if line.strip()][-1:] or ["no output"]
+            raise UsageError(f"redis-cli {' '.join(args[:2])} failed (exit {proc.returncode}): {why[0].strip()}")
         return out
 
     def create(self, masters: int) -> None:
@@ -168,6 +170,8 @@ class NativeRedisCluster:
             if time.monotonic() > deadline:
                 raise UsageError(f"node {port} did not join the cluster within {READY_TIMEOUT_S:.0f} s")
             time.sleep(0.2)
+        # A MIGRATE into a node that does not yet see all slots served is refused (CLUSTERDOWN).
+        self.wait_converged([*members, port])
 
     def rebalance_onto_empty(self, pipeline: int = 10) -> str:
         """Move slots until every master serves an equal share, empty masters included."""

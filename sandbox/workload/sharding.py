@@ -16,6 +16,7 @@ removal jump hash supports).
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from sandbox.workload.generator import Workload, WorkloadSpec
 U64 = np.uint64
 JUMP_MULTIPLIER = U64(2862933555777941757)  # the 64-bit LCG of the paper
 SPLITMIX_C1, SPLITMIX_C2, GOLDEN = U64(0xBF58476D1CE4E5B9), U64(0x94D049BB133111EB), U64(0x9E3779B97F4A7C15)
+SLOTS = 16384  # Redis Cluster's hash slots
 RENDEZVOUS_CHUNK = 1 << 22  # key x shard scores held at once (32 MiB of uint64)
 
 
@@ -152,6 +154,18 @@ def place(scheme: str, digests: np.ndarray, n: int, vnodes: int = 100) -> np.nda
 
 
 SCHEMES = ("md5-mod", "ring", "jump", "rendezvous")
+
+
+def key_slot(key: str) -> int:
+    """Redis Cluster's slot of a key: CRC16 (XMODEM, which binascii.crc_hqx computes) of the key's hash tag
+    (the text between the first "{" and the next "}", when not empty) or of the whole key, modulo 16384."""
+    data = key.encode()
+    start = data.find(b"{")
+    if start >= 0:
+        end = data.find(b"}", start + 1)
+        if end > start + 1:
+            data = data[start + 1:end]
+    return binascii.crc_hqx(data, 0) % SLOTS
 
 
 KEY_KINDS = ("order_id", "customer_id")
