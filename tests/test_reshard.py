@@ -57,6 +57,7 @@ def test_bad_reshard_parameters_exit_2(tmp_path: Path) -> None:
     assert_usage_error(proc, "masters must be a whole number from 3")
     proc = sandbox("run", "reshard", "-p", "write_path=pipeline", env={"SANDBOX_RESULTS_DIR": str(tmp_path)})
     assert_usage_error(proc, "write_path must be one of script, multi")
+    assert not any(tmp_path.iterdir())
 
 
 def test_key_slot_matches_what_redis_answered() -> None:

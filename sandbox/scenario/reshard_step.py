@@ -58,9 +58,10 @@ def _counters(cluster: NativeRedisCluster) -> dict[str, int]:
 
 
 async def reshard(ctx: RunContext, masters: int = 3, rate: float = 300.0, read_rate: float = 300.0,
-                  settle_s: float = 3.0, pipeline: int = 10, write_path: str = "script", prefill: int = 0) -> None:
+                  settle_s: float = 3.0, pipeline: int = 10, write_path: str = "script", prefill: int = 0,
+                  reinitialize_steps: int = 0) -> None:
     """Add a master under load, rebalance onto it, drain it and remove it; then read every order back."""
-    _check(masters, rate, read_rate, settle_s, pipeline, write_path, prefill)
+    _check(masters, rate, read_rate, settle_s, pipeline, write_path, prefill, reinitialize_steps)
     ws = ctx.stack.ws
     ports = [ws.port("redis") + PORT_SHIFT + i for i in range(masters + 1)]
     cluster = NativeRedisCluster(ws.state_dir / "native" / "redis-cluster", ports, secrets.token_hex(16))
@@ -69,11 +70,12 @@ async def reshard(ctx: RunContext, masters: int = 3, rate: float = 300.0, read_r
     await asyncio.to_thread(cluster.create, masters)
     url = f"redis://:{cluster.password}@127.0.0.1:{ports[0]}/0"
     store = RedisClusterStore(Endpoint("redis", url), f"sbx_{ctx.run_id}",
-                              StoreOptions(connections=ctx.params.concurrency), write_path)
+                              StoreOptions(connections=ctx.params.concurrency), write_path, reinitialize_steps)
     server = (await connect_all([store]))["redis"]
     history = OpHistory(ctx.results_dir / "history.jsonl")
     timed = TimedStore(store, ctx.params.op_timeout_s, [history.listener])
     result: dict[str, Any] = {"server": str(server), "model": store.describe(), "write_path": write_path,
+                              "reinitialize_steps": reinitialize_steps, "prefill": prefill,
                               "masters_before": masters, "ports": ports, "rate": rate,
                               "read_rate": read_rate, "events": [], "redirections": {}}
     try:
@@ -226,7 +228,10 @@ async def _read_back(ctx: RunContext, store: RedisClusterStore, history: OpHisto
 
 
 def _check(masters: Any, rate: Any, read_rate: Any, settle_s: Any, pipeline: Any, write_path: Any,
-           prefill: Any) -> None:
+           prefill: Any, reinitialize_steps: Any) -> None:
+    if not isinstance(reinitialize_steps, int) or reinitialize_steps < 0:
+        raise UsageError(f"reshard: reinitialize_steps must be 0 (off) or a positive whole number, got "
+                         f"{reinitialize_steps!r}")
     if not isinstance(prefill, int) or not 0 <= prefill <= 10_000_000:
         raise UsageError(f"reshard: prefill must be a whole number from 0 to 10000000, got {prefill!r}")
     if write_path not in WRITE_PATHS:

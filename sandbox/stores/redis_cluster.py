@@ -87,8 +87,9 @@ class RedisClusterStore(RedisStore):
         return self.bucket_key(key_slot(order_id), "order", order_id)
 
     def __init__(self, endpoint: Endpoint, namespace: str, options: StoreOptions | None = None,
-                 write_path: str = "script"):
+                 write_path: str = "script", reinitialize_steps: int = 0):
         super().__init__(endpoint, namespace, options)
+        self.reinitialize_steps = reinitialize_steps
         if write_path not in WRITE_PATHS:
             raise UsageError(f"redis cluster write_path must be script or multi, got {write_path!r}")
         self.write_path = write_path
@@ -96,10 +97,11 @@ class RedisClusterStore(RedisStore):
     async def connect(self) -> ServerInfo:
         # redis-py follows MOVED and ASK redirections itself (that is the cluster protocol) and retries
         # after connection errors; the script write path makes that retry harmless (see above).
-        # reinitialize_steps=0: a MOVED reply only re-points its slot. redis-py's default (5) closes every
-        # connection of the client on each fifth MOVED, failing the commands other tasks have in flight
-        # (measured while resharding: docs/sharding.md).
-        self.client = RedisCluster.from_url(self.endpoint.url, decode_responses=True, reinitialize_steps=0,
+        # reinitialize_steps=0 (our default): a MOVED reply only re-points its slot. redis-py's default (5)
+        # closes every connection of the client on each fifth MOVED, failing the commands other tasks have
+        # in flight (measured while resharding: docs/sharding.md).
+        self.client = RedisCluster.from_url(self.endpoint.url, decode_responses=True,
+                                            reinitialize_steps=self.reinitialize_steps,
                                             max_connections=self.options.connections + 4)
         await self.client.initialize()
         self._write_once = self.client.register_script(WRITE_ONCE)
