@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
+import mmh3
 import numpy as np
 
 from sandbox.workload.generator import Workload, WorkloadSpec
@@ -166,6 +167,18 @@ def key_slot(key: str) -> int:
         if end > start + 1:
             data = data[start + 1:end]
     return binascii.crc_hqx(data, 0) % SLOTS
+
+
+def es_routing_shards(shards: int) -> int:
+    """Elasticsearch's default number_of_routing_shards (7.0+): shards x 2^k up to 1024, split at least once."""
+    return shards << max(1, 10 - (shards - 1).bit_length())
+
+
+def es_shard(routing: str, shards: int) -> int:
+    """The primary shard Elasticsearch picks for a routing value: Murmur3 (x86, 32-bit, seed 0) of the value's
+    UTF-16LE bytes, floor-modulo the routing shards, divided by the routing factor."""
+    routing_shards = es_routing_shards(shards)
+    return (mmh3.hash(routing.encode("utf-16-le"), 0, signed=True) % routing_shards) // (routing_shards // shards)
 
 
 KEY_KINDS = ("order_id", "customer_id")
