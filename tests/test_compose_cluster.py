@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from sandbox.config import PORTS
-from sandbox.scenario.reshard_step import PORT_SHIFT
+from sandbox.scenario.reshard_step import CLUSTER_PORT
 from tests.test_compose import COMPOSE, ENV_EXAMPLE, INTERPOLATION, REQUIRED_VAR, check_jsonschema, load
 
 OVERLAY = COMPOSE.parent / "redis-cluster.yml"
@@ -42,9 +41,9 @@ def test_node_policy(name: str) -> None:
     assert svc["network_mode"] == "host" and "ports" not in svc  # nodes announce the addresses clients use
     for flag in ("--requirepass", "--masterauth"):
         assert REQUIRED_VAR.match(command[command.index(flag) + 1]), f"{name}: {flag} must be ${{VAR:?message}}"
-    # Default ports are the native backend's: the Redis port + 900 + i.
+    # Default ports are the native backend's (CLUSTER_PORT + i).
     port = re.search(r":-(\d+)\}", command[command.index("--port") + 1])
-    assert port and int(port.group(1)) == PORTS["redis"] + PORT_SHIFT + NODES.index(name)
+    assert port and int(port.group(1)) == CLUSTER_PORT + NODES.index(name)
 
 
 def test_create_joins_the_first_three_nodes_once_healthy() -> None:

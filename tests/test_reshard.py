@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.stack.native import _port_open
+from sandbox.stack.pids import port_open
 from sandbox.stack.redis_cluster import parse_nodes
 from sandbox.workload.sharding import key_slot
 from tests.test_cli import assert_usage_error, sandbox
 
-EXTRA_OFFSET = 20  # beside the shared stack's cluster ports (redis + 900..)
+EXTRA_OFFSET = 20  # beside the cluster ports the scenario uses at the shared offset
 
 
 def test_reshard_moves_slots_and_keeps_every_order(tmp_path: Path) -> None:
@@ -49,7 +49,7 @@ def test_reshard_moves_slots_and_keeps_every_order(tmp_path: Path) -> None:
                                                       "drain and del-node"]
     assert max(row["second"] for row in result["timeline"]) > result["events"][-1]["end_s"]
     # The cluster is gone: every node stopped by PID.
-    assert not any(_port_open(port) for port in result["ports"])
+    assert not any(port_open(port) for port in result["ports"])
 
 
 def test_bad_reshard_parameters_exit_2(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from sandbox.config import endpoint
 from sandbox.errors import UsageError
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
-from sandbox.stores.postgres_partitioned import HashPartitionedOrders
+from sandbox.stores.postgres.partitioned import HashPartitionedOrders
 
 RESULT_FILE = "partitioning.json"
 

@@ -33,14 +33,13 @@ from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
 from sandbox.stack.redis_cluster import SLOTS, NativeRedisCluster, Node
-from sandbox.stores.base import StoreOptions
 from sandbox.stores.connect import close_all, connect_all
-from sandbox.stores.redis_cluster import WRITE_PATHS, RedisClusterStore
+from sandbox.stores.redis.cluster import WRITE_PATHS, RedisClusterOptions, RedisClusterStore
 from sandbox.workload.model import Order, OrderRecord
 from sandbox.workload.sharding import key_slot
 
 RESULT_FILE = "reshard.json"
-PORT_SHIFT = 900  # cluster node i listens on the Redis port + 900 + i (its bus on that + 10000)
+CLUSTER_PORT = 17279  # node i listens on this + i, shifted by SANDBOX_PORT_OFFSET (its bus port: + 10000)
 SLOT_SAMPLE = 200
 REDIRECTIONS = ("MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN")
 
@@ -63,14 +62,14 @@ async def reshard(ctx: RunContext, masters: int = 3, rate: float = 300.0, read_r
     """Add a master under load, rebalance onto it, drain it and remove it; then read every order back."""
     _check(masters, rate, read_rate, settle_s, pipeline, write_path, prefill, reinitialize_steps)
     ws = ctx.stack.ws
-    ports = [ws.port("redis") + PORT_SHIFT + i for i in range(masters + 1)]
+    ports = [ws.shifted(CLUSTER_PORT) + i for i in range(masters + 1)]
     cluster = NativeRedisCluster(ws.state_dir / "native" / "redis-cluster", ports, secrets.token_hex(16))
     ctx.cleanups.append(lambda: asyncio.to_thread(cluster.purge))
     await asyncio.to_thread(cluster.start)
     await asyncio.to_thread(cluster.create, masters)
     url = f"redis://:{cluster.password}@127.0.0.1:{ports[0]}/0"
-    store = RedisClusterStore(Endpoint("redis", url), f"sbx_{ctx.run_id}",
-                              StoreOptions(connections=ctx.params.concurrency), write_path, reinitialize_steps)
+    store = RedisClusterStore(Endpoint("redis", url), f"sbx_{ctx.run_id}", RedisClusterOptions(
+        connections=ctx.params.concurrency, write_path=write_path, reinitialize_steps=reinitialize_steps))
     server = (await connect_all([store]))["redis"]
     history = OpHistory(ctx.results_dir / "history.jsonl")
     timed = TimedStore(store, ctx.params.op_timeout_s, [history.listener])
@@ -100,11 +99,11 @@ async def _prefill(ctx: RunContext, timed: TimedStore, prefill: int) -> None:
     if not prefill:
         return
     timed.measure_from_ns = 2**63  # everything until the reset is warm-up
-    task = ctx.progress.add_task("prefill", total=prefill)
+    bar = ctx.progress.bar("prefill", prefill)
 
     async def one(order: Order) -> None:
         await timed.write(order)
-        ctx.progress.advance(task)
+        bar.advance()
 
     await closed_loop(ctx.workload.orders(0, prefill), one, ctx.params.concurrency)
     timed.measure_from_ns = 0

@@ -16,7 +16,7 @@ from sandbox.config import endpoint
 from sandbox.errors import UsageError
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
-from sandbox.stores.elastic_routing import RoutingProbe
+from sandbox.stores.elastic.routing import RoutingProbe
 from sandbox.workload.sharding import es_routing_shards, es_shard, workload_keys
 
 RESULT_FILE = "routing.json"
@@ -32,7 +32,7 @@ async def routing(ctx: RunContext, shards: int = 5, keys: int = 500) -> None:
     except Exception as exc:
         await probe.close()
         raise UsageError(f"elastic is not reachable ({type(exc).__name__}); start it with `sandbox up`") from None
-    bar = ctx.progress.add_task("routing", total=keys)
+    bar = ctx.progress.bar("routing", keys)
     mismatches: list[dict[str, Any]] = []
     placed: Counter[int] = Counter()
     try:
@@ -42,7 +42,7 @@ async def routing(ctx: RunContext, shards: int = 5, keys: int = 500) -> None:
             placed[answered] += 1
             if predicted != answered:
                 mismatches.append({"routing": value, "predicted": predicted, "server": answered})
-            ctx.progress.advance(bar)
+            bar.advance()
     finally:
         await probe.drop()
         await probe.close()

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.errors import UsageError
-from sandbox.stack.native import _is_ours, _port_open, _spawn, _start_time
+from sandbox.stack.pids import is_ours, port_open, start_time
+from sandbox.stores.launch import spawn
 
 SLOTS = 16384
 READY_TIMEOUT_S = 30.0
@@ -78,7 +79,7 @@ class NativeRedisCluster:
         if binary is None or shutil.which("redis-cli") is None:
             raise UsageError(f"redis-server and redis-cli are needed for a Redis Cluster: {INSTALL_HINT}")
         for port in self.ports:
-            if _port_open(port) or _port_open(port + 10000):
+            if port_open(port) or port_open(port + 10000):
                 raise UsageError(f"port {port} (or its cluster bus port {port + 10000}) is in use by a process "
                                  "the sandbox did not start: choose another SANDBOX_PORT_OFFSET")
         records = self._records()
@@ -95,8 +96,8 @@ class NativeRedisCluster:
                     "appendonly no", 'save ""',
                 ]) + "\n")
                 conf.chmod(0o600)
-                pid = _spawn([binary, str(conf)], node_dir / "server.log")
-                records[str(port)] = {"pid": pid, "started": _start_time(pid)}
+                pid = spawn([binary, str(conf)], node_dir / "server.log")
+                records[str(port)] = {"pid": pid, "started": start_time(pid)}
                 self._save(records)
             for port in self.ports:
                 self._wait_ready(port)
@@ -107,8 +108,8 @@ class NativeRedisCluster:
     def _wait_ready(self, port: int) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
         rec = self._records()[str(port)]
-        while not _port_open(port):
-            if not _is_ours(rec["pid"], rec["started"]):
+        while not port_open(port):
+            if not is_ours(rec["pid"], rec["started"]):
                 raise UsageError(f"redis cluster node {port} exited during start-up; see {self.root / str(port)}")
             if time.monotonic() > deadline:
                 raise UsageError(f"redis cluster node {port} did not answer within {READY_TIMEOUT_S:.0f} s")
@@ -118,12 +119,12 @@ class NativeRedisCluster:
         """Stop every node this cluster started, by PID (SIGTERM, then SIGKILL after a grace period)."""
         for port, rec in self._records().items():
             pid, started = rec["pid"], rec["started"]
-            if _is_ours(pid, started):
+            if is_ours(pid, started):
                 os.kill(pid, signal.SIGTERM)
                 deadline = time.monotonic() + STOP_TIMEOUT_S
-                while _is_ours(pid, started) and time.monotonic() < deadline:
+                while is_ours(pid, started) and time.monotonic() < deadline:
                     time.sleep(0.05)
-                if _is_ours(pid, started):
+                if is_ours(pid, started):
                     os.kill(pid, signal.SIGKILL)
             records = self._records()
             records.pop(port, None)

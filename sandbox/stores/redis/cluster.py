@@ -28,16 +28,16 @@ from __future__ import annotations
 import binascii
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
 
-from sandbox.config import Endpoint
 from sandbox.errors import UsageError
-from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
-from sandbox.stores.redis import RedisStore
+from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
+from sandbox.stores.redis.adapter import RedisOptions, RedisStore
 from sandbox.workload.model import Catalog, Order, OrderRecord
 from sandbox.workload.sharding import SLOTS, key_slot
 
@@ -71,10 +71,18 @@ def slot_tags() -> tuple[str, ...]:
     return tuple(tags[s] for s in range(SLOTS))
 
 
+@dataclass(frozen=True)
+class RedisClusterOptions(RedisOptions):
+    write_path: str = "script"  # script (write-once Lua) | multi (MULTI/EXEC); see the module docstring
+    reinitialize_steps: int = 0  # redis-py's: every this many MOVED replies, reconnect everything (0: never)
+
+
 class RedisClusterStore(RedisStore):
     name = "redis"
     capabilities = frozenset({Capability.CLUSTER})
 
+    Options = RedisClusterOptions
+    options: RedisClusterOptions
     client: RedisCluster  # type: ignore[assignment]
     # Several orders are several slots: no one MULTI can hold them, and a versioned upsert is not built here.
     write_batch = Store.write_batch
@@ -86,14 +94,6 @@ class RedisClusterStore(RedisStore):
     def order_key(self, order_id: str) -> str:
         return self.bucket_key(key_slot(order_id), "order", order_id)
 
-    def __init__(self, endpoint: Endpoint, namespace: str, options: StoreOptions | None = None,
-                 write_path: str = "script", reinitialize_steps: int = 0):
-        super().__init__(endpoint, namespace, options)
-        self.reinitialize_steps = reinitialize_steps
-        if write_path not in WRITE_PATHS:
-            raise UsageError(f"redis cluster write_path must be script or multi, got {write_path!r}")
-        self.write_path = write_path
-
     async def connect(self) -> ServerInfo:
         # redis-py follows MOVED and ASK redirections itself (that is the cluster protocol) and retries
         # after connection errors; the script write path makes that retry harmless (see above).
@@ -101,7 +101,7 @@ class RedisClusterStore(RedisStore):
         # closes every connection of the client on each fifth MOVED, failing the commands other tasks have
         # in flight (measured while resharding: docs/sharding.md).
         self.client = RedisCluster.from_url(self.endpoint.url, decode_responses=True,
-                                            reinitialize_steps=self.reinitialize_steps,
+                                            reinitialize_steps=self.options.reinitialize_steps,
                                             max_connections=self.options.connections + 4)
         await self.client.initialize()
         self._write_once = self.client.register_script(WRITE_ONCE)
@@ -135,7 +135,7 @@ class RedisClusterStore(RedisStore):
         created_ms = int(order.created_at.timestamp() * 1000)
         cents = int(order.total_amount * 100)
         order_key, ids, status, customer, count_key, revenue = self._keys(order)
-        if self.write_path == "script":
+        if self.options.write_path == "script":
             pairs = [x for kv in self._fields(order).items() for x in kv]
             await self._write_once(keys=[order_key, ids, status, customer, count_key, revenue],
                                    args=[order.id, created_ms, order.status.value, cents, *pairs])
@@ -201,6 +201,6 @@ class RedisClusterStore(RedisStore):
         self._created = False
 
     def describe(self) -> str:
-        how = "a write-once script" if self.write_path == "script" else "MULTI/EXEC"
+        how = "a write-once script" if self.options.write_path == "script" else "MULTI/EXEC"
         return ("hash per order + per-slot id/status/customer indexes and counters (cents) under one hash tag per "
                 f"slot bucket: {how} per order, on one node")
