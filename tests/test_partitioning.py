@@ -18,14 +18,15 @@ async def test_partitions_prune_by_shard_key_only(tmp_path: Path, live: Settings
                    env={"SANDBOX_RESULTS_DIR": str(tmp_path)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (run_dir,) = tmp_path.iterdir()
-    result = json.loads((run_dir / "partitioning.json").read_text())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    result = summary["experiments"]["partitioning"]
     rows = result["rows_per_partition"]
     assert sorted(rows) == [f"orders_p{i}" for i in range(5)] and sum(rows.values()) == 600
     assert result["customers_in_several_partitions"] == 0
     scanned = {column: q["plan"]["partitions"] for column, q in result["queries"].items()}
     assert scanned == {"customer_id": 1, "id": 5, "status": 5}
     assert result["queries"]["id"]["plan"]["rows"] == 1
-    run_id = json.loads((run_dir / "summary.json").read_text())["run_id"]
+    run_id = summary["run_id"]
     conn = await asyncpg.connect(endpoint(live, "postgres").url)
     try:
         assert await conn.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname = $1", f"sbx_{run_id}") == 0

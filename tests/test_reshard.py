@@ -29,7 +29,7 @@ def test_reshard_moves_slots_and_keeps_every_order(tmp_path: Path) -> None:
                    "-p", "prefill=300", env=env, timeout=150)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     (run_dir,) = (tmp_path / "results").iterdir()
-    result = json.loads((run_dir / "reshard.json").read_text())
+    result = json.loads((run_dir / "summary.json").read_text())["experiments"]["reshard"]
 
     grow = result["grow"]
     assert grow["masters"] == 4 and 0.2 < grow["slot_share"] < 0.3  # rebalance aims at 1/4 of 16384

@@ -24,7 +24,7 @@ def test_predicted_shard_is_the_servers(tmp_path: Path, live: Settings) -> None:
                    env={"SANDBOX_RESULTS_DIR": str(tmp_path)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (run_dir,) = tmp_path.iterdir()
-    result = json.loads((run_dir / "routing.json").read_text())
+    result = json.loads((run_dir / "summary.json").read_text())["experiments"]["routing"]
     assert result["matched"] == 120 and result["mismatches"] == 0
     assert sum(result["per_shard"].values()) == 120 and len(result["per_shard"]) == 7
 

@@ -22,7 +22,7 @@ def test_runs_without_any_server(tmp_path: Path) -> None:
                    env={"SANDBOX_RESULTS_DIR": str(tmp_path), **NOWHERE}, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (run_dir,) = tmp_path.iterdir()
-    result = json.loads((run_dir / "sharding.json").read_text())
+    result = json.loads((run_dir / "summary.json").read_text())["experiments"]["sharding"]
     assert {(m["scheme"], m["key_kind"], m["n_to"]) for m in result["movements"]} == {
         (s, k, n) for s in ("md5-mod", "ring", "jump", "rendezvous") for k in ("order_id", "customer_id")
         for n in (19, 21)}

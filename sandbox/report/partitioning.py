@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from rich.table import Table
 
 from sandbox.report.console import console
+from sandbox.scenario.context import RunContext
 
 
-def print_partitioning(results_dir: Path) -> list[str]:
+def print_partitioning(ctx: RunContext) -> list[str]:
     """Print what the partitioning step measured, when the run had one; returns its findings."""
-    path = results_dir / "partitioning.json"
-    if not path.is_file():
+    r = ctx.experiments.get("partitioning")
+    if r is None:
         return []
-    r = json.loads(path.read_text())
     counts = r["rows_per_partition"]
     low, high = min(counts.values()), max(counts.values())
     console.print(f"{r['server']}: {r['orders']} orders in {r['partitions']} hash partitions by customer_id; rows per "

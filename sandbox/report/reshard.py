@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
 from sandbox.report.console import console
+from sandbox.scenario.context import RunContext
 
 LOST_OR_WORSE = ("lost", "divergent", "unexpected", "failed_but_present", "timed_out_but_present")
-
-
-def load(results_dir: Path) -> dict[str, Any] | None:
-    path = results_dir / "reshard.json"
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def findings(result: dict[str, Any]) -> list[str]:
@@ -50,9 +44,9 @@ def timeline_table(result: dict[str, Any]) -> Table:
     return table
 
 
-def print_reshard(results_dir: Path) -> list[str]:
+def print_reshard(ctx: RunContext) -> list[str]:
     """Print what the reshard step measured, when the run had one; returns its findings."""
-    result = load(results_dir)
+    result = ctx.experiments.get("reshard")
     if result is None:
         return []
     console.print(f"reshard on {result['server']} (ports {result['ports']}), writes {result['rate']:g}/s "

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from sandbox.report.console import console
+from sandbox.scenario.context import RunContext
 
 
-def print_routing(results_dir: Path) -> list[str]:
+def print_routing(ctx: RunContext) -> list[str]:
     """Print what the routing step measured, when the run had one; returns its findings."""
-    path = results_dir / "routing.json"
-    if not path.is_file():
+    r = ctx.experiments.get("routing")
+    if r is None:
         return []
-    r = json.loads(path.read_text())
     console.print(f"routing on {r['server']}: {r['keys']} customer ids, {r['shards']} primary shards "
                   f"({r['routing_shards']} routing shards): predicted shard = server's for {r['matched']}, "
                   f"different for {r['mismatches']}; per shard {r['per_shard']}")

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
 from sandbox.report.console import console
+from sandbox.scenario.context import RunContext
 
 PLOT_FILE = "moved_fraction.svg"
 CONSISTENT = ("ring", "jump", "rendezvous")  # must move nothing but the changed shard's keys
-
-
-def load(results_dir: Path) -> dict[str, Any] | None:
-    path = results_dir / "sharding.json"
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def findings(result: dict[str, Any]) -> list[str]:
@@ -66,16 +61,17 @@ def plot(result: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def print_sharding(results_dir: Path) -> list[str]:
+def print_sharding(ctx: RunContext) -> list[str]:
     """Print the table and write the plot when the run had a sharding step; returns its findings."""
-    result = load(results_dir)
+    result = ctx.experiments.get("sharding")
     if result is None:
         return []
     console.print(movement_table(result))
     slowest = max(result["seconds"].items(), key=lambda kv: kv[1])
     console.print(f"  time: {sum(result['seconds'].values()):.1f} s in all, slowest: {slowest[0]} "
-                  f"{slowest[1]:.1f} s (see sharding.json)")
-    console.print(f"  plot: {plot(result, results_dir / PLOT_FILE)}")
+                  f"{slowest[1]:.1f} s (summary.json: experiments.sharding.seconds)")
+    ctx.results_dir.mkdir(parents=True, exist_ok=True)
+    console.print(f"  plot: {plot(result, ctx.results_dir / PLOT_FILE)}")
     found = findings(result)
     for line in found:
         console.print(f"  [red]finding[/]: {line}")

@@ -9,7 +9,6 @@ partition count beside each.
 from __future__ import annotations
 
 import inspect
-import json
 import random
 import statistics
 import time
@@ -21,8 +20,6 @@ from sandbox.errors import UsageError
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
 from sandbox.stores.postgres.partitioned import HashPartitionedOrders
-
-RESULT_FILE = "partitioning.json"
 
 
 async def _timed(queries: int, one: Callable[[], Awaitable[int]]) -> dict[str, float]:
@@ -64,8 +61,7 @@ async def partitioning(ctx: RunContext, partitions: int = 8, queries: int = 200)
     finally:
         await model.drop()
         await model.close()
-    ctx.results_dir.mkdir(parents=True, exist_ok=True)
-    (ctx.results_dir / RESULT_FILE).write_text(json.dumps(result, indent=2))
+    ctx.experiments["partitioning"] = result
 
 
 def _check(partitions: Any, queries: Any) -> None:

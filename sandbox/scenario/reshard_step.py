@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import random
 import secrets
 import time
@@ -38,7 +37,6 @@ from sandbox.stores.redis.cluster import WRITE_PATHS, RedisClusterOptions, Redis
 from sandbox.workload.model import Order, OrderRecord
 from sandbox.workload.sharding import key_slot
 
-RESULT_FILE = "reshard.json"
 CLUSTER_PORT = 17279  # node i listens on this + i, shifted by SANDBOX_PORT_OFFSET (its bus port: + 10000)
 SLOT_SAMPLE = 200
 REDIRECTIONS = ("MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN")
@@ -89,8 +87,7 @@ async def reshard(ctx: RunContext, masters: int = 3, rate: float = 300.0, read_r
     finally:
         history.close()
         await close_all([store], ctx.params.keep, ctx.notes)
-        ctx.results_dir.mkdir(parents=True, exist_ok=True)
-        (ctx.results_dir / RESULT_FILE).write_text(json.dumps(result, indent=2, default=str))
+        ctx.experiments["reshard"] = result
 
 
 async def _prefill(ctx: RunContext, timed: TimedStore, prefill: int) -> None:

@@ -8,7 +8,6 @@ on an index of N primary shards. A value the server places elsewhere is a findin
 from __future__ import annotations
 
 import inspect
-import json
 from collections import Counter
 from typing import Any
 
@@ -19,7 +18,6 @@ from sandbox.scenario.spec import RunParams
 from sandbox.stores.elastic.routing import RoutingProbe
 from sandbox.workload.sharding import es_routing_shards, es_shard, workload_keys
 
-RESULT_FILE = "routing.json"
 EXAMPLES = 5
 
 
@@ -49,8 +47,7 @@ async def routing(ctx: RunContext, shards: int = 5, keys: int = 500) -> None:
     result = {"server": server, "shards": shards, "routing_shards": es_routing_shards(shards), "keys": keys,
               "matched": keys - len(mismatches), "mismatches": len(mismatches), "examples": mismatches[:EXAMPLES],
               "per_shard": {str(s): placed[s] for s in range(shards)}}
-    ctx.results_dir.mkdir(parents=True, exist_ok=True)
-    (ctx.results_dir / RESULT_FILE).write_text(json.dumps(result, indent=2))
+    ctx.experiments["routing"] = result
 
 
 def _check(shards: Any, keys: Any) -> None:

@@ -2,13 +2,12 @@
 
 It places the workload's own keys (order ids, customer ids) with each scheme at N-1, N and N+1 shards,
 counts the keys that move and the keys per shard, and the moved fraction growing N -> N+1 for a range
-of N (the report plots it). Everything lands in the run's folder as sharding.json.
+of N (the report plots it).
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import time
 from typing import Any
 
@@ -20,7 +19,6 @@ from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
 from sandbox.workload.sharding import KEY_KINDS, SCHEMES, key_digests, workload_keys
 
-RESULT_FILE = "sharding.json"
 MAX_KEYS = 10_000_000
 MAX_SHARDS = 100_000
 DEFAULT_CURVE = (2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
@@ -51,8 +49,7 @@ async def sharding(ctx: RunContext, shards: int = 10, keys: int = 100_000, key_k
                        "moved_fraction": moved_fraction_curve(digests[key_kinds[0]], ns, vnodes)}
     result["seconds"]["curve"] = time.perf_counter() - started
     bar.advance()
-    ctx.results_dir.mkdir(parents=True, exist_ok=True)
-    (ctx.results_dir / RESULT_FILE).write_text(json.dumps(result, indent=2))
+    ctx.experiments["sharding"] = result
 
 
 def _check(shards: Any, keys: Any, key_kinds: Any, vnodes: Any, curve: Any) -> None:
