@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.scenario.reshard_step import CLUSTER_PORT
 from sandbox.stack.pids import port_open
-from sandbox.stack.redis_cluster import parse_nodes
+from sandbox.stack.redis_cluster import NativeRedisCluster, cluster_root, parse_nodes
 from sandbox.workload.sharding import key_slot
 from tests.test_cli import assert_usage_error, sandbox
+from tests.throwaway import throwaway_stack
 
 EXTRA_OFFSET = 20  # beside the cluster ports the scenario uses at the shared offset
 
@@ -74,3 +76,13 @@ def test_cluster_nodes_parsing() -> None:
     nodes = parse_nodes(text)
     assert [(n.port, n.slots, n.master) for n in nodes] == [(30004, 5462, True), (30002, 5462, True),
                                                            (30005, 0, False)]
+
+
+def test_down_stops_cluster_nodes_a_killed_run_left(tmp_path: Path) -> None:
+    with throwaway_stack(tmp_path / "state", EXTRA_OFFSET + 5) as t:
+        port = t.ws.shifted(CLUSTER_PORT)
+        cluster = NativeRedisCluster(cluster_root(t.ws.state_dir), [port], "pw")
+        cluster.start()  # as a reshard run would, before being SIGKILLed
+        assert port_open(port)
+        t.stack.down()
+        assert not port_open(port) and not (cluster_root(t.ws.state_dir) / "nodes.json").read_text().strip("{}\n ")

@@ -31,7 +31,7 @@ from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
-from sandbox.stack.redis_cluster import SLOTS, NativeRedisCluster, Node
+from sandbox.stack.redis_cluster import SLOTS, NativeRedisCluster, Node, cluster_root
 from sandbox.stores.connect import close_all, connect_all
 from sandbox.stores.redis.cluster import WRITE_PATHS, RedisClusterOptions, RedisClusterStore
 from sandbox.workload.model import Order, OrderRecord
@@ -61,7 +61,7 @@ async def reshard(ctx: RunContext, masters: int = 3, rate: float = 300.0, read_r
     _check(masters, rate, read_rate, settle_s, pipeline, write_path, prefill, reinitialize_steps)
     ws = ctx.stack.ws
     ports = [ws.shifted(CLUSTER_PORT) + i for i in range(masters + 1)]
-    cluster = NativeRedisCluster(ws.state_dir / "native" / "redis-cluster", ports, secrets.token_hex(16))
+    cluster = NativeRedisCluster(cluster_root(ws.state_dir), ports, secrets.token_hex(16))
     ctx.cleanups.append(lambda: asyncio.to_thread(cluster.purge))
     await asyncio.to_thread(cluster.start)
     await asyncio.to_thread(cluster.create, masters)

@@ -30,6 +30,11 @@ REDIS_CLI_TIMEOUT_S = 600.0
 INSTALL_HINT = "apt-get install -y redis-server (it brings redis-cli)"
 
 
+def cluster_root(state_dir: Path) -> Path:
+    """Where the reshard step's throwaway cluster lives (and `sandbox down` looks for leftovers)."""
+    return state_dir / "native" / "redis-cluster"
+
+
 @dataclass(frozen=True)
 class Node:
     id: str
