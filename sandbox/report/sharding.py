@@ -25,10 +25,11 @@ def movement_table(result: dict[str, Any]) -> Table:
     table = Table(title=f"keys moved when the shard count changes ({result['keys']:,} keys of each kind, "
                         f"ring with {result['vnodes']} virtual nodes per shard)",
                   caption="ideal: the new shard's fair share 1/(N+1), or the removed shard's 1/N; max/mean: keys "
-                          "on the fullest shard over the average")
+                          "on the fullest shard over the average, before and after")
     for col in ("keys", "scheme", "shards", "moved", "ideal", "moved / ideal", "only the changed shard",
-                "max/mean before", "max/mean after"):
-        table.add_column(col, justify="left" if col in ("keys", "scheme", "shards") else "right")
+                "max/mean before", "after"):
+        left = col in ("keys", "scheme", "shards")
+        table.add_column(col, justify="left" if left else "right", no_wrap=left)
     for m in result["movements"]:
         ok = m["only_changed_shard"]
         flag = "yes" if ok else ("[red]NO[/]" if m["scheme"] in CONSISTENT else "no")
