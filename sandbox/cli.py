@@ -23,8 +23,12 @@ from sandbox.errors import SandboxError, UsageError
 from sandbox.report import folder as rf
 from sandbox.report.console import console, print_calibration, print_status
 from sandbox.report.faults import print_faults
+from sandbox.report.partitioning import print_partitioning
 from sandbox.report.progress import RichProgress
+from sandbox.report.reshard import print_reshard
 from sandbox.report.results import write_results
+from sandbox.report.routing import print_routing
+from sandbox.report.sharding import print_sharding
 from sandbox.report.tables import print_run
 from sandbox.report.trials import trial_dir, trials_terminal_table, write_trials_summary
 from sandbox.scenario.context import RunContext
@@ -172,14 +176,19 @@ def run_scenario(
         path = write_results(ctx)
         print_run(ctx, wide)
         print_faults(ctx)
+        experiment_findings = [finding for show in EXPERIMENTS for finding in show(ctx)]
         console.print(f"results: {path}")
-        status = max(status, _run_status(ctx))
+        status = max(status, _run_status(ctx), 3 if experiment_findings else 0)
     if folder is not None:
         write_trials_summary(folder, repeat)
         console.print(trials_terminal_table(rf.load(folder)))
     _write_report(folder or ctx.results_dir)
     if status:
         raise typer.Exit(status)
+
+
+# Steps with an experiment of their own (ctx.experiments): each prints it and returns its findings (exit 3).
+EXPERIMENTS = (print_sharding, print_reshard, print_partitioning, print_routing)
 
 
 def _run_status(ctx: RunContext) -> int:

@@ -77,6 +77,7 @@ def summary(ctx: RunContext) -> dict[str, Any]:
         "measurement_flags": {name: {op: load.client.flags for op, load in ctx.loads.get(name, {}).items()
                                      if load.client and load.client.flags} for name in ctx.stores},
         "timeline_csv": "timeline.csv" if (ctx.results_dir / "timeline.csv").exists() else None,
+        "experiments": ctx.experiments or None,  # sharding, reshard, partitioning, routing (docs/sharding.md)
     }
 
 

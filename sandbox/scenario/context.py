@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sandbox.config import Settings
 from sandbox.measure.consistency import Comparison
@@ -45,6 +45,9 @@ class RunContext:
     strategies: list[StrategyOutcome] = field(default_factory=list)  # write strategies compared under a fault
     faults: FaultRun | None = None  # history, checks, visibility lag, injected faults (fault_steps.py)
     cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # the runner always runs these
+    # Results of the steps that measure one experiment of their own (sharding, reshard, partitioning, routing),
+    # by step name, as plain JSON values: summary.json carries them, report/ renders them.
+    experiments: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def written(self) -> dict[str, int]:

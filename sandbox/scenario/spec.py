@@ -35,6 +35,7 @@ class RunParams:
     warmup_s: float = 0.0  # seconds at the start of the write phase left out of the results
     duration_s: float | None = None  # measured seconds of writing; None: until --orders are written
     processes: str = "one"  # one: all stores on one event loop | per-store: one worker process per store
+    connect: bool = True  # false: the scenario needs no store connected (its steps open what they use)
 
     def load_plan(self) -> LoadPlan:
         return LoadPlan(self.concurrency, self.rate, self.arrival, self.warmup_s,  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ import psutil
 from sandbox.config import Backend, Workspace
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stack.pids import ProcessRecords, is_ours, port_open, wait_port
+from sandbox.stack.redis_cluster import NativeRedisCluster, cluster_root
 from sandbox.stores.kind import Durability, StoreKind
 from sandbox.stores.launch import LaunchContext, NativeLauncher
 from sandbox.stores.registry import StoreRegistry
@@ -89,6 +90,8 @@ class NativeStack:
 
     def down(self, purge: bool = False) -> list[str]:
         stopped = [s for s in self._servers() if s in self.records.all() and self.terminate(s)]
+        # A reshard run stopped hard (SIGKILL) leaves its throwaway cluster nodes: stop them by their PIDs too.
+        NativeRedisCluster(cluster_root(self.state_dir), [], "").stop()
         if self.records.path.exists() and not self.records.all():
             self.records.path.unlink()
         if purge:  # every store's data too (tests use throwaway stacks)

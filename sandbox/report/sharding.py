@@ -1,0 +1,79 @@
+"""The sharding step's results: a table of keys moved and keys per shard, and the moved-fraction plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from sandbox.report.console import console
+from sandbox.scenario.context import RunContext
+
+PLOT_FILE = "moved_fraction.svg"
+CONSISTENT = ("ring", "jump", "rendezvous")  # must move nothing but the changed shard's keys
+
+
+def findings(result: dict[str, Any]) -> list[str]:
+    """A consistent scheme that moved a key between two shards that both stayed."""
+    return [f"{m['scheme']} {m['n_from']}->{m['n_to']} ({m['key_kind']}): a moved key did not go to the new shard "
+            "(or come from the removed one)"
+            for m in result["movements"] if m["scheme"] in CONSISTENT and not m["only_changed_shard"]]
+
+
+def movement_table(result: dict[str, Any]) -> Table:
+    table = Table(title=f"keys moved when the shard count changes ({result['keys']:,} keys of each kind, "
+                        f"ring with {result['vnodes']} virtual nodes per shard)",
+                  caption="ideal: the new shard's fair share 1/(N+1), or the removed shard's 1/N; max/mean: keys "
+                          "on the fullest shard over the average, before and after")
+    for col in ("keys", "scheme", "shards", "moved", "ideal", "moved / ideal", "only the changed shard",
+                "max/mean before", "after"):
+        left = col in ("keys", "scheme", "shards")
+        table.add_column(col, justify="left" if left else "right", no_wrap=left)
+    for m in result["movements"]:
+        ok = m["only_changed_shard"]
+        flag = "yes" if ok else ("[red]NO[/]" if m["scheme"] in CONSISTENT else "no")
+        table.add_row(m["key_kind"], m["scheme"], f"{m['n_from']} -> {m['n_to']}", f"{m['moved_fraction']:.2%}",
+                      f"{m['ideal']:.2%}", f"{m['moved_fraction'] / m['ideal']:.2f}", flag,
+                      f"{m['max_over_mean_before']:.3f}", f"{m['max_over_mean_after']:.3f}")
+    return table
+
+
+def plot(result: dict[str, Any], path: Path) -> Path:
+    # matplotlib is imported here, not at the top: it costs half a second that every other command would pay.
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    from matplotlib import pyplot as plt
+
+    curve = result["curve"]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for scheme, fractions in curve["moved_fraction"].items():
+        ax.plot(curve["n"], fractions, marker="o", label=scheme)
+    ax.plot(curve["n"], curve["ideal"], linestyle="--", color="black", label="ideal 1/(N+1)")
+    ax.set(xscale="log", yscale="log", xlabel="shards N (growing to N+1)", ylabel="fraction of keys moved",
+           title=f"Keys moved adding one shard ({len(curve['n'])} values of N, "
+                 f"{result['keys']:,} {curve['key_kind']} keys)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def print_sharding(ctx: RunContext) -> list[str]:
+    """Print the table and write the plot when the run had a sharding step; returns its findings."""
+    result = ctx.experiments.get("sharding")
+    if result is None:
+        return []
+    console.print(movement_table(result))
+    slowest = max(result["seconds"].items(), key=lambda kv: kv[1])
+    console.print(f"  time: {sum(result['seconds'].values()):.1f} s in all, slowest: {slowest[0]} "
+                  f"{slowest[1]:.1f} s (summary.json: experiments.sharding.seconds)")
+    ctx.results_dir.mkdir(parents=True, exist_ok=True)
+    console.print(f"  plot: {plot(result, ctx.results_dir / PLOT_FILE)}")
+    found = findings(result)
+    for line in found:
+        console.print(f"  [red]finding[/]: {line}")
+    return found
