@@ -260,14 +260,15 @@ def calibrate(
     rate: Annotated[float | None, typer.Option(help="open loop at this rate (default: closed loop)")] = None,
 ) -> None:
     """Print the harness's own overhead per operation (no-op store, all three times recorded)."""
-    from sandbox.measure.calibrate import measure_harness
+    from sandbox.measure.calibrate import measure_generation, measure_harness
     from sandbox.measure.load import LoadPlan
 
     if ops <= 0:
         raise UsageError(f"--ops must be a positive whole number, got {ops}")
     plan = LoadPlan(concurrency, rate).validated()
     results = [run_loop(measure_harness(ops, plan, generate=False)),
-               run_loop(measure_harness(min(ops, 20_000), plan, generate=True))]
+               run_loop(measure_harness(min(ops, 20_000), plan, generate=True)),
+               measure_generation(min(ops, 50_000))]
     print_calibration(results)
 
 
