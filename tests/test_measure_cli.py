@@ -46,7 +46,7 @@ def test_bad_measurement_options_exit_2_with_one_line(args: tuple[str, ...], wor
 def test_calibrate_prints_harness_overhead(tmp_path: Path) -> None:
     done = sandbox("calibrate", "--ops", "20000", results=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "harness only" in done.stdout and "us/op" in done.stdout
+    assert "harness only" in done.stdout and "order generation only" in done.stdout and "us/op" in done.stdout
 
 
 def test_open_loop_run_with_worker_processes_writes_three_times_flags_and_a_timeline(tmp_path: Path) -> None:

@@ -132,9 +132,11 @@ class Workload:
     def order(self, index: int) -> Order:
         return self._order(random.Random(f"{self.spec.seed}:order:{index}"), index)
 
-    def orders(self, start: int = 0, stop: int | None = None) -> Iterator[Order]:
+    def orders(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Order]:
+        """Orders start, start + step, ... below stop (default: the whole stream); a load worker i of N
+        takes orders(i, step=N), so N workers together write the stream once."""
         rng = random.Random()  # re-seeded per order below: reusing it saves building one per order
-        for index in range(start, self.spec.orders if stop is None else stop):
+        for index in range(start, self.spec.orders if stop is None else stop, step):
             rng.seed(f"{self.spec.seed}:order:{index}")
             yield self._order(rng, index)
 
