@@ -86,11 +86,20 @@ def _merge_timelines(docs: list[dict[str, Any]], path: Path) -> None:
                     writer.writerow({"worker": doc["index"], **row})
 
 
+def worker_folders(paths: list[Path]) -> list[Path]:
+    """Each path as given, or, for a workers' output folder, its worker-<i> folders."""
+    found: list[Path] = []
+    for path in paths:
+        inside = sorted(path.glob("worker-*/worker.json")) if not (path / "worker.json").exists() else []
+        found.extend(p.parent for p in inside) if inside else found.append(path)
+    return found
+
+
 def merge(folders: list[Path], out: Path) -> dict[str, Any]:
     """Merge worker folders into `out` (summary.json, history.jsonl, timeline.csv); returns the summary."""
     if not folders:
-        raise UsageError("name the worker folders to merge: sandbox merge OUT/worker-0 OUT/worker-1 ...")
-    docs = [_read_worker(f) for f in folders]
+        raise UsageError("name the worker folders to merge: sandbox merge OUT/worker-0 OUT/worker-1 ... (or OUT)")
+    docs = [_read_worker(f) for f in worker_folders(folders)]
     _check_one_run(docs)
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"{out} is not empty: merge into a new folder")

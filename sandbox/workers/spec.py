@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sandbox.config import STORE_NAMES
 from sandbox.errors import UsageError
@@ -26,14 +26,14 @@ from sandbox.errors import UsageError
 class WorkerSpec(BaseSettings):
     """One worker's part of a distributed write phase. Store URLs are the usual SANDBOX_<STORE>_URL."""
 
-    model_config = SettingsConfigDict(env_prefix="SANDBOX_WORKER_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SANDBOX_WORKER_", extra="ignore", env_ignore_empty=True)
 
     seed: int
     orders: int  # the whole stream, all workers together
     workers: int = 1
     index: int | str | None = None  # see the module docstring
     namespace: str  # prepared beforehand (`sandbox worker --prepare`), shared by all workers
-    stores: list[str]
+    stores: Annotated[list[str], NoDecode]  # a TOML list, or "postgres,redis" in the environment
     out: Path  # each worker writes <out>/worker-<index>/
     start_at: float | None = None  # wall clock (epoch seconds) at which all workers begin; None: at once
     batch: int = 1
