@@ -87,6 +87,7 @@ async def test_workers_write_the_stream_once_and_merge_exactly(open_store, tmp_p
     # Every order written once, by exactly one worker, and all of them in each store.
     expected = {o.id for o in Workload(WorkloadSpec(SEED, ORDERS)).orders()}
     assert summary["sent"] == dict.fromkeys(STORES, ORDERS)
+    assert all(summary["stores"][name]["throughput_orders_s"] > 0 for name in STORES)
     merged_ids = written_ids(tmp_path / "merged" / "history.jsonl")
     assert merged_ids == written_ids(tmp_path / "one" / "worker-0" / "history.jsonl") == dict.fromkeys(STORES, expected)
     for store in split:

@@ -107,20 +107,23 @@ def merge(folders: list[Path], out: Path) -> dict[str, Any]:
     for doc in docs:
         for name, wire in json.loads((doc["folder"] / "stats.json").read_text()).items():
             merged[name].merge(stats_from_wire(wire))
-    for stats in merged.values():
-        stats.client = None  # per-worker CPU loads do not add up; each worker's is in its own folder
     first = docs[0]
+    # They start together, so the phase lasted as long as its slowest worker; per-worker client loads
+    # (CPU, schedule lag) do not add up and stay in each worker's entry.
+    elapsed = {name: max(d["loads"][name]["elapsed_s"] for d in docs) for name in first["stores"]}
     summary = {
         "merged_workers": first["workers"], "seed": first["seed"], "orders": first["orders"],
         "namespace": first["namespace"], "batch": first["batch"],
         "sent": {name: sum(d["sent"][name] for d in docs) for name in first["stores"]},
         "workers": [{key: d[key] for key in ("index", "host", "pid", "began", "start_lag_s", "clock", "servers",
-                                             "sent", "concurrency", "rate")}
+                                             "loads", "concurrency", "rate")}
                     for d in sorted(docs, key=lambda d: d["index"])],
         "clock_note": None if all(d["clock"] for d in docs) else
         "some workers measured no clock offset (no PostgreSQL or Redis in the run): their histories use "
         "their own clocks",
-        "stores": {name: {"operations": {"write": stats.to_json()}} for name, stats in merged.items()},
+        "stores": {name: {"elapsed_s": round(elapsed[name], 3),
+                          "throughput_orders_s": round(stats.items / elapsed[name], 1) if elapsed[name] else None,
+                          "operations": {"write": stats.to_json()}} for name, stats in merged.items()},
     }
     out.mkdir(parents=True, exist_ok=True)
     _merge_history(docs, out / "history.jsonl")

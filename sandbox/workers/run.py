@@ -50,7 +50,8 @@ async def prepare_namespace(spec: WorkerSpec, settings: Settings) -> None:
         await close_all(stores, keep=True, notes=[])
 
 
-async def _write_share(ts: TimedStore, spec: WorkerSpec, workload: Workload, plan: LoadPlan) -> int:
+async def _write_share(ts: TimedStore, spec: WorkerSpec, workload: Workload, plan: LoadPlan) -> dict[str, Any]:
+    """This worker's orders to one store; returns orders sent, measured seconds and the client's own load."""
     assert isinstance(spec.index, int)
     sent = 0
     meter = CpuMeter()
@@ -65,11 +66,7 @@ async def _write_share(ts: TimedStore, spec: WorkerSpec, workload: Workload, pla
 
     share = workload.orders(spec.index, step=spec.workers)
     result = await drive(batched(share, spec.batch), write, plan, started)
-    stats = ts.op("write")
-    stats.elapsed_s = result.measured_s
-    stats.client = client_load(plan, result, meter)
-    stats.client.processes = 1
-    return sent
+    return {"sent": sent, "elapsed_s": result.measured_s, "client": client_load(plan, result, meter).to_json()}
 
 
 async def run_worker(spec: WorkerSpec, settings: Settings) -> Path:
@@ -96,7 +93,7 @@ async def run_worker(spec: WorkerSpec, settings: Settings) -> Path:
         workload.order(0)  # the catalog, built before the clock starts
         try:
             async with timeline:
-                sent = await asyncio.gather(*(_write_share(ts, spec, workload, plan) for ts in timed))
+                loads = await asyncio.gather(*(_write_share(ts, spec, workload, plan) for ts in timed))
         finally:
             history.close()
     finally:
@@ -110,7 +107,8 @@ async def run_worker(spec: WorkerSpec, settings: Settings) -> Path:
         "clock": offset.to_json() if offset else None,
         "servers": {name: str(info) for name, info in servers.items()},
         "endpoints": {s.name: mask(s.endpoint.url) for s in stores},
-        "sent": dict(zip(spec.stores, sent, strict=True)),
+        "sent": {name: load["sent"] for name, load in zip(spec.stores, loads, strict=True)},
+        "loads": dict(zip(spec.stores, loads, strict=True)),  # per store: sent, elapsed_s, client (CPU, lag)
     }
     (folder / "stats.json").write_text(json.dumps({ts.name: stats_to_wire(ts.op("write")) for ts in timed}))
     # worker.json last: its presence says the folder is complete.
