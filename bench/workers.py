@@ -19,9 +19,9 @@ from typing import Any
 
 from bench.repeats import Samples, alternate
 from sandbox.config import endpoint
+from sandbox.measure.workers.merge import merge
 from sandbox.stores import make_store
 from sandbox.stores.base import StoreOptions
-from sandbox.workers.merge import merge
 from sandbox.workload.generator import Workload, WorkloadSpec
 
 START_MARGIN_S = 8.0  # imports and connects of every worker fit in this on a busy 2-core machine

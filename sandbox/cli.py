@@ -280,8 +280,8 @@ def worker(
     backend: BackendOpt = "auto",
 ) -> None:
     """Run one load worker: its share (every N-th order) of the seeded stream, results to <out>/worker-<i>/."""
-    from sandbox.workers.run import prepare_namespace, run_worker
-    from sandbox.workers.spec import claim_index, load_spec
+    from sandbox.measure.workers.run import prepare_namespace, run_worker
+    from sandbox.measure.workers.spec import claim_index, load_spec
 
     ws = _workspace()
     run_spec = load_spec(spec, dict(os.environ))
@@ -304,7 +304,7 @@ def merge_workers(
     out: Annotated[Path, typer.Option("--out", help="the merged results folder (new or empty)")],
 ) -> None:
     """Merge load workers' folders exactly (histograms added, histories on one clock) into one results folder."""
-    from sandbox.workers.merge import merge
+    from sandbox.measure.workers.merge import merge
 
     summary = merge(folders, out)
     for name, store in summary["stores"].items():

@@ -16,7 +16,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from sandbox.config import Settings
-from sandbox.workers.spec import WorkerSpec, load_spec
+from sandbox.measure.workers.spec import WorkerSpec, load_spec
 from tests.test_compose import REQUIRED_VAR, check_jsonschema
 
 ROOT = Path(__file__).resolve().parents[1]

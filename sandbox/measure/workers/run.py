@@ -23,11 +23,11 @@ from sandbox.measure.processes import stats_to_wire
 from sandbox.measure.saturation import CpuMeter, client_load
 from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
+from sandbox.measure.workers.clock import measure_offset
+from sandbox.measure.workers.spec import WorkerSpec
 from sandbox.stores import make_store
 from sandbox.stores.base import Store, StoreOptions
 from sandbox.stores.connect import close_all, connect_all
-from sandbox.workers.clock import measure_offset
-from sandbox.workers.spec import WorkerSpec
 from sandbox.workload.generator import Workload, WorkloadSpec
 from sandbox.workload.model import Order
 

@@ -3,7 +3,7 @@
 Histograms are added (HdrHistogram addition: every recorded value counts once, so the merged
 percentiles are those of all operations together, never an average of percentiles); counts are
 summed. History times are moved onto one time line using each worker's wall clock at its history's
-start plus its measured offset to the reference clock (see sandbox.workers.clock); timeline rows
+start plus its measured offset to the reference clock (see sandbox.measure.workers.clock); timeline rows
 gain a `worker` column. summary.json records every worker's host, clock offset and start lag.
 """
 
@@ -18,7 +18,7 @@ from sandbox.errors import UsageError
 from sandbox.measure.latency import OpStats
 from sandbox.measure.processes import stats_from_wire
 from sandbox.measure.timeline import COLUMNS
-from sandbox.workers.run import FORMAT
+from sandbox.measure.workers.run import FORMAT
 
 SAME_RUN = ("seed", "orders", "workers", "namespace", "stores", "batch")
 
