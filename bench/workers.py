@@ -18,10 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.repeats import Samples, alternate
-from sandbox.config import endpoint
 from sandbox.measure.workers.merge import merge
 from sandbox.stores import make_store
-from sandbox.stores.base import StoreOptions
 from sandbox.workload.generator import Workload, WorkloadSpec
 
 START_MARGIN_S = 8.0  # imports and connects of every worker fit in this on a busy 2-core machine
@@ -29,7 +27,7 @@ START_MARGIN_S = 8.0  # imports and connects of every worker fit in this on a bu
 
 async def _one(settings: Any, store_name: str, seed: int, orders: int, workers: int, concurrency: int) -> float:
     namespace = f"sbx_bench_w{os.getpid()}_{int(time.time() * 1000) % 10**9}"
-    store = make_store(store_name, endpoint(settings, store_name), namespace, StoreOptions(connections=2))
+    store = make_store(settings, store_name, namespace, 2)
     await store.connect()
     try:
         await store.prepare(Workload(WorkloadSpec(seed, orders)).catalog)

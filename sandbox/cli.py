@@ -285,7 +285,9 @@ def worker(
 
     ws = _workspace()
     run_spec = load_spec(spec, dict(os.environ))
-    settings = load_settings(resolve_backend(backend, ws.state_dir), ws, spec)
+    registry = _registry(spec)
+    registry.parse(",".join(run_spec.stores))  # unknown names: one line, exit 2
+    settings = registry.settings(resolve_backend(backend, ws.state_dir), ws, spec)
     if prepare:
         run_loop(prepare_namespace(run_spec, settings))
         console.print(f"prepared {run_spec.namespace} in {', '.join(run_spec.stores)}")

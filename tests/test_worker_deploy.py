@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from sandbox.config import Settings
+from sandbox.config import Workspace
 from sandbox.measure.workers.spec import WorkerSpec, load_spec
+from sandbox.stores.registry import StoreRegistry
 from tests.test_compose import REQUIRED_VAR, check_jsonschema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +83,7 @@ def test_compose_workers_get_a_valid_spec_and_store_urls(monkeypatch: pytest.Mon
     spec = load_spec(None, env)
     assert (spec.workers, spec.index, spec.stores, spec.start_at) == (4, "auto", ["postgres", "redis"], None)
     assert str(spec.out) == "/results/sbx_compose1"
-    settings = Settings()
+    settings = StoreRegistry.built_in().settings("native", Workspace.from_env({}), environ=env)
     assert settings.postgres_url and "@postgres:5432/" in settings.postgres_url
     assert settings.redis_url and "@redis:6379/" in settings.redis_url
     worker_keys = {k.removeprefix("SANDBOX_WORKER_").lower() for k in env if k.startswith("SANDBOX_WORKER_")}

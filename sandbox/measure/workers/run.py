@@ -16,17 +16,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sandbox.config import Settings, endpoint, mask
+from sandbox.config import Settings, mask
 from sandbox.measure.history import OpHistory
 from sandbox.measure.load import LoadPlan, LoadResult, batched, drive
 from sandbox.measure.processes import stats_to_wire
+from sandbox.measure.progress import SILENT
 from sandbox.measure.saturation import CpuMeter, client_load
 from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
 from sandbox.measure.workers.clock import measure_offset
 from sandbox.measure.workers.spec import WorkerSpec
 from sandbox.stores import make_store
-from sandbox.stores.base import Store, StoreOptions
+from sandbox.stores.base import Store
 from sandbox.stores.connect import close_all, connect_all
 from sandbox.workload.generator import Workload, WorkloadSpec
 from sandbox.workload.model import Order
@@ -35,8 +36,7 @@ FORMAT = "sandbox-worker/1"
 
 
 def _stores(spec: WorkerSpec, settings: Settings) -> list[Store]:
-    options = StoreOptions(connections=spec.concurrency)
-    return [make_store(name, endpoint(settings, name), spec.namespace, options) for name in spec.stores]
+    return [make_store(settings, name, spec.namespace, spec.concurrency) for name in spec.stores]
 
 
 async def prepare_namespace(spec: WorkerSpec, settings: Settings) -> None:
@@ -85,7 +85,7 @@ async def run_worker(spec: WorkerSpec, settings: Settings) -> Path:
         began = time.time()
         history = OpHistory(folder / "history.jsonl")
         timed = [TimedStore(s, spec.op_timeout_s, [history.listener]) for s in stores]
-        timeline = Timeline("write", folder / "timeline.csv", None)
+        timeline = Timeline("write", folder / "timeline.csv", SILENT)
         for ts in timed:
             timeline.watch(ts.name, "write", ts.op("write"))
         plan = LoadPlan(spec.concurrency, spec.rate).validated()

@@ -29,6 +29,7 @@ from glide import (
 
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
+from sandbox.stores.redis.adapter import RedisOptions
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 SCAN_CHUNK = 500
@@ -62,7 +63,9 @@ def _text(value: Any) -> str:
 class GlideRedisStore(Store):
     name = "redis"
     capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT})
+    Options = RedisOptions
 
+    options: RedisOptions
     client: GlideClient
     _created = False
 
