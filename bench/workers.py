@@ -22,10 +22,11 @@ from sandbox.measure.workers.merge import merge
 from sandbox.stores import make_store
 from sandbox.workload.generator import Workload, WorkloadSpec
 
-START_MARGIN_S = 8.0  # imports and connects of every worker fit in this on a busy 2-core machine
+START_MARGIN_S = 6.0  # imports and connects of every worker fit in this on a busy 2-core machine
 
 
-async def _one(settings: Any, store_name: str, seed: int, orders: int, workers: int, concurrency: int) -> float:
+async def _one(settings: Any, store_name: str, seed: int, orders: int, workers: int, concurrency: int,
+               servers: dict[str, str]) -> float:
     namespace = f"sbx_bench_w{os.getpid()}_{int(time.time() * 1000) % 10**9}"
     store = make_store(settings, store_name, namespace, 2)
     await store.connect()
@@ -45,6 +46,7 @@ async def _one(settings: Any, store_name: str, seed: int, orders: int, workers: 
                 if proc.returncode != 0:
                     raise SystemExit(f"bench worker failed: {(err or out).strip()[-300:]}")
             summary = merge([Path(tmp) / "out"], Path(tmp) / "merged")
+        servers[store_name] = summary["workers"][0]["servers"][store_name]
         written = summary["stores"][store_name]
         if written["operations"]["write"]["ok"] != orders:
             raise SystemExit(f"bench workers wrote {written['operations']['write']['ok']} of {orders} orders")
@@ -56,9 +58,12 @@ async def _one(settings: Any, store_name: str, seed: int, orders: int, workers: 
             await store.close()
 
 
-async def bench(settings: Any, store_name: str, seed: int, orders: int, concurrency: int = 8) -> dict[str, Samples]:
-    """Orders/s with "1" and with "2" worker processes, each configuration repeated in alternating order."""
-    def side(workers: int) -> Callable[[], Awaitable[float]]:
-        return lambda: _one(settings, store_name, seed, orders, workers, concurrency)
+async def bench(settings: Any, store_name: str, seed: int, orders: int, concurrency: int = 8
+                ) -> tuple[dict[str, Samples], str]:
+    """Orders/s with "1" and with "2" worker processes, each repeated in alternating order; and the server."""
+    servers: dict[str, str] = {}
 
-    return await alternate({"1": side(1), "2": side(2)})
+    def side(workers: int) -> Callable[[], Awaitable[float]]:
+        return lambda: _one(settings, store_name, seed, orders, workers, concurrency, servers)
+
+    return await alternate({"1": side(1), "2": side(2)}), servers[store_name]
