@@ -125,6 +125,7 @@ def run_scenario(
     keep: Annotated[bool, typer.Option("--keep", help="leave this run's data in the stores for inspection")] = False,
     es_refresh: Annotated[str | None, typer.Option(help="Elasticsearch refresh on write: false|wait_for|true")] = None,
     redis_ttl: Annotated[int | None, typer.Option(help="expire Redis order hashes after N s, as a cache")] = None,
+    redis_client: Annotated[str | None, typer.Option(help="Redis client library: redis-py | valkey-glide")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE for the scenario's steps "
                                                     "that take KEY, e.g. -p store=mongo -p down_s=3")] = None,
     rate: Annotated[float | None, typer.Option(help="open loop: write operations per second per store "
@@ -151,7 +152,7 @@ def run_scenario(
     scenario = override_params(load_scenario(ws.project_dir, name, set(STEPS)), param or [])
     given: dict[str, Any] = {
         "orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "es_refresh": es_refresh,
-        "redis_ttl_s": redis_ttl,
+        "redis_ttl_s": redis_ttl, "redis_client": redis_client,
         "stores": tuple(registry.parse(stores)) if stores is not None else None, "keep": keep or None,
         "strategies": tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else None,
         "rate": rate, "arrival": arrival, "warmup_s": warmup, "duration_s": duration, "processes": processes}

@@ -32,6 +32,7 @@ def sandbox(*args: str, results: Path) -> subprocess.CompletedProcess[str]:
     (("run", "orders", "--arrival", "bursty", "--rate", "10"), "--arrival must be constant or poisson"),
     (("run", "orders", "--processes", "lots"), "--processes must be one or per-store"),
     (("run", "orders", "--repeat", "0"), "--repeat must be a positive"),
+    (("run", "orders", "--redis-client", "jedis"), "--redis-client must be redis-py or valkey-glide"),
     (("calibrate", "--concurrency", "0"), "--concurrency must be a positive"),
     (("calibrate", "--rate", "-1"), "--rate must be a positive"),
 ])

@@ -9,6 +9,7 @@ from typing import Any
 
 from sandbox.errors import UsageError
 from sandbox.measure.load import LoadPlan
+from sandbox.stores.redis.adapter import REDIS_CLIENTS
 from sandbox.stores.registry import StoreRegistry
 from sandbox.strategies.registry import check_strategies
 
@@ -27,6 +28,7 @@ class RunParams:
     keep: bool = False  # leave the run's data in place for inspection
     es_refresh: str = "false"
     redis_ttl_s: int | None = None  # expire order hashes as a cache would; leave off to compare stores
+    redis_client: str = "redis-py"  # or valkey-glide
     op_timeout_s: float = 10.0
     strategies: tuple[str, ...] = ()  # write strategies to compare (scenario `strategies` and its kin)
     # How the write phase issues load (see sandbox.measure.load and docs/measurement.md).
@@ -50,6 +52,8 @@ class RunParams:
             raise UsageError(f"--seed must be a whole number from 0 to 2^63-1, got {self.seed}")
         if self.es_refresh not in ("false", "true", "wait_for"):
             raise UsageError(f"es_refresh must be false, true or wait_for, got {self.es_refresh!r}")
+        if self.redis_client not in REDIS_CLIENTS:
+            raise UsageError(f"--redis-client must be {' or '.join(REDIS_CLIENTS)}, got {self.redis_client!r}")
         if self.redis_ttl_s is not None and self.redis_ttl_s <= 0:
             raise UsageError(f"--redis-ttl must be a positive number of seconds, got {self.redis_ttl_s}")
         if self.op_timeout_s <= 0:

@@ -36,7 +36,8 @@ FORMAT = "sandbox-worker/1"
 
 
 def _stores(spec: WorkerSpec, settings: Settings) -> list[Store]:
-    return [make_store(settings, name, spec.namespace, spec.concurrency) for name in spec.stores]
+    return [make_store(settings, name, spec.namespace, spec.concurrency, redis_client=spec.redis_client)
+            for name in spec.stores]
 
 
 async def prepare_namespace(spec: WorkerSpec, settings: Settings) -> None:

@@ -20,9 +20,13 @@ from sandbox.workload.model import Catalog, Order, OrderRecord
 SCAN_CHUNK = 500
 
 
+REDIS_CLIENTS = ("redis-py", "valkey-glide")
+
+
 @dataclass(frozen=True)
 class RedisOptions(StoreOptions):
     redis_ttl_s: int | None = None  # cache-style expiry of order hashes; off for comparisons
+    redis_client: str = "redis-py"  # or valkey-glide (sandbox/stores/redis/glide.py): same keys and contract
 
 
 class RedisStore(Store):
