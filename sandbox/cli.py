@@ -139,6 +139,8 @@ def run_scenario(
     repeat: Annotated[int, typer.Option(help="run the scenario N times into one results folder (trials, for "
                                         "`sandbox compare`)")] = 1,
     wide: Annotated[bool, typer.Option("--wide", help="one latency table with every column, however wide")] = False,
+    workers: Annotated[int | None, typer.Option(
+        help="worker processes per store, each every N-th order (implies per-store; rate, concurrency split)")] = None,
     backend: BackendOpt = "auto",
     config: ConfigOpt = None,
 ) -> None:
@@ -155,7 +157,8 @@ def run_scenario(
         "redis_ttl_s": redis_ttl, "redis_client": redis_client,
         "stores": tuple(registry.parse(stores)) if stores is not None else None, "keep": keep or None,
         "strategies": tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else None,
-        "rate": rate, "arrival": arrival, "warmup_s": warmup, "duration_s": duration, "processes": processes}
+        "rate": rate, "arrival": arrival, "warmup_s": warmup, "duration_s": duration, "processes": processes,
+        "workers": workers}
     if duration is not None and orders is None:
         given["orders"] = DURATION_ORDER_CAP  # the clock ends the run, not the order count
     params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})

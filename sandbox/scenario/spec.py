@@ -37,6 +37,7 @@ class RunParams:
     warmup_s: float = 0.0  # seconds at the start of the write phase left out of the results
     duration_s: float | None = None  # measured seconds of writing; None: until --orders are written
     processes: str = "one"  # one: all stores on one event loop | per-store: one worker process per store
+    workers: int = 1  # above 1: that many worker processes per store, each every N-th order (implies per-store)
 
     def load_plan(self) -> LoadPlan:
         return LoadPlan(self.concurrency, self.rate, self.arrival, self.warmup_s,  # type: ignore[arg-type]
@@ -61,6 +62,8 @@ class RunParams:
         self.load_plan()
         if self.processes not in PROCESS_MODES:
             raise UsageError(f"--processes must be one or per-store, got {self.processes!r}")
+        if not 1 <= self.workers <= 64:
+            raise UsageError(f"--workers must be a whole number from 1 to 64, got {self.workers}")
         registry = registry or StoreRegistry.built_in()
         stores = tuple(registry.parse(",".join(self.stores))) if self.stores else registry.names
         return replace(self, stores=stores, strategies=check_strategies(
