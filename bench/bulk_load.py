@@ -1,7 +1,7 @@
 """(c) Bulk loads of the same N orders in batches: write_batch through TimedStore, write_batch in a bare
 loop, and the store's own loader doing the same per-batch work:
 - PostgreSQL: psql, each batch in its own transaction (BEGIN; \\copy orders; \\copy items; COMMIT);
-- Redis: redis-cli --pipe with the adapter's commands, each batch in MULTI/EXEC as write_batch sends it;
+- Redis: redis-cli --pipe with the adapter's EVALSHA per order, each batch in MULTI/EXEC as write_batch sends it;
 - Elasticsearch: curl, one _bulk request per batch; InfluxDB: curl, one line-protocol write per batch;
 - MongoDB: no native loader on this machine (mongoimport is not packaged): sandbox and bare only.
 Native inputs are built from the adapters' own rendering before the clock; the loader's start-up (the
@@ -27,7 +27,7 @@ from sandbox.workload.generator import Workload
 from sandbox.workload.model import Order
 
 STORES = ("postgres", "redis", "elastic", "influx", "mongo")
-HOW = {"postgres": "psql \\copy, a transaction per batch", "redis": "redis-cli --pipe, MULTI/EXEC per batch",
+HOW = {"postgres": "psql \\copy, a transaction per batch", "redis": "redis-cli --pipe, the same EVALSHA per order, MULTI/EXEC per batch",
        "elastic": "curl _bulk per batch", "influx": "curl line protocol per batch"}
 
 

@@ -7,11 +7,13 @@ methods, so the native tool loads exactly what the adapter would write.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sandbox.stores.redis.adapter import WRITE_ORDER
 from sandbox.workload.model import Order
 
 # The parameters of PostgresStore.write's one statement, as columns of a staging table that pgbench reads.
@@ -69,39 +71,21 @@ def postgres_copy(dir_: Path, store: Any, orders: Sequence[Order], batch: int) -
     return script
 
 
-class _Recorder:
-    """Looks like a redis-py pipeline to RedisStore.queue_order and keeps the commands it is given."""
-
-    def __init__(self) -> None:
-        self.commands: list[list[str]] = []
-
-    def hset(self, key: str, mapping: dict[str, Any]) -> None:
-        self.commands.append(["HSET", key, *(str(x) for kv in mapping.items() for x in kv)])
-
-    def zadd(self, key: str, mapping: dict[str, Any]) -> None:
-        self.commands.append(["ZADD", key, *(str(x) for m, s in mapping.items() for x in (s, m))])
-
-    def sadd(self, key: str, *members: str) -> None:
-        self.commands.append(["SADD", key, *members])
-
-    def hincrby(self, key: str, field: str, amount: int) -> None:
-        self.commands.append(["HINCRBY", key, field, str(amount)])
-
-    def expire(self, key: str, seconds: int) -> None:
-        self.commands.append(["EXPIRE", key, str(seconds)])
-
-
 def redis_protocol(path: Path, store: Any, orders: Sequence[Order], batch: int) -> Path:
-    """The adapter's own commands for these orders in RESP for `redis-cli --pipe`, each batch wrapped in
-    MULTI/EXEC as write_batch sends it."""
+    """What RedisStore.write_batch sends, in RESP for `redis-cli --pipe`: the order script loaded once, then
+    per batch MULTI, one EVALSHA per order (RedisStore.script_call), EXEC."""
+    sha = hashlib.sha1(WRITE_ORDER.encode()).hexdigest()
+    commands: list[list[Any]] = [["SCRIPT", "LOAD", WRITE_ORDER]]
+    for n in range(0, len(orders), batch):
+        commands.append(["MULTI"])
+        for o in orders[n:n + batch]:
+            keys, args = store.script_call(o)
+            commands.append(["EVALSHA", sha, len(keys), *keys, *args])
+        commands.append(["EXEC"])
     with path.open("wb") as f:
-        for n in range(0, len(orders), batch):
-            rec = _Recorder()
-            for o in orders[n:n + batch]:
-                store.queue_order(rec, o)
-            for cmd in [["MULTI"], *rec.commands, ["EXEC"]]:
-                parts = [a.encode() for a in cmd]
-                f.write(b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts))
+        for cmd in commands:
+            parts = [str(a).encode() for a in cmd]
+            f.write(b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts))
     return path
 
 
