@@ -27,7 +27,8 @@ from sandbox.workload.generator import Workload
 from sandbox.workload.model import Order
 
 STORES = ("postgres", "redis", "elastic", "influx", "mongo")
-HOW = {"postgres": "psql \\copy, a transaction per batch", "redis": "redis-cli --pipe, the same EVALSHA per order, MULTI/EXEC per batch",
+HOW = {"postgres": "psql \\copy, a transaction per batch",
+       "redis": "redis-cli --pipe, the same EVALSHA per order, MULTI/EXEC per batch",
        "elastic": "curl _bulk per batch", "influx": "curl line protocol per batch"}
 
 
