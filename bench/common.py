@@ -24,6 +24,7 @@ from sandbox.measure.load import LoadPlan, closed_loop, drive
 from sandbox.measure.timing import TimedStore
 from sandbox.stores import make_store
 from sandbox.stores.base import Store
+from sandbox.stores.connect import prepare_all
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -99,7 +100,7 @@ async def open_store(name: str, settings: Any, namespace: str, connections: int,
     server that answered."""
     store = make() if make is not None else make_store(settings, name, namespace, connections)
     server = str(await store.connect())
-    await store.prepare(catalog)
+    await prepare_all([store], catalog)
     return store, server
 
 

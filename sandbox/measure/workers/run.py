@@ -28,7 +28,7 @@ from sandbox.measure.workers.clock import measure_offset
 from sandbox.measure.workers.spec import WorkerSpec
 from sandbox.stores import make_store
 from sandbox.stores.base import Store
-from sandbox.stores.connect import close_all, connect_all
+from sandbox.stores.connect import close_all, connect_all, prepare_all
 from sandbox.workload.generator import Workload, WorkloadSpec
 from sandbox.workload.model import Order
 
@@ -46,7 +46,7 @@ async def prepare_namespace(spec: WorkerSpec, settings: Settings) -> None:
     await connect_all(stores)
     try:
         catalog = Workload(WorkloadSpec(spec.seed, spec.orders)).catalog
-        await asyncio.gather(*(s.prepare(catalog) for s in stores))
+        await prepare_all(stores, catalog)
     finally:
         await close_all(stores, keep=True, notes=[])
 
