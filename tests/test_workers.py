@@ -82,6 +82,8 @@ async def test_workers_write_the_stream_once_and_merge_exactly(open_store, tmp_p
     assert [f.name for f in folders] == [f"worker-{i}" for i in range(WORKERS)]
     finish(sandbox("merge", *map(str, folders), "--out", str(tmp_path / "merged")))
     summary = json.loads((tmp_path / "merged" / "summary.json").read_text())
+    for i in range(WORKERS):
+        assert (tmp_path / "merged" / "hlog" / f"worker-{i}" / "redis.write.response.hlog").is_file()
     single = json.loads((tmp_path / "one" / "worker-0" / "stats.json").read_text())
 
     # Every order written once, by exactly one worker, and all of them in each store.

@@ -3,18 +3,21 @@
 Histograms are added (HdrHistogram addition: every recorded value counts once, so the merged
 percentiles are those of all operations together, never an average of percentiles); counts are
 summed. History times are moved onto one time line using each worker's wall clock at its history's
-start plus its measured offset to the reference clock (see sandbox.measure.workers.clock); timeline rows
-gain a `worker` column. summary.json records every worker's host, clock offset and start lag.
+start plus its measured offset to the reference clock (see sandbox.measure.workers.clock); timeline
+rows gain a `worker` column; each worker's .hlog interval logs are copied under hlog/worker-<i>/.
+summary.json records every worker's host, clock offset and start lag.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 from sandbox.errors import UsageError
+from sandbox.measure.hlog import FOLDER
 from sandbox.measure.latency import OpStats
 from sandbox.measure.processes import stats_from_wire
 from sandbox.measure.timeline import COLUMNS
@@ -128,5 +131,8 @@ def merge(folders: list[Path], out: Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     _merge_history(docs, out / "history.jsonl")
     _merge_timelines(docs, out / "timeline.csv")
+    for doc in docs:  # per-second .hlog interval logs stay per worker: intervals of different clocks
+        if (doc["folder"] / FOLDER).is_dir():
+            shutil.copytree(doc["folder"] / FOLDER, out / FOLDER / f"worker-{doc['index']}")
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary

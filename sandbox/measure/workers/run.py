@@ -1,8 +1,8 @@
 """One load worker: write its share of the order stream to the spec's stores and leave the evidence.
 
 <out>/worker-<i>/ gets worker.json (who, where, when, clock offset, counts), stats.json (the three
-HdrHistograms per store, encoded: what `sandbox merge` adds up), timeline.csv (the per-second
-interval log) and history.jsonl (every operation, Jepsen-style). The namespace must exist already:
+HdrHistograms per store, encoded: what `sandbox merge` adds up), timeline.csv and hlog/*.hlog (the
+per-second interval logs) and history.jsonl (every operation, Jepsen-style). The namespace must exist already:
 `prepare_namespace` makes it, once, before the workers start.
 """
 
