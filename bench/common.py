@@ -1,4 +1,12 @@
-"""What every benchmark shares: the result row, running a native tool, timing the sandbox path, store setup."""
+"""What every benchmark shares: the three-column row, running a native tool, the sandbox and bare sides.
+
+Each benchmark measures the same work three ways (see docs/measurement.md, "Benchmarks"):
+- sandbox: through TimedStore and the load driver, all three times recorded (what a run pays);
+- bare: the same client calls in a plain asyncio loop, nothing timed per call (the limit for any
+  harness on that client library);
+- native: the store's own tool on the same input, where this machine has one.
+sandbox/bare is the harness's own cost, bare/native the client library's (and Python's).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +14,17 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.measure.load import LoadPlan, drive
+from bench.repeats import Samples, ratio
+from sandbox.measure.load import LoadPlan, closed_loop, drive
 from sandbox.measure.timing import TimedStore
 from sandbox.stores import make_store
 from sandbox.stores.base import Store
+from sandbox.stores.connect import prepare_all
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -22,15 +32,23 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 @dataclass
 class Row:
     bench: str
-    sandbox: float | None  # ops (or orders) per second
-    native: float | None
+    server: str  # the server that answered, as it reported itself
     unit: str
-    target: float | None  # ratio goal
+    sandbox: Samples
+    bare: Samples
+    native: Samples | None = None  # None: no native tool for this work here (the note says why)
+    harness_target: float | None = 0.9  # goal for sandbox / bare
+    library_target: float | None = None  # goal for bare / native
+    rate_target: float | None = None  # goal for the sandbox's own rate (the no-op harness)
     note: str = ""
 
     @property
-    def ratio(self) -> float | None:
-        return self.sandbox / self.native if self.sandbox and self.native else None
+    def harness_ratio(self) -> float | None:
+        return ratio(self.sandbox, self.bare)
+
+    @property
+    def library_ratio(self) -> float | None:
+        return ratio(self.bare, self.native) if self.native is not None else None
 
 
 def tool(name: str) -> str:
@@ -51,12 +69,13 @@ def run_tool(args: list[str], env: dict[str, str] | None = None, stdin: Path | N
             done = subprocess.run(args, stdin=f, capture_output=True, text=True, env=full_env)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
-        raise SystemExit(f"{Path(args[0]).name} failed: {done.stderr.strip()[:300]}")
+        raise SystemExit(f"{Path(args[0]).name} failed: {(done.stderr or done.stdout).strip()[:300]}")
     return seconds, done.stdout
 
 
-async def timed_drive(ts: TimedStore, work: Any, fn: Callable[[Any], Awaitable[object]], plan: LoadPlan) -> float:
-    """Ops/s of `fn(item)` through the timing wrapper (all three times recorded) under `plan`."""
+async def sandbox_rate(ts: TimedStore, work: Iterable[Any], fn: Callable[[Any], Awaitable[object]],
+                       plan: LoadPlan, units_per_item: int = 1) -> float:
+    """Items (times units_per_item) per second of `fn(item)` through the timing wrapper under `plan`."""
     async def do(item: Any, intended_ns: int, begun_ns: int) -> None:
         await ts.call("op", lambda: fn(item), (), intended_ns, begun_ns)
 
@@ -65,14 +84,24 @@ async def timed_drive(ts: TimedStore, work: Any, fn: Callable[[Any], Awaitable[o
     stats.flush()
     if stats.failed or stats.unknown:
         raise SystemExit(f"{ts.name}: {stats.failed + stats.unknown} operations failed: {stats.first_errors}")
-    return stats.ok / result.measured_s
+    return stats.ok * units_per_item / result.measured_s
 
 
-async def open_store(name: str, settings: Any, namespace: str, connections: int, catalog: Any) -> Store:
-    store = make_store(settings, name, namespace, connections)
-    await store.connect()
-    await store.prepare(catalog)
-    return store
+async def bare_rate(work: list[Any], fn: Callable[[Any], Awaitable[object]], concurrency: int,
+                    units_per_item: int = 1) -> float:
+    """The same calls in a plain loop of `concurrency` tasks: no timing per call, no bookkeeping."""
+    seconds = await closed_loop(work, fn, concurrency)
+    return len(work) * units_per_item / seconds
+
+
+async def open_store(name: str, settings: Any, namespace: str, connections: int, catalog: Any,
+                     make: Callable[[], Store] | None = None) -> tuple[Store, str]:
+    """A connected, prepared adapter in a fresh namespace (its pool open before any clock starts), and the
+    server that answered."""
+    store = make() if make is not None else make_store(settings, name, namespace, connections)
+    server = str(await store.connect())
+    await prepare_all([store], catalog)
+    return store, server
 
 
 async def close_store(store: Store) -> None:
@@ -82,5 +111,6 @@ async def close_store(store: Store) -> None:
         await store.close()
 
 
-def run_id() -> str:
-    return f"sbx_bench_{os.getpid()}_{int(time.time())}"
+def run_id(side: str = "") -> str:
+    """A fresh namespace per side and repeat."""
+    return f"sbx_bench_{os.getpid()}_{time.time_ns() % 10**12}{side}"

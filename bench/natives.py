@@ -7,89 +7,84 @@ methods, so the native tool loads exactly what the adapter would write.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sandbox.workload.model import Catalog, Order
+from sandbox.stores.redis.adapter import WRITE_ORDER
+from sandbox.workload.model import Order
+
+# The parameters of PostgresStore.write's one statement, as columns of a staging table that pgbench reads.
+STAGING_COLUMNS = (
+    ("id", "uuid"), ("order_number", "text"), ("customer_id", "uuid"), ("billing_address_id", "uuid"),
+    ("shipping_address_id", "uuid"), ("status", "{s}.order_status"), ("subtotal", "numeric"), ("tax_amount", "numeric"),
+    ("shipping_amount", "numeric"), ("total_amount", "numeric"), ("created_at", "timestamptz"),
+    ("product_ids", "uuid[]"), ("quantities", "int[]"), ("unit_prices", "numeric[]"), ("totals", "numeric[]"),
+    ("names", "text[]"), ("skus", "text[]"))
 
 
-def pgbench_script(schema: str, catalog: Catalog) -> str:
-    """The adapter's INSERT_ORDER statement (order + items in one statement) with literal values."""
-    c = catalog.customers[0]
-    products = catalog.products[:3]
-    qty = (1, 2, 3)
-    subtotal = sum(p.base_price * q for p, q in zip(products, qty, strict=True))
-    tax = (subtotal * Decimal("0.0825")).quantize(Decimal("0.01"))
-    shipping = Decimal("0.00") if subtotal >= 100 else Decimal("7.99")
-    total = subtotal + tax + shipping
+def staging_ddl(schema: str) -> str:
+    quoted = f'"{schema}"'
+    columns = ", ".join(f"{name} {type_.format(s=quoted)}" for name, type_ in STAGING_COLUMNS)
+    return f'CREATE TABLE "{schema}".bench_input (i int PRIMARY KEY, {columns})'
 
-    def arr(values: Sequence[Any], cast: str) -> str:
-        return "ARRAY[" + ",".join(f"'{v}'" for v in values) + f"]::{cast}[]"
 
-    return f"""WITH o AS (
-  INSERT INTO "{schema}".orders (id, order_number, customer_id, billing_address_id, shipping_address_id, status,
+def pgbench_script(schema: str, clients: int) -> str:
+    """The adapter's order + items statement, fed order by order from the staging table: client c takes
+    orders c, c + clients, ... (pgbench keeps \\set variables per client across transactions; start n at 0
+    with -D n=0). The only extra work on this side is one primary-key lookup of the staged row."""
+    s = f'"{schema}"'
+    return f"""\\set n :n + 1
+\\set i :client_id + {clients} * (:n - 1)
+WITH src AS (SELECT * FROM {s}.bench_input WHERE i = :i),
+o AS (
+  INSERT INTO {s}.orders (id, order_number, customer_id, billing_address_id, shipping_address_id, status,
                           subtotal, tax_amount, shipping_amount, total_amount, created_at)
-  VALUES (gen_random_uuid(), gen_random_uuid()::text, '{c.id}', '{c.billing_address.id}', '{c.shipping_address.id}',
-          'pending', {subtotal}, {tax}, {shipping}, {total}, now()) RETURNING id)
-INSERT INTO "{schema}".order_items (order_id, product_id, quantity, unit_price, total_price, product_name, product_sku)
-SELECT o.id, i.* FROM o, unnest({arr([p.id for p in products], 'uuid')}, {arr(qty, 'int')},
-  {arr([p.base_price for p in products], 'numeric')}, {arr([p.base_price * q for p, q in zip(products, qty,
-  strict=True)], 'numeric')}, {arr([p.name for p in products], 'text')}, {arr([p.sku for p in products], 'text')})
-  AS i;
+  SELECT id, order_number, customer_id, billing_address_id, shipping_address_id, status,
+         subtotal, tax_amount, shipping_amount, total_amount, created_at FROM src RETURNING id)
+INSERT INTO {s}.order_items (order_id, product_id, quantity, unit_price, total_price, product_name, product_sku)
+SELECT o.id, it.* FROM o, src, unnest(src.product_ids, src.quantities, src.unit_prices, src.totals, src.names,
+                                      src.skus) AS it;
 """
 
 
-def postgres_copy(dir_: Path, store: Any, orders: Sequence[Order]) -> Path:
-    """A CSV file per table (PostgresStore.copy_rows) plus a psql script that \\copy-loads them in one
-    transaction."""
-    tables: dict[str, tuple[tuple[str, ...], list[tuple]]] = {}
-    for o in orders:
-        for table, (columns, rows) in store.copy_rows(o).items():
-            tables.setdefault(table, (columns, []))[1].extend(rows)
-    lines = ["BEGIN;"]
-    for table, (columns, rows) in tables.items():
-        path = dir_ / f"{table}.csv"
-        with path.open("w", newline="") as f:
-            csv.writer(f).writerows(rows)
-        lines.append(f"\\copy \"{store.namespace}\".{table} ({', '.join(columns)}) FROM '{path}' CSV")
+def postgres_copy(dir_: Path, store: Any, orders: Sequence[Order], batch: int) -> Path:
+    """CSV files per batch and table (PostgresStore.copy_rows) and a psql script that loads each batch in
+    its own transaction, as write_batch does (COPY orders, COPY items, COMMIT per batch)."""
+    lines = []
+    for n in range(0, len(orders), batch):
+        tables: dict[str, tuple[tuple[str, ...], list[tuple]]] = {}
+        for o in orders[n:n + batch]:
+            for table, (columns, rows) in store.copy_rows(o).items():
+                tables.setdefault(table, (columns, []))[1].extend(rows)
+        lines.append("BEGIN;")
+        for table, (columns, rows) in tables.items():
+            path = dir_ / f"{table}-{n}.csv"
+            with path.open("w", newline="") as f:
+                csv.writer(f).writerows(rows)
+            lines.append(f"\\copy \"{store.namespace}\".{table} ({', '.join(columns)}) FROM '{path}' CSV")
+        lines.append("COMMIT;")
     script = dir_ / "load.sql"
-    script.write_text("\n".join([*lines, "COMMIT;"]) + "\n")
+    script.write_text("\n".join(lines) + "\n")
     return script
 
 
-class _Recorder:
-    """Looks like a redis-py pipeline to RedisStore.queue_order and keeps the commands it is given."""
-
-    def __init__(self) -> None:
-        self.commands: list[list[str]] = []
-
-    def hset(self, key: str, mapping: dict[str, Any]) -> None:
-        self.commands.append(["HSET", key, *(str(x) for kv in mapping.items() for x in kv)])
-
-    def zadd(self, key: str, mapping: dict[str, Any]) -> None:
-        self.commands.append(["ZADD", key, *(str(x) for m, s in mapping.items() for x in (s, m))])
-
-    def sadd(self, key: str, *members: str) -> None:
-        self.commands.append(["SADD", key, *members])
-
-    def hincrby(self, key: str, field: str, amount: int) -> None:
-        self.commands.append(["HINCRBY", key, field, str(amount)])
-
-    def expire(self, key: str, seconds: int) -> None:
-        self.commands.append(["EXPIRE", key, str(seconds)])
-
-
-def redis_protocol(path: Path, store: Any, orders: Sequence[Order]) -> Path:
-    """The adapter's own commands for these orders, in RESP, for `redis-cli --pipe`."""
-    rec = _Recorder()
-    for o in orders:
-        store.queue_order(rec, o)
+def redis_protocol(path: Path, store: Any, orders: Sequence[Order], batch: int) -> Path:
+    """What RedisStore.write_batch sends, in RESP for `redis-cli --pipe`: the order script loaded once, then
+    per batch MULTI, one EVALSHA per order (RedisStore.script_call), EXEC."""
+    sha = hashlib.sha1(WRITE_ORDER.encode()).hexdigest()
+    commands: list[list[Any]] = [["SCRIPT", "LOAD", WRITE_ORDER]]
+    for n in range(0, len(orders), batch):
+        commands.append(["MULTI"])
+        for o in orders[n:n + batch]:
+            keys, args = store.script_call(o)
+            commands.append(["EVALSHA", sha, len(keys), *keys, *args])
+        commands.append(["EXEC"])
     with path.open("wb") as f:
-        for cmd in rec.commands:
-            parts = [a.encode() for a in cmd]
+        for cmd in commands:
+            parts = [str(a).encode() for a in cmd]
             f.write(b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts))
     return path
 

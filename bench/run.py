@@ -1,11 +1,13 @@
-"""`make bench`: the sandbox and each store's native tool on the same work, same machine, one run.
+"""`make bench`: every benchmark three ways (sandbox, bare client, native tool), same machine, one run.
 
-Prints a markdown table of throughputs and their ratio (sandbox / native) and writes it to
-bench/out/results.md. Targets are printed next to the ratios; they are goals, not tests.
-Run with the native stack up (`make bench` brings it up); honours SANDBOX_PORT_OFFSET.
-One module per benchmark: redis_set.py (a), pg_order_tx.py (b), bulk_load.py (c), noop.py and memory.py (d).
+Prints markdown tables and writes them to bench/out/results.md: per row the server that answered, the
+median and spread of each side over repeats run in alternating order, sandbox/bare (the harness's
+cost) and bare/native (the client library's), each next to its goal. Goals are targets printed with
+the measurements, never tests. Run with the native stack up (`make bench` brings it up); honours
+SANDBOX_PORT_OFFSET. One module per benchmark: redis_set.py (a), pg_order_tx.py (b), bulk_load.py (c),
+noop.py and memory.py (d), workers.py (e).
 
-    python -m bench.run [--quick] [--only redis,postgres,bulk,noop]
+    python -m bench.run [--quick] [--only redis,postgres,bulk,noop,workers]
 """
 
 from __future__ import annotations
@@ -16,77 +18,108 @@ import sys
 import time
 from pathlib import Path
 
-from bench import bulk_load, memory, noop, pg_order_tx, redis_set
+from bench import bulk_load, memory, noop, pg_order_tx, redis_set, workers
 from bench.common import Row
+from bench.repeats import REPEATS, Samples, ratio
 from sandbox.config import Workspace
 from sandbox.scenario.runner import run_loop
 from sandbox.stores.registry import StoreRegistry
 from sandbox.workload.generator import Workload, WorkloadSpec
 
 OUT = Path(__file__).resolve().parent / "out"
+WORKER_STORES = ("postgres", "redis", "influx")
 
 
-def table(rows: list[Row], header: str) -> str:
-    lines = [header, "", "| benchmark | sandbox | native / reference | unit | ratio | target | met |",
-             "|---|---:|---:|---|---:|---:|---|"]
+def _cell(s: Samples | None, digits: int = 0) -> str:
+    if s is None or s.median is None:
+        return "-"
+    return f"{s.median:,.{digits}f} {s.spread()}".strip().replace(" -", "")
+
+
+def _goal(value: float | None, goal: float | None) -> tuple[str, str]:
+    shown = "-" if value is None else f"{value:.2f}"
+    if goal is None:
+        return shown, "-"
+    return shown, f">= {goal:g} {'met' if value is not None and value >= goal else 'NOT met'}"
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| benchmark | server | sandbox | bare client | native | unit | sandbox/bare | goal | bare/native "
+             "| goal |", "|---|---|---:|---:|---:|---|---:|---|---:|---|"]
     for r in rows:
-        ratio = r.ratio
-        if r.unit == "MB":
-            met = "yes" if ratio is not None and ratio <= 1.5 else "NO"
-            target = "<= 1.5"
-        elif r.target is None:
-            met, target = "-", "-"
-        else:
-            met = "-" if ratio is None else ("yes" if ratio >= r.target else "NO")
-            target = f">= {r.target:g}"
-        digits = 1 if r.unit == "MB" else 0
-        lines.append(f"| {r.bench}{' — ' + r.note if r.note else ''} | {_num(r.sandbox, digits)} "
-                     f"| {_num(r.native, digits)} | {r.unit} "
-                     f"| {'-' if ratio is None else f'{ratio:.2f}'} | {target} | {met} |")
+        harness, harness_goal = _goal(r.harness_ratio, r.harness_target)
+        library, library_goal = _goal(r.library_ratio, r.library_target)
+        if r.rate_target is not None:
+            met = r.sandbox.median is not None and r.sandbox.median >= r.rate_target
+            harness_goal = f"sandbox >= {r.rate_target:,.0f} {r.unit}: {'met' if met else 'NOT met'}"
+        lines.append(f"| {r.bench}{' — ' + r.note if r.note else ''} | {r.server} | {_cell(r.sandbox)} "
+                     f"| {_cell(r.bare)} | {_cell(r.native)} | {r.unit} | {harness} | {harness_goal} | {library} "
+                     f"| {library_goal} |")
     return "\n".join(lines) + "\n"
 
 
-def _num(value: float | None, digits: int) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
+def workers_table(results: dict[str, dict[str, Samples]], servers: dict[str, str], orders: int) -> str:
+    lines = [f"(e) load workers: the same {orders:,} orders written by 1 and by 2 `sandbox worker` processes per "
+             f"store (merged exactly); this machine has {os.cpu_count()} cores, shared with the stores' servers "
+             "and anything else running", "",
+             "| store | server | 1 worker (orders/s) | 2 workers (orders/s) | 2 / 1 |", "|---|---|---:|---:|---:|"]
+    for name, samples in results.items():
+        two_by_one = ratio(samples["2"], samples["1"])
+        lines.append(f"| {name} | {servers[name]} | {_cell(samples['1'])} | {_cell(samples['2'])} "
+                     f"| {'-' if two_by_one is None else f'{two_by_one:.2f}'} |")
+    return "\n".join(lines) + "\n"
 
 
-async def against_stores(args: argparse.Namespace) -> list[Row]:
-    ws = Workspace.from_env(dict(os.environ))
-    settings = StoreRegistry.built_in().settings("native", ws)
+async def against_stores(args: argparse.Namespace, settings: object) -> list[Row]:
     workload = Workload(WorkloadSpec(args.seed, 10**9))
     rows: list[Row] = []
     only = set(args.only.split(","))
     if "redis" in only:
-        rows.append(await redis_set.bench(settings, workload, args.redis_ops))
+        rows += await redis_set.bench(settings, workload, args.redis_ops)
     if "postgres" in only:
-        rows.append(await pg_order_tx.bench(settings, workload, args.seconds))
+        rows.append(await pg_order_tx.bench(settings, workload, args.pg_orders))
     if "bulk" in only:
         rows += await bulk_load.bench(settings, workload, args.bulk_orders, 1000)
     return rows
 
 
-def harness_alone(big: int, small: int) -> list[Row]:
-    harness = noop.child(big, generate=False)
-    small_run, big_run = noop.child(small, generate=True), noop.child(big, generate=True)
-    return noop.rows(big, small, harness, small_run, big_run) + memory.rows(big, small, small_run, big_run)
+async def with_workers(args: argparse.Namespace, settings: object) -> tuple[dict[str, dict[str, Samples]],
+                                                                             dict[str, str]]:
+    results, servers = {}, {}
+    for name in WORKER_STORES:
+        results[name], servers[name] = await workers.bench(settings, name, args.seed, args.worker_orders)
+    return results, servers
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, noisier ratios)")
-    parser.add_argument("--only", default="redis,postgres,bulk,noop")
+    parser.add_argument("--only", default="redis,postgres,bulk,noop,workers")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    args.redis_ops, args.seconds, args.bulk_orders = (20_000, 2.0, 2_000) if args.quick else (200_000, 5.0, 20_000)
+    (args.redis_ops, args.pg_orders, args.bulk_orders, args.noop_ops, args.gen_orders, args.worker_orders) = (
+        (5_000, 1_600, 2_000, 100_000, 20_000, 2_000) if args.quick
+        else (50_000, 8_000, 10_000, 1_000_000, 200_000, 10_000))
     started = time.perf_counter()
-    rows = run_loop(against_stores(args))
+    settings = StoreRegistry.load(os.environ).settings("native", Workspace.from_env(dict(os.environ)))
+    rows = run_loop(against_stores(args, settings))
+    sections = []
     if "noop" in args.only:
-        rows += harness_alone(100_000 if args.quick else 1_000_000, 10_000)
-    header = (f"# bench: sandbox vs native tools ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
-              f"python {sys.version.split()[0]}, {time.perf_counter() - started:.0f} s)\n\n"
-              f"Reproduce: `make bench` (or `python -m bench.run {' '.join(sys.argv[1:])}`). "
-              "ratio = sandbox / native; the machine is shared, expect +-30% noise.")
-    text = table(rows, header)
+        noop_rows, rss = run_loop(noop.bench(args.noop_ops, args.gen_orders))
+        rows += noop_rows
+        sections.append(memory.line(args.gen_orders, 10_000, rss))
+    if "redis" in args.only:
+        sections.append(f"Redis client: {redis_set.best_client([r for r in rows if r.bench.startswith('(a)')])} "
+                        "had the faster bare loop in this run (the sandbox's default stays redis-py).")
+    if "workers" in args.only:
+        sections.append(workers_table(*run_loop(with_workers(args, settings)), args.worker_orders))
+    header = (f"# bench: sandbox vs bare client vs native tool ({time.strftime('%Y-%m-%d %H:%M')}, "
+              f"{os.cpu_count()} cores, python {sys.version.split()[0]}, {time.perf_counter() - started:.0f} s)\n\n"
+              f"Reproduce: `make bench` (or `python -m bench.run {' '.join(sys.argv[1:])}`). Each side ran "
+              f"{REPEATS} times in alternating order, each in a fresh namespace with its connections open before "
+              "its clock; cells are medians ± half the lowest-to-highest spread. sandbox/bare = the harness's own "
+              "cost; bare/native = the client library's. The machine is shared: read the spreads.\n")
+    text = "\n".join([header, table(rows), *sections])
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.md").write_text(text)
     print(text)

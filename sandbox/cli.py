@@ -129,6 +129,7 @@ def run_scenario(
     keep: Annotated[bool, typer.Option("--keep", help="leave this run's data in the stores for inspection")] = False,
     es_refresh: Annotated[str | None, typer.Option(help="Elasticsearch refresh on write: false|wait_for|true")] = None,
     redis_ttl: Annotated[int | None, typer.Option(help="expire Redis order hashes after N s, as a cache")] = None,
+    redis_client: Annotated[str | None, typer.Option(help="Redis client library: redis-py | valkey-glide")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE for the scenario's steps "
                                                     "that take KEY, e.g. -p store=mongo -p down_s=3")] = None,
     rate: Annotated[float | None, typer.Option(help="open loop: write operations per second per store "
@@ -142,6 +143,8 @@ def run_scenario(
     repeat: Annotated[int, typer.Option(help="run the scenario N times into one results folder (trials, for "
                                         "`sandbox compare`)")] = 1,
     wide: Annotated[bool, typer.Option("--wide", help="one latency table with every column, however wide")] = False,
+    workers: Annotated[int | None, typer.Option(
+        help="worker processes per store, each every N-th order (implies per-store; rate, concurrency split)")] = None,
     backend: BackendOpt = "auto",
     config: ConfigOpt = None,
 ) -> None:
@@ -155,10 +158,11 @@ def run_scenario(
     scenario = override_params(load_scenario(ws.project_dir, name, set(STEPS)), param or [])
     given: dict[str, Any] = {
         "orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "es_refresh": es_refresh,
-        "redis_ttl_s": redis_ttl,
+        "redis_ttl_s": redis_ttl, "redis_client": redis_client,
         "stores": tuple(registry.parse(stores)) if stores is not None else None, "keep": keep or None,
         "strategies": tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else None,
-        "rate": rate, "arrival": arrival, "warmup_s": warmup, "duration_s": duration, "processes": processes}
+        "rate": rate, "arrival": arrival, "warmup_s": warmup, "duration_s": duration, "processes": processes,
+        "workers": workers}
     if duration is not None and orders is None:
         given["orders"] = DURATION_ORDER_CAP  # the clock ends the run, not the order count
     params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})
@@ -269,15 +273,60 @@ def calibrate(
     rate: Annotated[float | None, typer.Option(help="open loop at this rate (default: closed loop)")] = None,
 ) -> None:
     """Print the harness's own overhead per operation (no-op store, all three times recorded)."""
-    from sandbox.measure.calibrate import measure_harness
+    from sandbox.measure.calibrate import measure_generation, measure_harness
     from sandbox.measure.load import LoadPlan
 
     if ops <= 0:
         raise UsageError(f"--ops must be a positive whole number, got {ops}")
     plan = LoadPlan(concurrency, rate).validated()
     results = [run_loop(measure_harness(ops, plan, generate=False)),
-               run_loop(measure_harness(min(ops, 20_000), plan, generate=True))]
+               run_loop(measure_harness(min(ops, 20_000), plan, generate=True)),
+               measure_generation(min(ops, 50_000))]
     print_calibration(results)
+
+
+@app.command("worker")
+def worker(
+    spec: Annotated[Path | None, typer.Option("--spec", help="TOML run spec (else SANDBOX_WORKER_* variables)")] = None,
+    prepare: Annotated[bool, typer.Option("--prepare", help="create the namespace and catalog once, then exit")]
+    = False,
+    backend: BackendOpt = "auto",
+) -> None:
+    """Run one load worker: its share (every N-th order) of the seeded stream, results to <out>/worker-<i>/."""
+    from sandbox.measure.workers.run import prepare_namespace, run_worker
+    from sandbox.measure.workers.spec import claim_index, load_spec
+
+    ws = _workspace()
+    run_spec = load_spec(spec, dict(os.environ))
+    registry = _registry(spec)
+    registry.parse(",".join(run_spec.stores))  # unknown names: one line, exit 2
+    settings = registry.settings(resolve_backend(backend, ws.state_dir), ws, spec)
+    if prepare:
+        run_loop(prepare_namespace(run_spec, settings))
+        console.print(f"prepared {run_spec.namespace} in {', '.join(run_spec.stores)}")
+        return
+    run_spec.index = claim_index(run_spec)
+    try:
+        folder = run_loop(run_worker(run_spec, settings))
+    except FileExistsError as exc:
+        raise UsageError(str(exc)) from None
+    console.print(f"worker {run_spec.index} of {run_spec.workers}: results in {folder}")
+
+
+@app.command("merge")
+def merge_workers(
+    folders: Annotated[list[Path], typer.Argument(help="worker folders (<out>/worker-<i>)")],
+    out: Annotated[Path, typer.Option("--out", help="the merged results folder (new or empty)")],
+) -> None:
+    """Merge load workers' folders exactly (histograms added, histories on one clock) into one results folder."""
+    from sandbox.measure.workers.merge import merge
+
+    summary = merge(folders, out)
+    for name, store in summary["stores"].items():
+        write = store["operations"]["write"]
+        console.print(f"{name}: {write['ok']:,} ok writes from {summary['merged_workers']} workers, "
+                      f"p50 {write['latency_ms']['p50']} ms, p99 {write['latency_ms']['p99']} ms")
+    console.print(f"merged into {out}")
 
 
 def main() -> None:

@@ -50,7 +50,10 @@ async def open_store(live: Settings) -> AsyncIterator:
     opened: list[Store] = []
 
     async def factory(name: str, namespace: str | None = None) -> Store:
-        store = make_store(live, name, namespace or new_namespace())
+        # "redis[valkey-glide]": the redis store through its other client library (RedisOptions.redis_client)
+        base, _, client = name.partition("[")
+        knobs = {"redis_client": client.rstrip("]")} if client else {}
+        store = make_store(live, base, namespace or new_namespace(), **knobs)
         await store.connect()
         opened.append(store)
         return store

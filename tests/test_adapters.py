@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from sandbox.config import Settings
 from sandbox.errors import UsageError
 from sandbox.measure.consistency import compare_store, diff_record, expected_totals
+from sandbox.stores.base import Capability
 from sandbox.stores.registry import StoreRegistry
 from sandbox.workload.generator import Workload, WorkloadSpec
+from sandbox.workload.model import OrderStatus
 from tests.conftest import new_namespace
 from tests.raw import Raw
 
-pytestmark = pytest.mark.parametrize("name", StoreRegistry.built_in().names)
+# Every store, and Redis once more through its second client library: the same contract for both.
+pytestmark = pytest.mark.parametrize("name", [*StoreRegistry.built_in().names, "redis[valkey-glide]"])
 WORKLOAD = Workload(WorkloadSpec(seed=2024, orders=40, customers=30, products=25))
 
 
@@ -35,7 +40,7 @@ async def test_write_batch_read_scan_aggregates(name: str, open_store) -> None:
 
     expected = {o.id: o.record() for o in orders}
     totals = expected_totals(expected.values())
-    result = await compare_store(name, expected, store.scan(), totals, await store.aggregates())
+    result = await compare_store(name.partition('[')[0], expected, store.scan(), totals, await store.aggregates())
     assert result.held == len(orders)
     assert result.consistent, result.to_json()
     assert {"status", "total", "item_count"} <= result.fields_compared
@@ -46,7 +51,7 @@ async def test_write_batch_read_scan_aggregates(name: str, open_store) -> None:
 
 async def test_teardown_drops_only_its_own_namespace(name: str, live: Settings, open_store) -> None:
     foreign = new_namespace()
-    async with Raw(name, live) as raw:
+    async with Raw(name.partition('[')[0], live) as raw:
         await raw.plant_foreign(foreign)
         try:
             store = await open_store(name)
@@ -62,7 +67,7 @@ async def test_teardown_drops_only_its_own_namespace(name: str, live: Settings, 
 
 async def test_prepare_refuses_a_namespace_that_exists(name: str, live: Settings, open_store) -> None:
     taken = new_namespace()
-    async with Raw(name, live) as raw:
+    async with Raw(name.partition('[')[0], live) as raw:
         await raw.plant_foreign(taken)
         try:
             store = await open_store(name, namespace=taken)
@@ -81,14 +86,34 @@ async def test_comparison_reports_corrupted_and_deleted_orders(name: str, live: 
     await store.write_batch(orders)
     corrupted, deleted = orders[3], orders[8]
     new_status = "refunded" if corrupted.status.value != "refunded" else "pending"
-    async with Raw(name, live) as raw:
+    async with Raw(name.partition('[')[0], live) as raw:
         await raw.set_status(store.namespace, corrupted.id, new_status, created_ms(3))
         await raw.delete(store.namespace, deleted.id, created_ms(8))
 
     expected = {o.id: o.record() for o in orders}
-    result = await compare_store(name, expected, store.scan(), expected_totals(expected.values()),
+    result = await compare_store(name.partition('[')[0], expected, store.scan(), expected_totals(expected.values()),
                                  await store.aggregates())
     assert result.missing == [deleted.id]
     assert result.differing_orders == 1
     assert any(d.order_id == corrupted.id and d.field == "status" and d.got == new_status for d in result.differing)
     assert not result.consistent
+
+
+async def test_upsert_applies_newer_versions_only(name: str, open_store) -> None:
+    store = await open_store(name)
+    await store.prepare(WORKLOAD.catalog)
+    order = WORKLOAD.order(5)
+    newer = replace(order, status=OrderStatus.REFUNDED if order.status != OrderStatus.REFUNDED
+                    else OrderStatus.PENDING)
+    if Capability.UPSERT not in store.capabilities:
+        with pytest.raises(NotImplementedError):
+            await store.upsert(order, 1)
+        return
+    assert await store.upsert(order, 1) is True
+    assert await store.upsert(newer, 2) is True
+    assert await store.upsert(order, 2) is False and await store.upsert(order, 1) is False  # redelivered, older
+    got = await store.read(order.id)
+    assert got is not None and got.status == newer.status.value
+    totals = await store.aggregates()
+    assert sum(t.count for t in totals.values()) == 1 and totals[newer.status.value].count == 1
+    assert totals[newer.status.value].revenue == newer.total_amount

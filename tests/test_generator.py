@@ -78,3 +78,11 @@ def test_catalog_references_are_consistent() -> None:
                                                                   customer.shipping_address.id)
         assert o.customer_segment == customer.segment
         assert all(products[i.product_id].base_price == i.unit_price for i in o.items)
+
+
+def test_every_nth_order_shards_cover_the_stream_once() -> None:
+    w = Workload(WorkloadSpec(seed=6, orders=101))
+    whole = [order_to_json(o) for o in w.orders()]
+    shards = [[order_to_json(o) for o in w.orders(i, step=3)] for i in range(3)]
+    assert sorted(j for shard in shards for j in shard) == sorted(whole)
+    assert shards[1][:2] == [whole[1], whole[4]]

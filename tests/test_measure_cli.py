@@ -32,6 +32,8 @@ def sandbox(*args: str, results: Path) -> subprocess.CompletedProcess[str]:
     (("run", "orders", "--arrival", "bursty", "--rate", "10"), "--arrival must be constant or poisson"),
     (("run", "orders", "--processes", "lots"), "--processes must be one or per-store"),
     (("run", "orders", "--repeat", "0"), "--repeat must be a positive"),
+    (("run", "orders", "--redis-client", "jedis"), "--redis-client must be redis-py or valkey-glide"),
+    (("run", "orders", "--workers", "0"), "--workers must be a whole number from 1 to 64"),
     (("calibrate", "--concurrency", "0"), "--concurrency must be a positive"),
     (("calibrate", "--rate", "-1"), "--rate must be a positive"),
 ])
@@ -46,7 +48,7 @@ def test_bad_measurement_options_exit_2_with_one_line(args: tuple[str, ...], wor
 def test_calibrate_prints_harness_overhead(tmp_path: Path) -> None:
     done = sandbox("calibrate", "--ops", "20000", results=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "harness only" in done.stdout and "us/op" in done.stdout
+    assert "harness only" in done.stdout and "order generation only" in done.stdout and "us/op" in done.stdout
 
 
 def test_open_loop_run_with_worker_processes_writes_three_times_flags_and_a_timeline(tmp_path: Path) -> None:
@@ -73,3 +75,19 @@ def test_open_loop_run_with_worker_processes_writes_three_times_flags_and_a_time
     # The workers' interval histograms reach the parent's .hlog files: they add up to the whole histogram.
     logged, intervals = read_log(run_dir / "hlog" / "redis.write.response.hlog")
     assert intervals >= 2 and logged.get_total_count() == summary["stores"]["redis"]["operations"]["write"]["ok"]
+
+
+def test_two_workers_per_store_write_the_stream_once_at_the_asked_rate(tmp_path: Path) -> None:
+    done = sandbox("run", "orders", "--stores", "postgres,redis", "--workers", "2", "--orders", "400", "--rate", "200",
+                   "--seed", "5", results=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    [run_dir] = list(tmp_path.iterdir())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["params"]["workers"] == 2
+    for store in ("postgres", "redis"):
+        write = summary["stores"][store]["operations"]["write"]
+        assert write["ok"] == 400 and write["client"]["processes"] == 2
+        assert write["client"]["target_rate"] == 200  # 100/s from each worker
+        assert summary["stores"][store]["consistency"]["consistent"]  # every order once, none missing
+    rows = list(csv.DictReader((run_dir / "timeline.csv").open()))
+    assert sum(int(r["ok"]) for r in rows if r["store"] == "redis" and r["op"] == "write") == 400

@@ -2,7 +2,8 @@
 
 What is left is the client's own cost per operation (load driver, timing wrapper with all three
 times, the adapter call), so a store result within a few multiples of it measures the harness.
-Order generation is measured separately: a real run pays both per operation.
+Order generation is measured apart too (generation alone, and harness + generation): a real run
+pays both per operation.
 """
 
 from __future__ import annotations
@@ -54,3 +55,14 @@ async def measure_harness(ops: int, plan: LoadPlan, generate: bool, seed: int = 
     assert stats.ok == ops and stats.response.get_total_count() == ops
     label = "harness + order generation" if generate else "harness only (one order, reused)"
     return Calibration(label, ops, seconds, meter.fraction())
+
+
+def measure_generation(orders: int, seed: int = 1) -> Calibration:
+    """Generating `orders` orders of one seed's stream, nothing else (the catalog is built first)."""
+    workload = Workload(WorkloadSpec(seed, orders))
+    workload.order(0)  # builds the catalog, paid once per run
+    meter = CpuMeter()
+    start = time.perf_counter()
+    made = sum(1 for _ in workload.orders())
+    seconds = time.perf_counter() - start
+    return Calibration("order generation only", made, seconds, meter.fraction())

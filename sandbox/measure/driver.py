@@ -41,10 +41,11 @@ class LoadOutcome:
 
 
 async def write_everywhere(stores: list[TimedStore], workload: Workload, concurrency: int, batch: int,
-                           advance: Callable[[str, int], None] | None = None, *, plan: LoadPlan | None = None
-                           ) -> dict[str, LoadOutcome]:
+                           advance: Callable[[str, int], None] | None = None, *, plan: LoadPlan | None = None,
+                           share: tuple[int, int] = (0, 1)) -> dict[str, LoadOutcome]:
     """Write to every store under `plan` (default: closed loop at `concurrency`); returns each store's
-    LoadOutcome (orders sent: all of the stream unless the run is limited by duration)."""
+    LoadOutcome (orders sent: all of the stream unless the run is limited by duration). share (i, n): only
+    orders i, i+n, i+2n, ... (load worker i of n, see sandbox.measure.processes)."""
     plan = plan or LoadPlan(concurrency)
     meter = CpuMeter()
     outcomes: dict[str, LoadOutcome] = {}
@@ -63,7 +64,7 @@ async def write_everywhere(stores: list[TimedStore], workload: Workload, concurr
             ts.measure_from_ns = result.measure_from_ns
 
         # Each store regenerates the stream from the seed: same orders, no shared buffer to hold.
-        result = await drive(batched(workload.orders(), batch), write, plan, started)
+        result = await drive(batched(workload.orders(share[0], step=share[1]), batch), write, plan, started)
         outcomes[ts.name] = LoadOutcome(result.measured_s, client_load(plan, result, meter), count)
 
     await asyncio.gather(*(feed(ts) for ts in stores))

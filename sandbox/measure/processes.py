@@ -1,4 +1,4 @@
-"""--processes per-store: the write phase with one worker process per store.
+"""--processes per-store: the write phase with worker processes per store (one, or --workers N).
 
 On one event loop the stores share one core's worth of client: a fast store's callbacks delay a slow
 store's and the other way round. Here each store gets its own Python process (and its own uvloop):
@@ -7,6 +7,10 @@ store URL and its password), the worker streams its per-second timeline rows bac
 ends with its counts and its three histograms, HdrHistogram-encoded; the parent decodes and adds them
 into the run's stats (an exact merge). Only the write phase runs this way; prepare, read and compare
 stay in the parent.
+
+With N workers per store, worker i writes orders i, i+N, ... (the stream once between them), at 1/N of
+the rate and of the concurrency asked for, so the store gets the load the run names. They start
+together: each connects, says it is ready, and waits for the parent's go, sent once all are ready.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sandbox.config import Endpoint
@@ -36,6 +40,15 @@ class WriteJob:
     batch: int
     op_timeout_s: float
     plan: LoadPlan
+    worker: int = 0  # this worker's index among `workers` per store
+    workers: int = 1
+
+    def share(self, worker: int) -> WriteJob:
+        """Worker `worker`'s job: its part of the concurrency and the rate (a different Poisson seed each)."""
+        n = self.workers
+        plan = replace(self.plan, concurrency=max(1, self.plan.concurrency // n),
+                       rate=None if self.plan.rate is None else self.plan.rate / n, seed=self.plan.seed + worker)
+        return replace(self, plan=plan, worker=worker)
 
 
 def stats_to_wire(stats: OpStats) -> dict[str, Any]:
@@ -51,7 +64,7 @@ def stats_from_wire(doc: dict[str, Any]) -> OpStats:
                    doc["failed"], doc["unknown"], doc["items"], doc["warmup"], list(doc["first_errors"]))
 
 
-async def _one_store(ts: TimedStore, job: WriteJob, timeline: Timeline) -> LoadOutcome:
+async def _one_worker(ts: TimedStore, job: WriteJob, timeline: Timeline, ready: asyncio.Barrier) -> LoadOutcome:
     adapter = type(ts.store)  # the worker imports it by name: plugin kinds included
     message_in = {"adapter": f"{adapter.__module__}:{adapter.__qualname__}", "endpoint": asdict(ts.store.endpoint),
                   "namespace": ts.store.namespace, "options": asdict(ts.store.options), "job": asdict(job)}
@@ -59,14 +72,17 @@ async def _one_store(ts: TimedStore, job: WriteJob, timeline: Timeline) -> LoadO
         sys.executable, "-m", "sandbox.measure.processes", stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=2**24)
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    proc.stdin.write(json.dumps(message_in).encode())
-    proc.stdin.close()
+    proc.stdin.write(json.dumps(message_in).encode() + b"\n")
     final: dict[str, Any] | None = None
     try:
         async for line in proc.stdout:
             message = json.loads(line)
             if "row" in message:
                 timeline.add_row(message["row"])
+            elif "ready" in message:
+                await ready.wait()  # every worker of every store connected: go, together
+                proc.stdin.write(b"go\n")
+                proc.stdin.close()
             else:
                 final = message["result"]
         err = (await proc.stderr.read()).decode(errors="replace").strip()
@@ -77,6 +93,7 @@ async def _one_store(ts: TimedStore, job: WriteJob, timeline: Timeline) -> LoadO
             await proc.wait()
         raise
     if final is None:
+        await ready.abort()  # the others must not wait for this one
         last = err.splitlines()[-1] if err else f"exit status {proc.returncode}"
         raise SandboxError(f"the {ts.name} worker process failed: {last}"[:300])
     ts.op("write").merge(stats_from_wire(final["stats"]))  # the worker's histograms, added exactly
@@ -84,10 +101,29 @@ async def _one_store(ts: TimedStore, job: WriteJob, timeline: Timeline) -> LoadO
 
 
 async def write_in_processes(stores: list[TimedStore], job: WriteJob, timeline: Timeline) -> dict[str, LoadOutcome]:
-    """The write phase with one worker process per store; returns each store's LoadOutcome."""
+    """The write phase with job.workers processes per store; returns each store's LoadOutcome."""
     timeline.local = False  # the rows come from the workers
-    outcomes = await asyncio.gather(*(_one_store(ts, job, timeline) for ts in stores))
-    return {ts.name: outcome for ts, outcome in zip(stores, outcomes, strict=True)}
+    ready = asyncio.Barrier(len(stores) * job.workers)
+    runs = [(ts, _one_worker(ts, job.share(i), timeline, ready)) for ts in stores for i in range(job.workers)]
+    outcomes = await asyncio.gather(*(run for _, run in runs))
+    merged: dict[str, LoadOutcome] = {}
+    for (ts, _), outcome in zip(runs, outcomes, strict=True):
+        merged[ts.name] = _add(merged[ts.name], outcome) if ts.name in merged else outcome
+    return merged
+
+
+def _add(a: LoadOutcome, b: LoadOutcome) -> LoadOutcome:
+    """Two workers of one store: orders sent and rates add up; they started together, so the phase took the
+    longer time; CPU and schedule lag shown are the busier worker's."""
+    clients = [c for c in (a.client, b.client) if c is not None]
+    client = max(clients, key=lambda c: c.cpu) if clients else None
+    if client is not None:
+        def total(rates: list[float | None]) -> float | None:
+            return None if None in rates else sum(r for r in rates if r is not None)
+        client = replace(client, processes=sum(c.processes for c in clients), missed=sum(c.missed for c in clients),
+                         target_rate=total([c.target_rate for c in clients]),
+                         started_rate=total([c.started_rate for c in clients]))
+    return LoadOutcome(max(a.elapsed_s, b.elapsed_s), client, (a.sent or 0) + (b.sent or 0))
 
 
 async def _worker(message: dict[str, Any]) -> None:
@@ -106,12 +142,16 @@ async def _worker(message: dict[str, Any]) -> None:
     store = adapter(Endpoint(**message["endpoint"]), message["namespace"], adapter.Options(**message["options"]))
     await store.connect()
     try:
+        emit({"ready": True})
+        if sys.stdin.readline().strip() != "go":  # the parent gave up on the run
+            return
         ts = TimedStore(store, job.op_timeout_s)
         timeline = Timeline("write", None, SILENT, sink=lambda row: emit({"row": row}))
         timeline.watch(store.name, "write", ts.op("write"))
         async with timeline:
             outcomes = await write_everywhere([ts], Workload(WorkloadSpec(job.seed, job.orders)),
-                                              job.plan.concurrency, job.batch, plan=job.plan)
+                                              job.plan.concurrency, job.batch, plan=job.plan,
+                                              share=(job.worker, job.workers))
         outcome = outcomes[store.name]
         if outcome.client is not None:
             outcome.client.processes = 1
@@ -121,7 +161,7 @@ async def _worker(message: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    message = json.loads(sys.stdin.read())
+    message = json.loads(sys.stdin.readline())
     try:
         import uvloop
         loop_factory = uvloop.new_event_loop

@@ -46,7 +46,8 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     run_id = new_run_id(now)
     namespace = f"sbx_{run_id}"
     stores = [make_store(settings, name, namespace, params.concurrency, es_refresh=params.es_refresh,
-                         redis_ttl_s=params.redis_ttl_s) for name in (params.stores if params.connect else ())]
+                         redis_ttl_s=params.redis_ttl_s, redis_client=params.redis_client)
+              for name in (params.stores if params.connect else ())]
     servers = await connect_all(stores)
 
     progress.note(f"run {run_id}  scenario {scenario.name}  seed {params.seed}  "

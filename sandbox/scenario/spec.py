@@ -9,6 +9,7 @@ from typing import Any
 
 from sandbox.errors import UsageError
 from sandbox.measure.load import LoadPlan
+from sandbox.stores.redis.adapter import REDIS_CLIENTS
 from sandbox.stores.registry import StoreRegistry
 from sandbox.strategies.registry import check_strategies
 
@@ -27,6 +28,7 @@ class RunParams:
     keep: bool = False  # leave the run's data in place for inspection
     es_refresh: str = "false"
     redis_ttl_s: int | None = None  # expire order hashes as a cache would; leave off to compare stores
+    redis_client: str = "redis-py"  # or valkey-glide
     op_timeout_s: float = 10.0
     strategies: tuple[str, ...] = ()  # write strategies to compare (scenario `strategies` and its kin)
     # How the write phase issues load (see sandbox.measure.load and docs/measurement.md).
@@ -36,6 +38,7 @@ class RunParams:
     duration_s: float | None = None  # measured seconds of writing; None: until --orders are written
     processes: str = "one"  # one: all stores on one event loop | per-store: one worker process per store
     connect: bool = True  # false: the scenario needs no store connected (its steps open what they use)
+    workers: int = 1  # above 1: that many worker processes per store, each every N-th order (implies per-store)
 
     def load_plan(self) -> LoadPlan:
         return LoadPlan(self.concurrency, self.rate, self.arrival, self.warmup_s,  # type: ignore[arg-type]
@@ -51,6 +54,8 @@ class RunParams:
             raise UsageError(f"--seed must be a whole number from 0 to 2^63-1, got {self.seed}")
         if self.es_refresh not in ("false", "true", "wait_for"):
             raise UsageError(f"es_refresh must be false, true or wait_for, got {self.es_refresh!r}")
+        if self.redis_client not in REDIS_CLIENTS:
+            raise UsageError(f"--redis-client must be {' or '.join(REDIS_CLIENTS)}, got {self.redis_client!r}")
         if self.redis_ttl_s is not None and self.redis_ttl_s <= 0:
             raise UsageError(f"--redis-ttl must be a positive number of seconds, got {self.redis_ttl_s}")
         if self.op_timeout_s <= 0:
@@ -58,6 +63,8 @@ class RunParams:
         self.load_plan()
         if self.processes not in PROCESS_MODES:
             raise UsageError(f"--processes must be one or per-store, got {self.processes!r}")
+        if not 1 <= self.workers <= 64:
+            raise UsageError(f"--workers must be a whole number from 1 to 64, got {self.workers}")
         registry = registry or StoreRegistry.built_in()
         stores = tuple(registry.parse(",".join(self.stores))) if self.stores else registry.names
         return replace(self, stores=stores, strategies=check_strategies(

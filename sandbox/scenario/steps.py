@@ -32,10 +32,10 @@ async def write(ctx: RunContext) -> None:
         timeline.watch(ts.name, "write", ts.op("write"))
     stores = list(ctx.stores.values())
     async with timeline:  # per-second rows and the live progress; the hot path only counts
-        if p.processes == "per-store":
+        if p.processes == "per-store" or p.workers > 1:
             assert p.seed is not None
-            outcomes = await write_in_processes(stores, WriteJob(p.seed, p.orders, p.batch, p.op_timeout_s, plan),
-                                                timeline)
+            job = WriteJob(p.seed, p.orders, p.batch, p.op_timeout_s, plan, workers=p.workers)
+            outcomes = await write_in_processes(stores, job, timeline)
         else:
             outcomes = await write_everywhere(stores, ctx.workload, p.concurrency, p.batch, plan=plan)
     ctx.record_loads("write", outcomes)

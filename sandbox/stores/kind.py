@@ -66,6 +66,8 @@ class StoreKind(StoreConfig):
     native: NativeLauncher | None = None  # how the native backend runs it; None: no server
     durability: DurabilityKnobs = DurabilityKnobs()
     client_libraries: tuple[str, ...] = ()  # PyPI names whose versions the results record
+    # Where one store has more than one client library: the adapter class for these options.
+    variant: Callable[[StoreOptions], type[Store]] | None = None
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -78,4 +80,5 @@ class StoreKind(StoreConfig):
                                     **{k: v for k, v in knobs.items() if k in names and v is not None})
 
     def make(self, endpoint: Endpoint, namespace: str, options: StoreOptions | None = None) -> Store:
-        return self.adapter(endpoint, namespace, options)
+        adapter = self.variant(options) if self.variant is not None and options is not None else self.adapter
+        return adapter(endpoint, namespace, options)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import random
-import uuid
-from collections.abc import Iterator
+from bisect import bisect
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
+from itertools import accumulate
 from typing import Any
 
 from sandbox.workload.model import (
@@ -35,11 +36,18 @@ STATUS_WEIGHTS = {
     OrderStatus.PENDING: 15, OrderStatus.CONFIRMED: 20, OrderStatus.PROCESSING: 15, OrderStatus.SHIPPED: 20,
     OrderStatus.DELIVERED: 22, OrderStatus.CANCELLED: 5, OrderStatus.REFUNDED: 3,
 }
+STATUSES = tuple(STATUS_WEIGHTS)
+STATUS_CUMULATIVE = tuple(accumulate(STATUS_WEIGHTS.values()))
+STATUS_TOTAL = STATUS_CUMULATIVE[-1] + 0.0  # what random.choices multiplies random() by
 SEGMENT_WEIGHTS = {Segment.STANDARD: 70, Segment.PREMIUM: 25, Segment.VIP: 5}
 TAX_RATE = Decimal("0.0825")
+ZERO = Decimal("0.00")
 FREE_SHIPPING_FROM = Decimal("100.00")
+FLAT_SHIPPING = Decimal("7.99")
 CITIES = ("Lisbon", "Austin", "Osaka", "Lyon", "Leeds", "Porto", "Denver", "Kyoto", "Graz", "Quebec")
 WORDS = ("oak", "steel", "linen", "amber", "cobalt", "maple", "slate", "cedar", "ivory", "onyx")
+_UUID_VERSION_MASK = (0xC000 << 48) | (0xF000 << 64)  # where uuid.UUID(version=4) writes variant and version
+_UUID_VERSION_4 = (0x8000 << 48) | (4 << 76)
 KINDS = ("lamp", "chair", "mug", "desk", "shelf", "rug", "kettle", "clock", "vase", "bench")
 
 
@@ -53,11 +61,32 @@ class WorkloadSpec:
 
 
 def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    """str(uuid.UUID(int=rng.getrandbits(128), version=4)), without the UUID object's cost."""
+    h = (rng.getrandbits(128) & ~_UUID_VERSION_MASK | _UUID_VERSION_4).to_bytes(16).hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+def _below(getrandbits: Callable[[int], int], n: int) -> int:
+    """random.Random._randbelow (under randrange, randint and sample): the same bits, the same value."""
+    k = n.bit_length()
+    r = getrandbits(k)
+    while r >= n:
+        r = getrandbits(k)
+    return r
+
+
+def _sample(rng: random.Random, n: int, k: int) -> list[int]:
+    """random.Random.sample(range(n), k): its set-based branch (small k, n above 21) inlined, same draws."""
+    if k > 5 or n <= 21:  # the other branches of random.sample
+        return rng.sample(range(n), k)
+    bits = rng.getrandbits
+    chosen: list[int] = []
+    for _ in range(k):
+        j = _below(bits, n)
+        while j in chosen:
+            j = _below(bits, n)
+        chosen.append(j)
+    return chosen
 
 
 class Workload:
@@ -93,24 +122,41 @@ class Workload:
                                       billing, shipping))
         return Catalog(tuple(categories), products, tuple(customers))
 
-    def order(self, index: int) -> Order:
-        rng = random.Random(f"{self.spec.seed}:order:{index}")
-        catalog = self.catalog
-        customer = catalog.customers[rng.randrange(len(catalog.customers))]
-        products = rng.sample(catalog.products, rng.randint(1, 5))
-        items = tuple(OrderItem(p.id, p.sku, p.name, rng.randint(1, 4), p.base_price) for p in products)
-        subtotal = sum((item.total_price for item in items), Decimal("0.00"))
-        shipping = Decimal("0.00") if subtotal >= FREE_SHIPPING_FROM else Decimal("7.99")
-        status = rng.choices(list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values()))[0]
-        # 10 ms slots with jitter inside: ordered, millisecond-unique timestamps (InfluxDB keys on time).
-        created = EPOCH + timedelta(milliseconds=index * 10 + rng.randrange(10))
-        return Order(_uuid(rng), f"ORD-{self.spec.seed}-{index:09d}", customer.id, customer.segment,
-                     customer.billing_address.id, customer.shipping_address.id, status, items,
-                     subtotal, _money(subtotal * TAX_RATE), shipping, created)
+    @cached_property
+    def _lines(self) -> tuple[tuple[tuple[OrderItem, Decimal], ...], ...]:
+        """Every line an order can hold, (item, line total) per product and quantity 1-4: frozen, so shared."""
+        return tuple(tuple((item, item.total_price) for item in
+                           (OrderItem(p.id, p.sku, p.name, quantity, p.base_price) for quantity in range(1, 5)))
+                     for p in self.catalog.products)
 
-    def orders(self, start: int = 0, stop: int | None = None) -> Iterator[Order]:
-        for index in range(start, self.spec.orders if stop is None else stop):
-            yield self.order(index)
+    def order(self, index: int) -> Order:
+        return self._order(random.Random(f"{self.spec.seed}:order:{index}"), index)
+
+    def orders(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Order]:
+        """Orders start, start + step, ... below stop (default: the whole stream); a load worker i of N
+        takes orders(i, step=N), so N workers together write the stream once."""
+        rng = random.Random()  # re-seeded per order below: reusing it saves building one per order
+        for index in range(start, self.spec.orders if stop is None else stop, step):
+            rng.seed(f"{self.spec.seed}:order:{index}")
+            yield self._order(rng, index)
+
+    def _order(self, rng: random.Random, index: int) -> Order:
+        # These draws are the ones random.Random's randrange/randint/sample/choices made when this was
+        # written with them, in the same order from the same seed: the same bits give the same order byte
+        # for byte (tests/test_generator_golden.py), at a fraction of the cost (docs/measurement.md).
+        bits = rng.getrandbits
+        customers, lines = self.catalog.customers, self._lines
+        customer = customers[_below(bits, len(customers))]
+        chosen = [lines[j][_below(bits, 4)] for j in _sample(rng, len(lines), 1 + _below(bits, 5))]
+        subtotal = sum([total for _, total in chosen], ZERO)
+        shipping = ZERO if subtotal >= FREE_SHIPPING_FROM else FLAT_SHIPPING
+        status = STATUSES[bisect(STATUS_CUMULATIVE, rng.random() * STATUS_TOTAL, 0, len(STATUSES) - 1)]
+        # 10 ms slots with jitter inside: ordered, millisecond-unique timestamps (InfluxDB keys on time).
+        created = EPOCH + timedelta(milliseconds=index * 10 + _below(bits, 10))
+        return Order(_uuid(rng), f"ORD-{self.spec.seed}-{index:09d}", customer.id, customer.segment,
+                     customer.billing_address.id, customer.shipping_address.id, status,
+                     tuple([item for item, _ in chosen]), subtotal,
+                     (subtotal * TAX_RATE).quantize(CENT, rounding=ROUND_HALF_UP), shipping, created)
 
 
 def order_to_json(order: Order) -> str:

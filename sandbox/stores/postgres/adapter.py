@@ -132,6 +132,11 @@ class PostgresStore(Store):
         """An order as write_batch COPYs it: {table: (columns, rows)} (bench feeds these to psql \\copy)."""
         return {"orders": (ORDER_COLUMNS, [_order_row(o)]), "order_items": (ITEM_COLUMNS, _item_rows(o))}
 
+    @staticmethod
+    def insert_args(o: Order) -> tuple:
+        """The parameters of write()'s one statement (bench stages them for pgbench's copy of it)."""
+        return (*_order_row(o), *_item_arrays(o))
+
     async def connect(self) -> ServerInfo:
         self.pool = await asyncpg.create_pool(self.endpoint.url, min_size=1, max_size=self.options.connections)
         version = await self.pool.fetchval("SHOW server_version")
@@ -177,7 +182,7 @@ class PostgresStore(Store):
 
     async def write_on(self, conn: asyncpg.Pool | asyncpg.Connection, order: Order) -> None:
         """Write one order on a given connection, so a caller can make it part of its own transaction."""
-        await conn.execute(self._insert, *_order_row(order), *_item_arrays(order))
+        await conn.execute(self._insert, *self.insert_args(order))
 
     async def upsert(self, order: Order, version: int) -> bool:
         return bool(await self.pool.fetchval(self._upsert, *_order_row(order), *_item_arrays(order), version))

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from sandbox.stores.base import Store, StoreOptions
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
-from sandbox.stores.redis.adapter import RedisStore
+from sandbox.stores.redis.adapter import RedisOptions, RedisStore
 from sandbox.stores.redis.native import LAUNCHER
+
+
+def _client(options: StoreOptions) -> type[Store]:
+    """redis-py (the default) or valkey-glide, by RedisOptions.redis_client; both pass the same adapter tests."""
+    if isinstance(options, RedisOptions) and options.redis_client == "valkey-glide":
+        from sandbox.stores.redis.glide import GlideRedisStore  # imported only when chosen
+        return GlideRedisStore
+    return RedisStore
+
 
 KIND = StoreKind(
     name="redis", adapter=RedisStore, port=16379, schemes=("redis", "rediss", "unix"), hostless_schemes=("unix",),
@@ -15,5 +25,5 @@ KIND = StoreKind(
          Knob("appendfsync", "everysec", {v: v for v in ("always", "everysec", "no")})),
         lambda v: f"appendonly={'yes' if v['appendonly'] else 'no'}"
                   + (f", appendfsync={v['appendfsync']}" if v["appendonly"] else "")),
-    client_libraries=("redis",),
+    client_libraries=("redis", "valkey-glide"), variant=_client,
 )

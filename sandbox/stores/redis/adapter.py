@@ -19,10 +19,30 @@ from sandbox.workload.model import Catalog, Order, OrderRecord
 
 SCAN_CHUNK = 500
 
+# One order's hash, index entries and counters in one server-side step: one EVALSHA per order instead
+# of six commands. Same keys and values as _queue; redis-py builds and parses each command in Python,
+# which is what a batch of 1,000 orders costs (docs/measurement.md, "Benchmarks").
+# KEYS: hash, id index, status set, customer index, count hash, cents hash;
+# ARGV: created ms, id, status, cents, ttl (0: none), then the hash's field/value pairs.
+WRITE_ORDER = """
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[5], ARGV[3], 1)
+redis.call('HINCRBY', KEYS[6], ARGV[3], ARGV[4])
+if tonumber(ARGV[5]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[5]) end
+return 1
+"""
+
+
+REDIS_CLIENTS = ("redis-py", "valkey-glide")
+
 
 @dataclass(frozen=True)
 class RedisOptions(StoreOptions):
     redis_ttl_s: int | None = None  # cache-style expiry of order hashes; off for comparisons
+    redis_client: str = "redis-py"  # or valkey-glide (sandbox/stores/redis/glide.py): same keys and contract
 
 
 class RedisStore(Store):
@@ -46,6 +66,7 @@ class RedisStore(Store):
         info = await self.client.info("server")
         persistence = await self.client.info("persistence")
         aof = "aof on" if persistence.get("aof_enabled") else "aof off"
+        self._write_order = self.client.register_script(WRITE_ORDER)  # EVALSHA, loaded again if evicted
         return ServerInfo("Redis", str(info["redis_version"]), aof)
 
     async def server_settings(self) -> dict[str, str]:
@@ -62,15 +83,30 @@ class RedisStore(Store):
             raise UsageError(f"Redis key prefix {self.namespace}: already in use; choose another run id")
         self._created = True
 
-    def _queue(self, pipe: aioredis.client.Pipeline, o: Order) -> None:
-        key = self._key("order", o.id)
-        pipe.hset(key, mapping={
+    @staticmethod
+    def _fields(o: Order) -> dict[Any, str | int]:  # Any: redis-py types hash field names loosely
+        return {
             "order_number": o.order_number, "customer_id": o.customer_id, "segment": o.customer_segment.value,
             "status": o.status.value, "subtotal": str(o.subtotal), "tax_amount": str(o.tax_amount),
             "shipping_amount": str(o.shipping_amount), "total_amount": str(o.total_amount),
             "item_count": len(o.items), "created_at": o.created_at.isoformat(timespec="milliseconds"),
             "items": json.dumps([[i.product_id, i.product_sku, i.quantity, str(i.unit_price)] for i in o.items]),
-        })
+        }
+
+    def script_call(self, o: Order) -> tuple[list[str], list[Any]]:
+        """WRITE_ORDER's keys and arguments for one order (bench: the same EVALSHA for redis-cli --pipe)."""
+        keys = [self._key("order", o.id), self._key("orders"), self._key("status", o.status.value),
+                self._key("customer", o.customer_id), self._key("stats", "count"),
+                self._key("stats", "revenue_cents")]
+        args: list[Any] = [int(o.created_at.timestamp() * 1000), o.id, o.status.value, int(o.total_amount * 100),
+                           self.options.redis_ttl_s or 0]
+        for field, value in self._fields(o).items():
+            args += (field, value)
+        return keys, args
+
+    def _queue(self, pipe: aioredis.client.Pipeline, o: Order) -> None:
+        key = self._key("order", o.id)
+        pipe.hset(key, mapping=self._fields(o))
         created_ms = int(o.created_at.timestamp() * 1000)
         pipe.zadd(self._key("orders"), {o.id: created_ms})
         pipe.sadd(self._key("status", o.status.value), o.id)
@@ -81,17 +117,15 @@ class RedisStore(Store):
         if self.options.redis_ttl_s:
             pipe.expire(key, self.options.redis_ttl_s)
 
-    queue_order = _queue  # queue the commands that write one order on a pipeline (bench: redis-cli --pipe)
-
     async def write(self, order: Order) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            self._queue(pipe, order)
-            await pipe.execute()
+        keys, args = self.script_call(order)
+        await self._write_order(keys, args)  # one script: atomic on its own
 
     async def write_batch(self, orders: Sequence[Order]) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
+        async with self.client.pipeline(transaction=True) as pipe:  # MULTI/EXEC: the batch is all or nothing
             for order in orders:
-                self._queue(pipe, order)
+                keys, args = self.script_call(order)
+                await self._write_order(keys, args, client=pipe)
             await pipe.execute()
 
     async def upsert(self, order: Order, version: int) -> bool:
@@ -167,4 +201,5 @@ class RedisStore(Store):
             await self.client.aclose()
 
     def describe(self) -> str:
-        return "hash per order + id/status/customer index sets + per-status counters (cents), MULTI/EXEC"
+        return ("hash per order + id/status/customer index sets + per-status counters (cents), one Lua script per "
+                "order, batches in MULTI/EXEC")

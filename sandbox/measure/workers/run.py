@@ -1,0 +1,117 @@
+"""One load worker: write its share of the order stream to the spec's stores and leave the evidence.
+
+<out>/worker-<i>/ gets worker.json (who, where, when, clock offset, counts), stats.json (the three
+HdrHistograms per store, encoded: what `sandbox merge` adds up), timeline.csv and hlog/*.hlog (the
+per-second interval logs) and history.jsonl (every operation, Jepsen-style). The namespace must exist already:
+`prepare_namespace` makes it, once, before the workers start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from sandbox.config import Settings, mask
+from sandbox.measure.history import OpHistory
+from sandbox.measure.load import LoadPlan, LoadResult, batched, drive
+from sandbox.measure.processes import stats_to_wire
+from sandbox.measure.progress import SILENT
+from sandbox.measure.saturation import CpuMeter, client_load
+from sandbox.measure.timeline import Timeline
+from sandbox.measure.timing import TimedStore
+from sandbox.measure.workers.clock import measure_offset
+from sandbox.measure.workers.spec import WorkerSpec
+from sandbox.stores import make_store
+from sandbox.stores.base import Store
+from sandbox.stores.connect import close_all, connect_all, prepare_all
+from sandbox.workload.generator import Workload, WorkloadSpec
+from sandbox.workload.model import Order
+
+FORMAT = "sandbox-worker/1"
+
+
+def _stores(spec: WorkerSpec, settings: Settings) -> list[Store]:
+    return [make_store(settings, name, spec.namespace, spec.concurrency, redis_client=spec.redis_client)
+            for name in spec.stores]
+
+
+async def prepare_namespace(spec: WorkerSpec, settings: Settings) -> None:
+    """Create the run's namespace and catalog in every store, once, for all workers (kept afterwards)."""
+    stores = _stores(spec, settings)
+    await connect_all(stores)
+    try:
+        catalog = Workload(WorkloadSpec(spec.seed, spec.orders)).catalog
+        await prepare_all(stores, catalog)
+    finally:
+        await close_all(stores, keep=True, notes=[])
+
+
+async def _write_share(ts: TimedStore, spec: WorkerSpec, workload: Workload, plan: LoadPlan) -> dict[str, Any]:
+    """This worker's orders to one store; returns orders sent, measured seconds and the client's own load."""
+    assert isinstance(spec.index, int)
+    sent = 0
+    meter = CpuMeter()
+
+    async def write(orders: list[Order], intended_ns: int, begun_ns: int) -> None:
+        nonlocal sent
+        sent += len(orders)
+        await ts.write_batch(orders, intended_ns, begun_ns)
+
+    def started(result: LoadResult) -> None:
+        ts.measure_from_ns = result.measure_from_ns
+
+    share = workload.orders(spec.index, step=spec.workers)
+    result = await drive(batched(share, spec.batch), write, plan, started)
+    return {"sent": sent, "elapsed_s": result.measured_s, "client": client_load(plan, result, meter).to_json()}
+
+
+async def run_worker(spec: WorkerSpec, settings: Settings) -> Path:
+    """Wait for the common start, write this worker's share to every store at once, write the folder."""
+    assert isinstance(spec.index, int)
+    folder = spec.folder()
+    if folder.exists():
+        raise FileExistsError(f"{folder} exists already: each worker writes a fresh folder")
+    stores = _stores(spec, settings)
+    servers = await connect_all(stores)
+    try:
+        offset = await measure_offset([s.endpoint for s in stores])
+        if spec.start_at is not None:
+            await asyncio.sleep(max(0.0, spec.start_at - time.time()))
+        folder.mkdir(parents=True)
+        began = time.time()
+        history = OpHistory(folder / "history.jsonl")
+        timed = [TimedStore(s, spec.op_timeout_s, [history.listener]) for s in stores]
+        timeline = Timeline("write", folder / "timeline.csv", SILENT)
+        for ts in timed:
+            timeline.watch(ts.name, "write", ts.op("write"))
+        plan = LoadPlan(spec.concurrency, spec.rate).validated()
+        workload = Workload(WorkloadSpec(spec.seed, spec.orders))
+        workload.order(0)  # the catalog, built before the clock starts
+        try:
+            async with timeline:
+                loads = await asyncio.gather(*(_write_share(ts, spec, workload, plan) for ts in timed))
+        finally:
+            history.close()
+    finally:
+        await close_all(stores, keep=True, notes=[])  # never teardown: the namespace is the run's
+    doc: dict[str, Any] = {
+        "format": FORMAT, "host": socket.gethostname(), "pid": os.getpid(),
+        "index": spec.index, "workers": spec.workers, "seed": spec.seed, "orders": spec.orders,
+        "namespace": spec.namespace, "stores": spec.stores, "batch": spec.batch, "concurrency": spec.concurrency,
+        "rate": spec.rate, "start_at": spec.start_at, "began": began,
+        "start_lag_s": None if spec.start_at is None else round(began - spec.start_at, 6),
+        "clock": offset.to_json() if offset else None,
+        "servers": {name: str(info) for name, info in servers.items()},
+        "endpoints": {s.name: mask(s.endpoint.url) for s in stores},
+        "sent": {name: load["sent"] for name, load in zip(spec.stores, loads, strict=True)},
+        "loads": dict(zip(spec.stores, loads, strict=True)),  # per store: sent, elapsed_s, client (CPU, lag)
+    }
+    (folder / "stats.json").write_text(json.dumps({ts.name: stats_to_wire(ts.op("write")) for ts in timed}))
+    # worker.json last: its presence says the folder is complete.
+    (folder / "worker.json").write_text(json.dumps(doc, indent=2))
+    return folder
