@@ -26,12 +26,10 @@ write that checks first is safe to repeat, so the client's retries do no harm.
 from __future__ import annotations
 
 import binascii
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
 
@@ -115,15 +113,6 @@ class RedisClusterStore(RedisStore):
         if not await self.client.set(self._key("meta"), "created by polyglot sandbox", nx=True):
             raise UsageError(f"Redis key prefix {self.namespace}: already in use; choose another run id")
         self._created = True
-
-    def _fields(self, o: Order) -> dict[Any, str | int]:
-        return {
-            "order_number": o.order_number, "customer_id": o.customer_id, "segment": o.customer_segment.value,
-            "status": o.status.value, "subtotal": str(o.subtotal), "tax_amount": str(o.tax_amount),
-            "shipping_amount": str(o.shipping_amount), "total_amount": str(o.total_amount),
-            "item_count": len(o.items), "created_at": o.created_at.isoformat(timespec="milliseconds"),
-            "items": json.dumps([[i.product_id, i.product_sku, i.quantity, str(i.unit_price)] for i in o.items]),
-        }
 
     def _keys(self, o: Order) -> list[str]:
         slot = key_slot(o.id)
