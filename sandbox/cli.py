@@ -25,8 +25,8 @@ from sandbox.report.console import console, print_calibration, print_status
 from sandbox.report.faults import print_faults
 from sandbox.report.partitioning import print_partitioning
 from sandbox.report.progress import RichProgress
-from sandbox.report.reshard import print_reshard
 from sandbox.report.replicas import print_replicas
+from sandbox.report.reshard import print_reshard
 from sandbox.report.results import write_results
 from sandbox.report.routing import print_routing
 from sandbox.report.sharding import print_sharding
