@@ -25,6 +25,7 @@ from sandbox.report.console import console, print_calibration, print_status
 from sandbox.report.faults import print_faults
 from sandbox.report.partitioning import print_partitioning
 from sandbox.report.progress import RichProgress
+from sandbox.report.replicas import print_replicas
 from sandbox.report.reshard import print_reshard
 from sandbox.report.results import write_results
 from sandbox.report.routing import print_routing
@@ -37,7 +38,7 @@ from sandbox.scenario.spec import describe_all
 from sandbox.scenario.spec import load as load_scenario
 from sandbox.scenario.step_registry import STEPS, override_params
 from sandbox.stack import open_stack, recorded_backend, resolve_backend
-from sandbox.stack.status import gather_status
+from sandbox.stack.status import gather_status, replica_nodes, replica_status
 from sandbox.stores.registry import StoreRegistry
 from sandbox.strategies.registry import STRATEGIES, strategy_names
 
@@ -63,15 +64,23 @@ def _registry(config: Path | None = None) -> StoreRegistry:
 
 
 @app.command()
-def up(backend: BackendOpt = "auto", stores: StoresOpt = None, config: ConfigOpt = None) -> None:
+def up(backend: BackendOpt = "auto", stores: StoresOpt = None, config: ConfigOpt = None,
+       replicas: Annotated[int, typer.Option("--replicas", help="read replicas per store that has them on this "
+                                             "backend (PostgreSQL standby, Redis replica)")] = 0) -> None:
     """Start the stores (Docker Compose where an engine answers, local processes elsewhere)."""
     ws = _workspace()
     registry = _registry(config)
     chosen = resolve_backend(backend, ws.state_dir)
     names = registry.parse(stores) if stores is not None else list(registry.names)
     stack = open_stack(chosen, ws, ensure_env_file(ws.env_file, registry.kinds.values()), registry)
-    started = stack.up(names)
+    started = stack.up(names, replicas)
     console.print(f"[bold]{chosen}[/] backend: started {', '.join(started) or 'nothing (already up)'}")
+    if replicas:
+        for name in names:
+            rep = registry.kind(name).replication
+            if rep is None or not rep.available_on(chosen):
+                note = f"; {rep.backends_note}" if rep is not None and rep.backends_note else ""
+                console.print(f"  {name}: no replicas on this backend ({chosen}){note}")
 
 
 @app.command()
@@ -99,8 +108,9 @@ def status(backend: BackendOpt = "auto", config: ConfigOpt = None) -> None:
     chosen = resolve_backend(backend, ws.state_dir)
     registry = _registry(config)
     settings = registry.settings(chosen, ws, config)
-    rows = asyncio.run(gather_status(settings, list(registry.names)))
     pids = open_stack(chosen, ws, {}, registry).status()
+    rows = asyncio.run(gather_status(settings, list(registry.names)))
+    rows += asyncio.run(replica_status(settings, ws, replica_nodes(settings, list(pids), list(registry.names))))
     print_status(chosen, rows, pids)
     if not all(r.reachable for r in rows):
         raise typer.Exit(1)
@@ -180,6 +190,7 @@ def run_scenario(
         path = write_results(ctx)
         print_run(ctx, wide)
         print_faults(ctx)
+        print_replicas(ctx)
         experiment_findings = [finding for show in EXPERIMENTS for finding in show(ctx)]
         console.print(f"results: {path}")
         status = max(status, _run_status(ctx), 3 if experiment_findings else 0)

@@ -10,6 +10,7 @@ from dotenv import dotenv_values
 from sandbox.config import Endpoint
 from sandbox.stores.elastic.adapter import ElasticOptions
 from sandbox.stores.kind import Durability
+from sandbox.stores.postgres.adapter import PostgresOptions
 from sandbox.stores.redis.adapter import RedisOptions
 from sandbox.stores.registry import StoreRegistry
 
@@ -35,7 +36,7 @@ def test_each_kind_keeps_only_its_own_knobs() -> None:
     postgres = KINDS.kind("postgres").options_for(4, **knobs)
     assert elastic == ElasticOptions(connections=4, es_refresh="wait_for")
     assert redis == RedisOptions(connections=4, redis_ttl_s=30)
-    assert vars(postgres) == {"connections": 4}
+    assert postgres == PostgresOptions(connections=4)
     store = KINDS.kind("mongo").make(Endpoint("mongo", "mongodb://127.0.0.1:1"), "sbx_x",
                                      KINDS.kind("mongo").options_for(2, **knobs))
     assert store.options.mongo_write_concern == "w1"  # type: ignore[attr-defined]

@@ -72,6 +72,7 @@ def summary(ctx: RunContext) -> dict[str, Any]:
         "environment": environment(ctx.params.seed, registry_of(ctx.settings)),
         "stores": stores, "notes": ctx.notes,
         "strategies": [o.to_json() for o in ctx.strategies] if ctx.strategies else None,
+        "replicas": ctx.replicas.to_json() if ctx.replicas is not None else None,
         **(ctx.faults.to_json() if ctx.faults is not None else {}),  # history, faults, check, visibility
         # Store results the client could not measure faithfully (saturated CPU, behind its schedule).
         "measurement_flags": {name: {op: load.client.flags for op, load in ctx.loads.get(name, {}).items()

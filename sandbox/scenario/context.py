@@ -20,6 +20,7 @@ from sandbox.workload.generator import Workload
 
 if TYPE_CHECKING:
     from sandbox.scenario.fault_run import FaultRun
+    from sandbox.scenario.replica_steps import ReplicaResults
 
 
 @dataclass
@@ -44,6 +45,7 @@ class RunContext:
     notes: list[str] = field(default_factory=list)
     strategies: list[StrategyOutcome] = field(default_factory=list)  # write strategies compared under a fault
     faults: FaultRun | None = None  # history, checks, visibility lag, injected faults (fault_steps.py)
+    replicas: ReplicaResults | None = None  # guarantees and faults on read replicas (replica_steps.py)
     cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # the runner always runs these
     # Results of the steps that measure one experiment of their own (sharding, reshard, partitioning, routing),
     # by step name, as plain JSON values: summary.json carries them, report/ renders them.

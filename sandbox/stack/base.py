@@ -13,14 +13,18 @@ class Stack(Protocol):
     ws: Workspace
     durability_configurable: bool  # whether set_durability can change what the servers run with
 
-    def up(self, stores: list[str]) -> list[str]:
-        """Start the stores not yet running (those with a server); returns the ones started."""
+    def up(self, stores: list[str], replicas: int = 0) -> list[str]:
+        """Start the stores not yet running (those with a server), and `replicas` read replicas of each
+        store that has them on this backend (named store.replicaN); returns the ones started."""
+
+    def discard(self, node: str) -> str:
+        """Stop a replica and drop its data (a promoted replica is no replica any more)."""
 
     def down(self, purge: bool = False) -> list[str]:
         """Stop what this stack started; purge: delete the stores' data too (state dir / volumes)."""
 
     def status(self) -> dict[str, int | None]:
-        """The stores running now: their server's PID where the backend knows it, else None."""
+        """The stores (and replicas) running now: their server's PID where the backend knows it, else None."""
 
     def is_running(self, store: str) -> bool: ...
 

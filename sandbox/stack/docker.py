@@ -11,6 +11,7 @@ from sandbox.errors import SandboxError, UsageError
 from sandbox.stack.pids import wait_port
 from sandbox.stores.kind import Durability
 from sandbox.stores.registry import StoreRegistry
+from sandbox.stores.replication import replica_node, split_node
 
 PROJECT = "polyglot-sandbox"
 READY_TIMEOUT_S = 60.0
@@ -36,29 +37,43 @@ class DockerStack:
         self.ws = ws
         self.registry = registry
         self.compose_file = ws.project_dir / "compose" / "docker-compose.yml"
+        self.replicas_file = ws.project_dir / "compose" / "replicas.yml"  # the overlay `up --replicas` adds
         self.env_file = ws.env_file
         self.services = {n: k.compose_service for n, k in registry.kinds.items() if k.compose_service}
+        self.replica_services = {replica_node(n): k.replication.compose_service for n, k in registry.kinds.items()
+                                 if k.replication is not None and k.replication.compose_service}
+
+    def _with_replicas(self) -> bool:
+        path = self.ws.state_dir / "stack.json"
+        return path.exists() and bool(json.loads(path.read_text()).get("replicas"))
 
     def _compose(self, *args: str) -> str:
+        overlay = ["-f", str(self.replicas_file)] if self._with_replicas() else []
         argv = ["docker", "compose", "-p", PROJECT, "--env-file", str(self.env_file),
-                "-f", str(self.compose_file), *args]
+                "-f", str(self.compose_file), *overlay, *args]
         proc = subprocess.run(argv, capture_output=True, text=True)
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
             raise UsageError(f"docker compose {args[0]} failed: {tail[0]}")
         return proc.stdout
 
-    def up(self, stores: list[str]) -> list[str]:
+    def up(self, stores: list[str], replicas: int = 0) -> list[str]:
+        """The stores' services; with replicas, through compose/replicas.yml (one replica per store here)."""
+        if replicas > 1:
+            raise UsageError(f"--replicas {replicas}: compose/replicas.yml defines one replica per store; use 1")
         stores = [s for s in stores if s in self.services]
-        services = [self.services[s] for s in stores]
+        nodes = stores + [n for s in stores if replicas and (n := replica_node(s)) in self.replica_services]
+        services = [self.services.get(n) or self.replica_services[n] for n in nodes]
+        self.ws.state_dir.mkdir(parents=True, exist_ok=True)
+        record = self.ws.state_dir / "stack.json"
+        replicated = bool(replicas) or self._with_replicas()
+        record.write_text(json.dumps({"backend": "docker", "stores": stores, "replicas": replicated}))
         try:
             self._compose("up", "-d", "--wait", *services)
         except UsageError:
             self._compose("stop", *services)  # a failed up leaves nothing half-started
             raise
-        self.ws.state_dir.mkdir(parents=True, exist_ok=True)
-        (self.ws.state_dir / "stack.json").write_text(json.dumps({"backend": "docker", "stores": stores}))
-        return stores
+        return nodes
 
     def down(self, purge: bool = False) -> list[str]:
         self._compose("down", *(["-v"] if purge else []))  # -v: drop the project's named volumes too
@@ -67,7 +82,16 @@ class DockerStack:
 
     def status(self) -> dict[str, int | None]:
         running = set(self._compose("ps", "--status", "running", "--services").split())
-        return {s: None for s, service in self.services.items() if service in running}
+        return {s: None for s, service in {**self.services, **self.replica_services}.items() if service in running}
+
+    def discard(self, node: str) -> str:
+        if node not in self.replica_services:
+            raise UsageError(f"{node} is not a replica; only replicas are discarded")
+        service = self.replica_services[node]
+        self._compose("rm", "-s", "-f", service)
+        # Its data volume too (named <service>-data in compose/replicas.yml), so `up` clones it afresh.
+        subprocess.run(["docker", "volume", "rm", "-f", f"{PROJECT}_{service}-data"], capture_output=True)
+        return f"docker compose rm -s -f {service} and its volume"
 
     def is_running(self, store: str) -> bool:
         return store in self.status()
@@ -82,9 +106,12 @@ class DockerStack:
 
     def _action(self, store: str, action: str) -> str:
         """kill | pause | unpause | restart | stop | start one service (fault injection)."""
-        self._compose(action, self.services[store])
+        self._compose(action, self.services.get(store) or self.replica_services[store])
         if action in ("restart", "start"):
-            port = self.ws.shifted(self.registry.kind(store).port or 0)
+            name, index = split_node(store)
+            kind = self.registry.kind(name)
+            rep = kind.replication
+            port = self.ws.shifted(rep.port + index - 1 if index and rep else kind.port or 0)
             if not wait_port(port, True, READY_TIMEOUT_S):
                 raise SandboxError(f"port {port} did not open within {READY_TIMEOUT_S:.0f} s after the restart")
         return f"docker compose {action}"

@@ -15,6 +15,7 @@ import shutil
 import signal
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from signal import Signals
 
@@ -27,9 +28,21 @@ from sandbox.stack.redis_cluster import NativeRedisCluster, cluster_root
 from sandbox.stores.kind import Durability, StoreKind
 from sandbox.stores.launch import LaunchContext, NativeLauncher
 from sandbox.stores.registry import StoreRegistry
+from sandbox.stores.replication import replica_node
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
+MAX_REPLICAS = 2
+
+
+@dataclass(frozen=True)
+class Node:
+    """One server process: a store's primary, or one of its replicas (primary: the store it follows)."""
+
+    kind: StoreKind
+    launcher: NativeLauncher
+    port: int  # before SANDBOX_PORT_OFFSET
+    primary: str | None = None
 
 
 class NativeStack:
@@ -54,11 +67,24 @@ class NativeStack:
     def set_durability(self, durability: Durability) -> None:
         self._durability = durability
 
-    def _servers(self) -> dict[str, tuple[StoreKind, NativeLauncher]]:
-        return {n: (k, k.native) for n, k in self.registry.kinds.items() if k.native is not None and k.port}
+    def _servers(self) -> dict[str, Node]:
+        """Every process this stack may run: each store with a server, and its replicas (store.replicaN)."""
+        nodes: dict[str, Node] = {}
+        for name, kind in self.registry.kinds.items():
+            if kind.native is None or not kind.port:
+                continue
+            nodes[name] = Node(kind, kind.native, kind.port)
+            rep = kind.replication
+            if rep is not None and rep.native is not None:
+                for i in range(1, MAX_REPLICAS + 1):
+                    nodes[replica_node(name, i)] = Node(kind, rep.native, rep.port + i - 1, primary=name)
+        return nodes
 
     def store_dir(self, store: str) -> Path:
-        data_dir = self._servers()[store][1].data_dir
+        node = self._servers()[store]
+        if node.primary is not None:  # beside its primary's folder (PostgreSQL's may live outside the state dir)
+            return self.store_dir(node.primary).parent / store
+        data_dir = node.launcher.data_dir
         return data_dir(self.state_dir) if data_dir else self.state_dir / "native" / store
 
     def pid(self, store: str) -> int | None:
@@ -74,14 +100,19 @@ class NativeStack:
         return self.pid(store) is not None
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def up(self, stores: list[str]) -> list[str]:
-        """Start the stores not yet running; on any failure stop what this call started."""
+    def up(self, stores: list[str], replicas: int = 0) -> list[str]:
+        """Start the stores not yet running, and up to `replicas` replicas of each store that has them
+        natively; on any failure stop what this call started."""
+        if not 0 <= replicas <= MAX_REPLICAS:
+            raise UsageError(f"--replicas {replicas}: choose 0 to {MAX_REPLICAS}")
+        nodes = self._servers()
+        wanted = [n for s in stores for n in (s, *(replica_node(s, i) for i in range(1, replicas + 1)))]
         started: list[str] = []
         try:
-            for store in stores:
-                if store in self._servers() and self.pid(store) is None:
-                    self.launch(store)
-                    started.append(store)
+            for node in wanted:
+                if node in nodes and self.pid(node) is None:
+                    self.launch(node)
+                    started.append(node)
         except BaseException:
             for store in reversed(started):
                 self.terminate(store)
@@ -103,15 +134,22 @@ class NativeStack:
 
     def launch(self, store: str) -> int:
         """Start one store on its data directory (reused if present) and wait until it answers."""
-        kind, launcher = self._servers()[store]
-        port = self.ws.shifted(kind.port or 0)
+        node = self._servers()[store]
+        port = self.ws.shifted(node.port)
+        primary = None
+        if node.primary is not None:
+            if self.pid(node.primary) is None:
+                raise UsageError(f"{store} follows {node.primary}, which is not running: start it first")
+            primary = LaunchContext(self.store_dir(node.primary), self.ws.shifted(node.kind.port or 0),
+                                    self.store_dir(node.primary) / "server.log", self.secrets, {})
         if port_open(port):
             raise UsageError(f"port {port} for {store} is already in use by a process the sandbox did not start: "
                              f"stop it, or point the sandbox at it with SANDBOX_{store.upper()}_URL")
         root = self.store_dir(store)
         root.mkdir(parents=True, exist_ok=True)
         log = root / "server.log"
-        pid = launcher.start(LaunchContext(root, port, log, self.secrets, self._durability.server(kind)))
+        pid = node.launcher.start(LaunchContext(root, port, log, self.secrets, self._durability.server(node.kind),
+                                                primary))
         started = self.records.add(store, pid, port, log)
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not port_open(port):
@@ -131,9 +169,9 @@ class NativeStack:
         if pid is None:
             self.records.forget(store)
             return False
-        kind, launcher = self._servers()[store]
+        node = self._servers()[store]
         started = self.records.started(store)
-        os.kill(pid, launcher.stop_signal)
+        os.kill(pid, node.launcher.stop_signal)
         deadline = time.monotonic() + STOP_TIMEOUT_S
         while is_ours(pid, started) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -141,8 +179,8 @@ class NativeStack:
             os.kill(pid, signal.SIGKILL)
             while is_ours(pid, started):
                 time.sleep(0.05)
-        if launcher.wait_port_closed:
-            wait_port(self.ws.shifted(kind.port or 0), False, 10.0)
+        if node.launcher.wait_port_closed:
+            wait_port(self.ws.shifted(node.port), False, 10.0)
         self.records.forget(store)
         return True
 
@@ -176,6 +214,16 @@ class NativeStack:
             psutil.wait_procs(children, timeout=10)
             self.records.forget(store)
         return [pid, *(c.pid for c in children)]
+
+    def discard(self, store: str) -> str:
+        """Stop a replica and delete its data, so the next `up --replicas` clones it afresh (after a promotion)."""
+        if self._servers()[store].primary is None:
+            raise UsageError(f"{store} is not a replica; only replicas are discarded")
+        if self.pid(store) is not None:
+            self.signal(store, signal.SIGCONT)  # a paused server cannot stop
+            self.terminate(store)
+        shutil.rmtree(self.store_dir(store), ignore_errors=True)
+        return "stopped and its data deleted"
 
     # -- faults (the Stack protocol) -----------------------------------------------------------
     def start(self, store: str) -> str:

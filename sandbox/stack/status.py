@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
-from sandbox.config import Settings, endpoint, mask
+from sandbox.config import Settings, Workspace, endpoint, mask
 from sandbox.stores import make_store
+from sandbox.stores.registry import registry_of
+from sandbox.stores.replication import REPLICA_URL, replica_node, replica_url, split_node
 
 PROBE_TIMEOUT_S = 8.0
 
@@ -36,3 +38,28 @@ async def probe(settings: Settings, store: str) -> StoreStatus:
 
 async def gather_status(settings: Settings, stores: list[str]) -> list[StoreStatus]:
     return list(await asyncio.gather(*(probe(settings, s) for s in stores)))
+
+
+async def replica_status(settings: Settings, ws: Workspace, nodes: list[str]) -> list[StoreStatus]:
+    """Each replica (store.replicaN running in the stack, or given by URL): its role as the server reports it."""
+    async def one(node: str) -> StoreStatus:
+        store, index = split_node(node)
+        rep = registry_of(settings).kind(store).replication
+        assert rep is not None
+        url = replica_url(settings, ws, store, rep, index)
+        try:
+            role = await asyncio.wait_for(rep.role(url), PROBE_TIMEOUT_S)
+            return StoreStatus(node, mask(url), True, role)
+        except Exception as exc:  # shown as the reason it is not reachable
+            return StoreStatus(node, mask(url), False, mask(str(exc).splitlines()[0][:120] if str(exc)
+                                                             else type(exc).__name__))
+
+    return list(await asyncio.gather(*(one(n) for n in nodes)))
+
+
+def replica_nodes(settings: Settings, running: list[str], stores: list[str]) -> list[str]:
+    """The replicas to show: those the stack runs, and one per store whose replica URL is configured."""
+    kinds = registry_of(settings).kinds
+    by_url = [replica_node(s) for s in stores
+              if kinds[s].replication is not None and settings.values.get(f"{s}_{REPLICA_URL}")]
+    return sorted({n for n in running if split_node(n)[1]} | set(by_url))

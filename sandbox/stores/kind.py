@@ -15,6 +15,7 @@ from typing import Any
 from sandbox.config import Endpoint, StoreConfig
 from sandbox.stores.base import Capability, Store, StoreOptions
 from sandbox.stores.launch import NativeLauncher
+from sandbox.stores.replication import Replication
 
 ON_OFF = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
 
@@ -68,6 +69,7 @@ class StoreKind(StoreConfig):
     client_libraries: tuple[str, ...] = ()  # PyPI names whose versions the results record
     # Where one store has more than one client library: the adapter class for these options.
     variant: Callable[[StoreOptions], type[Store]] | None = None
+    replication: Replication | None = None  # read replicas (stores/replication.py); None: none anywhere
 
     @property
     def capabilities(self) -> frozenset[Capability]:

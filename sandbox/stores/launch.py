@@ -24,6 +24,7 @@ class LaunchContext:
     log: Path
     secrets: Mapping[str, str]  # compose/.env
     durability: Mapping[str, Any]  # this store's server-side durability knobs
+    primary: LaunchContext | None = None  # for a replica: the primary it follows
 
 
 @dataclass(frozen=True)

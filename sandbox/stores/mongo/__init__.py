@@ -8,6 +8,8 @@ from sandbox.config import Backend
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.mongo.adapter import WRITE_CONCERNS, MongoStore
 from sandbox.stores.mongo.native import LAUNCHER
+from sandbox.stores.mongo.replica import REPLICATION
+from sandbox.stores.replication import replica_url_setting
 
 
 def default_url(backend: Backend, env: Mapping[str, str], port: int) -> str:
@@ -19,6 +21,7 @@ def default_url(backend: Backend, env: Mapping[str, str], port: int) -> str:
 
 KIND = StoreKind(
     name="mongo", adapter=MongoStore, port=27117, schemes=("mongodb", "mongodb+srv"), default_url=default_url,
+    settings=(replica_url_setting(("mongodb", "mongodb+srv")),),
     secrets=("MONGO_ROOT_PASSWORD",), env_values=(("MONGO_ROOT_USER", "sandbox"),),
     compose_service="mongo", native=LAUNCHER,
     durability=DurabilityKnobs(
@@ -27,5 +30,5 @@ KIND = StoreKind(
          Knob("write_concern", "default", {c: c for c in WRITE_CONCERNS}, client=True)),
         lambda v: f"sync-on-commit={'on' if v['sync_on_commit'] else 'off'} (SecantusDB), "
                   f"write concern {v['write_concern']}"),
-    client_libraries=("pymongo",),
+    replication=REPLICATION, client_libraries=("pymongo",),
 )

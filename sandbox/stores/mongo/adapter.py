@@ -74,7 +74,7 @@ class MongoOptions(StoreOptions):
 
 class MongoStore(Store):
     name = "mongo"
-    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT})
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.REPLICAS})
     Options = MongoOptions
     options: MongoOptions
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.postgres.adapter import PostgresStore
 from sandbox.stores.postgres.native import LAUNCHER
+from sandbox.stores.postgres.replica import REPLICATION
+from sandbox.stores.replication import replica_url_setting
 
 KIND = StoreKind(
     name="postgres", adapter=PostgresStore, port=15432, schemes=("postgresql", "postgres"),
     default_url=lambda backend, env, port:
         f"postgresql://sandbox:{env.get('POSTGRES_PASSWORD', '')}@127.0.0.1:{port}/sandbox",
+    settings=(replica_url_setting(("postgresql", "postgres")),),
     secrets=("POSTGRES_PASSWORD",), compose_service="postgres", native=LAUNCHER,
     durability=DurabilityKnobs(
         (Knob("fsync", True, ON_OFF),
          Knob("synchronous_commit", "on", {v: v for v in ("on", "off", "local", "remote_write", "remote_apply")})),
         lambda v: f"fsync={'on' if v['fsync'] else 'off'}, synchronous_commit={v['synchronous_commit']}"),
-    client_libraries=("asyncpg",),
+    replication=REPLICATION, client_libraries=("asyncpg",),
 )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
 from sandbox.errors import UsageError
-from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
+from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
 from sandbox.workload.model import Catalog, Order, OrderRecord, OrderStatus
 
 SCHEMA_DDL = """
@@ -117,9 +118,16 @@ def _record(row: asyncpg.Record) -> OrderRecord:
     return OrderRecord(row[0], row[1], row[2], row[6], row[3], row[4], row[5])
 
 
+@dataclass(frozen=True)
+class PostgresOptions(StoreOptions):
+    postgres_synchronous_commit: str | None = None  # the writer's session setting; None: the server's
+
+
 class PostgresStore(Store):
     name = "postgres"
-    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT})
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.REPLICAS})
+    Options = PostgresOptions
+    options: PostgresOptions
 
     pool: asyncpg.Pool
     _created = False
@@ -138,7 +146,9 @@ class PostgresStore(Store):
         return (*_order_row(o), *_item_arrays(o))
 
     async def connect(self) -> ServerInfo:
-        self.pool = await asyncpg.create_pool(self.endpoint.url, min_size=1, max_size=self.options.connections)
+        commit = self.options.postgres_synchronous_commit
+        self.pool = await asyncpg.create_pool(self.endpoint.url, min_size=1, max_size=self.options.connections,
+                                              server_settings={"synchronous_commit": commit} if commit else None)
         version = await self.pool.fetchval("SHOW server_version")
         self._insert = INSERT_ORDER.format(s=self._s)
         self._upsert = UPSERT_ORDER.format(s=self._s)

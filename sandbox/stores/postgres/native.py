@@ -7,7 +7,9 @@ import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sandbox.errors import UsageError
 from sandbox.stores.launch import LaunchContext, NativeLauncher, run
@@ -34,38 +36,43 @@ def data_dir(state_dir: Path) -> Path:
 
 
 def start(ctx: LaunchContext) -> int:
-    bindir = _bindir()
+    binaries = bindir()
     root, port, log, d = ctx.root, ctx.port, ctx.log, ctx.durability
     data, sock = root / "data", root / "sock"
     as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     if not (data / "PG_VERSION").exists():
         shutil.rmtree(data, ignore_errors=True)
-        _own_dir(data, 0o700)
+        own_dir(data, 0o700)
         pwfile = root / "pwfile"
         pwfile.write_text(ctx.secrets["POSTGRES_PASSWORD"] + "\n")
-        _chown_postgres(pwfile)
+        chown_postgres(pwfile)
         try:
-            run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-U", "sandbox", "-E", "UTF8",
+            run([*as_postgres, str(binaries / "initdb"), "-D", str(data), "-U", "sandbox", "-E", "UTF8",
                  "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"], "initdb")
         finally:
             pwfile.unlink()
-    _own_dir(sock, 0o755)
+    own_dir(sock, 0o755)
     log.touch()
-    _chown_postgres(log)
-    opts = (f"-c listen_addresses=127.0.0.1 -p {port} -k {sock} "
-            f"-c shared_preload_libraries=pg_stat_statements -c fsync={'on' if d['fsync'] else 'off'} "
-            f"-c synchronous_commit={d['synchronous_commit']} -c max_connections=200")
-    run([*as_postgres, str(bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(data),
+    chown_postgres(log)
+    opts = server_options(port, sock, d)
+    run([*as_postgres, str(binaries / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(data),
          "-l", str(log), "-o", opts], "pg_ctl start")
     created = root / ".db-created"
     if not created.exists():
-        run([*as_postgres, str(bindir / "createdb"), "-h", str(sock), "-p", str(port), "-U", "sandbox",
+        run([*as_postgres, str(binaries / "createdb"), "-h", str(sock), "-p", str(port), "-U", "sandbox",
              "sandbox"], "createdb")
         created.touch()
     return int((data / "postmaster.pid").read_text().split()[0])
 
 
-def _bindir() -> Path:
+def server_options(port: int, sock: Path, d: Mapping[str, Any]) -> str:
+    """The command-line settings a primary and its standbys share."""
+    return (f"-c listen_addresses=127.0.0.1 -p {port} -k {sock} "
+            f"-c shared_preload_libraries=pg_stat_statements -c fsync={'on' if d['fsync'] else 'off'} "
+            f"-c synchronous_commit={d['synchronous_commit']} -c max_connections=200")
+
+
+def bindir() -> Path:
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
                         key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
     if candidates:
@@ -76,13 +83,13 @@ def _bindir() -> Path:
     return Path(found).parent
 
 
-def _own_dir(path: Path, mode: int) -> None:
+def own_dir(path: Path, mode: int) -> None:
     path.mkdir(parents=True, exist_ok=True)
     path.chmod(mode)
-    _chown_postgres(path)
+    chown_postgres(path)
 
 
-def _chown_postgres(path: Path) -> None:
+def chown_postgres(path: Path) -> None:
     # PostgreSQL refuses to run as root, so as root its files belong to the postgres user.
     if os.geteuid() == 0:
         shutil.chown(path, "postgres", "postgres")

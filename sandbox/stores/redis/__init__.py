@@ -6,6 +6,8 @@ from sandbox.stores.base import Store, StoreOptions
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.redis.adapter import RedisOptions, RedisStore
 from sandbox.stores.redis.native import LAUNCHER
+from sandbox.stores.redis.replica import REPLICATION
+from sandbox.stores.replication import replica_url_setting
 
 
 def _client(options: StoreOptions) -> type[Store]:
@@ -19,11 +21,12 @@ def _client(options: StoreOptions) -> type[Store]:
 KIND = StoreKind(
     name="redis", adapter=RedisStore, port=16379, schemes=("redis", "rediss", "unix"), hostless_schemes=("unix",),
     default_url=lambda backend, env, port: f"redis://:{env.get('REDIS_PASSWORD', '')}@127.0.0.1:{port}/0",
+    settings=(replica_url_setting(("redis", "rediss")),),
     secrets=("REDIS_PASSWORD",), compose_service="redis", native=LAUNCHER,
     durability=DurabilityKnobs(
         (Knob("appendonly", True, ON_OFF),
          Knob("appendfsync", "everysec", {v: v for v in ("always", "everysec", "no")})),
         lambda v: f"appendonly={'yes' if v['appendonly'] else 'no'}"
                   + (f", appendfsync={v['appendfsync']}" if v["appendonly"] else "")),
-    client_libraries=("redis", "valkey-glide"), variant=_client,
+    replication=REPLICATION, client_libraries=("redis", "valkey-glide"), variant=_client,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -39,15 +40,21 @@ return 1
 REDIS_CLIENTS = ("redis-py", "valkey-glide")
 
 
+class ReplicaWaitTimeout(Exception):
+    """WAIT returned before enough replicas acknowledged the write."""
+
+
 @dataclass(frozen=True)
 class RedisOptions(StoreOptions):
     redis_ttl_s: int | None = None  # cache-style expiry of order hashes; off for comparisons
     redis_client: str = "redis-py"  # or valkey-glide (sandbox/stores/redis/glide.py): same keys and contract
+    redis_wait_replicas: int = 0  # after each write, WAIT until this many replicas have it (0: do not wait)
+    redis_wait_ms: int = 1000  # WAIT's timeout; fewer replicas by then fails the write
 
 
 class RedisStore(Store):
     name = "redis"
-    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT})
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.REPLICAS})
     Options = RedisOptions
     options: RedisOptions
 
@@ -63,6 +70,14 @@ class RedisStore(Store):
         self.client = aioredis.from_url(self.endpoint.url, decode_responses=True,
                                         max_connections=self.options.connections + 4,
                                         retry=Retry(NoBackoff(), 0))
+        if self.options.redis_wait_replicas:
+            # WAIT counts the writes made on the connection it is sent on, so each writer holds a
+            # client with exactly one connection for its write and its WAIT. More clients than callers,
+            # so a caller never queues behind another that just put its client back.
+            self._writers: asyncio.Queue[aioredis.Redis] = asyncio.Queue()
+            for _ in range(self.options.connections + 4):
+                self._writers.put_nowait(aioredis.from_url(self.endpoint.url, decode_responses=True,
+                                                           max_connections=1, retry=Retry(NoBackoff(), 0)))
         info = await self.client.info("server")
         persistence = await self.client.info("persistence")
         aof = "aof on" if persistence.get("aof_enabled") else "aof off"
@@ -118,8 +133,24 @@ class RedisStore(Store):
             pipe.expire(key, self.options.redis_ttl_s)
 
     async def write(self, order: Order) -> None:
+        if self.options.redis_wait_replicas:
+            await self._write_and_wait(order)
+            return
         keys, args = self.script_call(order)
         await self._write_order(keys, args)  # one script: atomic on its own
+
+    async def _write_and_wait(self, order: Order) -> None:
+        client = await self._writers.get()
+        try:
+            keys, args = self.script_call(order)
+            await self._write_order(keys, args, client=client)
+            acked = int(await client.execute_command("WAIT", self.options.redis_wait_replicas,
+                                                     self.options.redis_wait_ms))
+        finally:
+            self._writers.put_nowait(client)
+        if acked < self.options.redis_wait_replicas:
+            raise ReplicaWaitTimeout(f"WAIT: {acked} of {self.options.redis_wait_replicas} replicas had the write "
+                                     f"after {self.options.redis_wait_ms} ms (it is on the primary)")
 
     async def write_batch(self, orders: Sequence[Order]) -> None:
         async with self.client.pipeline(transaction=True) as pipe:  # MULTI/EXEC: the batch is all or nothing
@@ -197,6 +228,8 @@ class RedisStore(Store):
         self._created = False
 
     async def close(self) -> None:
+        while hasattr(self, "_writers") and not self._writers.empty():
+            await self._writers.get_nowait().aclose()
         if hasattr(self, "client"):
             await self.client.aclose()
 

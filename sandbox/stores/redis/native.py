@@ -8,6 +8,18 @@ INSTALL_HINT = "apt-get install -y redis-server"
 
 
 def start(ctx: LaunchContext) -> int:
+    return _start(ctx, [])
+
+
+def start_replica(ctx: LaunchContext) -> int:
+    """A replica of the running primary (replicaof its loopback port), read-only, on its own port."""
+    if ctx.primary is None:
+        raise ValueError("a Redis replica needs its primary's launch context")
+    return _start(ctx, [f"replicaof 127.0.0.1 {ctx.primary.port}", f"masterauth {ctx.secrets['REDIS_PASSWORD']}",
+                        "replica-read-only yes"])
+
+
+def _start(ctx: LaunchContext, extra: list[str]) -> int:
     binary = which("redis-server", INSTALL_HINT)
     conf = ctx.root / "redis.conf"
     d = ctx.durability
@@ -17,9 +29,11 @@ def start(ctx: LaunchContext) -> int:
         f"requirepass {ctx.secrets['REDIS_PASSWORD']}",
         f"appendonly {'yes' if d['appendonly'] else 'no'}", f"appendfsync {d['appendfsync']}",
         'save ""',  # RDB snapshots would blur what AOF does and does not keep
+        *extra,
     ]) + "\n")
     conf.chmod(0o600)
     return spawn([binary, str(conf)], ctx.log)
 
 
 LAUNCHER = NativeLauncher(start, INSTALL_HINT)
+REPLICA_LAUNCHER = NativeLauncher(start_replica, INSTALL_HINT)
