@@ -28,6 +28,9 @@ def test_runs_without_any_server(tmp_path: Path) -> None:
         for n in (19, 21)}
     assert result["curve"]["n"] == [2, 20, 200]
     assert (run_dir / "moved_fraction.svg").read_text().lstrip().startswith("<?xml")
+    page = (run_dir / "report.html").read_text()  # the plot and the table in the run's report too
+    assert 'id="plot-plot-moved-fraction"' in page and "<svg" in page and "keys moved when the shard count" in page
+    assert (run_dir / "plot-moved-fraction.png").stat().st_size > 0
     assert "20 -> 21" in proc.stdout and "rendezvous" in proc.stdout
 
 

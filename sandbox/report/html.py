@@ -19,6 +19,7 @@ from sandbox.report import folder as rf
 from sandbox.report import plots, sections
 from sandbox.report.recommend import matrix_table
 from sandbox.report.sections import Cell, TableData
+from sandbox.report.sharding import moved_fraction_figure
 from sandbox.report.trials import trials_table
 
 NUMBER = re.compile(r"[-+]?[\d,.]+ ?(%|s|ms)?|-")
@@ -104,6 +105,11 @@ def run_body(trial: rf.Trial, out: Path) -> list[str]:
         parts += ["<h2>Over time</h2>",
                   figure_html(fig, out / "plot-timeline.png", "throughput and p99 response time per second, from "
                               "timeline.csv; grey: warm-up (not in the results); red: faults injected (history)")]
+    if moved := sections.sharding(summary):
+        fig = moved_fraction_figure(summary["experiments"]["sharding"])
+        parts += ["<h2>Sharding</h2>", figure_html(fig, out / "plot-moved-fraction.png", "fraction of keys moved "
+                                                   "adding one shard, per scheme, against the ideal 1/(N+1)"),
+                  table_html(moved)]
     parts.append("<h2>Tables</h2>")
     parts += [table_html(t) for t in sections.run_tables(summary)]
     return parts

@@ -190,6 +190,25 @@ def replicas(summary: dict[str, Any]) -> list[TableData]:
     return out
 
 
+def sharding(summary: dict[str, Any]) -> TableData | None:
+    """The sharding scenario's movement table (docs/sharding.md)."""
+    result = (summary.get("experiments") or {}).get("sharding")
+    if not result:
+        return None
+    t = TableData("sharding", f"keys moved when the shard count changes ({result['keys']:,} keys of each kind, "
+                              f"ring with {result['vnodes']} virtual nodes per shard)",
+                  ["keys", "scheme", "shards", "moved", "ideal", "moved / ideal", "only the changed shard",
+                   "max/mean before", "after"])
+    for m in result["movements"]:
+        consistent = m["scheme"] in ("ring", "jump", "rendezvous")
+        t.add(m["key_kind"], m["scheme"], f"{m['n_from']} -> {m['n_to']}", f"{m['moved_fraction']:.2%}",
+              f"{m['ideal']:.2%}", f"{m['moved_fraction'] / m['ideal']:.2f}",
+              Cell("yes" if m["only_changed_shard"] else "no", bad=consistent and not m["only_changed_shard"]),
+              f"{m['max_over_mean_before']:.3f}", f"{m['max_over_mean_after']:.3f}")
+    t.notes.append("ideal: the new shard's fair share 1/(N+1), or the removed shard's 1/N")
+    return t
+
+
 def manifest(summary: dict[str, Any]) -> TableData:
     env = summary.get("environment") or {}
     client = summary.get("client") or {}

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from sandbox.report.console import console
 from sandbox.scenario.context import RunContext
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PLOT_FILE = "moved_fraction.svg"
 CONSISTENT = ("ring", "jump", "rendezvous")  # must move nothing but the changed shard's keys
@@ -39,15 +42,14 @@ def movement_table(result: dict[str, Any]) -> Table:
     return table
 
 
-def plot(result: dict[str, Any], path: Path) -> Path:
-    # matplotlib is imported here, not at the top: it costs half a second that every other command would pay.
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    from matplotlib import pyplot as plt
+def moved_fraction_figure(result: dict[str, Any]) -> Figure:
+    """Fraction of keys moved when one shard is added, per scheme, against the ideal 1/(N+1)."""
+    # Imported here, not at the top: matplotlib costs half a second every other command would pay.
+    from matplotlib.figure import Figure
 
     curve = result["curve"]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))  # no pyplot: no global figure state
+    ax = fig.subplots()
     for scheme, fractions in curve["moved_fraction"].items():
         ax.plot(curve["n"], fractions, marker="o", label=scheme)
     ax.plot(curve["n"], curve["ideal"], linestyle="--", color="black", label="ideal 1/(N+1)")
@@ -57,8 +59,11 @@ def plot(result: dict[str, Any], path: Path) -> Path:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
+
+
+def plot(result: dict[str, Any], path: Path) -> Path:
+    moved_fraction_figure(result).savefig(path)
     return path
 
 
