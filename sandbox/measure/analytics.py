@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from sandbox.stores.analytics import COLUMNS, Answer, Key, Query, QueryParams, Value, hour_key
+from sandbox.workload.generator import Workload
 from sandbox.workload.model import CENT, Order
 
 EXAMPLES = 3
@@ -106,8 +108,8 @@ def reference_answer(query: Query, orders: Iterable[Order], params: QueryParams)
                 latest[o.customer_id] = o
         return Answer({(c,): (o.id,) for c, o in latest.items()})
     if query is Query.ORDERS_ABOVE:
-        return Answer({(o.id,): (o.total_amount,) for o in orders
-                       if params.window_start <= o.created_at < params.window_end and o.total_amount > params.min_total})
+        return Answer({(o.id,): (o.total_amount,) for o in orders if params.window_start <= o.created_at
+                       < params.window_end and o.total_amount > params.min_total})
     category_of = params.category_of
     sold: dict[Key, int] = {}
     for o in orders:
@@ -115,3 +117,13 @@ def reference_answer(query: Query, orders: Iterable[Order], params: QueryParams)
             key = (category_of[item.product_id],)
             sold[key] = sold.get(key, 0) + item.quantity
     return Answer({k: (v,) for k, v in sold.items()})
+
+
+def query_params(workload: Workload, loaded: int, window_share: float = 0.02,
+                 min_total: Decimal = Decimal("1000.00")) -> QueryParams:
+    """The query set's parameters for the first `loaded` orders of a workload: the loaded span, and a
+    window of `window_share` of it in the middle for the orders-above question."""
+    first, last = workload.order(0).created_at, workload.order(loaded - 1).created_at
+    middle, half = first + (last - first) / 2, (last - first) * window_share / 2
+    return QueryParams(workload.catalog, first, last + timedelta(milliseconds=1), middle - half, middle + half,
+                       min_total)

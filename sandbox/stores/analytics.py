@@ -44,6 +44,8 @@ class QueryParams:
     """The query set's parameters for one run (the window and threshold are chosen from the load)."""
 
     catalog: Catalog  # customers (lastpoint keys) and products -> categories
+    span_start: datetime  # the loaded orders' first created_at (time-bounded stores need bounds)
+    span_end: datetime  # ... and a moment after the last one
     window_start: datetime  # orders above: created_at >= window_start
     window_end: datetime  # ... and < window_end
     min_total: Decimal  # ... and total_amount > min_total
@@ -96,8 +98,9 @@ class Analytics(ABC):
     """Optional capability: answer the query set natively."""
 
     @abstractmethod
-    async def prepare_analytics(self) -> list[str]:
-        """Create the indexes the query set needs in this run's namespace; describe each for the report."""
+    async def prepare_analytics(self, catalog: Catalog) -> list[str]:
+        """Create the indexes (and reference data) the query set needs in this run's namespace, after
+        prepare(); describe each for the report."""
 
     @abstractmethod
     async def answer(self, query: Query, params: QueryParams) -> Answer:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
 import itertools
 import random
 import time
@@ -131,12 +132,12 @@ async def run_policy(policy: Policy, origin: Origin, mix: Mix, ids: Sequence[str
             key = ids[zipf.rank(rng)]
             if rng.random() < mix.read_ratio:
                 want = origin.version_now(key)
-                value: Value | None = await timer.call(lambda: policy.read(key))
+                value: Value | None = await timer.call(functools.partial(policy.read, key))
                 if value is not None and value.version < want:
                     stale += 1
             else:
                 status = rng.choice(STATUSES)
-                await timer.call(lambda: _labelled("write", policy.write(key, status)))
+                await timer.call(functools.partial(_labelled, "write", policy.write, key, status))
 
     applied: list[str] = []
     timeline: list[Second] = []
@@ -157,8 +158,8 @@ async def run_policy(policy: Policy, origin: Origin, mix: Mix, ids: Sequence[str
         timeline=timeline, faults=applied)
 
 
-async def _labelled(label: str, call: Awaitable[None]) -> tuple[str, None]:
-    await call
+async def _labelled(label: str, fn: Callable[..., Awaitable[None]], *args: str) -> tuple[str, None]:
+    await fn(*args)
     return label, None
 
 

@@ -9,6 +9,7 @@ did not answer; read from the origin). Keys live under the run's namespace prefi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random
 import time
@@ -57,7 +58,7 @@ class Policy:
         except CACHE_ERRORS:
             return "fallback", await self.origin.load(order_id, 0)
         if cached is not None:
-            return await self.on_hit(order_id, Value.decode(cached))
+            return await self.on_hit(order_id, Value.decode(str(cached)))
         return await self.on_miss(order_id)
 
     async def on_hit(self, order_id: str, value: Value) -> tuple[str, Value]:
@@ -69,10 +70,8 @@ class Policy:
     async def fill(self, order_id: str) -> Value:
         ttl = self.ttl_ms()
         value = await self.origin.load(order_id, ttl)
-        try:
+        with contextlib.suppress(*CACHE_ERRORS):  # the reader has its answer; the next one tries the cache again
             await self.cache.set(self.key(order_id), value.encode(), px=max(1, round(ttl)))
-        except CACHE_ERRORS:
-            pass  # the reader still has its answer; the next one will try the cache again
         return value
 
     async def write(self, order_id: str, status: str) -> None:
@@ -102,10 +101,8 @@ class SingleFlight(Policy):
             try:
                 return "miss", await self.fill(order_id)
             finally:
-                try:
+                with contextlib.suppress(*CACHE_ERRORS):  # else the lock expires by itself
                     await self.cache.eval(RELEASE, 1, lock, token)
-                except CACHE_ERRORS:
-                    pass  # the lock expires by itself
         deadline = time.monotonic() + self.config.lock_ms / 1000
         while time.monotonic() < deadline:
             await asyncio.sleep(self.config.poll_ms / 1000)
@@ -114,7 +111,7 @@ class SingleFlight(Policy):
             except CACHE_ERRORS:
                 break
             if cached is not None:
-                return "waited", Value.decode(cached)
+                return "waited", Value.decode(str(cached))
         return "miss", await self.fill(order_id)  # the loader died or was slow: load it ourselves
 
 
@@ -135,10 +132,8 @@ class InvalidateOnWrite(Policy):
 
     async def write(self, order_id: str, status: str) -> None:
         await self.origin.update(order_id, status)
-        try:
+        with contextlib.suppress(*CACHE_ERRORS):  # else stale until its TTL: the stale-read check counts it
             await self.cache.delete(self.key(order_id))
-        except CACHE_ERRORS:
-            pass  # the entry stays stale until its TTL: counted by the stale-read check
 
 
 POLICIES: dict[str, type[Policy]] = {p.name: p for p in (Policy, JitterTTL, SingleFlight, XFetch, InvalidateOnWrite)}
