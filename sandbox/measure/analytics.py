@@ -25,7 +25,7 @@ class QueryCheck:
 
     store: str
     query: Query
-    kind: str = "agrees"  # agrees | drift | differs | not answerable | error
+    kind: str = "agrees"  # agrees | drift | differs | not answerable | error | reference (PostgreSQL's own)
     rows: int = 0
     missing: int = 0  # groups the reference has and the store does not
     extra: int = 0
@@ -120,10 +120,10 @@ def reference_answer(query: Query, orders: Iterable[Order], params: QueryParams)
 
 
 def query_params(workload: Workload, loaded: int, window_share: float = 0.02,
-                 min_total: Decimal = Decimal("1000.00")) -> QueryParams:
+                 min_total: Decimal = Decimal("1000.00"), top: int = 10) -> QueryParams:
     """The query set's parameters for the first `loaded` orders of a workload: the loaded span, and a
     window of `window_share` of it in the middle for the orders-above question."""
     first, last = workload.order(0).created_at, workload.order(loaded - 1).created_at
     middle, half = first + (last - first) / 2, (last - first) * window_share / 2
     return QueryParams(workload.catalog, first, last + timedelta(milliseconds=1), middle - half, middle + half,
-                       min_total)
+                       min_total, top)

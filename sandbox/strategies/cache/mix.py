@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 from hdrh.histogram import HdrHistogram
@@ -26,6 +27,7 @@ from sandbox.strategies.cache.origin import Origin, Value
 from sandbox.strategies.cache.policies import Policy
 
 READ_LABELS = ("hit", "waited", "early", "miss", "fallback")
+STATS_SETTLE_S = 1.1  # PostgreSQL publishes a backend's transaction counts at most once a second
 STATUSES = ("pending", "confirmed", "processing", "shipped", "delivered")
 
 
@@ -78,6 +80,17 @@ class PolicyOutcome:
     timeline: list[Second] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy, "description": self.description, "elapsed_s": round(self.elapsed_s, 3),
+            "reads": self.reads, "hit_ratio": self.hit_ratio, "stale_reads": self.stale, "stale_rate": self.stale_rate,
+            "origin_loads": self.origin_loads, "writes": self.writes, "hot_key_loads_per_expiry": self.hot_episodes,
+            "load_episodes": self.episodes, "pg_transactions": self.xact,
+            "origin_queries_per_s": round((self.origin_loads + self.writes) / self.elapsed_s, 1),
+            "labels": {label: stats.to_json(self.elapsed_s) for label, stats in self.timer.stats.items()},
+            "timeline": [vars(s) for s in self.timeline], "faults": self.faults,
+        }
+
     def count(self, *labels: str) -> int:
         return sum(self.timer.stats[label].ok for label in labels if label in self.timer.stats)
 
@@ -103,11 +116,22 @@ class PolicyOutcome:
 
 
 async def transactions(pool: asyncpg.Pool) -> int:
-    """This database's committed + rolled-back transactions as PostgreSQL counts them (pg_stat_database)."""
-    async with pool.acquire() as conn:
-        return int(await conn.fetchval(
+    """This database's committed + rolled-back transactions as PostgreSQL counts them (pg_stat_database).
+
+    A backend publishes its counts when a transaction ends at least a second after its last report (or
+    after 10 s idle), so: wait a second, end a transaction on every pooled connection, then read. Those
+    bookkeeping queries add the pool's size + 1 to the count, noise next to a run's thousands."""
+    await asyncio.sleep(STATS_SETTLE_S)
+    held = [await pool.acquire() for _ in range(pool.get_size())]
+    try:
+        for conn in held:
+            await conn.execute("SELECT 1")
+        return int(await held[0].fetchval(
             "SELECT pg_stat_clear_snapshot(), xact_commit + xact_rollback FROM pg_stat_database "
             "WHERE datname = current_database()", column=1))
+    finally:
+        for conn in held:
+            await pool.release(conn)
 
 
 Fault = Callable[[], Awaitable[str]]

@@ -1,0 +1,66 @@
+"""Steps of the analytics scenario: the indexes the query set needs, then the questions.
+
+    prepare -> analytics_indexes -> write -> analytics
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from sandbox.errors import UsageError
+from sandbox.measure.analytics import query_params
+from sandbox.measure.analytics_run import REFERENCE, AnalyticsRun, ask_all
+from sandbox.scenario.context import RunContext
+from sandbox.scenario.steps import Step
+from sandbox.stores.analytics import Analytics, Query
+from sandbox.workload.model import CENT
+
+
+def _asked(ctx: RunContext) -> list[str]:
+    names = [name for name, ts in ctx.stores.items() if isinstance(ts.store, Analytics)]
+    if REFERENCE not in names:
+        raise UsageError(f"the analytics answers are compared with {REFERENCE}'s: add it to --stores")
+    for name in ctx.stores:
+        if name not in names:
+            ctx.notes.append(f"analytics: {name} does not implement the query set (no analytics capability)")
+    return names
+
+
+async def analytics_indexes(ctx: RunContext) -> None:
+    """Create what each store needs for the query set (after prepare, before the load)."""
+    names = _asked(ctx)
+
+    async def one(name: str) -> list[str]:
+        store = ctx.stores[name].store
+        assert isinstance(store, Analytics)
+        return await store.prepare_analytics(ctx.workload.catalog)
+
+    created = await asyncio.gather(*(one(n) for n in names))
+    state = _state(ctx)
+    state.indexes = dict(zip(names, created, strict=True))
+
+
+async def analytics(ctx: RunContext, repeats: int = 10, window_share: float = 0.02, min_total: float = 1000.0,
+                    top: int = 10) -> None:
+    """Ask each store the query set: once cold, then `repeats` times warm; compare with PostgreSQL's answer."""
+    if repeats < 1 or not 0 < window_share <= 1 or top < 1:
+        raise UsageError("analytics: repeats and top must be >= 1, window_share in (0, 1]")
+    names = _asked(ctx)
+    loaded = min((ctx.written.get(n, ctx.params.orders) for n in names), default=ctx.params.orders)
+    if loaded < 1:
+        raise UsageError("analytics: no orders were loaded; put a `write` phase before `analytics`")
+    state = _state(ctx)
+    state.params = query_params(ctx.workload, loaded, window_share, Decimal(str(min_total)).quantize(CENT), top)
+    state.loaded, state.repeats = loaded, repeats
+    bar = ctx.progress.bar("analytics", len(names) * len(Query))
+    await ask_all(state, [ctx.stores[n] for n in names], lambda: bar.advance(1))
+
+
+def _state(ctx: RunContext) -> AnalyticsRun:
+    if ctx.analytics is None:
+        ctx.analytics = AnalyticsRun(query_params(ctx.workload, max(1, ctx.params.orders)), 0, 0)
+    return ctx.analytics
+
+
+STEPS: dict[str, Step] = {"analytics_indexes": analytics_indexes, "analytics": analytics}

@@ -1,0 +1,106 @@
+"""Steps of the cache-aside scenario: the policies side by side, then the cache killed mid-run.
+
+    prepare -> write (the orders PostgreSQL serves) -> cache_aside -> cache_outage
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from typing import Any
+
+from sandbox.errors import UsageError
+from sandbox.scenario.context import RunContext
+from sandbox.scenario.steps import Step
+from sandbox.stack.faults import FaultInjector
+from sandbox.strategies.cache.clients import CacheClients, open_clients
+from sandbox.strategies.cache.mix import Mix, PolicyOutcome, run_policy, transactions
+from sandbox.strategies.cache.origin import Origin
+from sandbox.strategies.cache.policies import POLICIES, PolicyConfig
+
+
+def _check(ctx: RunContext, keys: int, read_ratio: float, zipf: float, concurrency: int, duration_s: float) -> Mix:
+    missing = [s for s in ("postgres", "redis") if s not in ctx.stores]
+    if missing:
+        raise UsageError(f"cache-aside puts Redis in front of PostgreSQL: add {', '.join(missing)} to --stores")
+    loaded = ctx.written.get("postgres", ctx.params.orders)
+    if not 1 <= keys <= loaded:
+        raise UsageError(f"keys must be between 1 and the {loaded} orders written; lower keys or raise --orders")
+    if not 0 < read_ratio <= 1 or zipf < 0 or concurrency < 1 or duration_s <= 0:
+        raise UsageError("cache-aside: read_ratio in (0, 1], zipf >= 0, concurrency >= 1, duration_s > 0")
+    return Mix(keys, read_ratio, zipf, concurrency, duration_s, ctx.params.seed or 1)
+
+
+async def _measure(ctx: RunContext, clients: CacheClients, name: str, config: PolicyConfig, mix: Mix,
+                   recompute_ms: float, faults: list[Any]) -> PolicyOutcome:
+    namespace = ctx.stores["postgres"].store.namespace
+    origin = Origin(clients.pool, namespace, recompute_ms)
+    policy = POLICIES[name](clients.cache, origin, f"{ctx.stores['redis'].store.namespace}:cache:{name}:",
+                            config, random.Random(f"{mix.seed}:{name}"))
+    ids = [ctx.workload.order(i).id for i in range(mix.keys)]
+    before = await transactions(clients.pool)
+    outcome = await run_policy(policy, origin, mix, ids, faults)
+    outcome.xact = await transactions(clients.pool) - before
+    return outcome
+
+
+async def cache_aside(ctx: RunContext, policies: tuple[str, ...] | list[str] = tuple(POLICIES), keys: int = 1000,
+                      read_ratio: float = 0.95, zipf: float = 1.0, concurrency: int = 16, duration_s: float = 10.0,
+                      ttl_ms: float = 1000.0, jitter: float = 0.2, beta: float = 1.0, recompute_ms: float = 20.0,
+                      lock_ms: float = 2000.0) -> None:
+    """Each policy in turn drives the same read-heavy Zipfian mix for duration_s."""
+    mix = _check(ctx, keys, read_ratio, zipf, concurrency, duration_s)
+    unknown = [p for p in policies if p not in POLICIES]
+    if unknown:
+        raise UsageError(f"unknown cache policy {unknown[0]!r}; choose from {', '.join(POLICIES)}")
+    config = PolicyConfig(ttl_ms, jitter, lock_ms, beta=beta)
+    clients = await open_clients(ctx.settings, concurrency)
+    try:
+        bar = ctx.progress.bar("cache-aside", len(policies))
+        for name in policies:
+            ctx.cache.append(await _measure(ctx, clients, name, config, mix, recompute_ms, []))
+            bar.advance(1)
+    finally:
+        await clients.close()
+
+
+async def cache_outage(ctx: RunContext, policy: str = "single-flight", keys: int = 1000, read_ratio: float = 0.95,
+                       zipf: float = 1.0, concurrency: int = 16, outage_duration_s: float = 15.0,
+                       kill_at_s: float = 5.0, down_s: float = 5.0, ttl_ms: float = 1000.0, jitter: float = 0.2,
+                       beta: float = 1.0, recompute_ms: float = 20.0, lock_ms: float = 2000.0) -> None:
+    """One policy with Redis killed (SIGKILL) at kill_at_s and started again down_s later: reads fall back
+    to PostgreSQL; a per-second timeline shows the latency cliff and the recovery."""
+    mix = _check(ctx, keys, read_ratio, zipf, concurrency, outage_duration_s)
+    if policy not in POLICIES:
+        raise UsageError(f"unknown cache policy {policy!r}; choose from {', '.join(POLICIES)}")
+    if kill_at_s + down_s >= outage_duration_s:
+        raise UsageError("cache_outage: kill_at_s + down_s must end before outage_duration_s, to see the recovery")
+    injector = FaultInjector(ctx.stack)
+
+    async def restore() -> None:  # never leave the cache down, whatever happened
+        await injector.restore()
+
+    ctx.cleanups.append(restore)
+
+    async def kill() -> str:
+        return await injector.apply("redis", "kill")
+
+    async def start() -> str:
+        return await injector.apply("redis", "start")
+
+    clients = await open_clients(ctx.settings, concurrency)
+    try:
+        outcome = await _measure(ctx, clients, policy, PolicyConfig(ttl_ms, jitter, lock_ms, beta=beta), mix,
+                                 recompute_ms, [(kill_at_s, "redis killed", kill),
+                                                (kill_at_s + down_s, "redis started", start)])
+        outcome.policy += " (redis killed)"
+        ctx.cache.append(outcome)
+    finally:
+        await clients.close()
+    # The adapter's pooled connection died with the server: one call lets it notice and reconnect, so
+    # teardown finds the cache's keys (if the restarted server kept any).
+    with contextlib.suppress(Exception):
+        await ctx.stores["redis"].store.read("after-restart")
+
+
+STEPS: dict[str, Step] = {"cache_aside": cache_aside, "cache_outage": cache_outage}
