@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sandbox.stores.analytics import COLUMNS, Answer, Key, Query, QueryParams, Value, hour_key
@@ -125,5 +125,11 @@ def query_params(workload: Workload, loaded: int, window_share: float = 0.02,
     window of `window_share` of it in the middle for the orders-above question."""
     first, last = workload.order(0).created_at, workload.order(loaded - 1).created_at
     middle, half = first + (last - first) / 2, (last - first) * window_share / 2
-    return QueryParams(workload.catalog, first, last + timedelta(milliseconds=1), middle - half, middle + half,
-                       min_total, top)
+    return QueryParams(workload.catalog, first, last + timedelta(milliseconds=1), _whole_ms(middle - half),
+                       _whole_ms(middle + half), min_total, top)
+
+
+def _whole_ms(moment: datetime) -> datetime:
+    """Bounds in whole milliseconds: PostgreSQL compares microseconds, MongoDB, Elasticsearch and InfluxDB
+    (as written here) milliseconds, so a bound inside a millisecond would split the stores' answers."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)

@@ -35,7 +35,7 @@ def analytics_table(ctx: RunContext, run: AnalyticsRun) -> Table:
             lat = run.latency(store, query)
             cold = lat.get("cold_ms") or {}
             warm = lat.get("warm_ms") or {}
-            detail = check.reason or "; ".join(check.examples) or check.how
+            detail = "" if check.kind == "not answerable" else check.reason or "; ".join(check.examples) or check.how
             if check.kind == "drift":
                 detail = f"sums off by {check.drift:.2E} in total (float money)" + (
                     f"; {check.how}" if check.how else "")
@@ -79,11 +79,23 @@ def outage_table(outcome: PolicyOutcome) -> Table:
     return table
 
 
+def unanswerable(run: AnalyticsRun) -> list[tuple[str, str, list[str]]]:
+    """(store, reason, the questions it applies to), each reason once."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for store, checks in run.checks.items():
+        for query, check in checks.items():
+            if check.kind == "not answerable":
+                out.setdefault((store, check.reason), []).append(DESCRIPTIONS[query])
+    return [(store, reason, queries) for (store, reason), queries in out.items()]
+
+
 def print_reads(ctx: RunContext) -> None:
     if ctx.analytics is not None and ctx.analytics.checks:
         console.print(analytics_table(ctx, ctx.analytics))
         for store, indexes in ctx.analytics.indexes.items():
             console.print(f"  indexes for the query set, {store}: {escape('; '.join(indexes))}")
+        for store, reason, queries in unanswerable(ctx.analytics):
+            console.print(f"  not answerable from {store}'s model ({', '.join(queries)}): {escape(reason)}")
     if ctx.cache:
         console.print(cache_table(ctx.cache))
         for o in ctx.cache:

@@ -6,12 +6,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from sandbox.errors import UsageError
 from sandbox.measure.analytics import query_params
 from sandbox.measure.analytics_run import REFERENCE, AnalyticsRun, ask_all
 from sandbox.scenario.context import RunContext
+from sandbox.scenario.spec import RunParams
 from sandbox.scenario.steps import Step
 from sandbox.stores.analytics import Analytics, Query
 from sandbox.workload.model import CENT
@@ -44,8 +47,7 @@ async def analytics_indexes(ctx: RunContext) -> None:
 async def analytics(ctx: RunContext, repeats: int = 10, window_share: float = 0.02, min_total: float = 1000.0,
                     top: int = 10) -> None:
     """Ask each store the query set: once cold, then `repeats` times warm; compare with PostgreSQL's answer."""
-    if repeats < 1 or not 0 < window_share <= 1 or top < 1:
-        raise UsageError("analytics: repeats and top must be >= 1, window_share in (0, 1]")
+    _check(repeats, window_share, top)
     names = _asked(ctx)
     loaded = min((ctx.written.get(n, ctx.params.orders) for n in names), default=ctx.params.orders)
     if loaded < 1:
@@ -57,6 +59,18 @@ async def analytics(ctx: RunContext, repeats: int = 10, window_share: float = 0.
     await ask_all(state, [ctx.stores[n] for n in names], lambda: bar.advance(1))
 
 
+def _check(repeats: int, window_share: float, top: int) -> None:
+    if not isinstance(repeats, int) or not isinstance(top, int) or repeats < 1 or top < 1 \
+            or not 0 < window_share <= 1:
+        raise UsageError("analytics: repeats and top must be whole numbers >= 1, window_share in (0, 1]")
+
+
+def _validate(params: dict[str, Any], run: RunParams) -> None:
+    if REFERENCE not in run.stores:
+        raise UsageError(f"the analytics answers are compared with {REFERENCE}'s: add it to --stores")
+    _check(params.get("repeats", 10), params.get("window_share", 0.02), params.get("top", 10))
+
+
 def _state(ctx: RunContext) -> AnalyticsRun:
     if ctx.analytics is None:
         ctx.analytics = AnalyticsRun(query_params(ctx.workload, max(1, ctx.params.orders)), 0, 0)
@@ -64,3 +78,4 @@ def _state(ctx: RunContext) -> AnalyticsRun:
 
 
 STEPS: dict[str, Step] = {"analytics_indexes": analytics_indexes, "analytics": analytics}
+VALIDATORS: dict[str, Callable[[dict[str, Any], RunParams], None]] = {"analytics": _validate}
