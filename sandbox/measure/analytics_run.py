@@ -60,7 +60,7 @@ async def ask_all(run: AnalyticsRun, stores: Sequence[TimedStore], tick: Tick = 
     for ts in ordered:
         store = ts.store
         assert isinstance(store, Analytics)
-        timed = run.timed[ts.name] = TimedStore(store, op_timeout_s=max(ts.op_timeout_s, 300.0))
+        timed = run.timed[ts.name] = TimedStore(store, op_timeout_s=max(ts.op_timeout_s or 0.0, 300.0))
         checks = run.checks[ts.name] = {}
         for query in Query:
             checks[query] = await _ask(run, timed, store, query, reference)
