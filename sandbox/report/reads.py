@@ -54,13 +54,13 @@ def cache_table(outcomes: list[PolicyOutcome]) -> Table:
     table = Table(title="cache-aside: Redis in front of PostgreSQL (hit = answered by the cache without this reader "
                         "loading the origin; stale = older version than PostgreSQL had acknowledged when the read "
                         "began)")
-    for col in ("policy", "reads", "hit ratio", "stale reads", "origin loads", "loads/expiry (hot key)",
+    for col in ("policy", "reads", "hit ratio", "stale reads", "origin loads", "hot key loads/refill",
                 "hit p50", "hit p99", "miss p50", "miss p99", "origin q/s", "pg xact/s", "writes"):
         table.add_column(col, justify="left" if col == "policy" else "right")
     for o in outcomes:
         hits, misses = summarize(o.merged("hit", "waited")), summarize(o.merged("miss", "early", "fallback"))
         hot = o.hot_episodes
-        per = f"{sum(hot) / len(hot):.1f} (max {max(hot)}, {len(hot)} expiries)" if hot else "-"
+        per = f"{sum(hot) / len(hot):.1f} (max {max(hot)}, n={len(hot)})" if hot else "-"
         table.add_row(o.policy, f"{o.reads:,}", _pct(o.hit_ratio), _pct(o.stale_rate), f"{o.origin_loads:,}", per,
                       _ms(hits["p50"]), _ms(hits["p99"]), _ms(misses["p50"]), _ms(misses["p99"]),
                       f"{(o.origin_loads + o.writes) / o.elapsed_s:,.0f}",

@@ -44,7 +44,7 @@ async def analytics_indexes(ctx: RunContext) -> None:
     state.indexes = dict(zip(names, created, strict=True))
 
 
-async def analytics(ctx: RunContext, repeats: int = 10, window_share: float = 0.02, min_total: float = 1000.0,
+async def analytics(ctx: RunContext, repeats: int = 5, window_share: float = 0.02, min_total: float = 1000.0,
                     top: int = 10) -> None:
     """Ask each store the query set: once cold, then `repeats` times warm; compare with PostgreSQL's answer."""
     _check(repeats, window_share, top)
@@ -68,7 +68,7 @@ def _check(repeats: int, window_share: float, top: int) -> None:
 def _validate(params: dict[str, Any], run: RunParams) -> None:
     if REFERENCE not in run.stores:
         raise UsageError(f"the analytics answers are compared with {REFERENCE}'s: add it to --stores")
-    _check(params.get("repeats", 10), params.get("window_share", 0.02), params.get("top", 10))
+    _check(params.get("repeats", 5), params.get("window_share", 0.02), params.get("top", 10))
 
 
 def _state(ctx: RunContext) -> AnalyticsRun:
