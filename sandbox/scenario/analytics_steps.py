@@ -47,7 +47,7 @@ async def analytics_indexes(ctx: RunContext) -> None:
 async def analytics(ctx: RunContext, repeats: int = 5, window_share: float = 0.02, min_total: float = 1000.0,
                     top: int = 10) -> None:
     """Ask each store the query set: once cold, then `repeats` times warm; compare with PostgreSQL's answer."""
-    _check(repeats, window_share, top)
+    _check(repeats, window_share, top, min_total)
     names = _asked(ctx)
     loaded = min((ctx.written.get(n, ctx.params.orders) for n in names), default=ctx.params.orders)
     if loaded < 1:
@@ -59,16 +59,19 @@ async def analytics(ctx: RunContext, repeats: int = 5, window_share: float = 0.0
     await ask_all(state, [ctx.stores[n] for n in names], lambda: bar.advance(1))
 
 
-def _check(repeats: int, window_share: float, top: int) -> None:
-    if not isinstance(repeats, int) or not isinstance(top, int) or repeats < 1 or top < 1 \
-            or not 0 < window_share <= 1:
-        raise UsageError("analytics: repeats and top must be whole numbers >= 1, window_share in (0, 1]")
+def _check(repeats: int, window_share: float, top: int, min_total: float) -> None:
+    whole = all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in (repeats, top))
+    fractions = all(isinstance(n, int | float) and not isinstance(n, bool) for n in (window_share, min_total))
+    if not whole or not fractions or not 0 < window_share <= 1 or min_total < 0:
+        raise UsageError("analytics: repeats and top must be whole numbers >= 1, window_share a number in (0, 1], "
+                         "min_total a number >= 0")
 
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
     if REFERENCE not in run.stores:
         raise UsageError(f"the analytics answers are compared with {REFERENCE}'s: add it to --stores")
-    _check(params.get("repeats", 5), params.get("window_share", 0.02), params.get("top", 10))
+    _check(params.get("repeats", 5), params.get("window_share", 0.02), params.get("top", 10),
+           params.get("min_total", 1000.0))
 
 
 def _state(ctx: RunContext) -> AnalyticsRun:

@@ -27,6 +27,9 @@ def _mix(run: RunParams, keys: int, read_ratio: float, zipf: float, concurrency:
     missing = [s for s in ("postgres", "redis") if s not in run.stores]
     if missing:
         raise UsageError(f"cache-aside puts Redis in front of PostgreSQL: add {', '.join(missing)} to --stores")
+    numbers = (read_ratio, zipf, concurrency, duration_s)
+    if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers):
+        raise UsageError(f"cache-aside: read_ratio, zipf, concurrency and duration_s must be numbers, got {numbers}")
     if not isinstance(keys, int) or not 1 <= keys <= run.orders:
         raise UsageError(f"keys must be a whole number between 1 and --orders ({run.orders}), got {keys!r}")
     if not 0 < read_ratio <= 1 or zipf < 0 or concurrency < 1 or duration_s <= 0:
@@ -112,6 +115,9 @@ async def cache_outage(ctx: RunContext, policy: str = "single-flight", keys: int
 
 
 def _outage_times(kill_at_s: float, down_s: float, outage_duration_s: float) -> None:
+    times = (kill_at_s, down_s, outage_duration_s)
+    if not all(isinstance(t, int | float) and not isinstance(t, bool) for t in times):
+        raise UsageError(f"cache_outage: kill_at_s, down_s and outage_duration_s must be numbers, got {times}")
     if kill_at_s < 0 or down_s <= 0 or kill_at_s + down_s >= outage_duration_s:
         raise UsageError("cache_outage: need 0 <= kill_at_s, 0 < down_s, and kill_at_s + down_s < outage_duration_s "
                          "(to see the recovery)")
