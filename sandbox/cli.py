@@ -25,6 +25,7 @@ from sandbox.report.console import console, print_calibration, print_status
 from sandbox.report.faults import print_faults
 from sandbox.report.partitioning import print_partitioning
 from sandbox.report.progress import RichProgress
+from sandbox.report.reads import print_reads
 from sandbox.report.replicas import print_replicas
 from sandbox.report.reshard import print_reshard
 from sandbox.report.results import write_results
@@ -191,6 +192,7 @@ def run_scenario(
         print_run(ctx, wide)
         print_faults(ctx)
         print_replicas(ctx)
+        print_reads(ctx)
         experiment_findings = [finding for show in EXPERIMENTS for finding in show(ctx)]
         console.print(f"results: {path}")
         status = max(status, _run_status(ctx), 3 if experiment_findings else 0)
@@ -211,6 +213,8 @@ def _run_status(ctx: RunContext) -> int:
     if ctx.comparisons and not all(c.consistent for c in ctx.comparisons.values()):
         return 3
     if ctx.faults is not None and ctx.faults.has_findings:
+        return 3
+    if ctx.analytics is not None and ctx.analytics.findings:
         return 3
     return 3 if any(outcome.finding for outcome in ctx.strategies) else 0
 

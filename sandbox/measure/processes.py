@@ -42,6 +42,7 @@ class WriteJob:
     plan: LoadPlan
     worker: int = 0  # this worker's index among `workers` per store
     workers: int = 1
+    spacing_ms: int = 10  # the workload's order spacing (WorkloadSpec.spacing_ms)
 
     def share(self, worker: int) -> WriteJob:
         """Worker `worker`'s job: its part of the concurrency and the rate (a different Poisson seed each)."""
@@ -148,8 +149,9 @@ async def _worker(message: dict[str, Any]) -> None:
         ts = TimedStore(store, job.op_timeout_s)
         timeline = Timeline("write", None, SILENT, sink=lambda row: emit({"row": row}))
         timeline.watch(store.name, "write", ts.op("write"))
+        workload = Workload(WorkloadSpec(job.seed, job.orders, spacing_ms=job.spacing_ms))
         async with timeline:
-            outcomes = await write_everywhere([ts], Workload(WorkloadSpec(job.seed, job.orders)),
+            outcomes = await write_everywhere([ts], workload,
                                               job.plan.concurrency, job.batch, plan=job.plan,
                                               share=(job.worker, job.workers))
         outcome = outcomes[store.name]

@@ -194,3 +194,39 @@ def _is_connection_error(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+class LabelledTimer:
+    """Times calls whose kind is known only from the answer (a cache read is a hit or a miss once it
+    returns): fn returns (label, value) and the time goes into that label's OpStats, as TimedStore
+    records a store call. A call that raises is counted as a failure under `error_label`."""
+
+    def __init__(self, error_label: str = "error"):
+        self.stats: dict[str, OpStats] = {}
+        self.error_label = error_label
+
+    def op(self, label: str) -> OpStats:
+        if label not in self.stats:
+            self.stats[label] = OpStats()
+        return self.stats[label]
+
+    async def call(self, fn: Callable[[], Awaitable[tuple[str, T]]]) -> T | None:
+        start = _now()
+        try:
+            label, value = await fn()
+        except Exception as exc:  # counted and shown; the run goes on
+            stats = self.op(self.error_label)
+            stats.failed += 1
+            stats.note_error(exc)
+            return None
+        elapsed = _now() - start
+        stats = self.stats.get(label) or self.op(label)
+        responses, services, processings = stats.pending
+        responses.append(elapsed)
+        services.append(elapsed)
+        processings.append(0)
+        if len(responses) >= FLUSH_EVERY:
+            stats.flush()
+        stats.ok += 1
+        stats.items += 1
+        return value

@@ -73,6 +73,8 @@ def summary(ctx: RunContext) -> dict[str, Any]:
         "stores": stores, "notes": ctx.notes,
         "strategies": [o.to_json() for o in ctx.strategies] if ctx.strategies else None,
         "replicas": ctx.replicas.to_json() if ctx.replicas is not None else None,
+        "analytics": ctx.analytics.to_json() if ctx.analytics is not None else None,
+        "cache_aside": [o.to_json() for o in ctx.cache] if ctx.cache else None,
         **(ctx.faults.to_json() if ctx.faults is not None else {}),  # history, faults, check, visibility
         # Store results the client could not measure faithfully (saturated CPU, behind its schedule).
         "measurement_flags": {name: {op: load.client.flags for op, load in ctx.loads.get(name, {}).items()

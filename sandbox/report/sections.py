@@ -247,8 +247,11 @@ def manifest(summary: dict[str, Any]) -> TableData:
 
 def run_tables(summary: dict[str, Any]) -> list[TableData]:
     """Every table of one run, in the terminal's order."""
+    from sandbox.report import read_sections  # it builds on this module's TableData
+
     out: list[TableData | None] = [strategies(summary)]
     if any(s.get("operations") for s in summary.get("stores", {}).values()):
         out += [latency(summary), client_side(summary)]
-    out += [consistency(summary), *faults(summary), *replicas(summary)]
+    out += [consistency(summary), *faults(summary), *replicas(summary), read_sections.analytics(summary),
+            *read_sections.cache_aside(summary)]
     return [t for t in out if t is not None]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandbox.config import Settings
+from sandbox.measure.analytics_run import AnalyticsRun
 from sandbox.measure.consistency import Comparison
 from sandbox.measure.driver import LoadOutcome
 from sandbox.measure.progress import Progress
@@ -15,6 +16,7 @@ from sandbox.measure.timing import TimedStore
 from sandbox.scenario.spec import RunParams, Scenario
 from sandbox.stack.base import Stack
 from sandbox.stores.base import ServerInfo
+from sandbox.strategies.cache.mix import PolicyOutcome
 from sandbox.strategies.outcome import StrategyOutcome
 from sandbox.workload.generator import Workload
 
@@ -46,6 +48,8 @@ class RunContext:
     strategies: list[StrategyOutcome] = field(default_factory=list)  # write strategies compared under a fault
     faults: FaultRun | None = None  # history, checks, visibility lag, injected faults (fault_steps.py)
     replicas: ReplicaResults | None = None  # guarantees and faults on read replicas (replica_steps.py)
+    analytics: AnalyticsRun | None = None  # the analytics query set's answers and latencies (analytics_steps.py)
+    cache: list[PolicyOutcome] = field(default_factory=list)  # cache-aside policies side by side (cache_steps.py)
     cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # the runner always runs these
     # Results of the steps that measure one experiment of their own (sharding, reshard, partitioning, routing),
     # by step name, as plain JSON values: summary.json carries them, report/ renders them.

@@ -52,7 +52,8 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
 
     progress.note(f"run {run_id}  scenario {scenario.name}  seed {params.seed}  "
                   f"orders {params.orders}  concurrency {params.concurrency}  batch {params.batch}")
-    ctx = RunContext(scenario, params, run_id, backend, Workload(WorkloadSpec(params.seed, params.orders)),
+    workload = Workload(WorkloadSpec(params.seed, params.orders, spacing_ms=params.order_spacing_ms))
+    ctx = RunContext(scenario, params, run_id, backend, workload,
                      {s.name: TimedStore(s, params.op_timeout_s) for s in stores},
                      servers, {s.name: mask(s.endpoint.url) for s in stores},
                      progress, results_dir or ws.results_dir / f"{now:%Y%m%dT%H%M%SZ}-{scenario.name}", settings,

@@ -30,6 +30,7 @@ class RunParams:
     redis_ttl_s: int | None = None  # expire order hashes as a cache would; leave off to compare stores
     redis_client: str = "redis-py"  # or valkey-glide
     op_timeout_s: float = 10.0
+    order_spacing_ms: int = 10  # milliseconds between orders' created_at (analytics spreads them over hours)
     strategies: tuple[str, ...] = ()  # write strategies to compare (scenario `strategies` and its kin)
     # How the write phase issues load (see sandbox.measure.load and docs/measurement.md).
     rate: float | None = None  # open loop: operations per second per store; None: closed loop
@@ -45,6 +46,8 @@ class RunParams:
                         self.duration_s, self.seed or 0).validated()
 
     def validated(self, registry: StoreRegistry | None = None) -> RunParams:
+        if not isinstance(self.order_spacing_ms, int) or self.order_spacing_ms < 10:
+            raise UsageError(f"order_spacing_ms must be a whole number >= 10, got {self.order_spacing_ms!r}")
         for name in ("orders", "concurrency", "batch"):
             if getattr(self, name) <= 0:
                 raise UsageError(f"--{name} must be a positive whole number, got {getattr(self, name)}")

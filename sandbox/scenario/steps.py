@@ -34,7 +34,8 @@ async def write(ctx: RunContext) -> None:
     async with timeline:  # per-second rows and the live progress; the hot path only counts
         if p.processes == "per-store" or p.workers > 1:
             assert p.seed is not None
-            job = WriteJob(p.seed, p.orders, p.batch, p.op_timeout_s, plan, workers=p.workers)
+            job = WriteJob(p.seed, p.orders, p.batch, p.op_timeout_s, plan, workers=p.workers,
+                           spacing_ms=p.order_spacing_ms)
             outcomes = await write_in_processes(stores, job, timeline)
         else:
             outcomes = await write_everywhere(stores, ctx.workload, p.concurrency, p.batch, plan=plan)

@@ -45,6 +45,7 @@ class Capability(StrEnum):
     SEARCH_PATH = "search_path"  # readers query a separate path (search, InfluxQL) with its own lag
     REPLICAS = "replicas"  # read replicas can be brought up and read from
     CLUSTER = "cluster"  # a sharded cluster topology
+    ANALYTICS = "analytics"  # answers the analytics query set natively (stores/analytics.py Analytics)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ class WorkloadSpec:
     customers: int = 500
     products: int = 200
     categories: int = 12
+    spacing_ms: int = 10  # order i is created in [i * spacing_ms, i * spacing_ms + 10) ms after EPOCH
 
 
 def _uuid(rng: random.Random) -> str:
@@ -151,8 +152,9 @@ class Workload:
         subtotal = sum([total for _, total in chosen], ZERO)
         shipping = ZERO if subtotal >= FREE_SHIPPING_FROM else FLAT_SHIPPING
         status = STATUSES[bisect(STATUS_CUMULATIVE, rng.random() * STATUS_TOTAL, 0, len(STATUSES) - 1)]
-        # 10 ms slots with jitter inside: ordered, millisecond-unique timestamps (InfluxDB keys on time).
-        created = EPOCH + timedelta(milliseconds=index * 10 + _below(bits, 10))
+        # Slots of spacing_ms (>= 10) with jitter inside the first 10 ms: ordered, millisecond-unique
+        # timestamps (InfluxDB keys on time).
+        created = EPOCH + timedelta(milliseconds=index * self.spec.spacing_ms + _below(bits, 10))
         return Order(_uuid(rng), f"ORD-{self.spec.seed}-{index:09d}", customer.id, customer.segment,
                      customer.billing_address.id, customer.shipping_address.id, status,
                      tuple([item for item, _ in chosen]), subtotal,

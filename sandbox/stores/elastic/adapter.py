@@ -13,6 +13,7 @@ from elasticsearch.helpers import async_scan
 
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
+from sandbox.stores.elastic.analytics import ElasticAnalytics
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 MONEY = {"type": "scaled_float", "scaling_factor": 100}
@@ -67,11 +68,12 @@ class ElasticOptions(StoreOptions):
     es_refresh: str = "false"  # refresh on write: false | wait_for | true
 
 
-class ElasticStore(Store):
+class ElasticStore(ElasticAnalytics, Store):
     name = "elastic"
     Options = ElasticOptions
     options: ElasticOptions
-    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.SEARCH_PATH})
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.SEARCH_PATH,
+                              Capability.ANALYTICS})
     money_note = "scaled_float (aggregations are doubles)"
 
     es: AsyncElasticsearch

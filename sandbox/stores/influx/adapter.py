@@ -17,6 +17,7 @@ import aiohttp
 
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
+from sandbox.stores.influx.analytics import InfluxAnalytics
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 MEASUREMENT = "order_metrics"
@@ -63,9 +64,10 @@ def _records(series: list[dict[str, Any]]) -> list[OrderRecord]:
     return out
 
 
-class InfluxStore(Store):
+class InfluxStore(InfluxAnalytics, Store):
     name = "influx"
-    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.SEARCH_PATH})
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.SEARCH_PATH,
+                              Capability.ANALYTICS})
     money_note = "float64 field"
 
     session: aiohttp.ClientSession

@@ -15,6 +15,7 @@ from pymongo.write_concern import WriteConcern
 
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
+from sandbox.stores.mongo.analytics import MongoAnalytics
 from sandbox.workload.model import Catalog, Order, OrderRecord, OrderStatus
 
 WRITE_CONCERNS = {
@@ -72,9 +73,10 @@ class MongoOptions(StoreOptions):
     mongo_write_concern: str = "default"  # default | w1 | majority | w1j (w:1, j:true) | majorityj
 
 
-class MongoStore(Store):
+class MongoStore(MongoAnalytics, Store):
     name = "mongo"
-    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.REPLICAS})
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.REPLICAS,
+                              Capability.ANALYTICS})
     Options = MongoOptions
     options: MongoOptions
 

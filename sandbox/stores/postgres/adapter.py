@@ -9,6 +9,7 @@ import asyncpg
 
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
+from sandbox.stores.postgres.analytics import PostgresAnalytics
 from sandbox.workload.model import Catalog, Order, OrderRecord, OrderStatus
 
 SCHEMA_DDL = """
@@ -123,9 +124,10 @@ class PostgresOptions(StoreOptions):
     postgres_synchronous_commit: str | None = None  # the writer's session setting; None: the server's
 
 
-class PostgresStore(Store):
+class PostgresStore(PostgresAnalytics, Store):
     name = "postgres"
-    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.REPLICAS})
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.REPLICAS,
+                              Capability.ANALYTICS})
     Options = PostgresOptions
     options: PostgresOptions
 

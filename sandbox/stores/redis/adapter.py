@@ -16,6 +16,7 @@ from redis.exceptions import WatchError
 
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
+from sandbox.stores.redis.analytics import RedisAnalytics
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 SCAN_CHUNK = 500
@@ -52,9 +53,10 @@ class RedisOptions(StoreOptions):
     redis_wait_ms: int = 1000  # WAIT's timeout; fewer replicas by then fails the write
 
 
-class RedisStore(Store):
+class RedisStore(RedisAnalytics, Store):
     name = "redis"
-    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.REPLICAS})
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.REPLICAS,
+                              Capability.ANALYTICS})
     Options = RedisOptions
     options: RedisOptions
 

@@ -1,0 +1,146 @@
+"""Steps of the cache-aside scenario: the policies side by side, then the cache killed mid-run.
+
+    prepare -> write (the orders PostgreSQL serves) -> cache_aside -> cache_outage
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sandbox.errors import UsageError
+from sandbox.scenario.context import RunContext
+from sandbox.scenario.spec import RunParams
+from sandbox.scenario.steps import Step
+from sandbox.stack.faults import FaultInjector
+from sandbox.strategies.cache.clients import CacheClients, open_clients
+from sandbox.strategies.cache.mix import Mix, PolicyOutcome, run_policy, transactions
+from sandbox.strategies.cache.origin import Origin
+from sandbox.strategies.cache.policies import POLICIES, PolicyConfig
+
+
+def _mix(run: RunParams, keys: int, read_ratio: float, zipf: float, concurrency: int, duration_s: float) -> Mix:
+    """The mix, or one UsageError line saying what to change (checked before anything starts)."""
+    missing = [s for s in ("postgres", "redis") if s not in run.stores]
+    if missing:
+        raise UsageError(f"cache-aside puts Redis in front of PostgreSQL: add {', '.join(missing)} to --stores")
+    numbers = (read_ratio, zipf, concurrency, duration_s)
+    if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers):
+        raise UsageError(f"cache-aside: read_ratio, zipf, concurrency and duration_s must be numbers, got {numbers}")
+    if not isinstance(keys, int) or not 1 <= keys <= run.orders:
+        raise UsageError(f"keys must be a whole number between 1 and --orders ({run.orders}), got {keys!r}")
+    if not 0 < read_ratio <= 1 or zipf < 0 or concurrency < 1 or duration_s <= 0:
+        raise UsageError("cache-aside: read_ratio must be in (0, 1], zipf >= 0, concurrency >= 1, duration_s > 0")
+    return Mix(keys, read_ratio, zipf, concurrency, duration_s, run.seed or 1)
+
+
+def _policies(given: str | Sequence[str]) -> list[str]:
+    """Policy names from a list or from comma-separated text (-p policies=ttl,xfetch)."""
+    names = [p.strip() for p in given.split(",")] if isinstance(given, str) else list(given)
+    unknown = [p for p in names if p not in POLICIES]
+    if unknown or not names:
+        raise UsageError(f"unknown cache policy {(unknown or [''])[0]!r}; choose from {', '.join(POLICIES)}")
+    return names
+
+
+async def _measure(ctx: RunContext, clients: CacheClients, name: str, config: PolicyConfig, mix: Mix,
+                   recompute_ms: float, faults: list[Any]) -> PolicyOutcome:
+    namespace = ctx.stores["postgres"].store.namespace
+    origin = Origin(clients.pool, namespace, recompute_ms)
+    policy = POLICIES[name](clients.cache, origin, f"{ctx.stores['redis'].store.namespace}:cache:{name}:",
+                            config, random.Random(f"{mix.seed}:{name}"))
+    ids = [ctx.workload.order(i).id for i in range(mix.keys)]
+    before = await transactions(clients.pool)
+    outcome = await run_policy(policy, origin, mix, ids, faults)
+    outcome.xact = await transactions(clients.pool) - before
+    return outcome
+
+
+async def cache_aside(ctx: RunContext, policies: str | Sequence[str] = tuple(POLICIES), keys: int = 1000,
+                      read_ratio: float = 0.95, zipf: float = 1.0, concurrency: int = 16, duration_s: float = 10.0,
+                      ttl_ms: float = 1000.0, jitter: float = 0.2, beta: float = 1.0, recompute_ms: float = 20.0,
+                      lock_ms: float = 2000.0) -> None:
+    """Each policy in turn drives the same read-heavy Zipfian mix for duration_s."""
+    mix = _mix(ctx.params, keys, read_ratio, zipf, concurrency, duration_s)
+    names = _policies(policies)
+    config = PolicyConfig(ttl_ms, jitter, lock_ms, beta=beta)
+    clients = await open_clients(ctx.settings, concurrency)
+    try:
+        bar = ctx.progress.bar("cache-aside", len(names))
+        for name in names:
+            ctx.cache.append(await _measure(ctx, clients, name, config, mix, recompute_ms, []))
+            bar.advance(1)
+    finally:
+        await clients.close()
+
+
+async def cache_outage(ctx: RunContext, policy: str = "single-flight", keys: int = 1000, read_ratio: float = 0.95,
+                       zipf: float = 1.0, concurrency: int = 16, outage_duration_s: float = 15.0,
+                       kill_at_s: float = 5.0, down_s: float = 5.0, ttl_ms: float = 1000.0, jitter: float = 0.2,
+                       beta: float = 1.0, recompute_ms: float = 20.0, lock_ms: float = 2000.0) -> None:
+    """One policy with Redis killed (SIGKILL) at kill_at_s and started again down_s later: reads fall back
+    to PostgreSQL; a per-second timeline shows the latency cliff and the recovery."""
+    mix = _mix(ctx.params, keys, read_ratio, zipf, concurrency, outage_duration_s)
+    _outage_times(kill_at_s, down_s, outage_duration_s)
+    _policies([policy])
+    injector = FaultInjector(ctx.stack)
+
+    async def restore() -> None:  # never leave the cache down, whatever happened
+        await injector.restore()
+
+    ctx.cleanups.append(restore)
+
+    async def kill() -> str:
+        return await injector.apply("redis", "kill")
+
+    async def start() -> str:
+        return await injector.apply("redis", "start")
+
+    clients = await open_clients(ctx.settings, concurrency)
+    try:
+        outcome = await _measure(ctx, clients, policy, PolicyConfig(ttl_ms, jitter, lock_ms, beta=beta), mix,
+                                 recompute_ms, [(kill_at_s, "redis killed", kill),
+                                                (kill_at_s + down_s, "redis started", start)])
+        outcome.policy += " (redis killed)"
+        ctx.cache.append(outcome)
+    finally:
+        await clients.close()
+    # The adapter's pooled connection died with the server: one call lets it notice and reconnect, so
+    # teardown finds the cache's keys (if the restarted server kept any).
+    with contextlib.suppress(Exception):
+        await ctx.stores["redis"].store.read("after-restart")
+
+
+def _outage_times(kill_at_s: float, down_s: float, outage_duration_s: float) -> None:
+    times = (kill_at_s, down_s, outage_duration_s)
+    if not all(isinstance(t, int | float) and not isinstance(t, bool) for t in times):
+        raise UsageError(f"cache_outage: kill_at_s, down_s and outage_duration_s must be numbers, got {times}")
+    if kill_at_s < 0 or down_s <= 0 or kill_at_s + down_s >= outage_duration_s:
+        raise UsageError("cache_outage: need 0 <= kill_at_s, 0 < down_s, and kill_at_s + down_s < outage_duration_s "
+                         "(to see the recovery)")
+
+
+def _with_defaults(step: Step, params: dict[str, Any]) -> dict[str, Any]:
+    return {name: params.get(name, p.default) for name, p in inspect.signature(step).parameters.items()
+            if name != "ctx"}
+
+
+def _validate_aside(params: dict[str, Any], run: RunParams) -> None:
+    a = _with_defaults(cache_aside, params)
+    _mix(run, a["keys"], a["read_ratio"], a["zipf"], a["concurrency"], a["duration_s"])
+    _policies(a["policies"])
+
+
+def _validate_outage(params: dict[str, Any], run: RunParams) -> None:
+    a = _with_defaults(cache_outage, params)
+    _mix(run, a["keys"], a["read_ratio"], a["zipf"], a["concurrency"], a["outage_duration_s"])
+    _outage_times(a["kill_at_s"], a["down_s"], a["outage_duration_s"])
+    _policies([a["policy"]])
+
+
+STEPS: dict[str, Step] = {"cache_aside": cache_aside, "cache_outage": cache_outage}
+VALIDATORS: dict[str, Callable[[dict[str, Any], RunParams], None]] = {
+    "cache_aside": _validate_aside, "cache_outage": _validate_outage}
