@@ -113,8 +113,8 @@ def status(backend: BackendOpt = "auto", config: ConfigOpt = None) -> None:
     rows = asyncio.run(gather_status(settings, list(registry.names)))
     rows += asyncio.run(replica_status(settings, ws, replica_nodes(settings, list(pids), list(registry.names))))
     print_status(chosen, rows, pids)
-    if not all(r.reachable for r in rows):
-        raise typer.Exit(1)
+    if down := [r.store for r in rows if not r.reachable]:
+        raise UsageError(f"not reachable: {', '.join(down)} (start them with `sandbox up`, or fix their URLs)")
 
 
 @app.command("scenarios")

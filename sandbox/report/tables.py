@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich import box
 from rich.table import Table
 
-from sandbox.measure.latency import summarize
+from sandbox.measure.latency import OpStats, summarize
 from sandbox.measure.saturation import ClientLoad
 from sandbox.report.console import console
 from sandbox.report.strategies import print_strategies
@@ -47,6 +47,13 @@ def latency_table(ctx: RunContext, columns: tuple[str, ...] = MAIN) -> Table:
                     "client": client_cell(load.client if load else None)}
             table.add_row(*(cell[c] for c in columns))
     return table
+
+
+def _error_p99(stats: OpStats) -> str:
+    """p99 of the failed and of the unknown operations' response times, e.g. "3.1 / 10,004"."""
+    failed, unknown = summarize(stats.failed_response)["p99"], summarize(stats.unknown_response)["p99"]
+    text = "-" if failed is None and unknown is None else f"{_ms(failed)} / {_ms(unknown)}"
+    return text + (f" [red]+{stats.warmup_errors} errors in warm-up[/]" if stats.warmup_errors else "")
 
 
 def client_cell(client: ClientLoad | None) -> str:
