@@ -6,6 +6,7 @@ FakeLatencyStore is the one fake store in the project: it tests the measuring ha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -162,6 +163,27 @@ async def test_failed_calls_are_timed_and_warmup_errors_are_counted() -> None:
     assert 4 <= ms(stats.failed_response, 50) < 50
     assert stats.to_json()["warmup_errors"] == 10
     assert any("refused" in e for e in stats.first_errors)
+
+
+class SwallowingStore(FakeLatencyStore):
+    """Answers even when its caller is cancelled, as redis-py's pipelines were seen to do here."""
+
+    async def write(self, order: Order) -> None:
+        self.writes += 1
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(self.delay_s)
+
+
+async def test_a_cancelled_writer_stops_even_when_the_client_library_swallows_the_cancellation() -> None:
+    store = SwallowingStore(0.005)
+    task = asyncio.get_running_loop().create_task(run_plan(store, LoadPlan(concurrency=4), ops=100_000))
+    await asyncio.sleep(0.2)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=2.0)
+    assert done and task.cancelled(), "the writers did not stop within 2 s of the cancellation"
+    stopped_at = store.writes
+    await asyncio.sleep(0.2)
+    assert 0 < stopped_at == store.writes, "writes went on after the run was cancelled"
 
 
 def test_error_histograms_survive_the_trip_between_processes() -> None:

@@ -132,6 +132,10 @@ class TimedCalls:
                             None if error is None else f"{type(error).__name__}: {error}"[:200], intended_ns)
             for listener in self.listeners:
                 listener(event)
+        if task is not None and task.cancelling():
+            # Cancelled while the call ran, and the client library swallowed it (redis-py's pipelines
+            # can): the outcome is recorded above, now stop, or the worker writes on past a teardown.
+            raise asyncio.CancelledError
         return error is None, result
 
     async def _watch(self) -> None:

@@ -77,7 +77,7 @@ async def _one_profile(ctx: RunContext, index: int, profile: Profile, injector: 
     history = OpHistory(ctx.results_dir / f"history-durability-{index}.jsonl")
     timed = {s.name: TimedStore(s, p.op_timeout_s, [history.listener]) for s in adapters}
     try:
-        await prepare_all(adapters, ctx.workload.catalog)
+        await prepare_all(adapters, ctx.workload.catalog, ctx.run_id)
         reported = {name: await _reported_settings(ts.store) for name, ts in timed.items()}
         await write_everywhere(list(timed.values()), ctx.workload, p.concurrency, p.batch,
                                ctx.tracker(f"write d{index}", p.orders))
