@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from statistics import median
+
 from rich import box
 from rich.markup import escape
 from rich.table import Table
@@ -10,6 +12,7 @@ from sandbox.measure.checker import DESCRIPTIONS, FINDINGS, CheckReport, Verdict
 from sandbox.measure.latency import summarize
 from sandbox.report.console import console
 from sandbox.scenario.context import RunContext
+from sandbox.scenario.durability_rows import DurabilityRow
 from sandbox.scenario.fault_run import FaultRun
 
 COLUMNS = {  # short headers, in the order a reader scans them
@@ -75,18 +78,30 @@ def visibility_table(state: FaultRun) -> Table:
 
 def durability_table(state: FaultRun) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
-                  title="durability: acknowledged writes, then kill -9 and restart on the same data (measured)")
-    for col in ("profile", "store", "durability setting", "write p50 ms", "write p99 ms", "acknowledged",
-                "lost", "unknown", "divergent", "held after restart"):
-        table.add_column(col, justify="left" if col in ("profile", "store", "durability setting") else "right",
-                         overflow="fold")
-    previous = None
+                  title="durability: each store killed (kill -9) while taking writes, restarted on the same data; "
+                        "per profile and store over its trials (measured)")
+    for col in ("profile", "store", "durability setting", "trials", "lost min / median / max", "lost per trial",
+                "acknowledged per trial", "writes/s at the kill", "unknown", "divergent", "write p99 ms",
+                "server at the kill (worst trial)"):
+        table.add_column(col, justify="left" if col in ("profile", "store", "durability setting", "server at the "
+                                                        "kill (worst trial)") else "right", overflow="fold")
+    groups: dict[tuple[str, str], list[DurabilityRow]] = {}
     for r in state.durability:
-        table.add_row(escape(r.profile) if r.profile != previous else "", r.store, escape(r.setting),
-                      _ms(r.write_p50_ms), _ms(r.write_p99_ms), str(r.acknowledged), _cell(Verdict.LOST, r.lost),
-                      str(r.unknown), _cell(Verdict.DIVERGENT, r.divergent),
-                      "-" if r.held_after is None else str(r.held_after))
-        previous = r.profile
+        groups.setdefault((r.profile, r.store), []).append(r)
+    previous = None
+    for (profile, store), rows in groups.items():
+        losses = [r.lost for r in rows]
+        worst = max(rows, key=lambda r: r.lost)
+        rates = [float(r.crash["rate_at_kill"]) for r in rows if r.crash.get("rate_at_kill") is not None]
+        errors = "; ".join(f"trial {r.trial}: {r.error}" for r in rows if r.error)
+        table.add_row(escape(profile) if profile != previous else "", store, escape(rows[0].setting), str(len(rows)),
+                      " / ".join(_cell(Verdict.LOST, n) for n in (min(losses), int(median(losses)), max(losses))),
+                      ", ".join(str(n) for n in losses), ", ".join(str(r.acknowledged) for r in rows),
+                      f"{median(rates):,.0f}" if rates else "-", str(sum(r.unknown for r in rows)),
+                      _cell(Verdict.DIVERGENT, sum(r.divergent for r in rows)),
+                      _ms(max((r.write_p99_ms for r in rows if r.write_p99_ms is not None), default=None)),
+                      escape(worst.server_state) + (f" [red]{escape(errors)}[/]" if errors else ""))
+        previous = profile
     return table
 
 
