@@ -117,10 +117,12 @@ def print_faults(ctx: RunContext) -> None:
     else:
         for report in state.checks:
             console.print(check_table(report))
+    # Durability trials are many checks: their examples are the findings only (unknowns are expected there).
+    shown = FINDINGS if state.durability else (*FINDINGS, Verdict.UNKNOWN_THEN_PRESENT, Verdict.UNKNOWN_THEN_ABSENT)
     for report in state.checks:
         for name, s in report.stores.items():
             for verdict, ids in s.examples.items():
-                if verdict in FINDINGS or verdict in (Verdict.UNKNOWN_THEN_PRESENT, Verdict.UNKNOWN_THEN_ABSENT):
+                if verdict in shown:
                     console.print(f"  {report.label} {name}: {s.counts[verdict]} {verdict.value} "
                                   f"({DESCRIPTIONS[verdict]}), e.g. {', '.join(ids[:3])}")
     faulted = {f.store for f in state.applied}
