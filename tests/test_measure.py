@@ -127,7 +127,7 @@ async def test_a_call_past_the_timeout_is_cut_off_and_counted_unknown() -> None:
 
 
 async def test_a_timed_out_call_keeps_its_duration_in_the_unknown_histogram_and_the_all_attempts_p99() -> None:
-    _, stats = await run_plan(FakeLatencyStore(0.001, stall_at=50, stall_s=5.0), LoadPlan(concurrency=1), ops=60,
+    _, stats, _ = await run_plan(FakeLatencyStore(0.001, stall_at=50, stall_s=5.0), LoadPlan(concurrency=1), ops=60,
                               timeout_s=0.3)
     assert stats.unknown == 1 and stats.ok == 59
     assert stats.response.get_total_count() == 59 and ms(stats.response, 100) < 100, "successes only"
@@ -156,7 +156,7 @@ class RefusingStore(FakeLatencyStore):
 async def test_failed_calls_are_timed_and_warmup_errors_are_counted() -> None:
     # Writes 1-10 fall in the warm-up (0.3 s of 5 ms writes on one worker is ~60), 150-159 after it.
     refuse = [*range(1, 11), *range(150, 160)]
-    _, stats = await run_plan(RefusingStore(0.005, refuse), LoadPlan(concurrency=1, warmup_s=0.3),
+    _, stats, _ = await run_plan(RefusingStore(0.005, refuse), LoadPlan(concurrency=1, warmup_s=0.3),
                               ops=200)
     assert stats.warmup_errors == 10 and stats.warmup > 10
     assert stats.failed == 10 and stats.failed_response.get_total_count() == 10

@@ -25,7 +25,7 @@ from sandbox.config import Endpoint
 from sandbox.errors import SandboxError
 from sandbox.measure.driver import LoadOutcome, write_everywhere
 from sandbox.measure.latency import OpStats, decode, encode
-from sandbox.measure.load import LoadPlan
+from sandbox.measure.load import LoadPlan, gather_all
 from sandbox.measure.progress import SILENT
 from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
@@ -109,7 +109,7 @@ async def write_in_processes(stores: list[TimedStore], job: WriteJob, timeline: 
     timeline.local = False  # the rows come from the workers
     ready = asyncio.Barrier(len(stores) * job.workers)
     runs = [(ts, _one_worker(ts, job.share(i), timeline, ready)) for ts in stores for i in range(job.workers)]
-    outcomes = await asyncio.gather(*(run for _, run in runs))
+    outcomes = await gather_all(*(run for _, run in runs))
     merged: dict[str, LoadOutcome] = {}
     for (ts, _), outcome in zip(runs, outcomes, strict=True):
         merged[ts.name] = _add(merged[ts.name], outcome) if ts.name in merged else outcome
