@@ -17,7 +17,7 @@ from tests.throwaway import Throwaway, throwaway_stack
 
 
 @pytest.fixture(scope="module")
-def redis_stack(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def redis_stack(tmp_path_factory: pytest.TempPathFactory):
     with throwaway_stack(tmp_path_factory.mktemp("maxmemory") / "state", extra_offset=640, stores=["redis"]) as t:
         yield t
 

@@ -16,12 +16,15 @@ from pathlib import Path
 import pytest
 import redis
 
-from sandbox.config import STORE_NAMES, Settings, endpoint
+from sandbox.config import Settings, endpoint
 from sandbox.stores import make_store
 from sandbox.stores.markers import KINDS, Marker
+from sandbox.stores.registry import StoreRegistry
 from sandbox.workload.generator import Workload, WorkloadSpec
 from tests.raw import Raw
 from tests.test_cli import sandbox
+
+STORE_NAMES = StoreRegistry.built_in().names
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -57,7 +60,7 @@ async def test_a_signal_mid_run_stops_the_writes_drops_the_namespaces_and_writes
 
 async def _plant_marked(store: str, settings: Settings, namespace: str) -> None:
     """A namespace as a killed run leaves it: created by prepare, marked two hours ago on another host."""
-    adapter = make_store(store, endpoint(settings, store), namespace)
+    adapter = make_store(settings, store, namespace)
     await adapter.connect()
     try:
         await adapter.prepare(Workload(WorkloadSpec(1, 1)).catalog)
