@@ -90,6 +90,7 @@ def test_a_store_killed_mid_run_is_counted_the_others_go_on_and_exit_is_3(tmp_pa
         # The calls that failed are timed too, beside the successes, and in the p99 over every attempt.
         errors = (write["failed_ms"]["max"] or 0, write["unknown_ms"]["max"] or 0)
         assert max(errors) > 0 and write["all_attempts_ms"]["max"] >= min(e for e in errors if e)
+        assert "redis write:" in out and "p99 over all attempts" in out  # shown beside the successes
         assert killed["consistency"]["consistent"] is False
         assert killed["consistency"]["missing"] > 0 or killed["consistency"]["error"]
         for name in ("postgres", "influx"):
