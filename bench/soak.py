@@ -1,8 +1,9 @@
 """(f) Soak: a long `sandbox run --rate R --duration S` must keep the client's memory and open files flat.
 
-The real command runs as a child process; its RSS and open file descriptors are sampled every second,
-and the slope after the first fifth (start-up, pools filling) is fitted by least squares. A leak shows
-as a steady climb: MB or fds per minute well above zero.
+The real command runs as a child process; its RSS and open file descriptors are sampled every second
+during the write phase (the read-back and report after it are left out), and the slope after the first
+fifth (start-up, pools filling) is fitted by least squares. A leak shows as a steady climb: MB or fds
+per minute well above zero.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def section(seconds: float, rate: float, stores: str = "redis,postgres") -> str:
     rss_mb: list[float] = []
     fds: list[int] = []
     started = time.monotonic()
-    while proc.poll() is None:
+    while proc.poll() is None and time.monotonic() - started < seconds:
         try:
             rss, open_fds = child.memory_info().rss / 2**20, child.num_fds()
         except psutil.NoSuchProcess:
@@ -37,7 +38,7 @@ def section(seconds: float, rate: float, stores: str = "redis,postgres") -> str:
         rss_mb.append(rss)
         fds.append(open_fds)
         time.sleep(SAMPLE_S)
-    _, err = proc.communicate()
+    _, err = proc.communicate(timeout=seconds + 600)
     if proc.returncode != 0:
         raise SystemExit(f"soak run failed (exit {proc.returncode}): {err.strip()[-300:]}")
     skip = len(times) // 5
