@@ -22,7 +22,7 @@ RISKY = "postgres.synchronous_commit=off,redis.appendonly=no"
 
 def durability(env: dict[str, str], results: Path, profiles: str, repeat: int) -> tuple[Any, list[dict]]:
     before = set(results.glob("*-durability"))
-    proc = sandbox("run", "durability", "--stores", "postgres,redis", "--repeat", str(repeat), "--concurrency", "8",
+    proc = sandbox("run", "durability", "--stores", "postgres,redis", "-p", f"repeat={repeat}", "--concurrency", "8",
                    "-p", f"profiles={profiles}", "-p", "kill_after_s=0.4", env=env, timeout=600)
     [new] = set(results.glob("*-durability")) - before
     rows = json.loads((new / "summary.json").read_text())["durability"]["rows"]

@@ -82,7 +82,7 @@ def test_a_fault_finding_is_exit_3(tmp_path: Path) -> None:
 
 def test_a_durability_loss_is_exit_3(tmp_path: Path) -> None:
     with throwaway_stack(tmp_path / "state", extra_offset=620, stores=["redis"]) as t:
-        proc = sandbox("run", "durability", "--stores", "redis", "--repeat", "1", "-p", "kill_after_s=0.3", "-p",
+        proc = sandbox("run", "durability", "--stores", "redis", "-p", "repeat=1", "-p", "kill_after_s=0.3", "-p",
                        "profiles=redis.appendonly=no", env=t.env, timeout=180)
         assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr
         summary = json.loads(next(t.ws.results_dir.glob("*-durability/summary.json")).read_text())
