@@ -76,33 +76,47 @@ def visibility_table(state: FaultRun) -> Table:
     return table
 
 
-def durability_table(state: FaultRun) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
-                  title="durability: each store killed (kill -9) while taking writes, restarted on the same data; "
-                        "per profile and store over its trials (measured)")
-    for col in ("profile", "store", "durability setting", "trials", "lost min / median / max", "lost per trial",
-                "acknowledged per trial", "writes/s at the kill", "unknown", "divergent", "write p99 ms",
-                "server at the kill (worst trial)"):
-        table.add_column(col, justify="left" if col in ("profile", "store", "durability setting", "server at the "
-                                                        "kill (worst trial)") else "right", overflow="fold")
+def _by_profile_and_store(state: FaultRun) -> dict[tuple[str, str], list[DurabilityRow]]:
     groups: dict[tuple[str, str], list[DurabilityRow]] = {}
     for r in state.durability:
         groups.setdefault((r.profile, r.store), []).append(r)
+    return groups
+
+
+def durability_table(state: FaultRun) -> Table:
+    """Per profile and store over its trials; the settings, unknowns and latency follow in lines below."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
+                  title="durability: each store killed (kill -9) while taking writes, restarted on the same data "
+                        "(measured; acked = acknowledged)")
+    for col in ("profile", "store", "lost min/med/max", "lost per trial", "acked per trial", "writes/s at kill",
+                "server at the kill (worst trial)"):
+        table.add_column(col, justify="right" if col in ("lost min/med/max", "writes/s at kill") else "left",
+                         overflow="fold")
     previous = None
-    for (profile, store), rows in groups.items():
+    for (profile, store), rows in _by_profile_and_store(state).items():
         losses = [r.lost for r in rows]
         worst = max(rows, key=lambda r: r.lost)
         rates = [float(r.crash["rate_at_kill"]) for r in rows if r.crash.get("rate_at_kill") is not None]
         errors = "; ".join(f"trial {r.trial}: {r.error}" for r in rows if r.error)
-        table.add_row(escape(profile) if profile != previous else "", store, escape(rows[0].setting), str(len(rows)),
-                      " / ".join(_cell(Verdict.LOST, n) for n in (min(losses), int(median(losses)), max(losses))),
+        table.add_row(escape(profile) if profile != previous else "", store,
+                      "/".join(_cell(Verdict.LOST, n) for n in (min(losses), int(median(losses)), max(losses))),
                       ", ".join(str(n) for n in losses), ", ".join(str(r.acknowledged) for r in rows),
-                      f"{median(rates):,.0f}" if rates else "-", str(sum(r.unknown for r in rows)),
-                      _cell(Verdict.DIVERGENT, sum(r.divergent for r in rows)),
-                      _ms(max((r.write_p99_ms for r in rows if r.write_p99_ms is not None), default=None)),
+                      f"{median(rates):,.0f}" if rates else "-",
                       escape(worst.server_state) + (f" [red]{escape(errors)}[/]" if errors else ""))
         previous = profile
     return table
+
+
+def durability_lines(state: FaultRun) -> list[str]:
+    """What each row was run with, and what else it saw (summary.json has every trial)."""
+    lines = []
+    for (profile, store), rows in _by_profile_and_store(state).items():
+        p99 = max((r.write_p99_ms for r in rows if r.write_p99_ms is not None), default=None)
+        divergent = sum(r.divergent for r in rows)
+        lines.append(f"  {escape(profile)} / {store}: {escape(rows[0].setting)}; unknown outcome "
+                     f"{sum(r.unknown for r in rows)}, divergent {_cell(Verdict.DIVERGENT, divergent)}, "
+                     f"write p99 {_ms(p99)} ms (worst trial)")
+    return lines
 
 
 def print_faults(ctx: RunContext) -> None:
@@ -113,6 +127,8 @@ def print_faults(ctx: RunContext) -> None:
         console.print(faults_table(state))
     if state.durability:
         console.print(durability_table(state))
+        for line in durability_lines(state):
+            console.print(line)
         console.print(f"  failure simulated: {state.failure_simulated}")
     else:
         for report in state.checks:

@@ -1,9 +1,8 @@
-"""What `sandbox gc` found and did, per store."""
+"""What `sandbox gc` found and did: one line per marked namespace (greppable, never wrapped)."""
 
 from __future__ import annotations
 
 from rich.markup import escape
-from rich.table import Table
 
 from sandbox.report.console import console
 from sandbox.stores.gc import StoreLeftovers
@@ -17,25 +16,23 @@ def _age(seconds: float) -> str:
 
 
 def print_gc(results: list[StoreLeftovers], dropping: bool) -> None:
-    table = Table(title="namespaces left by sandbox runs (marked: run id, creation time, host, pid)")
-    for col in ("store", "namespace", "run id", "created (UTC)", "age", "host / pid", "action"):
-        table.add_column(col)
+    console.print("namespaces left by sandbox runs (each marked with its run id, creation time, host and pid):")
+    found = False
     for r in results:
         if r.error:
-            table.add_row(r.store, "-", "-", "-", "-", "-", f"[yellow]not checked[/]: {escape(r.error)}")
+            console.print(f"  {r.store:<9} [yellow]not checked[/]: {escape(r.error)}", soft_wrap=True)
         for left in r.leftovers:
+            found = True
             m = left.marker
             action = left.action if dropping or left.action != "drop" else "would drop (dry run)"
-            table.add_row(r.store, m.namespace, m.run_id, f"{m.created_at:%Y-%m-%d %H:%M:%S}", _age(left.age_s),
-                          f"{m.host} / {m.pid}", action)
-    if table.row_count:
-        console.print(table)
-    else:
-        console.print(f"no marked namespaces on {', '.join(r.store for r in results)}")
-    for r in results:
+            console.print(f"  {r.store:<9} {m.namespace}  run {m.run_id}  created {m.created_at:%Y-%m-%d %H:%M:%S} "
+                          f"UTC ({_age(left.age_s)} ago) on {m.host} pid {m.pid}: {action}", soft_wrap=True)
         if r.unmarked:
-            console.print(f"  {r.store}: {len(r.unmarked)} namespace(s) with the sbx_ prefix but no marker, left "
-                          f"alone: {', '.join(r.unmarked[:5])}" + (" ..." if len(r.unmarked) > 5 else ""))
+            console.print(f"  {r.store:<9} {len(r.unmarked)} namespace(s) with the sbx_ prefix but no marker, left "
+                          f"alone: {', '.join(r.unmarked[:5])}" + (" ..." if len(r.unmarked) > 5 else ""),
+                          soft_wrap=True)
+    if not found:
+        console.print(f"  none on {', '.join(r.store for r in results)}")
     candidates = sum(1 for r in results for left in r.leftovers if left.action in ("drop", "dropped"))
     if not dropping:
         console.print(f"dry run: nothing dropped; `sandbox gc --yes` drops the {candidates} marked as would drop")

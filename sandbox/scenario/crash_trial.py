@@ -64,7 +64,7 @@ class KillPoint:
     def describe(self) -> str:
         parts = ([f"{self.acked} acknowledged writes"] if self.acked else []) + \
                 ([f"{self.after_s:g} s of writing"] if self.after_s else [])
-        return "after " + " or ".join(parts) + ", whichever came first" + (
+        return "after " + " or ".join(parts) + (", whichever came first" if len(parts) > 1 else "") + (
             "; then, where the server shows it (PostgreSQL: a WAL page only in its memory), when its loss window "
             f"was open (waiting up to {WINDOW_WAIT_S:g} s)" if self.aim == "window" else "")
 
