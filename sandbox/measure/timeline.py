@@ -74,6 +74,7 @@ class Timeline:
     total_ops: int | None = None  # per store, for the progress bars; None when duration-limited
     sink: Callable[[dict[str, Any]], None] | None = None  # also gets every row (a worker process's stdout)
     local: bool = True  # False: the watched stats are filled elsewhere; rows arrive through add_row()
+    rows: list[dict[str, Any]] = field(default_factory=list)
     _watched: list[_Watched] = field(default_factory=list)
     _file: IO[str] | None = None
     _writer: Any = None
@@ -94,7 +95,7 @@ class Timeline:
                 self._show(w, row)
 
     def _emit(self, row: dict[str, Any]) -> None:
-        # Not kept in memory: a long run would grow by a row per store per second (the soak bench saw it).
+        self.rows.append(row)
         if self.sink is not None:
             self.sink(row)
         if self._writer is not None:
