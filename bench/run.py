@@ -5,9 +5,10 @@ median and spread of each side over repeats run in alternating order, sandbox/ba
 cost) and bare/native (the client library's), each next to its goal. Goals are targets printed with
 the measurements, never tests. Run with the native stack up (`make bench` brings it up); honours
 SANDBOX_PORT_OFFSET. One module per benchmark: redis_set.py (a), pg_order_tx.py (b), bulk_load.py (c),
-noop.py and memory.py (d), workers.py (e).
+noop.py and memory.py (d), workers.py (e), soak.py (f: a 10-minute run at a fixed rate, the client's
+RSS and open-fd slope; 60 s with --quick).
 
-    python -m bench.run [--quick] [--only redis,postgres,bulk,noop,workers]
+    python -m bench.run [--quick] [--only redis,postgres,bulk,noop,workers,soak] [--soak-s 600]
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import bulk_load, memory, noop, pg_order_tx, redis_set, workers
+from bench import bulk_load, memory, noop, pg_order_tx, redis_set, soak, workers
 from bench.common import Row
 from bench.repeats import REPEATS, Samples, ratio
 from sandbox.config import Workspace
@@ -94,7 +95,8 @@ async def with_workers(args: argparse.Namespace, settings: object) -> tuple[dict
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, noisier ratios)")
-    parser.add_argument("--only", default="redis,postgres,bulk,noop,workers")
+    parser.add_argument("--only", default="redis,postgres,bulk,noop,workers,soak")
+    parser.add_argument("--soak-s", type=float, default=None, help="soak length in seconds (600; 60 with --quick)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     (args.redis_ops, args.pg_orders, args.bulk_orders, args.noop_ops, args.gen_orders, args.worker_orders) = (
@@ -113,6 +115,8 @@ def main() -> None:
                         "had the faster bare loop in this run (the sandbox's default stays redis-py).")
     if "workers" in args.only:
         sections.append(workers_table(*run_loop(with_workers(args, settings)), args.worker_orders))
+    if "soak" in args.only:
+        sections.append(soak.section(args.soak_s or (60.0 if args.quick else 600.0), rate=200))
     header = (f"# bench: sandbox vs bare client vs native tool ({time.strftime('%Y-%m-%d %H:%M')}, "
               f"{os.cpu_count()} cores, python {sys.version.split()[0]}, {time.perf_counter() - started:.0f} s)\n\n"
               f"Reproduce: `make bench` (or `python -m bench.run {' '.join(sys.argv[1:])}`). Each side ran "

@@ -14,7 +14,7 @@ import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -23,6 +23,7 @@ from sandbox.errors import SandboxError, UsageError
 from sandbox.report import folder as rf
 from sandbox.report.console import console, print_calibration, print_status
 from sandbox.report.faults import print_faults
+from sandbox.report.gc import print_gc
 from sandbox.report.partitioning import print_partitioning
 from sandbox.report.progress import RichProgress
 from sandbox.report.reads import print_reads
@@ -34,12 +35,14 @@ from sandbox.report.sharding import print_sharding
 from sandbox.report.tables import print_run
 from sandbox.report.trials import trial_dir, trials_terminal_table, write_trials_summary
 from sandbox.scenario.context import RunContext
+from sandbox.scenario.interrupt import Interrupted
 from sandbox.scenario.runner import run_blocking, run_loop
 from sandbox.scenario.spec import describe_all
 from sandbox.scenario.spec import load as load_scenario
 from sandbox.scenario.step_registry import STEPS, override_params
 from sandbox.stack import open_stack, recorded_backend, resolve_backend
 from sandbox.stack.status import gather_status, replica_nodes, replica_status
+from sandbox.stores.gc import collect, parse_age
 from sandbox.stores.registry import StoreRegistry
 from sandbox.strategies.registry import STRATEGIES, strategy_names
 
@@ -113,8 +116,8 @@ def status(backend: BackendOpt = "auto", config: ConfigOpt = None) -> None:
     rows = asyncio.run(gather_status(settings, list(registry.names)))
     rows += asyncio.run(replica_status(settings, ws, replica_nodes(settings, list(pids), list(registry.names))))
     print_status(chosen, rows, pids)
-    if not all(r.reachable for r in rows):
-        raise typer.Exit(1)
+    if down := [r.store for r in rows if not r.reachable]:
+        raise UsageError(f"not reachable: {', '.join(down)} (start them with `sandbox up`, or fix their URLs)")
 
 
 @app.command("scenarios")
@@ -185,9 +188,12 @@ def run_scenario(
     for trial in range(1, repeat + 1):
         if folder is not None:
             console.print(f"[bold]trial {trial} of {repeat}[/]")
-        with RichProgress() as progress:
-            ctx = run_blocking(scenario, params, settings, ws, chosen, stack, progress,
-                               trial_dir(folder, trial) if folder is not None else None)
+        try:
+            with RichProgress() as progress:
+                ctx = run_blocking(scenario, params, settings, ws, chosen, stack, progress,
+                                   trial_dir(folder, trial) if folder is not None else None)
+        except Interrupted as stopped:
+            _interrupted(stopped)
         path = write_results(ctx)
         print_run(ctx, wide)
         print_faults(ctx)
@@ -206,6 +212,18 @@ def run_scenario(
 
 # Steps with an experiment of their own (ctx.experiments): each prints it and returns its findings (exit 3).
 EXPERIMENTS = (print_sharding, print_reshard, print_partitioning, print_routing)
+
+
+def _interrupted(stopped: Interrupted) -> NoReturn:
+    """A run stopped by SIGINT / SIGTERM: what it did goes to summary.json, then exit 128 + the signal."""
+    if stopped.ctx is not None:
+        path = write_results(stopped.ctx)
+        done, kept = ", ".join(stopped.ctx.completed_phases) or "(none)", stopped.ctx.params.keep
+        print(f"{stopped}: after phases {done}; namespaces {'kept (--keep)' if kept else 'dropped'}; "
+              f"what was done: {path}", file=sys.stderr)
+    else:
+        print(f"{stopped} before anything was written", file=sys.stderr)
+    raise typer.Exit(stopped.exit_code)
 
 
 def _run_status(ctx: RunContext) -> int:
@@ -279,6 +297,20 @@ def recommend(results: Annotated[Path | None, typer.Option(help="folder of resul
     from sandbox.report.recommend import print_matrix
 
     print_matrix(results or _workspace().results_dir)
+
+
+@app.command()
+def gc(older_than: Annotated[str, typer.Option(help="only namespaces created at least this long ago (90s, 30m, "
+                                               "1h, 2d)")] = "1h",
+       yes: Annotated[bool, typer.Option("--yes", help="drop them (default: list only)")] = False,
+       stores: StoresOpt = None, backend: BackendOpt = "auto", config: ConfigOpt = None) -> None:
+    """List namespaces left behind by killed runs on every store; with --yes drop them (marked ones only)."""
+    age = parse_age(older_than)
+    ws = _workspace()
+    registry = _registry(config)
+    settings = registry.settings(resolve_backend(backend, ws.state_dir), ws, config)
+    names = registry.parse(stores) if stores is not None else list(registry.names)
+    print_gc(asyncio.run(collect(settings, names, age, drop=yes)), dropping=yes)
 
 
 @app.command()

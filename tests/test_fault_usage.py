@@ -19,6 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
     (["outage", "-p", "action=explode"], "outage: action must be kill, stop or pause"),
     (["outage", "-p", "nosuch=1"], "--param nosuch: no step of scenario outage takes it"),
     (["durability", "-p", "profiles=redis.appendonly=maybe"], "durability redis.appendonly: expected one of"),
+    (["durability", "-p", "repeat=0"], "durability: repeat must be a positive whole number"),
+    (["durability", "-p", "kill_after_s=-1"], "durability: kill_after_s must be a positive number"),
+    (["durability", "-p", "kill_at_acked=1.5"], "durability: kill_at_acked must be a positive whole number"),
+    (["durability", "-p", "aim=somewhere"], "durability: aim must be window or point"),
 ])
 def test_bad_fault_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
     env = {**os.environ, "SANDBOX_RESULTS_DIR": str(tmp_path / "results"), "SANDBOX_PROJECT_DIR": str(ROOT)}

@@ -6,6 +6,7 @@ FakeLatencyStore is the one fake store in the project: it tests the measuring ha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -123,6 +124,80 @@ async def test_a_call_past_the_timeout_is_cut_off_and_counted_unknown() -> None:
                               timeout_s=0.3)
     assert time.perf_counter() - started < 2.0
     assert stats.unknown == 1 and stats.ok == 2 and "TimeoutError" in stats.first_errors[0]
+
+
+async def test_a_timed_out_call_keeps_its_duration_in_the_unknown_histogram_and_the_all_attempts_p99() -> None:
+    _, stats, _ = await run_plan(FakeLatencyStore(0.001, stall_at=50, stall_s=5.0), LoadPlan(concurrency=1), ops=60,
+                              timeout_s=0.3)
+    assert stats.unknown == 1 and stats.ok == 59
+    assert stats.response.get_total_count() == 59 and ms(stats.response, 100) < 100, "successes only"
+    assert stats.unknown_response.get_total_count() == 1 and 300 <= ms(stats.unknown_response, 100) < 600
+    assert stats.failed_response.get_total_count() == 0
+    everything = stats.all_attempts()
+    assert everything.get_total_count() == 60 and ms(everything, 100) >= 300
+    doc = stats.to_json()
+    assert doc["unknown_ms"]["max"] >= 300 and doc["failed_ms"]["max"] is None
+    assert doc["all_attempts_ms"]["max"] >= 300 > doc["latency_ms"]["max"]
+
+
+class RefusingStore(FakeLatencyStore):
+    """Refuses every write whose number is in `refuse` (the store answered with an error)."""
+
+    def __init__(self, delay_s: float, refuse: list[int]):
+        super().__init__(delay_s)
+        self.refuse = refuse
+
+    async def write(self, order: Order) -> None:
+        await super().write(order)
+        if self.writes in self.refuse:
+            raise ValueError(f"write {self.writes} refused")
+
+
+async def test_failed_calls_are_timed_and_warmup_errors_are_counted() -> None:
+    # Writes 1-10 fall in the warm-up (0.3 s of 5 ms writes on one worker is ~60), 150-159 after it.
+    refuse = [*range(1, 11), *range(150, 160)]
+    _, stats, _ = await run_plan(RefusingStore(0.005, refuse), LoadPlan(concurrency=1, warmup_s=0.3),
+                              ops=200)
+    assert stats.warmup_errors == 10 and stats.warmup > 10
+    assert stats.failed == 10 and stats.failed_response.get_total_count() == 10
+    assert 4 <= ms(stats.failed_response, 50) < 50
+    assert stats.to_json()["warmup_errors"] == 10
+    assert any("refused" in e for e in stats.first_errors)
+
+
+class SwallowingStore(FakeLatencyStore):
+    """Answers even when its caller is cancelled, as redis-py's pipelines were seen to do here."""
+
+    async def write(self, order: Order) -> None:
+        self.writes += 1
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(self.delay_s)
+
+
+async def test_a_cancelled_writer_stops_even_when_the_client_library_swallows_the_cancellation() -> None:
+    store = SwallowingStore(0.005)
+    task = asyncio.get_running_loop().create_task(run_plan(store, LoadPlan(concurrency=4), ops=100_000))
+    await asyncio.sleep(0.2)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=2.0)
+    assert done and task.cancelled(), "the writers did not stop within 2 s of the cancellation"
+    stopped_at = store.writes
+    await asyncio.sleep(0.2)
+    assert 0 < stopped_at == store.writes, "writes went on after the run was cancelled"
+
+
+def test_error_histograms_survive_the_trip_between_processes() -> None:
+    stats = OpStats()
+    stats.record_error(2_000_000, unknown=False, exc=ValueError("no"))
+    stats.record_error(9_000_000_000, unknown=True, exc=TimeoutError("late"))
+    stats.warmup_errors = 4
+    back = stats_from_wire(json.loads(json.dumps(stats_to_wire(stats))))
+    assert (back.failed, back.unknown, back.warmup_errors) == (1, 1, 4)
+    assert back.failed_response.encode() == stats.failed_response.encode()
+    assert back.unknown_response.encode() == stats.unknown_response.encode()
+    merged = OpStats()
+    merged.merge(back)
+    assert merged.all_attempts().get_total_count() == 2 and merged.warmup_errors == 4
 
 
 def test_poisson_schedule_is_seeded_and_has_the_target_mean_gap() -> None:

@@ -39,7 +39,7 @@ def test_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
         assert down.returncode == 0, down.stderr
         for store, pid in pids.items():
             assert _start_time(pid) != started[store], f"{store} (pid {pid}) still runs after down"
-        assert sandbox("status", env=t.env).returncode == 1  # nothing reachable any more
+        assert_usage_error(sandbox("status", env=t.env), "not reachable: postgres, mongo, redis")  # all gone
 
         data_dirs = [t.stack.store_dir(s) for s in StoreRegistry.built_in().names]
         assert all(d.exists() for d in data_dirs)  # down keeps the data for the next up
@@ -87,6 +87,10 @@ def test_a_store_killed_mid_run_is_counted_the_others_go_on_and_exit_is_3(tmp_pa
         killed = summary["stores"]["redis"]
         write = killed["operations"]["write"]
         assert write["ok"] > 0 and write["failed"] + write["unknown"] > 0 and write["first_errors"]
+        # The calls that failed are timed too, beside the successes, and in the p99 over every attempt.
+        errors = (write["failed_ms"]["max"] or 0, write["unknown_ms"]["max"] or 0)
+        assert max(errors) > 0 and write["all_attempts_ms"]["max"] >= min(e for e in errors if e)
+        assert "redis write:" in out and "p99 over all attempts" in out  # shown beside the successes
         assert killed["consistency"]["consistent"] is False
         assert killed["consistency"]["missing"] > 0 or killed["consistency"]["error"]
         for name in ("postgres", "influx"):

@@ -10,12 +10,11 @@ a LoadOutcome per store (orders sent, measured wall time, the client's own load)
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.measure.load import LoadPlan, LoadResult, batched, drive
+from sandbox.measure.load import LoadPlan, LoadResult, batched, drive, gather_all
 from sandbox.measure.saturation import ClientLoad, CpuMeter, client_load
 from sandbox.measure.timing import TimedStore
 from sandbox.workload.generator import Workload
@@ -67,5 +66,5 @@ async def write_everywhere(stores: list[TimedStore], workload: Workload, concurr
         result = await drive(batched(workload.orders(share[0], step=share[1]), batch), write, plan, started)
         outcomes[ts.name] = LoadOutcome(result.measured_s, client_load(plan, result, meter), count)
 
-    await asyncio.gather(*(feed(ts) for ts in stores))
+    await gather_all(*(feed(ts) for ts in stores))
     return outcomes

@@ -13,6 +13,10 @@ Three times are kept for every (store, operation), after Rally and NoSQLBench:
 
 response = waiting + processing + service, where waiting (schedule lag) is the time from the intended
 start until a worker picked the operation up; see sandbox.measure.load.
+
+Failed and unknown-outcome operations keep their response times too, in histograms of their own: during
+an outage the calls that waited the full deadline are the story, and a p99 over successes alone hides
+them. `all_attempts` merges the three for a p99 over everything that was tried.
 """
 
 from __future__ import annotations
@@ -86,11 +90,14 @@ class OpStats:
     response: HdrHistogram = field(default_factory=new_histogram)  # intended start -> answer
     service: HdrHistogram = field(default_factory=new_histogram)  # send -> answer
     processing: HdrHistogram = field(default_factory=new_histogram)  # picked up -> send
+    failed_response: HdrHistogram = field(default_factory=new_histogram)  # intended start -> the error
+    unknown_response: HdrHistogram = field(default_factory=new_histogram)  # intended start -> timeout / broken link
     ok: int = 0
     failed: int = 0  # the store answered with an error
     unknown: int = 0  # timed out or lost the connection: the write may or may not have landed
     items: int = 0  # orders carried by the successful operations (batches carry several)
     warmup: int = 0  # operations intended to start during the warm-up: counted here only
+    warmup_errors: int = 0  # of those, the ones that failed or timed out (a store failing from the start)
     first_errors: list[str] = field(default_factory=list)
     # Times (ns) of successful operations not yet in the histograms; flush() moves them.
     pending: tuple[list[int], list[int], list[int]] = field(default_factory=lambda: ([], [], []), repr=False)
@@ -103,6 +110,23 @@ class OpStats:
         """The latency users should read: response time (Rally's "latency", wrk2's corrected latency)."""
         self.flush()
         return self.response
+
+    def all_attempts(self) -> HdrHistogram:
+        """Response times of every measured operation, whatever its outcome."""
+        merged = new_histogram()
+        for hist in (self.latency, self.failed_response, self.unknown_response):
+            merged.add(hist)
+        return merged
+
+    def record_error(self, nanoseconds: int, unknown: bool, exc: BaseException) -> None:
+        """One failed (the store said no) or unknown-outcome (timeout, broken link) operation."""
+        if unknown:
+            self.unknown += 1
+            record_us(self.unknown_response, nanoseconds)
+        else:
+            self.failed += 1
+            record_us(self.failed_response, nanoseconds)
+        self.note_error(exc)
 
     def flush(self) -> None:
         responses, services, processings = self.pending
@@ -132,11 +156,14 @@ class OpStats:
         self.response.add(other.response)
         self.service.add(other.service)
         self.processing.add(other.processing)
+        self.failed_response.add(other.failed_response)
+        self.unknown_response.add(other.unknown_response)
         self.ok += other.ok
         self.failed += other.failed
         self.unknown += other.unknown
         self.items += other.items
         self.warmup += other.warmup
+        self.warmup_errors += other.warmup_errors
         self.first_errors = (self.first_errors + other.first_errors)[:3]
 
     def to_json(self, elapsed_s: float = 0.0, client: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -145,14 +172,18 @@ class OpStats:
         self.flush()
         return {
             "ok": self.ok, "failed": self.failed, "unknown": self.unknown, "orders": self.items,
-            "warmup_ops": self.warmup, "elapsed_s": round(elapsed_s, 3),
+            "warmup_ops": self.warmup, "warmup_errors": self.warmup_errors, "elapsed_s": round(elapsed_s, 3),
             "throughput_ops_s": round(self.ok / elapsed_s, 1) if elapsed_s else None,
             "throughput_orders_s": round(self.items / elapsed_s, 1) if elapsed_s else None,
             # latency_ms is response time: from the intended start (see the module docstring).
             "latency_ms": summarize(self.response), "service_ms": summarize(self.service),
             "processing_ms": summarize(self.processing),
+            # Response times of the operations that did not succeed, and over every attempt.
+            "failed_ms": summarize(self.failed_response), "unknown_ms": summarize(self.unknown_response),
+            "all_attempts_ms": summarize(self.all_attempts()),
             "client": client, "flags": client["flags"] if client else [],
             "first_errors": self.first_errors,
             "hdr": encode(self.response), "hdr_service": encode(self.service),
             "hdr_processing": encode(self.processing),
+            "hdr_failed": encode(self.failed_response), "hdr_unknown": encode(self.unknown_response),
         }

@@ -22,10 +22,10 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sandbox.errors import UsageError
 
@@ -54,8 +54,23 @@ async def closed_loop(work: Iterable[T], do: Callable[[T], Awaitable[object]], c
             await do(item)
 
     start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await gather_all(*(worker() for _ in range(concurrency)))
     return time.perf_counter() - start
+
+
+async def gather_all(*aws: Coroutine[Any, Any, T]) -> list[T]:
+    """Like asyncio.gather, but a cancelled run waits for every worker to stop before it goes on.
+
+    gather() returns as soon as its first child is cancelled and leaves the others running for a
+    moment: a teardown that follows would race writes still in flight (a Ctrl-C leaving keys behind).
+    A TaskGroup waits for all of them; the first error is raised as itself, not as a group.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(aw) for aw in aws]
+    except BaseExceptionGroup as errors:
+        raise errors.exceptions[0] from None
+    return [task.result() for task in tasks]
 
 
 @dataclass(frozen=True)
@@ -197,7 +212,7 @@ async def drive(work: Iterable[T], do: Callable[[T, int, int], Awaitable[object]
             await do(item, intended, begun)  # type: ignore[arg-type]
 
     worker = open_worker if plan.open else closed_worker
-    await asyncio.gather(*(worker() for _ in range(plan.concurrency)))
+    await gather_all(*(worker() for _ in range(plan.concurrency)))
     if schedule is not None and end is not None and result.missed:
         # Everything else still due before the end was never sent either: count it, do not drop it.
         for intended in schedule:

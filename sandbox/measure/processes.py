@@ -25,7 +25,7 @@ from sandbox.config import Endpoint
 from sandbox.errors import SandboxError
 from sandbox.measure.driver import LoadOutcome, write_everywhere
 from sandbox.measure.latency import OpStats, decode, encode
-from sandbox.measure.load import LoadPlan
+from sandbox.measure.load import LoadPlan, gather_all
 from sandbox.measure.progress import SILENT
 from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
@@ -55,14 +55,17 @@ class WriteJob:
 def stats_to_wire(stats: OpStats) -> dict[str, Any]:
     stats.flush()
     return {"ok": stats.ok, "failed": stats.failed, "unknown": stats.unknown, "items": stats.items,
-            "warmup": stats.warmup, "first_errors": stats.first_errors,
+            "warmup": stats.warmup, "warmup_errors": stats.warmup_errors, "first_errors": stats.first_errors,
             "response": encode(stats.response), "service": encode(stats.service),
-            "processing": encode(stats.processing)}
+            "processing": encode(stats.processing), "failed_response": encode(stats.failed_response),
+            "unknown_response": encode(stats.unknown_response)}
 
 
 def stats_from_wire(doc: dict[str, Any]) -> OpStats:
-    return OpStats(decode(doc["response"]), decode(doc["service"]), decode(doc["processing"]), doc["ok"],
-                   doc["failed"], doc["unknown"], doc["items"], doc["warmup"], list(doc["first_errors"]))
+    return OpStats(decode(doc["response"]), decode(doc["service"]), decode(doc["processing"]),
+                   decode(doc["failed_response"]), decode(doc["unknown_response"]), ok=doc["ok"],
+                   failed=doc["failed"], unknown=doc["unknown"], items=doc["items"], warmup=doc["warmup"],
+                   warmup_errors=doc["warmup_errors"], first_errors=list(doc["first_errors"]))
 
 
 async def _one_worker(ts: TimedStore, job: WriteJob, timeline: Timeline, ready: asyncio.Barrier) -> LoadOutcome:
@@ -106,7 +109,7 @@ async def write_in_processes(stores: list[TimedStore], job: WriteJob, timeline: 
     timeline.local = False  # the rows come from the workers
     ready = asyncio.Barrier(len(stores) * job.workers)
     runs = [(ts, _one_worker(ts, job.share(i), timeline, ready)) for ts in stores for i in range(job.workers)]
-    outcomes = await asyncio.gather(*(run for _, run in runs))
+    outcomes = await gather_all(*(run for _, run in runs))
     merged: dict[str, LoadOutcome] = {}
     for (ts, _), outcome in zip(runs, outcomes, strict=True):
         merged[ts.name] = _add(merged[ts.name], outcome) if ts.name in merged else outcome

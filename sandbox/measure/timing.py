@@ -112,7 +112,10 @@ class TimedCalls:
         if intended_ns is None:
             intended_ns = start
         if intended_ns < self.measure_from_ns:
-            stats.warmup += 1  # warm-up: left out of every count and histogram
+            stats.warmup += 1  # warm-up: left out of every histogram, but errors are counted
+            if error is not None:
+                stats.warmup_errors += 1
+                stats.note_error(error)
         elif error is None:
             responses, services, processings = stats.pending
             responses.append(end - intended_ns)
@@ -123,16 +126,16 @@ class TimedCalls:
             stats.ok += 1
             stats.items += len(keys) or 1
         else:
-            if outcome == "info":
-                stats.unknown += 1
-            else:
-                stats.failed += 1
-            stats.note_error(error)
+            stats.record_error(end - intended_ns, outcome == "info", error)
         if self.listeners:
             event = OpEvent(self.name, op, keys, start, end, outcome,
                             None if error is None else f"{type(error).__name__}: {error}"[:200], intended_ns)
             for listener in self.listeners:
                 listener(event)
+        if task is not None and task.cancelling():
+            # Cancelled while the call ran, and the client library swallowed it (redis-py's pipelines
+            # can): the outcome is recorded above, now stop, or the worker writes on past a teardown.
+            raise asyncio.CancelledError
         return error is None, result
 
     async def _watch(self) -> None:

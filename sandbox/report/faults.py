@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from statistics import median
+
 from rich import box
 from rich.markup import escape
 from rich.table import Table
@@ -10,6 +12,7 @@ from sandbox.measure.checker import DESCRIPTIONS, FINDINGS, CheckReport, Verdict
 from sandbox.measure.latency import summarize
 from sandbox.report.console import console
 from sandbox.scenario.context import RunContext
+from sandbox.scenario.durability_rows import DurabilityRow
 from sandbox.scenario.fault_run import FaultRun
 
 COLUMNS = {  # short headers, in the order a reader scans them
@@ -73,21 +76,47 @@ def visibility_table(state: FaultRun) -> Table:
     return table
 
 
+def _by_profile_and_store(state: FaultRun) -> dict[tuple[str, str], list[DurabilityRow]]:
+    groups: dict[tuple[str, str], list[DurabilityRow]] = {}
+    for r in state.durability:
+        groups.setdefault((r.profile, r.store), []).append(r)
+    return groups
+
+
 def durability_table(state: FaultRun) -> Table:
+    """Per profile and store over its trials; the settings, unknowns and latency follow in lines below."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
-                  title="durability: acknowledged writes, then kill -9 and restart on the same data (measured)")
-    for col in ("profile", "store", "durability setting", "write p50 ms", "write p99 ms", "acknowledged",
-                "lost", "unknown", "divergent", "held after restart"):
-        table.add_column(col, justify="left" if col in ("profile", "store", "durability setting") else "right",
+                  title="durability: each store killed (kill -9) while taking writes, restarted on the same data "
+                        "(measured; acked = acknowledged)")
+    for col in ("profile", "store", "lost min/med/max", "lost per trial", "acked per trial", "writes/s at kill",
+                "server at the kill (worst trial)"):
+        table.add_column(col, justify="right" if col in ("lost min/med/max", "writes/s at kill") else "left",
                          overflow="fold")
     previous = None
-    for r in state.durability:
-        table.add_row(escape(r.profile) if r.profile != previous else "", r.store, escape(r.setting),
-                      _ms(r.write_p50_ms), _ms(r.write_p99_ms), str(r.acknowledged), _cell(Verdict.LOST, r.lost),
-                      str(r.unknown), _cell(Verdict.DIVERGENT, r.divergent),
-                      "-" if r.held_after is None else str(r.held_after))
-        previous = r.profile
+    for (profile, store), rows in _by_profile_and_store(state).items():
+        losses = [r.lost for r in rows]
+        worst = max(rows, key=lambda r: r.lost)
+        rates = [float(r.crash["rate_at_kill"]) for r in rows if r.crash.get("rate_at_kill") is not None]
+        errors = "; ".join(f"trial {r.trial}: {r.error}" for r in rows if r.error)
+        table.add_row(escape(profile) if profile != previous else "", store,
+                      "/".join(_cell(Verdict.LOST, n) for n in (min(losses), int(median(losses)), max(losses))),
+                      ", ".join(str(n) for n in losses), ", ".join(str(r.acknowledged) for r in rows),
+                      f"{median(rates):,.0f}" if rates else "-",
+                      escape(worst.server_state) + (f" [red]{escape(errors)}[/]" if errors else ""))
+        previous = profile
     return table
+
+
+def durability_lines(state: FaultRun) -> list[str]:
+    """What each row was run with, and what else it saw (summary.json has every trial)."""
+    lines = []
+    for (profile, store), rows in _by_profile_and_store(state).items():
+        p99 = max((r.write_p99_ms for r in rows if r.write_p99_ms is not None), default=None)
+        divergent = sum(r.divergent for r in rows)
+        lines.append(f"  {escape(profile)} / {store}: {escape(rows[0].setting)}; unknown outcome "
+                     f"{sum(r.unknown for r in rows)}, divergent {_cell(Verdict.DIVERGENT, divergent)}, "
+                     f"write p99 {_ms(p99)} ms (worst trial)")
+    return lines
 
 
 def print_faults(ctx: RunContext) -> None:
@@ -98,14 +127,18 @@ def print_faults(ctx: RunContext) -> None:
         console.print(faults_table(state))
     if state.durability:
         console.print(durability_table(state))
+        for line in durability_lines(state):
+            console.print(line)
         console.print(f"  failure simulated: {state.failure_simulated}")
     else:
         for report in state.checks:
             console.print(check_table(report))
+    # Durability trials are many checks: their examples are the findings only (unknowns are expected there).
+    shown = FINDINGS if state.durability else (*FINDINGS, Verdict.UNKNOWN_THEN_PRESENT, Verdict.UNKNOWN_THEN_ABSENT)
     for report in state.checks:
         for name, s in report.stores.items():
             for verdict, ids in s.examples.items():
-                if verdict in FINDINGS or verdict in (Verdict.UNKNOWN_THEN_PRESENT, Verdict.UNKNOWN_THEN_ABSENT):
+                if verdict in shown:
                     console.print(f"  {report.label} {name}: {s.counts[verdict]} {verdict.value} "
                                   f"({DESCRIPTIONS[verdict]}), e.g. {', '.join(ids[:3])}")
     faulted = {f.store for f in state.applied}

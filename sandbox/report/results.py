@@ -66,6 +66,9 @@ def summary(ctx: RunContext) -> dict[str, Any]:
     return {
         "run_id": ctx.run_id, "scenario": ctx.scenario.name, "backend": ctx.backend, "seed": ctx.params.seed,
         "params": params, "phases": [p.step for p in ctx.scenario.phases],
+        # A run stopped by a signal: which, and the phases it finished (the counts below are what it did).
+        "interrupted": ctx.interrupted is not None, "interrupted_by": ctx.interrupted,
+        "completed_phases": ctx.completed_phases,
         "consistent": all(c.consistent for c in ctx.comparisons.values()) if ctx.comparisons else None,
         "client": {"python": sys.version.split()[0], "platform": platform.platform(),
                    "libraries": client_versions(registry_of(ctx.settings))},

@@ -26,8 +26,8 @@ def latency_table(ctx: RunContext, columns: tuple[str, ...] = MAIN) -> Table:
     """Response time per store and op; `columns` picks from MAIN + SECONDARY (the second table, or --wide)."""
     main = set(MAIN) <= set(columns)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
-                  title="latency (ms, HdrHistogram; p50..max = response time from each operation's intended start; "
-                        "a batch is one operation)" if main else
+                  title="latency (ms, HdrHistogram; p50..max = response time of successes from each operation's "
+                        "intended start (failed and unknown ones: below the table); a batch is one op)" if main else
                   "servers and the client side (ms; svc = service time from the send, proc = client processing; "
                   "client = harness CPU, schedule lag, flags: docs/measurement.md)")
     for col in columns:
@@ -47,6 +47,24 @@ def latency_table(ctx: RunContext, columns: tuple[str, ...] = MAIN) -> Table:
                     "client": client_cell(load.client if load else None)}
             table.add_row(*(cell[c] for c in columns))
     return table
+
+
+def error_lines(ctx: RunContext) -> list[str]:
+    """Beside the successes: the failed and unknown operations' own latency, and the p99 over every attempt."""
+    lines = []
+    for name, ts in ctx.stores.items():
+        for op, stats in ts.stats.items():
+            if not (stats.failed or stats.unknown or stats.warmup_errors):
+                continue
+            parts = [f"{label} p99 {_ms(summarize(hist)['p99'])} ms ({n})" for label, hist, n in
+                     (("failed", stats.failed_response, stats.failed), ("unknown", stats.unknown_response,
+                                                                          stats.unknown)) if n]
+            parts.append(f"p99 over all attempts {_ms(summarize(stats.all_attempts())['p99'])} ms "
+                         f"(successes {_ms(summarize(stats.latency)['p99'])} ms)")
+            if stats.warmup_errors:
+                parts.append(f"[red]{stats.warmup_errors} errors during the warm-up[/]")
+            lines.append(f"  {name} {op}: " + ", ".join(parts))
+    return lines
 
 
 def client_cell(client: ClientLoad | None) -> str:
@@ -88,6 +106,9 @@ def print_run(ctx: RunContext, wide: bool = False) -> None:
             console.print(latency_table(ctx, MAIN[:2] + SECONDARY[:1] + MAIN[2:] + SECONDARY[1:]), width=10_000)
         else:
             console.print(latency_table(ctx))
+        for line in error_lines(ctx):
+            console.print(line)
+        if not wide:
             console.print(latency_table(ctx, ("store", "op", *SECONDARY)))
     if ctx.comparisons:
         console.print(consistency_table(ctx))

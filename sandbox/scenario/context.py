@@ -54,6 +54,8 @@ class RunContext:
     # Results of the steps that measure one experiment of their own (sharding, reshard, partitioning, routing),
     # by step name, as plain JSON values: summary.json carries them, report/ renders them.
     experiments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    completed_phases: list[str] = field(default_factory=list)
+    interrupted: str | None = None  # the signal that stopped the run (SIGINT, SIGTERM)
 
     @property
     def written(self) -> dict[str, int]:

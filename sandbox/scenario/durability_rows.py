@@ -1,8 +1,8 @@
-"""One row of the durability table: a store under a durability profile, measured after kill -9."""
+"""One row of the durability table: a store under a durability profile in one trial, measured after kill -9."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -22,6 +22,9 @@ class DurabilityRow:
     divergent: int
     held_after: int | None  # orders found after the restart; None when the read-back failed
     error: str | None = None
+    trial: int = 1
+    crash: dict[str, Any] = field(default_factory=dict)  # crash_trial.Crash: when and how it was killed
+    server_state: str = ""  # the server's persistence state right before the kill, in one line
 
     def to_json(self) -> dict[str, Any]:
         return dict(vars(self))

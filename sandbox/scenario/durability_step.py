@@ -1,8 +1,10 @@
-"""The durability experiment: acknowledged writes, kill -9, restart on the same data, count what is lost.
+"""The durability experiment: a crash inside each store's loss window, repeated, with what was lost.
 
-For each durability profile: (re)start the servers with its settings, write the workload to every
-store in a namespace of its own, SIGKILL each server's process tree once the last write is
-acknowledged, start it again on the same data directory, and classify every order with the checker.
+For each durability profile: (re)start the servers with its settings; then `repeat` trials, each in a
+namespace of its own: every store gets its own write stream and is SIGKILLed while still taking writes,
+at a point of that stream (crash_trial.KillPoint), its writers going on until they notice; the server's
+own persistence state is asked right before the kill; then every store is started again on the same
+data directory and every order is classified with the checker.
 What is simulated is a process crash: the kernel keeps running, so whatever a server had handed to
 the OS (page cache) survives even without fsync. An OS crash or power loss is NOT simulated.
 """
@@ -15,38 +17,43 @@ from typing import Any
 
 from sandbox.errors import UsageError
 from sandbox.measure.checker import CheckReport, Verdict, check_store, expected_records
-from sandbox.measure.driver import write_everywhere
 from sandbox.measure.history import OpHistory, WriteOutcome
 from sandbox.measure.latency import summarize
+from sandbox.measure.load import LoadPlan, gather_all
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
+from sandbox.scenario.crash_trial import KillPoint, write_until_killed
 from sandbox.scenario.durability_rows import DurabilityRow
 from sandbox.scenario.fault_steps import fault_run
 from sandbox.scenario.spec import RunParams
 from sandbox.scenario.steps import Step
 from sandbox.stack.durability_profiles import Profile, parse_profiles
 from sandbox.stack.faults import FaultInjector
+from sandbox.stack.persistence import brief
 from sandbox.stores import make_store
 from sandbox.stores.base import Store
 from sandbox.stores.connect import close_all, connect_all, prepare_all
 from sandbox.stores.registry import StoreRegistry, registry_of
 
-FAILURE_SIMULATED = ("process crash: SIGKILL to each server's process tree right after the last acknowledged "
-                     "write, then a restart on the same data directory. The OS kept running, so data a server "
-                     "had handed to the kernel survives without fsync; an OS crash or power loss is not simulated.")
+FAILURE_SIMULATED = ("process crash: SIGKILL to each server's process tree while it was still taking writes "
+                     "(its writers going on until they noticed), then a restart on the same data directory. "
+                     "The OS kept running, so data a server had handed to the kernel survives without fsync; "
+                     "an OS crash or power loss is not simulated.")
 
 
-async def durability(ctx: RunContext, profiles: Any = "default") -> None:
-    """Per durability profile and store: write, kill -9, restart, count acknowledged-but-lost orders."""
+async def durability(ctx: RunContext, profiles: Any = "default", repeat: int = 3, kill_at_acked: int | None = None,
+                     kill_after_s: float | None = 1.0, aim: str = "window") -> None:
+    """Per durability profile, `repeat` trials: each store killed mid-stream, restarted, every order checked."""
     registry = registry_of(ctx.settings)
     parsed = parse_profiles(profiles, registry)
+    point = KillPoint(kill_at_acked, kill_after_s, aim).validated()
     stack = ctx.stack
     if not stack.durability_configurable and any(p.name != "default" for p in parsed):
         raise UsageError("durability profiles other than `default` need the native backend (the compose "
                          "services' settings are fixed in compose/docker-compose.yml)")
     original = stack.durability
     state = fault_run(ctx)
-    state.failure_simulated = FAILURE_SIMULATED
+    state.failure_simulated = f"{FAILURE_SIMULATED} Kill point: {point.describe()}."
     injector = FaultInjector(stack)
 
     async def restore() -> None:
@@ -63,36 +70,36 @@ async def durability(ctx: RunContext, profiles: Any = "default") -> None:
             stack.set_durability(profile.durability)
             for name in ctx.stores:
                 await injector.apply(name, "restart")
-        await _one_profile(ctx, i, profile, injector)
+        for trial in range(repeat):
+            await _one_trial(ctx, i, trial, profile, injector, point)
 
 
-async def _one_profile(ctx: RunContext, index: int, profile: Profile, injector: FaultInjector) -> None:
+async def _one_trial(ctx: RunContext, index: int, trial: int, profile: Profile, injector: FaultInjector,
+                     point: KillPoint) -> None:
     p = ctx.params
     state = fault_run(ctx)
     registry = registry_of(ctx.settings)
-    namespace = f"sbx_{ctx.run_id}_d{index}"
+    namespace = f"sbx_{ctx.run_id}_d{index}t{trial}"
     adapters = [make_store(ctx.settings, name, namespace, p.concurrency, es_refresh=p.es_refresh,
                            **profile.client_options(registry, name)) for name in ctx.stores]
     servers = await connect_all(adapters)
-    history = OpHistory(ctx.results_dir / f"history-durability-{index}.jsonl")
+    history = OpHistory(ctx.results_dir / f"history-durability-{index}-{trial}.jsonl")
     timed = {s.name: TimedStore(s, p.op_timeout_s, [history.listener]) for s in adapters}
     try:
-        await prepare_all(adapters, ctx.workload.catalog)
+        await prepare_all(adapters, ctx.workload.catalog, ctx.run_id)
         reported = {name: await _reported_settings(ts.store) for name, ts in timed.items()}
-        await write_everywhere(list(timed.values()), ctx.workload, p.concurrency, p.batch,
-                               ctx.tracker(f"write d{index}", p.orders))
+        plan = LoadPlan(p.concurrency)
+        crashes = await gather_all(*(write_until_killed(ts, ctx.workload, plan, p.batch, point, injector,
+                                                        ts.store.endpoint.url, history) for ts in timed.values()))
         for name in timed:  # one at a time: the stack's record file is not shared between threads
-            history.note_fault(name, "kill", "after the last acknowledged write")
-            await injector.apply(name, "kill")
-        for name in timed:
             await injector.apply(name, "start")
             history.note_fault(name, "start", "same data directory")
-        expected = expected_records(o.record() for o in ctx.workload.orders())
+        expected = expected_records(o.record() for o in ctx.workload.orders(0, max(c.sent for c in crashes)))
         checks = await asyncio.gather(*(check_store(name, expected, history.outcomes.of(name), ts.store.scan)
                                         for name, ts in timed.items()))
-        state.checks.append(CheckReport(f"durability {profile.name}: after kill -9 and restart",
+        state.checks.append(CheckReport(f"durability {profile.name} trial {trial + 1}: after kill -9 and restart",
                                         {c.store: c for c in checks}))
-        for c in checks:
+        for c, crash in zip(checks, crashes, strict=True):
             lat = summarize(timed[c.store].op("write").latency)  # the TimedStore's own histogram
             acked = history.outcomes.counts(c.store)[WriteOutcome.ACKNOWLEDGED.name.lower()]
             setting = profile.describe(registry, c.store) + (f" [server reports {reported[c.store]}]"
@@ -103,7 +110,8 @@ async def _one_profile(ctx: RunContext, index: int, profile: Profile, injector: 
             state.durability.append(DurabilityRow(
                 profile.name, c.store, str(servers[c.store]), setting, lat["p50"], lat["p99"], acked,
                 c.counts[Verdict.LOST], c.counts[Verdict.UNKNOWN_THEN_PRESENT] + c.counts[Verdict.UNKNOWN_THEN_ABSENT],
-                c.counts[Verdict.DIVERGENT], None if c.error else present, c.error))
+                c.counts[Verdict.DIVERGENT], None if c.error else present, c.error, trial + 1, crash.to_json(),
+                brief(crash.state)))
     finally:
         history.close()
         await close_all(adapters, keep=ctx.params.keep, notes=ctx.notes)
@@ -121,6 +129,10 @@ async def _reported_settings(store: Store) -> str:
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
     parse_profiles(params.get("profiles", "default"), StoreRegistry.built_in())
+    KillPoint(params.get("kill_at_acked"), params.get("kill_after_s", 1.0), params.get("aim", "window")).validated()
+    repeat = params.get("repeat", 3)
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat <= 0:
+        raise UsageError(f"durability: repeat must be a positive whole number of trials, got {repeat!r}")
 
 
 STEPS: dict[str, Step] = {"durability": durability}

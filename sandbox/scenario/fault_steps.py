@@ -119,8 +119,12 @@ async def _run_schedule(ctx: RunContext, state: FaultRun, schedule: list[Fault])
             state.history.note_fault(fault.store, fault.action, fault.when())
         try:
             detail = await state.injector.apply(fault.store, fault.action)
-        except Exception as exc:  # shown in the report; the rest of the schedule still runs
-            detail = f"FAILED: {type(exc).__name__}: {exc}"[:300]
+        except Exception as exc:
+            # A run whose fault did not happen would report a store as robust that was never tested.
+            state.applied.append(AppliedFault(round(t, 3), fault.store, fault.action, fault.when(),
+                                              f"FAILED: {type(exc).__name__}: {exc}"[:300]))
+            raise UsageError(f"fault not applied: {fault.action} {fault.store} ({fault.when()}): {exc}; the run "
+                             "stopped (faults need servers this sandbox started: `sandbox up`)") from exc
         previous = time.monotonic()
         state.applied.append(AppliedFault(round(t, 3), fault.store, fault.action, fault.when(), detail))
 
@@ -156,7 +160,7 @@ async def settle(ctx: RunContext) -> None:
     schedule left down or paused, so the check that follows sees the stores after recovery."""
     state = fault_run(ctx)
     for task in state.background:
-        await task
+        await task  # raises when a fault could not be applied
     if state.visibility is not None:
         await state.visibility.finish()
     if state.injector is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import signal
 from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from sandbox.errors import UsageError
 from sandbox.measure.progress import Progress
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
+from sandbox.scenario.interrupt import Interrupted, SignalCatcher
 from sandbox.scenario.spec import RunParams, Scenario
 from sandbox.scenario.step_registry import STEPS, check_params, validate_phase
 from sandbox.stack.base import Stack
@@ -48,7 +50,12 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     stores = [make_store(settings, name, namespace, params.concurrency, es_refresh=params.es_refresh,
                          redis_ttl_s=params.redis_ttl_s, redis_client=params.redis_client)
               for name in (params.stores if params.connect else ())]
-    servers = await connect_all(stores)
+    catcher = SignalCatcher()
+    try:
+        servers = await connect_all(stores)
+    except asyncio.CancelledError as exc:
+        catcher.remove()
+        raise Interrupted(catcher.caught(exc), None) from None
 
     progress.note(f"run {run_id}  scenario {scenario.name}  seed {params.seed}  "
                   f"orders {params.orders}  concurrency {params.concurrency}  batch {params.batch}")
@@ -62,10 +69,16 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     try:
         for phase in scenario.phases:
             await STEPS[phase.step](ctx, **phase.params)
+            ctx.completed_phases.append(phase.step)
+    except asyncio.CancelledError as exc:  # SIGINT or SIGTERM (see interrupt.py): stop, then clean up
+        ctx.interrupted = signal.Signals(catcher.caught(exc)).name
     finally:
-        # Runs on failure and Ctrl-C too: nothing half-written stays behind unless --keep.
+        # Runs on failure and on a signal too: nothing half-written stays behind unless --keep.
         await _cleanups(ctx)
         await _teardown(ctx, keep=params.keep)
+        catcher.remove()
+    if ctx.interrupted:
+        raise Interrupted(signal.Signals[ctx.interrupted], ctx)
     return ctx
 
 

@@ -13,6 +13,7 @@ from sandbox.scenario import (
     analytics_steps,
     cache_steps,
     durability_step,
+    exhaustion_steps,
     fault_steps,
     partitioning_step,
     replica_steps,
@@ -27,12 +28,12 @@ from sandbox.scenario.spec import Phase, RunParams, Scenario
 STEPS: dict[str, steps.Step] = {**steps.STEPS, **fault_steps.STEPS, **durability_step.STEPS, **strategy_steps.STEPS,
                                 **sharding_step.STEPS, **reshard_step.STEPS, **partitioning_step.STEPS,
                                 **routing_step.STEPS, **replica_steps.STEPS,
-                                **analytics_steps.STEPS, **cache_steps.STEPS}
+                                **analytics_steps.STEPS, **cache_steps.STEPS, **exhaustion_steps.STEPS}
 # Steps whose parameters can be checked against the run before anything starts (raise UsageError).
 VALIDATORS: dict[str, Callable[[dict[str, Any], RunParams], None]] = {
     **fault_steps.VALIDATORS, **durability_step.VALIDATORS, **strategy_steps.VALIDATORS, **sharding_step.VALIDATORS,
     **reshard_step.VALIDATORS, **partitioning_step.VALIDATORS, **routing_step.VALIDATORS, **replica_steps.VALIDATORS,
-    **analytics_steps.VALIDATORS, **cache_steps.VALIDATORS}
+    **analytics_steps.VALIDATORS, **cache_steps.VALIDATORS, **exhaustion_steps.VALIDATORS}
 
 
 def check_params(step: str, params: dict[str, Any]) -> str | None:

@@ -18,8 +18,8 @@ Step = Callable[..., Awaitable[None]]
 
 
 async def prepare(ctx: RunContext) -> None:
-    """Create each store's namespace for this run and load the catalog."""
-    await prepare_all([ts.store for ts in ctx.stores.values()], ctx.workload.catalog)
+    """Create each store's namespace for this run (marked as the run's, for `sandbox gc`), load the catalog."""
+    await prepare_all([ts.store for ts in ctx.stores.values()], ctx.workload.catalog, ctx.run_id)
 
 
 async def write(ctx: RunContext) -> None:

@@ -124,7 +124,8 @@ async def run_strategy(name: str, run: StrategyRun, advance: Callable[[int], Non
                                run.op_timeout_s, es_refresh=run.es_refresh)
     outcome = StrategyOutcome(name, namespace, list(run.stores), cls.converges)
     try:
-        await prepare_all([ts.store for ts in stores.values()], run.workload.catalog)
+        run_id = run.namespace.removeprefix("sbx_")
+        await prepare_all([ts.store for ts in stores.values()], run.workload.catalog, run_id)
         strategy = cls(stores, run.options)
         await strategy.start()
         try:

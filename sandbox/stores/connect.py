@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from sandbox.config import mask
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import ServerInfo, Store
+from sandbox.stores.markers import mark
 from sandbox.workload.model import Catalog
 
 CONNECT_TIMEOUT_S = 10.0
@@ -56,14 +57,17 @@ async def close_all(stores: Iterable[Store], keep: bool, notes: list[str]) -> No
     await asyncio.shield(asyncio.gather(*(one(s) for s in stores)))
 
 
-async def prepare_all(stores: Sequence[Store], catalog: Catalog, ready_timeout_s: float = READY_TIMEOUT_S) -> None:
-    """Create each store's namespace and load the catalog, waiting out a server that is still starting
-    (a fault step may have restarted it a moment ago); any other failure names the store."""
+async def prepare_all(stores: Sequence[Store], catalog: Catalog, run_id: str,
+                      ready_timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Create each store's namespace, mark it as run_id's (for `sandbox gc`, see markers.py) and load the
+    catalog, waiting out a server that is still starting (a fault step may have restarted it a moment
+    ago); any other failure names the store."""
     async def one(store: Store) -> None:
         deadline = time.monotonic() + ready_timeout_s
         while True:
             try:
-                return await store.prepare(catalog)
+                await store.prepare(catalog)
+                return await mark(store, run_id)
             except SandboxError:
                 raise
             except Exception as exc:

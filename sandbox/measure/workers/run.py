@@ -46,7 +46,7 @@ async def prepare_namespace(spec: WorkerSpec, settings: Settings) -> None:
     await connect_all(stores)
     try:
         catalog = Workload(WorkloadSpec(spec.seed, spec.orders)).catalog
-        await prepare_all(stores, catalog)
+        await prepare_all(stores, catalog, spec.namespace.removeprefix("sbx_"))
     finally:
         await close_all(stores, keep=True, notes=[])
 

@@ -1,0 +1,81 @@
+"""`sandbox gc`: find the namespaces killed runs left behind, on every configured store, and drop them.
+
+Only namespaces carrying a marker (sandbox.stores.markers) are candidates; one whose run still runs on
+this host, or younger than --older-than, is kept. Nothing is dropped unless asked (--yes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sandbox.config import Settings, endpoint, mask
+from sandbox.errors import UsageError
+from sandbox.stores import make_store
+from sandbox.stores.markers import KINDS, Marker
+
+CONNECT_TIMEOUT_S = 10.0
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass
+class Leftover:
+    marker: Marker
+    age_s: float
+    action: str  # "drop", "kept: younger than --older-than", "kept: its run is still running", "dropped", ...
+
+
+@dataclass
+class StoreLeftovers:
+    store: str
+    url: str  # password masked
+    error: str | None = None  # could not be checked (unreachable, no permission)
+    leftovers: list[Leftover] = field(default_factory=list)
+    unmarked: list[str] = field(default_factory=list)  # never touched
+
+
+def parse_age(text: str) -> float:
+    """'90s', '30m', '1h', '2d' or a plain number of seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
+    if not match:
+        raise UsageError(f"--older-than: expected a duration like 90s, 30m, 1h or 2d, got {text!r}")
+    return float(match.group(1)) * UNITS[match.group(2) or "s"]
+
+
+async def collect(settings: Settings, stores: list[str], older_than_s: float, drop: bool) -> list[StoreLeftovers]:
+    now = datetime.now(UTC)
+    return list(await asyncio.gather(*(_one(settings, name, older_than_s, drop, now) for name in stores)))
+
+
+async def _one(settings: Settings, name: str, older_than_s: float, drop: bool, now: datetime) -> StoreLeftovers:
+    ep = endpoint(settings, name)
+    out = StoreLeftovers(name, mask(ep.url))
+    kind = KINDS.get(name)
+    if kind is None:
+        out.error = "no namespace markers for this store kind: not checked"
+        return out
+    adapter = make_store(settings, name, "sbx_gc", 2)  # a connection only: gc creates nothing
+    try:
+        await asyncio.wait_for(adapter.connect(), CONNECT_TIMEOUT_S)
+        found = await kind.find(adapter)
+        out.unmarked = found.unmarked
+        for marker in sorted(found.marked, key=lambda m: m.created_at):
+            age = marker.age_s(now)
+            action = ("kept: its run is still running" if marker.run_alive()
+                      else "kept: younger than --older-than" if age < older_than_s else "drop")
+            if action == "drop" and drop:
+                try:
+                    await kind.drop(adapter, marker)
+                    action = "dropped"
+                except Exception as exc:
+                    action = mask(f"drop failed: {type(exc).__name__}: {exc}"[:200])
+            out.leftovers.append(Leftover(marker, age, action))
+    except Exception as exc:
+        out.error = mask(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200])
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(adapter.close(), CONNECT_TIMEOUT_S)
+    return out
