@@ -49,8 +49,8 @@ def test_an_eviction_policy_drops_acknowledged_orders_and_the_check_says_lost(re
     code, summary = _run(redis_stack, "allkeys-lru")
     counts = summary["check"]["reports"][-1]["stores"]["redis"]["counts"]
     assert code == 3 and counts["lost"] > 0, counts
-    # Evicting, Redis accepts writes (it may still refuse a few while eviction catches up).
-    assert summary["stores"]["redis"]["operations"]["write"]["failed"] < counts["lost"], counts
+    # Evicting, Redis acknowledges writes past the cap and drops older ones. How many it refuses meanwhile
+    # (OOM while eviction catches up, 17 to 958 of 1500 seen here) depends on timing, so it is not asserted.
     assert any("maxmemory-policy allkeys-lru" in n for n in summary["notes"])
 
 
