@@ -231,7 +231,8 @@ def _interrupted(stopped: Interrupted) -> NoReturn:
 
 
 def _run_status(ctx: RunContext) -> int:
-    """3 when the run found a consistency problem (read-back, fault check or a strategy's promise)."""
+    """3 when the run found a consistency problem (read-back, fault check, a strategy's promise, or a schema
+    that a rollback did not restore)."""
     if ctx.comparisons and not all(c.consistent for c in ctx.comparisons.values()):
         return 3
     if ctx.faults is not None and ctx.faults.has_findings:

@@ -38,7 +38,7 @@ class ServerStats:
     headline: tuple[str, ...] = ()  # counters or gauges a report shows first
     ratios: dict[str, tuple[str, str]] = field(default_factory=dict)  # name: (hits, misses) -> hits/(hits+misses)
 
-    def since(self, before: ServerStats, top: int = 5) -> dict[str, Any]:
+    def since(self, before: ServerStats, top: int = 8) -> dict[str, Any]:
         """The difference from an earlier snapshot, as results record it."""
         counters = {k: round(v - before.counters.get(k, 0), 3) for k, v in self.counters.items()}
         statements = []

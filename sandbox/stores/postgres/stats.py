@@ -51,6 +51,8 @@ async def _statements(pool: asyncpg.Pool, namespace: str, stats: ServerStats) ->
     written = 0.0
     for key, query, calls, total_ms, n in rows:
         text = " ".join(query.split())
+        if "pg_stat_" in text:  # the sandbox's own monitoring queries, these snapshots included
+            continue
         stats.statements[key] = Statement(key, text[:300], calls, total_ms, n)
         into = re.search(r"INSERT INTO (\S+)", text, re.IGNORECASE)
         if into and orders.match(into[1] + " "):
