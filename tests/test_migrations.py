@@ -56,6 +56,8 @@ def test_migrations_under_load_show_blocking_rewrites_and_a_restored_schema(live
     rows = list(csv.DictReader((tmp_path / next(tmp_path.iterdir()).name / run["timeline_csv"]).open()))
     assert {r["migration"] for r in rows} >= {"0002_add_column_volatile_default up", "0003_index_plain up"}
     assert sum(int(r["ops"]) for r in rows) >= run["baseline"]["ops"]
+    page = (tmp_path / next(tmp_path.iterdir()).name / "report.html").read_text()
+    assert "migrations under 80 writes/s" in page and "writes counted by the server" in page
 
 
 @pytest.mark.parametrize("lock_timeout_ms, retries", [(100, 60), (0, 0)])
