@@ -24,16 +24,16 @@ from sandbox.report import folder as rf
 from sandbox.report.console import console, print_calibration, print_status
 from sandbox.report.faults import print_faults
 from sandbox.report.gc import print_gc
-from sandbox.report.partitioning import print_partitioning
 from sandbox.report.migrations import print_migrations
+from sandbox.report.partitioning import print_partitioning
 from sandbox.report.progress import RichProgress
 from sandbox.report.reads import print_reads
 from sandbox.report.replicas import print_replicas
 from sandbox.report.reshard import print_reshard
 from sandbox.report.results import write_results
 from sandbox.report.routing import print_routing
-from sandbox.report.sharding import print_sharding
 from sandbox.report.server_stats import print_server_stats
+from sandbox.report.sharding import print_sharding
 from sandbox.report.tables import print_run
 from sandbox.report.trials import trial_dir, trials_terminal_table, write_trials_summary
 from sandbox.scenario.context import RunContext

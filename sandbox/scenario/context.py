@@ -23,8 +23,8 @@ from sandbox.workload.generator import Workload
 
 if TYPE_CHECKING:
     from sandbox.scenario.fault_run import FaultRun
-    from sandbox.scenario.replica_steps import ReplicaResults
     from sandbox.scenario.migration_step import MigrationRun
+    from sandbox.scenario.replica_steps import ReplicaResults
 
 
 @dataclass

@@ -13,8 +13,8 @@ from elasticsearch.helpers import async_scan
 
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
-from sandbox.stores.elastic.analytics import ElasticAnalytics
 from sandbox.stores.elastic import stats
+from sandbox.stores.elastic.analytics import ElasticAnalytics
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord
 

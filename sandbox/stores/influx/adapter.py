@@ -17,8 +17,8 @@ import aiohttp
 
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
-from sandbox.stores.influx.analytics import InfluxAnalytics
 from sandbox.stores.influx import stats
+from sandbox.stores.influx.analytics import InfluxAnalytics
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord
 

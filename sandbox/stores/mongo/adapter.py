@@ -15,8 +15,8 @@ from pymongo.write_concern import WriteConcern
 
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
-from sandbox.stores.mongo.analytics import MongoAnalytics
 from sandbox.stores.mongo import stats
+from sandbox.stores.mongo.analytics import MongoAnalytics
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord, OrderStatus
 

@@ -9,8 +9,8 @@ import asyncpg
 
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
-from sandbox.stores.postgres.analytics import PostgresAnalytics
 from sandbox.stores.postgres import stats
+from sandbox.stores.postgres.analytics import PostgresAnalytics
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord, OrderStatus
 

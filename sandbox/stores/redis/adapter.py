@@ -16,8 +16,8 @@ from redis.exceptions import WatchError
 
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
-from sandbox.stores.redis.analytics import RedisAnalytics
 from sandbox.stores.redis import stats
+from sandbox.stores.redis.analytics import RedisAnalytics
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
