@@ -107,7 +107,7 @@ async def migrate_under_load(ctx: RunContext, store: str = "", rate: float = 0.0
     chosen = [m for m in mig.load(ts.store) if not only or m.name in only or str(m) in only]
     if not chosen:
         raise UsageError(f"migration: no migration of {store} matches {only}")
-    await prepare_all([ts.store], ctx.workload.catalog)
+    await prepare_all([ts.store], ctx.workload.catalog, ctx.run_id)
     if fill_rows:
         ctx.progress.note(f"filling {store} with {fill_rows} rows")
         await tool.fill(fill_rows)
