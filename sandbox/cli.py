@@ -24,6 +24,7 @@ from sandbox.report import folder as rf
 from sandbox.report.console import console, print_calibration, print_status
 from sandbox.report.faults import print_faults
 from sandbox.report.gc import print_gc
+from sandbox.report.migrations import print_migrations
 from sandbox.report.partitioning import print_partitioning
 from sandbox.report.progress import RichProgress
 from sandbox.report.reads import print_reads
@@ -31,6 +32,7 @@ from sandbox.report.replicas import print_replicas
 from sandbox.report.reshard import print_reshard
 from sandbox.report.results import write_results
 from sandbox.report.routing import print_routing
+from sandbox.report.server_stats import print_server_stats
 from sandbox.report.sharding import print_sharding
 from sandbox.report.tables import print_run
 from sandbox.report.trials import trial_dir, trials_terminal_table, write_trials_summary
@@ -199,6 +201,8 @@ def run_scenario(
         print_faults(ctx)
         print_replicas(ctx)
         print_reads(ctx)
+        print_migrations(ctx)
+        print_server_stats(ctx)
         experiment_findings = [finding for show in EXPERIMENTS for finding in show(ctx)]
         console.print(f"results: {path}")
         status = max(status, _run_status(ctx), 3 if experiment_findings else 0)
@@ -227,12 +231,15 @@ def _interrupted(stopped: Interrupted) -> NoReturn:
 
 
 def _run_status(ctx: RunContext) -> int:
-    """3 when the run found a consistency problem (read-back, fault check or a strategy's promise)."""
+    """3 when the run found a consistency problem (read-back, fault check, a strategy's promise, or a schema
+    that a rollback did not restore)."""
     if ctx.comparisons and not all(c.consistent for c in ctx.comparisons.values()):
         return 3
     if ctx.faults is not None and ctx.faults.has_findings:
         return 3
     if ctx.analytics is not None and ctx.analytics.findings:
+        return 3
+    if ctx.migrations is not None and ctx.migrations.finding:
         return 3
     return 3 if any(outcome.finding for outcome in ctx.strategies) else 0
 
@@ -374,6 +381,56 @@ def merge_workers(
         console.print(f"{name}: {write['ok']:,} ok writes from {summary['merged_workers']} workers, "
                       f"p50 {write['latency_ms']['p50']} ms, p99 {write['latency_ms']['p99']} ms")
     console.print(f"merged into {out}")
+
+
+@app.command()
+def migrate(
+    action: Annotated[str, typer.Argument(help="up | down | status")],
+    namespace: Annotated[str, typer.Option(help="the run's namespace, sbx_<run id> (keep a run with --keep)")],
+    to: Annotated[int | None, typer.Option(help="the version to reach (default: all the way up, or down to 0)")]
+        = None,
+    stores: StoresOpt = None,
+    lock_timeout_ms: Annotated[int | None, typer.Option(help="PostgreSQL lock_timeout for the DDL")] = None,
+    backend: BackendOpt = "auto",
+    config: ConfigOpt = None,
+) -> None:
+    """Apply or roll back the stores' migrations (stores/<name>/migrations/) in a kept run's namespace."""
+    from sandbox.scenario.maintenance import migrate_namespace
+
+    ws = _workspace()
+    registry = _registry(config)
+    settings = registry.settings(resolve_backend(backend, ws.state_dir), ws, config)
+    names = registry.parse(stores) if stores is not None else ["postgres"]
+    for row in run_loop(migrate_namespace(settings, names, namespace, action, to, lock_timeout_ms)):
+        done = f"; applied {action}: {', '.join(row.applied_now)}" if row.applied_now else ""
+        console.print(f"[bold]{row.store}[/] {namespace}: version {row.version} of {len(row.available)}{done}",
+                      highlight=False)
+        if action == "status":
+            for i, line in enumerate(row.available, start=1):
+                console.print(f"  {'*' if i <= row.version else ' '} {line}", highlight=False)
+
+
+@app.command()
+def stats(
+    stores: StoresOpt = None,
+    namespace: Annotated[str, typer.Option(help="a kept run's namespace, for its per-table/index figures")]
+        = "sbx_live_stats",
+    backend: BackendOpt = "auto",
+    config: ConfigOpt = None,
+) -> None:
+    """Each server's own statistics now (counters since it started); what it cannot answer is listed."""
+    from sandbox.report.server_stats import headline_table, print_statements
+    from sandbox.scenario.maintenance import live_stats
+
+    ws = _workspace()
+    registry = _registry(config)
+    settings = registry.settings(resolve_backend(backend, ws.state_dir), ws, config)
+    names = registry.parse(stores) if stores is not None else list(registry.names)
+    now = run_loop(live_stats(settings, names, namespace))
+    console.print(headline_table("server statistics now (counters since each server started)", now))
+    for name, doc in now.items():
+        if doc.get("top_statements"):
+            print_statements(f"{name}: top statements by total time (pg_stat_statements)", doc["top_statements"])
 
 
 def main() -> None:

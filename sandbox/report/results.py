@@ -82,6 +82,8 @@ def summary(ctx: RunContext) -> dict[str, Any]:
         # Store results the client could not measure faithfully (saturated CPU, behind its schedule).
         "measurement_flags": {name: {op: load.client.flags for op, load in ctx.loads.get(name, {}).items()
                                      if load.client and load.client.flags} for name in ctx.stores},
+        "server_stats": ctx.server_stats.to_json(client_writes(ctx)),
+        "migration": ctx.migrations.to_json() if ctx.migrations is not None else None,
         "timeline_csv": "timeline.csv" if (ctx.results_dir / "timeline.csv").exists() else None,
         "experiments": ctx.experiments or None,  # sharding, reshard, partitioning, routing (docs/sharding.md)
     }
@@ -92,6 +94,16 @@ def _operation(stats: OpStats, load: LoadOutcome | None) -> dict[str, Any]:
     if load is None:
         return stats.to_json()
     return stats.to_json(load.elapsed_s, load.client.to_json() if load.client else None)
+
+
+def client_writes(ctx: RunContext) -> dict[str, int]:
+    """Orders each store acknowledged per the client (warm-up operations included: the server saw them)."""
+    out = {}
+    for name, ts in ctx.stores.items():
+        if "write" in ts.stats:
+            stats = ts.stats["write"]
+            out[name] = stats.items + stats.warmup * ctx.params.batch
+    return out
 
 
 def write_results(ctx: RunContext) -> Path:

@@ -254,4 +254,7 @@ def run_tables(summary: dict[str, Any]) -> list[TableData]:
         out += [latency(summary), client_side(summary)]
     out += [consistency(summary), *faults(summary), *replicas(summary), read_sections.analytics(summary),
             *read_sections.cache_aside(summary)]
+    from sandbox.report import server_sections  # imports this module's Cell and TableData
+
+    out += [server_sections.migration(summary), *server_sections.server_stats(summary)]
     return [t for t in out if t is not None]

@@ -12,6 +12,7 @@ from sandbox.measure.analytics_run import AnalyticsRun
 from sandbox.measure.consistency import Comparison
 from sandbox.measure.driver import LoadOutcome
 from sandbox.measure.progress import Progress
+from sandbox.measure.server_snapshots import ServerStatsRun
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.spec import RunParams, Scenario
 from sandbox.stack.base import Stack
@@ -22,6 +23,7 @@ from sandbox.workload.generator import Workload
 
 if TYPE_CHECKING:
     from sandbox.scenario.fault_run import FaultRun
+    from sandbox.scenario.migration_step import MigrationRun
     from sandbox.scenario.replica_steps import ReplicaResults
 
 
@@ -50,6 +52,8 @@ class RunContext:
     replicas: ReplicaResults | None = None  # guarantees and faults on read replicas (replica_steps.py)
     analytics: AnalyticsRun | None = None  # the analytics query set's answers and latencies (analytics_steps.py)
     cache: list[PolicyOutcome] = field(default_factory=list)  # cache-aside policies side by side (cache_steps.py)
+    server_stats: ServerStatsRun = field(default_factory=ServerStatsRun)  # servers' own statistics per phase
+    migrations: MigrationRun | None = None  # schema changes under load (migration_step.py)
     cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # the runner always runs these
     # Results of the steps that measure one experiment of their own (sharding, reshard, partitioning, routing),
     # by step name, as plain JSON values: summary.json carries them, report/ renders them.

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from sandbox.config import Settings, Workspace, mask
 from sandbox.errors import UsageError
 from sandbox.measure.progress import Progress
+from sandbox.measure.server_snapshots import snapshot_all
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.interrupt import Interrupted, SignalCatcher
@@ -68,7 +69,9 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     ctx.server_settings = {s.name: await _settings_of(s) for s in stores}
     try:
         for phase in scenario.phases:
+            before = await snapshot_all(stores)
             await STEPS[phase.step](ctx, **phase.params)
+            ctx.server_stats.record(phase.step, before, await snapshot_all(stores))
             ctx.completed_phases.append(phase.step)
     except asyncio.CancelledError as exc:  # SIGINT or SIGTERM (see interrupt.py): stop, then clean up
         ctx.interrupted = signal.Signals(catcher.caught(exc)).name

@@ -15,6 +15,7 @@ from sandbox.scenario import (
     durability_step,
     exhaustion_steps,
     fault_steps,
+    migration_step,
     partitioning_step,
     replica_steps,
     reshard_step,
@@ -28,7 +29,8 @@ from sandbox.scenario.spec import Phase, RunParams, Scenario
 STEPS: dict[str, steps.Step] = {**steps.STEPS, **fault_steps.STEPS, **durability_step.STEPS, **strategy_steps.STEPS,
                                 **sharding_step.STEPS, **reshard_step.STEPS, **partitioning_step.STEPS,
                                 **routing_step.STEPS, **replica_steps.STEPS,
-                                **analytics_steps.STEPS, **cache_steps.STEPS, **exhaustion_steps.STEPS}
+                                **analytics_steps.STEPS, **cache_steps.STEPS, **exhaustion_steps.STEPS,
+                                **migration_step.STEPS}
 # Steps whose parameters can be checked against the run before anything starts (raise UsageError).
 VALIDATORS: dict[str, Callable[[dict[str, Any], RunParams], None]] = {
     **fault_steps.VALIDATORS, **durability_step.VALIDATORS, **strategy_steps.VALIDATORS, **sharding_step.VALIDATORS,

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from sandbox.config import Endpoint
+from sandbox.stores.server_stats import ServerStats, unavailable
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 
@@ -121,6 +122,10 @@ class Store(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Release connections."""
+
+    async def server_stats(self) -> ServerStats:
+        """What the server reports about its own work now (sandbox.stores.server_stats); cumulative counters."""
+        return unavailable("-", f"{self.name}: the sandbox does not ask this server for statistics")
 
     async def server_settings(self) -> dict[str, str]:
         """The server's durability settings as it reports them now (empty where it cannot be asked)."""

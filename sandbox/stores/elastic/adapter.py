@@ -13,7 +13,9 @@ from elasticsearch.helpers import async_scan
 
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
+from sandbox.stores.elastic import stats
 from sandbox.stores.elastic.analytics import ElasticAnalytics
+from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 MONEY = {"type": "scaled_float", "scaling_factor": 100}
@@ -99,6 +101,9 @@ class ElasticStore(ElasticAnalytics, Store):
                               f"stand-in for Elasticsearch; cluster {info.get('cluster_name')}")
         return ServerInfo("Elasticsearch", version.get("number", "?"), f"cluster {info.get('cluster_name')}")
 
+    async def server_stats(self) -> ServerStats:
+        return await stats.snapshot(self.es, self.index)
+
     async def prepare(self, catalog: Catalog) -> None:
         try:
             await self.es.indices.create(index=self.index, mappings=MAPPINGS, settings={
@@ -164,6 +169,8 @@ class ElasticStore(ElasticAnalytics, Store):
         if self._created:
             # ignore 404: an in-memory server that restarted has already lost the index
             await self.es.options(ignore_status=404).indices.delete(index=self.index)
+            # and the index a reindex migration (migrations/0002) may have left
+            await self.es.options(ignore_status=404).indices.delete(index=f"{self.index}-v2")
             self._created = False
 
     async def close(self) -> None:

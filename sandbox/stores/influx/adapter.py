@@ -17,7 +17,9 @@ import aiohttp
 
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
+from sandbox.stores.influx import stats
 from sandbox.stores.influx.analytics import InfluxAnalytics
+from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 MEASUREMENT = "order_metrics"
@@ -106,6 +108,9 @@ class InfluxStore(InfluxAnalytics, Store):
         if "error" in result:
             raise SandboxError(f"InfluxDB query failed: {result['error']}")
         return result.get("series", [])
+
+    async def server_stats(self) -> ServerStats:
+        return await stats.snapshot(self._query, self.namespace)
 
     async def prepare(self, catalog: Catalog) -> None:
         if self._major >= 2:

@@ -15,7 +15,9 @@ from pymongo.write_concern import WriteConcern
 
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
+from sandbox.stores.mongo import stats
 from sandbox.stores.mongo.analytics import MongoAnalytics
+from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord, OrderStatus
 
 WRITE_CONCERNS = {
@@ -99,6 +101,9 @@ class MongoStore(MongoAnalytics, Store):
             return ServerInfo("SecantusDB", str(info["secantusVersion"]),
                               f"MongoDB {info.get('version')} wire stand-in; {concern}")
         return ServerInfo("MongoDB", str(info.get("version")), concern)
+
+    async def server_stats(self) -> ServerStats:
+        return await stats.snapshot(self.client, self.namespace)
 
     async def prepare(self, catalog: Catalog) -> None:
         if self.namespace in await self.client.list_database_names():

@@ -9,7 +9,9 @@ import asyncpg
 
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
+from sandbox.stores.postgres import stats
 from sandbox.stores.postgres.analytics import PostgresAnalytics
+from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord, OrderStatus
 
 SCHEMA_DDL = """
@@ -160,6 +162,9 @@ class PostgresStore(PostgresAnalytics, Store):
 
     async def server_settings(self) -> dict[str, str]:
         return {name: await self.pool.fetchval(f"SHOW {name}") for name in ("fsync", "synchronous_commit")}
+
+    async def server_stats(self) -> ServerStats:
+        return await stats.snapshot(self.pool, self.namespace)
 
     async def prepare(self, catalog: Catalog) -> None:
         statuses = ", ".join(f"'{s.value}'" for s in OrderStatus)

@@ -16,7 +16,9 @@ from redis.exceptions import WatchError
 
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
+from sandbox.stores.redis import stats
 from sandbox.stores.redis.analytics import RedisAnalytics
+from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 SCAN_CHUNK = 500
@@ -91,6 +93,9 @@ class RedisStore(RedisAnalytics, Store):
         for name in ("appendonly", "appendfsync", "save"):
             got.update({str(k): str(v) for k, v in (await self.client.config_get(name)).items()})
         return {k: repr(v) if k == "save" else v for k, v in got.items()}  # save "" reads as ''
+
+    async def server_stats(self) -> ServerStats:
+        return await stats.snapshot(self.client)
 
     async def prepare(self, catalog: Catalog) -> None:
         # Any key under the prefix means it is someone's; the NX marker settles a race with another run.

@@ -1,0 +1,37 @@
+"""MongoDB's own statistics: serverStatus (opcounters, WiredTiger cache) and dbStats of the run's database.
+opcounters are server-wide; the stand-in (SecantusDB) answers what it implements, the rest is listed as
+unavailable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.stores.server_stats import ServerStats, flatten
+
+HEADLINE = ("opcounters.insert", "opcounters.query", "opcounters.command", "dbStats.objects",
+            "wiredTiger.cache.bytes currently in the cache")
+CACHE = ("bytes currently in the cache", "maximum bytes configured", "pages read into cache",
+         "pages written from cache", "tracked dirty bytes in the cache")
+
+
+async def snapshot(client: Any, namespace: str) -> ServerStats:
+    stats = ServerStats("serverStatus (opcounters, wiredTiger.cache), dbStats", writes_counter="opcounters.insert",
+                        writes_note="documents inserted, server-wide",
+                        headline=HEADLINE)
+    status = await client.admin.command("serverStatus")
+    if "opcounters" in status:
+        flatten("opcounters", status["opcounters"], stats.counters)
+    else:
+        stats.unavailable.append("serverStatus.opcounters: not reported by this server")
+    cache = status.get("wiredTiger", {}).get("cache")
+    if cache:
+        stats.gauges.update({f"wiredTiger.cache.{k}": cache[k] for k in CACHE if k in cache})
+    else:
+        stats.unavailable.append("serverStatus.wiredTiger.cache: not reported by this server")
+    try:
+        db = await client[namespace].command("dbStats")
+        stats.gauges.update({f"dbStats.{k}": db[k] for k in ("collections", "objects", "dataSize", "storageSize",
+                                                             "indexes", "indexSize") if k in db})
+    except Exception as exc:  # the stand-in may not implement it
+        stats.unavailable.append(f"dbStats: {type(exc).__name__}: {exc}"[:160])
+    return stats

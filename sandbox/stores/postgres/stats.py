@@ -1,0 +1,63 @@
+"""PostgreSQL's own statistics: pg_stat_statements (the playbook's top statements by total time),
+pg_stat_database (cache hits, commits, deadlocks, temp bytes), pg_stat_user_tables / _indexes of the run's
+schema. Database, table and index counters are flushed by each backend at most once a second (an idle one's
+up to 10 s later), so they trail a short run; pg_stat_statements is updated as each statement ends, so the
+cross-check with the client's counts uses it."""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+
+from sandbox.stores.server_stats import ServerStats, Statement
+
+DATABASE = ("xact_commit", "xact_rollback", "blks_read", "blks_hit", "tup_inserted", "tup_updated", "tup_deleted",
+            "tup_returned", "tup_fetched", "conflicts", "deadlocks", "temp_files", "temp_bytes")
+TABLES = ("seq_scan", "idx_scan", "n_tup_ins", "n_tup_upd", "n_tup_del", "n_live_tup", "n_dead_tup")
+HEADLINE = ("database.xact_commit", "database.xact_rollback", "database.deadlocks", "database.temp_bytes",
+            "database.tup_inserted")
+SOURCE = "pg_stat_statements, pg_stat_database, pg_stat_user_tables, pg_stat_user_indexes"
+
+
+async def snapshot(pool: asyncpg.Pool, namespace: str) -> ServerStats:
+    stats = ServerStats(SOURCE, writes_counter="statements.orders_written",
+                        writes_note=f"INSERT calls + COPY rows into {namespace}.orders per pg_stat_statements",
+                        headline=HEADLINE,
+                        ratios={"cache_hit_ratio": ("database.blks_hit", "database.blks_read")})
+    row = await pool.fetchrow(f"SELECT {', '.join(DATABASE)} FROM pg_stat_database WHERE datname = current_database()")
+    stats.counters.update({f"database.{k}": float(row[k] or 0) for k in DATABASE})
+    for r in await pool.fetch(f"SELECT relname, {', '.join(TABLES)} FROM pg_stat_user_tables WHERE schemaname = $1",
+                              namespace):
+        stats.counters.update({f"table.{r['relname']}.{k}": float(r[k] or 0) for k in TABLES if k[:2] != "n_"
+                               or k.startswith("n_tup")})
+        stats.gauges.update({f"table.{r['relname']}.{k}": r[k] for k in ("n_live_tup", "n_dead_tup")})
+    for r in await pool.fetch("SELECT indexrelname, idx_scan FROM pg_stat_user_indexes WHERE schemaname = $1",
+                              namespace):
+        stats.counters[f"index.{r[0]}.idx_scan"] = float(r[1] or 0)
+    await _statements(pool, namespace, stats)
+    return stats
+
+
+async def _statements(pool: asyncpg.Pool, namespace: str, stats: ServerStats) -> None:
+    try:
+        await pool.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        rows = await pool.fetch(
+            "SELECT queryid::text, query, calls, total_exec_time, rows FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND queryid IS NOT NULL")
+    except asyncpg.PostgresError as exc:  # not in shared_preload_libraries, or not allowed to create it
+        stats.unavailable.append(f"pg_stat_statements: {type(exc).__name__}: {exc}"[:200])
+        return
+    orders = re.compile(rf'"{re.escape(namespace)}"\."?orders"?[\s(]')
+    written = 0.0
+    for key, query, calls, total_ms, n in rows:
+        text = " ".join(query.split())
+        if "pg_stat_" in text:  # the sandbox's own monitoring queries, these snapshots included
+            continue
+        stats.statements[key] = Statement(key, text[:300], calls, total_ms, n)
+        into = re.search(r"INSERT INTO (\S+)", text, re.IGNORECASE)
+        if into and orders.match(into[1] + " "):
+            written += calls  # one order per INSERT call (order and items in one statement)
+        elif text.upper().startswith("COPY ") and orders.match(text[5:]):
+            written += n  # write_batch: COPY, one row per order
+    stats.counters["statements.orders_written"] = written

@@ -1,0 +1,33 @@
+"""Key-format change with dual-read: each order hash is copied from <prefix>:order:<id> to <prefix>:order:v2:<id>;
+until every writer writes the new format, readers use `read_dual` (new key first, then the old one), so no
+order goes missing mid-migration. Down deletes the new keys; the old ones were never removed."""
+
+from typing import Any
+
+from sandbox.stores.redis.adapter import RedisStore
+
+
+def new_key(store: RedisStore, order_id: str) -> str:
+    return f"{store.namespace}:order:v2:{order_id}"
+
+
+async def read_dual(store: RedisStore, order_id: str) -> dict[str, Any]:
+    """The reader's side of the change: new format first, then the old one."""
+    found: dict[str, Any] = await store.client.hgetall(new_key(store, order_id))  # type: ignore[assignment]
+    return found or await store.client.hgetall(f"{store.namespace}:order:{order_id}")  # type: ignore[return-value]
+
+
+async def up(store: RedisStore) -> None:
+    start = 0
+    while ids := await store.client.zrange(f"{store.namespace}:orders", start, start + 999):
+        async with store.client.pipeline(transaction=False) as pipe:
+            for order_id in map(str, ids):
+                pipe.copy(f"{store.namespace}:order:{order_id}", new_key(store, order_id), replace=True)
+            await pipe.execute()
+        start += len(ids)
+
+
+async def down(store: RedisStore) -> None:
+    keys = [k async for k in store.client.scan_iter(match=f"{store.namespace}:order:v2:*", count=1000)]
+    for i in range(0, len(keys), 1000):
+        await store.client.unlink(*keys[i:i + 1000])

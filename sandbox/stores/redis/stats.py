@@ -1,0 +1,33 @@
+"""Redis's own statistics from INFO: commandstats (calls per command), memory, persistence (RDB/AOF work),
+keyspace and hits. Counters are server-wide: Redis keeps no statistics per key prefix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.stores.server_stats import ServerStats, flatten
+
+COUNTERS = ("total_commands_processed", "total_connections_received", "keyspace_hits", "keyspace_misses",
+            "expired_keys", "evicted_keys", "total_net_input_bytes", "total_net_output_bytes",
+            "rdb_changes_since_last_save",             "total_forks", "aof_rewrites", "rdb_saves")
+HEADLINE = ("total_commands_processed", "cmdstat_hset.calls", "used_memory", "rdb_changes_since_last_save",
+            "aof_enabled")
+GAUGES = ("used_memory", "used_memory_rss", "used_memory_peak", "mem_fragmentation_ratio", "aof_enabled",
+          "aof_last_write_status", "rdb_last_bgsave_status", "aof_current_size", "connected_clients", "redis_version")
+
+
+async def snapshot(client: Any) -> ServerStats:
+    info = await client.info("all")
+    stats = ServerStats("INFO all (commandstats, memory, persistence, keyspace)", writes_counter="cmdstat_hset.calls",
+                        writes_note="HSET calls, server-wide (one per order written)",
+                        headline=HEADLINE,
+                        ratios={"keyspace_hit_ratio": ("keyspace_hits", "keyspace_misses")})
+    stats.counters.update({k: float(info[k]) for k in COUNTERS if isinstance(info.get(k), int | float)})
+    for key, value in info.items():
+        if key.startswith("cmdstat_") and isinstance(value, dict):
+            flatten(key, {k: v for k, v in value.items() if k in ("calls", "usec", "failed_calls", "rejected_calls")},
+                    stats.counters)
+        elif key.startswith("db") and isinstance(value, dict):
+            stats.gauges.update({f"keyspace.{key}.{k}": v for k, v in value.items()})
+    stats.gauges.update({k: info[k] for k in GAUGES if k in info})
+    return stats
