@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from sandbox.errors import SandboxError
 from sandbox.stores.base import Store
+from sandbox.stores.redis.adapter import unlink_prefix
 
 PREFIX = "sbx_"
 MARKER = "_sandbox_marker"  # table, collection, key suffix, _meta field and measurement name
@@ -115,14 +116,7 @@ class RedisMarkers:
         return Found(marked, sorted(prefixes - {m.namespace for m in marked}))
 
     async def drop(self, store: Any, marker: Marker) -> None:
-        batch: list[str] = []  # only keys under the marked prefix; never FLUSHDB / FLUSHALL
-        async for key in store.client.scan_iter(match=f"{marker.namespace}:*", count=1000):
-            batch.append(key)
-            if len(batch) >= 1000:
-                await store.client.unlink(*batch)
-                batch.clear()
-        if batch:
-            await store.client.unlink(*batch)
+        await unlink_prefix(store.client, marker.namespace)
 
 
 class MongoMarkers:

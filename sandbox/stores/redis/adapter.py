@@ -223,15 +223,7 @@ class RedisStore(RedisAnalytics, Store):
     async def teardown(self) -> None:
         if not self._created:
             return
-        # Only keys under this run's prefix; never FLUSHDB / FLUSHALL.
-        batch: list[str] = []
-        async for key in self.client.scan_iter(match=f"{self.namespace}:*", count=1000):
-            batch.append(key)
-            if len(batch) >= 1000:
-                await self.client.unlink(*batch)
-                batch.clear()
-        if batch:
-            await self.client.unlink(*batch)
+        await unlink_prefix(self.client, self.namespace)
         self._created = False
 
     async def close(self) -> None:
@@ -243,3 +235,15 @@ class RedisStore(RedisAnalytics, Store):
     def describe(self) -> str:
         return ("hash per order + id/status/customer index sets + per-status counters (cents), one Lua script per "
                 "order, batches in MULTI/EXEC")
+
+
+async def unlink_prefix(client: aioredis.Redis, prefix: str) -> None:
+    """Delete the keys under `prefix:` and only those; never FLUSHDB / FLUSHALL."""
+    batch: list[str] = []
+    async for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        batch.append(key)
+        if len(batch) >= 1000:
+            await client.unlink(*batch)
+            batch.clear()
+    if batch:
+        await client.unlink(*batch)

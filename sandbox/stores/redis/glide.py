@@ -29,7 +29,7 @@ from glide import (
 
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
-from sandbox.stores.redis.adapter import RedisOptions
+from sandbox.stores.redis.adapter import RedisOptions, RedisStore
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 SCAN_CHUNK = 500
@@ -145,10 +145,7 @@ class GlideRedisStore(Store):
 
     @staticmethod
     def _record(order_id: str, raw: dict[bytes, bytes]) -> OrderRecord:
-        h = {_text(k): _text(v) for k, v in raw.items()}
-        return OrderRecord(order_id, h.get("status"), Decimal(h["total_amount"]) if "total_amount" in h else None,
-                           int(h["item_count"]) if "item_count" in h else None, h.get("customer_id"),
-                           h.get("segment"), h.get("order_number"))
+        return RedisStore._record(order_id, {_text(k): _text(v) for k, v in raw.items()})
 
     async def read(self, order_id: str) -> OrderRecord | None:
         h = await self.client.hgetall(self._key("order", order_id))
