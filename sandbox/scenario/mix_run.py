@@ -1,0 +1,36 @@
+"""What the mix, update-check and capacity steps of one run share and leave for the report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.measure.capacity import CapacityResult
+from sandbox.measure.mix_driver import OrderIds
+from sandbox.measure.update_checker import UpdateCheck
+from sandbox.workload.mix import MixSpec
+
+
+@dataclass
+class MixRun:
+    ids: OrderIds = field(default_factory=OrderIds)  # order ids by index: the data set, then run inserts
+    loaded: int = 0  # orders in the data set loaded before the mix
+    spec: MixSpec | None = None
+    left_out: dict[str, dict[str, int]] = field(default_factory=dict)  # store -> op -> not sent (capability)
+    checks: dict[str, UpdateCheck] = field(default_factory=dict)
+    capacity: dict[str, CapacityResult] = field(default_factory=dict)
+
+    @property
+    def has_findings(self) -> bool:
+        """Exit status 3: a lost update, an impossible state or wrong stock on any store."""
+        return any(c.has_findings for c in self.checks.values())
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"data_set_orders": self.loaded, "spec": self.spec.to_json() if self.spec else None,
+                               "left_out": self.left_out}
+        if self.checks:
+            out["update_check"] = {"has_findings": self.has_findings,
+                                   "stores": {n: c.to_json() for n, c in self.checks.items()}}
+        if self.capacity:
+            out["capacity"] = {n: c.to_json() for n, c in self.capacity.items()}
+        return out
