@@ -1,0 +1,166 @@
+"""Steps for workload mixes: load a data set, run a mix, check the updates, search for capacity.
+
+    prepare -> load -> history -> mix -> check_updates          (ycsb-a .. ycsb-f, shop)
+    prepare -> load -> capacity                                 (capacity)
+
+`load` is the bulk path and is reported apart from the mix (its own op name), so the run phase's
+numbers are not mixed with loading's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+from sandbox.errors import SandboxError
+from sandbox.measure.capacity import SearchPlan, Slo, StepResult, find_capacity
+from sandbox.measure.latency import OpStats
+from sandbox.measure.load import LoadPlan, batched
+from sandbox.measure.mix_driver import run_mix, run_mix_everywhere
+from sandbox.measure.saturation import ClientLoad, CpuMeter
+from sandbox.measure.timing import TimedStore
+from sandbox.measure.update_checker import FinalState, UpdateCheck, check_orders, check_stock
+from sandbox.scenario.context import RunContext
+from sandbox.scenario.mix_run import MixRun
+from sandbox.scenario.steps import Step
+from sandbox.workload.mix import parse_mix
+
+READ_BACK_CHUNK = 1000
+
+
+def _percentile_ms(stats: list[OpStats], percentile: float) -> float | None:
+    """One percentile of response time over all of a mix's operations (histograms merged exactly)."""
+    total = OpStats()
+    for s in stats:
+        total.merge(s)
+    hist = total.response
+    return hist.get_value_at_percentile(percentile) / 1000 if hist.get_total_count() else None
+
+
+def _record(ctx: RunContext, store: str, op: str, elapsed_s: float, client: ClientLoad | None = None) -> None:
+    """What a phase gave one store's op besides its histograms: the time its counts divide by."""
+    stats = ctx.stores[store].op(op)
+    stats.elapsed_s, stats.client = elapsed_s, client
+
+
+def mix_run(ctx: RunContext) -> MixRun:
+    if ctx.mix is None:
+        ctx.mix = MixRun()
+    return ctx.mix
+
+
+async def load(ctx: RunContext, orders: int | None = None, batch: int = 500) -> None:
+    """Bulk-load the data set (the first `orders` orders of the stream, default --orders) into every store."""
+    state = mix_run(ctx)
+    n = orders or ctx.params.orders
+    ids = state.ids
+    while len(ids) < n:
+        ids.append(ctx.workload.order(len(ids)).id)
+    advance = ctx.tracker("load", n)
+
+    async def one(ts: TimedStore) -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for chunk in batched(ctx.workload.orders(0, n), batch):
+            ok, _ = await ts.call("load", lambda c=chunk: ts.store.write_batch(c), ())  # type: ignore[misc]
+            if not ok:
+                raise SandboxError(f"loading the data set into {ts.name} failed: "
+                                   f"{ts.op('load').first_errors[-1] if ts.op('load').first_errors else '?'}")
+            advance(ts.name, len(chunk))
+        _record(ctx, ts.name, "load", loop.time() - start)
+
+    await asyncio.gather(*(one(ts) for ts in ctx.stores.values()))
+    state.loaded = n
+
+
+def _loaded(ctx: RunContext, step: str) -> MixRun:
+    state = mix_run(ctx)
+    if not state.loaded:
+        raise SandboxError(f"step {step!r} needs a data set: put a `load` phase before it")
+    return state
+
+
+async def mix(ctx: RunContext, mix: Any = "read=50,update=50", distribution: str = "zipfian",
+              skew: float = 0.99, hot_fraction: float = 0.2, hot_share: float = 0.8, scan_max: int = 100,
+              latest_n: int = 10, settle_ops: int = 64, operations: int = 10_000) -> None:
+    """Run the mix on every store: `operations` of the seeded stream (or --duration seconds) under --rate or
+    --concurrency."""
+    spec = parse_mix(mix, distribution, skew, hot_fraction, hot_share, scan_max, latest_n, settle_ops)
+    state = _loaded(ctx, "mix")
+    state.spec = spec
+    p = ctx.params
+    assert p.seed is not None
+    history = ctx.faults.history if ctx.faults is not None else None
+    outcomes = await run_mix_everywhere(list(ctx.stores.values()), ctx.workload, spec, state.loaded, p.seed,
+                                        p.load_plan(), state.ids, None if p.duration_s else operations,
+                                        history.updates if history is not None else None)
+    for store, outcome in outcomes.items():
+        state.left_out[store] = outcome.left_out
+        for name in ctx.stores[store].stats:
+            if name != "load":
+                _record(ctx, store, name, outcome.elapsed_s, outcome.client)
+
+
+async def check_updates(ctx: RunContext) -> None:
+    """Read back every updated order's state and every touched product's stock; classify (docs/workloads.md)."""
+    history = ctx.faults.history if ctx.faults is not None else None
+    if history is None:
+        raise SandboxError("step 'check_updates' needs the operation history: put a `history` phase before `mix`")
+    state = mix_run(ctx)
+    initial = {p.id: p.inventory_count for p in ctx.workload.catalog.products}
+
+    async def one(ts: TimedStore) -> UpdateCheck:
+        result = UpdateCheck(ts.name)
+        updates = history.updates.of(ts.name)
+        try:
+            final: dict[str, FinalState | None] = {}
+            ids = list(updates)
+            for start in range(0, len(ids), READ_BACK_CHUNK):
+                got = await ts.store.order_states(ids[start:start + READ_BACK_CHUNK])
+                final.update({i: FinalState(s, v) for i, (s, v) in got.items()})
+            check_orders(result, updates, final)
+            if (takes := history.updates.stock.get(ts.name)) is not None:
+                touched = sorted(set(takes.acknowledged) | set(takes.unknown))
+                levels = await ts.store.stock_levels(touched)
+                check_stock(result, takes, initial, dict(levels))
+        except Exception as exc:  # a store that cannot be read back is a finding, not a crash
+            result.error = f"{type(exc).__name__}: {exc}"[:300]
+        return result
+
+    done = await asyncio.gather(*(one(ts) for ts in ctx.stores.values()))
+    state.checks = {c.store: c for c in done}
+
+
+async def capacity(ctx: RunContext, slo: str = "p99=50ms", mix: Any = "read=95,update=5",
+                   distribution: str = "zipfian", skew: float = 0.99, start_rate: float = 200.0,
+                   factor: float = 2.0, precision: float = 0.1, max_rate: float = 100_000.0,
+                   step_s: float = 3.0, warmup_s: float = 1.0, max_steps: int = 12) -> None:
+    """Per store, one after the other: the highest open-loop rate of the mix whose percentile meets --slo."""
+    target = Slo.parse(slo)
+    spec = parse_mix(mix, distribution, skew)
+    search = SearchPlan(start_rate, factor, precision, max_rate, max_steps=max_steps).validated()
+    state = _loaded(ctx, "capacity")
+    state.spec = spec
+    p = ctx.params
+    assert p.seed is not None
+
+    for ts in ctx.stores.values():
+        async def measure(rate: float, ts: TimedStore = ts) -> StepResult:
+            probe = TimedStore(ts.store, p.op_timeout_s)  # fresh histograms for each step
+            plan = LoadPlan(p.concurrency, rate, "constant", warmup_s, step_s, p.seed or 0).validated()
+            meter = CpuMeter()
+            outcome = await run_mix(probe, ctx.workload, spec, state.loaded, p.seed or 0, plan, state.ids,
+                                    meter=meter)
+            stats = list(probe.stats.values())
+            ok = sum(s.ok for s in stats)
+            errors = sum(s.failed + s.unknown for s in stats)
+            assert outcome.client is not None
+            achieved = outcome.client.started_rate
+            return StepResult(rate, achieved, _percentile_ms(stats, target.percentile), ok, errors,
+                              tuple(outcome.client.flags), _percentile_ms(stats, 50.0))
+
+        state.capacity[ts.name] = await find_capacity(ts.name, measure, target, replace(search))
+
+
+STEPS: dict[str, Step] = {"load": load, "mix": mix, "check_updates": check_updates, "capacity": capacity}
