@@ -17,7 +17,9 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from itertools import islice
 
+from sandbox.measure.capacity import Measure, StepResult
 from sandbox.measure.history import StatusUpdate, StockTake, UpdateLog
+from sandbox.measure.latency import OpStats
 from sandbox.measure.load import LoadPlan, LoadResult, drive
 from sandbox.measure.saturation import ClientLoad, CpuMeter, client_load
 from sandbox.measure.timing import TimedStore
@@ -28,6 +30,9 @@ from sandbox.workload.operations import Operation, OperationStream, scan_window_
 
 NEEDS = {"update": Capability.STATUS_UPDATE, "rmw": Capability.STATUS_UPDATE, "decrement": Capability.STOCK,
          "place": Capability.STOCK, "latest": Capability.CUSTOMER_LATEST, "scan": Capability.TIME_RANGE}
+
+
+VERSIONS_PER_STEP = 10_000_000  # more updates than one capacity step can send to one order
 
 
 class OrderIds:
@@ -58,6 +63,7 @@ class MixOutcome:
     elapsed_s: float
     operations: int = 0
     left_out: dict[str, int] = field(default_factory=dict)  # operation name -> not sent (no capability)
+    inserted: int = 0  # orders the stream added (indexes loaded .. loaded + inserted - 1)
     client: ClientLoad | None = None
 
 
@@ -124,14 +130,16 @@ class _Calls:
 
 async def run_mix(ts: TimedStore, workload: Workload, mix: MixSpec, loaded: int, seed: int, plan: LoadPlan,
                   ids: OrderIds, operations: int | None = None, log: UpdateLog | None = None,
-                  meter: CpuMeter | None = None) -> MixOutcome:
+                  meter: CpuMeter | None = None, version_floor: int = 0) -> MixOutcome:
     """Send `operations` of the mix's stream (or until `plan.duration_s` ends) to one store under `plan`."""
     calls = _Calls(ts, workload, ids, loaded, log)
     outcome = MixOutcome(0.0)
     meter = meter or CpuMeter()
 
+    stream = OperationStream(workload, mix, loaded, seed, version_floor)
+
     def work() -> Iterator[Callable[[int, int], Awaitable[object]]]:
-        for op in islice(OperationStream(workload, mix, loaded, seed), operations):
+        for op in islice(stream, operations):
             if not supports(ts.store, op.kind):
                 outcome.left_out[op.name] = outcome.left_out.get(op.name, 0) + 1
                 if op.kind in ("insert", "place"):
@@ -148,6 +156,7 @@ async def run_mix(ts: TimedStore, workload: Workload, mix: MixSpec, loaded: int,
 
     result = await drive(work(), do, plan, started)
     outcome.elapsed_s = result.measured_s
+    outcome.inserted = stream.count - loaded
     outcome.client = client_load(plan, result, meter)
     return outcome
 
@@ -160,3 +169,37 @@ async def run_mix_everywhere(stores: list[TimedStore], workload: Workload, mix: 
     done = await asyncio.gather(*(run_mix(ts, workload, mix, loaded, seed, plan, ids, operations, log, meter)
                                   for ts in stores))
     return {ts.name: outcome for ts, outcome in zip(stores, done, strict=True)}
+
+
+def _percentile_ms(stats: list[OpStats], percentile: float) -> float | None:
+    """One percentile of response time over all of a mix's operations (histograms merged exactly)."""
+    total = OpStats()
+    for s in stats:
+        total.merge(s)
+    hist = total.response
+    return hist.get_value_at_percentile(percentile) / 1000 if hist.get_total_count() else None
+
+
+def rate_probe(store: Store, workload: Workload, mix: MixSpec, loaded: int, seed: int, ids: OrderIds,
+               concurrency: int, warmup_s: float, step_s: float, percentile: float,
+               op_timeout_s: float = 10.0) -> Measure:
+    """measure(rate) for the capacity search: the mix at that open-loop rate on one store, fresh histograms.
+
+    Each step continues the data where the last left it: another seed, the orders it inserted counted in,
+    and versions above any an earlier step sent (so its updates are real writes, not refusals)."""
+    steps = 0
+
+    async def measure(rate: float) -> StepResult:
+        nonlocal steps, loaded
+        steps += 1
+        probe = TimedStore(store, op_timeout_s)
+        plan = LoadPlan(concurrency, rate, "constant", warmup_s, step_s, seed + steps).validated()
+        outcome = await run_mix(probe, workload, mix, loaded, seed + steps, plan, ids,
+                                version_floor=steps * VERSIONS_PER_STEP)
+        loaded += outcome.inserted
+        stats = list(probe.stats.values())
+        client = outcome.client
+        assert client is not None
+        return StepResult(rate, client.started_rate, _percentile_ms(stats, percentile), sum(s.ok for s in stats),
+                          sum(s.failed + s.unknown for s in stats), tuple(client.flags), _percentile_ms(stats, 50.0))
+    return measure

@@ -10,15 +10,13 @@ numbers are not mixed with loading's.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import Any
 
 from sandbox.errors import SandboxError
-from sandbox.measure.capacity import SearchPlan, Slo, StepResult, find_capacity
-from sandbox.measure.latency import OpStats
-from sandbox.measure.load import LoadPlan, batched
-from sandbox.measure.mix_driver import run_mix, run_mix_everywhere
-from sandbox.measure.saturation import ClientLoad, CpuMeter
+from sandbox.measure.capacity import SearchPlan, Slo, find_capacity
+from sandbox.measure.load import batched
+from sandbox.measure.mix_driver import rate_probe, run_mix_everywhere
+from sandbox.measure.saturation import ClientLoad
 from sandbox.measure.timing import TimedStore
 from sandbox.measure.update_checker import FinalState, UpdateCheck, check_orders, check_stock
 from sandbox.scenario.context import RunContext
@@ -27,15 +25,6 @@ from sandbox.scenario.steps import Step
 from sandbox.workload.mix import parse_mix
 
 READ_BACK_CHUNK = 1000
-
-
-def _percentile_ms(stats: list[OpStats], percentile: float) -> float | None:
-    """One percentile of response time over all of a mix's operations (histograms merged exactly)."""
-    total = OpStats()
-    for s in stats:
-        total.merge(s)
-    hist = total.response
-    return hist.get_value_at_percentile(percentile) / 1000 if hist.get_total_count() else None
 
 
 def _record(ctx: RunContext, store: str, op: str, elapsed_s: float, client: ClientLoad | None = None) -> None:
@@ -146,21 +135,9 @@ async def capacity(ctx: RunContext, slo: str = "p99=50ms", mix: Any = "read=95,u
     assert p.seed is not None
 
     for ts in ctx.stores.values():
-        async def measure(rate: float, ts: TimedStore = ts) -> StepResult:
-            probe = TimedStore(ts.store, p.op_timeout_s)  # fresh histograms for each step
-            plan = LoadPlan(p.concurrency, rate, "constant", warmup_s, step_s, p.seed or 0).validated()
-            meter = CpuMeter()
-            outcome = await run_mix(probe, ctx.workload, spec, state.loaded, p.seed or 0, plan, state.ids,
-                                    meter=meter)
-            stats = list(probe.stats.values())
-            ok = sum(s.ok for s in stats)
-            errors = sum(s.failed + s.unknown for s in stats)
-            assert outcome.client is not None
-            achieved = outcome.client.started_rate
-            return StepResult(rate, achieved, _percentile_ms(stats, target.percentile), ok, errors,
-                              tuple(outcome.client.flags), _percentile_ms(stats, 50.0))
-
-        state.capacity[ts.name] = await find_capacity(ts.name, measure, target, replace(search))
+        probe = rate_probe(ts.store, ctx.workload, spec, state.loaded, p.seed, state.ids, p.concurrency, warmup_s,
+                           step_s, target.percentile, p.op_timeout_s)
+        state.capacity[ts.name] = await find_capacity(ts.name, probe, target, search)
 
 
 STEPS: dict[str, Step] = {"load": load, "mix": mix, "check_updates": check_updates, "capacity": capacity}

@@ -47,7 +47,7 @@ class Operation:
 class OperationStream:
     """Operations for a data set of `loaded` orders (indexes 0 .. loaded-1, written before the run)."""
 
-    def __init__(self, workload: Workload, mix: MixSpec, loaded: int, seed: int):
+    def __init__(self, workload: Workload, mix: MixSpec, loaded: int, seed: int, version_floor: int = 0):
         self.workload = workload
         self.mix = mix
         self.count = loaded  # orders that exist or are being inserted: new ones get the next index
@@ -66,6 +66,9 @@ class OperationStream:
         self.pools: dict[OrderStatus, list[int]] = {S.PENDING: [], S.CONFIRMED: []}
         self.joining: deque[tuple[int, OrderStatus, int]] = deque()
         self.seq = 0
+        # Orders this stream has not touched are taken to be at this version + 1: a stream that follows
+        # another on the same data (a capacity search's steps) sets it above any version sent before.
+        self.version_floor = version_floor
 
     def __iter__(self) -> Iterator[Operation]:
         while True:
@@ -97,7 +100,7 @@ class OperationStream:
 
     def _status(self, index: int) -> tuple[OrderStatus, int]:
         if index not in self.state:
-            self.state[index] = (self.workload.order(index).status, 1)
+            self.state[index] = (self.workload.order(index).status, 1 + self.version_floor)
         return self.state[index]
 
     def _move(self, index: int, to: OrderStatus) -> int:
