@@ -17,9 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from itertools import islice
 
-from sandbox.measure.capacity import Measure, StepResult
 from sandbox.measure.history import StatusUpdate, StockTake, UpdateLog
-from sandbox.measure.latency import OpStats
 from sandbox.measure.load import LoadPlan, LoadResult, drive
 from sandbox.measure.saturation import ClientLoad, CpuMeter, client_load
 from sandbox.measure.timing import TimedStore
@@ -30,9 +28,6 @@ from sandbox.workload.operations import Operation, OperationStream, scan_window_
 
 NEEDS = {"update": Capability.STATUS_UPDATE, "rmw": Capability.STATUS_UPDATE, "decrement": Capability.STOCK,
          "place": Capability.STOCK, "latest": Capability.CUSTOMER_LATEST, "scan": Capability.TIME_RANGE}
-
-
-VERSIONS_PER_STEP = 10_000_000  # more updates than one capacity step can send to one order
 
 
 class OrderIds:
@@ -170,36 +165,3 @@ async def run_mix_everywhere(stores: list[TimedStore], workload: Workload, mix: 
                                   for ts in stores))
     return {ts.name: outcome for ts, outcome in zip(stores, done, strict=True)}
 
-
-def _percentile_ms(stats: list[OpStats], percentile: float) -> float | None:
-    """One percentile of response time over all of a mix's operations (histograms merged exactly)."""
-    total = OpStats()
-    for s in stats:
-        total.merge(s)
-    hist = total.response
-    return hist.get_value_at_percentile(percentile) / 1000 if hist.get_total_count() else None
-
-
-def rate_probe(store: Store, workload: Workload, mix: MixSpec, loaded: int, seed: int, ids: OrderIds,
-               concurrency: int, warmup_s: float, step_s: float, percentile: float,
-               op_timeout_s: float = 10.0) -> Measure:
-    """measure(rate) for the capacity search: the mix at that open-loop rate on one store, fresh histograms.
-
-    Each step continues the data where the last left it: another seed, the orders it inserted counted in,
-    and versions above any an earlier step sent (so its updates are real writes, not refusals)."""
-    steps = 0
-
-    async def measure(rate: float) -> StepResult:
-        nonlocal steps, loaded
-        steps += 1
-        probe = TimedStore(store, op_timeout_s)
-        plan = LoadPlan(concurrency, rate, "constant", warmup_s, step_s, seed + steps).validated()
-        outcome = await run_mix(probe, workload, mix, loaded, seed + steps, plan, ids,
-                                version_floor=steps * VERSIONS_PER_STEP)
-        loaded += outcome.inserted
-        stats = list(probe.stats.values())
-        client = outcome.client
-        assert client is not None
-        return StepResult(rate, client.started_rate, _percentile_ms(stats, percentile), sum(s.ok for s in stats),
-                          sum(s.failed + s.unknown for s in stats), tuple(client.flags), _percentile_ms(stats, 50.0))
-    return measure

@@ -7,6 +7,7 @@ from rich.table import Table
 from sandbox.measure.update_checker import ORDER_FINDINGS, STOCK_FINDINGS
 from sandbox.report.console import console
 from sandbox.scenario.context import RunContext
+from sandbox.scenario.mix_run import SweepPoint
 
 
 def print_mix(ctx: RunContext) -> None:
@@ -31,6 +32,8 @@ def print_mix(ctx: RunContext) -> None:
                 console.print(f"  [red]{name} {verdict}[/]: {'; '.join(examples[:3])}")
     if state.capacity:
         console.print(capacity_table(ctx))
+    for kind, points in state.sweeps.items():
+        console.print(sweep_table(kind, points))
 
 
 def update_table(ctx: RunContext) -> Table:
@@ -69,6 +72,28 @@ def capacity_table(ctx: RunContext) -> Table:
                       "none held" if result.capacity is None else f"{result.capacity:,.0f}",
                       "-" if result.ceiling is None else f"{result.ceiling:,.0f}", limited, curve)
     return table
+
+
+def sweep_table(kind: str, points: list[SweepPoint]) -> Table:
+    xs = sorted({p.x for p in points})
+    label = "concurrency (closed loop)" if kind == "concurrency" else "orders in the data set"
+    table = Table(title=f"sweep over {label}: ops/s @ p50/p99 ms of the whole mix",
+                  caption="CLIENT / HOST: the harness process / the whole machine was saturated (docs/measurement.md)")
+    table.add_column("store")
+    for x in xs:
+        table.add_column(f"{x:,}", justify="right")
+    for store in dict.fromkeys(p.store for p in points):
+        cells = {p.x: p for p in points if p.store == store}
+        table.add_row(store, *(_point(cells[x]) if x in cells else "-" for x in xs))
+    return table
+
+
+def _point(p: SweepPoint) -> str:
+    r = p.result
+    ms = "/".join("-" if v is None else f"{v:.1f}" for v in (r.p50_ms, r.percentile_ms))
+    rate = "-" if r.achieved is None else f"{r.achieved:,.0f}"
+    return f"{rate} @ {ms}" + (f" [red]{r.errors} err[/]" if r.errors else "") + \
+        "".join(f" [red]{f.split('-')[0].upper()}[/]" for f in r.flags)
 
 
 def _red(n: int) -> str:

@@ -5,10 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.measure.capacity import CapacityResult
+from sandbox.measure.capacity import CapacityResult, StepResult
 from sandbox.measure.mix_driver import OrderIds
 from sandbox.measure.update_checker import UpdateCheck
 from sandbox.workload.mix import MixSpec
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    store: str
+    x: int  # the concurrency level, or the data-set size in orders
+    result: StepResult
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.result
+        return {"store": self.store, "x": self.x, "ops_s": None if r.achieved is None else round(r.achieved, 1),
+                "p50_ms": r.p50_ms, "p99_ms": r.percentile_ms, "ok": r.ok, "errors": r.errors, "flags": list(r.flags)}
 
 
 @dataclass
@@ -19,6 +31,7 @@ class MixRun:
     left_out: dict[str, dict[str, int]] = field(default_factory=dict)  # store -> op -> not sent (capability)
     checks: dict[str, UpdateCheck] = field(default_factory=dict)
     capacity: dict[str, CapacityResult] = field(default_factory=dict)
+    sweeps: dict[str, list[SweepPoint]] = field(default_factory=dict)  # "concurrency" / "data_set" -> points
 
     @property
     def has_findings(self) -> bool:
@@ -33,4 +46,6 @@ class MixRun:
                                    "stores": {n: c.to_json() for n, c in self.checks.items()}}
         if self.capacity:
             out["capacity"] = {n: c.to_json() for n, c in self.capacity.items()}
+        if self.sweeps:
+            out["sweeps"] = {kind: [p.to_json() for p in points] for kind, points in self.sweeps.items()}
         return out

@@ -15,7 +15,8 @@ from typing import Any
 from sandbox.errors import SandboxError
 from sandbox.measure.capacity import SearchPlan, Slo, find_capacity
 from sandbox.measure.load import batched
-from sandbox.measure.mix_driver import rate_probe, run_mix_everywhere
+from sandbox.measure.mix_driver import run_mix_everywhere
+from sandbox.measure.mix_probe import rate_probe
 from sandbox.measure.saturation import ClientLoad
 from sandbox.measure.timing import TimedStore
 from sandbox.measure.update_checker import FinalState, UpdateCheck, check_orders, check_stock
@@ -41,26 +42,31 @@ def mix_run(ctx: RunContext) -> MixRun:
 
 async def load(ctx: RunContext, orders: int | None = None, batch: int = 500) -> None:
     """Bulk-load the data set (the first `orders` orders of the stream, default --orders) into every store."""
+    await load_to(ctx, orders or ctx.params.orders, batch)
+
+
+async def load_to(ctx: RunContext, n: int, batch: int = 500) -> None:
+    """Grow the loaded data set to the first `n` orders of the stream, in every store (op `load`)."""
     state = mix_run(ctx)
-    n = orders or ctx.params.orders
+    first = state.loaded
     ids = state.ids
     while len(ids) < n:
         ids.append(ctx.workload.order(len(ids)).id)
-    advance = ctx.tracker("load", n)
+    advance = ctx.tracker("load", n - first)
 
     async def one(ts: TimedStore) -> None:
         loop = asyncio.get_running_loop()
         start = loop.time()
-        for chunk in batched(ctx.workload.orders(0, n), batch):
+        for chunk in batched(ctx.workload.orders(first, n), batch):
             ok, _ = await ts.call("load", lambda c=chunk: ts.store.write_batch(c), ())  # type: ignore[misc]
             if not ok:
                 raise SandboxError(f"loading the data set into {ts.name} failed: "
                                    f"{ts.op('load').first_errors[-1] if ts.op('load').first_errors else '?'}")
             advance(ts.name, len(chunk))
-        _record(ctx, ts.name, "load", loop.time() - start)
+        _record(ctx, ts.name, "load", ts.op("load").elapsed_s + loop.time() - start)
 
     await asyncio.gather(*(one(ts) for ts in ctx.stores.values()))
-    state.loaded = n
+    state.loaded = max(first, n)
 
 
 def _loaded(ctx: RunContext, step: str) -> MixRun:

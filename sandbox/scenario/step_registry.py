@@ -24,6 +24,7 @@ from sandbox.scenario import (
     sharding_step,
     steps,
     strategy_steps,
+    sweep_steps,
 )
 from sandbox.scenario.spec import Phase, RunParams, Scenario
 
@@ -31,7 +32,7 @@ STEPS: dict[str, steps.Step] = {**steps.STEPS, **fault_steps.STEPS, **durability
                                 **sharding_step.STEPS, **reshard_step.STEPS, **partitioning_step.STEPS,
                                 **routing_step.STEPS, **replica_steps.STEPS,
                                 **analytics_steps.STEPS, **cache_steps.STEPS, **exhaustion_steps.STEPS,
-                                **migration_step.STEPS, **mix_steps.STEPS}
+                                **migration_step.STEPS, **mix_steps.STEPS, **sweep_steps.STEPS}
 # Steps whose parameters can be checked against the run before anything starts (raise UsageError).
 VALIDATORS: dict[str, Callable[[dict[str, Any], RunParams], None]] = {
     **fault_steps.VALIDATORS, **durability_step.VALIDATORS, **strategy_steps.VALIDATORS, **sharding_step.VALIDATORS,
