@@ -121,6 +121,7 @@ class UpdateCheck:
     stock: Tally = field(default_factory=Tally)
     stock_checked: bool = False  # False: the store keeps no stock (left out of decrements)
     error: str | None = None
+    skipped: str | None = None  # why nothing was checked (a store that keeps no versions)
 
     @property
     def findings(self) -> int:
@@ -132,7 +133,7 @@ class UpdateCheck:
         return self.error is not None or self.findings > 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"findings": self.findings, "error": self.error, "orders": self.orders.counts,
+        return {"findings": self.findings, "error": self.error, "skipped": self.skipped, "orders": self.orders.counts,
                 "order_examples": self.orders.examples,
                 "stock": self.stock.counts if self.stock_checked else None, "stock_examples": self.stock.examples}
 

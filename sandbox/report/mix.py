@@ -46,7 +46,7 @@ def update_table(ctx: RunContext) -> Table:
     for name, check in ctx.mix.checks.items():
         o, s = check.orders.counts, check.stock.counts
         control = ctx.stores[name].store.concurrency_control
-        verdict = (f"[red]ERROR: {check.error}[/]" if check.error else
+        verdict = (f"[red]ERROR: {check.error}[/]" if check.error else "not checked" if check.skipped else
                    "[red]FINDINGS[/]" if check.has_findings else
                    "[green]no lost updates[/]" if o or check.stock_checked else "nothing to check")
         table.add_row(name, control.split(" (")[0].split(":")[0], str(sum(o.values())), str(o.get("ok", 0)),

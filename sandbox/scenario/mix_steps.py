@@ -10,9 +10,11 @@ numbers are not mixed with loading's.
 from __future__ import annotations
 
 import asyncio
+import inspect
+from collections.abc import Callable
 from typing import Any
 
-from sandbox.errors import SandboxError
+from sandbox.errors import SandboxError, UsageError
 from sandbox.measure.capacity import SearchPlan, Slo, find_capacity
 from sandbox.measure.load import batched
 from sandbox.measure.mix_driver import run_mix_everywhere
@@ -22,7 +24,9 @@ from sandbox.measure.timing import TimedStore
 from sandbox.measure.update_checker import FinalState, UpdateCheck, check_orders, check_stock
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.mix_run import MixRun
+from sandbox.scenario.spec import RunParams
 from sandbox.scenario.steps import Step
+from sandbox.stores.base import Capability
 from sandbox.workload.mix import parse_mix
 
 READ_BACK_CHUNK = 1000
@@ -107,6 +111,9 @@ async def check_updates(ctx: RunContext) -> None:
 
     async def one(ts: TimedStore) -> UpdateCheck:
         result = UpdateCheck(ts.name)
+        if Capability.STATUS_UPDATE not in ts.store.capabilities:
+            result.skipped = ts.store.concurrency_control or "keeps no order versions"
+            return result
         updates = history.updates.of(ts.name)
         try:
             final: dict[str, FinalState | None] = {}
@@ -147,3 +154,34 @@ async def capacity(ctx: RunContext, slo: str = "p99=50ms", mix: Any = "read=95,u
 
 
 STEPS: dict[str, Step] = {"load": load, "mix": mix, "check_updates": check_updates, "capacity": capacity}
+
+
+def _call_with(fn: Callable[..., Any], params: dict[str, Any], **fixed: Any) -> Any:
+    """Call a parser with the phase parameters it takes (the step's defaults stand in for the rest)."""
+    accepted = inspect.signature(fn).parameters
+    return fn(**{k: v for k, v in params.items() if k in accepted}, **fixed)
+
+
+def _defaults(step: Step, params: dict[str, Any]) -> dict[str, Any]:
+    found = {name: p.default for name, p in inspect.signature(step).parameters.items()
+             if p.default is not inspect.Parameter.empty}
+    return {**found, **params}
+
+
+def _validate_mix(params: dict[str, Any], run: RunParams) -> None:
+    _call_with(parse_mix, _defaults(mix, params))
+
+
+def _validate_capacity(params: dict[str, Any], run: RunParams) -> None:
+    given = _defaults(capacity, params)
+    Slo.parse(str(given["slo"]))
+    _call_with(parse_mix, given)
+    SearchPlan(float(given["start_rate"]), float(given["factor"]), float(given["precision"]),
+               float(given["max_rate"]), max_steps=int(given["max_steps"])).validated()
+    if run.rate is not None or run.duration_s is not None:
+        raise UsageError("capacity sets its own rates and step lengths: leave out --rate and --duration "
+                         "(use -p step_s=... -p start_rate=...)")
+
+
+VALIDATORS: dict[str, Callable[[dict[str, Any], RunParams], None]] = {
+    "mix": _validate_mix, "capacity": _validate_capacity}

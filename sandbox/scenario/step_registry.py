@@ -37,7 +37,8 @@ STEPS: dict[str, steps.Step] = {**steps.STEPS, **fault_steps.STEPS, **durability
 VALIDATORS: dict[str, Callable[[dict[str, Any], RunParams], None]] = {
     **fault_steps.VALIDATORS, **durability_step.VALIDATORS, **strategy_steps.VALIDATORS, **sharding_step.VALIDATORS,
     **reshard_step.VALIDATORS, **partitioning_step.VALIDATORS, **routing_step.VALIDATORS, **replica_steps.VALIDATORS,
-    **analytics_steps.VALIDATORS, **cache_steps.VALIDATORS, **exhaustion_steps.VALIDATORS}
+    **analytics_steps.VALIDATORS, **cache_steps.VALIDATORS, **exhaustion_steps.VALIDATORS,
+    **mix_steps.VALIDATORS, **sweep_steps.VALIDATORS}
 
 
 def check_params(step: str, params: dict[str, Any]) -> str | None:
