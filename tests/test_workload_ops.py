@@ -12,15 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.config import STORE_NAMES
 from sandbox.measure.history import OpHistory, StatusUpdate, StockTake
 from sandbox.measure.timing import TimedStore
 from sandbox.measure.update_checker import FinalState, UpdateCheck, check_orders, check_stock
 from sandbox.stores.base import Capability, Store
+from sandbox.stores.registry import StoreRegistry
 from sandbox.workload.generator import EPOCH, Workload, WorkloadSpec
 from sandbox.workload.model import Catalog, OrderStatus
 
 WORKLOAD = Workload(WorkloadSpec(seed=77, orders=60, customers=4, products=6))
+STORE_NAMES = StoreRegistry.built_in().names
 SAFE = [name for name in STORE_NAMES if name != "influx"]
 STOCK = 12  # every product starts with this much: less than the contending orders want
 TAKERS = 30

@@ -16,6 +16,7 @@ from typing import Any
 
 from sandbox.errors import SandboxError, UsageError
 from sandbox.measure.capacity import SearchPlan, Slo, find_capacity
+from sandbox.measure.driver import LoadOutcome
 from sandbox.measure.load import batched
 from sandbox.measure.mix_driver import run_mix_everywhere
 from sandbox.measure.mix_probe import rate_probe
@@ -34,8 +35,12 @@ READ_BACK_CHUNK = 1000
 
 def _record(ctx: RunContext, store: str, op: str, elapsed_s: float, client: ClientLoad | None = None) -> None:
     """What a phase gave one store's op besides its histograms: the time its counts divide by."""
-    stats = ctx.stores[store].op(op)
-    stats.elapsed_s, stats.client = elapsed_s, client
+    ctx.record_loads(op, {store: LoadOutcome(elapsed_s, client)})
+
+
+def _elapsed(ctx: RunContext, store: str, op: str) -> float:
+    outcome = ctx.loads.get(store, {}).get(op)
+    return outcome.elapsed_s if outcome is not None else 0.0
 
 
 def mix_run(ctx: RunContext) -> MixRun:
@@ -67,7 +72,7 @@ async def load_to(ctx: RunContext, n: int, batch: int = 500) -> None:
                 raise SandboxError(f"loading the data set into {ts.name} failed: "
                                    f"{ts.op('load').first_errors[-1] if ts.op('load').first_errors else '?'}")
             advance(ts.name, len(chunk))
-        _record(ctx, ts.name, "load", ts.op("load").elapsed_s + loop.time() - start)
+        _record(ctx, ts.name, "load", _elapsed(ctx, ts.name, "load") + loop.time() - start)
 
     await asyncio.gather(*(one(ts) for ts in ctx.stores.values()))
     state.loaded = max(first, n)

@@ -93,6 +93,7 @@ class ElasticStore(ElasticAnalytics, Store):
     @property
     def products_index(self) -> str:
         return f"{self.namespace}-products"
+
     document = staticmethod(_document)  # an order as the JSON source it is indexed as (bench: _bulk input)
 
     async def connect(self) -> ServerInfo:
