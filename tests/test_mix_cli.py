@@ -65,6 +65,16 @@ def test_ycsb_e_scans_on_every_store(tmp_path: Path, live: Settings) -> None:
         assert store["operations"]["insert"]["failed"] == 0, name
 
 
+def test_ycsb_d_reads_the_latest_orders_and_finds_them(tmp_path: Path, live: Settings) -> None:
+    proc = sandbox("run", "ycsb-d", "--orders", "200", "-p", "operations=400",
+                   env={"SANDBOX_RESULTS_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    doc = summary(tmp_path)
+    # Reads only pick orders inserted settle_ops operations earlier: none should miss.
+    assert doc["mix"]["reads_not_found"] == dict.fromkeys(doc["stores"], 0)
+    assert all(s["operations"]["insert"]["ok"] > 0 for s in doc["stores"].values())
+
+
 def test_capacity_search_reports_a_curve(tmp_path: Path, live: Settings) -> None:
     proc = sandbox("run", "capacity", "--slo", "p99=300ms", "--stores", "redis", "--orders", "300",
                    "-p", "step_s=0.6", "-p", "warmup_s=0.1", "-p", "start_rate=100", "-p", "max_steps=4",

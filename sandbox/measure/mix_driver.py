@@ -59,6 +59,7 @@ class MixOutcome:
     operations: int = 0
     left_out: dict[str, int] = field(default_factory=dict)  # operation name -> not sent (no capability)
     inserted: int = 0  # orders the stream added (indexes loaded .. loaded + inserted - 1)
+    not_found: int = 0  # reads by id that found no order
     client: ClientLoad | None = None
 
 
@@ -67,6 +68,7 @@ class _Calls:
 
     def __init__(self, ts: TimedStore, workload: Workload, ids: OrderIds, loaded: int, log: UpdateLog | None):
         self.ts, self.store, self.workload, self.ids, self.loaded, self.log = ts, ts.store, workload, ids, loaded, log
+        self.not_found = 0  # reads by id that found no order
 
     def order_id(self, index: int) -> str:
         if index >= len(self.ids):  # an order inserted during the run by an earlier operation of the stream
@@ -96,7 +98,12 @@ class _Calls:
             return place
         if op.kind == "read":
             order_id = self.order_id(op.index)
-            return lambda i, b: ts.call(name, lambda: store.read(order_id), (order_id,), i, b)
+
+            async def read(i: int, b: int) -> None:
+                ok, record = await ts.call(name, lambda: store.read(order_id), (order_id,), i, b)
+                if ok and record is None:  # not there (yet): an insert still on its way, or lost
+                    self.not_found += 1
+            return read
         if op.kind in ("update", "rmw"):
             order_id = self.order_id(op.index)
             assert op.status is not None
@@ -152,6 +159,7 @@ async def run_mix(ts: TimedStore, workload: Workload, mix: MixSpec, loaded: int,
     result = await drive(work(), do, plan, started)
     outcome.elapsed_s = result.measured_s
     outcome.inserted = stream.count - loaded
+    outcome.not_found = calls.not_found
     outcome.client = client_load(plan, result, meter)
     return outcome
 

@@ -25,6 +25,9 @@ def print_mix(ctx: RunContext) -> None:
         if left:
             why = ctx.stores[store].store.concurrency_control or "the store lacks the capability"
             console.print(f"  {store}: left out of {', '.join(f'{op} ({n})' for op, n in left.items())}: {why}")
+    if missed := {store: n for store, n in state.not_found.items() if n}:
+        console.print("  reads by id that found no order (an insert still on its way, or lost): "
+                      + ", ".join(f"{store} {n}" for store, n in missed.items()))
     if state.checks:
         console.print(update_table(ctx))
         for name, check in state.checks.items():

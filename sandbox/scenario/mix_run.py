@@ -29,6 +29,7 @@ class MixRun:
     loaded: int = 0  # orders in the data set loaded before the mix
     spec: MixSpec | None = None
     left_out: dict[str, dict[str, int]] = field(default_factory=dict)  # store -> op -> not sent (capability)
+    not_found: dict[str, int] = field(default_factory=dict)  # store -> reads by id that found no order
     checks: dict[str, UpdateCheck] = field(default_factory=dict)
     capacity: dict[str, CapacityResult] = field(default_factory=dict)
     sweeps: dict[str, list[SweepPoint]] = field(default_factory=dict)  # "concurrency" / "data_set" -> points
@@ -40,7 +41,7 @@ class MixRun:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"data_set_orders": self.loaded, "spec": self.spec.to_json() if self.spec else None,
-                               "left_out": self.left_out}
+                               "left_out": self.left_out, "reads_not_found": self.not_found}
         if self.checks:
             out["update_check"] = {"has_findings": self.has_findings,
                                    "stores": {n: c.to_json() for n, c in self.checks.items()}}

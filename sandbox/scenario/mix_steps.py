@@ -101,6 +101,7 @@ async def mix(ctx: RunContext, mix: Any = "read=50,update=50", distribution: str
                                         history.updates if history is not None else None)
     for store, outcome in outcomes.items():
         state.left_out[store] = outcome.left_out
+        state.not_found[store] = outcome.not_found
         for name in ctx.stores[store].stats:
             if name != "load":
                 _record(ctx, store, name, outcome.elapsed_s, outcome.client)
