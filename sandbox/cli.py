@@ -183,8 +183,9 @@ def run_scenario(
         "strategies": tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else None,
         "rate": rate, "arrival": arrival, "warmup_s": warmup, "duration_s": duration, "processes": processes,
         "workers": workers}
-    if duration is not None and orders is None:
-        given["orders"] = DURATION_ORDER_CAP  # the clock ends the run, not the order count
+    if duration is not None and orders is None and not any(p.step == "load" for p in scenario.phases):
+        # The clock ends the run, not the order count (a mix's --orders is its data set: it stays).
+        given["orders"] = DURATION_ORDER_CAP
     params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})
     if params.seed is None and repeat > 1:  # every trial writes the same orders: trials differ by noise only
         params = replace(params, seed=secrets.randbelow(2**31))

@@ -75,6 +75,16 @@ def test_ycsb_d_reads_the_latest_orders_and_finds_them(tmp_path: Path, live: Set
     assert all(s["operations"]["insert"]["ok"] > 0 for s in doc["stores"].values())
 
 
+def test_a_timed_mix_keeps_its_data_set(tmp_path: Path, live: Settings) -> None:
+    proc = sandbox("run", "ycsb-b", "--orders", "200", "--duration", "1", "--warmup", "0.5", "--stores", "redis",
+                   env={"SANDBOX_RESULTS_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    doc = summary(tmp_path)
+    assert doc["mix"]["data_set_orders"] == 200  # --duration ends the mix; it does not grow the data set
+    read = doc["stores"]["redis"]["operations"]["read"]
+    assert read["ok"] > 0 and read["warmup_ops"] > 0 and 0.8 < read["elapsed_s"] < 3
+
+
 def test_capacity_search_reports_a_curve(tmp_path: Path, live: Settings) -> None:
     proc = sandbox("run", "capacity", "--slo", "p99=300ms", "--stores", "redis", "--orders", "300",
                    "-p", "step_s=0.6", "-p", "warmup_s=0.1", "-p", "start_rate=100", "-p", "max_steps=4",
