@@ -24,6 +24,7 @@ def summary(tmp_path: Path) -> dict:
     (("run", "ycsb-a", "-p", "skew=1.5"), ("skew must be above 0 and below 1",)),
     (("run", "capacity", "--slo", "p99<50ms"), ("--slo", "p99=50ms")),
     (("run", "capacity", "--rate", "100"), ("leave out --rate",)),
+    (("run", "ycsb-a", "--processes", "per-store"), ("leave out --processes",)),
     (("run", "sweeps", "--concurrency", "8"), ("above --concurrency 8",)),
     (("run", "sweeps", "-p", "mix=read=90,insert=10"), ("leave insert and place out",)),
 ])

@@ -174,8 +174,14 @@ def _defaults(step: Step, params: dict[str, Any]) -> dict[str, Any]:
     return {**found, **params}
 
 
+def _one_process(run: RunParams) -> None:
+    if run.processes != "one":
+        raise UsageError("mixes run every store on one event loop: leave out --processes (per-store is for `write`)")
+
+
 def _validate_mix(params: dict[str, Any], run: RunParams) -> None:
     _call_with(parse_mix, _defaults(mix, params))
+    _one_process(run)
 
 
 def _validate_capacity(params: dict[str, Any], run: RunParams) -> None:
@@ -184,6 +190,7 @@ def _validate_capacity(params: dict[str, Any], run: RunParams) -> None:
     _call_with(parse_mix, given)
     SearchPlan(float(given["start_rate"]), float(given["factor"]), float(given["precision"]),
                float(given["max_rate"]), max_steps=int(given["max_steps"])).validated()
+    _one_process(run)
     if run.rate is not None or run.duration_s is not None:
         raise UsageError("capacity sets its own rates and step lengths: leave out --rate and --duration "
                          "(use -p step_s=... -p start_rate=...)")
