@@ -72,6 +72,7 @@ class StepResult:
     errors: int  # failed or unknown outcome
     flags: tuple[str, ...] = ()  # client-saturated, host-saturated, behind-schedule
     p50_ms: float | None = None
+    first_error: str | None = None  # one of the errors, when there were any
 
     def holds(self, slo: Slo) -> bool:
         return (self.percentile_ms is not None and self.percentile_ms <= slo.limit_ms and self.errors == 0
@@ -80,7 +81,8 @@ class StepResult:
     def to_json(self, slo: Slo) -> dict[str, Any]:
         return {"rate": round(self.rate, 1), "achieved": None if self.achieved is None else round(self.achieved, 1),
                 f"p{slo.percentile:g}_ms": self.percentile_ms, "p50_ms": self.p50_ms, "ok": self.ok,
-                "errors": self.errors, "flags": list(self.flags), "holds": self.holds(slo)}
+                "errors": self.errors, "first_error": self.first_error, "flags": list(self.flags),
+                "holds": self.holds(slo)}
 
 
 @dataclass

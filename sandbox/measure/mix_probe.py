@@ -48,8 +48,10 @@ class MixProbe:
         client = outcome.client
         assert client is not None
         achieved = client.started_rate if plan.open else (ok / outcome.elapsed_s if outcome.elapsed_s else None)
+        errors = [e for s in stats for e in s.first_errors]
         return StepResult(plan.rate or 0.0, achieved, percentile_ms(stats, self.percentile), ok,
-                          sum(s.failed + s.unknown for s in stats), tuple(client.flags), percentile_ms(stats, 50.0))
+                          sum(s.failed + s.unknown for s in stats), tuple(client.flags), percentile_ms(stats, 50.0),
+                          errors[0] if errors else None)
 
     def at_rate(self, concurrency: int, warmup_s: float, step_s: float) -> Measure:
         """measure(rate) for the capacity search."""

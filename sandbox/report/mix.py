@@ -37,6 +37,11 @@ def print_mix(ctx: RunContext) -> None:
         console.print(capacity_table(ctx))
     for kind, points in state.sweeps.items():
         console.print(sweep_table(kind, points))
+    steps = [(n, s.rate, s.first_error) for n, c in state.capacity.items() for s in c.steps] + \
+        [(p.store, p.x, p.result.first_error) for points in state.sweeps.values() for p in points]
+    for store, at, error in steps:
+        if error:
+            console.print(f"  [red]{store} at {at:,.0f}[/]: {error}")
 
 
 def update_table(ctx: RunContext) -> Table:

@@ -20,7 +20,8 @@ class SweepPoint:
     def to_json(self) -> dict[str, Any]:
         r = self.result
         return {"store": self.store, "x": self.x, "ops_s": None if r.achieved is None else round(r.achieved, 1),
-                "p50_ms": r.p50_ms, "p99_ms": r.percentile_ms, "ok": r.ok, "errors": r.errors, "flags": list(r.flags)}
+                "p50_ms": r.p50_ms, "p99_ms": r.percentile_ms, "ok": r.ok, "errors": r.errors,
+                "first_error": r.first_error, "flags": list(r.flags)}
 
 
 @dataclass

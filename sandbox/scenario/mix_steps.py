@@ -31,6 +31,7 @@ from sandbox.stores.base import Capability
 from sandbox.workload.mix import parse_mix
 
 READ_BACK_CHUNK = 1000
+LOAD_TIMEOUT_S = 120.0
 
 
 def _record(ctx: RunContext, store: str, op: str, elapsed_s: float, client: ClientLoad | None = None) -> None:
@@ -58,20 +59,27 @@ async def load_to(ctx: RunContext, n: int, batch: int = 500) -> None:
     """Grow the loaded data set to the first `n` orders of the stream, in every store (op `load`)."""
     state = mix_run(ctx)
     first = state.loaded
+    if n <= first:
+        return
     ids = state.ids
     while len(ids) < n:
         ids.append(ctx.workload.order(len(ids)).id)
     advance = ctx.tracker("load", n - first)
 
     async def one(ts: TimedStore) -> None:
+        # Bulk batches may take long on a slow server; the run's per-operation timeout is for the mix.
+        loader = TimedStore(ts.store, max(LOAD_TIMEOUT_S, ctx.params.op_timeout_s))
+        if "load" in ts.stats:
+            loader.stats["load"] = ts.stats["load"]
         loop = asyncio.get_running_loop()
         start = loop.time()
         for chunk in batched(ctx.workload.orders(first, n), batch):
-            ok, _ = await ts.call("load", lambda c=chunk: ts.store.write_batch(c), ())  # type: ignore[misc]
+            ok, _ = await loader.call("load", lambda c=chunk: ts.store.write_batch(c), ())  # type: ignore[misc]
             if not ok:
-                raise SandboxError(f"loading the data set into {ts.name} failed: "
-                                   f"{ts.op('load').first_errors[-1] if ts.op('load').first_errors else '?'}")
+                errors = loader.op("load").first_errors
+                raise SandboxError(f"loading the data set into {ts.name} failed: {errors[-1] if errors else '?'}")
             advance(ts.name, len(chunk))
+        ts.stats["load"] = loader.op("load")
         _record(ctx, ts.name, "load", _elapsed(ctx, ts.name, "load") + loop.time() - start)
 
     await asyncio.gather(*(one(ts) for ts in ctx.stores.values()))
