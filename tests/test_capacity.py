@@ -32,6 +32,7 @@ return 1
 """
 # Generous latency target: this shared machine's noise must not decide a step; the throttle caps throughput.
 SLO = Slo.parse("p99=400ms")
+SEARCH_LIMIT_S = 150
 PLAN = SearchPlan(start_rate=50, factor=2, precision=0.3, max_rate=6400, max_steps=8)
 
 
@@ -51,7 +52,8 @@ async def throttled(url: str) -> AsyncIterator[None]:
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await task
+            async with asyncio.timeout(15):
+                await task
         await client.aclose()
 
 
@@ -67,7 +69,9 @@ async def test_a_throttled_redis_has_a_lower_capacity(live: Settings, open_store
     async def search() -> float:
         probe = rate_probe(store, WORKLOAD, mix, len(ids), 1, ids, concurrency=8, warmup_s=0.3, step_s=1.2,
                            percentile=SLO.percentile)
-        result = await find_capacity("redis", probe, SLO, PLAN)
+        # At most 8 steps of ~3 s (warm-up, step, grace, stragglers' 10 s timeout): a hang fails, with its stack.
+        async with asyncio.timeout(SEARCH_LIMIT_S):
+            result = await find_capacity("redis", probe, SLO, PLAN)
         assert result.capacity is not None, result.to_json()
         return result.capacity
 
