@@ -80,3 +80,15 @@ def test_slo_parses(text: str, expected: Slo) -> None:
 def test_bad_slo_says_how_to_write_one(text: str) -> None:
     with pytest.raises(UsageError, match=r"p99=50ms|percentile"):
         Slo.parse(text)
+
+
+async def test_the_report_plots_every_step_and_the_target() -> None:
+    from sandbox.report.plots import capacity_figure
+
+    slo = Slo.parse("p99=50ms")
+    result = await find_capacity("model", queue_model(1.0, 3000), slo, SearchPlan(start_rate=100))
+    fig = capacity_figure({"model": result.to_json()}, {"model": "#1f77b4"})
+    ax = fig.axes[0]
+    held, failed = (len(c.get_offsets()) for c in ax.collections)
+    assert (held, failed) == (sum(s.holds(slo) for s in result.steps), sum(not s.holds(slo) for s in result.steps))
+    assert any(line.get_ydata()[0] == 50 for line in ax.lines)  # the target
