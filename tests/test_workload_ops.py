@@ -45,7 +45,7 @@ async def unsafe_take(store: Store, items: tuple[tuple[str, int], ...]) -> bool:
         await store.pool.execute(f'UPDATE "{store.namespace}".products SET inventory_count = $2 WHERE id = $1',  # type: ignore[attr-defined]
                                  product_id, left)
     elif store.name == "mongo":
-        await store.products.update_one({"_id": product_id}, {"$set": {"stock": left}})  # type: ignore[attr-defined]
+        await store.stock.update_one({"_id": product_id}, {"$set": {"stock": left}})  # type: ignore[attr-defined]
     elif store.name == "redis":
         await store.client.set(f"{store.namespace}:stock:{product_id}", left)  # type: ignore[attr-defined]
     else:

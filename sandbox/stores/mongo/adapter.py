@@ -88,7 +88,7 @@ class MongoStore(MongoAnalytics, Store):
 
     client: AsyncMongoClient
     orders: AsyncCollection
-    products: AsyncCollection
+    stock: AsyncCollection
     _created = False
 
     async def connect(self) -> ServerInfo:
@@ -100,7 +100,8 @@ class MongoStore(MongoAnalytics, Store):
             raise UsageError(f"unknown MongoDB write concern {self.options.mongo_write_concern!r}: "
                              f"choose from {', '.join(WRITE_CONCERNS)}")
         self.orders = self.client[self.namespace].get_collection("orders", write_concern=wc)
-        self.products = self.client[self.namespace].get_collection("products", write_concern=wc)
+        # Stock in a collection of its own: "products" belongs to the analytics query set.
+        self.stock = self.client[self.namespace].get_collection("stock", write_concern=wc)
         # The stand-in reports a MongoDB version too; buildInfo.secantusVersion gives it away.
         concern = f"write concern {self.options.mongo_write_concern}"
         if "secantusVersion" in info:
@@ -121,7 +122,7 @@ class MongoStore(MongoAnalytics, Store):
         await self.orders.create_index([("customer.id", ASCENDING), ("created_at", ASCENDING)])
         await self.orders.create_index("status")
         await self.orders.create_index("created_at")
-        await self.products.insert_many([{"_id": p.id, "stock": p.inventory_count} for p in catalog.products])
+        await self.stock.insert_many([{"_id": p.id, "stock": p.inventory_count} for p in catalog.products])
 
     async def write(self, order: Order) -> None:
         await self.orders.insert_one(_document(order))
@@ -152,11 +153,11 @@ class MongoStore(MongoAnalytics, Store):
         # separate documents: when one is short, the ones already taken are given back.
         taken: list[tuple[str, int]] = []
         for product_id, quantity in sorted(items):
-            result = await self.products.update_one({"_id": product_id, "stock": {"$gte": quantity}},
+            result = await self.stock.update_one({"_id": product_id, "stock": {"$gte": quantity}},
                                                     {"$inc": {"stock": -quantity}})
             if result.modified_count != 1:
                 for back_id, back in taken:
-                    await self.products.update_one({"_id": back_id}, {"$inc": {"stock": back}})
+                    await self.stock.update_one({"_id": back_id}, {"$inc": {"stock": back}})
                 return False
             taken.append((product_id, quantity))
         return True
@@ -174,7 +175,7 @@ class MongoStore(MongoAnalytics, Store):
         return {doc["_id"]: (doc["status"], doc.get("version", 1)) async for doc in cursor}
 
     async def stock_levels(self, product_ids: Sequence[str]) -> dict[str, int]:
-        return {doc["_id"]: doc["stock"] async for doc in self.products.find({"_id": {"$in": list(product_ids)}})}
+        return {doc["_id"]: doc["stock"] async for doc in self.stock.find({"_id": {"$in": list(product_ids)}})}
 
     async def read(self, order_id: str) -> OrderRecord | None:
         doc = await self.orders.find_one({"_id": order_id}, PROJECTION)
