@@ -25,6 +25,7 @@ from sandbox.report.console import console, print_calibration, print_status
 from sandbox.report.faults import print_faults
 from sandbox.report.gc import print_gc
 from sandbox.report.migrations import print_migrations
+from sandbox.report.mix import print_mix
 from sandbox.report.partitioning import print_partitioning
 from sandbox.report.progress import RichProgress
 from sandbox.report.reads import print_reads
@@ -161,6 +162,8 @@ def run_scenario(
     wide: Annotated[bool, typer.Option("--wide", help="one latency table with every column, however wide")] = False,
     workers: Annotated[int | None, typer.Option(
         help="worker processes per store, each every N-th order (implies per-store; rate, concurrency split)")] = None,
+    slo: Annotated[str | None, typer.Option(help="latency target of a capacity search, e.g. p99=50ms "
+                                            "(scenario capacity)")] = None,
     backend: BackendOpt = "auto",
     config: ConfigOpt = None,
 ) -> None:
@@ -171,7 +174,8 @@ def run_scenario(
     chosen = resolve_backend(backend, ws.state_dir)
     registry = _registry(config)
     settings = registry.settings(chosen, ws, config)
-    scenario = override_params(load_scenario(ws.project_dir, name, set(STEPS)), param or [])
+    scenario = override_params(load_scenario(ws.project_dir, name, set(STEPS)),
+                               [*(param or []), *([f"slo={slo}"] if slo is not None else [])])
     given: dict[str, Any] = {
         "orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "es_refresh": es_refresh,
         "redis_ttl_s": redis_ttl, "redis_client": redis_client,
@@ -179,8 +183,9 @@ def run_scenario(
         "strategies": tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else None,
         "rate": rate, "arrival": arrival, "warmup_s": warmup, "duration_s": duration, "processes": processes,
         "workers": workers}
-    if duration is not None and orders is None:
-        given["orders"] = DURATION_ORDER_CAP  # the clock ends the run, not the order count
+    if duration is not None and orders is None and not any(p.step == "load" for p in scenario.phases):
+        # The clock ends the run, not the order count (a mix's --orders is its data set: it stays).
+        given["orders"] = DURATION_ORDER_CAP
     params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})
     if params.seed is None and repeat > 1:  # every trial writes the same orders: trials differ by noise only
         params = replace(params, seed=secrets.randbelow(2**31))
@@ -203,6 +208,7 @@ def run_scenario(
         print_reads(ctx)
         print_migrations(ctx)
         print_server_stats(ctx)
+        print_mix(ctx)
         experiment_findings = [finding for show in EXPERIMENTS for finding in show(ctx)]
         console.print(f"results: {path}")
         status = max(status, _run_status(ctx), 3 if experiment_findings else 0)
@@ -231,8 +237,8 @@ def _interrupted(stopped: Interrupted) -> NoReturn:
 
 
 def _run_status(ctx: RunContext) -> int:
-    """3 when the run found a consistency problem (read-back, fault check, a strategy's promise, or a schema
-    that a rollback did not restore)."""
+    """3 when the run found a consistency problem (read-back, fault check, update check, a strategy's promise, or a
+    schema that a rollback did not restore)."""
     if ctx.comparisons and not all(c.consistent for c in ctx.comparisons.values()):
         return 3
     if ctx.faults is not None and ctx.faults.has_findings:
@@ -240,6 +246,8 @@ def _run_status(ctx: RunContext) -> int:
     if ctx.analytics is not None and ctx.analytics.findings:
         return 3
     if ctx.migrations is not None and ctx.migrations.finding:
+        return 3
+    if ctx.mix is not None and ctx.mix.has_findings:  # a lost update, an impossible state, wrong stock
         return 3
     return 3 if any(outcome.finding for outcome in ctx.strategies) else 0
 

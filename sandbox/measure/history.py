@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import IO, Any
@@ -77,6 +77,99 @@ class WriteOutcomes:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    """The value of an update: set the order's status at this version (applied only over an older one)."""
+
+    order_id: str
+    status: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class StockTake:
+    """The value of a stock decrement: take these quantities for one order's items, all or none."""
+
+    order_id: str
+    items: tuple[tuple[str, int], ...]  # (product id, quantity)
+
+
+@dataclass
+class OrderUpdates:
+    """What the client asked of one order and learnt back, per version (1 is the insert)."""
+
+    asked: dict[int, str] = field(default_factory=dict)  # version -> status asked for
+    applied: int = 0  # the highest version the store acknowledged having applied (0: none)
+    unknown: set[int] = field(default_factory=set)  # versions whose outcome the client does not know
+    failed: set[int] = field(default_factory=set)  # versions the store answered with an error
+    refused: set[int] = field(default_factory=set)  # acknowledged but not applied (an equal or newer version)
+
+
+@dataclass
+class StockTakes:
+    """Per product: quantities taken by acknowledged decrements, and by ones whose outcome is unknown."""
+
+    acknowledged: dict[str, int] = field(default_factory=dict)
+    unknown: dict[str, int] = field(default_factory=dict)
+    refused: int = 0  # acknowledged as "not enough stock": nothing taken
+    failed: int = 0
+
+
+@dataclass
+class UpdateLog:
+    """Every update and stock decrement of a run with its outcome, per store: what the update checker reads."""
+
+    orders: dict[str, dict[str, OrderUpdates]] = field(default_factory=dict)
+    stock: dict[str, StockTakes] = field(default_factory=dict)
+    # Orders of the data set loaded before the run (acknowledged on every store), by the status they were
+    # loaded with: noted when the run first updates them, not for the whole data set.
+    preloaded: dict[str, str] = field(default_factory=dict)
+
+    def note_preloaded(self, order_id: str, status: str) -> None:
+        self.preloaded[sys.intern(order_id)] = status
+
+    def of(self, store: str) -> dict[str, OrderUpdates]:
+        """Per order id: its updates on this store, with the preloaded insert as version 1."""
+        out = self.orders.get(store, {})
+        for order_id, entry in out.items():
+            if 1 not in entry.asked and order_id in self.preloaded:
+                entry.asked[1] = self.preloaded[order_id]
+                entry.applied = max(entry.applied, 1)
+        return out
+
+    def note(self, event: OpEvent) -> None:
+        value = event.value
+        if isinstance(value, StatusUpdate):
+            self._update(event, value)
+        elif isinstance(value, StockTake):
+            self._take(event, value)
+
+    def _update(self, event: OpEvent, value: StatusUpdate) -> None:
+        entry = self.orders.setdefault(event.store, {}).setdefault(sys.intern(value.order_id), OrderUpdates())
+        entry.asked[value.version] = value.status
+        if event.outcome == "ok":
+            if event.result is not False:  # an insert answers nothing (None); a gated update True or False
+                entry.applied = max(entry.applied, value.version)
+            else:
+                entry.refused.add(value.version)
+        elif event.outcome == "info":
+            entry.unknown.add(value.version)
+        else:
+            entry.failed.add(value.version)
+
+    def _take(self, event: OpEvent, value: StockTake) -> None:
+        takes = self.stock.setdefault(event.store, StockTakes())
+        if event.outcome == "ok" and not event.result:
+            takes.refused += 1
+            return
+        if event.outcome == "fail":
+            takes.failed += 1
+            return
+        into = takes.acknowledged if event.outcome == "ok" else takes.unknown
+        for product_id, quantity in value.items:
+            into[product_id] = into.get(product_id, 0) + quantity
+
+
 class OpHistory:
     """Streams operations to a JSON-lines file and keeps the write outcomes the checker needs.
 
@@ -87,6 +180,7 @@ class OpHistory:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.outcomes = WriteOutcomes()
+        self.updates = UpdateLog()
         self.operations = 0
         self._origin_ns = time.perf_counter_ns()
         self._file: IO[str] | None = open(path, "w", buffering=BUFFER_BYTES)  # noqa: SIM115 (closed in close())
@@ -100,15 +194,20 @@ class OpHistory:
     def listener(self, event: OpEvent) -> None:
         op = self.operations
         self.operations += 1
-        self._write({"type": "invoke", "op": op, "f": event.op, "store": event.store, "value": list(event.keys),
+        value = asdict(event.value) if is_dataclass(event.value) else list(event.keys)  # type: ignore[arg-type]
+        self._write({"type": "invoke", "op": op, "f": event.op, "store": event.store, "value": value,
                      "time": event.start_ns - self._origin_ns})
         done: dict[str, Any] = {"type": event.outcome, "op": op, "f": event.op, "store": event.store,
                                 "time": event.end_ns - self._origin_ns}
         if event.error:
             done["error"] = event.error
+        if event.value is not None and event.outcome == "ok":
+            done["value"] = event.result if isinstance(event.result, bool | int | str) else None
         self._write(done)
         if event.op == "write":
             self.outcomes.note(event.store, event.keys, outcome_of(event))
+        if event.value is not None:
+            self.updates.note(event)
 
     def note_fault(self, store: str, action: str, detail: str = "") -> None:
         self._write({"type": "info", "process": "nemesis", "f": action, "store": store, "value": detail,

@@ -38,6 +38,8 @@ class OpEvent:
     outcome: Outcome
     error: str | None = None
     intended_ns: int | None = None  # the load model's intended start (open loop); start_ns is the send
+    value: object = None  # what the operation asked for, when a history needs more than keys (an update)
+    result: object = None  # what the store answered (e.g. whether an update applied), on ok
 
 
 Listener = Callable[[OpEvent], None]
@@ -73,11 +75,13 @@ class TimedCalls:
         return self.stats[name]
 
     async def call(self, op: str, fn: Callable[[], Awaitable[T]], keys: tuple[str, ...] = (),
-                   intended_ns: int | None = None, begun_ns: int | None = None) -> tuple[bool, T | None]:
+                   intended_ns: int | None = None, begun_ns: int | None = None,
+                   value: object = None) -> tuple[bool, T | None]:
         """Run one store call and record its three times (see sandbox.measure.latency).
 
         intended_ns: when the load model meant the operation to start (perf_counter_ns); begun_ns: when
         a worker picked it up. Both default to the send, so a bare call() measures service time only.
+        value: what the operation asks for, passed on to listeners with the store's answer.
         """
         stats = self.stats.get(op) or self.op(op)
         start = _now()  # the send
@@ -129,7 +133,8 @@ class TimedCalls:
             stats.record_error(end - intended_ns, outcome == "info", error)
         if self.listeners:
             event = OpEvent(self.name, op, keys, start, end, outcome,
-                            None if error is None else f"{type(error).__name__}: {error}"[:200], intended_ns)
+                            None if error is None else f"{type(error).__name__}: {error}"[:200], intended_ns,
+                            value, result)
             for listener in self.listeners:
                 listener(event)
         if task is not None and task.cancelling():

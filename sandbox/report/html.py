@@ -110,6 +110,11 @@ def run_body(trial: rf.Trial, out: Path) -> list[str]:
         parts += ["<h2>Sharding</h2>", figure_html(fig, out / "plot-moved-fraction.png", "fraction of keys moved "
                                                    "adding one shard, per scheme, against the ideal 1/(N+1)"),
                   table_html(moved)]
+    if capacity := (summary.get("mix") or {}).get("capacity"):
+        fig = plots.capacity_figure(capacity, plots.color_of(list(summary.get("stores", {}))))
+        parts += ["<h2>Capacity</h2>",
+                  figure_html(fig, out / "plot-capacity.png", "each step of the capacity search: rate started "
+                              "against the target percentile; o held, x did not (docs/workloads.md)")]
     parts.append("<h2>Tables</h2>")
     parts += [table_html(t) for t in sections.run_tables(summary)]
     return parts

@@ -120,6 +120,33 @@ def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors:
     return fig
 
 
+def capacity_figure(capacity: dict[str, dict[str, Any]], colors: dict[str, str]) -> Figure:
+    """Throughput vs latency of each store's capacity search (summary.json mix.capacity): one point per step."""
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    ax = fig.subplots()
+    slo = next(iter(capacity.values()))["slo"]
+    key = next((k for k in next(iter(capacity.values()))["curve"][0] if k.endswith("_ms") and k != "p50_ms"), None)
+    for store, result in capacity.items():
+        points = [p for p in result["curve"] if key and p.get(key) is not None]
+        xs = [p["achieved"] if p["achieved"] is not None else p["rate"] for p in points]
+        ys = [p[key] for p in points]
+        color = colors.get(store, "#333333")
+        ax.plot(xs, ys, "-", color=color, alpha=0.5, label=f"{store}: {result['capacity_ops_s'] or 'none'} ops/s")
+        ax.scatter([x for x, p in zip(xs, points, strict=True) if p["holds"]],
+                   [y for y, p in zip(ys, points, strict=True) if p["holds"]], color=color, marker="o")
+        ax.scatter([x for x, p in zip(xs, points, strict=True) if not p["holds"]],
+                   [y for y, p in zip(ys, points, strict=True) if not p["holds"]], color=color, marker="x")
+    limit_ms = float(slo.split("<=")[1].removesuffix("ms"))
+    ax.axhline(limit_ms, color="#d62728", linestyle="--", linewidth=1, label=f"target {slo}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("operations / s started (open loop)")
+    ax.set_ylabel(f"{(key or '').removesuffix('_ms')} response (ms)")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(True, alpha=0.3)
+    return fig
+
+
 def _seconds(rows: list[dict[str, Any]]) -> tuple[list[float], float | None]:
     """Each row's x: seconds since the run's first measured second (wall clock), or phases end to end."""
     if rows and all(r.get("wall_clock") for r in rows):

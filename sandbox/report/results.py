@@ -61,6 +61,7 @@ def summary(ctx: RunContext) -> dict[str, Any]:
             "money": ts.store.money_note,
             "operations": {op: _operation(stats, ctx.loads.get(name, {}).get(op)) for op, stats in ts.stats.items()},
             "read_not_found": ctx.read_misses.get(name),
+            "concurrency_control": ts.store.concurrency_control or None,
             "consistency": ctx.comparisons[name].to_json() if name in ctx.comparisons else None,
         }
     return {
@@ -79,6 +80,7 @@ def summary(ctx: RunContext) -> dict[str, Any]:
         "analytics": ctx.analytics.to_json() if ctx.analytics is not None else None,
         "cache_aside": [o.to_json() for o in ctx.cache] if ctx.cache else None,
         **(ctx.faults.to_json() if ctx.faults is not None else {}),  # history, faults, check, visibility
+        "mix": ctx.mix.to_json() if ctx.mix is not None else None,  # data set, mix, update check, capacity
         # Store results the client could not measure faithfully (saturated CPU, behind its schedule).
         "measurement_flags": {name: {op: load.client.flags for op, load in ctx.loads.get(name, {}).items()
                                      if load.client and load.client.flags} for name in ctx.stores},

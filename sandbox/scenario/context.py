@@ -24,6 +24,7 @@ from sandbox.workload.generator import Workload
 if TYPE_CHECKING:
     from sandbox.scenario.fault_run import FaultRun
     from sandbox.scenario.migration_step import MigrationRun
+    from sandbox.scenario.mix_run import MixRun
     from sandbox.scenario.replica_steps import ReplicaResults
 
 
@@ -54,6 +55,7 @@ class RunContext:
     cache: list[PolicyOutcome] = field(default_factory=list)  # cache-aside policies side by side (cache_steps.py)
     server_stats: ServerStatsRun = field(default_factory=ServerStatsRun)  # servers' own statistics per phase
     migrations: MigrationRun | None = None  # schema changes under load (migration_step.py)
+    mix: MixRun | None = None  # data set, mix, update checks, capacity (mix_steps.py)
     cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # the runner always runs these
     # Results of the steps that measure one experiment of their own (sharding, reshard, partitioning, routing),
     # by step name, as plain JSON values: summary.json carries them, report/ renders them.

@@ -16,6 +16,7 @@ from sandbox.scenario import (
     exhaustion_steps,
     fault_steps,
     migration_step,
+    mix_steps,
     partitioning_step,
     replica_steps,
     reshard_step,
@@ -23,6 +24,7 @@ from sandbox.scenario import (
     sharding_step,
     steps,
     strategy_steps,
+    sweep_steps,
 )
 from sandbox.scenario.spec import Phase, RunParams, Scenario
 
@@ -30,12 +32,13 @@ STEPS: dict[str, steps.Step] = {**steps.STEPS, **fault_steps.STEPS, **durability
                                 **sharding_step.STEPS, **reshard_step.STEPS, **partitioning_step.STEPS,
                                 **routing_step.STEPS, **replica_steps.STEPS,
                                 **analytics_steps.STEPS, **cache_steps.STEPS, **exhaustion_steps.STEPS,
-                                **migration_step.STEPS}
+                                **migration_step.STEPS, **mix_steps.STEPS, **sweep_steps.STEPS}
 # Steps whose parameters can be checked against the run before anything starts (raise UsageError).
 VALIDATORS: dict[str, Callable[[dict[str, Any], RunParams], None]] = {
     **fault_steps.VALIDATORS, **durability_step.VALIDATORS, **strategy_steps.VALIDATORS, **sharding_step.VALIDATORS,
     **reshard_step.VALIDATORS, **partitioning_step.VALIDATORS, **routing_step.VALIDATORS, **replica_steps.VALIDATORS,
-    **analytics_steps.VALIDATORS, **cache_steps.VALIDATORS, **exhaustion_steps.VALIDATORS}
+    **analytics_steps.VALIDATORS, **cache_steps.VALIDATORS, **exhaustion_steps.VALIDATORS,
+    **mix_steps.VALIDATORS, **sweep_steps.VALIDATORS}
 
 
 def check_params(step: str, params: dict[str, Any]) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
@@ -47,6 +48,10 @@ class Capability(StrEnum):
     REPLICAS = "replicas"  # read replicas can be brought up and read from
     CLUSTER = "cluster"  # a sharded cluster topology
     ANALYTICS = "analytics"  # answers the analytics query set natively (stores/analytics.py Analytics)
+    STATUS_UPDATE = "status_update"  # update_status: an order's status set at a version, never over a newer one
+    STOCK = "stock"  # take_stock: stock decrements with the store's own concurrency control (never below zero)
+    CUSTOMER_LATEST = "customer_latest"  # latest_orders: a customer's newest orders (a secondary index)
+    TIME_RANGE = "time_range"  # orders_between: the orders created in a time range
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class Store(ABC):
 
     name: ClassVar[str]
     money_note: ClassVar[str] = "exact decimal"
+    # How update_status and take_stock stay correct under concurrency (or why the store does not offer them).
+    concurrency_control: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     Options: ClassVar[type[StoreOptions]] = StoreOptions  # this kind's own typed options
 
@@ -97,6 +104,32 @@ class Store(ABC):
         once, so a redelivery must change nothing.
         """
         raise NotImplementedError(f"{self.name} has no idempotent upsert")
+
+    async def update_status(self, order_id: str, status: str, version: int) -> bool:
+        """Set an order's status at `version`, only over an older version (an inserted order is version 1).
+
+        True when applied; False when the store holds this version or a newer one, or no such order."""
+        raise NotImplementedError(f"{self.name} cannot update an order safely")
+
+    async def take_stock(self, items: Sequence[tuple[str, int]]) -> bool:
+        """Decrement each (product id, quantity)'s stock, all or none, never below zero: False when short."""
+        raise NotImplementedError(f"{self.name} keeps no stock")
+
+    async def latest_orders(self, customer_id: str, n: int) -> list[str]:
+        """Ids of a customer's `n` newest orders, newest first."""
+        raise NotImplementedError(f"{self.name} cannot list a customer's orders")
+
+    async def orders_between(self, start: datetime, end: datetime, limit: int) -> list[str]:
+        """Ids of the orders created in [start, end), oldest first, at most `limit`."""
+        raise NotImplementedError(f"{self.name} cannot scan orders by time")
+
+    async def order_states(self, order_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """(status, version) of each order found (for the update checker)."""
+        raise NotImplementedError(f"{self.name} keeps no order versions")
+
+    async def stock_levels(self, product_ids: Sequence[str]) -> dict[str, int]:
+        """Stock left per product found (for the update checker)."""
+        raise NotImplementedError(f"{self.name} keeps no stock")
 
     @abstractmethod
     async def read(self, order_id: str) -> OrderRecord | None:

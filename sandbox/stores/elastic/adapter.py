@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,11 +24,12 @@ MAPPINGS = {"dynamic": "strict", "properties": {
     "order_number": {"type": "keyword"}, "customer_id": {"type": "keyword"},
     "customer_segment": {"type": "keyword"}, "status": {"type": "keyword"},
     "subtotal": MONEY, "tax_amount": MONEY, "shipping_amount": MONEY, "total_amount": MONEY,
-    "item_count": {"type": "integer"}, "created_at": {"type": "date"},
+    "item_count": {"type": "integer"}, "created_at": {"type": "date"}, "version": {"type": "integer"},
     "items": {"type": "nested", "properties": {
         "product_id": {"type": "keyword"}, "sku": {"type": "keyword"}, "name": {"type": "text"},
         "quantity": {"type": "integer"}, "unit_price": MONEY}},
 }}
+PRODUCT_MAPPINGS = {"dynamic": "strict", "properties": {"stock": {"type": "integer"}}}
 SOURCE_FIELDS = ["status", "total_amount", "item_count", "customer_id", "customer_segment", "order_number"]
 
 
@@ -72,10 +74,13 @@ class ElasticOptions(StoreOptions):
 
 class ElasticStore(ElasticAnalytics, Store):
     name = "elastic"
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.SEARCH_PATH,
+                              Capability.STATUS_UPDATE, Capability.STOCK, Capability.CUSTOMER_LATEST,
+                              Capability.TIME_RANGE, Capability.ANALYTICS})
+    concurrency_control = ("optimistic: read with _seq_no, write back if_seq_no/if_primary_term, retry on 409; "
+                           "a short product gives back the ones taken")
     Options = ElasticOptions
     options: ElasticOptions
-    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.SEARCH_PATH,
-                              Capability.ANALYTICS})
     money_note = "scaled_float (aggregations are doubles)"
 
     es: AsyncElasticsearch
@@ -84,6 +89,10 @@ class ElasticStore(ElasticAnalytics, Store):
     @property
     def index(self) -> str:
         return f"{self.namespace}-orders"
+
+    @property
+    def products_index(self) -> str:
+        return f"{self.namespace}-products"
 
     document = staticmethod(_document)  # an order as the JSON source it is indexed as (bench: _bulk input)
 
@@ -115,6 +124,14 @@ class ElasticStore(ElasticAnalytics, Store):
                 raise UsageError(f"Elasticsearch index {self.index} already exists; choose another run id") from None
             raise
         self._created = True
+        await self.es.indices.create(index=self.products_index, mappings=PRODUCT_MAPPINGS,
+                                     settings={"number_of_shards": 1, "number_of_replicas": 0})
+        operations: list[dict[str, Any]] = []
+        for p in catalog.products:
+            operations += [{"index": {"_index": self.products_index, "_id": p.id}}, {"stock": p.inventory_count}]
+        resp = await self.es.bulk(operations=operations, refresh=True)
+        if resp.get("errors"):
+            raise SandboxError(f"_bulk rejected products: {resp['items'][0]}")
 
     async def write(self, order: Order) -> None:
         await self.es.index(index=self.index, id=order.id, document=_document(order),
@@ -137,6 +154,65 @@ class ElasticStore(ElasticAnalytics, Store):
         except ConflictError:
             return False
         return True
+
+    async def update_status(self, order_id: str, status: str, version: int) -> bool:
+        # Optimistic concurrency: write back only if nobody wrote since the read (if_seq_no), else read again.
+        while True:
+            doc = await self.es.options(ignore_status=404).get(index=self.index, id=order_id)
+            if not doc.get("found") or doc["_source"].get("version", 1) >= version:
+                return False
+            try:
+                await self.es.index(index=self.index, id=order_id,
+                                    document={**doc["_source"], "status": status, "version": version},
+                                    if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"],
+                                    refresh=self.options.es_refresh)
+                return True
+            except ConflictError:
+                continue
+
+    async def _add_stock(self, product_id: str, delta: int) -> bool:
+        """Change one product's stock unless that takes it below zero (optimistic, retried on 409)."""
+        while True:
+            doc = await self.es.get(index=self.products_index, id=product_id)
+            stock = doc["_source"]["stock"] + delta
+            if stock < 0:
+                return False
+            try:
+                await self.es.index(index=self.products_index, id=product_id, document={"stock": stock},
+                                    if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"])
+                return True
+            except ConflictError:
+                continue
+
+    async def take_stock(self, items: Sequence[tuple[str, int]]) -> bool:
+        taken: list[tuple[str, int]] = []
+        for product_id, quantity in sorted(items):
+            if not await self._add_stock(product_id, -quantity):
+                for back_id, back in taken:  # one document per product: give back what was taken
+                    await self._add_stock(back_id, back)
+                return False
+            taken.append((product_id, quantity))
+        return True
+
+    async def latest_orders(self, customer_id: str, n: int) -> list[str]:
+        resp = await self.es.search(index=self.index, query={"term": {"customer_id": customer_id}},
+                                    sort=[{"created_at": "desc"}], size=n, source=False)
+        return [h["_id"] for h in resp["hits"]["hits"]]
+
+    async def orders_between(self, start: datetime, end: datetime, limit: int) -> list[str]:
+        window = {"gte": start.isoformat(timespec="milliseconds"), "lt": end.isoformat(timespec="milliseconds")}
+        resp = await self.es.search(index=self.index, query={"range": {"created_at": window}},
+                                    sort=[{"created_at": "asc"}], size=limit, source=False)
+        return [h["_id"] for h in resp["hits"]["hits"]]
+
+    async def order_states(self, order_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        resp = await self.es.mget(index=self.index, ids=list(order_ids), source_includes=["status", "version"])
+        return {d["_id"]: (d["_source"]["status"], d["_source"].get("version", 1))
+                for d in resp["docs"] if d.get("found")}
+
+    async def stock_levels(self, product_ids: Sequence[str]) -> dict[str, int]:
+        resp = await self.es.mget(index=self.products_index, ids=list(product_ids))
+        return {d["_id"]: d["_source"]["stock"] for d in resp["docs"] if d.get("found")}
 
     async def read(self, order_id: str) -> OrderRecord | None:
         resp = await self.es.options(ignore_status=404).get(index=self.index, id=order_id,
@@ -171,6 +247,7 @@ class ElasticStore(ElasticAnalytics, Store):
             await self.es.options(ignore_status=404).indices.delete(index=self.index)
             # and the index a reindex migration (migrations/0002) may have left
             await self.es.options(ignore_status=404).indices.delete(index=f"{self.index}-v2")
+            await self.es.options(ignore_status=404).indices.delete(index=self.products_index)
             self._created = False
 
     async def close(self) -> None:

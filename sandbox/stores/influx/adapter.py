@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -48,6 +49,10 @@ def _ms(o: Order) -> int:
     return int(o.created_at.timestamp() * 1000)
 
 
+def _ms_of(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
 def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -69,7 +74,9 @@ def _records(series: list[dict[str, Any]]) -> list[OrderRecord]:
 class InfluxStore(InfluxAnalytics, Store):
     name = "influx"
     capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.SEARCH_PATH,
-                              Capability.ANALYTICS})
+                              Capability.TIME_RANGE, Capability.ANALYTICS})
+    concurrency_control = ("none: points are appended, with no conditional write or transaction; "
+                           "left out of status updates and stock")
     money_note = "float64 field"
 
     session: aiohttp.ClientSession
@@ -166,6 +173,11 @@ class InfluxStore(InfluxAnalytics, Store):
             await self._query(f"DELETE FROM {MEASUREMENT} WHERE {at}", post=True)
         await self._write_lines(line(order, version))
         return True
+
+    async def orders_between(self, start: datetime, end: datetime, limit: int) -> list[str]:
+        series = await self._query(f"SELECT order_id FROM {MEASUREMENT} WHERE time >= {_ms_of(start)}ms "
+                                   f"AND time < {_ms_of(end)}ms LIMIT {int(limit)}")
+        return [row[1] for s in series for row in s["values"]]
 
     async def read(self, order_id: str) -> OrderRecord | None:
         # order_id is a field (a tag per order would explode series cardinality), so this scans.

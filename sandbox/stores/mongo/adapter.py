@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -77,13 +78,17 @@ class MongoOptions(StoreOptions):
 
 class MongoStore(MongoAnalytics, Store):
     name = "mongo"
-    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.REPLICAS,
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.STATUS_UPDATE, Capability.STOCK,
+                              Capability.CUSTOMER_LATEST, Capability.TIME_RANGE, Capability.REPLICAS,
                               Capability.ANALYTICS})
+    concurrency_control = ("update_one with a filter (version < new; $inc where stock >= quantity); "
+                           "a short product gives back the ones taken")
     Options = MongoOptions
     options: MongoOptions
 
     client: AsyncMongoClient
     orders: AsyncCollection
+    stock: AsyncCollection
     _created = False
 
     async def connect(self) -> ServerInfo:
@@ -95,6 +100,8 @@ class MongoStore(MongoAnalytics, Store):
             raise UsageError(f"unknown MongoDB write concern {self.options.mongo_write_concern!r}: "
                              f"choose from {', '.join(WRITE_CONCERNS)}")
         self.orders = self.client[self.namespace].get_collection("orders", write_concern=wc)
+        # Stock in a collection of its own: "products" belongs to the analytics query set.
+        self.stock = self.client[self.namespace].get_collection("stock", write_concern=wc)
         # The stand-in reports a MongoDB version too; buildInfo.secantusVersion gives it away.
         concern = f"write concern {self.options.mongo_write_concern}"
         if "secantusVersion" in info:
@@ -114,6 +121,8 @@ class MongoStore(MongoAnalytics, Store):
         await self.orders.create_index("order_number", unique=True)
         await self.orders.create_index([("customer.id", ASCENDING), ("created_at", ASCENDING)])
         await self.orders.create_index("status")
+        await self.orders.create_index("created_at")
+        await self.stock.insert_many([{"_id": p.id, "stock": p.inventory_count} for p in catalog.products])
 
     async def write(self, order: Order) -> None:
         await self.orders.insert_one(_document(order))
@@ -132,6 +141,41 @@ class MongoStore(MongoAnalytics, Store):
         except DuplicateKeyError:
             return False
         return True
+
+    async def update_status(self, order_id: str, status: str, version: int) -> bool:
+        # One document, one filtered update: atomic. An order inserted without a version is version 1.
+        result = await self.orders.update_one({"_id": order_id, "version": {"$not": {"$gte": version}}},
+                                              {"$set": {"status": status, "version": version}})
+        return result.modified_count == 1
+
+    async def take_stock(self, items: Sequence[tuple[str, int]]) -> bool:
+        # $inc with a filter takes one product's stock only while enough is left, atomically. Products are
+        # separate documents: when one is short, the ones already taken are given back.
+        taken: list[tuple[str, int]] = []
+        for product_id, quantity in sorted(items):
+            result = await self.stock.update_one({"_id": product_id, "stock": {"$gte": quantity}},
+                                                    {"$inc": {"stock": -quantity}})
+            if result.modified_count != 1:
+                for back_id, back in taken:
+                    await self.stock.update_one({"_id": back_id}, {"$inc": {"stock": back}})
+                return False
+            taken.append((product_id, quantity))
+        return True
+
+    async def latest_orders(self, customer_id: str, n: int) -> list[str]:
+        cursor = self.orders.find({"customer.id": customer_id}, {"_id": 1}).sort("created_at", -1).limit(n)
+        return [doc["_id"] async for doc in cursor]
+
+    async def orders_between(self, start: datetime, end: datetime, limit: int) -> list[str]:
+        cursor = self.orders.find({"created_at": {"$gte": start, "$lt": end}}, {"_id": 1}).sort("created_at", 1)
+        return [doc["_id"] async for doc in cursor.limit(limit)]
+
+    async def order_states(self, order_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        cursor = self.orders.find({"_id": {"$in": list(order_ids)}}, {"status": 1, "version": 1})
+        return {doc["_id"]: (doc["status"], doc.get("version", 1)) async for doc in cursor}
+
+    async def stock_levels(self, product_ids: Sequence[str]) -> dict[str, int]:
+        return {doc["_id"]: doc["stock"] async for doc in self.stock.find({"_id": {"$in": list(product_ids)}})}
 
     async def read(self, order_id: str) -> OrderRecord | None:
         doc = await self.orders.find_one({"_id": order_id}, PROJECTION)

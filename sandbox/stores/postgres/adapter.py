@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
@@ -49,6 +50,7 @@ CREATE TABLE {s}.orders (
     CONSTRAINT valid_total CHECK (total_amount = subtotal + tax_amount + shipping_amount));
 CREATE INDEX ON {s}.orders (customer_id, created_at);
 CREATE INDEX ON {s}.orders (status);
+CREATE INDEX ON {s}.orders (created_at);
 CREATE TABLE {s}.order_items (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     order_id UUID NOT NULL REFERENCES {s}.orders(id) ON DELETE CASCADE,
@@ -101,6 +103,19 @@ FROM {s}.orders o JOIN {s}.customers c ON c.id = o.customer_id
 """
 
 
+# Conditional UPDATEs: the WHERE is re-checked on the newest row version after a concurrent update
+# commits (READ COMMITTED), so a stale version or an emptied stock never passes.
+UPDATE_STATUS = "UPDATE {s}.orders SET status = $2, version = $3 WHERE id = $1 AND version < $3 RETURNING 1"
+TAKE_STOCK = ("UPDATE {s}.products SET inventory_count = inventory_count - $2 "
+              "WHERE id = $1 AND inventory_count >= $2 RETURNING 1")
+LATEST = "SELECT id::text FROM {s}.orders WHERE customer_id = $1 ORDER BY created_at DESC LIMIT $2"
+BETWEEN = "SELECT id::text FROM {s}.orders WHERE created_at >= $1 AND created_at < $2 ORDER BY created_at LIMIT $3"
+
+
+class _NotEnoughStock(Exception):
+    """Rolls back a stock transaction when one product is short."""
+
+
 def _order_row(o: Order) -> tuple:
     return (o.id, o.order_number, o.customer_id, o.billing_address_id, o.shipping_address_id, o.status.value,
             o.subtotal, o.tax_amount, o.shipping_amount, o.total_amount, o.created_at)
@@ -128,8 +143,10 @@ class PostgresOptions(StoreOptions):
 
 class PostgresStore(PostgresAnalytics, Store):
     name = "postgres"
-    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.REPLICAS,
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.STATUS_UPDATE, Capability.STOCK,
+                              Capability.CUSTOMER_LATEST, Capability.TIME_RANGE, Capability.REPLICAS,
                               Capability.ANALYTICS})
+    concurrency_control = "conditional UPDATE (version < new; stock >= quantity), one transaction per order"
     Options = PostgresOptions
     options: PostgresOptions
 
@@ -157,6 +174,8 @@ class PostgresStore(PostgresAnalytics, Store):
         self._insert = INSERT_ORDER.format(s=self._s)
         self._upsert = UPSERT_ORDER.format(s=self._s)
         self._select = SELECT_RECORD.format(s=self._s)
+        self._update_status, self._take_stock, self._latest, self._between = (
+            q.format(s=self._s) for q in (UPDATE_STATUS, TAKE_STOCK, LATEST, BETWEEN))
         number, _, build = version.partition(" ")
         return ServerInfo("PostgreSQL", number, build.strip("()"))
 
@@ -214,6 +233,36 @@ class PostgresStore(PostgresAnalytics, Store):
     async def read(self, order_id: str) -> OrderRecord | None:
         row = await self.pool.fetchrow(self._select + " WHERE o.id = $1", order_id)
         return None if row is None else _record(row)
+
+    async def update_status(self, order_id: str, status: str, version: int) -> bool:
+        return await self.pool.fetchval(self._update_status, order_id, status, version) is not None
+
+    async def take_stock(self, items: Sequence[tuple[str, int]]) -> bool:
+        # In product order, so two orders sharing products cannot deadlock; all items or none.
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                for product_id, quantity in sorted(items):
+                    if await conn.fetchval(self._take_stock, product_id, quantity) is None:
+                        raise _NotEnoughStock
+        except _NotEnoughStock:
+            return False
+        return True
+
+    async def latest_orders(self, customer_id: str, n: int) -> list[str]:
+        return [r[0] for r in await self.pool.fetch(self._latest, customer_id, n)]
+
+    async def orders_between(self, start: datetime, end: datetime, limit: int) -> list[str]:
+        return [r[0] for r in await self.pool.fetch(self._between, start, end, limit)]
+
+    async def order_states(self, order_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        rows = await self.pool.fetch(f"SELECT id::text, status::text, version FROM {self._s}.orders "
+                                     "WHERE id = ANY($1::uuid[])", list(order_ids))
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    async def stock_levels(self, product_ids: Sequence[str]) -> dict[str, int]:
+        rows = await self.pool.fetch(f"SELECT id::text, inventory_count FROM {self._s}.products "
+                                     "WHERE id = ANY($1::uuid[])", list(product_ids))
+        return {r[0]: r[1] for r in rows}
 
     async def scan(self) -> AsyncIterator[OrderRecord]:
         async with self.pool.acquire() as conn, conn.transaction():

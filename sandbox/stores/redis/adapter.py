@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +39,33 @@ redis.call('HINCRBY', KEYS[6], ARGV[3], ARGV[4])
 if tonumber(ARGV[5]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[5]) end
 return 1
 """
+# Lua scripts run atomically: nothing else runs on the server between their reads and writes.
+# An order moves to a newer version's status with its status sets and per-status counters.
+UPDATE_STATUS = """
+local cur = redis.call('HMGET', KEYS[1], 'status', 'version', 'total_amount')
+if not cur[1] then return 0 end
+if tonumber(cur[2] or '1') >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'version', ARGV[2])
+local old = cur[1]
+if old ~= ARGV[1] then
+  local cents = math.floor(tonumber(cur[3]) * 100 + 0.5)
+  redis.call('SREM', ARGV[3] .. old, ARGV[4])
+  redis.call('SADD', ARGV[3] .. ARGV[1], ARGV[4])
+  redis.call('HINCRBY', KEYS[2], old, -1)
+  redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+  redis.call('HINCRBY', KEYS[3], old, -cents)
+  redis.call('HINCRBY', KEYS[3], ARGV[1], cents)
+end
+return 1
+"""
+# All of an order's items or none: check every product's stock, then take it.
+TAKE_STOCK = """
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '-1') < tonumber(ARGV[i]) then return 0 end
+end
+for i, key in ipairs(KEYS) do redis.call('DECRBY', key, ARGV[i]) end
+return 1
+"""
 
 
 REDIS_CLIENTS = ("redis-py", "valkey-glide")
@@ -45,6 +73,10 @@ REDIS_CLIENTS = ("redis-py", "valkey-glide")
 
 class ReplicaWaitTimeout(Exception):
     """WAIT returned before enough replicas acknowledged the write."""
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
 
 
 @dataclass(frozen=True)
@@ -57,8 +89,10 @@ class RedisOptions(StoreOptions):
 
 class RedisStore(RedisAnalytics, Store):
     name = "redis"
-    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.REPLICAS,
+    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.STATUS_UPDATE, Capability.STOCK,
+                              Capability.CUSTOMER_LATEST, Capability.TIME_RANGE, Capability.REPLICAS,
                               Capability.ANALYTICS})
+    concurrency_control = "Lua scripts (atomic check-and-set of version; check-then-take of stock)"
     Options = RedisOptions
     options: RedisOptions
 
@@ -82,6 +116,8 @@ class RedisStore(RedisAnalytics, Store):
             for _ in range(self.options.connections + 4):
                 self._writers.put_nowait(aioredis.from_url(self.endpoint.url, decode_responses=True,
                                                            max_connections=1, retry=Retry(NoBackoff(), 0)))
+        self._update_status = self.client.register_script(UPDATE_STATUS)
+        self._take_stock = self.client.register_script(TAKE_STOCK)
         info = await self.client.info("server")
         persistence = await self.client.info("persistence")
         aof = "aof on" if persistence.get("aof_enabled") else "aof off"
@@ -104,6 +140,10 @@ class RedisStore(RedisAnalytics, Store):
         if not await self.client.set(self._key("meta"), "created by polyglot sandbox", nx=True):
             raise UsageError(f"Redis key prefix {self.namespace}: already in use; choose another run id")
         self._created = True
+        async with self.client.pipeline(transaction=False) as pipe:
+            for p in catalog.products:
+                pipe.set(self._key("stock", p.id), p.inventory_count)
+            await pipe.execute()
 
     @staticmethod
     def _fields(o: Order) -> dict[Any, str | int]:  # Any: redis-py types hash field names loosely
@@ -190,6 +230,32 @@ class RedisStore(RedisAnalytics, Store):
                     return True
                 except WatchError:
                     continue
+
+    async def update_status(self, order_id: str, status: str, version: int) -> bool:
+        keys = [self._key("order", order_id), self._key("stats", "count"), self._key("stats", "revenue_cents")]
+        return bool(await self._update_status(keys=keys, args=[status, version, self._key("status", ""), order_id]))
+
+    async def take_stock(self, items: Sequence[tuple[str, int]]) -> bool:
+        return bool(await self._take_stock(keys=[self._key("stock", p) for p, _ in items],
+                                           args=[q for _, q in items]))
+
+    async def latest_orders(self, customer_id: str, n: int) -> list[str]:
+        return [str(i) for i in await self.client.zrevrange(self._key("customer", customer_id), 0, n - 1)]
+
+    async def orders_between(self, start: datetime, end: datetime, limit: int) -> list[str]:
+        found = await self.client.zrangebyscore(self._key("orders"), _ms(start), f"({_ms(end)}", start=0, num=limit)
+        return [str(i) for i in found]
+
+    async def order_states(self, order_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        async with self.client.pipeline(transaction=False) as pipe:
+            for order_id in order_ids:
+                pipe.hmget(self._key("order", order_id), "status", "version")
+            rows = await pipe.execute()
+        return {i: (str(s), int(v or 1)) for i, (s, v) in zip(order_ids, rows, strict=True) if s is not None}
+
+    async def stock_levels(self, product_ids: Sequence[str]) -> dict[str, int]:
+        values = await self.client.mget([self._key("stock", p) for p in product_ids])
+        return {p: int(v) for p, v in zip(product_ids, values, strict=True) if v is not None}
 
     @staticmethod
     def _record(order_id: Any, h: Any) -> OrderRecord:

@@ -1,0 +1,113 @@
+"""Mix scenarios from the command line on the real stores: shop, YCSB E, capacity, sweeps; bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sandbox.config import Settings
+from tests.test_cli import assert_usage_error, sandbox
+
+SAFE = ("postgres", "mongo", "redis", "elastic")
+
+
+def summary(tmp_path: Path) -> dict:
+    (path,) = tmp_path.glob("*/summary.json")
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("run", "ycsb-a", "-p", "mix=read=50,fly=50"), ("unknown operation 'fly'",)),
+    (("run", "ycsb-a", "-p", "distribution=pareto"), ("unknown key distribution 'pareto'",)),
+    (("run", "ycsb-a", "-p", "skew=1.5"), ("skew must be above 0 and below 1",)),
+    (("run", "capacity", "--slo", "p99<50ms"), ("--slo", "p99=50ms")),
+    (("run", "capacity", "--rate", "100"), ("leave out --rate",)),
+    (("run", "ycsb-a", "--processes", "per-store"), ("leave out --processes",)),
+    (("run", "sweeps", "--concurrency", "8"), ("above --concurrency 8",)),
+    (("run", "sweeps", "-p", "mix=read=90,insert=10"), ("leave insert and place out",)),
+])
+def test_bad_mix_input_is_one_line_exit_2_and_writes_nothing(args: tuple[str, ...], words: tuple[str, ...],
+                                                            tmp_path: Path, live: Settings) -> None:
+    proc = sandbox(*args, env={"SANDBOX_RESULTS_DIR": str(tmp_path)})
+    assert_usage_error(proc, *words)
+    assert not any(tmp_path.iterdir()), "nothing may be written on bad input"
+
+
+def test_shop_runs_every_operation_and_checks_orders_and_stock(tmp_path: Path, live: Settings) -> None:
+    proc = sandbox("run", "shop", "--orders", "300", "-p", "operations=600", "--seed", "3",
+                   env={"SANDBOX_RESULTS_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    doc = summary(tmp_path)
+    check = doc["mix"]["update_check"]
+    assert check["has_findings"] is False
+    for name in SAFE:
+        ops = doc["stores"][name]["operations"]
+        assert {"load", "browse", "place", "decrement", "pay", "ship", "cancel"} <= set(ops), (name, set(ops))
+        assert ops["load"]["ok"] > 0 and all(ops[op]["failed"] == 0 for op in ops)
+        store = check["stores"][name]
+        assert store["orders"]["ok"] >= ops["place"]["ok"]  # every placed order checked (and the ones paid...)
+        assert store["stock"]["ok"] > 0 and store["findings"] == 0
+        assert doc["stores"][name]["concurrency_control"]
+    influx = doc["mix"]["left_out"]["influx"]
+    assert {"browse", "place", "pay"} <= set(influx)  # no customer index, no conditional writes: left out
+    assert "update_check" in proc.stdout or "updates checked" in proc.stdout
+    assert (tmp_path / Path(next(tmp_path.glob("*/history.jsonl")).parent.name) / "history.jsonl").exists()
+
+
+def test_ycsb_e_scans_on_every_store(tmp_path: Path, live: Settings) -> None:
+    proc = sandbox("run", "ycsb-e", "--orders", "300", "-p", "operations=200", "-p", "scan_max=20",
+                   env={"SANDBOX_RESULTS_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    doc = summary(tmp_path)
+    for name, store in doc["stores"].items():
+        assert store["operations"]["scan"]["ok"] > 150, name
+        assert store["operations"]["insert"]["failed"] == 0, name
+
+
+def test_ycsb_d_reads_the_latest_orders_and_finds_them(tmp_path: Path, live: Settings) -> None:
+    proc = sandbox("run", "ycsb-d", "--orders", "200", "-p", "operations=400",
+                   env={"SANDBOX_RESULTS_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    doc = summary(tmp_path)
+    # Reads only pick orders inserted settle_ops operations earlier: none should miss.
+    assert doc["mix"]["reads_not_found"] == dict.fromkeys(doc["stores"], 0)
+    assert all(s["operations"]["insert"]["ok"] > 0 for s in doc["stores"].values())
+
+
+def test_a_timed_mix_keeps_its_data_set(tmp_path: Path, live: Settings) -> None:
+    proc = sandbox("run", "ycsb-b", "--orders", "200", "--duration", "1", "--warmup", "0.5", "--stores", "redis",
+                   env={"SANDBOX_RESULTS_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    doc = summary(tmp_path)
+    assert doc["mix"]["data_set_orders"] == 200  # --duration ends the mix; it does not grow the data set
+    read = doc["stores"]["redis"]["operations"]["read"]
+    assert read["ok"] > 0 and read["warmup_ops"] > 0 and 0.8 < read["elapsed_s"] < 3
+
+
+def test_capacity_search_reports_a_curve(tmp_path: Path, live: Settings) -> None:
+    proc = sandbox("run", "capacity", "--slo", "p99=300ms", "--stores", "redis", "--orders", "300",
+                   "-p", "step_s=0.6", "-p", "warmup_s=0.1", "-p", "start_rate=100", "-p", "max_steps=4",
+                   env={"SANDBOX_RESULTS_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    result = summary(tmp_path)["mix"]["capacity"]["redis"]
+    assert result["slo"] == "p99<=300ms" and len(result["curve"]) == 4
+    holding = [p["rate"] for p in result["curve"] if p["holds"]]
+    assert result["capacity_ops_s"] == (max(holding) if holding else None)
+    assert all(p["holds"] == (p["p99_ms"] is not None and p["p99_ms"] <= 300 and not p["errors"]
+                              and "behind-schedule" not in p["flags"]) for p in result["curve"])
+    assert "capacity" in proc.stdout
+
+
+def test_sweeps_give_a_point_per_level_and_size(tmp_path: Path, live: Settings) -> None:
+    proc = sandbox("run", "sweeps", "--stores", "postgres,redis", "--orders", "200", "-p", "levels=[1,4]",
+                   "-p", "sizes=[200,600]", "-p", "step_s=0.5", "-p", "warmup_s=0.1",
+                   env={"SANDBOX_RESULTS_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    sweeps = summary(tmp_path)["mix"]["sweeps"]
+    assert sorted((p["store"], p["x"]) for p in sweeps["concurrency"]) == \
+        [("postgres", 1), ("postgres", 4), ("redis", 1), ("redis", 4)]
+    assert sorted((p["store"], p["x"]) for p in sweeps["data_set"]) == \
+        [("postgres", 200), ("postgres", 600), ("redis", 200), ("redis", 600)]
+    assert all(p["ok"] > 0 and p["ops_s"] > 0 and p["errors"] == 0 for p in sweeps["concurrency"])
