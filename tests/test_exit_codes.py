@@ -18,12 +18,13 @@ from tests.throwaway import throwaway_stack
 # The real entry point with one command forced to fail the way a bug would (an exception nobody expected).
 FORCED = """
 import sys
-import sandbox.cli as cli
+import sandbox.cli.run as run_commands
+from sandbox.cli import main
 def broken(project_dir):
     raise RuntimeError("forced for the test")
-cli.describe_all = broken
+run_commands.describe_all = broken
 sys.argv = ["sandbox", "scenarios"]
-cli.main()
+main()
 """
 
 

@@ -1,0 +1,190 @@
+"""`sandbox scenarios | run | calibrate`: running scenarios and printing what they found."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from sandbox.cli.app import BackendOpt, ConfigOpt, StoresOpt, app, store_registry, workspace
+from sandbox.cli.results import write_report_into
+from sandbox.config import ensure_env_file
+from sandbox.errors import UsageError
+from sandbox.report import folder as rf
+from sandbox.report.console import console, print_calibration
+from sandbox.report.faults import print_faults
+from sandbox.report.migrations import print_migrations
+from sandbox.report.mix import print_mix
+from sandbox.report.partitioning import print_partitioning
+from sandbox.report.progress import RichProgress
+from sandbox.report.reads import print_reads
+from sandbox.report.replicas import print_replicas
+from sandbox.report.reshard import print_reshard
+from sandbox.report.results import write_results
+from sandbox.report.routing import print_routing
+from sandbox.report.server_stats import print_server_stats
+from sandbox.report.sharding import print_sharding
+from sandbox.report.tables import print_run
+from sandbox.report.trials import trial_dir, trials_terminal_table, write_trials_summary
+from sandbox.scenario.context import RunContext
+from sandbox.scenario.interrupt import Interrupted
+from sandbox.scenario.runner import run_blocking, run_loop
+from sandbox.scenario.spec import describe_all
+from sandbox.scenario.spec import load as load_scenario
+from sandbox.scenario.step_registry import STEPS, override_params
+from sandbox.stack import open_stack, resolve_backend
+from sandbox.strategies.registry import STRATEGIES, strategy_names
+
+DURATION_ORDER_CAP = 100_000_000
+
+
+@app.command("scenarios")
+def list_scenarios() -> None:
+    """List the scenarios in scenarios/, one line each, and the write strategies they can compare."""
+    for name, description in describe_all(workspace().project_dir):
+        console.print(f"[bold]{name:<12}[/] {description}")
+    console.print("\nwrite strategies (--strategies):")
+    for strategy in STRATEGIES:
+        console.print(f"  [bold]{strategy.name:<22}[/] {strategy.description}", highlight=False)
+
+
+@app.command("run")
+def run_scenario(
+    name: Annotated[str, typer.Argument(help="scenario name (see `sandbox scenarios`)")],
+    orders: Annotated[int | None, typer.Option(help="orders to write to each store")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="concurrent operations per store")] = None,
+    batch: Annotated[int | None, typer.Option(help="orders per write operation (1 = one at a time)")] = None,
+    seed: Annotated[int | None, typer.Option(help="workload seed (default: random, printed and stored)")] = None,
+    stores: StoresOpt = None,
+    strategies: Annotated[str | None, typer.Option(help="comma-separated write strategies: " + ",".join(
+        strategy_names()))] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="leave this run's data in the stores for inspection")] = False,
+    es_refresh: Annotated[str | None, typer.Option(help="Elasticsearch refresh on write: false|wait_for|true")] = None,
+    redis_ttl: Annotated[int | None, typer.Option(help="expire Redis order hashes after N s, as a cache")] = None,
+    redis_client: Annotated[str | None, typer.Option(help="Redis client library: redis-py | valkey-glide")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE for the scenario's steps "
+                                                    "that take KEY, e.g. -p store=mongo -p down_s=3")] = None,
+    rate: Annotated[float | None, typer.Option(help="open loop: write operations per second per store "
+                                               "(latency from each operation's intended start)")] = None,
+    arrival: Annotated[str | None, typer.Option(help="open-loop arrivals: constant | poisson")] = None,
+    warmup: Annotated[float | None, typer.Option(help="seconds of writing left out of the results")] = None,
+    duration: Annotated[float | None, typer.Option(help="measured seconds of writing (default: until --orders "
+                                                   "are written)")] = None,
+    processes: Annotated[str | None, typer.Option(help="one | per-store (a worker process per store for the "
+                                                  "write phase)")] = None,
+    repeat: Annotated[int, typer.Option(help="run the scenario N times into one results folder (trials, for "
+                                        "`sandbox compare`)")] = 1,
+    wide: Annotated[bool, typer.Option("--wide", help="one latency table with every column, however wide")] = False,
+    workers: Annotated[int | None, typer.Option(
+        help="worker processes per store, each every N-th order (implies per-store; rate, concurrency split)")] = None,
+    slo: Annotated[str | None, typer.Option(help="latency target of a capacity search, e.g. p99=50ms "
+                                            "(scenario capacity)")] = None,
+    backend: BackendOpt = "auto",
+    config: ConfigOpt = None,
+) -> None:
+    """Run a scenario; exit 0 when all stores hold the same data, 3 on a consistency finding."""
+    if repeat < 1:
+        raise UsageError(f"--repeat must be a positive whole number, got {repeat}")
+    ws = workspace()
+    chosen = resolve_backend(backend, ws.state_dir)
+    registry = store_registry(config)
+    settings = registry.settings(chosen, ws, config)
+    scenario = override_params(load_scenario(ws.project_dir, name, set(STEPS)),
+                               [*(param or []), *([f"slo={slo}"] if slo is not None else [])])
+    given: dict[str, Any] = {
+        "orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "es_refresh": es_refresh,
+        "redis_ttl_s": redis_ttl, "redis_client": redis_client,
+        "stores": tuple(registry.parse(stores)) if stores is not None else None, "keep": keep or None,
+        "strategies": tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else None,
+        "rate": rate, "arrival": arrival, "warmup_s": warmup, "duration_s": duration, "processes": processes,
+        "workers": workers}
+    if duration is not None and orders is None and not any(p.step == "load" for p in scenario.phases):
+        # The clock ends the run, not the order count (a mix's --orders is its data set: it stays).
+        given["orders"] = DURATION_ORDER_CAP
+    params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})
+    if params.seed is None and repeat > 1:  # every trial writes the same orders: trials differ by noise only
+        params = replace(params, seed=secrets.randbelow(2**31))
+    stack = open_stack(chosen, ws, ensure_env_file(ws.env_file, registry.kinds.values()), registry)
+    folder = ws.results_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{name}-x{repeat}" if repeat > 1 else None
+    status = 0
+    for trial in range(1, repeat + 1):
+        if folder is not None:
+            console.print(f"[bold]trial {trial} of {repeat}[/]")
+        try:
+            with RichProgress() as progress:
+                ctx = run_blocking(scenario, params, settings, ws, chosen, stack, progress,
+                                   trial_dir(folder, trial) if folder is not None else None)
+        except Interrupted as stopped:
+            _interrupted(stopped)
+        path = write_results(ctx)
+        print_run(ctx, wide)
+        print_faults(ctx)
+        print_replicas(ctx)
+        print_reads(ctx)
+        print_migrations(ctx)
+        print_server_stats(ctx)
+        print_mix(ctx)
+        experiment_findings = [finding for show in EXPERIMENTS for finding in show(ctx)]
+        console.print(f"results: {path}")
+        status = max(status, _run_status(ctx), 3 if experiment_findings else 0)
+    if folder is not None:
+        write_trials_summary(folder, repeat)
+        console.print(trials_terminal_table(rf.load(folder)))
+    write_report_into(folder or ctx.results_dir)
+    if status:
+        raise typer.Exit(status)
+
+
+# Steps with an experiment of their own (ctx.experiments): each prints it and returns its findings (exit 3).
+EXPERIMENTS = (print_sharding, print_reshard, print_partitioning, print_routing)
+
+
+def _interrupted(stopped: Interrupted) -> NoReturn:
+    """A run stopped by SIGINT / SIGTERM: what it did goes to summary.json, then exit 128 + the signal."""
+    if stopped.ctx is not None:
+        path = write_results(stopped.ctx)
+        done, kept = ", ".join(stopped.ctx.completed_phases) or "(none)", stopped.ctx.params.keep
+        print(f"{stopped}: after phases {done}; namespaces {'kept (--keep)' if kept else 'dropped'}; "
+              f"what was done: {path}", file=sys.stderr)
+    else:
+        print(f"{stopped} before anything was written", file=sys.stderr)
+    raise typer.Exit(stopped.exit_code)
+
+
+def _run_status(ctx: RunContext) -> int:
+    """3 when the run found a consistency problem (read-back, fault check, update check, a strategy's promise, or a
+    schema that a rollback did not restore)."""
+    if ctx.comparisons and not all(c.consistent for c in ctx.comparisons.values()):
+        return 3
+    if ctx.faults is not None and ctx.faults.has_findings:
+        return 3
+    if ctx.analytics is not None and ctx.analytics.findings:
+        return 3
+    if ctx.migrations is not None and ctx.migrations.finding:
+        return 3
+    if ctx.mix is not None and ctx.mix.has_findings:  # a lost update, an impossible state, wrong stock
+        return 3
+    return 3 if any(outcome.finding for outcome in ctx.strategies) else 0
+
+
+@app.command()
+def calibrate(
+    ops: Annotated[int, typer.Option(help="write operations against the no-op store")] = 200_000,
+    concurrency: Annotated[int, typer.Option(help="concurrent operations")] = 8,
+    rate: Annotated[float | None, typer.Option(help="open loop at this rate (default: closed loop)")] = None,
+) -> None:
+    """Print the harness's own overhead per operation (no-op store, all three times recorded)."""
+    from sandbox.measure.calibrate import measure_generation, measure_harness
+    from sandbox.measure.load import LoadPlan
+
+    if ops <= 0:
+        raise UsageError(f"--ops must be a positive whole number, got {ops}")
+    plan = LoadPlan(concurrency, rate).validated()
+    results = [run_loop(measure_harness(ops, plan, generate=False)),
+               run_loop(measure_harness(min(ops, 20_000), plan, generate=True)),
+               measure_generation(min(ops, 50_000))]
+    print_calibration(results)
