@@ -24,7 +24,7 @@ def redis_stack(tmp_path_factory: pytest.TempPathFactory):
 
 def _run(t: Throwaway, policy: str) -> tuple[int, dict]:
     before = set(t.ws.results_dir.glob("*-redis-maxmemory"))
-    proc = sandbox("run", "redis-maxmemory", "--orders", "1500", "-p", f"policy={policy}", "-p", "headroom=256kb",
+    proc = sandbox("run", "redis-maxmemory", "--orders", "1500", "-p", f"policy={policy}", "-p", "headroom=1mb",
                    env=t.env, timeout=180)
     assert "Traceback" not in proc.stderr, proc.stderr
     [new] = set(t.ws.results_dir.glob("*-redis-maxmemory")) - before

@@ -54,6 +54,7 @@ def spectrum_figure(title: str, series: Sequence[Series]) -> Figure:
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     fig.suptitle(title)
     panels = fig.subplots(1, 2, sharey=True)
+    plotted = False
     for ax, kind in zip(panels, ("response time (from the intended start)", "service time (from the send)"),
                         strict=True):
         for s in series:
@@ -62,6 +63,7 @@ def spectrum_figure(title: str, series: Sequence[Series]) -> Figure:
                 continue
             xs, ys = spectrum_points(hist)
             ax.plot(xs, ys, s.style, color=s.color, label=s.label, linewidth=1.4)
+            plotted = True
         ax.set_xscale("log")
         ax.set_xticks(list(TICKS), list(TICKS.values()))
         ax.set_xlim(1, 10**DECADES)
@@ -69,8 +71,11 @@ def spectrum_figure(title: str, series: Sequence[Series]) -> Figure:
         ax.set_title(kind, fontsize=10)
         ax.grid(True, which="major", alpha=0.3)
     panels[0].set_ylabel("latency (ms)")
-    panels[0].set_yscale("log")
-    panels[0].legend(fontsize=8, loc="upper left")
+    if plotted:  # a log axis needs a positive value: a run where every operation failed has none
+        panels[0].set_yscale("log")
+        panels[0].legend(fontsize=8, loc="upper left")
+    else:
+        panels[0].text(0.5, 0.5, "no successful operation to draw", ha="center", transform=panels[0].transAxes)
     return fig
 
 
@@ -111,7 +116,8 @@ def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors:
                             fontsize=8, va="top", ha="right", color="#d62728")
     top.set_ylabel("operations / s")
     bottom.set_ylabel("p99 response (ms)")
-    bottom.set_yscale("log")
+    if any((row["response_p99_ms"] or 0) > 0 for row in rows):  # a log axis needs a positive value
+        bottom.set_yscale("log")
     bottom.set_xlabel("seconds since the first measured second" if origin is not None else
                       "seconds (phases laid end to end: this folder predates wall-clock timelines)")
     top.legend(fontsize=8, loc="upper right", ncols=2)

@@ -141,7 +141,8 @@ class MongoMarkers:
 
 class ElasticMarkers:
     async def mark(self, store: Any, marker: Marker) -> None:
-        await store.es.indices.put_mapping(index=store.index, meta={MARKER: marker.fields()})
+        for index in store.indices:
+            await store.es.indices.put_mapping(index=index, meta={MARKER: marker.fields()})
 
     async def find(self, store: Any) -> Found:
         mappings = (await store.es.indices.get_mapping(index=f"{PREFIX}*")).body

@@ -94,6 +94,11 @@ class ElasticStore(ElasticAnalytics, Store):
     def products_index(self) -> str:
         return f"{self.namespace}-products"
 
+    @property
+    def indices(self) -> tuple[str, ...]:
+        """Every index prepare creates: what a namespace marker must cover, so gc drops them all."""
+        return self.index, self.products_index
+
     document = staticmethod(_document)  # an order as the JSON source it is indexed as (bench: _bulk input)
 
     async def connect(self) -> ServerInfo:
