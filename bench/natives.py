@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sandbox.stores.redis.adapter import WRITE_ORDER
+from sandbox.stores.redis.scripts import WRITE_ORDER
 from sandbox.workload.model import Order
 
 # The parameters of PostgresStore.write's one statement, as columns of a staging table that pgbench reads.

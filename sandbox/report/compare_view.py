@@ -17,7 +17,7 @@ from sandbox.report import plots
 from sandbox.report.compare import Comparison, Row
 from sandbox.report.console import console
 from sandbox.report.html import figure_html, page, table_html
-from sandbox.report.sections import Cell, TableData
+from sandbox.report.table_data import Cell, TableData
 from sandbox.report.trials import fmt
 
 STYLES = ("-", "--", ":", "-.")

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sandbox.report.sections import TableData
+from sandbox.report.table_data import TableData
 
 if TYPE_CHECKING:
     from sandbox.measure.calibrate import Calibration

@@ -18,8 +18,8 @@ from sandbox.measure.latency import decode, new_histogram
 from sandbox.report import folder as rf
 from sandbox.report import plots, sections
 from sandbox.report.recommend import matrix_table
-from sandbox.report.sections import Cell, TableData
 from sandbox.report.sharding import moved_fraction_figure
+from sandbox.report.table_data import Cell, TableData
 from sandbox.report.trials import trials_table
 
 NUMBER = re.compile(r"[-+]?[\d,.]+ ?(%|s|ms)?|-")

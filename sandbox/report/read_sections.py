@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.report.sections import Cell, TableData, ms
+from sandbox.report.table_data import Cell, TableData, ms
 
 
 def _pct(value: float | None) -> str:

@@ -19,7 +19,7 @@ from rich.table import Table
 from sandbox.errors import UsageError
 from sandbox.report import folder as rf
 from sandbox.report.console import console
-from sandbox.report.sections import Cell, TableData, ms
+from sandbox.report.table_data import Cell, TableData, ms
 
 CRITERIA = ("consistency", "latency", "throughput", "durability", "query flexibility", "operational notes")
 NOT_MEASURED = "not measured"

@@ -6,36 +6,11 @@ The HTML report renders these; building them from the JSON (not from the live ru
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.report import read_sections, server_sections
 from sandbox.report.folder import FINDING_COUNTS, findings, stand_in_answered
-
-
-@dataclass(frozen=True)
-class Cell:
-    text: str
-    bad: bool = False  # a finding: drawn in red
-
-
-@dataclass
-class TableData:
-    id: str
-    title: str
-    headers: list[str]
-    rows: list[list[Cell]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def add(self, *cells: Any) -> None:
-        self.rows.append([c if isinstance(c, Cell) else Cell("-" if c is None else str(c)) for c in cells])
-
-
-def ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}" if value < 100 else f"{value:.0f}"
-
-
-def count(n: int | None) -> Cell:
-    return Cell("-") if n is None else Cell(str(n), bad=bool(n))
+from sandbox.report.table_data import Cell, TableData, count, ms
 
 
 def latency(summary: dict[str, Any]) -> TableData:
@@ -247,14 +222,12 @@ def manifest(summary: dict[str, Any]) -> TableData:
 
 def run_tables(summary: dict[str, Any]) -> list[TableData]:
     """Every table of one run, in the terminal's order."""
-    from sandbox.report import read_sections  # it builds on this module's TableData
 
     out: list[TableData | None] = [strategies(summary)]
     if any(s.get("operations") for s in summary.get("stores", {}).values()):
         out += [latency(summary), client_side(summary)]
     out += [consistency(summary), *faults(summary), *replicas(summary), read_sections.analytics(summary),
             *read_sections.cache_aside(summary)]
-    from sandbox.report import server_sections  # imports this module's Cell and TableData
 
     out += [server_sections.migration(summary), *server_sections.server_stats(summary)]
     return [t for t in out if t is not None]

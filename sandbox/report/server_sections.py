@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.report.sections import Cell, TableData, count
+from sandbox.report.table_data import Cell, TableData, count
 
 
 def migration(summary: dict[str, Any]) -> TableData | None:

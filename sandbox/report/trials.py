@@ -11,7 +11,7 @@ from rich.table import Table
 
 from sandbox.report import folder as rf
 from sandbox.report.console import rich_table
-from sandbox.report.sections import Cell, TableData, ms
+from sandbox.report.table_data import Cell, TableData, ms
 
 
 def trial_dir(path: Path, index: int) -> Path:

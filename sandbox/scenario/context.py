@@ -23,9 +23,9 @@ from sandbox.workload.generator import Workload
 
 if TYPE_CHECKING:
     from sandbox.scenario.fault_run import FaultRun
-    from sandbox.scenario.migration_step import MigrationRun
+    from sandbox.scenario.migration_results import MigrationRun
     from sandbox.scenario.mix_run import MixRun
-    from sandbox.scenario.replica_steps import ReplicaResults
+    from sandbox.scenario.replica_results import ReplicaResults
 
 
 @dataclass

@@ -12,14 +12,14 @@ replicas on this backend get one note saying so; nothing is invented for them.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.errors import UsageError
 from sandbox.measure.replication import ROUTES
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.replica_faults import ReplicaFault, finish_outage, promote_after_kill, replica_outage
-from sandbox.scenario.replica_run import GuaranteeRow, open_pair, run_markers
+from sandbox.scenario.replica_results import ReplicaResults
+from sandbox.scenario.replica_run import open_pair, run_markers
 from sandbox.scenario.spec import RunParams
 from sandbox.scenario.steps import Step
 from sandbox.stack.faults import FaultInjector
@@ -27,18 +27,6 @@ from sandbox.stores.registry import registry_of
 from sandbox.stores.replication import REPLICA_URL, Guarantee, Replication, replica_node
 
 ACTIONS = ("pause", "kill", "promote")
-
-
-@dataclass
-class ReplicaResults:
-    rows: list[GuaranteeRow] = field(default_factory=list)
-    faults: list[ReplicaFault] = field(default_factory=list)
-    without: dict[str, str] = field(default_factory=dict)  # store -> why it has no replica here
-    pairs: int = 0  # namespaces used so far
-
-    def to_json(self) -> dict[str, Any]:
-        return {"guarantees": [r.to_json() for r in self.rows], "faults": [f.to_json() for f in self.faults],
-                "without_replicas": self.without}
 
 
 def results(ctx: RunContext) -> ReplicaResults:
