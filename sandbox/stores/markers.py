@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from sandbox.errors import SandboxError
 from sandbox.stores.base import Store
+from sandbox.stores.influx.adapter import run_influxql
 from sandbox.stores.redis.adapter import unlink_prefix
 
 PREFIX = "sbx_"
@@ -171,10 +172,11 @@ class InfluxMarkers:
 
     async def find(self, store: Any) -> Found:
         found = Found([], [])
-        for name in sorted(v[0] for s in await _influx(store, "SHOW DATABASES") for v in s.get("values", [])):
+        databases = await run_influxql(store.session, "SHOW DATABASES")
+        for name in sorted(v[0] for s in databases for v in s.get("values", [])):
             if not name.startswith(PREFIX):
                 continue
-            series = await _influx(store, f"SELECT * FROM {MARKER} LIMIT 1", db=name)
+            series = await run_influxql(store.session, f"SELECT * FROM {MARKER} LIMIT 1", db=name)
             if series:
                 found.marked.append(Marker.from_fields(dict(zip(series[0]["columns"], series[0]["values"][0],
                                                                 strict=True))))
@@ -186,7 +188,7 @@ class InfluxMarkers:
         async with store.session.get("/ping") as resp:
             major = resp.headers.get("X-Influxdb-Version", "1").lstrip("v")[:1]
         if major == "1":
-            await _influx(store, f'DROP DATABASE "{marker.namespace}"', post=True)
+            await run_influxql(store.session, f'DROP DATABASE "{marker.namespace}"', post=True)
             return
         async with store.session.get("/api/v2/buckets", params={"name": marker.namespace}) as resp:
             buckets = (await resp.json()).get("buckets", [])
@@ -212,15 +214,3 @@ def _quoted(identifier: str) -> str:
 
 def _line_string(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
-async def _influx(store: Any, q: str, db: str | None = None, post: bool = False) -> list[dict[str, Any]]:
-    params = {"q": q, **({"db": db} if db else {})}
-    async with (store.session.post if post else store.session.get)("/query", params=params) as resp:
-        body = await resp.text()
-        if resp.status >= 400:
-            raise SandboxError(f"InfluxDB query failed ({resp.status}): {body.strip()[:200]}")
-    result = json.loads(body)["results"][0]
-    if "error" in result:
-        raise SandboxError(f"InfluxDB query failed: {result['error']}")
-    return list(result.get("series", []))

@@ -104,17 +104,8 @@ class InfluxStore(InfluxAnalytics, Store):
         return ServerInfo("InfluxDB", version, f"{build} build, v1 HTTP API".strip())
 
     async def _query(self, q: str, *, post: bool = False) -> list[dict[str, Any]]:
-        """Run InfluxQL; returns the statement's series (an error in the answer raises)."""
-        params = {"q": q, "db": self.namespace, "epoch": "ms"}
-        method = self.session.post if post else self.session.get
-        async with method("/query", params=params) as resp:
-            body = await resp.text()
-            if resp.status >= 400:
-                raise SandboxError(f"InfluxDB query failed ({resp.status}): {body.strip()[:200]}")
-        result = json.loads(body)["results"][0]
-        if "error" in result:
-            raise SandboxError(f"InfluxDB query failed: {result['error']}")
-        return result.get("series", [])
+        """Run InfluxQL in this run's database (times as epoch ms)."""
+        return await run_influxql(self.session, q, db=self.namespace, post=post, epoch="ms")
 
     async def server_stats(self) -> ServerStats:
         return await stats.snapshot(self._query, self.namespace)
@@ -216,3 +207,17 @@ class InfluxStore(InfluxAnalytics, Store):
 
     def describe(self) -> str:
         return "measurement order_metrics: tags status, customer_segment; fields order_value, item_count, order_id"
+
+
+async def run_influxql(session: aiohttp.ClientSession, q: str, *, db: str | None = None, post: bool = False,
+                       epoch: str | None = None) -> list[dict[str, Any]]:
+    """Run InfluxQL over the v1 HTTP API; returns the statement's series (an error in the answer raises)."""
+    params = {"q": q, **({"db": db} if db else {}), **({"epoch": epoch} if epoch else {})}
+    async with (session.post if post else session.get)("/query", params=params) as resp:
+        body = await resp.text()
+        if resp.status >= 400:
+            raise SandboxError(f"InfluxDB query failed ({resp.status}): {body.strip()[:200]}")
+    result = json.loads(body)["results"][0]
+    if "error" in result:
+        raise SandboxError(f"InfluxDB query failed: {result['error']}")
+    return list(result.get("series", []))
