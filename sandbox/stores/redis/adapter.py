@@ -90,13 +90,17 @@ class RedisStore(RedisAnalytics, Store):
     async def server_stats(self) -> ServerStats:
         return await stats.snapshot(self.client)
 
-    async def prepare(self, catalog: Catalog) -> None:
-        # Any key under the prefix means it is someone's; the NX marker settles a race with another run.
+    async def _claim_prefix(self) -> None:
+        """Take this run's key prefix: any key under it means it is someone's; the NX marker settles a race
+        with another run."""
         async for _ in self.client.scan_iter(match=f"{self.namespace}:*", count=1000):
             raise UsageError(f"Redis key prefix {self.namespace}: already has keys; choose another run id")
         if not await self.client.set(self._key("meta"), "created by polyglot sandbox", nx=True):
             raise UsageError(f"Redis key prefix {self.namespace}: already in use; choose another run id")
         self._created = True
+
+    async def prepare(self, catalog: Catalog) -> None:
+        await self._claim_prefix()
         async with self.client.pipeline(transaction=False) as pipe:
             for p in catalog.products:
                 pipe.set(self._key("stock", p.id), p.inventory_count)

@@ -33,7 +33,6 @@ from functools import cache
 
 from redis.asyncio.cluster import RedisCluster
 
-from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
 from sandbox.stores.redis.adapter import RedisOptions, RedisStore
 from sandbox.workload.model import Catalog, Order, OrderRecord
@@ -108,11 +107,7 @@ class RedisClusterStore(RedisStore):
         return ServerInfo("Redis Cluster", str(info["redis_version"]), f"{masters} masters, aof off")
 
     async def prepare(self, catalog: Catalog) -> None:
-        async for _ in self.client.scan_iter(match=f"{self.namespace}:*", count=1000):
-            raise UsageError(f"Redis key prefix {self.namespace}: already has keys; choose another run id")
-        if not await self.client.set(self._key("meta"), "created by polyglot sandbox", nx=True):
-            raise UsageError(f"Redis key prefix {self.namespace}: already in use; choose another run id")
-        self._created = True
+        await self._claim_prefix()
 
     def _keys(self, o: Order) -> list[str]:
         slot = key_slot(o.id)
