@@ -25,6 +25,7 @@ from sandbox.measure.timing import TimedStore
 from sandbox.stores import make_store
 from sandbox.stores.base import Store
 from sandbox.stores.connect import prepare_all
+from sandbox.stores.registry import registry_of
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -100,7 +101,7 @@ async def open_store(name: str, settings: Any, namespace: str, connections: int,
     server that answered."""
     store = make() if make is not None else make_store(settings, name, namespace, connections)
     server = str(await store.connect())
-    await prepare_all([store], catalog)
+    await prepare_all([store], catalog, namespace.removeprefix("sbx_"), registry_of(settings), [])
     return store, server
 
 

@@ -21,6 +21,7 @@ from bench.repeats import Samples, alternate
 from sandbox.measure.workers.merge import merge
 from sandbox.stores import make_store
 from sandbox.stores.connect import prepare_all
+from sandbox.stores.registry import registry_of
 from sandbox.workload.generator import Workload, WorkloadSpec
 
 START_MARGIN_S = 6.0  # imports and connects of every worker fit in this on a busy 2-core machine
@@ -32,7 +33,8 @@ async def _one(settings: Any, store_name: str, seed: int, orders: int, workers: 
     store = make_store(settings, store_name, namespace, 2)
     await store.connect()
     try:
-        await prepare_all([store], Workload(WorkloadSpec(seed, orders)).catalog)
+        await prepare_all([store], Workload(WorkloadSpec(seed, orders)).catalog, namespace.removeprefix("sbx_"),
+                          registry_of(settings), [])
         with tempfile.TemporaryDirectory() as tmp:
             spec = Path(tmp) / "run.toml"
             spec.write_text(f'seed = {seed}\norders = {orders}\nworkers = {workers}\nnamespace = "{namespace}"\n'

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 import redis
 
-from sandbox.config import endpoint
+from sandbox.config import Settings, endpoint
 from tests.test_cli import assert_usage_error, sandbox
 from tests.throwaway import Throwaway, throwaway_stack
 
@@ -64,6 +64,18 @@ def test_maxmemory_refuses_a_redis_holding_someone_elses_keys(redis_stack: Throw
             assert client.config_get("maxmemory")["maxmemory"] == "0"
         finally:
             client.delete("not-the-sandboxes")
+
+
+def test_maxmemory_refuses_a_redis_url_its_stack_did_not_start(redis_stack: Throwaway, live: Settings) -> None:
+    """The stack runs a Redis of its own, but the run's URL points at another one (the shared stack's):
+    the stack does not own that server, so its memory cap is not touched."""
+    other = endpoint(live, "redis").url
+    with redis.Redis.from_url(other) as client:
+        before = client.config_get("maxmemory*")
+        proc = sandbox("run", "redis-maxmemory", "-p", "policy=allkeys-lru",
+                       env={**redis_stack.env, "SANDBOX_REDIS_URL": other}, timeout=120)
+        assert_usage_error(proc, "runs only against a Redis this sandbox started")
+        assert client.config_get("maxmemory*") == before
 
 
 async def test_postgres_out_of_connections_is_a_clear_error_not_a_hang(tmp_path: Path) -> None:

@@ -121,3 +121,44 @@ def test_the_check_catches_upward_lazy_and_type_checking_imports() -> None:
     # A new store folder is the stores layer, whatever its depth.
     assert not check_source("from sandbox.workload.model import Order\n", "sandbox.stores.clickhouse.adapter", "x.py")
     assert check_source("from sandbox.measure.timing import TimedStore\n", "sandbox.stores.clickhouse", "x.py")
+
+
+# The backends' classes stay inside sandbox/stack: stacks are built by its factory (`open_stack`) and used
+# through the Stack protocol (pid, owns, kill, ...), so no step asks "is this the native backend?".
+BACKEND_MODULES = ("sandbox.stack.native", "sandbox.stack.docker")
+BACKEND_CLASSES = ("NativeStack", "DockerStack")
+
+
+def backend_imports(source: str, module: str, file: str, is_package: bool = False) -> list[Violation]:
+    tree = ast.parse(source, file)
+    found = [Violation(file, line, target, "a backend module: use the Stack protocol (sandbox/stack/base.py)")
+             for line, target in imported_modules(tree, module, is_package)
+             if target.startswith(BACKEND_MODULES)]
+    found += [Violation(file, node.lineno, alias.name, "a backend class: build stacks with sandbox.stack.open_stack")
+              for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+              for alias in node.names if alias.name in BACKEND_CLASSES]
+    return found
+
+
+def test_nothing_outside_the_stack_layer_imports_a_backend_class() -> None:
+    violations: list[Violation] = []
+    for root in (PACKAGE, PACKAGE.parent / "bench"):
+        for path in sorted(root.rglob("*.py")):
+            rel = path.relative_to(PACKAGE.parent)
+            if rel.parts[:2] == ("sandbox", "stack"):
+                continue
+            parts = list(rel.with_suffix("").parts)
+            is_package = parts[-1] == "__init__"
+            module = ".".join(parts[:-1] if is_package else parts)
+            violations += backend_imports(path.read_text(), module, str(rel), is_package)
+    assert not violations, "backend classes used above the stack layer:\n" + "\n".join(map(str, violations))
+
+
+def test_the_backend_check_catches_modules_and_classes() -> None:
+    source = ("from sandbox.stack.native import NativeStack\n"
+              "def f():\n    import sandbox.stack.docker\n"
+              "from sandbox.stack import DockerStack, open_stack\n"
+              "from sandbox.stack.base import Stack\n")
+    found = backend_imports(source, "sandbox.scenario.steps", "sandbox/scenario/steps.py")
+    assert sorted((v.line, v.imported) for v in found) == [
+        (1, "NativeStack"), (1, "sandbox.stack.native"), (3, "sandbox.stack.docker"), (4, "DockerStack")]

@@ -92,7 +92,7 @@ def test_server_statistics_agree_with_the_client(live: Any, tmp_path: Path) -> N
     for store in ("postgres", "redis", "influx"):
         check = stats["cross_check"][store]
         # Redis (HSET) and InfluxDB (points) count server-wide: the namespace marker `prepare` writes
-        # (stores/markers.py) is one more.
+        # (stores/<name>/markers.py) is one more.
         extra = 0 if store == "postgres" else 1
         assert check["client_orders_written"] == 250 and check["difference"] == extra, check
     pg = stats["run"]["postgres"]

@@ -1,20 +1,27 @@
 """A store kind from outside the package (tests/plugin_store.py), named only in configuration, is picked
-up by `sandbox status`, `sandbox run`, config validation, summary.json and the terminal report."""
+up by `sandbox status`, `sandbox run`, config validation, summary.json, the terminal report and `sandbox gc`
+(its own namespace markers, or a clear word that it has none)."""
 
 from __future__ import annotations
 
 import json
+import secrets
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from sandbox.config import Settings, Workspace
 from sandbox.errors import UsageError
+from sandbox.stores import make_store
+from sandbox.stores.markers import MARKER, Marker, no_markers
 from sandbox.stores.registry import StoreRegistry
-from tests.plugin_store import KIND, MemoryStore
+from sandbox.workload.generator import Workload, WorkloadSpec
+from tests.plugin_store import FILES_KIND, KIND, MemoryStore
 from tests.test_cli import assert_usage_error, sandbox
 
 PLUGIN = {"SANDBOX_STORE_PLUGINS": "tests.plugin_store:KIND"}
+FILES = {"SANDBOX_STORE_PLUGINS": "tests.plugin_store:FILES_KIND"}
 
 
 def test_registry_loads_plugins_from_env_and_config_file(tmp_path: Path) -> None:
@@ -70,3 +77,64 @@ def test_run_writes_reads_and_compares_the_plugin_store(tmp_path: Path) -> None:
     assert memory["operations"]["write"]["ok"] == 60
     assert summary["consistent"] is True
     assert "pytest" in summary["client"]["libraries"]  # the kind's own client libraries
+    # memory keeps nothing after the run, so it declares no markers: prepare says so, once.
+    assert summary["notes"].count(no_markers("memory")) == 1, summary["notes"]
+
+
+def test_gc_says_it_cannot_find_leftovers_of_a_kind_without_markers() -> None:
+    assert KIND.markers is None
+    proc = sandbox("gc", "--stores", "memory", env=PLUGIN)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "memory    not checked: cannot find leftovers of memory: no markers" in proc.stdout, proc.stdout
+
+
+async def _plant_marked(settings: Settings, namespace: str) -> None:
+    """A files namespace as a killed run leaves it: created by prepare, marked two hours ago on another host."""
+    adapter = make_store(settings, "files", namespace)
+    await adapter.connect()
+    await adapter.prepare(Workload(WorkloadSpec(1, 1)).catalog)
+    assert FILES_KIND.markers is not None
+    await FILES_KIND.markers.mark(adapter, Marker(namespace, namespace.removeprefix("sbx_"),
+                                                  datetime.now(UTC) - timedelta(hours=2), "a-host-that-died", 4242))
+    await adapter.close()  # no teardown: the run "was killed"
+
+
+async def test_gc_finds_and_drops_a_marked_plugin_namespace_and_leaves_an_unmarked_one(tmp_path: Path) -> None:
+    env = {**FILES, "SANDBOX_FILES_URL": f"file://{tmp_path}"}
+    registry = StoreRegistry.load(FILES)
+    settings = registry.settings("native", Workspace(tmp_path, tmp_path / ".sandbox", tmp_path / "results"),
+                                 environ=env)
+    tag = secrets.token_hex(3)
+    marked, unmarked = f"sbx_20200101t000000_{tag}", f"sbx_20200101t000001_{tag}"  # the same name pattern
+    await _plant_marked(settings, marked)
+    (tmp_path / unmarked).mkdir()
+    (tmp_path / unmarked / "keepme").write_text("not the sandbox's")
+
+    dry = sandbox("gc", "--stores", "files", "--older-than", "1h", env=env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    [row] = [line for line in dry.stdout.splitlines() if marked in line]
+    assert "files" in row and "a-host-that-died" in row and "would drop" in row, dry.stdout
+    assert f"no marker, left alone: {unmarked}" in dry.stdout
+    assert (tmp_path / marked / f"{MARKER}.json").exists(), "a dry run dropped it"
+
+    done = sandbox("gc", "--stores", "files", "--older-than", "1h", "--yes", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [row] = [line for line in done.stdout.splitlines() if marked in line]
+    assert row.endswith(": dropped"), done.stdout
+    assert not (tmp_path / marked).exists()
+    assert (tmp_path / unmarked / "keepme").read_text() == "not the sandbox's", "gc touched the unmarked folder"
+
+
+def test_a_run_marks_the_plugin_namespace_it_keeps(tmp_path: Path) -> None:
+    """The marker comes from the kind's own `markers`, written by the run's prepare, with no other edit."""
+    env = {**FILES, "SANDBOX_FILES_URL": f"file://{tmp_path / 'data'}", "SANDBOX_RESULTS_DIR": str(tmp_path)}
+    proc = sandbox("run", "orders", "--stores", "files", "--orders", "20", "--keep", env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    [summary_path] = tmp_path.glob("*-orders/summary.json")
+    summary = json.loads(summary_path.read_text())
+    assert summary["stores"]["files"]["operations"]["write"]["ok"] == 20
+    assert not any("no markers" in note for note in summary["notes"]), summary["notes"]
+    [kept] = (tmp_path / "data").glob("sbx_*")
+    assert json.loads((kept / f"{MARKER}.json").read_text())["run_id"] == kept.name.removeprefix("sbx_")
+    listed = sandbox("gc", "--stores", "files", "--older-than", "0s", env=env)
+    assert f"files     {kept.name}" in listed.stdout and "would drop" in listed.stdout, listed.stdout

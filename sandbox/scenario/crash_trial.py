@@ -27,7 +27,6 @@ from sandbox.measure.history import OpHistory
 from sandbox.measure.load import LoadPlan, batched, drive, gather_all
 from sandbox.measure.timing import OpEvent, TimedStore
 from sandbox.stack.faults import FaultInjector
-from sandbox.stack.native import NativeStack
 from sandbox.stack.persistence import open_window, state_of
 from sandbox.workload.generator import Workload
 from sandbox.workload.model import Order
@@ -155,11 +154,11 @@ async def write_until_killed(ts: TimedStore, workload: Workload, plan: LoadPlan,
 
 
 def _processes(injector: FaultInjector, store: str) -> list[psutil.Process]:
-    """Every process of a native server (looked up before the kill point: listing them takes milliseconds)."""
-    stack = injector.stack
-    pid = stack.pid(store) if isinstance(stack, NativeStack) else None
+    """Every process of the server (looked up before the kill point: listing them takes milliseconds); none
+    where the stack does not know its PID (`docker compose kill` then signals the container's processes)."""
+    pid = injector.stack.pid(store)
     if pid is None:
-        return []  # compose: `docker compose kill` signals the container's processes together
+        return []
     try:
         server = psutil.Process(pid)
         return [server, *server.children(recursive=True)]
@@ -167,25 +166,28 @@ def _processes(injector: FaultInjector, store: str) -> list[psutil.Process]:
         return []
 
 
-def _freeze(processes: list[psutil.Process]) -> None:
+def _freeze(processes: list[psutil.Process]) -> int:
     """Stop every process of the server in the same instant, so the kill that follows is one crash of the
     whole server: killed one by one, a PostgreSQL WAL writer could still write while its backends were
-    dying, or backends acknowledge commits after the WAL writer was gone."""
+    dying, or backends acknowledge commits after the WAL writer was gone. Returns how many it stopped (a
+    container's processes may belong to a user this one may not signal)."""
+    stopped = 0
     for process in processes:
-        with contextlib.suppress(psutil.NoSuchProcess):
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             process.send_signal(signal.SIGSTOP)  # psutil checks the process's identity first
+            stopped += 1
+    return stopped
 
 
 async def _kill(store: str, crash: Crash, stream: _Stream, injector: FaultInjector, url: str, history: OpHistory,
                 started_ns: int) -> None:
     crash.state = await state_of(store, url)  # asked first: a dead server says nothing
     processes = _processes(injector, store)
-    frozen = False
+    frozen: int | None = None  # how many processes were stopped, once they were
 
     def freeze() -> None:
         nonlocal frozen
-        _freeze(processes)
-        frozen = True
+        frozen = _freeze(processes)
 
     if stream.point.aim == "window":
         seen = await open_window(store, url, WINDOW_WAIT_S, then=freeze)
@@ -199,9 +201,9 @@ async def _kill(store: str, crash: Crash, stream: _Stream, injector: FaultInject
     crash.rate_at_kill = round(in_window / (window / 1e9), 1) if window > 0 else None
     history.note_fault(store, "kill", f"after {stream.acked} acknowledged writes, {crash.after_s:g} s")
     stream.killed_ns = now
-    if not frozen:
+    if frozen is None:
         freeze()
-    crash.kill_detail = (f"{len(processes)} processes stopped at once (SIGSTOP), then " if processes else "") + \
+    crash.kill_detail = (f"{frozen} processes stopped at once (SIGSTOP), then " if frozen else "") + \
         await injector.apply(store, "kill")
     if stream.ended:
         crash.note = "out of orders before the kill point: killed after the last write (raise --orders)"

@@ -86,7 +86,7 @@ async def _one_trial(ctx: RunContext, index: int, trial: int, profile: Profile, 
     history = OpHistory(ctx.results_dir / f"history-durability-{index}-{trial}.jsonl")
     timed = {s.name: TimedStore(s, p.op_timeout_s, [history.listener]) for s in adapters}
     try:
-        await prepare_all(adapters, ctx.workload.catalog, ctx.run_id)
+        await prepare_all(adapters, ctx.workload.catalog, ctx.run_id, registry, ctx.notes)
         reported = {name: await _reported_settings(ts.store) for name, ts in timed.items()}
         plan = LoadPlan(p.concurrency)
         crashes = await gather_all(*(write_until_killed(ts, ctx.workload, plan, p.batch, point, injector,

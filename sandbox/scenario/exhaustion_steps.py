@@ -22,7 +22,6 @@ from sandbox.errors import UsageError
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
 from sandbox.scenario.steps import Step
-from sandbox.stack.native import NativeStack
 
 POLICIES = ("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu",
             "volatile-random", "volatile-ttl")
@@ -42,10 +41,11 @@ async def redis_maxmemory(ctx: RunContext, policy: str = "noeviction", headroom:
     """Cap the run's Redis at its memory after `prepare` plus `headroom`, with `policy` at the cap."""
     if "redis" not in ctx.stores:
         raise UsageError("redis_maxmemory needs redis in the run (--stores ...,redis)")
-    if not isinstance(ctx.stack, NativeStack) or ctx.stack.pid("redis") is None:
+    url = endpoint(ctx.settings, "redis").url
+    if not ctx.stack.owns("redis", url):
         raise UsageError("redis_maxmemory changes the server's memory cap and may evict keys: it runs only "
-                         "against a Redis this sandbox started (`sandbox up`, native backend)")
-    client = aioredis.from_url(endpoint(ctx.settings, "redis").url, decode_responses=True)
+                         "against a Redis this sandbox started (`sandbox up`), at the URL the stack gave it")
+    client = aioredis.from_url(url, decode_responses=True)
     namespace = ctx.stores["redis"].store.namespace
     async for key in client.scan_iter(count=1000):
         if not key.startswith(f"{namespace}:"):

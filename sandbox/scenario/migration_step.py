@@ -18,6 +18,7 @@ from sandbox.scenario.context import RunContext
 from sandbox.scenario.migration_results import MigrationImpact, MigrationRun
 from sandbox.stores import migrations as mig
 from sandbox.stores.connect import prepare_all
+from sandbox.stores.registry import registry_of
 from sandbox.workload.model import Order
 
 CAPACITY_PROBE_S = 1.5
@@ -46,7 +47,7 @@ async def migrate_under_load(ctx: RunContext, store: str = "", rate: float = 0.0
     chosen = [m for m in mig.load(ts.store) if not only or m.name in only or str(m) in only]
     if not chosen:
         raise UsageError(f"migration: no migration of {store} matches {only}")
-    await prepare_all([ts.store], ctx.workload.catalog, ctx.run_id)
+    await prepare_all([ts.store], ctx.workload.catalog, ctx.run_id, registry_of(ctx.settings), ctx.notes)
     if fill_rows:
         ctx.progress.note(f"filling {store} with {fill_rows} rows")
         await tool.fill(fill_rows)

@@ -13,13 +13,15 @@ from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
 from sandbox.stores.connect import prepare_all
+from sandbox.stores.registry import registry_of
 
 Step = Callable[..., Awaitable[None]]
 
 
 async def prepare(ctx: RunContext) -> None:
     """Create each store's namespace for this run (marked as the run's, for `sandbox gc`), load the catalog."""
-    await prepare_all([ts.store for ts in ctx.stores.values()], ctx.workload.catalog, ctx.run_id)
+    await prepare_all([ts.store for ts in ctx.stores.values()], ctx.workload.catalog, ctx.run_id,
+                      registry_of(ctx.settings), ctx.notes)
 
 
 async def write(ctx: RunContext) -> None:

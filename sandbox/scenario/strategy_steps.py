@@ -125,7 +125,7 @@ async def run_strategy(name: str, run: StrategyRun, advance: Callable[[int], Non
     outcome = StrategyOutcome(name, namespace, list(run.stores), cls.converges)
     try:
         run_id = run.namespace.removeprefix("sbx_")
-        await prepare_all([ts.store for ts in stores.values()], run.workload.catalog, run_id)
+        await prepare_all([ts.store for ts in stores.values()], run.workload.catalog, run_id, stores_kinds, notes)
         strategy = cls(stores, run.options)
         await strategy.start()
         try:

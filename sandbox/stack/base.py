@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from sandbox.config import Backend, Workspace
 from sandbox.stores.kind import Durability
@@ -28,6 +29,16 @@ class Stack(Protocol):
 
     def is_running(self, store: str) -> bool: ...
 
+    def pid(self, store: str) -> int | None:
+        """The main PID, on this host, of the store's server (native: the process it started; docker: the
+        container's first process), or None when it is not running or the backend cannot know (an engine
+        that does not answer, or runs on another host)."""
+
+    def owns(self, store: str, url: str) -> bool:
+        """Whether `url` reaches this stack's own server of `store`: one it started (native) or its compose
+        project's container (docker), on loopback at the port the stack gave it. Steps that change a
+        server's settings, or could drop data on it that is not the run's, ask this first."""
+
     # Faults (sandbox.stack.faults): each blocks until done and says what it did, for the history.
     def stop(self, store: str) -> str: ...
     def kill(self, store: str) -> str: ...
@@ -42,3 +53,12 @@ class Stack(Protocol):
 
     def set_durability(self, durability: Durability) -> None:
         """Run the servers with these settings from their next start (UsageError where not possible)."""
+
+
+def listens_at(url: str, port: int) -> bool:
+    """`url` points at `port` on this host's loopback (the only address the stacks publish on)."""
+    parts = urlsplit(url)
+    try:
+        return parts.hostname in ("127.0.0.1", "localhost", "::1") and parts.port == port
+    except ValueError:  # a port that is no number
+        return False

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 
 from sandbox.config import Backend, Workspace
 from sandbox.errors import SandboxError, UsageError
+from sandbox.stack.base import listens_at
 from sandbox.stack.pids import wait_port
 from sandbox.stores.kind import Durability
 from sandbox.stores.registry import StoreRegistry
@@ -29,6 +31,27 @@ def engine_available() -> bool:
     return proc.returncode == 0
 
 
+def inspect_pid_argv(container: str) -> list[str]:
+    """The container's first process as the engine's host sees it (0 when it is not running)."""
+    return ["docker", "inspect", "--format", "{{.State.Pid}}", container]
+
+
+def parse_pid(output: str) -> int | None:
+    """`docker inspect --format {{.State.Pid}}` output -> the PID, None for 0 (stopped) or anything else."""
+    text = output.strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def engine_host_argv() -> list[str]:
+    return ["docker", "info", "--format", "{{.Name}}"]
+
+
+def engine_is_local(output: str, hostname: str) -> bool:
+    """`docker info --format {{.Name}}` names the engine's host: only on this host are its PIDs ours to use
+    (Docker Desktop answers "docker-desktop": its containers' PIDs live in a VM)."""
+    return output.strip() == hostname
+
+
 class DockerStack:
     durability_configurable = False
     backend: Backend = "docker"
@@ -47,11 +70,16 @@ class DockerStack:
         path = self.ws.state_dir / "stack.json"
         return path.exists() and bool(json.loads(path.read_text()).get("replicas"))
 
-    def _compose(self, *args: str) -> str:
+    def compose_argv(self, *args: str) -> list[str]:
         overlay = ["-f", str(self.replicas_file)] if self._with_replicas() else []
-        argv = ["docker", "compose", "-p", PROJECT, "--env-file", str(self.env_file),
+        return ["docker", "compose", "-p", PROJECT, "--env-file", str(self.env_file),
                 "-f", str(self.compose_file), *overlay, *args]
-        proc = subprocess.run(argv, capture_output=True, text=True)
+
+    def _compose(self, *args: str) -> str:
+        try:
+            proc = subprocess.run(self.compose_argv(*args), capture_output=True, text=True)
+        except FileNotFoundError:
+            raise UsageError(f"docker compose {args[0]} failed: no docker client installed") from None
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
             raise UsageError(f"docker compose {args[0]} failed: {tail[0]}")
@@ -96,6 +124,40 @@ class DockerStack:
     def is_running(self, store: str) -> bool:
         return store in self.status()
 
+    def container_args(self, store: str) -> list[str]:
+        """`docker compose` arguments listing the id of this project's running container of the store."""
+        return ["ps", "-q", "--status", "running", self.services.get(store) or self.replica_services[store]]
+
+    def _container(self, store: str) -> str | None:
+        """This compose project's running container of the store, None if there is none (or no engine answers)."""
+        if store not in self.services and store not in self.replica_services:
+            return None
+        try:
+            ids = self._compose(*self.container_args(store)).split()
+        except UsageError:
+            return None
+        return ids[0] if ids else None
+
+    def pid(self, store: str) -> int | None:
+        container = self._container(store)
+        if container is None:
+            return None
+        info = subprocess.run(engine_host_argv(), capture_output=True, text=True)
+        if info.returncode != 0 or not engine_is_local(info.stdout, socket.gethostname()):
+            return None
+        proc = subprocess.run(inspect_pid_argv(container), capture_output=True, text=True)
+        return parse_pid(proc.stdout) if proc.returncode == 0 else None
+
+    def owns(self, store: str, url: str) -> bool:
+        return listens_at(url, self._port(store)) and self._container(store) is not None
+
+    def _port(self, store: str) -> int:
+        """The host port compose/docker-compose.yml (or replicas.yml) publishes the store's server on."""
+        name, index = split_node(store)
+        kind = self.registry.kind(name)
+        rep = kind.replication
+        return self.ws.shifted(rep.port + index - 1 if index and rep else kind.port or 0)
+
     @property
     def durability(self) -> Durability:
         return Durability()  # fixed in compose/docker-compose.yml
@@ -108,10 +170,7 @@ class DockerStack:
         """kill | pause | unpause | restart | stop | start one service (fault injection)."""
         self._compose(action, self.services.get(store) or self.replica_services[store])
         if action in ("restart", "start"):
-            name, index = split_node(store)
-            kind = self.registry.kind(name)
-            rep = kind.replication
-            port = self.ws.shifted(rep.port + index - 1 if index and rep else kind.port or 0)
+            port = self._port(store)
             if not wait_port(port, True, READY_TIMEOUT_S):
                 raise SandboxError(f"port {port} did not open within {READY_TIMEOUT_S:.0f} s after the restart")
         return f"docker compose {action}"

@@ -23,6 +23,7 @@ import psutil
 
 from sandbox.config import Backend, Workspace
 from sandbox.errors import SandboxError, UsageError
+from sandbox.stack.base import listens_at
 from sandbox.stack.pids import ProcessRecords, is_ours, port_open, wait_port
 from sandbox.stack.redis_cluster import NativeRedisCluster, cluster_root
 from sandbox.stores.kind import Durability, StoreKind
@@ -89,6 +90,10 @@ class NativeStack:
 
     def pid(self, store: str) -> int | None:
         return self.records.pid(store)
+
+    def owns(self, store: str, url: str) -> bool:
+        node = self._servers().get(store)
+        return node is not None and self.pid(store) is not None and listens_at(url, self.ws.shifted(node.port))
 
     def running(self) -> dict[str, int]:
         return {s: p for s in self._servers() if (p := self.pid(s)) is not None}

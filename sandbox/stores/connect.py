@@ -9,7 +9,8 @@ from collections.abc import Iterable, Sequence
 from sandbox.config import mask
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import ServerInfo, Store
-from sandbox.stores.markers import mark
+from sandbox.stores.markers import Marker, no_markers
+from sandbox.stores.registry import StoreRegistry
 from sandbox.workload.model import Catalog
 
 CONNECT_TIMEOUT_S = 10.0
@@ -57,17 +58,25 @@ async def close_all(stores: Iterable[Store], keep: bool, notes: list[str]) -> No
     await asyncio.shield(asyncio.gather(*(one(s) for s in stores)))
 
 
-async def prepare_all(stores: Sequence[Store], catalog: Catalog, run_id: str,
-                      ready_timeout_s: float = READY_TIMEOUT_S) -> None:
-    """Create each store's namespace, mark it as run_id's (for `sandbox gc`, see markers.py) and load the
-    catalog, waiting out a server that is still starting (a fault step may have restarted it a moment
-    ago); any other failure names the store."""
+async def prepare_all(stores: Sequence[Store], catalog: Catalog, run_id: str, registry: StoreRegistry,
+                      notes: list[str], ready_timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Create each store's namespace, mark it as run_id's (for `sandbox gc`: its kind's `markers`) and load
+    the catalog, waiting out a server that is still starting (a fault step may have restarted it a moment
+    ago); any other failure names the store. A kind without markers gets its namespace unmarked, and
+    `notes` says so once (a run prepares again after a restart: the same line is not repeated)."""
+    for store in stores:
+        if registry.kind(store.name).markers is None and (line := no_markers(store.name)) not in notes:
+            notes.append(line)
+
     async def one(store: Store) -> None:
+        markers = registry.kind(store.name).markers
         deadline = time.monotonic() + ready_timeout_s
         while True:
             try:
                 await store.prepare(catalog)
-                return await mark(store, run_id)
+                if markers is not None:
+                    await markers.mark(store, Marker.new(store.namespace, run_id))
+                return
             except SandboxError:
                 raise
             except Exception as exc:

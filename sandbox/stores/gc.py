@@ -1,7 +1,8 @@
 """`sandbox gc`: find the namespaces killed runs left behind, on every configured store, and drop them.
 
-Only namespaces carrying a marker (sandbox.stores.markers) are candidates; one whose run still runs on
-this host, or younger than --older-than, is kept. Nothing is dropped unless asked (--yes).
+Only namespaces carrying a marker (sandbox.stores.markers; each kind's own in its `markers`) are
+candidates; one whose run still runs on this host, or younger than --older-than, is kept. Nothing is
+dropped unless asked (--yes). A kind that declares no markers is not checked, and says so.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from datetime import UTC, datetime
 from sandbox.config import Settings, endpoint, mask
 from sandbox.errors import UsageError
 from sandbox.stores import make_store
-from sandbox.stores.markers import KINDS, Marker
+from sandbox.stores.markers import Marker, no_markers
+from sandbox.stores.registry import registry_of
 
 CONNECT_TIMEOUT_S = 10.0
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -53,14 +55,14 @@ async def collect(settings: Settings, stores: list[str], older_than_s: float, dr
 async def _one(settings: Settings, name: str, older_than_s: float, drop: bool, now: datetime) -> StoreLeftovers:
     ep = endpoint(settings, name)
     out = StoreLeftovers(name, mask(ep.url))
-    kind = KINDS.get(name)
-    if kind is None:
-        out.error = "no namespace markers for this store kind: not checked"
+    markers = registry_of(settings).kind(name).markers
+    if markers is None:
+        out.error = no_markers(name)
         return out
     adapter = make_store(settings, name, "sbx_gc", 2)  # a connection only: gc creates nothing
     try:
         await asyncio.wait_for(adapter.connect(), CONNECT_TIMEOUT_S)
-        found = await kind.find(adapter)
+        found = await markers.find(adapter)
         out.unmarked = found.unmarked
         for marker in sorted(found.marked, key=lambda m: m.created_at):
             age = marker.age_s(now)
@@ -68,7 +70,7 @@ async def _one(settings: Settings, name: str, older_than_s: float, drop: bool, n
                       else "kept: younger than --older-than" if age < older_than_s else "drop")
             if action == "drop" and drop:
                 try:
-                    await kind.drop(adapter, marker)
+                    await markers.drop(adapter, marker)
                     action = "dropped"
                 except Exception as exc:
                     action = mask(f"drop failed: {type(exc).__name__}: {exc}"[:200])

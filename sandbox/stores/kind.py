@@ -2,8 +2,9 @@
 
 Configuration (URL, schemes, settings, secrets, port) is the StoreConfig part; this adds the adapter
 (its typed `Options`, its `capabilities`, `server_settings()` to ask the server for its durability
-settings), how to run the server (compose service, native launcher), its durability knobs and the
-client libraries to name in results. Adding a store = one folder with a KIND.
+settings), how to run the server (compose service, native launcher), its durability knobs, the
+client libraries to name in results and its namespace markers (for `sandbox gc`). Adding a store =
+one folder with a KIND.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from sandbox.config import Endpoint, StoreConfig
 from sandbox.stores.base import Capability, Store, StoreOptions
 from sandbox.stores.launch import NativeLauncher
+from sandbox.stores.markers import Markers
 from sandbox.stores.replication import Replication
 
 ON_OFF = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
@@ -70,6 +72,9 @@ class StoreKind(StoreConfig):
     # Where one store has more than one client library: the adapter class for these options.
     variant: Callable[[StoreOptions], type[Store]] | None = None
     replication: Replication | None = None  # read replicas (stores/replication.py); None: none anywhere
+    # How its namespaces carry a run's marker (stores/markers.py; <name>/markers.py). None: `sandbox gc`
+    # cannot find its leftovers, and both gc and a run's prepare say so (markers.no_markers).
+    markers: Markers | None = None
 
     @property
     def capabilities(self) -> frozenset[Capability]:

@@ -29,6 +29,7 @@ from sandbox.measure.workers.spec import WorkerSpec
 from sandbox.stores import make_store
 from sandbox.stores.base import Store
 from sandbox.stores.connect import close_all, connect_all, prepare_all
+from sandbox.stores.registry import registry_of
 from sandbox.workload.generator import Workload, WorkloadSpec
 from sandbox.workload.model import Order
 
@@ -46,7 +47,7 @@ async def prepare_namespace(spec: WorkerSpec, settings: Settings) -> None:
     await connect_all(stores)
     try:
         catalog = Workload(WorkloadSpec(spec.seed, spec.orders)).catalog
-        await prepare_all(stores, catalog, spec.namespace.removeprefix("sbx_"))
+        await prepare_all(stores, catalog, spec.namespace.removeprefix("sbx_"), registry_of(settings), [])
     finally:
         await close_all(stores, keep=True, notes=[])
 

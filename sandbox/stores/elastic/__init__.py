@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sandbox.config import Setting, parse_bool
 from sandbox.stores.elastic.adapter import ElasticStore
+from sandbox.stores.elastic.markers import ElasticMarkers
 from sandbox.stores.elastic.native import LAUNCHER
 from sandbox.stores.kind import DurabilityKnobs, StoreKind
 
@@ -16,4 +17,5 @@ KIND = StoreKind(
     compose_service="elasticsearch", native=LAUNCHER,
     durability=DurabilityKnobs((), lambda v: "in-memory emulator (osmem): nothing survives a restart"),
     client_libraries=("elasticsearch",),
+    markers=ElasticMarkers(),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sandbox.config import Setting
 from sandbox.stores.influx.adapter import InfluxStore
+from sandbox.stores.influx.markers import InfluxMarkers
 from sandbox.stores.influx.native import LAUNCHER
 from sandbox.stores.kind import DurabilityKnobs, StoreKind
 
@@ -19,4 +20,5 @@ KIND = StoreKind(
     compose_service="influxdb", native=LAUNCHER,
     durability=DurabilityKnobs((), lambda v: "WAL on (InfluxDB 1.x default, wal-fsync-delay=0s)"),
     client_libraries=("influxdb-client", "aiohttp"),
+    markers=InfluxMarkers(),
 )

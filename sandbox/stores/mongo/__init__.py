@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from sandbox.config import Backend
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.mongo.adapter import WRITE_CONCERNS, MongoStore
+from sandbox.stores.mongo.markers import MongoMarkers
 from sandbox.stores.mongo.native import LAUNCHER
 from sandbox.stores.mongo.replica import REPLICATION
 from sandbox.stores.replication import replica_url_setting
@@ -31,4 +32,5 @@ KIND = StoreKind(
         lambda v: f"sync-on-commit={'on' if v['sync_on_commit'] else 'off'} (SecantusDB), "
                   f"write concern {v['write_concern']}"),
     replication=REPLICATION, client_libraries=("pymongo",),
+    markers=MongoMarkers(),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.postgres.adapter import PostgresStore
+from sandbox.stores.postgres.markers import PostgresMarkers
 from sandbox.stores.postgres.native import LAUNCHER
 from sandbox.stores.postgres.replica import REPLICATION
 from sandbox.stores.replication import replica_url_setting
@@ -19,4 +20,5 @@ KIND = StoreKind(
          Knob("synchronous_commit", "on", {v: v for v in ("on", "off", "local", "remote_write", "remote_apply")})),
         lambda v: f"fsync={'on' if v['fsync'] else 'off'}, synchronous_commit={v['synchronous_commit']}"),
     replication=REPLICATION, client_libraries=("asyncpg",),
+    markers=PostgresMarkers(),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sandbox.stores.base import Store, StoreOptions
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.redis.adapter import RedisOptions, RedisStore
+from sandbox.stores.redis.markers import RedisMarkers
 from sandbox.stores.redis.native import LAUNCHER
 from sandbox.stores.redis.replica import REPLICATION
 from sandbox.stores.replication import replica_url_setting
@@ -29,4 +30,5 @@ KIND = StoreKind(
         lambda v: f"appendonly={'yes' if v['appendonly'] else 'no'}"
                   + (f", appendfsync={v['appendfsync']}" if v["appendonly"] else "")),
     replication=REPLICATION, client_libraries=("redis", "valkey-glide"), variant=_client,
+    markers=RedisMarkers(),
 )
