@@ -18,6 +18,8 @@ from sandbox.stack.docker import PROJECT, DockerStack, engine_host_argv, engine_
 from sandbox.stores.registry import StoreRegistry
 from tests.throwaway import throwaway_stack
 
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
 REGISTRY = StoreRegistry.built_in()
 
 
@@ -75,6 +77,20 @@ def test_docker_owns_only_urls_at_the_port_compose_publishes(tmp_path: Path) -> 
     assert not listens_at("redis://:pw@10.0.0.5:16479/0", 16479), "not on this host's loopback"
     assert not listens_at("redis://127.0.0.1:16480/0", 16479)
     assert not listens_at("unix:///tmp/redis.sock", 16479) and not listens_at("http://127.0.0.1:port", 1)
+
+
+def test_compose_publishes_on_the_ports_the_docker_stack_expects(tmp_path: Path) -> None:
+    """compose/*.yml publish on ${SANDBOX_<NODE>_PORT:-default}; the stack sets each shifted by the offset."""
+    for name in ("docker-compose.yml", "replicas.yml"):
+        (tmp_path / "compose").mkdir(exist_ok=True)
+        (tmp_path / "compose" / name).write_text((PROJECT_DIR / "compose" / name).read_text())
+    stack = _docker(tmp_path)
+    ports = stack.published_ports()
+    nodes = [*stack.services, *stack.replica_services]
+    assert {str(stack._port(node)) for node in nodes} <= set(ports.values()), "a node compose does not publish"
+    assert ports["SANDBOX_POSTGRES_PORT"] == str(15432 + 100)
+    assert ports["SANDBOX_REDIS_REPLICA_PORT"] == str(16479 + 100)
+    assert ports["SANDBOX_MONGO_REPLICA2_PORT"] == str(27119 + 100)
 
 
 def test_a_docker_stack_that_cannot_ask_compose_knows_no_pid_and_owns_nothing(tmp_path: Path) -> None:

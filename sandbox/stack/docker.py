@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import socket
 import subprocess
@@ -51,6 +53,8 @@ def engine_is_local(output: str, hostname: str) -> bool:
     (Docker Desktop answers "docker-desktop": its containers' PIDs live in a VM)."""
     return output.strip() == hostname
 
+PUBLISHED_PORT = re.compile(r"\$\{(SANDBOX_\w+_PORT):-(\d+)\}")
+
 
 class DockerStack:
     durability_configurable = False
@@ -75,9 +79,17 @@ class DockerStack:
         return ["docker", "compose", "-p", PROJECT, "--env-file", str(self.env_file),
                 "-f", str(self.compose_file), *overlay, *args]
 
+    def published_ports(self) -> dict[str, str]:
+        """The host ports compose/*.yml publish on (`${SANDBOX_<NODE>_PORT:-default}`), shifted by
+        SANDBOX_PORT_OFFSET as on the native backend, where this stack and the stores' default URLs expect them."""
+        text = "".join(path.read_text() for path in (self.compose_file, self.replicas_file) if path.exists())
+        return {var: str(self.ws.shifted(int(default))) for var, default in PUBLISHED_PORT.findall(text)}
+
     def _compose(self, *args: str) -> str:
+        # A variable the user exported wins over the shifted default (then their URLs must follow it).
+        env = {**self.published_ports(), **os.environ}
         try:
-            proc = subprocess.run(self.compose_argv(*args), capture_output=True, text=True)
+            proc = subprocess.run(self.compose_argv(*args), capture_output=True, text=True, env=env)
         except FileNotFoundError:
             raise UsageError(f"docker compose {args[0]} failed: no docker client installed") from None
         if proc.returncode != 0:
