@@ -30,7 +30,7 @@ from elasticsearch import AsyncElasticsearch
 from pymongo import AsyncMongoClient
 
 from bench.common import close_store, open_store, run_id
-from bench.repeats import Samples, alternate
+from bench.repeats import REPEATS, Samples, alternate
 from sandbox.errors import SandboxError
 from sandbox.stores.elastic.adapter import ElasticStore, PlainJsonNode, plain_json
 from sandbox.stores.mongo.adapter import MongoStore
@@ -141,7 +141,7 @@ async def _loop(items: list[Any], send: Send, concurrency: int) -> tuple[float, 
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-async def bench(settings: Any, workload: Workload, n_write: int, n_bulk: int) -> str:
+async def bench(settings: Any, workload: Workload, n_write: int, n_bulk: int, repeats: int = REPEATS) -> str:
     """The section `make bench` prints: per store, work and client, orders/s and client CPU per order."""
     results: dict[tuple[str, str, str], Measured] = {}
     servers: dict[str, str] = {}
@@ -151,7 +151,7 @@ async def bench(settings: Any, workload: Workload, n_write: int, n_bulk: int) ->
             bulk = kind == "bulk"
             sides = {c: _side(settings, workload, store_name, c, orders, bulk, servers,
                               results.setdefault((store_name, kind, c), Measured())) for c in clients}
-            await alternate(sides)
+            await alternate(sides, repeats)
     return section(results, servers, n_write, n_bulk)
 
 
