@@ -17,8 +17,9 @@ def test_pool_size_is_set_once_and_other_options_kept() -> None:
 
 
 @pytest.mark.parametrize("alt, current, wins", [
-    ([110.0, 120.0, 115.0], [100.0, 105.0, 108.0], True),
+    ([120.0, 130.0, 125.0], [100.0, 105.0, 108.0], True),
     ([110.0, 120.0, 100.0], [100.0, 105.0, 108.0], False),  # one repeat of the alternative was not faster
+    ([109.0, 110.0, 111.0], [100.0, 101.0, 102.0], False),  # every repeat faster, but the median by under 10%
     ([], [100.0], False),
 ])
 def test_a_win_is_every_repeat_faster(alt: list[float], current: list[float], wins: bool) -> None:
