@@ -30,6 +30,12 @@ class Samples:
             return "-"
         return f"±{(max(self.values) - min(self.values)) / 2 / self.median:.0%}"
 
+    def cell(self, digits: int = 0) -> str:
+        """A table cell: the median and its spread, or "-" when nothing was measured."""
+        if self.median is None:
+            return "-"
+        return f"{self.median:,.{digits}f} {self.spread()}".strip().replace(" -", "")
+
 
 def ratio(top: Samples, bottom: Samples) -> float | None:
     """Ratio of medians (both sides repeated the same number of times, interleaved)."""

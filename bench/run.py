@@ -6,9 +6,9 @@ cost) and bare/native (the client library's), each next to its goal. Goals are t
 the measurements, never tests. Run with the native stack up (`make bench` brings it up); honours
 SANDBOX_PORT_OFFSET. One module per benchmark: redis_set.py (a), pg_order_tx.py (b), bulk_load.py (c),
 noop.py and memory.py (d), workers.py (e), soak.py (f: a 10-minute run at a fixed rate, the client's
-RSS and open-fd slope; 60 s with --quick).
+RSS and open-fd slope; 60 s with --quick), clients.py (g: MongoDB and Elasticsearch client libraries).
 
-    python -m bench.run [--quick] [--only redis,postgres,bulk,noop,workers,soak] [--soak-s 600]
+    python -m bench.run [--quick] [--only redis,postgres,bulk,noop,workers,soak,clients] [--soak-s 600]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import bulk_load, memory, noop, pg_order_tx, redis_set, soak, workers
+from bench import bulk_load, clients, memory, noop, pg_order_tx, redis_set, soak, workers
 from bench.common import Row
 from bench.repeats import REPEATS, Samples, ratio
 from sandbox.config import Workspace
@@ -32,9 +32,7 @@ WORKER_STORES = ("postgres", "redis", "influx")
 
 
 def _cell(s: Samples | None, digits: int = 0) -> str:
-    if s is None or s.median is None:
-        return "-"
-    return f"{s.median:,.{digits}f} {s.spread()}".strip().replace(" -", "")
+    return "-" if s is None else s.cell(digits)
 
 
 def _goal(value: float | None, goal: float | None) -> tuple[str, str]:
@@ -95,13 +93,13 @@ async def with_workers(args: argparse.Namespace, settings: object) -> tuple[dict
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, noisier ratios)")
-    parser.add_argument("--only", default="redis,postgres,bulk,noop,workers,soak")
+    parser.add_argument("--only", default="redis,postgres,bulk,noop,workers,soak,clients")
     parser.add_argument("--soak-s", type=float, default=None, help="soak length in seconds (600; 60 with --quick)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    (args.redis_ops, args.pg_orders, args.bulk_orders, args.noop_ops, args.gen_orders, args.worker_orders) = (
-        (5_000, 1_600, 2_000, 100_000, 20_000, 2_000) if args.quick
-        else (50_000, 8_000, 10_000, 1_000_000, 200_000, 10_000))
+    (args.redis_ops, args.pg_orders, args.bulk_orders, args.noop_ops, args.gen_orders, args.worker_orders,
+     args.client_writes) = ((5_000, 1_600, 2_000, 100_000, 20_000, 2_000, 400) if args.quick
+                            else (50_000, 8_000, 10_000, 1_000_000, 200_000, 10_000, 2_000))
     started = time.perf_counter()
     settings = StoreRegistry.load(os.environ).settings("native", Workspace.from_env(dict(os.environ)))
     rows = run_loop(against_stores(args, settings))
@@ -113,6 +111,9 @@ def main() -> None:
     if "redis" in args.only:
         sections.append(f"Redis client: {redis_set.best_client([r for r in rows if r.bench.startswith('(a)')])} "
                         "had the faster bare loop in this run (the sandbox's default stays redis-py).")
+    if "clients" in args.only:
+        sections.append(run_loop(clients.bench(settings, Workload(WorkloadSpec(args.seed, 10**9)),
+                                               args.client_writes, args.bulk_orders)))
     if "workers" in args.only:
         sections.append(workers_table(*run_loop(with_workers(args, settings)), args.worker_orders))
     if "soak" in args.only:

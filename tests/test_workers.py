@@ -1,4 +1,5 @@
-"""Load workers end to end: N `sandbox worker` processes on the real stores, then `sandbox merge`."""
+"""Load workers end to end: N `sandbox worker` processes on the real stores, then `sandbox merge`, checked
+against one worker process writing the same orders (counts, outcomes, histograms; see the main test)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,20 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from hdrh.histogram import HdrHistogram
 
 from sandbox.measure.history import read_history
-from sandbox.measure.latency import decode, new_histogram, record_many_ns
+from sandbox.measure.latency import decode, new_histogram, record_many_ns, summarize
 from sandbox.workload.generator import Workload, WorkloadSpec
 
 PROJECT = Path(__file__).resolve().parent.parent
 SANDBOX = str(PROJECT / ".venv" / "bin" / "sandbox")
 STORES = ("redis", "postgres")
 SEED, ORDERS, WORKERS = 23, 600, 3
+# A worker's stats.json key -> the key of the same thing in a merged summary's operations.write
+COUNTS = {"ok": "ok", "failed": "failed", "unknown": "unknown", "items": "orders"}
+HISTOGRAMS = {"response": "hdr", "service": "hdr_service", "processing": "hdr_processing",
+              "failed_response": "hdr_failed", "unknown_response": "hdr_unknown"}
 
 
 def sandbox(*args: str, **env: str) -> subprocess.Popen[str]:
@@ -58,6 +64,23 @@ def service_times_from_history(path: Path) -> dict[str, list[int]]:
     return times
 
 
+def buckets(histogram: HdrHistogram) -> list[tuple[int, int]]:
+    """Every recorded bucket (value, count): two histograms with the same buckets have every percentile equal."""
+    return [(v.value_iterated_to, v.count_added_in_this_iter_step) for v in histogram.get_recorded_iterator()]
+
+
+def outcomes(path: Path) -> dict[str, dict[str, set[str]]]:
+    """Per store and outcome (ok, fail, info), the order ids of the writes that ended so."""
+    keys: dict[int, list[str]] = {}
+    out: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for event in read_history(path):
+        if event["type"] == "invoke":
+            keys[event["op"]] = event["value"]
+        elif event["type"] in ("ok", "fail", "info") and "op" in event:
+            out[event["store"]][event["type"]].update(keys[event["op"]])
+    return out
+
+
 def written_ids(path: Path) -> dict[str, set[str]]:
     ids: dict[str, set[str]] = defaultdict(set)
     for event in read_history(path):
@@ -85,6 +108,8 @@ async def test_workers_write_the_stream_once_and_merge_exactly(open_store, tmp_p
     for i in range(WORKERS):
         assert (tmp_path / "merged" / "hlog" / f"worker-{i}" / "redis.write.response.hlog").is_file()
     single = json.loads((tmp_path / "one" / "worker-0" / "stats.json").read_text())
+    finish(sandbox("merge", str(tmp_path / "one" / "worker-0"), "--out", str(tmp_path / "alone")))
+    alone = json.loads((tmp_path / "alone" / "summary.json").read_text())
 
     # Every order written once, by exactly one worker, and all of them in each store.
     expected = {o.id for o in Workload(WorkloadSpec(SEED, ORDERS)).orders()}
@@ -101,9 +126,10 @@ async def test_workers_write_the_stream_once_and_merge_exactly(open_store, tmp_p
         write = summary["stores"][name]["operations"]["write"]
         assert write["ok"] == ORDERS == single[name]["ok"]
         merged_service = decode(write["hdr_service"])
-        from_history = new_histogram()
+        from_history = new_histogram()  # all workers' values in one histogram, as one process records them
         record_many_ns((from_history,), history_times[name])
         assert merged_service.get_total_count() == from_history.get_total_count() == ORDERS
+        assert buckets(merged_service) == buckets(from_history)
         for p in (1, 50, 90, 99, 99.9, 100):
             assert merged_service.get_value_at_percentile(p) == from_history.get_value_at_percentile(p), p
         # A merged median lies between the workers' medians (it is a median of all values, not a mean).
@@ -111,6 +137,27 @@ async def test_workers_write_the_stream_once_and_merge_exactly(open_store, tmp_p
                       .get_value_at_percentile(50) for f in folders]
         assert min(worker_p50) <= decode(write["hdr"]).get_value_at_percentile(50) <= max(worker_p50)
         assert decode(single[name]["response"]).get_total_count() == ORDERS
+
+    # Merging one worker's folder is the identity: the single-process run's counts and histograms come back
+    # bucket for bucket, so the percentiles a merge reports for it are the ones it measured itself.
+    for name in STORES:
+        own, merged_alone = single[name], alone["stores"][name]["operations"]["write"]
+        assert {key: own[key] for key in COUNTS} == {key: merged_alone[to] for key, to in COUNTS.items()}
+        for key, to in HISTOGRAMS.items():
+            assert buckets(decode(merged_alone[to])) == buckets(decode(own[key])), key
+        assert merged_alone["latency_ms"] == summarize(decode(own["response"]))
+        assert merged_alone["service_ms"] == summarize(decode(own["service"]))
+
+    # The split run against the single-process run of the same orders: every order ended the same way in
+    # both, the counts per outcome are equal and every histogram holds as many values. Their latencies
+    # differ (no two runs time alike), so what the split run's percentiles are checked against is one
+    # histogram of all its values, as a single process recording them would hold (above, from the history).
+    assert outcomes(tmp_path / "merged" / "history.jsonl") == outcomes(tmp_path / "one" / "worker-0" / "history.jsonl")
+    for name in STORES:
+        split_write, one_write = (s["stores"][name]["operations"]["write"] for s in (summary, alone))
+        assert {key: split_write[key] for key in COUNTS.values()} == {key: one_write[key] for key in COUNTS.values()}
+        for key in HISTOGRAMS.values():
+            assert decode(split_write[key]).get_total_count() == decode(one_write[key]).get_total_count(), key
 
     # Each worker's host and clock offset against a store's clock are recorded.
     for worker in summary["workers"]:

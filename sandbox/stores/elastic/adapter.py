@@ -33,19 +33,24 @@ PRODUCT_MAPPINGS = {"dynamic": "strict", "properties": {"stock": {"type": "integ
 SOURCE_FIELDS = ["status", "total_amount", "item_count", "customer_id", "customer_segment", "order_number"]
 
 
-class PlainJsonNode(AiohttpHttpNode):
-    """Sends plain application/json instead of the 'compatible-with=9' vendor media type.
+def plain_json(headers: Any) -> HttpHeaders:
+    """The request's headers with plain application/json instead of the 'compatible-with=9' vendor media type.
 
     Elasticsearch accepts both; OpenSearch (and the osmem stand-in) answer 406 to the vendor type.
     """
+    headers = HttpHeaders(headers or {})
+    for name in ("accept", "content-type"):
+        value = headers.get(name, "")
+        if "vnd.elasticsearch+" in value:  # +json, or +x-ndjson for _bulk
+            headers[name] = "application/x-ndjson" if "x-ndjson" in value else "application/json"
+    return headers
+
+
+class PlainJsonNode(AiohttpHttpNode):
+    """The client's default aiohttp node, sending plain_json() headers."""
 
     async def perform_request(self, method, target, body=None, headers=None, **kwargs):  # type: ignore[override]
-        headers = HttpHeaders(headers or {})
-        for name in ("accept", "content-type"):
-            value = headers.get(name, "")
-            if "vnd.elasticsearch+" in value:  # +json, or +x-ndjson for _bulk
-                headers[name] = "application/x-ndjson" if "x-ndjson" in value else "application/json"
-        return await super().perform_request(method, target, body=body, headers=headers, **kwargs)
+        return await super().perform_request(method, target, body=body, headers=plain_json(headers), **kwargs)
 
 
 def _document(o: Order) -> dict[str, Any]:
