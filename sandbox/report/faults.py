@@ -116,6 +116,9 @@ def durability_lines(state: FaultRun) -> list[str]:
         lines.append(f"  {escape(profile)} / {store}: {escape(rows[0].setting)}; unknown outcome "
                      f"{sum(r.unknown for r in rows)}, divergent {_cell(Verdict.DIVERGENT, divergent)}, "
                      f"write p99 {_ms(p99)} ms (worst trial)")
+    trials = {(r.profile, r.trial): r.disk for r in state.durability if r.disk}
+    for (profile, trial), disk in trials.items():  # measured by the writer itself, during that trial
+        lines.append(f"  {escape(profile)} / trial {trial}: {escape(disk)}")
     return lines
 
 
