@@ -18,8 +18,8 @@ import asyncpg
 import redis.asyncio as aioredis
 
 REDIS_FIELDS = ("aof_enabled", "aof_delayed_fsync", "aof_pending_bio_fsync", "aof_buffer_length",
-                "aof_last_write_status", "aof_rewrite_in_progress", "aof_last_bgrewrite_status", "rdb_changes_since_last_save",
-                "rdb_last_bgsave_status")
+                "aof_last_write_status", "aof_rewrite_in_progress", "aof_last_bgrewrite_status",
+                "rdb_changes_since_last_save", "rdb_last_bgsave_status")
 PG_SETTINGS = ("fsync", "synchronous_commit", "wal_writer_delay", "wal_sync_method")  # asked at the kill
 PROBE_TIMEOUT_S = 2.0
 WAL_PAGE = 8192  # PostgreSQL's default XLOG_BLCKSZ
