@@ -18,7 +18,7 @@ def print_disk_full(ctx: RunContext) -> list[str]:
                         f"{r['headroom'] // 2**10} kB free, then the orders; then the space back, a restart, a check "
                         "(measured)")
     for col in ("store (server)", "while full: acked / refused / unknown", "server after", "first error",
-                "space back", "first write ok after", "after restart: lost / divergent / present"):
+                "space back", "first write ok after", "after restart: writes ok", "lost / divergent / present"):
         table.add_column(col, overflow="fold")
     findings = []
     for name, s in r["stores"].items():
@@ -37,6 +37,8 @@ def print_disk_full(ctx: RunContext) -> list[str]:
             escape(rec.get("how", "-")) + (" (server started again: it had exited)" if rec.get("server_restarted")
                                            else ""),
             "[red]never[/]" if rec and first_ok is None else f"{first_ok} s" if first_ok is not None else "-",
+            f"{s['after_restart_writes']['ok']} of {s['after_restart_writes']['tried']}"
+            if "after_restart_writes" in s else "-",
             (f"[red]{after['error']}[/]" if after.get("error") else
              f"{counts.get('lost', 0)} / {counts.get('divergent', 0)} / {present}") if after else "-")
     console.print(table)

@@ -8,8 +8,9 @@ it and a filler file leaves only `headroom` bytes free. Then:
 2. space returns (`recover = "delete"`: the filler file is deleted; `"grow"`: the tmpfs is remounted twice as
    big); new orders are written one at a time until one is acknowledged (at most `recovery_s`): how long
    the server took to take writes again, and whether it had to be started again because it had exited;
-3. restart: the server stopped gracefully and started again on the same small disk, and every order is
-   checked again: all that was acknowledged, while the disk was full and after, must still be there.
+3. restart: the server stopped gracefully and started again on the same small disk, a few new orders
+   written, and every order checked again: all that was acknowledged, while the disk was full and after,
+   must still be there.
 Then the store goes back to its usual data directory (which the small disk never touched).
 """
 
@@ -37,6 +38,7 @@ from sandbox.stores import make_store
 from sandbox.stores.connect import close_all, connect_all, prepare_all
 
 RECOVERY_ORDERS = 20  # acknowledged writes after the space returned, to show it took writes again
+AFTER_RESTART_ORDERS = 5  # and after the restart, one at a time
 COMPOSE = ("disk_full needs the native backend (it mounts a small tmpfs in a private mount namespace); on "
            "compose, give the service a size-limited tmpfs volume instead: docs/faults.md, 'A full disk'")
 
@@ -84,10 +86,12 @@ async def _one_store(ctx: RunContext, stack: NativeStack, disk: SmallDisk, headr
             await _check(state, ctx, name, ts, history, p.orders, "disk full")
 
         out["recovery"] = await _recover(stack, disk, ts, ctx, recover, recovery_s, history)
-        written = p.orders + out["recovery"]["tried"]
         await asyncio.to_thread(stack.restart, name)
         history.note_fault(name, "restart", "graceful stop, start on the same small disk")
-        report = await _check(state, ctx, name, ts, history, written, "space returned, then a restart")
+        first = p.orders + out["recovery"]["tried"]
+        oks = [await ts.write(ctx.workload.order(i)) for i in range(first, first + AFTER_RESTART_ORDERS)]
+        out["after_restart_writes"] = {"ok": sum(oks), "tried": len(oks)}
+        report = await _check(state, ctx, name, ts, history, first + len(oks), "space returned, then a restart")
         out["after_restart"] = report.stores[name].to_json()
     finally:
         history.close()

@@ -112,6 +112,8 @@ class NativeStack:
         natively; on any failure stop what this call started."""
         if not 0 <= replicas <= MAX_REPLICAS:
             raise UsageError(f"--replicas {replicas}: choose 0 to {MAX_REPLICAS}")
+        for store in self.disks.stores():  # left by a run that was killed mid-way: back to the usual data
+            self.release_small_disk(store)
         nodes = self._servers()
         wanted = [n for s in stores for n in (s, *(replica_node(s, i) for i in range(1, replicas + 1)))]
         started: list[str] = []
