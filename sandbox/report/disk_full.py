@@ -37,7 +37,7 @@ def print_disk_full(ctx: RunContext) -> list[str]:
             escape(rec.get("how", "-")) + (" (server started again: it had exited)" if rec.get("server_restarted")
                                            else ""),
             "[red]never[/]" if rec and first_ok is None else f"{first_ok} s" if first_ok is not None else "-",
-            f"{s['after_restart_writes']['ok']} of {s['after_restart_writes']['tried']}"
+            f"{s['after_restart_writes']['ok']} of {s['after_restart_writes']['tried']} tried"
             if "after_restart_writes" in s else "-",
             (f"[red]{after['error']}[/]" if after.get("error") else
              f"{counts.get('lost', 0)} / {counts.get('divergent', 0)} / {present}") if after else "-")
