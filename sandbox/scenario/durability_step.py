@@ -30,7 +30,6 @@ from sandbox.scenario.steps import Step
 from sandbox.stack.busy_disk import BusyDisk, DiskLoad, same_device
 from sandbox.stack.durability_profiles import Profile, parse_profiles
 from sandbox.stack.faults import FaultInjector
-from sandbox.stack.native import NativeStack
 from sandbox.stack.persistence import brief
 from sandbox.stores import make_store
 from sandbox.stores.base import Store
@@ -145,12 +144,12 @@ def _busy(value: Any) -> bool:
 def _describe_disk(ctx: RunContext, busy_disk_mb: int) -> None:
     """Which data directories share the busy disk: a store elsewhere is not slowed by the writer."""
     stack = ctx.stack
-    if not isinstance(stack, NativeStack):
-        raise UsageError("durability: busy_disk needs the native backend (the compose servers' data lives in "
-                         "Docker volumes, not in the state dir the writer loads)")
+    dirs = {n: stack.store_dir(n) for n in ctx.stores if stack.is_running(n)}  # stores with a server
+    if any(d is None for d in dirs.values()):
+        raise UsageError("durability: busy_disk needs the servers' data on this host's filesystem (the native "
+                         "backend; compose keeps it in Docker volumes, out of the writer's reach)")
     disk = BusyDisk(stack.ws.state_dir, busy_disk_mb).load.disk.describe()  # refuses a disk without room
-    shared = [n for n in ctx.stores if stack.store_dir(n).exists()
-              and same_device(stack.store_dir(n), stack.ws.state_dir)]
+    shared = [n for n, d in dirs.items() if d is not None and d.exists() and same_device(d, stack.ws.state_dir)]
     others = [n for n in ctx.stores if n not in shared]
     ctx.notes.append(f"busy disk: a writer forcing fsyncs in {stack.ws.state_dir} ({disk}) during every trial; "
                      f"data directories on that filesystem: {', '.join(shared) or 'none'}"

@@ -241,8 +241,9 @@ class NativeStack:
     def small_disk(self, store: str, size: int) -> SmallDisk:
         """Restart `store` on a fresh data directory on a tmpfs of `size` bytes in a private mount namespace
         (small_disk.py); its usual data stays where it is, unseen by that server, until release_small_disk."""
-        if self._servers()[store].primary is not None:
-            raise UsageError(f"{store} is a replica: a small disk is for a store's own server")
+        node = self._servers().get(store)
+        if node is None or node.primary is not None:
+            raise UsageError(f"{store} has no server of its own to put on a small disk")
         if self.pid(store) is not None:
             self.signal(store, signal.SIGCONT)
             self.terminate(store)
