@@ -11,8 +11,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from sandbox.config import Workspace
+from sandbox.errors import UsageError
 from sandbox.scenario.disk_full_step import AFTER_RESTART_ORDERS
+from sandbox.stack.docker import DockerStack
 from sandbox.stack.small_disk import unavailable
+from sandbox.stores.registry import StoreRegistry
 from tests.test_cli import assert_usage_error, sandbox
 from tests.throwaway import throwaway_stack
 
@@ -59,3 +65,12 @@ def test_a_full_disk_on_postgres_and_influx_is_measured_and_recovered_from(tmp_p
 def test_disk_full_refuses_bad_values() -> None:
     assert_usage_error(sandbox("run", "disk-full", "-p", "headroom=200mb"), "headroom", "smaller than size")
     assert_usage_error(sandbox("run", "disk-full", "-p", "recover=shrink"), "recover must be delete or grow")
+
+
+def test_the_docker_backend_refuses_a_small_disk_in_one_line_and_has_no_data_dir_here(tmp_path: Path) -> None:
+    stack = DockerStack(Workspace(tmp_path, tmp_path / "state", tmp_path / "results", port_offset=100),
+                        StoreRegistry.built_in())
+    with pytest.raises(UsageError, match="needs the native backend") as refused:
+        stack.small_disk("postgres", 128 << 20)
+    assert "\n" not in str(refused.value) and "docs/faults.md" in str(refused.value)
+    assert stack.store_dir("postgres") is None  # so durability -p busy_disk=on refuses it too

@@ -20,7 +20,7 @@ TRIALS = 2
 
 def test_busy_disk_trials_report_the_disk_and_the_server_beside_every_loss(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    with throwaway_stack(state, extra_offset=670, stores=["redis"]) as t:
+    with throwaway_stack(state, extra_offset=690, stores=["redis"]) as t:
         proc = sandbox("run", "durability-busy-disk", "--stores", "redis", "-p", f"repeat={TRIALS}",
                        "-p", "kill_after_s=0.3", "-p", "busy_disk_mb=2", env=t.env, timeout=300)
         [folder] = t.ws.results_dir.glob("*-durability-busy-disk")
