@@ -26,7 +26,7 @@ from sandbox.errors import SandboxError, UsageError
 from sandbox.stack.base import listens_at
 from sandbox.stack.pids import ProcessRecords, is_ours, port_open, wait_port
 from sandbox.stack.redis_cluster import NativeRedisCluster, cluster_root
-from sandbox.stack.small_disk import SmallDisk, SmallDisks
+from sandbox.stack.small_disk import SmallDisk, SmallDisks, unavailable
 from sandbox.stores.kind import Durability, StoreKind
 from sandbox.stores.launch import LaunchContext, NativeLauncher
 from sandbox.stores.registry import StoreRegistry
@@ -244,14 +244,16 @@ class NativeStack:
         node = self._servers().get(store)
         if node is None or node.primary is not None:
             raise UsageError(f"{store} has no server of its own to put on a small disk")
+        if (reason := unavailable()) is not None:  # asked before the server is stopped
+            raise UsageError(f"cannot give {store} a small disk: {reason}")
         if self.pid(store) is not None:
             self.signal(store, signal.SIGCONT)
             self.terminate(store)
-        disk = self.disks.mount(store, self.store_dir(store), size)
         try:
+            disk = self.disks.mount(store, self.store_dir(store), size)
             self.launch(store)
         except BaseException:
-            self.disks.release(store)
+            self.release_small_disk(store)  # back on its usual data
             raise
         return disk
 
