@@ -16,6 +16,7 @@ from sandbox.config import ensure_env_file
 from sandbox.errors import UsageError
 from sandbox.report import folder as rf
 from sandbox.report.console import console, print_calibration
+from sandbox.report.disk_full import print_disk_full
 from sandbox.report.faults import print_faults
 from sandbox.report.migrations import print_migrations
 from sandbox.report.mix import print_mix
@@ -140,7 +141,7 @@ def run_scenario(
 
 
 # Steps with an experiment of their own (ctx.experiments): each prints it and returns its findings (exit 3).
-EXPERIMENTS = (print_sharding, print_reshard, print_partitioning, print_routing)
+EXPERIMENTS = (print_sharding, print_reshard, print_partitioning, print_routing, print_disk_full)
 
 
 def _interrupted(stopped: Interrupted) -> NoReturn:

@@ -113,9 +113,14 @@ def durability_lines(state: FaultRun) -> list[str]:
     for (profile, store), rows in _by_profile_and_store(state).items():
         p99 = max((r.write_p99_ms for r in rows if r.write_p99_ms is not None), default=None)
         divergent = sum(r.divergent for r in rows)
+        seen = sum(1 for r in rows if r.crash.get("state", {}).get("window_seen"))
         lines.append(f"  {escape(profile)} / {store}: {escape(rows[0].setting)}; unknown outcome "
                      f"{sum(r.unknown for r in rows)}, divergent {_cell(Verdict.DIVERGENT, divergent)}, "
-                     f"write p99 {_ms(p99)} ms (worst trial)")
+                     f"write p99 {_ms(p99)} ms (worst trial)"
+                     + (f"; killed inside the window it showed in {seen} of {len(rows)} trials" if seen else ""))
+    trials = {(r.profile, r.trial): r.disk for r in state.durability if r.disk}
+    for (profile, trial), disk in trials.items():  # measured by the writer itself, during that trial
+        lines.append(f"  {escape(profile)} / trial {trial}: {escape(disk)}")
     return lines
 
 

@@ -46,6 +46,8 @@ class KillPoint:
     # "window": from that point, wait (up to WINDOW_WAIT_S) until the server itself shows acknowledged
     # writes only in its memory, where it can tell (PostgreSQL's WAL); "point": kill at the point.
     aim: str = "window"
+    # With a busy disk, "window" also aims at Redis: an AOF fsync in flight (its everysec write postponed).
+    redis_fsync: bool = False
 
     def validated(self) -> KillPoint:
         if self.aim not in AIMS:
@@ -64,8 +66,9 @@ class KillPoint:
         parts = ([f"{self.acked} acknowledged writes"] if self.acked else []) + \
                 ([f"{self.after_s:g} s of writing"] if self.after_s else [])
         return "after " + " or ".join(parts) + (", whichever came first" if len(parts) > 1 else "") + (
-            "; then, where the server shows it (PostgreSQL: a WAL page only in its memory), when its loss window "
-            f"was open (waiting up to {WINDOW_WAIT_S:g} s)" if self.aim == "window" else "")
+            "; then, where the server shows it (PostgreSQL: a WAL page only in its memory"
+            + ("; Redis: an AOF fsync in flight" if self.redis_fsync else "") +
+            f"), when its loss window was open (waiting up to {WINDOW_WAIT_S:g} s)" if self.aim == "window" else "")
 
 
 @dataclass
@@ -190,7 +193,7 @@ async def _kill(store: str, crash: Crash, stream: _Stream, injector: FaultInject
         frozen = _freeze(processes)
 
     if stream.point.aim == "window":
-        seen = await open_window(store, url, WINDOW_WAIT_S, then=freeze)
+        seen = await open_window(store, url, WINDOW_WAIT_S, then=freeze, redis_fsync=stream.point.redis_fsync)
         if seen is not None:
             crash.state.update(seen)
     now = time.perf_counter_ns()

@@ -25,6 +25,7 @@ class DurabilityRow:
     trial: int = 1
     crash: dict[str, Any] = field(default_factory=dict)  # crash_trial.Crash: when and how it was killed
     server_state: str = ""  # the server's persistence state right before the kill, in one line
+    disk: str = ""  # with a busy disk: the writer's own fsync latencies during this trial, in one line
 
     def to_json(self) -> dict[str, Any]:
         return dict(vars(self))

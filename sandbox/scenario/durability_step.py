@@ -27,6 +27,7 @@ from sandbox.scenario.durability_rows import DurabilityRow
 from sandbox.scenario.fault_steps import fault_run
 from sandbox.scenario.spec import RunParams
 from sandbox.scenario.steps import Step
+from sandbox.stack.busy_disk import BusyDisk, DiskLoad, same_device
 from sandbox.stack.durability_profiles import Profile, parse_profiles
 from sandbox.stack.faults import FaultInjector
 from sandbox.stack.persistence import brief
@@ -42,12 +43,17 @@ FAILURE_SIMULATED = ("process crash: SIGKILL to each server's process tree while
 
 
 async def durability(ctx: RunContext, profiles: Any = "default", repeat: int = 3, kill_at_acked: int | None = None,
-                     kill_after_s: float | None = 1.0, aim: str = "window") -> None:
-    """Per durability profile, `repeat` trials: each store killed mid-stream, restarted, every order checked."""
+                     kill_after_s: float | None = 1.0, aim: str = "window", busy_disk: Any = "off",
+                     busy_disk_mb: int = 8) -> None:
+    """Per durability profile, `repeat` trials: each store killed mid-stream, restarted, every order checked.
+    busy_disk=on: a writer forcing fsyncs (busy_disk_mb MB each) on the state dir's disk during every trial."""
     registry = registry_of(ctx.settings)
     parsed = parse_profiles(profiles, registry)
-    point = KillPoint(kill_at_acked, kill_after_s, aim).validated()
+    busy = _busy(busy_disk)
+    point = KillPoint(kill_at_acked, kill_after_s, aim, redis_fsync=busy).validated()
     stack = ctx.stack
+    if busy:
+        _describe_disk(ctx, busy_disk_mb)
     if not stack.durability_configurable and any(p.name != "default" for p in parsed):
         raise UsageError("durability profiles other than `default` need the native backend (the compose "
                          "services' settings are fixed in compose/docker-compose.yml)")
@@ -71,11 +77,11 @@ async def durability(ctx: RunContext, profiles: Any = "default", repeat: int = 3
             for name in ctx.stores:
                 await injector.apply(name, "restart")
         for trial in range(repeat):
-            await _one_trial(ctx, i, trial, profile, injector, point)
+            await _one_trial(ctx, i, trial, profile, injector, point, busy_disk_mb if busy else None)
 
 
 async def _one_trial(ctx: RunContext, index: int, trial: int, profile: Profile, injector: FaultInjector,
-                     point: KillPoint) -> None:
+                     point: KillPoint, busy_disk_mb: int | None) -> None:
     p = ctx.params
     state = fault_run(ctx)
     registry = registry_of(ctx.settings)
@@ -89,8 +95,17 @@ async def _one_trial(ctx: RunContext, index: int, trial: int, profile: Profile, 
         await prepare_all(adapters, ctx.workload.catalog, ctx.run_id, registry, ctx.notes)
         reported = {name: await _reported_settings(ts.store) for name, ts in timed.items()}
         plan = LoadPlan(p.concurrency)
-        crashes = await gather_all(*(write_until_killed(ts, ctx.workload, plan, p.batch, point, injector,
-                                                        ts.store.endpoint.url, history) for ts in timed.values()))
+        disk = BusyDisk(ctx.stack.ws.state_dir, busy_disk_mb) if busy_disk_mb else None
+        load: DiskLoad | None = None
+        if disk is not None:
+            disk.start()
+        try:
+            crashes = await gather_all(*(write_until_killed(ts, ctx.workload, plan, p.batch, point, injector,
+                                                            ts.store.endpoint.url, history) for ts in timed.values()))
+        finally:
+            load = disk.stop() if disk is not None else None  # the writer's file is removed here
+        if load is not None:
+            state.disk_loads.append({"profile": profile.name, "trial": trial + 1, **load.to_json()})
         for name in timed:  # one at a time: the stack's record file is not shared between threads
             await injector.apply(name, "start")
             history.note_fault(name, "start", "same data directory")
@@ -111,11 +126,34 @@ async def _one_trial(ctx: RunContext, index: int, trial: int, profile: Profile, 
                 profile.name, c.store, str(servers[c.store]), setting, lat["p50"], lat["p99"], acked,
                 c.counts[Verdict.LOST], c.counts[Verdict.UNKNOWN_THEN_PRESENT] + c.counts[Verdict.UNKNOWN_THEN_ABSENT],
                 c.counts[Verdict.DIVERGENT], None if c.error else present, c.error, trial + 1, crash.to_json(),
-                brief(crash.state)))
+                brief(crash.state), load.brief() if load is not None else ""))
     finally:
         history.close()
         await close_all(adapters, keep=ctx.params.keep, notes=ctx.notes)
 
+
+
+def _busy(value: Any) -> bool:
+    if value in (True, "on", "yes", "true"):
+        return True
+    if value in (False, "off", "no", "false"):
+        return False
+    raise UsageError(f"durability: busy_disk must be on or off, got {value!r}")
+
+
+def _describe_disk(ctx: RunContext, busy_disk_mb: int) -> None:
+    """Which data directories share the busy disk: a store elsewhere is not slowed by the writer."""
+    stack = ctx.stack
+    dirs = {n: stack.store_dir(n) for n in ctx.stores if stack.is_running(n)}  # stores with a server
+    if any(d is None for d in dirs.values()):
+        raise UsageError("durability: busy_disk needs the servers' data on this host's filesystem (the native "
+                         "backend; compose keeps it in Docker volumes, out of the writer's reach)")
+    disk = BusyDisk(stack.ws.state_dir, busy_disk_mb).load.disk.describe()  # refuses a disk without room
+    shared = [n for n, d in dirs.items() if d is not None and d.exists() and same_device(d, stack.ws.state_dir)]
+    others = [n for n in ctx.stores if n not in shared]
+    ctx.notes.append(f"busy disk: a writer forcing fsyncs in {stack.ws.state_dir} ({disk}) during every trial; "
+                     f"data directories on that filesystem: {', '.join(shared) or 'none'}"
+                     + (f"; elsewhere (not loaded): {', '.join(others)}" if others else ""))
 
 
 async def _reported_settings(store: Store) -> str:
@@ -130,6 +168,10 @@ async def _reported_settings(store: Store) -> str:
 def _validate(params: dict[str, Any], run: RunParams) -> None:
     parse_profiles(params.get("profiles", "default"), StoreRegistry.built_in())
     KillPoint(params.get("kill_at_acked"), params.get("kill_after_s", 1.0), params.get("aim", "window")).validated()
+    _busy(params.get("busy_disk", "off"))
+    mb = params.get("busy_disk_mb", 8)
+    if isinstance(mb, bool) or not isinstance(mb, int) or not 0 < mb <= 256:
+        raise UsageError(f"durability: busy_disk_mb must be a whole number of MB from 1 to 256, got {mb!r}")
     repeat = params.get("repeat", 3)
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat <= 0:
         raise UsageError(f"durability: repeat must be a positive whole number of trials, got {repeat!r}")

@@ -28,12 +28,12 @@ POLICIES = ("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volat
 UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
 
 
-def parse_bytes(text: Any) -> int:
+def parse_bytes(text: Any, what: str = "redis_maxmemory: headroom") -> int:
     raw = str(text).strip().lower()
     number = raw.rstrip("kmgb")
     unit = raw[len(number):] or "b"
     if not number.isdigit() or unit not in UNITS or int(number) <= 0:
-        raise UsageError(f"redis_maxmemory: headroom must be a size like 512kb or 2mb, got {text!r}")
+        raise UsageError(f"{what} must be a size like 512kb or 2mb, got {text!r}")
     return int(number) * UNITS[unit]
 
 

@@ -33,6 +33,7 @@ class FaultRun:
     background: list[asyncio.Task[None]] = field(default_factory=list)
     durability: list[DurabilityRow] = field(default_factory=list)
     failure_simulated: str = ""
+    disk_loads: list[dict[str, Any]] = field(default_factory=list)  # busy disk: the writer's load per trial
 
     @property
     def has_findings(self) -> bool:
@@ -54,4 +55,6 @@ class FaultRun:
         if self.durability:
             out["durability"] = {"failure_simulated": self.failure_simulated,
                                  "rows": [r.to_json() for r in self.durability]}
+            if self.disk_loads:
+                out["durability"]["busy_disk"] = self.disk_loads
         return out

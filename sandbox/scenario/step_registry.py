@@ -12,6 +12,7 @@ from sandbox.errors import UsageError
 from sandbox.scenario import (
     analytics_steps,
     cache_steps,
+    disk_full_step,
     durability_step,
     exhaustion_steps,
     fault_steps,
@@ -32,12 +33,13 @@ STEPS: dict[str, steps.Step] = {**steps.STEPS, **fault_steps.STEPS, **durability
                                 **sharding_step.STEPS, **reshard_step.STEPS, **partitioning_step.STEPS,
                                 **routing_step.STEPS, **replica_steps.STEPS,
                                 **analytics_steps.STEPS, **cache_steps.STEPS, **exhaustion_steps.STEPS,
+                                **disk_full_step.STEPS,
                                 **migration_step.STEPS, **mix_steps.STEPS, **sweep_steps.STEPS}
 # Steps whose parameters can be checked against the run before anything starts (raise UsageError).
 VALIDATORS: dict[str, Callable[[dict[str, Any], RunParams], None]] = {
     **fault_steps.VALIDATORS, **durability_step.VALIDATORS, **strategy_steps.VALIDATORS, **sharding_step.VALIDATORS,
     **reshard_step.VALIDATORS, **partitioning_step.VALIDATORS, **routing_step.VALIDATORS, **replica_steps.VALIDATORS,
-    **analytics_steps.VALIDATORS, **cache_steps.VALIDATORS, **exhaustion_steps.VALIDATORS,
+    **analytics_steps.VALIDATORS, **cache_steps.VALIDATORS, **exhaustion_steps.VALIDATORS, **disk_full_step.VALIDATORS,
     **mix_steps.VALIDATORS, **sweep_steps.VALIDATORS}
 
 

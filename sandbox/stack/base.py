@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from sandbox.config import Backend, Workspace
+from sandbox.stack.small_disk import SmallDisk
 from sandbox.stores.kind import Durability
 
 
@@ -38,6 +40,17 @@ class Stack(Protocol):
         """Whether `url` reaches this stack's own server of `store`: one it started (native) or its compose
         project's container (docker), on loopback at the port the stack gave it. Steps that change a
         server's settings, or could drop data on it that is not the run's, ask this first."""
+
+    def store_dir(self, store: str) -> Path | None:
+        """Where the store's server keeps its data on this host's filesystem; None where the backend keeps
+        it out of reach (Docker volumes)."""
+
+    # Disk faults: a store on a small disk of its own (stack/small_disk.py); UsageError where not possible.
+    def small_disk(self, store: str, size: int) -> SmallDisk:
+        """Restart `store` on a fresh data directory on a tmpfs of `size` bytes only its server sees."""
+
+    def release_small_disk(self, store: str) -> None:
+        """Stop the store's server on its small disk and start it again on its usual data."""
 
     # Faults (sandbox.stack.faults): each blocks until done and says what it did, for the history.
     def stop(self, store: str) -> str: ...

@@ -13,6 +13,7 @@ from sandbox.config import Backend, Workspace
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stack.base import listens_at
 from sandbox.stack.pids import wait_port
+from sandbox.stack.small_disk import SmallDisk
 from sandbox.stores.kind import Durability
 from sandbox.stores.registry import StoreRegistry
 from sandbox.stores.replication import replica_node, split_node
@@ -162,6 +163,17 @@ class DockerStack:
 
     def owns(self, store: str, url: str) -> bool:
         return listens_at(url, self._port(store)) and self._container(store) is not None
+
+    def store_dir(self, store: str) -> None:
+        return None  # in a Docker volume
+
+    def small_disk(self, store: str, size: int) -> SmallDisk:
+        raise UsageError(f"a small disk for {store} needs the native backend (a tmpfs in a private mount "
+                         "namespace); on compose, give the service a size-limited tmpfs volume instead: "
+                         "docs/faults.md, 'A full disk'")
+
+    def release_small_disk(self, store: str) -> None:
+        return None  # never given one
 
     def _port(self, store: str) -> int:
         """The host port compose/docker-compose.yml (or replicas.yml) publishes the store's server on."""

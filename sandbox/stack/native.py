@@ -26,6 +26,7 @@ from sandbox.errors import SandboxError, UsageError
 from sandbox.stack.base import listens_at
 from sandbox.stack.pids import ProcessRecords, is_ours, port_open, wait_port
 from sandbox.stack.redis_cluster import NativeRedisCluster, cluster_root
+from sandbox.stack.small_disk import SmallDisk, SmallDisks, unavailable
 from sandbox.stores.kind import Durability, StoreKind
 from sandbox.stores.launch import LaunchContext, NativeLauncher
 from sandbox.stores.registry import StoreRegistry
@@ -60,6 +61,7 @@ class NativeStack:
         self.registry = registry
         self._durability = durability or Durability()
         self.records = ProcessRecords(self.state_dir / "stack.json")
+        self.disks = SmallDisks(self.records)
 
     @property
     def durability(self) -> Durability:
@@ -110,6 +112,8 @@ class NativeStack:
         natively; on any failure stop what this call started."""
         if not 0 <= replicas <= MAX_REPLICAS:
             raise UsageError(f"--replicas {replicas}: choose 0 to {MAX_REPLICAS}")
+        for store in self.disks.stores():  # left by a run that was killed mid-way: back to the usual data
+            self.release_small_disk(store)
         nodes = self._servers()
         wanted = [n for s in stores for n in (s, *(replica_node(s, i) for i in range(1, replicas + 1)))]
         started: list[str] = []
@@ -126,6 +130,8 @@ class NativeStack:
 
     def down(self, purge: bool = False) -> list[str]:
         stopped = [s for s in self._servers() if s in self.records.all() and self.terminate(s)]
+        for store in self.disks.stores():  # after their servers: the tmpfs goes with the namespace
+            self.disks.release(store)
         # A reshard run stopped hard (SIGKILL) leaves its throwaway cluster nodes: stop them by their PIDs too.
         NativeRedisCluster(cluster_root(self.state_dir), [], "").stop()
         if self.records.path.exists() and not self.records.all():
@@ -153,8 +159,10 @@ class NativeStack:
         root = self.store_dir(store)
         root.mkdir(parents=True, exist_ok=True)
         log = root / "server.log"
-        pid = node.launcher.start(LaunchContext(root, port, log, self.secrets, self._durability.server(node.kind),
-                                                primary))
+        ctx = LaunchContext(root, port, log, self.secrets, self._durability.server(node.kind), primary)
+        disk = self.disks.of(store)
+        pid = disk.launch(store, ctx) if disk else node.launcher.start(ctx)
+        log = disk.inside(log) if disk else log
         started = self.records.add(store, pid, port, log)
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not port_open(port):
@@ -229,6 +237,33 @@ class NativeStack:
             self.terminate(store)
         shutil.rmtree(self.store_dir(store), ignore_errors=True)
         return "stopped and its data deleted"
+
+    def small_disk(self, store: str, size: int) -> SmallDisk:
+        """Restart `store` on a fresh data directory on a tmpfs of `size` bytes in a private mount namespace
+        (small_disk.py); its usual data stays where it is, unseen by that server, until release_small_disk."""
+        node = self._servers().get(store)
+        if node is None or node.primary is not None:
+            raise UsageError(f"{store} has no server of its own to put on a small disk")
+        if (reason := unavailable()) is not None:  # asked before the server is stopped
+            raise UsageError(f"cannot give {store} a small disk: {reason}")
+        if self.pid(store) is not None:
+            self.signal(store, signal.SIGCONT)
+            self.terminate(store)
+        try:
+            disk = self.disks.mount(store, self.store_dir(store), size)
+            self.launch(store)
+        except BaseException:
+            self.release_small_disk(store)  # back on its usual data
+            raise
+        return disk
+
+    def release_small_disk(self, store: str) -> None:
+        """Stop the server on the small disk, drop the tmpfs, start the store again on its usual data."""
+        if self.pid(store) is not None:
+            self.signal(store, signal.SIGCONT)
+            self.terminate(store)
+        self.disks.release(store)
+        self.launch(store)
 
     # -- faults (the Stack protocol) -----------------------------------------------------------
     def start(self, store: str) -> str:

@@ -17,9 +17,9 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 
-REDIS_FIELDS = ("aof_enabled", "aof_delayed_fsync", "aof_pending_bio_fsync", "aof_last_write_status",
-                "aof_rewrite_in_progress", "aof_last_bgrewrite_status", "rdb_changes_since_last_save",
-                "rdb_last_bgsave_status")
+REDIS_FIELDS = ("aof_enabled", "aof_delayed_fsync", "aof_pending_bio_fsync", "aof_buffer_length",
+                "aof_last_write_status", "aof_rewrite_in_progress", "aof_last_bgrewrite_status",
+                "rdb_changes_since_last_save", "rdb_last_bgsave_status")
 PG_SETTINGS = ("fsync", "synchronous_commit", "wal_writer_delay", "wal_sync_method")  # asked at the kill
 PROBE_TIMEOUT_S = 2.0
 WAL_PAGE = 8192  # PostgreSQL's default XLOG_BLCKSZ
@@ -69,17 +69,26 @@ async def _redis(url: str) -> dict[str, Any]:
     return {name: info[name] for name in REDIS_FIELDS if name in info}
 
 
-async def open_window(store: str, url: str, timeout_s: float, then: Callable[[], object]) -> dict[str, Any] | None:
+async def open_window(store: str, url: str, timeout_s: float, then: Callable[[], object],
+                      redis_fsync: bool = False) -> dict[str, Any] | None:
     """Wait until the server itself shows acknowledged writes that a process crash would lose, call `then`
-    at once (it must not await: a WAL writer needs only milliseconds to close the window), and return what
-    the server showed; None when it never did within timeout_s (or the store cannot tell).
+    at once (it must not await: the window may close within milliseconds), and return what the server
+    showed; None when it never did within timeout_s (or the store cannot tell).
 
     PostgreSQL with synchronous_commit=off acknowledges a commit before its WAL leaves the server's memory:
     WAL pages inserted but not yet written to the OS (WINDOW_PAGES of them) are such a window. With synchronous
     commit the WAL is flushed before the acknowledgement, so a window seen there holds no acknowledged
-    commit. Polled on a connection of its own, every few milliseconds."""
-    if store != "postgres":
-        return None
+    commit. With `redis_fsync` (a busy disk), Redis with an AOF: a background fsync still running
+    (aof_pending_bio_fsync=1), during which appendfsync everysec postpones its AOF write while it goes on
+    replying. Polled on a connection of its own, every few milliseconds."""
+    if store == "postgres":
+        return await _postgres_window(url, timeout_s, then)
+    if store == "redis" and redis_fsync:
+        return await _redis_window(url, timeout_s, then)
+    return None
+
+
+async def _postgres_window(url: str, timeout_s: float, then: Callable[[], object]) -> dict[str, Any] | None:
     conn = await asyncpg.connect(url, timeout=PROBE_TIMEOUT_S)
     try:
         deadline = time.monotonic() + timeout_s
@@ -95,6 +104,23 @@ async def open_window(store: str, url: str, timeout_s: float, then: Callable[[],
         await conn.close()
 
 
+async def _redis_window(url: str, timeout_s: float, then: Callable[[], object]) -> dict[str, Any] | None:
+    client = aioredis.from_url(url, decode_responses=True, socket_timeout=PROBE_TIMEOUT_S)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            info = await client.info("persistence")
+            if str(info.get("aof_enabled")) != "1":
+                return None  # no AOF: nothing is postponed, every write is at risk anyway
+            if str(info.get("aof_pending_bio_fsync")) == "1":
+                then()
+                return {**{k: info[k] for k in REDIS_FIELDS if k in info}, "window_seen": True}
+            await asyncio.sleep(POLL_S)
+        return None
+    finally:
+        await client.aclose()
+
+
 def brief(state: dict[str, Any]) -> str:
     """One line for the table: what matters for a loss."""
     if not state:
@@ -106,10 +132,11 @@ def brief(state: dict[str, Any]) -> str:
                 f"WAL only in server memory {state['wal_in_memory_bytes']} B"
                 + (f", written but not fsynced {state['wal_written_not_fsynced_bytes']} B"
                    if "wal_written_not_fsynced_bytes" in state else ""))
-    parts = []
+    parts = ["killed as an AOF fsync was in flight"] if state.get("window_seen") else []
     if str(state.get("aof_enabled")) == "1":
         parts += [f"aof_pending_bio_fsync={state.get('aof_pending_bio_fsync')}",
                   f"aof_delayed_fsync={state.get('aof_delayed_fsync')}",
+                  f"aof_buffer_length={state.get('aof_buffer_length')}",
                   f"last write {state.get('aof_last_write_status')}"]
     else:
         parts.append(f"no AOF; changes since last RDB save {state.get('rdb_changes_since_last_save')}")
