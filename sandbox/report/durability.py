@@ -22,6 +22,7 @@ class DurabilityGroup:
 
     profile: str
     store: str
+    server: str  # the server that answered, as it reported itself
     setting: str  # as configured (and as the server reported it, where it says)
     lost: list[int]  # acknowledged but not found after the restart, per trial
     acknowledged: list[int]
@@ -50,7 +51,8 @@ def groups(rows: list[dict[str, Any]]) -> list[DurabilityGroup]:
                  if (r.get("crash") or {}).get("rate_at_kill") is not None]
         p99s = [r["write_p99_ms"] for r in trials if r.get("write_p99_ms") is not None]
         out.append(DurabilityGroup(
-            profile, store, trials[0]["setting"], [r["lost"] for r in trials], [r["acknowledged"] for r in trials],
+            profile, store, trials[0].get("server") or "-", trials[0]["setting"], [r["lost"] for r in trials],
+            [r["acknowledged"] for r in trials],
             median(rates) if rates else None, worst.get("server_state") or "",
             "; ".join(f"trial {r.get('trial', 1)}: {r['error']}" for r in trials if r.get("error")),
             sum(r["unknown"] for r in trials), sum(r["divergent"] for r in trials), max(p99s, default=None),
@@ -67,15 +69,16 @@ def disk_lines(rows: list[dict[str, Any]]) -> list[str]:
 def table(durability: dict[str, Any]) -> TableData:
     """summary.json's `durability` as report.html's table: the terminal's columns, the setting and the rest
     of the terminal's lines below it as columns of their own."""
-    t = TableData("durability", TITLE, ["profile", "store", "durability setting", "lost min/med/max",
+    t = TableData("durability", TITLE, ["profile", "store", "server", "durability setting", "lost min/med/max",
                                         "lost per trial", "acked per trial", "writes/s at kill",
                                         "server at the kill (worst trial)", "killed inside the window",
                                         "unknown", "divergent", "write p99 (worst trial)"])
     previous = None
     for g in groups(durability.get("rows", [])):
         low, mid, high = g.lost_range
-        t.add(g.profile if g.profile != previous else "", g.store, g.setting, Cell(f"{low}/{mid}/{high}", bad=high > 0),
-              ", ".join(map(str, g.lost)), ", ".join(map(str, g.acknowledged)),
+        t.add(g.profile if g.profile != previous else "", g.store, g.server, g.setting,
+              Cell(f"{low}/{mid}/{high}", bad=high > 0), ", ".join(map(str, g.lost)),
+              ", ".join(map(str, g.acknowledged)),
               "-" if g.rate_at_kill is None else f"{g.rate_at_kill:,.0f}",
               Cell(g.server_state + (f" {g.errors}" if g.errors else ""), bad=bool(g.errors)),
               f"{g.window_seen} of {len(g.lost)} trials" if g.window_seen else "-",
