@@ -24,8 +24,8 @@ RSS_GOAL_MB_MIN = 0.25
 FD_GOAL_MIN = 0.1
 
 
-def verdict(slope: float, goal: float) -> str:
-    return f"goal <= {goal:g}: {'met (flat)' if slope <= goal else 'NOT met (grows)'}"
+def verdict(slope: float, goal: float, unit: str) -> str:
+    return f"<= {goal:g} {unit}: {'met (flat)' if slope <= goal else 'NOT met (grows)'}"
 
 
 def section(seconds: float, rate: float, stores: str = "redis,postgres") -> str:
@@ -59,8 +59,8 @@ def section(seconds: float, rate: float, stores: str = "redis,postgres") -> str:
     return (f"## (f) soak: `sandbox run orders --stores {stores} --rate {rate:g} --duration {seconds:.0f}`\n\n"
             "| client | start | end | max | slope after the first fifth | goal |\n|---|---:|---:|---:|---:|---|\n"
             f"| RSS (MB) | {m[0]:.0f} | {m[-1]:.0f} | {max(rss_mb):.0f} | {rss_slope:+.2f} MB/min "
-            f"| {verdict(rss_slope, RSS_GOAL_MB_MIN)} MB/min |\n"
+            f"| {verdict(rss_slope, RSS_GOAL_MB_MIN, 'MB/min')} |\n"
             f"| open fds | {int(f[0])} | {int(f[-1])} | {max(fds)} | {fd_slope:+.2f} /min "
-            f"| {verdict(fd_slope, FD_GOAL_MIN)} /min |\n"
+            f"| {verdict(fd_slope, FD_GOAL_MIN, '/min')} |\n"
             f"\n{len(t)} samples over {t[-1] - t[0]:.1f} min; where memory grows: `python -m bench.soak_trace` "
             "(docs/measurement.md, \"Soak\").\n")
