@@ -124,7 +124,7 @@ def main() -> None:
               f"{REPEATS} times in alternating order, each in a fresh namespace with its connections open before "
               "its clock; cells are medians ± half the lowest-to-highest spread. sandbox/bare = the harness's own "
               "cost; bare/native = the client library's. The machine is shared: read the spreads.\n")
-    text = "\n".join([header, table(rows), *sections])
+    text = "\n".join([header, *([table(rows)] if rows else []), *sections])
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.md").write_text(text)
     print(text)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from sandbox.config import Endpoint
 from sandbox.measure.driver import LoadOutcome, write_everywhere
-from sandbox.measure.latency import OpStats
+from sandbox.measure.latency import OpStats, clear, new_histogram
 from sandbox.measure.load import LoadPlan
 from sandbox.measure.progress import Bar
 from sandbox.measure.timeline import Timeline
@@ -78,3 +78,42 @@ async def test_the_timeline_draws_one_bar_per_store_through_the_progress_protoco
     assert bar.label.split() == ["write", "redis"] and bar.total == 100
     completed, text = bar.shown[-1]
     assert completed == 7 and "redis" in text and "p99 2.00 ms" in text
+
+
+def test_interval_histograms_are_two_pairs_reused_for_the_whole_run() -> None:
+    """A long run must not allocate histograms per second (docs/measurement.md, "Soak"): the timeline's
+    intervals alternate between two pairs, each emptied before it is filled again."""
+    stats = OpStats()
+    seen = set()
+    for i in range(1, 7):
+        stats.pending[0].extend([i * 1_000_000] * i)
+        stats.pending[1].extend([i * 500_000] * i)
+        stats.pending[2].extend([0] * i)
+        response, service = stats.take_interval()
+        for hist, us in ((response, i * 1000), (service, i * 500)):
+            fresh = new_histogram()  # what this interval alone would hold
+            fresh.record_value(us, i)
+            assert (hist.get_total_count(), hist.get_min_value(), hist.get_max_value()) == \
+                (fresh.get_total_count(), fresh.get_min_value(), fresh.get_max_value())
+        seen.add((id(response), id(service)))
+    assert len(seen) == 2
+    assert stats.response.get_total_count() == sum(range(1, 7))  # the run's histogram keeps everything
+    cleared = new_histogram()
+    cleared.record_value(12_345)
+    clear(cleared)
+    assert list(cleared.counts) == list(new_histogram().counts) and cleared.get_total_count() == 0
+    cleared.record_value(7)
+    assert cleared.get_min_value() == cleared.get_max_value() == 7
+
+
+async def test_the_timeline_keeps_its_rows_in_memory_only_when_asked() -> None:
+    for keep in (False, True):
+        stats = OpStats()
+        timeline = Timeline("write", None, RecordingProgress(), keep_rows=keep)
+        timeline.watch("redis", "write", stats)
+        async with timeline:
+            stats.pending[0].append(1_000_000)
+            stats.pending[1].append(1_000_000)
+            stats.pending[2].append(0)
+            stats.ok = 1
+        assert len(timeline.rows) == (1 if keep else 0)

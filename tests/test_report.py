@@ -211,3 +211,34 @@ def test_outage_report_marks_the_kill_on_the_timeline_and_shows_the_fault_tables
     timeline = page[page.index('id="plot-plot-timeline"'):]
     timeline = timeline[:timeline.index("</figure>")]
     assert "kill redis" in timeline
+
+
+def test_durability_report_shows_the_trials_as_the_terminal_does(tmp_path: Path, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    with throwaway_stack(tmp_path / "state", TEST_OFFSET, ["postgres", "redis"]) as t:
+        done = sandbox("run", "durability", "--stores", "postgres,redis", "--seed", "5", "-p", "repeat=2",
+                       "-p", "profiles=default", "-p", "kill_after_s=0.3", results=t.ws.results_dir, env=t.env)
+        assert done.returncode in (0, 3), done.stdout[-3000:] + done.stderr
+        [folder] = list(t.ws.results_dir.iterdir())
+        _, tables = render(browser, folder / "report.html")  # the folder goes with the throwaway stack
+        table = browser.find_element(By.ID, "table-durability")
+        headers = [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead th")]
+        shown = {cells[1]: dict(zip(headers, cells, strict=True)) for cells in (
+            [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+            for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr"))}
+        rows = json.loads((folder / "summary.json").read_text())["durability"]["rows"]
+        page = (folder / "report.html").read_text()
+    assert tables["table-durability"] == 2  # one row per store, its two trials folded in
+    for store in ("postgres", "redis"):
+        trials = [r for r in rows if r["store"] == store]
+        lost = [r["lost"] for r in trials]
+        assert len(trials) == 2 and shown[store]["lost per trial"] == f"{lost[0]}, {lost[1]}"
+        assert shown[store]["lost min/med/max"] == f"{min(lost)}/{int(sum(lost) / 2)}/{max(lost)}"
+        assert shown[store]["acked per trial"] == ", ".join(str(r["acknowledged"]) for r in trials)
+        assert shown[store]["writes/s at kill"] not in ("", "-")  # killed while taking writes
+        assert shown[store]["server at the kill (worst trial)"]  # what the server said of its persistence
+        # the terminal printed the same cells
+        line = next(x for x in done.stdout.splitlines() if x.split()[:1] == [store] or x.split()[1:2] == [store])
+        assert shown[store]["lost min/med/max"] in line and shown[store]["lost per trial"] in line, line
+    assert "failure simulated" in page

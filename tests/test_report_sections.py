@@ -16,9 +16,15 @@ SUMMARY = {
     "faults": [{"t_s": 1.5, "store": "redis", "action": "kill", "when": "at write op 30", "detail": "SIGKILL"}],
     "check": {"has_findings": True, "reports": [{"label": "after recovery", "has_findings": True,
                                                  "stores": {"redis": CHECK}}]},
-    "durability": {"failure_simulated": "kill -9", "rows": [
+    "durability": {"failure_simulated": "kill -9", "rows": [  # three trials of one store, one of another
         {"profile": "default", "store": "redis", "setting": "appendonly=no", "write_p50_ms": 1.0, "write_p99_ms": 2.0,
-         "acknowledged": 100, "lost": 3, "unknown": 0, "divergent": 0, "held_after": 97}]},
+         "acknowledged": 100, "lost": lost, "unknown": 1, "divergent": 0, "held_after": 100 - lost, "trial": trial,
+         "crash": {"rate_at_kill": rate, "state": {"window_seen": trial == 3}},
+         "server_state": f"no AOF (trial {trial})", "disk": "fsync p99 40 ms" if trial == 2 else ""}
+        for trial, lost, rate in ((1, 3, 900.0), (2, 0, 1100.0), (3, 7, 1000.0))] + [
+        # a row written before the crash trials (no crash, server_state, trial): still drawn
+        {"profile": "default", "store": "postgres", "setting": "synchronous_commit=on", "write_p50_ms": 1.0,
+         "write_p99_ms": None, "acknowledged": 50, "lost": 0, "unknown": 0, "divergent": 0, "held_after": 50}]},
     "strategies": [{"strategy": "dual-write", "acknowledged": 100, "failed": 0, "throughput_orders_s": 50.0,
                     "write_latency": {"latency_ms": {"p50": 1.0, "p99": 3.0}}, "divergence_at_end": {"divergent": 2},
                     "divergence_after_recovery": {"divergent": 2, "duplicates": 0, "lost_acknowledged": 0},
@@ -33,8 +39,17 @@ def test_every_section_is_built_and_findings_are_marked() -> None:
     assert check_row[-1].bad and "lost 3" in check_row[-1].text
     lost = tables["check-0"].headers.index("lost")
     assert check_row[lost].bad and check_row[lost].text == "3"
-    [durable] = tables["durability"].rows
-    assert durable[tables["durability"].headers.index("lost")].bad
+    durable, safe = tables["durability"].rows
+    column = {h: i for i, h in enumerate(tables["durability"].headers)}
+    assert durable[column["lost min/med/max"]].text == "0/3/7" and durable[column["lost min/med/max"]].bad
+    assert durable[column["lost per trial"]].text == "3, 0, 7" and durable[column["writes/s at kill"]].text == "1,000"
+    assert durable[column["server at the kill (worst trial)"]].text == "no AOF (trial 3)"
+    assert durable[column["unknown"]].text == "3" and durable[column["durability setting"]].text == "appendonly=no"
+    assert safe[column["lost min/med/max"]].text == "0/0/0" and not safe[column["lost min/med/max"]].bad
+    assert safe[column["writes/s at kill"]].text == "-" and safe[column["profile"]].text == ""
+    assert durable[column["killed inside the window"]].text == "1 of 3 trials"
+    assert safe[column["killed inside the window"]].text == "-"
+    assert tables["durability"].notes == ["default / trial 2: fsync p99 40 ms", "failure simulated: kill -9"]
     [strategy] = tables["strategies"].rows
     assert strategy[tables["strategies"].headers.index("time to converge")].text == "never"
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from hdrh.histogram import HdrHistogram
+
 from sandbox.measure.hlog import IntervalLogs
 from sandbox.measure.latency import OpStats, decode, encode
 from sandbox.measure.progress import Bar, Progress
@@ -40,9 +42,9 @@ class _Watched:
     warm: int = 0  # of which warm-up
 
 
-def row_from(phase: str, second: float, w: _Watched, span_s: float, cpu: float) -> dict[str, Any]:
+def row_from(phase: str, second: float, w: _Watched, span_s: float, cpu: float,
+             response: HdrHistogram, service: HdrHistogram) -> dict[str, Any]:
     """One timeline row for the operations finished since the last one (their interval histograms)."""
-    response, service = w.stats.take_interval()
     stats = w.stats
     done = stats.ok + stats.failed + stats.unknown + stats.warmup
     ops, warm = done - w.done, stats.warmup - w.warm
@@ -74,6 +76,7 @@ class Timeline:
     total_ops: int | None = None  # per store, for the progress bars; None when duration-limited
     sink: Callable[[dict[str, Any]], None] | None = None  # also gets every row (a worker process's stdout)
     local: bool = True  # False: the watched stats are filled elsewhere; rows arrive through add_row()
+    keep_rows: bool = False  # True: also keep every row in `rows` (a step that reports them); else only on disk
     rows: list[dict[str, Any]] = field(default_factory=list)
     _watched: list[_Watched] = field(default_factory=list)
     _file: IO[str] | None = None
@@ -94,16 +97,18 @@ class Timeline:
                 w.done += row["ops"]
                 self._show(w, row)
 
-    def _emit(self, row: dict[str, Any]) -> None:
-        self.rows.append(row)
+    def _emit(self, row: dict[str, Any], hists: dict[str, HdrHistogram] | None = None) -> None:
+        """hists: the row's interval histograms when measured here (else decoded from the row's text)."""
+        if self.keep_rows:
+            self.rows.append(row)
         if self.sink is not None:
             self.sink(row)
         if self._writer is not None:
             self._writer.writerow(row)
         if self._hlogs is not None and row.get("wall_clock") is not None:
             for kind, key in HDR_KEYS.items():
-                self._hlogs.add(row["store"], row["op"], kind, decode(row.get(key) or ""), row["wall_clock"],
-                                row["span_s"])
+                hist = hists[kind] if hists is not None else decode(row.get(key) or "")
+                self._hlogs.add(row["store"], row["op"], kind, hist, row["wall_clock"], row["span_s"])
 
     def _show(self, w: _Watched, row: dict[str, Any]) -> None:
         p99 = row["response_p99_ms"]
@@ -120,8 +125,9 @@ class Timeline:
         cpu = self._cpu.fraction()
         self._cpu.reset()
         for w in self._watched:
-            row = row_from(self.phase, second, w, span, cpu)
-            self._emit(row)  # an empty second is a finding too (a stall)
+            response, service = w.stats.take_interval()
+            row = row_from(self.phase, second, w, span, cpu, response, service)
+            self._emit(row, {"response": response, "service": service})  # an empty second is a finding too
             self._show(w, row)
 
     async def _run(self) -> None:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from statistics import median
-
 from rich import box
 from rich.markup import escape
 from rich.table import Table
 
 from sandbox.measure.checker import DESCRIPTIONS, FINDINGS, CheckReport, Verdict
 from sandbox.measure.latency import summarize
+from sandbox.report import durability
 from sandbox.report.console import console
 from sandbox.scenario.context import RunContext
-from sandbox.scenario.durability_rows import DurabilityRow
 from sandbox.scenario.fault_run import FaultRun
 
 COLUMNS = {  # short headers, in the order a reader scans them
@@ -76,52 +74,32 @@ def visibility_table(state: FaultRun) -> Table:
     return table
 
 
-def _by_profile_and_store(state: FaultRun) -> dict[tuple[str, str], list[DurabilityRow]]:
-    groups: dict[tuple[str, str], list[DurabilityRow]] = {}
-    for r in state.durability:
-        groups.setdefault((r.profile, r.store), []).append(r)
-    return groups
-
-
 def durability_table(state: FaultRun) -> Table:
     """Per profile and store over its trials; the settings, unknowns and latency follow in lines below."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
-                  title="durability: each store killed (kill -9) while taking writes, restarted on the same data "
-                        "(measured; acked = acknowledged)")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=durability.TITLE)
     for col in ("profile", "store", "lost min/med/max", "lost per trial", "acked per trial", "writes/s at kill",
                 "server at the kill (worst trial)"):
         table.add_column(col, justify="right" if col in ("lost min/med/max", "writes/s at kill") else "left",
                          overflow="fold")
     previous = None
-    for (profile, store), rows in _by_profile_and_store(state).items():
-        losses = [r.lost for r in rows]
-        worst = max(rows, key=lambda r: r.lost)
-        rates = [float(r.crash["rate_at_kill"]) for r in rows if r.crash.get("rate_at_kill") is not None]
-        errors = "; ".join(f"trial {r.trial}: {r.error}" for r in rows if r.error)
-        table.add_row(escape(profile) if profile != previous else "", store,
-                      "/".join(_cell(Verdict.LOST, n) for n in (min(losses), int(median(losses)), max(losses))),
-                      ", ".join(str(n) for n in losses), ", ".join(str(r.acknowledged) for r in rows),
-                      f"{median(rates):,.0f}" if rates else "-",
-                      escape(worst.server_state) + (f" [red]{escape(errors)}[/]" if errors else ""))
-        previous = profile
+    for g in durability.groups([r.to_json() for r in state.durability]):
+        table.add_row(escape(g.profile) if g.profile != previous else "", g.store,
+                      "/".join(_cell(Verdict.LOST, n) for n in g.lost_range),
+                      ", ".join(map(str, g.lost)), ", ".join(map(str, g.acknowledged)),
+                      "-" if g.rate_at_kill is None else f"{g.rate_at_kill:,.0f}",
+                      escape(g.server_state) + (f" [red]{escape(g.errors)}[/]" if g.errors else ""))
+        previous = g.profile
     return table
 
 
 def durability_lines(state: FaultRun) -> list[str]:
     """What each row was run with, and what else it saw (summary.json has every trial)."""
-    lines = []
-    for (profile, store), rows in _by_profile_and_store(state).items():
-        p99 = max((r.write_p99_ms for r in rows if r.write_p99_ms is not None), default=None)
-        divergent = sum(r.divergent for r in rows)
-        seen = sum(1 for r in rows if r.crash.get("state", {}).get("window_seen"))
-        lines.append(f"  {escape(profile)} / {store}: {escape(rows[0].setting)}; unknown outcome "
-                     f"{sum(r.unknown for r in rows)}, divergent {_cell(Verdict.DIVERGENT, divergent)}, "
-                     f"write p99 {_ms(p99)} ms (worst trial)"
-                     + (f"; killed inside the window it showed in {seen} of {len(rows)} trials" if seen else ""))
-    trials = {(r.profile, r.trial): r.disk for r in state.durability if r.disk}
-    for (profile, trial), disk in trials.items():  # measured by the writer itself, during that trial
-        lines.append(f"  {escape(profile)} / trial {trial}: {escape(disk)}")
-    return lines
+    lines = [f"  {escape(g.profile)} / {g.store}: {escape(g.setting)}; unknown outcome {g.unknown}, divergent "
+             f"{_cell(Verdict.DIVERGENT, g.divergent)}, write p99 {_ms(g.write_p99_ms)} ms (worst trial)"
+             + (f"; killed inside the window it showed in {g.window_seen} of {len(g.lost)} trials"
+                if g.window_seen else "")
+             for g in durability.groups([r.to_json() for r in state.durability])]
+    return lines + [f"  {escape(line)}" for line in durability.disk_lines([r.to_json() for r in state.durability])]
 
 
 def print_faults(ctx: RunContext) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.report import read_sections, server_sections
+from sandbox.report import durability, read_sections, server_sections
 from sandbox.report.folder import FINDING_COUNTS, findings, stand_in_answered
 from sandbox.report.table_data import Cell, TableData, count, ms
 
@@ -97,15 +97,7 @@ def faults(summary: dict[str, Any]) -> list[TableData]:
                   v.get("verdict"))
         out.append(t)
     if summary.get("durability"):
-        d = summary["durability"]
-        t = TableData("durability", "durability: acknowledged writes, then kill -9 and restart on the same data",
-                      ["profile", "store", "durability setting", "write p50", "write p99", "acked", "lost",
-                       "unknown", "divergent", "held after"])
-        for r in d["rows"]:
-            t.add(r["profile"], r["store"], r["setting"], ms(r["write_p50_ms"]), ms(r["write_p99_ms"]),
-                  r["acknowledged"], count(r["lost"]), r["unknown"], count(r["divergent"]), r["held_after"])
-        t.notes.append(f"failure simulated: {d.get('failure_simulated')}")
-        out.append(t)
+        out.append(durability.table(summary["durability"]))
     return out
 
 

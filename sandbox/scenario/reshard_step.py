@@ -135,7 +135,7 @@ async def _under_load(ctx: RunContext, cluster: NativeRedisCluster, timed: Timed
             await timed.call("read", lambda: timed.store.read(order_id), (order_id,), intended, begun)
 
     concurrency = ctx.params.concurrency
-    timeline = Timeline("reshard", ctx.results_dir / "timeline.csv", ctx.progress)
+    timeline = Timeline("reshard", ctx.results_dir / "timeline.csv", ctx.progress, keep_rows=True)
     timeline.watch("redis-cluster", "write", timed.op("write"))
     timeline.watch("redis-cluster", "read", timed.op("read"))
     async with timeline:
