@@ -227,8 +227,14 @@ def test_buffered_recording_equals_one_by_one() -> None:
     one, bulk = OpStats(), OpStats()
     for ns in values:
         one.response.record_value(min(max(ns // 1000, 1), 60_000_000))
-    record_many_ns((bulk.response,), values)
-    assert one.response.encode() == bulk.response.encode()
+    record_many_ns((bulk.response, bulk.service), values[:100])  # twice into histograms that hold values
+    record_many_ns((bulk.response, bulk.service), values[100:])
+    for hist in (bulk.response, bulk.service):
+        assert one.response.encode() == hist.encode()
+        assert (hist.get_total_count(), hist.get_min_value(), hist.get_max_value()) == (
+            one.response.get_total_count(), one.response.get_min_value(), one.response.get_max_value())
+        assert [hist.get_value_at_percentile(p) for p in (1, 50, 99, 99.99)] == [
+            one.response.get_value_at_percentile(p) for p in (1, 50, 99, 99.99)]
 
 
 WORKER = """

@@ -86,17 +86,18 @@ class TimedCalls:
         a worker picked it up. Both default to the send, so a bare call() measures service time only.
         value: what the operation asks for, passed on to listeners with the store's answer.
         """
-        stats = self.stats.get(op) or self.op(op)
         start = _now()  # the send
+        task = None
+        if self.op_timeout_s is not None:
+            task = _CURRENT_TASKS.get(self._loop) if _CURRENT_TASKS is not None else None
+            task = task or self._task()  # a call on a new loop (or a Python without the table)
+            if task is not None:
+                self._inflight[task] = start
+                if self._watchdog is None:
+                    self._watchdog = asyncio.get_running_loop().create_task(self._watch())
         outcome: Outcome = "ok"
         error: BaseException | None = None
         result: T | None = None
-        task = self._task() if self.op_timeout_s is not None else None
-        inflight = self._inflight
-        if task is not None:
-            inflight[task] = start
-            if self._watchdog is None:
-                self._watchdog = asyncio.get_running_loop().create_task(self._watch())
         try:
             result = await fn()
         except asyncio.CancelledError:
@@ -112,28 +113,29 @@ class TimedCalls:
             outcome = "info" if _is_connection_error(exc) else "fail"
         end = _now()
         if task is not None:
-            del inflight[task]
+            del self._inflight[task]
             if self._expired and task in self._expired:  # the call ignored its cancellation
                 self._expired.discard(task)
                 task.uncancel()
         if intended_ns is None:
             intended_ns = start
-        if intended_ns < self.measure_from_ns:
-            stats.warmup += 1  # warm-up: left out of every histogram, but errors are counted
-            if error is not None:
-                stats.warmup_errors += 1
-                stats.note_error(error)
-        elif error is None:
+        stats = self.stats.get(op) or self.op(op)
+        if error is None and intended_ns >= self.measure_from_ns:  # the common case, kept short
             responses, services, processings = stats.pending
             responses.append(end - intended_ns)
             services.append(end - start)
-            processings.append(0 if begun_ns is None else start - begun_ns)
+            processings.append(start - (begun_ns or start))
             if len(responses) >= FLUSH_EVERY:
                 stats.flush()
             stats.ok += 1
             stats.items += len(keys) or 1
+        elif intended_ns < self.measure_from_ns:
+            stats.warmup += 1  # warm-up: left out of every histogram, but errors are counted
+            if error is not None:
+                stats.warmup_errors += 1
+                stats.note_error(error)
         else:
-            stats.record_error(end - intended_ns, outcome == "info", error)
+            stats.record_error(end - intended_ns, outcome == "info", error)  # type: ignore[arg-type]
         if self.listeners:
             event = OpEvent(self.name, op, keys, start, end, outcome,
                             None if error is None else f"{type(error).__name__}: {error}"[:200], intended_ns,
@@ -147,16 +149,11 @@ class TimedCalls:
         return error is None, result
 
     def _task(self) -> asyncio.Task | None:
-        """The current task, without asking for the running loop on every call (see _CURRENT_TASKS). The
-        remembered loop is checked: a loop that is not running has no current task, so a wrapper used on a
-        new loop (a second asyncio.run) looks it up again."""
-        if _CURRENT_TASKS is None:
-            return asyncio.current_task()
-        task = _CURRENT_TASKS.get(self._loop)
-        if task is None:
-            self._loop = asyncio.get_running_loop()
-            task = _CURRENT_TASKS.get(self._loop)
-        return task
+        """The current task the slow way, remembering its loop: call() looks the task up in _CURRENT_TASKS
+        with the remembered loop, and a loop that is not running has no current task there, so a wrapper
+        used on a new loop (a second asyncio.run) comes here again."""
+        self._loop = asyncio.get_running_loop()
+        return asyncio.current_task(self._loop)
 
     async def _watch(self) -> None:
         """Time out calls that run past op_timeout_s by cancelling their task.
