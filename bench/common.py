@@ -42,6 +42,9 @@ class Row:
     library_target: float | None = None  # goal for bare / native
     rate_target: float | None = None  # goal for the sandbox's own rate (the no-op harness)
     note: str = ""
+    # Why a goal may be missed, from the profiles (one line each; the detail is in docs/measurement.md).
+    why_harness: str = ""  # sandbox/bare (or the no-op rate)
+    why_library: str = ""  # bare/native
 
     @property
     def harness_ratio(self) -> float | None:

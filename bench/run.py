@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import bulk_load, clients, memory, noop, pg_order_tx, redis_set, soak, workers
+from bench import bulk_load, clients, memory, noop, pg_order_tx, redis_set, soak, why, workers
 from bench.common import Row
 from bench.repeats import REPEATS, Samples, ratio
 from sandbox.config import Workspace
@@ -124,7 +124,7 @@ def main() -> None:
               f"{REPEATS} times in alternating order, each in a fresh namespace with its connections open before "
               "its clock; cells are medians ± half the lowest-to-highest spread. sandbox/bare = the harness's own "
               "cost; bare/native = the client library's. The machine is shared: read the spreads.\n")
-    text = "\n".join([header, *([table(rows)] if rows else []), *sections])
+    text = "\n".join([header, *([table(rows), why.section(rows)] if rows else []), *sections])
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.md").write_text(text)
     print(text)
