@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import random
 from bisect import bisect
-from hashlib import sha512
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
+from hashlib import sha512
 from itertools import accumulate
 from typing import Any
 
