@@ -7,6 +7,7 @@ holds the workload in memory.
 
 from __future__ import annotations
 
+import _random
 import json
 import random
 from bisect import bisect
@@ -49,7 +50,6 @@ CITIES = ("Lisbon", "Austin", "Osaka", "Lyon", "Leeds", "Porto", "Denver", "Kyot
 WORDS = ("oak", "steel", "linen", "amber", "cobalt", "maple", "slate", "cedar", "ivory", "onyx")
 _UUID_VERSION_MASK = (0xC000 << 48) | (0xF000 << 64)  # where uuid.UUID(version=4) writes variant and version
 _UUID_VERSION_4 = (0x8000 << 48) | (4 << 76)
-_C_SEED = random.Random.__mro__[1].seed  # _random.Random.seed: MT19937's init_by_array from an int
 KINDS = ("lamp", "chair", "mug", "desk", "shelf", "rug", "kettle", "clock", "vase", "bench")
 
 
@@ -75,7 +75,7 @@ def _seed(rng: random.Random, text: str) -> None:
     (~1 us of the ~4 us a seed costs; the rest is MT19937's own init_by_array). gauss() keeps no state
     here: the generator never calls it."""
     key = text.encode()
-    _C_SEED(rng, int.from_bytes(key + sha512(key).digest()))
+    _random.Random.seed(rng, int.from_bytes(key + sha512(key).digest()))  # MT19937's init_by_array
 
 
 def _below(getrandbits: Callable[[int], int], n: int) -> int:
