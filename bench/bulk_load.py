@@ -32,11 +32,14 @@ HOW = {"postgres": "psql \\copy, a transaction per batch",
        "elastic": "curl _bulk per batch", "influx": "curl line protocol per batch"}
 
 
-async def bench(settings: Any, workload: Workload, n: int, batch: int) -> list[Row]:
+async def bench(settings: Any, workload: Workload, n: int, batch: int, stores: tuple[str, ...] = STORES) -> list[Row]:
+    unknown = set(stores) - set(STORES)
+    if unknown:
+        raise SystemExit(f"--bulk-stores: unknown {', '.join(sorted(unknown))}; choose from {', '.join(STORES)}")
     orders = list(workload.orders(0, n))
     batches = [orders[i:i + batch] for i in range(0, n, batch)]
     rows = []
-    for name in STORES:
+    for name in stores:
         native = name != "mongo" or shutil.which("mongoimport") is not None
         server = ""
 

@@ -9,6 +9,7 @@ noop.py and memory.py (d), workers.py (e), soak.py (f: a 10-minute run at a fixe
 RSS and open-fd slope; 60 s with --quick), clients.py (g: MongoDB and Elasticsearch client libraries).
 
     python -m bench.run [--quick] [--only redis,postgres,bulk,noop,workers,soak,clients] [--soak-s 600]
+                        [--bulk-orders N] [--bulk-stores postgres,redis,elastic,influx,mongo]
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ async def against_stores(args: argparse.Namespace, settings: object) -> list[Row
     if "postgres" in only:
         rows.append(await pg_order_tx.bench(settings, workload, args.pg_orders))
     if "bulk" in only:
-        rows += await bulk_load.bench(settings, workload, args.bulk_orders, 1000)
+        rows += await bulk_load.bench(settings, workload, args.bulk_orders, 1000, tuple(args.bulk_stores.split(",")))
     return rows
 
 
@@ -96,10 +97,14 @@ def main() -> None:
     parser.add_argument("--only", default="redis,postgres,bulk,noop,workers,soak,clients")
     parser.add_argument("--soak-s", type=float, default=None, help="soak length in seconds (600; 60 with --quick)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--bulk-orders", type=int, default=None,
+                        help="orders per bulk load (10,000; quick: 2,000)")
+    parser.add_argument("--bulk-stores", default=",".join(bulk_load.STORES), help="which stores the bulk loads cover")
     args = parser.parse_args()
-    (args.redis_ops, args.pg_orders, args.bulk_orders, args.noop_ops, args.gen_orders, args.worker_orders,
+    (args.redis_ops, args.pg_orders, bulk_orders, args.noop_ops, args.gen_orders, args.worker_orders,
      args.client_writes) = ((5_000, 1_600, 2_000, 100_000, 20_000, 2_000, 400) if args.quick
                             else (50_000, 8_000, 10_000, 1_000_000, 200_000, 10_000, 2_000))
+    args.bulk_orders = args.bulk_orders or bulk_orders
     started = time.perf_counter()
     settings = StoreRegistry.load(os.environ).settings("native", Workspace.from_env(dict(os.environ)))
     rows = run_loop(against_stores(args, settings))
