@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from bench import natives
 from bench.common import Row, bare_rate, close_store, open_store, run_id, run_tool, sandbox_rate, tool
-from bench.repeats import alternate
+from bench.repeats import Measured, alternate
 from sandbox.measure.load import LoadPlan
 from sandbox.measure.timing import TimedStore
 from sandbox.stores.base import Store
@@ -43,11 +43,12 @@ async def bench(settings: Any, workload: Workload, n: int, batch: int, stores: t
         native = name != "mongo" or shutil.which("mongoimport") is not None
         server = ""
 
-        def side(how: str, name: str = name) -> Callable[[], Awaitable[float]]:
-            async def run() -> float:
+        def side(how: str, name: str = name) -> Callable[[], Awaitable[Measured]]:
+            async def run() -> Measured:
                 nonlocal server
                 store, server = await open_store(name, settings, run_id(how[0]), 2, workload.catalog)
                 try:
+                    rate: Measured
                     if how == "sandbox":
                         rate = await sandbox_rate(TimedStore(store), batches, store.write_batch, LoadPlan(1), batch)
                     elif how == "bare":

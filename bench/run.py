@@ -44,17 +44,20 @@ def _goal(value: float | None, goal: float | None) -> tuple[str, str]:
 
 
 def table(rows: list[Row]) -> str:
-    lines = ["| benchmark | server | sandbox | bare client | native | unit | sandbox/bare | goal | bare/native "
-             "| goal |", "|---|---|---:|---:|---:|---|---:|---|---:|---|"]
+    lines = ["| benchmark | server | sandbox | bare client | native | unit | sandbox/bare | goal | harness CPU "
+             "| bare/native | goal |", "|---|---|---:|---:|---:|---|---:|---|---:|---:|---|"]
     for r in rows:
+        extra = r.harness_cpu_us
+        cpu = "-" if extra is None or r.bare.cpu_median is None else (
+            f"{extra:+.1f} µs ({extra / r.bare.cpu_median:+.0%})" if r.bare.cpu_median >= 0.5 else f"{extra:+.1f} µs")
         harness, harness_goal = _goal(r.harness_ratio, r.harness_target)
         library, library_goal = _goal(r.library_ratio, r.library_target)
         if r.rate_target is not None:
             met = r.sandbox.median is not None and r.sandbox.median >= r.rate_target
             harness_goal = f"sandbox >= {r.rate_target:,.0f} {r.unit}: {'met' if met else 'NOT met'}"
         lines.append(f"| {r.bench}{' — ' + r.note if r.note else ''} | {r.server} | {_cell(r.sandbox)} "
-                     f"| {_cell(r.bare)} | {_cell(r.native)} | {r.unit} | {harness} | {harness_goal} | {library} "
-                     f"| {library_goal} |")
+                     f"| {_cell(r.bare)} | {_cell(r.native)} | {r.unit} | {harness} | {harness_goal} | {cpu} "
+                     f"| {library} | {library_goal} |")
     return "\n".join(lines) + "\n"
 
 
@@ -128,7 +131,9 @@ def main() -> None:
               f"Reproduce: `make bench` (or `python -m bench.run {' '.join(sys.argv[1:])}`). Each side ran "
               f"{REPEATS} times in alternating order, each in a fresh namespace with its connections open before "
               "its clock; cells are medians ± half the lowest-to-highest spread. sandbox/bare = the harness's own "
-              "cost; bare/native = the client library's. The machine is shared: read the spreads.\n")
+              "cost; bare/native = the client library's. The machine is shared: read the spreads. harness CPU = "
+              "the client process's CPU time per unit, sandbox minus bare (medians): the harness's own cost, which "
+              "other processes disturb far less than the wall clock.\n")
     text = "\n".join([header, *([table(rows), why.section(rows)] if rows else []), *sections])
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.md").write_text(text)

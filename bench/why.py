@@ -21,12 +21,23 @@ def _overlap(row: Row) -> str:
     return f"the repeats do not overlap (sandbox {_span(row.sandbox)}, bare {_span(row.bare)} {row.unit}). "
 
 
+def _cpu(row: Row) -> str:
+    """Measured: the client CPU per unit on both sides, and what ratio the harness's share of it alone allows."""
+    extra, bare = row.harness_cpu_us, row.bare.cpu_median
+    if extra is None or not bare or not row.bare.median:
+        return ""
+    wall = 1e6 / row.bare.median  # µs of wall time per unit in the bare loop
+    return (f"client CPU {row.sandbox.cpu_median:,.1f} vs {bare:,.1f} µs per {row.unit.split('/')[0].rstrip('s')} "
+            f"(harness {extra:+.1f} µs): on its own the harness would allow sandbox/bare "
+            f"{wall / (wall + max(extra, 0.0)):.2f}. ")
+
+
 def missed(row: Row) -> list[str]:
     """The row's missed goals, each with its reason."""
     lines = []
     harness, library = row.harness_ratio, row.library_ratio
     if row.harness_target is not None and harness is not None and harness < row.harness_target:
-        lines.append(f"sandbox/bare {harness:.2f} < {row.harness_target:g}: {_overlap(row)}"
+        lines.append(f"sandbox/bare {harness:.2f} < {row.harness_target:g}: {_overlap(row)}{_cpu(row)}"
                      f"{row.why_harness or 'no profile recorded for this row yet.'}")
     if row.rate_target is not None and (row.sandbox.median or 0.0) < row.rate_target:
         lines.append(f"sandbox {row.sandbox.median or 0:,.0f} < {row.rate_target:,.0f} {row.unit}: "

@@ -46,3 +46,22 @@ def test_a_missed_goal_says_why_and_whether_the_repeats_overlap() -> None:
     met = Row("(z) fine", "srv", "ops/s", Samples([99.0]), Samples([100.0]), Samples([100.0]), library_target=0.8)
     assert missed(met) == [] and section([met]).startswith("Every goal")
     assert "- (x) thing, 5 concurrent: sandbox/bare" in section([noisy, met])
+
+
+async def test_sides_may_report_their_cpu_per_unit_and_a_miss_shows_what_the_harness_alone_allows() -> None:
+    from bench.common import Row
+    from bench.why import missed
+
+    async def sandbox() -> tuple[float, float]:
+        return 80.0, 12_000.0  # 80 ops/s, 12 ms of CPU per op
+
+    async def bare() -> tuple[float, float]:
+        return 100.0, 9_000.0
+
+    got = await alternate({"sandbox": sandbox, "bare": bare}, repeats=3)
+    assert got["sandbox"].cpu_us == [12_000.0] * 3 and got["bare"].cpu_median == 9_000.0
+    row = Row("(c) cpu", "srv", "ops/s", got["sandbox"], got["bare"])
+    assert row.harness_cpu_us == 3_000.0
+    # bare: 10 ms of wall per op; 3 ms more CPU allows 10 / 13 = 0.77
+    assert "client CPU 12,000.0 vs 9,000.0 µs per op (harness +3000.0 µs)" in missed(row)[0]
+    assert "would allow sandbox/bare 0.77" in missed(row)[0]
