@@ -22,7 +22,7 @@ from sandbox.stores.redis.glide import GlideRedisStore
 from sandbox.workload.generator import Workload
 
 CONCURRENCY = 50
-WHY_HARNESS = ("measured apart, the harness costs ~1.3 us of CPU per call (no-op row); in this row it costs 2.5-5 "
+WHY_HARNESS = ("measured apart, the harness costs ~1.3 us of CPU per call (no-op row); in this row it costs 2.5-7 "
                "us (the harness CPU column): the difference is not explained yet (docs/measurement.md).")
 WHY_LIBRARY = ("redis-py spends ~33 us of CPU per SET in this process (cProfile, bare loop: socket write, command "
                "packing, pool get/release, an asyncio timeout per reply, redis-py 8's metrics hooks, 5 "
