@@ -18,7 +18,7 @@ _now = time.perf_counter_ns
 # The task a call runs in (for the timeout watchdog), looked up in asyncio's own table of each running loop's
 # current task. asyncio.current_task() costs ~0.55 us here, most of it get_running_loop()'s getpid() (a system
 # call since glibc 2.25, made to detect a fork); the table lookup with the loop remembered costs ~0.05 us.
-# Pythons without the table (3.14 keeps the current task elsewhere) use asyncio.current_task.
+# A Python without that table (a private detail of asyncio) falls back to asyncio.current_task().
 _CURRENT_TASKS: dict | None = getattr(asyncio.tasks, "_current_tasks", None)
 
 # Errors that leave the outcome of a write unknown: it may have landed before the link broke.
@@ -134,8 +134,8 @@ class TimedCalls:
             if error is not None:
                 stats.warmup_errors += 1
                 stats.note_error(error)
-        else:
-            stats.record_error(end - intended_ns, outcome == "info", error)  # type: ignore[arg-type]
+        elif error is not None:
+            stats.record_error(end - intended_ns, outcome == "info", error)
         if self.listeners:
             event = OpEvent(self.name, op, keys, start, end, outcome,
                             None if error is None else f"{type(error).__name__}: {error}"[:200], intended_ns,
