@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from bench import natives
 from bench.common import Row, bare_rate, close_store, open_store, run_id, run_tool, sandbox_rate, tool
-from bench.repeats import Measured, alternate
+from bench.repeats import SideResult, alternate
 from sandbox.measure.load import LoadPlan
 from sandbox.measure.timing import TimedStore
 from sandbox.stores.base import Store
@@ -52,12 +52,12 @@ async def bench(settings: Any, workload: Workload, n: int, batch: int, stores: t
         native = name != "mongo" or shutil.which("mongoimport") is not None
         server = ""
 
-        def side(how: str, name: str = name) -> Callable[[], Awaitable[Measured]]:
-            async def run() -> Measured:
+        def side(how: str, name: str = name) -> Callable[[], Awaitable[SideResult]]:
+            async def run() -> SideResult:
                 nonlocal server
                 store, server = await open_store(name, settings, run_id(how[0]), 2, workload.catalog)
                 try:
-                    rate: Measured
+                    rate: SideResult
                     if how == "sandbox":
                         rate = await sandbox_rate(TimedStore(store), batches, store.write_batch, LoadPlan(1), batch)
                     elif how == "bare":

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from bench.common import Row
-from bench.repeats import Measured, Samples, alternate
+from bench.repeats import Samples, SideResult, alternate
 
 CHILD = """
 import json, sys, time
@@ -53,8 +53,8 @@ async def bench(ops: int, orders: int) -> tuple[list[Row], Samples]:
     """The two rows, and the peak RSS of the generating runs (for bench/memory.py)."""
     rss = Samples()
 
-    def side(n: int, mode: str) -> Callable[[], Awaitable[Measured]]:
-        async def run() -> Measured:
+    def side(n: int, mode: str) -> Callable[[], Awaitable[SideResult]]:
+        async def run() -> SideResult:
             result = child(n, mode)
             if mode == "generate":
                 rss.values.append(result["rss_mb"])

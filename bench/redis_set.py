@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.common import Row, bare_rate, close_store, open_store, run_id, run_tool, sandbox_rate, tool
-from bench.repeats import Measured, Samples, alternate
+from bench.repeats import Samples, SideResult, alternate
 from sandbox.config import endpoint
 from sandbox.measure.load import LoadPlan
 from sandbox.measure.timing import TimedStore
@@ -39,8 +39,8 @@ def _maker(settings: Any, client: str, namespace: str) -> Callable[[], Store] | 
 async def bench(settings: Any, workload: Workload, n: int) -> list[Row]:
     servers: dict[str, str] = {}
 
-    def side(client: str, how: str) -> Callable[[], Awaitable[Measured]]:
-        async def run() -> Measured:
+    def side(client: str, how: str) -> Callable[[], Awaitable[SideResult]]:
+        async def run() -> SideResult:
             ns = run_id(how[0])
             store, servers[client] = await open_store("redis", settings, ns, CONCURRENCY, workload.catalog,
                                                       _maker(settings, client, ns))

@@ -8,7 +8,7 @@ sides, and the row shows the median with the spread (lowest–highest) so a nois
 from __future__ import annotations
 
 import statistics
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 REPEATS = 3
@@ -16,7 +16,7 @@ REPEATS = 3
 
 # What one run of a side returns: its throughput, or its throughput and the client process's CPU time per
 # unit of work (µs), which other processes on a shared machine disturb far less than the wall clock.
-Measured = float | tuple[float, float]
+SideResult = float | tuple[float, float]
 
 
 @dataclass
@@ -60,7 +60,7 @@ def schedule(sides: list[str], repeats: int) -> list[str]:
     return out
 
 
-async def alternate(sides: dict[str, Callable[[], Awaitable[Measured]]], repeats: int = REPEATS
+async def alternate(sides: Mapping[str, Callable[[], Awaitable[SideResult]]], repeats: int = REPEATS
                     ) -> dict[str, Samples]:
     """Run every side `repeats` times in alternating order; each call sets up its own fresh namespace and
     connections before its clock starts, and returns its throughput (and its CPU per unit, when measured)."""
