@@ -37,13 +37,13 @@ def missed(row: Row) -> list[str]:
     lines = []
     harness, library = row.harness_ratio, row.library_ratio
     if row.harness_target is not None and harness is not None and harness < row.harness_target:
-        lines.append(f"sandbox/bare {harness:.2f} < {row.harness_target:g}: {_overlap(row)}{_cpu(row)}"
+        lines.append(f"sandbox/bare {harness:.3g} < {row.harness_target:g}: {_overlap(row)}{_cpu(row)}"
                      f"{row.why_harness or 'no profile recorded for this row yet.'}")
     if row.rate_target is not None and (row.sandbox.median or 0.0) < row.rate_target:
         lines.append(f"sandbox {row.sandbox.median or 0:,.0f} < {row.rate_target:,.0f} {row.unit}: "
                      f"{row.why_harness or 'no profile recorded for this row yet.'}")
     if row.library_target is not None and library is not None and library < row.library_target:
-        lines.append(f"bare/native {library:.2f} < {row.library_target:g}: "
+        lines.append(f"bare/native {library:.3g} < {row.library_target:g}: "
                      f"{row.why_library or 'no profile recorded for this row yet.'}")
     return lines
 
