@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from bench import natives
 from bench.common import Row, bare_rate, close_store, open_store, run_id, run_tool, sandbox_rate, tool
-from bench.repeats import alternate
+from bench.repeats import SideResult, alternate
 from sandbox.measure.load import LoadPlan
 from sandbox.measure.timing import TimedStore
 from sandbox.stores.base import Store
@@ -27,24 +27,37 @@ from sandbox.workload.generator import Workload
 from sandbox.workload.model import Order
 
 STORES = ("postgres", "redis", "elastic", "influx", "mongo")
+# What cProfile of the bare loop found (3,000 orders; docs/measurement.md, "Benchmarks").
+WHY_LIBRARY = {
+    "postgres": "the client is busy only ~8% of the wall (~18 us/order); asyncpg's copy_records_to_table runs "
+                "its own statements per call (two COPYs per batch) and BEGIN/COMMIT are round trips of their own.",
+    "redis": "redis-py packs ~36 arguments per order's EVALSHA in Python (pack_command + encode: ~60% of the "
+             "client's time under cProfile); redis-cli --pipe streams bytes built before its clock.",
+    "influx": "the adapter builds line protocol in Python (~8 us of CPU per order, ~30% of the wall); curl "
+              "posts bytes built before its clock.",
+}
 HOW = {"postgres": "psql \\copy, a transaction per batch",
        "redis": "redis-cli --pipe, the same EVALSHA per order, MULTI/EXEC per batch",
        "elastic": "curl _bulk per batch", "influx": "curl line protocol per batch"}
 
 
-async def bench(settings: Any, workload: Workload, n: int, batch: int) -> list[Row]:
+async def bench(settings: Any, workload: Workload, n: int, batch: int, stores: tuple[str, ...] = STORES) -> list[Row]:
+    unknown = set(stores) - set(STORES)
+    if unknown:
+        raise SystemExit(f"--bulk-stores: unknown {', '.join(sorted(unknown))}; choose from {', '.join(STORES)}")
     orders = list(workload.orders(0, n))
     batches = [orders[i:i + batch] for i in range(0, n, batch)]
     rows = []
-    for name in STORES:
+    for name in stores:
         native = name != "mongo" or shutil.which("mongoimport") is not None
         server = ""
 
-        def side(how: str, name: str = name) -> Callable[[], Awaitable[float]]:
-            async def run() -> float:
+        def side(how: str, name: str = name) -> Callable[[], Awaitable[SideResult]]:
+            async def run() -> SideResult:
                 nonlocal server
                 store, server = await open_store(name, settings, run_id(how[0]), 2, workload.catalog)
                 try:
+                    rate: SideResult
                     if how == "sandbox":
                         rate = await sandbox_rate(TimedStore(store), batches, store.write_batch, LoadPlan(1), batch)
                     elif how == "bare":
@@ -66,7 +79,8 @@ async def bench(settings: Any, workload: Workload, n: int, batch: int) -> list[R
         rows.append(Row(f"(c) bulk load {n:,} orders, {name}: write_batch({batch}){vs}", server, "orders/s",
                         samples["sandbox"], samples["bare"], samples.get("native"), harness_target=0.9,
                         library_target=0.8 if name in HOW else None,
-                        note="" if name in HOW else "no native loader here (mongoimport is not packaged)"))
+                        note="" if name in HOW else "no native loader here (mongoimport is not packaged)",
+                        why_library=WHY_LIBRARY.get(name, "")))
     return rows
 
 

@@ -42,10 +42,19 @@ class Row:
     library_target: float | None = None  # goal for bare / native
     rate_target: float | None = None  # goal for the sandbox's own rate (the no-op harness)
     note: str = ""
+    # Why a goal may be missed, from the profiles (one line each; the detail is in docs/measurement.md).
+    why_harness: str = ""  # sandbox/bare (or the no-op rate)
+    why_library: str = ""  # bare/native
 
     @property
     def harness_ratio(self) -> float | None:
         return ratio(self.sandbox, self.bare)
+
+    @property
+    def harness_cpu_us(self) -> float | None:
+        """The client CPU per unit the sandbox spent beyond the bare loop: the harness's own cost, measured."""
+        top, bottom = self.sandbox.cpu_median, self.bare.cpu_median
+        return top - bottom if top is not None and bottom is not None else None
 
     @property
     def library_ratio(self) -> float | None:
@@ -75,24 +84,34 @@ def run_tool(args: list[str], env: dict[str, str] | None = None, stdin: Path | N
 
 
 async def sandbox_rate(ts: TimedStore, work: Iterable[Any], fn: Callable[[Any], Awaitable[object]],
-                       plan: LoadPlan, units_per_item: int = 1) -> float:
-    """Items (times units_per_item) per second of `fn(item)` through the timing wrapper under `plan`."""
+                       plan: LoadPlan, units_per_item: int = 1) -> tuple[float, float]:
+    """Items (times units_per_item) per second of `fn(item)` through the timing wrapper under `plan`, and the
+    process's CPU µs per unit."""
     async def do(item: Any, intended_ns: int, begun_ns: int) -> None:
         await ts.call("op", lambda: fn(item), (), intended_ns, begun_ns)
 
+    cpu = time.process_time()
     result = await drive(work, do, plan)
     stats = ts.op("op")
-    stats.flush()
+    flush_started = time.perf_counter()
+    stats.flush()  # the times still buffered go into the histograms: a run pays that too (once a second)
+    flush_s = time.perf_counter() - flush_started
+    cpu = time.process_time() - cpu
     if stats.failed or stats.unknown:
         raise SystemExit(f"{ts.name}: {stats.failed + stats.unknown} operations failed: {stats.first_errors}")
-    return stats.ok * units_per_item / result.measured_s
+    units = stats.ok * units_per_item
+    return units / (result.measured_s + flush_s), cpu / units * 1e6
 
 
 async def bare_rate(work: list[Any], fn: Callable[[Any], Awaitable[object]], concurrency: int,
-                    units_per_item: int = 1) -> float:
-    """The same calls in a plain loop of `concurrency` tasks: no timing per call, no bookkeeping."""
+                    units_per_item: int = 1) -> tuple[float, float]:
+    """The same calls in a plain loop of `concurrency` tasks: no timing per call, no bookkeeping; per second,
+    and the process's CPU µs per unit."""
+    cpu = time.process_time()
     seconds = await closed_loop(work, fn, concurrency)
-    return len(work) * units_per_item / seconds
+    cpu = time.process_time() - cpu
+    units = len(work) * units_per_item
+    return units / seconds, cpu / units * 1e6
 
 
 async def open_store(name: str, settings: Any, namespace: str, connections: int, catalog: Any,

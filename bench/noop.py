@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 
 from bench.common import Row
-from bench.repeats import Samples, alternate
+from bench.repeats import Samples, SideResult, alternate
 
 CHILD = """
 import json, sys, time
@@ -29,15 +30,16 @@ from sandbox.workload.generator import Workload, WorkloadSpec
 ops, mode = int(sys.argv[1]), sys.argv[2]
 if mode == "bare":
     store, order = NoopStore(Endpoint("noop", "noop://"), "bench"), Workload(WorkloadSpec(1, 1)).order(0)
+    cpu = time.process_time()
     seconds = run_loop(closed_loop(repeat(order, ops), store.write, 8))
-    rate = ops / seconds
-elif mode == "generation":
-    rate = measure_generation(ops).ops_per_s
+    rate, cpu_us = ops / seconds, (time.process_time() - cpu) / ops * 1e6
 else:
-    rate = run_loop(measure_harness(ops, LoadPlan(8), generate=mode == "generate")).ops_per_s
+    done = measure_generation(ops) if mode == "generation" else run_loop(
+        measure_harness(ops, LoadPlan(8), generate=mode == "generate"))
+    rate, cpu_us = done.ops_per_s, done.cpu * done.seconds / done.ops * 1e6
 # VmHWM (peak RSS of this process image): ru_maxrss would carry the parent's peak over fork + exec.
 hwm_kb = next(int(ln.split()[1]) for ln in open("/proc/self/status") if ln.startswith("VmHWM:"))
-print(json.dumps({"ops_s": rate, "rss_mb": hwm_kb / 1024}))
+print(json.dumps({"ops_s": rate, "cpu_us": cpu_us, "rss_mb": hwm_kb / 1024}))
 """
 
 
@@ -51,12 +53,12 @@ async def bench(ops: int, orders: int) -> tuple[list[Row], Samples]:
     """The two rows, and the peak RSS of the generating runs (for bench/memory.py)."""
     rss = Samples()
 
-    def side(n: int, mode: str):  # type: ignore[no-untyped-def]
-        async def run() -> float:
+    def side(n: int, mode: str) -> Callable[[], Awaitable[SideResult]]:
+        async def run() -> SideResult:
             result = child(n, mode)
             if mode == "generate":
                 rss.values.append(result["rss_mb"])
-            return result["ops_s"]
+            return result["ops_s"], result["cpu_us"]
         return run
 
     harness = await alternate({"sandbox": side(ops, "harness"), "bare": side(ops, "bare")})

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from bench import natives
 from bench.common import Row, bare_rate, close_store, open_store, run_id, run_tool, sandbox_rate, tool
-from bench.repeats import alternate
+from bench.repeats import SideResult, alternate
 from sandbox.measure.load import LoadPlan
 from sandbox.measure.timing import TimedStore
 from sandbox.stores.postgres.adapter import PostgresStore
@@ -31,11 +31,12 @@ async def bench(settings: Any, workload: Workload, n: int) -> Row:
     orders = list(workload.orders(0, n))
     server = ""
 
-    def side(how: str) -> Callable[[], Awaitable[float]]:
-        async def run() -> float:
+    def side(how: str) -> Callable[[], Awaitable[SideResult]]:
+        async def run() -> SideResult:
             nonlocal server
             store, server = await open_store("postgres", settings, run_id(how[0]), CLIENTS, workload.catalog)
             try:
+                rate: SideResult
                 if how == "sandbox":
                     rate = await sandbox_rate(TimedStore(store), orders, store.write, LoadPlan(CLIENTS))
                 elif how == "bare":

@@ -8,17 +8,27 @@ sides, and the row shows the median with the spread (lowest–highest) so a nois
 from __future__ import annotations
 
 import statistics
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 REPEATS = 3
 
 
+# What one run of a side returns: its throughput, or its throughput and the client process's CPU time per
+# unit of work (µs), which other processes on a shared machine disturb far less than the wall clock.
+SideResult = float | tuple[float, float]
+
+
 @dataclass
 class Samples:
-    """Throughputs measured for one side of a benchmark, one per repeat."""
+    """Throughputs measured for one side of a benchmark, one per repeat (and the client's CPU per unit)."""
 
     values: list[float] = field(default_factory=list)
+    cpu_us: list[float] = field(default_factory=list)
+
+    @property
+    def cpu_median(self) -> float | None:
+        return statistics.median(self.cpu_us) if self.cpu_us else None
 
     @property
     def median(self) -> float | None:
@@ -50,10 +60,15 @@ def schedule(sides: list[str], repeats: int) -> list[str]:
     return out
 
 
-async def alternate(sides: dict[str, Callable[[], Awaitable[float]]], repeats: int = REPEATS) -> dict[str, Samples]:
+async def alternate(sides: Mapping[str, Callable[[], Awaitable[SideResult]]], repeats: int = REPEATS
+                    ) -> dict[str, Samples]:
     """Run every side `repeats` times in alternating order; each call sets up its own fresh namespace and
-    connections before its clock starts, and returns its throughput."""
+    connections before its clock starts, and returns its throughput (and its CPU per unit, when measured)."""
     samples = {name: Samples() for name in sides}
     for name in schedule(list(sides), repeats):
-        samples[name].values.append(await sides[name]())
+        result = await sides[name]()
+        rate, cpu = result if isinstance(result, tuple) else (result, None)
+        samples[name].values.append(rate)
+        if cpu is not None:
+            samples[name].cpu_us.append(cpu)
     return samples

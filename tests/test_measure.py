@@ -126,6 +126,16 @@ async def test_a_call_past_the_timeout_is_cut_off_and_counted_unknown() -> None:
     assert stats.unknown == 1 and stats.ok == 2 and "TimeoutError" in stats.first_errors[0]
 
 
+def test_a_wrapper_used_on_a_new_event_loop_still_times_calls_out() -> None:
+    # TimedCalls remembers the loop of its last call (a cheaper task lookup): a new loop must be noticed.
+    ts = TimedStore(FakeLatencyStore(0.001, stall_at=2, stall_s=5.0), op_timeout_s=0.3)
+    order = _order()
+    started = time.perf_counter()
+    assert [asyncio.run(ts.write(order)) for _ in range(3)] == [True, False, True]  # one loop each
+    assert time.perf_counter() - started < 2.0
+    assert ts.op("write").unknown == 1 and "TimeoutError" in ts.op("write").first_errors[0]
+
+
 async def test_a_timed_out_call_keeps_its_duration_in_the_unknown_histogram_and_the_all_attempts_p99() -> None:
     _, stats, _ = await run_plan(FakeLatencyStore(0.001, stall_at=50, stall_s=5.0), LoadPlan(concurrency=1), ops=60,
                               timeout_s=0.3)
@@ -217,8 +227,14 @@ def test_buffered_recording_equals_one_by_one() -> None:
     one, bulk = OpStats(), OpStats()
     for ns in values:
         one.response.record_value(min(max(ns // 1000, 1), 60_000_000))
-    record_many_ns((bulk.response,), values)
-    assert one.response.encode() == bulk.response.encode()
+    record_many_ns((bulk.response, bulk.service), values[:100])  # twice into histograms that hold values
+    record_many_ns((bulk.response, bulk.service), values[100:])
+    for hist in (bulk.response, bulk.service):
+        assert one.response.encode() == hist.encode()
+        assert (hist.get_total_count(), hist.get_min_value(), hist.get_max_value()) == (
+            one.response.get_total_count(), one.response.get_min_value(), one.response.get_max_value())
+        assert [hist.get_value_at_percentile(p) for p in (1, 50, 99, 99.99)] == [
+            one.response.get_value_at_percentile(p) for p in (1, 50, 99, 99.99)]
 
 
 WORKER = """

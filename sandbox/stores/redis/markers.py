@@ -10,7 +10,11 @@ from sandbox.stores.redis.adapter import unlink_prefix
 
 class RedisMarkers:
     async def mark(self, store: Any, marker: Marker) -> None:
-        await store.client.hset(f"{marker.namespace}:{MARKER}", mapping=marker.fields())
+        key, fields = f"{marker.namespace}:{MARKER}", marker.fields()
+        if hasattr(store.client, "custom_command"):  # valkey-glide: hset(key, {field: value})
+            await store.client.hset(key, fields)
+        else:
+            await store.client.hset(key, mapping=fields)
 
     async def find(self, store: Any) -> Found:
         marked, prefixes = [], set()
