@@ -51,7 +51,7 @@ Close = Callable[[], Awaitable[object]]
 class PlainJsonHttpxNode(HttpxAsyncHttpNode):
     """elastic_transport's httpx node with the adapter's plain_json() headers (the osmem stand-in needs them)."""
 
-    async def perform_request(self, method, target, body=None, headers=None, **kwargs):  # type: ignore[no-untyped-def, override]
+    async def perform_request(self, method, target, body=None, headers=None, **kwargs):  # type: ignore[override]
         return await super().perform_request(method, target, body=body, headers=plain_json(headers), **kwargs)
 
 
@@ -78,7 +78,7 @@ async def mongo_client(client: str, url: str, namespace: str, bulk: bool) -> tup
         close: Close = jet.close
     elif client == "motor":
         from motor.motor_asyncio import AsyncIOMotorClient
-        motor = AsyncIOMotorClient(url, tz_aware=True)
+        motor: Any = AsyncIOMotorClient(url, tz_aware=True)
         collection = motor[namespace]["orders"]
         close = _closer(motor.close)  # Motor's close() is synchronous
     else:
