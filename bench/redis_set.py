@@ -22,8 +22,10 @@ from sandbox.stores.redis.glide import GlideRedisStore
 from sandbox.workload.generator import Workload
 
 CONCURRENCY = 50
-WHY_HARNESS = ("measured apart, the harness costs ~1.3 us of CPU per call (no-op row); in this row it costs 2.5-7 "
-               "us (the harness CPU column): the difference is not explained yet (docs/measurement.md).")
+WHY_HARNESS = ("apart the harness costs ~1.2 us of CPU per call (no-op row); around redis-py's ~35 us SET it costs "
+               "+2.8-3.4 us (~9%: 0.9 is at the edge, the row read 0.87-0.97 in 11 runs): driver worker "
+               "+0.1-1.0, clock reads and appends +0.1-0.8, TimedCalls.call +0.9-1.9 (its flush 0.3), the "
+               "watchdog's bookkeeping +0.5-1.4 (python -m bench.redis_layers; docs/measurement.md).")
 WHY_LIBRARY = ("redis-py spends ~33 us of CPU per SET in this process (cProfile, bare loop: socket write, command "
                "packing, pool get/release, an asyncio timeout per reply, redis-py 8's metrics hooks, 5 "
                "get_running_loop() each paying a getpid() system call); redis-benchmark does it in C.")
