@@ -9,8 +9,6 @@ packages; MongoDB and Elasticsearch are the protocol-compatible stand-ins from P
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 import signal
 import time
@@ -19,12 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from signal import Signals
 
-import psutil
-
 from sandbox.config import Backend, Workspace
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stack.base import listens_at
-from sandbox.stack.pids import ProcessRecords, is_ours, port_open, wait_port
+from sandbox.stack.pids import ProcessRecords, is_ours, port_open, signal_tree, stop_process, wait_port
 from sandbox.stack.redis_cluster import NativeRedisCluster, cluster_root
 from sandbox.stack.small_disk import SmallDisk, SmallDisks, unavailable
 from sandbox.stores.kind import Durability, StoreKind
@@ -183,58 +179,35 @@ class NativeStack:
             self.records.forget(store)
             return False
         node = self._servers()[store]
-        started = self.records.started(store)
-        os.kill(pid, node.launcher.stop_signal)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        while is_ours(pid, started) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if is_ours(pid, started):
-            os.kill(pid, signal.SIGKILL)
-            while is_ours(pid, started):
-                time.sleep(0.05)
+        stop_process(pid, self.records.started(store), node.launcher.stop_signal, STOP_TIMEOUT_S)
         if node.launcher.wait_port_closed:
             wait_port(self.ws.shifted(node.port), False, 10.0)
         self.records.forget(store)
         return True
 
-    def signal(self, store: str, sig: Signals) -> list[int]:
-        """Send SIGKILL, SIGSTOP or SIGCONT to a running store's server and its child processes.
+    def _shut_down(self, store: str) -> bool:
+        """Stop a store if it runs, paused or not (a paused server cannot stop); True if one was stopped."""
+        if self.pid(store) is None:
+            return False
+        self.signal(store, signal.SIGCONT)
+        return self.terminate(store)
 
-        Returns the PIDs signalled, the server's first. For SIGKILL and SIGSTOP the server is stopped
-        first: a PostgreSQL postmaster would otherwise fork a backend for a reconnecting client between
-        our look at its children and its own death, and that orphan would hold the shared memory and
-        block the restart.
-        """
+    def signal(self, store: str, sig: Signals) -> list[int]:
+        """Send SIGKILL, SIGSTOP or SIGCONT to a running store's server and its child processes (pids.py
+        signal_tree); the PIDs signalled, the server's first."""
         pid = self.pid(store)
         if pid is None:
             raise UsageError(f"{store} is not running on the native backend; start it with `sandbox up`")
-        if sig != signal.SIGCONT:
-            os.kill(pid, signal.SIGSTOP)
-        try:
-            children = psutil.Process(pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            children = []
-        if sig != signal.SIGKILL:
-            os.kill(pid, sig)
-        for child in children:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                child.send_signal(sig)  # psutil checks the child's identity (create time) first
+        pids = signal_tree(pid, self.records.started(store), sig)
         if sig == signal.SIGKILL:
-            started = self.records.started(store)
-            os.kill(pid, sig)
-            while is_ours(pid, started):
-                time.sleep(0.01)
-            psutil.wait_procs(children, timeout=10)
             self.records.forget(store)
-        return [pid, *(c.pid for c in children)]
+        return pids
 
     def discard(self, store: str) -> str:
         """Stop a replica and delete its data, so the next `up --replicas` clones it afresh (after a promotion)."""
         if self._servers()[store].primary is None:
             raise UsageError(f"{store} is not a replica; only replicas are discarded")
-        if self.pid(store) is not None:
-            self.signal(store, signal.SIGCONT)  # a paused server cannot stop
-            self.terminate(store)
+        self._shut_down(store)
         shutil.rmtree(self.store_dir(store), ignore_errors=True)
         return "stopped and its data deleted"
 
@@ -246,9 +219,7 @@ class NativeStack:
             raise UsageError(f"{store} has no server of its own to put on a small disk")
         if (reason := unavailable()) is not None:  # asked before the server is stopped
             raise UsageError(f"cannot give {store} a small disk: {reason}")
-        if self.pid(store) is not None:
-            self.signal(store, signal.SIGCONT)
-            self.terminate(store)
+        self._shut_down(store)
         try:
             disk = self.disks.mount(store, self.store_dir(store), size)
             self.launch(store)
@@ -259,9 +230,7 @@ class NativeStack:
 
     def release_small_disk(self, store: str) -> None:
         """Stop the server on the small disk, drop the tmpfs, start the store again on its usual data."""
-        if self.pid(store) is not None:
-            self.signal(store, signal.SIGCONT)
-            self.terminate(store)
+        self._shut_down(store)
         self.disks.release(store)
         self.launch(store)
 
@@ -272,17 +241,12 @@ class NativeStack:
         return f"started again on the same data directory (pid {self.launch(store)})"
 
     def restart(self, store: str) -> str:
-        was = ""
-        if self.pid(store) is not None:
-            self.signal(store, signal.SIGCONT)  # a paused server cannot stop
-            self.terminate(store)
-            was = "stopped, "
+        was = "stopped, " if self._shut_down(store) else ""
         return f"{was}started again on the same data directory (pid {self.launch(store)})"
 
     def stop(self, store: str) -> str:
         self._require(store, "stop")
-        self.signal(store, signal.SIGCONT)
-        self.terminate(store)
+        self._shut_down(store)
         return "stopped (graceful shutdown)"
 
     def kill(self, store: str) -> str:

@@ -1,4 +1,5 @@
-"""Which server processes a native stack started: stack.json, by PID and the kernel's start time.
+"""Which server processes a native stack started (stack.json, by PID and the kernel's start time), and how
+one of them is stopped or signalled.
 
 A PID alone is not enough: after a process exits its PID can be reused, so a record also keeps the
 process's start time, and a process counts as ours only while both match.
@@ -6,11 +7,17 @@ process's start time, and a process counts as ours only while both match.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import socket
 import time
 from pathlib import Path
+from signal import Signals
 from typing import Any
+
+import psutil
 
 
 class ProcessRecords:
@@ -82,3 +89,43 @@ def wait_port(port: int, is_open: bool, timeout_s: float) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def stop_process(pid: int, started: int | None, stop_signal: Signals, timeout_s: float) -> None:
+    """Ask the process to stop with its server's own stop signal; SIGKILL it if it is still ours after
+    timeout_s. Returns once it is gone."""
+    os.kill(pid, stop_signal)
+    deadline = time.monotonic() + timeout_s
+    while is_ours(pid, started) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if is_ours(pid, started):
+        os.kill(pid, signal.SIGKILL)
+        while is_ours(pid, started):
+            time.sleep(0.05)
+
+
+def signal_tree(pid: int, started: int | None, sig: Signals) -> list[int]:
+    """Send SIGKILL, SIGSTOP or SIGCONT to a server and its child processes; the PIDs signalled, the
+    server's first. For SIGKILL it returns once all of them are gone.
+
+    For SIGKILL and SIGSTOP the server is stopped first: a PostgreSQL postmaster would otherwise fork a
+    backend for a reconnecting client between our look at its children and its own death, and that orphan
+    would hold the shared memory and block the restart.
+    """
+    if sig != signal.SIGCONT:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
+    if sig != signal.SIGKILL:
+        os.kill(pid, sig)
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.send_signal(sig)  # psutil checks the child's identity (create time) first
+    if sig == signal.SIGKILL:
+        os.kill(pid, sig)
+        while is_ours(pid, started):
+            time.sleep(0.01)
+        psutil.wait_procs(children, timeout=10)
+    return [pid, *(c.pid for c in children)]
