@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from sandbox.errors import UsageError
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
-from sandbox.scenario.steps import Step
+from sandbox.scenario.steps import Step, with_defaults
 from sandbox.stack.faults import FaultInjector
 from sandbox.strategies.cache.clients import CacheClients, open_clients
 from sandbox.strategies.cache.mix import Mix, PolicyOutcome, run_policy, transactions
@@ -123,19 +122,14 @@ def _outage_times(kill_at_s: float, down_s: float, outage_duration_s: float) -> 
                          "(to see the recovery)")
 
 
-def _with_defaults(step: Step, params: dict[str, Any]) -> dict[str, Any]:
-    return {name: params.get(name, p.default) for name, p in inspect.signature(step).parameters.items()
-            if name != "ctx"}
-
-
 def _validate_aside(params: dict[str, Any], run: RunParams) -> None:
-    a = _with_defaults(cache_aside, params)
+    a = with_defaults(cache_aside, params)
     _mix(run, a["keys"], a["read_ratio"], a["zipf"], a["concurrency"], a["duration_s"])
     _policies(a["policies"])
 
 
 def _validate_outage(params: dict[str, Any], run: RunParams) -> None:
-    a = _with_defaults(cache_outage, params)
+    a = with_defaults(cache_outage, params)
     _mix(run, a["keys"], a["read_ratio"], a["zipf"], a["concurrency"], a["outage_duration_s"])
     _outage_times(a["kill_at_s"], a["down_s"], a["outage_duration_s"])
     _policies([a["policy"]])

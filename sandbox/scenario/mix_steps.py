@@ -26,7 +26,7 @@ from sandbox.measure.update_checker import FinalState, UpdateCheck, check_orders
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.mix_run import MixRun
 from sandbox.scenario.spec import RunParams
-from sandbox.scenario.steps import Step
+from sandbox.scenario.steps import Step, with_defaults
 from sandbox.stores.base import Capability
 from sandbox.workload.mix import parse_mix
 
@@ -176,24 +176,18 @@ def _call_with(fn: Callable[..., Any], params: dict[str, Any], **fixed: Any) -> 
     return fn(**{k: v for k, v in params.items() if k in accepted}, **fixed)
 
 
-def _defaults(step: Step, params: dict[str, Any]) -> dict[str, Any]:
-    found = {name: p.default for name, p in inspect.signature(step).parameters.items()
-             if p.default is not inspect.Parameter.empty}
-    return {**found, **params}
-
-
 def _one_process(run: RunParams) -> None:
     if run.processes != "one":
         raise UsageError("mixes run every store on one event loop: leave out --processes (per-store is for `write`)")
 
 
 def _validate_mix(params: dict[str, Any], run: RunParams) -> None:
-    _call_with(parse_mix, _defaults(mix, params))
+    _call_with(parse_mix, with_defaults(mix, params))
     _one_process(run)
 
 
 def _validate_capacity(params: dict[str, Any], run: RunParams) -> None:
-    given = _defaults(capacity, params)
+    given = with_defaults(capacity, params)
     Slo.parse(str(given["slo"]))
     _call_with(parse_mix, given)
     SearchPlan(float(given["start_rate"]), float(given["factor"]), float(given["precision"]),

@@ -8,7 +8,6 @@ partition count beside each.
 
 from __future__ import annotations
 
-import inspect
 import random
 import statistics
 import time
@@ -19,6 +18,7 @@ from sandbox.config import endpoint
 from sandbox.errors import UsageError
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
+from sandbox.scenario.steps import whole_number, with_defaults
 from sandbox.stores.postgres.partitioned import HashPartitionedOrders
 
 
@@ -65,15 +65,12 @@ async def partitioning(ctx: RunContext, partitions: int = 8, queries: int = 200)
 
 
 def _check(partitions: Any, queries: Any) -> None:
-    if not isinstance(partitions, int) or not 1 <= partitions <= 1024:
-        raise UsageError(f"partitioning: partitions must be a whole number from 1 to 1024, got {partitions!r}")
-    if not isinstance(queries, int) or not 2 <= queries <= 100_000:
-        raise UsageError(f"partitioning: queries must be a whole number from 2 to 100000, got {queries!r}")
+    whole_number("partitioning", "partitions", partitions, 1, 1024)
+    whole_number("partitioning", "queries", queries, 2, 100_000)
 
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
-    defaults = {name: p.default for name, p in inspect.signature(partitioning).parameters.items() if name != "ctx"}
-    _check(**{**defaults, **params})
+    _check(**with_defaults(partitioning, params))
 
 
 STEPS = {"partitioning": partitioning}

@@ -12,7 +12,6 @@ and finally every order read back: lost, duplicated or divergent orders are find
 from __future__ import annotations
 
 import asyncio
-import inspect
 import random
 import secrets
 import time
@@ -31,6 +30,7 @@ from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
+from sandbox.scenario.steps import whole_number, with_defaults
 from sandbox.stack.redis_cluster import SLOTS, NativeRedisCluster, Node, cluster_root
 from sandbox.stores.connect import close_all, connect_all
 from sandbox.stores.redis.cluster import WRITE_PATHS, RedisClusterOptions, RedisClusterStore
@@ -228,22 +228,18 @@ def _check(masters: Any, rate: Any, read_rate: Any, settle_s: Any, pipeline: Any
     if not isinstance(reinitialize_steps, int) or reinitialize_steps < 0:
         raise UsageError(f"reshard: reinitialize_steps must be 0 (off) or a positive whole number, got "
                          f"{reinitialize_steps!r}")
-    if not isinstance(prefill, int) or not 0 <= prefill <= 10_000_000:
-        raise UsageError(f"reshard: prefill must be a whole number from 0 to 10000000, got {prefill!r}")
+    whole_number("reshard", "prefill", prefill, 0, 10_000_000)
     if write_path not in WRITE_PATHS:
         raise UsageError(f"reshard: write_path must be one of {', '.join(WRITE_PATHS)}, got {write_path!r}")
-    if not isinstance(masters, int) or not 3 <= masters <= 10:
-        raise UsageError(f"reshard: masters must be a whole number from 3 to 10 (a cluster needs 3), got {masters!r}")
+    whole_number("reshard", "masters", masters, 3, 10, why=" (a cluster needs 3)")
     for name, value in (("rate", rate), ("read_rate", read_rate), ("settle_s", settle_s)):
         if not isinstance(value, int | float) or value <= 0:
             raise UsageError(f"reshard: {name} must be a positive number, got {value!r}")
-    if not isinstance(pipeline, int) or not 1 <= pipeline <= 1000:
-        raise UsageError(f"reshard: pipeline must be a whole number from 1 to 1000, got {pipeline!r}")
+    whole_number("reshard", "pipeline", pipeline, 1, 1000)
 
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
-    defaults = {name: p.default for name, p in inspect.signature(reshard).parameters.items() if name != "ctx"}
-    _check(**{**defaults, **params})
+    _check(**with_defaults(reshard, params))
 
 
 STEPS = {"reshard": reshard}

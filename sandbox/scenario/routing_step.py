@@ -7,7 +7,6 @@ on an index of N primary shards. A value the server places elsewhere is a findin
 
 from __future__ import annotations
 
-import inspect
 from collections import Counter
 from typing import Any
 
@@ -15,6 +14,7 @@ from sandbox.config import endpoint
 from sandbox.errors import UsageError
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
+from sandbox.scenario.steps import whole_number, with_defaults
 from sandbox.stores.elastic.routing import RoutingProbe
 from sandbox.workload.sharding import es_routing_shards, es_shard, workload_keys
 
@@ -51,15 +51,12 @@ async def routing(ctx: RunContext, shards: int = 5, keys: int = 500) -> None:
 
 
 def _check(shards: Any, keys: Any) -> None:
-    if not isinstance(shards, int) or not 1 <= shards <= 1024:
-        raise UsageError(f"routing: shards must be a whole number from 1 to 1024, got {shards!r}")
-    if not isinstance(keys, int) or not 1 <= keys <= 100_000:
-        raise UsageError(f"routing: keys must be a whole number from 1 to 100000, got {keys!r}")
+    whole_number("routing", "shards", shards, 1, 1024)
+    whole_number("routing", "keys", keys, 1, 100_000)
 
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
-    defaults = {name: p.default for name, p in inspect.signature(routing).parameters.items() if name != "ctx"}
-    _check(**{**defaults, **params})
+    _check(**with_defaults(routing, params))
 
 
 STEPS = {"routing": routing}

@@ -7,7 +7,6 @@ of N (the report plots it).
 
 from __future__ import annotations
 
-import inspect
 import time
 from typing import Any
 
@@ -17,6 +16,7 @@ from sandbox.errors import UsageError
 from sandbox.measure.placement import grow_and_shrink, moved_fraction_curve
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
+from sandbox.scenario.steps import whole_number, with_defaults
 from sandbox.workload.sharding import KEY_KINDS, SCHEMES, key_digests, workload_keys
 
 MAX_KEYS = 10_000_000
@@ -53,24 +53,19 @@ async def sharding(ctx: RunContext, shards: int = 10, keys: int = 100_000, key_k
 
 
 def _check(shards: Any, keys: Any, key_kinds: Any, vnodes: Any, curve: Any) -> None:
-    def whole(name: str, value: Any, low: int, high: int) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise UsageError(f"sharding: {name} must be a whole number from {low} to {high}, got {value!r}")
-
-    whole("shards", shards, 2, MAX_SHARDS)
-    whole("keys", keys, 1, MAX_KEYS)
-    whole("vnodes", vnodes, 1, 10_000)
+    whole_number("sharding", "shards", shards, 2, MAX_SHARDS)
+    whole_number("sharding", "keys", keys, 1, MAX_KEYS)
+    whole_number("sharding", "vnodes", vnodes, 1, 10_000)
     if not isinstance(curve, list | tuple) or not curve:
         raise UsageError(f"sharding: curve must be a list of shard counts, e.g. [2, 10, 100], got {curve!r}")
     for n in curve:
-        whole("each curve entry", n, 1, MAX_SHARDS)
+        whole_number("sharding", "each curve entry", n, 1, MAX_SHARDS)
     if not isinstance(key_kinds, list | tuple) or not key_kinds or set(key_kinds) - set(KEY_KINDS):
         raise UsageError(f"sharding: key_kinds must be a list drawn from {', '.join(KEY_KINDS)}, got {key_kinds!r}")
 
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
-    defaults = {name: p.default for name, p in inspect.signature(sharding).parameters.items() if name != "ctx"}
-    _check(**{**defaults, **params})
+    _check(**with_defaults(sharding, params))
 
 
 STEPS = {"sharding": sharding}

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+from sandbox.errors import UsageError
 from sandbox.measure.consistency import Comparison, compare_store, expected_totals
 from sandbox.measure.driver import LoadOutcome, write_everywhere
 from sandbox.measure.load import closed_loop
@@ -16,6 +19,19 @@ from sandbox.stores.connect import prepare_all
 from sandbox.stores.registry import registry_of
 
 Step = Callable[..., Awaitable[None]]
+
+
+def with_defaults(step: Step, params: dict[str, Any]) -> dict[str, Any]:
+    """A phase's parameters for `step`, each one it leaves out at the step's default (for validators)."""
+    defaults = {name: p.default for name, p in inspect.signature(step).parameters.items()
+                if name != "ctx" and p.default is not inspect.Parameter.empty}
+    return {**defaults, **params}
+
+
+def whole_number(step: str, name: str, value: Any, low: int, high: int, why: str = "") -> None:
+    """A step parameter that must be an int in [low, high] (a TOML true is no number)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise UsageError(f"{step}: {name} must be a whole number from {low} to {high}{why}, got {value!r}")
 
 
 async def prepare(ctx: RunContext) -> None:

@@ -9,7 +9,6 @@ start on the same data.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from sandbox.measure.load import closed_loop
 from sandbox.measure.timing import TimedCalls, TimedStore
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
+from sandbox.scenario.steps import with_defaults
 from sandbox.stack.faults import FaultInjector
 from sandbox.stores import make_store
 from sandbox.stores.connect import close_all, connect_all, prepare_all
@@ -237,8 +237,7 @@ def check_compare(run: RunParams, fault_store: str, kill_after: float, down_s: f
 
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
-    defaults = {k: v.default for k, v in inspect.signature(compare_strategies).parameters.items() if k != "ctx"}
-    args = {**defaults, **params}
+    args = with_defaults(compare_strategies, params)
     check_compare(run, args["fault_store"], args["kill_after"], args["down_s"], args["settle_timeout_s"],
                   args["payment_failure_rate"])
 

@@ -6,7 +6,6 @@ short step of the mix on fresh histograms (sandbox.measure.mix_probe).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +16,7 @@ from sandbox.scenario.context import RunContext
 from sandbox.scenario.mix_run import SweepPoint
 from sandbox.scenario.mix_steps import load_to, mix_run
 from sandbox.scenario.spec import RunParams
-from sandbox.scenario.steps import Step
+from sandbox.scenario.steps import Step, with_defaults
 from sandbox.workload.mix import MixSpec, parse_mix
 
 
@@ -90,7 +89,7 @@ STEPS: dict[str, Step] = {"sweep_concurrency": sweep_concurrency, "sweep_data_se
 
 
 def _param(step: Step, params: dict[str, Any], name: str) -> Any:
-    return params.get(name, inspect.signature(step).parameters[name].default)
+    return with_defaults(step, params)[name]
 
 
 def _validate_concurrency(params: dict[str, Any], run: RunParams) -> None:
