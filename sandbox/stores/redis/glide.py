@@ -29,7 +29,7 @@ from glide import (
 
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
-from sandbox.stores.redis.adapter import RedisOptions, RedisStore
+from sandbox.stores.redis.adapter import RedisOptions, RedisStore, epoch_ms
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 SCAN_CHUNK = 500
@@ -111,7 +111,7 @@ class GlideRedisStore(Store):
     def _queue(self, batch: Batch, o: Order) -> None:
         key = self._key("order", o.id)
         batch.hset(key, self._fields(o))
-        created_ms = int(o.created_at.timestamp() * 1000)
+        created_ms = epoch_ms(o.created_at)
         batch.zadd(self._key("orders"), {o.id: created_ms})
         batch.sadd(self._key("status", o.status.value), [o.id])
         batch.zadd(self._key("customer", o.customer_id), {o.id: created_ms})
@@ -136,7 +136,7 @@ class GlideRedisStore(Store):
                           self._key("stats", "revenue_cents")],
             args=[str(version), order.id, order.status.value, str(int(order.total_amount * 100)), *fields])
         if written:  # the id and customer indexes are sets keyed by id: re-adding is harmless
-            created_ms = int(order.created_at.timestamp() * 1000)
+            created_ms = epoch_ms(order.created_at)
             batch = Batch(is_atomic=True)
             batch.zadd(self._key("orders"), {order.id: created_ms})
             batch.zadd(self._key("customer", order.customer_id), {order.id: created_ms})
