@@ -9,7 +9,6 @@ atomically on the server.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -99,14 +98,10 @@ class GlideRedisStore(Store):
             raise UsageError(f"Redis key prefix {self.namespace}: already in use; choose another run id")
         self._created = True
 
-    def _fields(self, o: Order) -> dict[str, str]:
-        return {
-            "order_number": o.order_number, "customer_id": o.customer_id, "segment": o.customer_segment.value,
-            "status": o.status.value, "subtotal": str(o.subtotal), "tax_amount": str(o.tax_amount),
-            "shipping_amount": str(o.shipping_amount), "total_amount": str(o.total_amount),
-            "item_count": str(len(o.items)), "created_at": o.created_at.isoformat(timespec="milliseconds"),
-            "items": json.dumps([[i.product_id, i.product_sku, i.quantity, str(i.unit_price)] for i in o.items]),
-        }
+    @staticmethod
+    def _fields(o: Order) -> dict[str, str]:
+        """The redis-py adapter's hash fields, all as text (glide takes str values only)."""
+        return {str(k): str(v) for k, v in RedisStore._fields(o).items()}
 
     def _queue(self, batch: Batch, o: Order) -> None:
         key = self._key("order", o.id)
