@@ -126,7 +126,8 @@ class NativeStack:
         return started
 
     def down(self, purge: bool = False) -> list[str]:
-        stopped = [s for s in self.nodes if s in self.records.all() and self.terminate(s)]
+        recorded = self.records.all()
+        stopped = [s for s in self.nodes if s in recorded and self.terminate(s)]
         for store in self.disks.stores():  # after their servers: the tmpfs goes with the namespace
             self.disks.release(store)
         # A reshard run stopped hard (SIGKILL) leaves its throwaway cluster nodes: stop them by their PIDs too.
