@@ -43,6 +43,20 @@ class Node:
     primary: str | None = None
 
 
+def nodes_of(registry: StoreRegistry) -> dict[str, Node]:
+    """Every process a native stack may run: each store with a server, and its replicas (store.replicaN)."""
+    nodes: dict[str, Node] = {}
+    for name, kind in registry.kinds.items():
+        if kind.native is None or not kind.port:
+            continue
+        nodes[name] = Node(kind, kind.native, kind.port)
+        rep = kind.replication
+        if rep is not None and rep.native is not None:
+            for i in range(1, MAX_REPLICAS + 1):
+                nodes[replica_node(name, i)] = Node(kind, rep.native, rep.port + i - 1, primary=name)
+    return nodes
+
+
 class NativeStack:
     """Starts, stops and signals the native server processes of one state directory."""
 
@@ -55,6 +69,7 @@ class NativeStack:
         self.state_dir = ws.state_dir
         self.secrets = secrets
         self.registry = registry
+        self.nodes = nodes_of(registry)  # the registry is fixed for the stack's life
         self._durability = durability or Durability()
         self.records = ProcessRecords(self.state_dir / "stack.json")
         self.disks = SmallDisks(self.records)
@@ -66,21 +81,8 @@ class NativeStack:
     def set_durability(self, durability: Durability) -> None:
         self._durability = durability
 
-    def _servers(self) -> dict[str, Node]:
-        """Every process this stack may run: each store with a server, and its replicas (store.replicaN)."""
-        nodes: dict[str, Node] = {}
-        for name, kind in self.registry.kinds.items():
-            if kind.native is None or not kind.port:
-                continue
-            nodes[name] = Node(kind, kind.native, kind.port)
-            rep = kind.replication
-            if rep is not None and rep.native is not None:
-                for i in range(1, MAX_REPLICAS + 1):
-                    nodes[replica_node(name, i)] = Node(kind, rep.native, rep.port + i - 1, primary=name)
-        return nodes
-
     def store_dir(self, store: str) -> Path:
-        node = self._servers()[store]
+        node = self.nodes[store]
         if node.primary is not None:  # beside its primary's folder (PostgreSQL's may live outside the state dir)
             return self.store_dir(node.primary).parent / store
         data_dir = node.launcher.data_dir
@@ -90,11 +92,11 @@ class NativeStack:
         return self.records.pid(store)
 
     def owns(self, store: str, url: str) -> bool:
-        node = self._servers().get(store)
+        node = self.nodes.get(store)
         return node is not None and self.pid(store) is not None and listens_at(url, self.ws.shifted(node.port))
 
     def running(self) -> dict[str, int]:
-        return {s: p for s in self._servers() if (p := self.pid(s)) is not None}
+        return {s: p for s in self.nodes if (p := self.pid(s)) is not None}
 
     def status(self) -> dict[str, int | None]:
         return dict(self.running())
@@ -110,12 +112,11 @@ class NativeStack:
             raise UsageError(f"--replicas {replicas}: choose 0 to {MAX_REPLICAS}")
         for store in self.disks.stores():  # left by a run that was killed mid-way: back to the usual data
             self.release_small_disk(store)
-        nodes = self._servers()
         wanted = [n for s in stores for n in (s, *(replica_node(s, i) for i in range(1, replicas + 1)))]
         started: list[str] = []
         try:
             for node in wanted:
-                if node in nodes and self.pid(node) is None:
+                if node in self.nodes and self.pid(node) is None:
                     self.launch(node)
                     started.append(node)
         except BaseException:
@@ -125,7 +126,8 @@ class NativeStack:
         return started
 
     def down(self, purge: bool = False) -> list[str]:
-        stopped = [s for s in self._servers() if s in self.records.all() and self.terminate(s)]
+        recorded = self.records.all()
+        stopped = [s for s in self.nodes if s in recorded and self.terminate(s)]
         for store in self.disks.stores():  # after their servers: the tmpfs goes with the namespace
             self.disks.release(store)
         # A reshard run stopped hard (SIGKILL) leaves its throwaway cluster nodes: stop them by their PIDs too.
@@ -133,7 +135,7 @@ class NativeStack:
         if self.records.path.exists() and not self.records.all():
             self.records.path.unlink()
         if purge:  # every store's data too (tests use throwaway stacks)
-            outside = [d for s in self._servers() if not (d := self.store_dir(s)).is_relative_to(self.state_dir)]
+            outside = [d for s in self.nodes if not (d := self.store_dir(s)).is_relative_to(self.state_dir)]
             shutil.rmtree(self.state_dir, ignore_errors=True)
             for data in outside:
                 shutil.rmtree(data.parent, ignore_errors=True)
@@ -141,7 +143,7 @@ class NativeStack:
 
     def launch(self, store: str) -> int:
         """Start one store on its data directory (reused if present) and wait until it answers."""
-        node = self._servers()[store]
+        node = self.nodes[store]
         port = self.ws.shifted(node.port)
         primary = None
         if node.primary is not None:
@@ -178,7 +180,7 @@ class NativeStack:
         if pid is None:
             self.records.forget(store)
             return False
-        node = self._servers()[store]
+        node = self.nodes[store]
         stop_process(pid, self.records.started(store), node.launcher.stop_signal, STOP_TIMEOUT_S)
         if node.launcher.wait_port_closed:
             wait_port(self.ws.shifted(node.port), False, 10.0)
@@ -205,7 +207,7 @@ class NativeStack:
 
     def discard(self, store: str) -> str:
         """Stop a replica and delete its data, so the next `up --replicas` clones it afresh (after a promotion)."""
-        if self._servers()[store].primary is None:
+        if self.nodes[store].primary is None:
             raise UsageError(f"{store} is not a replica; only replicas are discarded")
         self._shut_down(store)
         shutil.rmtree(self.store_dir(store), ignore_errors=True)
@@ -214,7 +216,7 @@ class NativeStack:
     def small_disk(self, store: str, size: int) -> SmallDisk:
         """Restart `store` on a fresh data directory on a tmpfs of `size` bytes in a private mount namespace
         (small_disk.py); its usual data stays where it is, unseen by that server, until release_small_disk."""
-        node = self._servers().get(store)
+        node = self.nodes.get(store)
         if node is None or node.primary is not None:
             raise UsageError(f"{store} has no server of its own to put on a small disk")
         if (reason := unavailable()) is not None:  # asked before the server is stopped

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.errors import UsageError
-from sandbox.stack.pids import is_ours, port_open, start_time
+from sandbox.stack.pids import is_ours, port_open, start_time, stop_process
 from sandbox.stores.launch import spawn
 
 SLOTS = 16384
@@ -122,17 +122,11 @@ class NativeRedisCluster:
 
     def stop(self) -> None:
         """Stop every node this cluster started, by PID (SIGTERM, then SIGKILL after a grace period)."""
-        for port, rec in self._records().items():
-            pid, started = rec["pid"], rec["started"]
-            if is_ours(pid, started):
-                os.kill(pid, signal.SIGTERM)
-                deadline = time.monotonic() + STOP_TIMEOUT_S
-                while is_ours(pid, started) and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                if is_ours(pid, started):
-                    os.kill(pid, signal.SIGKILL)
-            records = self._records()
-            records.pop(port, None)
+        records = self._records()
+        for port, rec in list(records.items()):
+            if is_ours(rec["pid"], rec["started"]):
+                stop_process(rec["pid"], rec["started"], signal.SIGTERM, STOP_TIMEOUT_S)
+            del records[port]
             self._save(records)
 
     def purge(self) -> None:

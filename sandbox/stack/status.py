@@ -22,6 +22,11 @@ class StoreStatus:
     server: str  # as the server reports itself, or why it could not be asked
 
 
+def _reason(exc: Exception) -> str:
+    """Why a server could not be asked: the error's first line (masked, at most 120 characters)."""
+    return mask(str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__)
+
+
 async def probe(settings: Settings, store: str) -> StoreStatus:
     ep = endpoint(settings, store)
     adapter = make_store(settings, store, namespace="sbx_status_probe")
@@ -29,8 +34,7 @@ async def probe(settings: Settings, store: str) -> StoreStatus:
         info = await asyncio.wait_for(adapter.connect(), PROBE_TIMEOUT_S)
         return StoreStatus(store, mask(ep.url), True, str(info))
     except Exception as exc:  # any failure means "not reachable"; the reason is shown
-        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        return StoreStatus(store, mask(ep.url), False, mask(reason))
+        return StoreStatus(store, mask(ep.url), False, _reason(exc))
     finally:
         with contextlib.suppress(Exception):  # a half-open client may fail to close; nothing to report
             await asyncio.wait_for(adapter.close(), PROBE_TIMEOUT_S)
@@ -51,8 +55,7 @@ async def replica_status(settings: Settings, ws: Workspace, nodes: list[str]) ->
             role = await asyncio.wait_for(rep.role(url), PROBE_TIMEOUT_S)
             return StoreStatus(node, mask(url), True, role)
         except Exception as exc:  # shown as the reason it is not reachable
-            return StoreStatus(node, mask(url), False, mask(str(exc).splitlines()[0][:120] if str(exc)
-                                                             else type(exc).__name__))
+            return StoreStatus(node, mask(url), False, _reason(exc))
 
     return list(await asyncio.gather(*(one(n) for n in nodes)))
 

@@ -32,7 +32,7 @@ class ReplicaWaitTimeout(Exception):
     """WAIT returned before enough replicas acknowledged the write."""
 
 
-def _ms(at: datetime) -> int:
+def epoch_ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
@@ -121,7 +121,7 @@ class RedisStore(RedisAnalytics, Store):
         keys = [self._key("order", o.id), self._key("orders"), self._key("status", o.status.value),
                 self._key("customer", o.customer_id), self._key("stats", "count"),
                 self._key("stats", "revenue_cents")]
-        args: list[Any] = [int(o.created_at.timestamp() * 1000), o.id, o.status.value, int(o.total_amount * 100),
+        args: list[Any] = [epoch_ms(o.created_at), o.id, o.status.value, int(o.total_amount * 100),
                            self.options.redis_ttl_s or 0]
         for field, value in self._fields(o).items():
             args += (field, value)
@@ -130,7 +130,7 @@ class RedisStore(RedisAnalytics, Store):
     def _queue(self, pipe: aioredis.client.Pipeline, o: Order) -> None:
         key = self._key("order", o.id)
         pipe.hset(key, mapping=self._fields(o))
-        created_ms = int(o.created_at.timestamp() * 1000)
+        created_ms = epoch_ms(o.created_at)
         pipe.zadd(self._key("orders"), {o.id: created_ms})
         pipe.sadd(self._key("status", o.status.value), o.id)
         pipe.zadd(self._key("customer", o.customer_id), {o.id: created_ms})
@@ -204,7 +204,8 @@ class RedisStore(RedisAnalytics, Store):
         return [str(i) for i in await self.client.zrevrange(self._key("customer", customer_id), 0, n - 1)]
 
     async def orders_between(self, start: datetime, end: datetime, limit: int) -> list[str]:
-        found = await self.client.zrangebyscore(self._key("orders"), _ms(start), f"({_ms(end)}", start=0, num=limit)
+        found = await self.client.zrangebyscore(self._key("orders"), epoch_ms(start), f"({epoch_ms(end)}",
+                                                start=0, num=limit)
         return [str(i) for i in found]
 
     async def order_states(self, order_ids: Sequence[str]) -> dict[str, tuple[str, int]]:

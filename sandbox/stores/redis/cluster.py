@@ -34,7 +34,7 @@ from functools import cache
 from redis.asyncio.cluster import RedisCluster
 
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
-from sandbox.stores.redis.adapter import RedisOptions, RedisStore
+from sandbox.stores.redis.adapter import RedisOptions, RedisStore, epoch_ms
 from sandbox.workload.model import Catalog, Order, OrderRecord
 from sandbox.workload.sharding import SLOTS, key_slot
 
@@ -116,7 +116,7 @@ class RedisClusterStore(RedisStore):
                 self.bucket_key(slot, "stats", "revenue_cents")]
 
     async def write(self, order: Order) -> None:
-        created_ms = int(order.created_at.timestamp() * 1000)
+        created_ms = epoch_ms(order.created_at)
         cents = int(order.total_amount * 100)
         order_key, ids, status, customer, count_key, revenue = self._keys(order)
         if self.options.write_path == "script":

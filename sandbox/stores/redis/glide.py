@@ -9,7 +9,6 @@ atomically on the server.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -29,7 +28,7 @@ from glide import (
 
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
-from sandbox.stores.redis.adapter import RedisOptions, RedisStore
+from sandbox.stores.redis.adapter import RedisOptions, RedisStore, epoch_ms
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 SCAN_CHUNK = 500
@@ -99,19 +98,15 @@ class GlideRedisStore(Store):
             raise UsageError(f"Redis key prefix {self.namespace}: already in use; choose another run id")
         self._created = True
 
-    def _fields(self, o: Order) -> dict[str, str]:
-        return {
-            "order_number": o.order_number, "customer_id": o.customer_id, "segment": o.customer_segment.value,
-            "status": o.status.value, "subtotal": str(o.subtotal), "tax_amount": str(o.tax_amount),
-            "shipping_amount": str(o.shipping_amount), "total_amount": str(o.total_amount),
-            "item_count": str(len(o.items)), "created_at": o.created_at.isoformat(timespec="milliseconds"),
-            "items": json.dumps([[i.product_id, i.product_sku, i.quantity, str(i.unit_price)] for i in o.items]),
-        }
+    @staticmethod
+    def _fields(o: Order) -> dict[str, str]:
+        """The redis-py adapter's hash fields, all as text (glide takes str values only)."""
+        return {str(k): str(v) for k, v in RedisStore._fields(o).items()}
 
     def _queue(self, batch: Batch, o: Order) -> None:
         key = self._key("order", o.id)
         batch.hset(key, self._fields(o))
-        created_ms = int(o.created_at.timestamp() * 1000)
+        created_ms = epoch_ms(o.created_at)
         batch.zadd(self._key("orders"), {o.id: created_ms})
         batch.sadd(self._key("status", o.status.value), [o.id])
         batch.zadd(self._key("customer", o.customer_id), {o.id: created_ms})
@@ -136,7 +131,7 @@ class GlideRedisStore(Store):
                           self._key("stats", "revenue_cents")],
             args=[str(version), order.id, order.status.value, str(int(order.total_amount * 100)), *fields])
         if written:  # the id and customer indexes are sets keyed by id: re-adding is harmless
-            created_ms = int(order.created_at.timestamp() * 1000)
+            created_ms = epoch_ms(order.created_at)
             batch = Batch(is_atomic=True)
             batch.zadd(self._key("orders"), {order.id: created_ms})
             batch.zadd(self._key("customer", order.customer_id), {order.id: created_ms})
