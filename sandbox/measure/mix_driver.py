@@ -10,7 +10,6 @@ generator derives an id only by generating its whole order.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -18,7 +17,7 @@ from datetime import timedelta
 from itertools import islice
 
 from sandbox.measure.history import StatusUpdate, StockTake, UpdateLog
-from sandbox.measure.load import LoadPlan, LoadResult, drive
+from sandbox.measure.load import LoadPlan, LoadResult, drive, gather_all
 from sandbox.measure.saturation import ClientLoad, CpuMeter, client_load
 from sandbox.measure.timing import TimedStore
 from sandbox.stores.base import Capability, Store
@@ -167,7 +166,7 @@ async def run_mix_everywhere(stores: list[TimedStore], workload: Workload, mix: 
                              log: UpdateLog | None = None) -> dict[str, MixOutcome]:
     """The same stream to every store, concurrently, each at its own pace."""
     meter = CpuMeter()
-    done = await asyncio.gather(*(run_mix(ts, workload, mix, loaded, seed, plan, ids, operations, log, meter)
-                                  for ts in stores))
+    done = await gather_all(*(run_mix(ts, workload, mix, loaded, seed, plan, ids, operations, log, meter)
+                              for ts in stores))
     return {ts.name: outcome for ts, outcome in zip(stores, done, strict=True)}
 
