@@ -122,7 +122,7 @@ class _Calls:
             take = StockTake(order.id, tuple((item.product_id, item.quantity) for item in order.items))
             return lambda i, b: ts.call(name, lambda: store.take_stock(take.items), (order.id,), i, b, take)
         if op.kind == "scan":
-            start_ms, end_ms = scan_window_ms(op)
+            start_ms, end_ms = scan_window_ms(op, self.workload.spec.spacing_ms)
             start, end = EPOCH + timedelta(milliseconds=start_ms), EPOCH + timedelta(milliseconds=end_ms)
             return lambda i, b: ts.call(name, lambda: store.orders_between(start, end, op.span), (), i, b)
         customer = self.workload.catalog.customers[op.index].id  # latest / browse
