@@ -32,6 +32,7 @@ from pymongo import AsyncMongoClient
 from bench.common import close_store, open_store, run_id
 from bench.repeats import REPEATS, Samples, alternate
 from sandbox.errors import SandboxError
+from sandbox.measure.load import closed_loop
 from sandbox.stores.elastic.adapter import ElasticStore, PlainJsonNode, plain_json
 from sandbox.stores.mongo.adapter import MongoStore
 from sandbox.workload.generator import Workload
@@ -131,19 +132,6 @@ def work(store_name: str, store: Any, orders: Sequence[Any], bulk: bool) -> list
     return batches
 
 
-async def _loop(items: list[Any], send: Send, concurrency: int) -> tuple[float, float]:
-    """(wall seconds, process CPU seconds) of sending every item from `concurrency` tasks."""
-    it = iter(items)
-
-    async def worker() -> None:
-        for item in it:
-            await send(item)
-
-    cpu, start = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - start, time.process_time() - cpu
-
-
 async def bench(settings: Any, workload: Workload, n_write: int, n_bulk: int, repeats: int = REPEATS) -> str:
     """The section `make bench` prints: per store, work and client, orders/s and client CPU per order."""
     results: dict[tuple[str, str, str], Measured] = {}
@@ -169,7 +157,9 @@ def _side(settings: Any, workload: Workload, store_name: str, client: str, order
             else:
                 send, close = await elastic_client(client, store, bulk)  # type: ignore[arg-type]
             try:
-                seconds, cpu = await _loop(items, send, 1 if bulk else CONCURRENCY)
+                cpu = time.process_time()
+                seconds = await closed_loop(items, send, 1 if bulk else CONCURRENCY)
+                cpu = time.process_time() - cpu
             finally:
                 await close()
             held = sum(t.count for t in (await store.aggregates()).values())

@@ -10,7 +10,6 @@ generator derives an id only by generating its whole order.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -18,7 +17,7 @@ from datetime import timedelta
 from itertools import islice
 
 from sandbox.measure.history import StatusUpdate, StockTake, UpdateLog
-from sandbox.measure.load import LoadPlan, LoadResult, drive
+from sandbox.measure.load import LoadPlan, LoadResult, drive, gather_all
 from sandbox.measure.saturation import ClientLoad, CpuMeter, client_load
 from sandbox.measure.timing import TimedStore
 from sandbox.stores.base import Capability, Store
@@ -123,7 +122,7 @@ class _Calls:
             take = StockTake(order.id, tuple((item.product_id, item.quantity) for item in order.items))
             return lambda i, b: ts.call(name, lambda: store.take_stock(take.items), (order.id,), i, b, take)
         if op.kind == "scan":
-            start_ms, end_ms = scan_window_ms(op)
+            start_ms, end_ms = scan_window_ms(op, self.workload.spec.spacing_ms)
             start, end = EPOCH + timedelta(milliseconds=start_ms), EPOCH + timedelta(milliseconds=end_ms)
             return lambda i, b: ts.call(name, lambda: store.orders_between(start, end, op.span), (), i, b)
         customer = self.workload.catalog.customers[op.index].id  # latest / browse
@@ -150,13 +149,11 @@ async def run_mix(ts: TimedStore, workload: Workload, mix: MixSpec, loaded: int,
             outcome.operations += 1
             yield calls.prepare(op)
 
-    async def do(call: Callable[[int, int], Awaitable[object]], intended_ns: int, begun_ns: int) -> None:
-        await call(intended_ns, begun_ns)
-
     def started(result: LoadResult) -> None:
         ts.measure_from_ns = result.measure_from_ns
 
-    result = await drive(work(), do, plan, started)
+    # drive() awaits the prepared call's own coroutine: no wrapper coroutine per operation (the hot loop).
+    result = await drive(work(), lambda call, intended_ns, begun_ns: call(intended_ns, begun_ns), plan, started)
     outcome.elapsed_s = result.measured_s
     outcome.inserted = stream.count - loaded
     outcome.not_found = calls.not_found
@@ -169,7 +166,7 @@ async def run_mix_everywhere(stores: list[TimedStore], workload: Workload, mix: 
                              log: UpdateLog | None = None) -> dict[str, MixOutcome]:
     """The same stream to every store, concurrently, each at its own pace."""
     meter = CpuMeter()
-    done = await asyncio.gather(*(run_mix(ts, workload, mix, loaded, seed, plan, ids, operations, log, meter)
-                                  for ts in stores))
+    done = await gather_all(*(run_mix(ts, workload, mix, loaded, seed, plan, ids, operations, log, meter)
+                              for ts in stores))
     return {ts.name: outcome for ts, outcome in zip(stores, done, strict=True)}
 

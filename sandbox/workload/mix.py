@@ -31,7 +31,6 @@ from sandbox.workload.distributions import KeyDistribution
 
 OPERATIONS = ("read", "update", "insert", "scan", "latest", "decrement", "rmw",
               "browse", "place", "pay", "ship", "cancel")
-WRITES = frozenset({"update", "insert", "decrement", "rmw", "place", "pay", "ship", "cancel"})
 
 
 @dataclass(frozen=True)

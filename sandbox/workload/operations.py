@@ -27,7 +27,6 @@ NEXT_STATUS = {S.PENDING: S.CONFIRMED, S.CONFIRMED: S.PROCESSING, S.PROCESSING: 
 SHOP_TRANSITIONS = {"pay": ((S.PENDING,), S.CONFIRMED), "ship": ((S.CONFIRMED,), S.SHIPPED),
                     "cancel": ((S.PENDING, S.CONFIRMED), S.CANCELLED)}
 KIND = {"browse": "latest", "pay": "update", "ship": "update", "cancel": "update"}
-SLOT_MS = 10  # the generator gives order i a creation time in slot [10 i, 10 i + 10) ms after its epoch
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +155,8 @@ class OperationStream:
         return Operation(seq, name, "update", index, to, version)
 
 
-def scan_window_ms(op: Operation) -> tuple[int, int]:
-    """A scan's time range, in ms after the generator's epoch: from order `index`'s slot, `span` slots."""
-    start = op.index * SLOT_MS
-    return start, start + op.span * SLOT_MS
+def scan_window_ms(op: Operation, spacing_ms: int) -> tuple[int, int]:
+    """A scan's time range, in ms after the generator's epoch: from order `index`'s slot, `span` slots (the
+    generator creates order i in [i * spacing_ms, i * spacing_ms + 10) ms, WorkloadSpec.spacing_ms)."""
+    start = op.index * spacing_ms
+    return start, start + op.span * spacing_ms

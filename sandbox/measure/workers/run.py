@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.config import Settings, mask
+from sandbox.measure.driver import write_everywhere
 from sandbox.measure.history import OpHistory
-from sandbox.measure.load import LoadPlan, LoadResult, batched, drive
+from sandbox.measure.load import LoadPlan
 from sandbox.measure.processes import stats_to_wire
 from sandbox.measure.progress import SILENT
-from sandbox.measure.saturation import CpuMeter, client_load
 from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
 from sandbox.measure.workers.clock import measure_offset
@@ -31,7 +31,6 @@ from sandbox.stores.base import Store
 from sandbox.stores.connect import close_all, connect_all, prepare_all
 from sandbox.stores.registry import registry_of
 from sandbox.workload.generator import Workload, WorkloadSpec
-from sandbox.workload.model import Order
 
 FORMAT = "sandbox-worker/1"
 
@@ -50,25 +49,6 @@ async def prepare_namespace(spec: WorkerSpec, settings: Settings) -> None:
         await prepare_all(stores, catalog, spec.namespace.removeprefix("sbx_"), registry_of(settings), [])
     finally:
         await close_all(stores, keep=True, notes=[])
-
-
-async def _write_share(ts: TimedStore, spec: WorkerSpec, workload: Workload, plan: LoadPlan) -> dict[str, Any]:
-    """This worker's orders to one store; returns orders sent, measured seconds and the client's own load."""
-    assert isinstance(spec.index, int)
-    sent = 0
-    meter = CpuMeter()
-
-    async def write(orders: list[Order], intended_ns: int, begun_ns: int) -> None:
-        nonlocal sent
-        sent += len(orders)
-        await ts.write_batch(orders, intended_ns, begun_ns)
-
-    def started(result: LoadResult) -> None:
-        ts.measure_from_ns = result.measure_from_ns
-
-    share = workload.orders(spec.index, step=spec.workers)
-    result = await drive(batched(share, spec.batch), write, plan, started)
-    return {"sent": sent, "elapsed_s": result.measured_s, "client": client_load(plan, result, meter).to_json()}
 
 
 async def run_worker(spec: WorkerSpec, settings: Settings) -> Path:
@@ -95,7 +75,10 @@ async def run_worker(spec: WorkerSpec, settings: Settings) -> Path:
         workload.order(0)  # the catalog, built before the clock starts
         try:
             async with timeline:
-                loads = await asyncio.gather(*(_write_share(ts, spec, workload, plan) for ts in timed))
+                outcomes = await write_everywhere(timed, workload, plan.concurrency, spec.batch, plan=plan,
+                                                  share=(spec.index, spec.workers))
+            # per store: sent, elapsed_s, client (CPU, lag)
+            loads = {name: outcomes[ts.name].to_json() for name, ts in zip(spec.stores, timed, strict=True)}
         finally:
             history.close()
     finally:
@@ -109,8 +92,8 @@ async def run_worker(spec: WorkerSpec, settings: Settings) -> Path:
         "clock": offset.to_json() if offset else None,
         "servers": {name: str(info) for name, info in servers.items()},
         "endpoints": {s.name: mask(s.endpoint.url) for s in stores},
-        "sent": {name: load["sent"] for name, load in zip(spec.stores, loads, strict=True)},
-        "loads": dict(zip(spec.stores, loads, strict=True)),  # per store: sent, elapsed_s, client (CPU, lag)
+        "sent": {name: load["sent"] for name, load in loads.items()},
+        "loads": loads,
     }
     (folder / "stats.json").write_text(json.dumps({ts.name: stats_to_wire(ts.op("write")) for ts in timed}))
     # worker.json last: its presence says the folder is complete.
