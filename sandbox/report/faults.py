@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich import box
 from rich.markup import escape
 from rich.table import Table
@@ -74,7 +76,7 @@ def visibility_table(state: FaultRun) -> Table:
     return table
 
 
-def durability_table(state: FaultRun) -> Table:
+def durability_table(groups: list[durability.DurabilityGroup]) -> Table:
     """Per profile and store over its trials; the settings, unknowns and latency follow in lines below."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=durability.TITLE)
     for col in ("profile", "store", "lost min/med/max", "lost per trial", "acked per trial", "writes/s at kill",
@@ -82,7 +84,7 @@ def durability_table(state: FaultRun) -> Table:
         table.add_column(col, justify="right" if col in ("lost min/med/max", "writes/s at kill") else "left",
                          overflow="fold")
     previous = None
-    for g in durability.groups([r.to_json() for r in state.durability]):
+    for g in groups:
         table.add_row(escape(g.profile) if g.profile != previous else "", g.store,
                       "/".join(_cell(Verdict.LOST, n) for n in g.lost_range),
                       ", ".join(map(str, g.lost)), ", ".join(map(str, g.acknowledged)),
@@ -92,14 +94,14 @@ def durability_table(state: FaultRun) -> Table:
     return table
 
 
-def durability_lines(state: FaultRun) -> list[str]:
+def durability_lines(groups: list[durability.DurabilityGroup], rows: list[dict[str, Any]]) -> list[str]:
     """What each row was run with, and what else it saw (summary.json has every trial)."""
     lines = [f"  {escape(g.profile)} / {g.store}: {escape(g.setting)}; unknown outcome {g.unknown}, divergent "
              f"{_cell(Verdict.DIVERGENT, g.divergent)}, write p99 {_ms(g.write_p99_ms)} ms (worst trial)"
              + (f"; killed inside the window it showed in {g.window_seen} of {len(g.lost)} trials"
                 if g.window_seen else "")
-             for g in durability.groups([r.to_json() for r in state.durability])]
-    return lines + [f"  {escape(line)}" for line in durability.disk_lines([r.to_json() for r in state.durability])]
+             for g in groups]
+    return lines + [f"  {escape(line)}" for line in durability.disk_lines(rows)]
 
 
 def print_faults(ctx: RunContext) -> None:
@@ -109,8 +111,10 @@ def print_faults(ctx: RunContext) -> None:
     if state.applied:
         console.print(faults_table(state))
     if state.durability:
-        console.print(durability_table(state))
-        for line in durability_lines(state):
+        rows = [r.to_json() for r in state.durability]
+        groups = durability.groups(rows)
+        console.print(durability_table(groups))
+        for line in durability_lines(groups, rows):
             console.print(line)
         console.print(f"  failure simulated: {state.failure_simulated}")
     else:

@@ -16,9 +16,8 @@ from matplotlib.figure import Figure
 
 from sandbox.measure.latency import decode, new_histogram
 from sandbox.report import folder as rf
-from sandbox.report import plots, sections
+from sandbox.report import plots, sections, sharding
 from sandbox.report.recommend import matrix_table
-from sandbox.report.sharding import moved_fraction_figure
 from sandbox.report.table_data import Cell, TableData
 from sandbox.report.trials import trials_table
 
@@ -105,11 +104,11 @@ def run_body(trial: rf.Trial, out: Path) -> list[str]:
         parts += ["<h2>Over time</h2>",
                   figure_html(fig, out / "plot-timeline.png", "throughput and p99 response time per second, from "
                               "timeline.csv; grey: warm-up (not in the results); red: faults injected (history)")]
-    if moved := sections.sharding(summary):
-        fig = moved_fraction_figure(summary["experiments"]["sharding"])
+    if moved := (summary.get("experiments") or {}).get("sharding"):
+        fig = sharding.moved_fraction_figure(moved)
         parts += ["<h2>Sharding</h2>", figure_html(fig, out / "plot-moved-fraction.png", "fraction of keys moved "
                                                    "adding one shard, per scheme, against the ideal 1/(N+1)"),
-                  table_html(moved)]
+                  table_html(sharding.movement_data(moved))]
     if capacity := (summary.get("mix") or {}).get("capacity"):
         fig = plots.capacity_figure(capacity, plots.color_of(list(summary.get("stores", {}))))
         parts += ["<h2>Capacity</h2>",

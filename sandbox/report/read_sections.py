@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.report.table_data import Cell, TableData, ms
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
+from sandbox.report.table_data import Cell, TableData, ms, pct
 
 
 def analytics(summary: dict[str, Any]) -> TableData | None:
@@ -42,7 +38,7 @@ def cache_aside(summary: dict[str, Any]) -> list[TableData]:
     for p in policies:
         hot = p["hot_key_loads_per_expiry"]
         xact = p["pg_transactions"]
-        t.add(p["policy"], f"{p['reads']:,}", _pct(p["hit_ratio"]), _pct(p["stale_rate"]), p["origin_loads"],
+        t.add(p["policy"], f"{p['reads']:,}", pct(p["hit_ratio"]), pct(p["stale_rate"]), p["origin_loads"],
               f"{sum(hot) / len(hot):.1f} (max {max(hot)})" if hot else "-", p["origin_queries_per_s"],
               "-" if xact is None else f"{xact / p['elapsed_s']:,.0f}", p["writes"])
         if p["timeline"]:

@@ -8,6 +8,7 @@ from rich.table import Table
 from sandbox.measure.analytics_run import AnalyticsRun
 from sandbox.measure.latency import summarize
 from sandbox.report.console import console
+from sandbox.report.table_data import pct
 from sandbox.scenario.context import RunContext
 from sandbox.stores.analytics import DESCRIPTIONS, Query
 from sandbox.strategies.cache.mix import PolicyOutcome
@@ -18,10 +19,6 @@ VERDICT = {"agrees": "[green]agrees[/]", "reference": "reference", "drift": "[ye
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}" if value < 100 else f"{value:,.0f}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
 
 
 def analytics_table(ctx: RunContext, run: AnalyticsRun) -> Table:
@@ -61,7 +58,7 @@ def cache_table(outcomes: list[PolicyOutcome]) -> Table:
         hits, misses = summarize(o.merged("hit", "waited")), summarize(o.merged("miss", "early", "fallback"))
         hot = o.hot_episodes
         per = f"{sum(hot) / len(hot):.1f} (max {max(hot)}, n={len(hot)})" if hot else "-"
-        table.add_row(o.policy, f"{o.reads:,}", _pct(o.hit_ratio), _pct(o.stale_rate), f"{o.origin_loads:,}", per,
+        table.add_row(o.policy, f"{o.reads:,}", pct(o.hit_ratio), pct(o.stale_rate), f"{o.origin_loads:,}", per,
                       _ms(hits["p50"]), _ms(hits["p99"]), _ms(misses["p50"]), _ms(misses["p99"]),
                       f"{(o.origin_loads + o.writes) / o.elapsed_s:,.0f}",
                       "-" if o.xact is None else f"{o.xact / o.elapsed_s:,.0f}", f"{o.writes:,}")
@@ -74,7 +71,7 @@ def outage_table(outcome: PolicyOutcome) -> Table:
     for col in ("s", "reads", "hit ratio", "fallbacks", "origin loads", "read p50", "read p99", "event"):
         table.add_column(col, justify="left" if col == "event" else "right")
     for s in outcome.timeline:
-        table.add_row(str(s.t), f"{s.reads:,}", _pct(s.hits / s.reads if s.reads else None), f"{s.fallbacks:,}",
+        table.add_row(str(s.t), f"{s.reads:,}", pct(s.hits / s.reads if s.reads else None), f"{s.fallbacks:,}",
                       f"{s.origin_loads:,}", _ms(s.p50_ms), _ms(s.p99_ms), escape(s.event))
     return table
 

@@ -157,25 +157,6 @@ def replicas(summary: dict[str, Any]) -> list[TableData]:
     return out
 
 
-def sharding(summary: dict[str, Any]) -> TableData | None:
-    """The sharding scenario's movement table (docs/sharding.md)."""
-    result = (summary.get("experiments") or {}).get("sharding")
-    if not result:
-        return None
-    t = TableData("sharding", f"keys moved when the shard count changes ({result['keys']:,} keys of each kind, "
-                              f"ring with {result['vnodes']} virtual nodes per shard)",
-                  ["keys", "scheme", "shards", "moved", "ideal", "moved / ideal", "only the changed shard",
-                   "max/mean before", "after"])
-    for m in result["movements"]:
-        consistent = m["scheme"] in ("ring", "jump", "rendezvous")
-        t.add(m["key_kind"], m["scheme"], f"{m['n_from']} -> {m['n_to']}", f"{m['moved_fraction']:.2%}",
-              f"{m['ideal']:.2%}", f"{m['moved_fraction'] / m['ideal']:.2f}",
-              Cell("yes" if m["only_changed_shard"] else "no", bad=consistent and not m["only_changed_shard"]),
-              f"{m['max_over_mean_before']:.3f}", f"{m['max_over_mean_after']:.3f}")
-    t.notes.append("ideal: the new shard's fair share 1/(N+1), or the removed shard's 1/N")
-    return t
-
-
 def manifest(summary: dict[str, Any]) -> TableData:
     env = summary.get("environment") or {}
     client = summary.get("client") or {}
@@ -214,12 +195,10 @@ def manifest(summary: dict[str, Any]) -> TableData:
 
 def run_tables(summary: dict[str, Any]) -> list[TableData]:
     """Every table of one run, in the terminal's order."""
-
     out: list[TableData | None] = [strategies(summary)]
     if any(s.get("operations") for s in summary.get("stores", {}).values()):
         out += [latency(summary), client_side(summary)]
     out += [consistency(summary), *faults(summary), *replicas(summary), read_sections.analytics(summary),
             *read_sections.cache_aside(summary)]
-
     out += [server_sections.migration(summary), *server_sections.server_stats(summary)]
     return [t for t in out if t is not None]

@@ -7,6 +7,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from sandbox.measure.server_snapshots import cross_check
 from sandbox.report.console import console
 from sandbox.report.results import client_writes
 from sandbox.scenario.context import RunContext
@@ -35,7 +36,7 @@ def print_server_stats(ctx: RunContext) -> None:
         return
     total = run.total()
     console.print(headline_table("server statistics: change over the run, as each server counts it", total))
-    checks = run.to_json(client_writes(ctx))["cross_check"]
+    checks = cross_check(total, client_writes(ctx))
     table = Table(title="cross-check: orders written per the client vs writes counted by the server")
     for col in ("store", "client orders", "server count", "difference", "server counter (what it counts)"):
         table.add_column(col, justify="right" if col in ("client orders", "server count", "difference") else "left")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from sandbox.report.console import console
+from sandbox.report.table_data import Cell, TableData
 from sandbox.scenario.context import RunContext
 
 if TYPE_CHECKING:
@@ -24,9 +25,13 @@ def findings(result: dict[str, Any]) -> list[str]:
             for m in result["movements"] if m["scheme"] in CONSISTENT and not m["only_changed_shard"]]
 
 
+def _title(result: dict[str, Any]) -> str:
+    return (f"keys moved when the shard count changes ({result['keys']:,} keys of each kind, "
+            f"ring with {result['vnodes']} virtual nodes per shard)")
+
+
 def movement_table(result: dict[str, Any]) -> Table:
-    table = Table(title=f"keys moved when the shard count changes ({result['keys']:,} keys of each kind, "
-                        f"ring with {result['vnodes']} virtual nodes per shard)",
+    table = Table(title=_title(result),
                   caption="ideal: the new shard's fair share 1/(N+1), or the removed shard's 1/N; max/mean: keys "
                           "on the fullest shard over the average, before and after")
     for col in ("keys", "scheme", "shards", "moved", "ideal", "moved / ideal", "only the changed shard",
@@ -40,6 +45,21 @@ def movement_table(result: dict[str, Any]) -> Table:
                       f"{m['ideal']:.2%}", f"{m['moved_fraction'] / m['ideal']:.2f}", flag,
                       f"{m['max_over_mean_before']:.3f}", f"{m['max_over_mean_after']:.3f}")
     return table
+
+
+def movement_data(result: dict[str, Any]) -> TableData:
+    """The movement table for report.html (docs/sharding.md)."""
+    t = TableData("sharding", _title(result),
+                  ["keys", "scheme", "shards", "moved", "ideal", "moved / ideal", "only the changed shard",
+                   "max/mean before", "after"])
+    for m in result["movements"]:
+        t.add(m["key_kind"], m["scheme"], f"{m['n_from']} -> {m['n_to']}", f"{m['moved_fraction']:.2%}",
+              f"{m['ideal']:.2%}", f"{m['moved_fraction'] / m['ideal']:.2f}",
+              Cell("yes" if m["only_changed_shard"] else "no",
+                   bad=m["scheme"] in CONSISTENT and not m["only_changed_shard"]),
+              f"{m['max_over_mean_before']:.3f}", f"{m['max_over_mean_after']:.3f}")
+    t.notes.append("ideal: the new shard's fair share 1/(N+1), or the removed shard's 1/N")
+    return t
 
 
 def moved_fraction_figure(result: dict[str, Any]) -> Figure:

@@ -28,5 +28,9 @@ def ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}" if value < 100 else f"{value:.0f}"
 
 
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
 def count(n: int | None) -> Cell:
     return Cell("-") if n is None else Cell(str(n), bad=bool(n))

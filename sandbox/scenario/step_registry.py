@@ -29,18 +29,14 @@ from sandbox.scenario import (
 )
 from sandbox.scenario.spec import Phase, RunParams, Scenario
 
-STEPS: dict[str, steps.Step] = {**steps.STEPS, **fault_steps.STEPS, **durability_step.STEPS, **strategy_steps.STEPS,
-                                **sharding_step.STEPS, **reshard_step.STEPS, **partitioning_step.STEPS,
-                                **routing_step.STEPS, **replica_steps.STEPS,
-                                **analytics_steps.STEPS, **cache_steps.STEPS, **exhaustion_steps.STEPS,
-                                **disk_full_step.STEPS,
-                                **migration_step.STEPS, **mix_steps.STEPS, **sweep_steps.STEPS}
+# A module without VALIDATORS has no parameters to check before the run.
+MODULES = (steps, fault_steps, durability_step, strategy_steps, sharding_step, reshard_step, partitioning_step,
+           routing_step, replica_steps, analytics_steps, cache_steps, exhaustion_steps, disk_full_step,
+           migration_step, mix_steps, sweep_steps)
+STEPS: dict[str, steps.Step] = {name: step for m in MODULES for name, step in m.STEPS.items()}
 # Steps whose parameters can be checked against the run before anything starts (raise UsageError).
 VALIDATORS: dict[str, Callable[[dict[str, Any], RunParams], None]] = {
-    **fault_steps.VALIDATORS, **durability_step.VALIDATORS, **strategy_steps.VALIDATORS, **sharding_step.VALIDATORS,
-    **reshard_step.VALIDATORS, **partitioning_step.VALIDATORS, **routing_step.VALIDATORS, **replica_steps.VALIDATORS,
-    **analytics_steps.VALIDATORS, **cache_steps.VALIDATORS, **exhaustion_steps.VALIDATORS, **disk_full_step.VALIDATORS,
-    **mix_steps.VALIDATORS, **sweep_steps.VALIDATORS}
+    name: check for m in MODULES for name, check in getattr(m, "VALIDATORS", {}).items()}
 
 
 def check_params(step: str, params: dict[str, Any]) -> str | None:
