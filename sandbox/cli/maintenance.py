@@ -22,7 +22,7 @@ def gc(older_than: Annotated[str, typer.Option(help="only namespaces created at 
     """List namespaces left behind by killed runs on every store; with --yes drop them (marked ones only)."""
     age = parse_age(older_than)
     registry, settings = resolved_settings(backend, config)
-    names = registry.parse(stores) if stores is not None else list(registry.names)
+    names = registry.parse(stores)
     print_gc(asyncio.run(collect(settings, names, age, drop=yes)), dropping=yes)
 
 
@@ -64,7 +64,7 @@ def stats(
     from sandbox.scenario.maintenance import live_stats
 
     registry, settings = resolved_settings(backend, config)
-    names = registry.parse(stores) if stores is not None else list(registry.names)
+    names = registry.parse(stores)
     now = run_loop(live_stats(settings, names, namespace))
     console.print(headline_table("server statistics now (counters since each server started)", now))
     for name, doc in now.items():

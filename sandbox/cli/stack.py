@@ -23,7 +23,7 @@ def up(backend: BackendOpt = "auto", stores: StoresOpt = None, config: ConfigOpt
     ws = workspace()
     registry = store_registry(config)
     chosen = resolve_backend(backend, ws.state_dir)
-    names = registry.parse(stores) if stores is not None else list(registry.names)
+    names = registry.parse(stores)
     stack = open_stack(chosen, ws, ensure_env_file(ws.env_file, registry.kinds.values()), registry)
     started = stack.up(names, replicas)
     console.print(f"[bold]{chosen}[/] backend: started {', '.join(started) or 'nothing (already up)'}")

@@ -56,9 +56,9 @@ class StoreRegistry:
         except KeyError:
             raise UsageError(f"unknown store {name}: choose from {','.join(self.kinds)}") from None
 
-    def parse(self, text: str) -> list[str]:
-        """`postgres,mongo` -> ['postgres', 'mongo'], rejecting names no kind has."""
-        return parse_stores(text, self.kinds)
+    def parse(self, text: str | None) -> list[str]:
+        """`postgres,mongo` -> ['postgres', 'mongo'], rejecting names no kind has; None (no --stores) -> all."""
+        return list(self.names) if text is None else parse_stores(text, self.kinds)
 
     def settings(self, backend: Backend, ws: Workspace, config_file: Path | None = None,
                  environ: Mapping[str, str] | None = None) -> Settings:
