@@ -187,7 +187,8 @@ async def test_visibility_probe_gives_up_after_its_timeout() -> None:
 
     probe = VisibilityProbe({"redis": never}, {"redis": "Redis"}, every=1, limit=1, timeout_s=0.05)
     probe.listener(event("ok", end_ns=time.perf_counter_ns()))
-    await asyncio.wait_for(probe.finish(), 5)
+    async with asyncio.timeout(5):
+        await probe.finish()
     assert probe.stats["redis"].never_visible == 1
 
 

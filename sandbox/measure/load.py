@@ -74,6 +74,24 @@ async def gather_all(*aws: Coroutine[Any, Any, T]) -> list[T]:
     return [task.result() for task in tasks]
 
 
+async def cancel_and_wait(tasks: Iterable[asyncio.Future[Any]], every_s: float = 0.1) -> None:
+    """Cancel the tasks and wait until every one has ended, cancelling again any that goes on.
+
+    Only for tasks with nothing to clean up (probes, samplers, background load): a client library that
+    sends through asyncio.wait_for (redis-py does) can swallow a cancellation on Python 3.11 (gh-86296, see
+    tests/test_cancellation.py), and a loop that missed its cancel would run on while we wait for it.
+    """
+    tasks = list(tasks)
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=every_s)
+    for task in tasks:  # retrieved, so asyncio does not log them as never retrieved
+        if not task.cancelled():
+            task.exception()
+
+
 @dataclass(frozen=True)
 class LoadPlan:
     """How one phase issues its operations: closed loop unless a rate is given."""

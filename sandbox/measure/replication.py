@@ -28,6 +28,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from sandbox.measure.latency import new_histogram, record_us, summarize
+from sandbox.measure.load import cancel_and_wait
 from sandbox.measure.timing import TimedStore
 from sandbox.stores.replication import ServerLag
 from sandbox.workload.model import Order
@@ -170,10 +171,7 @@ async def follow(writer: TimedStore, reader: Reader, markers: Iterable[Order], t
         if load is not None:
             await load
     finally:
-        pending: list[asyncio.Future[Any]] = [*probes, *(f for f in (sampler, load) if f is not None)]
-        for future in pending:
-            future.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await cancel_and_wait([*probes, *(f for f in (sampler, load) if f is not None)])
     return stats
 
 
@@ -207,5 +205,6 @@ async def _until_visible(reader: Reader, order_id: str, acked_ns: int, timeout_s
 async def _sample(server_lag: Callable[[], Awaitable[ServerLag]], stats: ReplicaReads) -> None:
     while True:
         with contextlib.suppress(Exception):  # a paused or killed node does not answer; the next sample may
-            stats.server.append(await asyncio.wait_for(server_lag(), 2.0))
+            async with asyncio.timeout(2.0):
+                stats.server.append(await server_lag())
         await asyncio.sleep(SERVER_SAMPLE_S)

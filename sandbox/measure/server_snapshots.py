@@ -19,7 +19,8 @@ async def snapshot_all(stores: Sequence[Store]) -> dict[str, ServerStats]:
     """Every store's statistics now; a store that cannot answer (down, stand-in) gets an `unavailable` entry."""
     async def one(store: Store) -> ServerStats:
         try:
-            return await asyncio.wait_for(store.server_stats(), SNAPSHOT_TIMEOUT_S)
+            async with asyncio.timeout(SNAPSHOT_TIMEOUT_S):
+                return await store.server_stats()
         except Exception as exc:
             return unavailable("-", f"{store.name}: no statistics ({type(exc).__name__}: {str(exc)[:120]})")
 

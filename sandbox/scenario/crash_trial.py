@@ -136,7 +136,8 @@ async def write_until_killed(ts: TimedStore, workload: Workload, plan: LoadPlan,
 
     async def nemesis() -> None:
         with contextlib.suppress(TimeoutError):  # T seconds of writing came first
-            await asyncio.wait_for(stream.reached.wait(), point.after_s)
+            async with asyncio.timeout(point.after_s):
+                await stream.reached.wait()
         await _kill(ts.name, crash, stream, injector, url, history, started)
 
     async def write(orders: list[Order], intended_ns: int, begun_ns: int) -> None:

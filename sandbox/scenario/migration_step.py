@@ -143,7 +143,8 @@ async def _one(ctx: RunContext, tool: mig.MigrationKit, m: mig.Migration, direct
     if run.reader_s and direction == "up" and table:
         holding = asyncio.Event()
         reader = asyncio.create_task(tool.hold_reader(table, run.reader_s, holding))
-        await asyncio.wait_for(holding.wait(), 10)
+        async with asyncio.timeout(10):
+            await holding.wait()
     ctx.progress.note(f"{m} {direction}" + (f" (a reader holds {table} for {run.reader_s:g} s)" if reader else ""))
     t0 = time.perf_counter_ns()
     attempts, error, ok = 0, None, False

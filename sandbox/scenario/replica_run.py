@@ -84,7 +84,8 @@ async def open_pair(settings: Settings, ws: Workspace, store: str, namespace: st
         adapter = kind.make(ep, namespace, kind.options_for(pool, **options))
         opened.append(adapter)
         try:
-            await asyncio.wait_for(adapter.connect(), 10.0)
+            async with asyncio.timeout(10.0):
+                await adapter.connect()
         except Exception as exc:
             raise UsageError(f"{store} at {mask(ep.url)} does not answer ({type(exc).__name__}): start replicas "
                              f"with `sandbox up --replicas 1`, or set SANDBOX_{store.upper()}_REPLICA_URL") from None
@@ -103,11 +104,17 @@ async def open_pair(settings: Settings, ws: Workspace, store: str, namespace: st
     finally:
         if opened:
             writer_adapter = opened[0]
+
+            async def teardown() -> None:
+                async with asyncio.timeout(10.0):
+                    await writer_adapter.teardown()
+
             with contextlib.suppress(Exception):  # a primary a fault killed is back by now, or never will be
-                await _when_ready(lambda: asyncio.wait_for(writer_adapter.teardown(), 10.0))
+                await _when_ready(teardown)
         for adapter in opened:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(adapter.close(), 10.0)
+                async with asyncio.timeout(10.0):
+                    await adapter.close()
 
 
 async def _when_ready(action: Callable[[], Awaitable[None]]) -> None:

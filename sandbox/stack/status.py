@@ -31,13 +31,15 @@ async def probe(settings: Settings, store: str) -> StoreStatus:
     ep = endpoint(settings, store)
     adapter = make_store(settings, store, namespace="sbx_status_probe")
     try:
-        info = await asyncio.wait_for(adapter.connect(), PROBE_TIMEOUT_S)
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            info = await adapter.connect()
         return StoreStatus(store, mask(ep.url), True, str(info))
     except Exception as exc:  # any failure means "not reachable"; the reason is shown
         return StoreStatus(store, mask(ep.url), False, _reason(exc))
     finally:
         with contextlib.suppress(Exception):  # a half-open client may fail to close; nothing to report
-            await asyncio.wait_for(adapter.close(), PROBE_TIMEOUT_S)
+            async with asyncio.timeout(PROBE_TIMEOUT_S):
+                await adapter.close()
 
 
 async def gather_status(settings: Settings, stores: list[str]) -> list[StoreStatus]:
@@ -52,7 +54,8 @@ async def replica_status(settings: Settings, ws: Workspace, nodes: list[str]) ->
         assert rep is not None
         url = replica_url(settings, ws, store, rep, index)
         try:
-            role = await asyncio.wait_for(rep.role(url), PROBE_TIMEOUT_S)
+            async with asyncio.timeout(PROBE_TIMEOUT_S):
+                role = await rep.role(url)
             return StoreStatus(node, mask(url), True, role)
         except Exception as exc:  # shown as the reason it is not reachable
             return StoreStatus(node, mask(url), False, _reason(exc))

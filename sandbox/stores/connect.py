@@ -24,7 +24,8 @@ async def connect_all(stores: Sequence[Store]) -> dict[str, ServerInfo]:
     """Connect every store or none: an unreachable store stops the run before anything is written."""
     async def one(store: Store) -> ServerInfo:
         try:
-            return await asyncio.wait_for(store.connect(), CONNECT_TIMEOUT_S)
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                return await store.connect()
         except Exception as exc:
             reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
             raise UsageError(f"{store.name} is not reachable at {mask(store.endpoint.url)} ({mask(reason)}); "

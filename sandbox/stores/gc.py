@@ -61,7 +61,8 @@ async def _one(settings: Settings, name: str, older_than_s: float, drop: bool, n
         return out
     adapter = make_store(settings, name, "sbx_gc", 2)  # a connection only: gc creates nothing
     try:
-        await asyncio.wait_for(adapter.connect(), CONNECT_TIMEOUT_S)
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            await adapter.connect()
         found = await markers.find(adapter)
         out.unmarked = found.unmarked
         for marker in sorted(found.marked, key=lambda m: m.created_at):
@@ -79,5 +80,6 @@ async def _one(settings: Settings, name: str, older_than_s: float, drop: bool, n
         out.error = mask(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200])
     finally:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(adapter.close(), CONNECT_TIMEOUT_S)
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                await adapter.close()
     return out

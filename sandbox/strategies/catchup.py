@@ -165,7 +165,8 @@ class Workers:
     async def pause(self, seconds: float) -> None:
         """Sleep until woken (a NOTIFY, new work), stopped, or `seconds` pass, whichever comes first."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wake.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self.wake.wait()
         if not self.stopped:
             self.wake.clear()
 

@@ -112,7 +112,8 @@ class OutboxRelay:
             with contextlib.suppress(*SOURCE_ERRORS):  # PostgreSQL down: no sample
                 self.backlog.append((round(time.monotonic() - self._t0, 2), await self.unpublished()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.workers.stop_signal.wait(), 0.25)
+                async with asyncio.timeout(0.25):
+                    await self.workers.stop_signal.wait()
 
     def details(self) -> dict[str, Any]:
         step = max(1, len(self.backlog) // BACKLOG_SAMPLES)
