@@ -11,11 +11,27 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
+import os
+import signal
 from pathlib import Path
 
+import pytest
+
+from sandbox.config import Settings, Workspace
 from sandbox.measure.load import cancel_and_wait
+from sandbox.measure.progress import Silent
 from sandbox.measure.replication import ReplicaReads, _sample
+from sandbox.scenario.context import RunContext
+from sandbox.scenario.interrupt import Interrupted
+from sandbox.scenario.runner import run
+from sandbox.scenario.spec import Phase, RunParams, Scenario
+from sandbox.scenario.step_registry import STEPS
+from sandbox.stack import open_stack
+from sandbox.stores.registry import StoreRegistry
 from sandbox.stores.replication import ServerLag
+
+BUILT_IN = StoreRegistry.built_in()
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,3 +104,28 @@ async def test_cancel_and_wait_stops_a_loop_that_missed_its_first_cancel() -> No
         await cancel_and_wait([loop, error], every_s=0.05)
     assert loop.cancelled() and rounds > 1
     assert isinstance(error.exception(), RuntimeError)
+
+
+async def test_a_signal_whose_cancellation_was_swallowed_stops_the_run_after_the_phase(
+        monkeypatch: pytest.MonkeyPatch, workspace: Workspace, settings: Settings, tmp_path: Path) -> None:
+    ran: list[str] = []
+
+    async def deaf(ctx: RunContext) -> None:
+        """A phase whose client library swallows the cancellation the signal sends, then finishes."""
+        os.kill(os.getpid(), signal.SIGTERM)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(1)
+        ran.append("deaf")
+
+    async def after(ctx: RunContext) -> None:
+        ran.append("after")
+
+    monkeypatch.setitem(STEPS, "deaf", deaf)
+    monkeypatch.setitem(STEPS, "after", after)
+    scenario = Scenario("deaf", "", RunParams(), (Phase("deaf"), Phase("after")))
+    with pytest.raises(Interrupted) as stopped:
+        await run(scenario, RunParams(connect=False), settings, workspace, "native",
+                  open_stack("native", workspace, {}, BUILT_IN), Silent(), tmp_path)
+    assert stopped.value.signum == signal.SIGTERM and stopped.value.exit_code == 143
+    assert ran == ["deaf"], "the run went on to the next phase after SIGTERM"
+    assert stopped.value.ctx is not None and stopped.value.ctx.interrupted == "SIGTERM"

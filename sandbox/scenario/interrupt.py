@@ -5,6 +5,8 @@ Both signals cancel the run's task: the step under way is cut short, the runner'
 run as they always do (dropping the namespaces unless --keep), and the CLI writes summary.json with
 `interrupted` set before exiting 128 + the signal number (130 for SIGINT, 143 for SIGTERM), as shells do.
 A second signal is the signal's default action: the process dies at once (`sandbox gc` finds what it left).
+On Python 3.11 a client library waiting in asyncio.wait_for can swallow the cancellation (gh-86296, see
+tests/test_cancellation.py); the runner then stops at the end of the phase under way instead.
 """
 
 from __future__ import annotations

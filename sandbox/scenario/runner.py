@@ -73,6 +73,8 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
             await STEPS[phase.step](ctx, **phase.params)
             ctx.server_stats.record(phase.step, before, await snapshot_all(stores))
             ctx.completed_phases.append(phase.step)
+            if catcher.signum is not None:  # its cancellation was lost in a client's wait_for (gh-86296)
+                raise asyncio.CancelledError
     except asyncio.CancelledError as exc:  # SIGINT or SIGTERM (see interrupt.py): stop, then clean up
         ctx.interrupted = signal.Signals(catcher.caught(exc)).name
     finally:
