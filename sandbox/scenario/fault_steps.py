@@ -20,6 +20,7 @@ from typing import Any
 from sandbox.errors import SandboxError, UsageError
 from sandbox.measure.checker import CheckReport, check_store, expected_records
 from sandbox.measure.history import OpHistory
+from sandbox.measure.load import cancel_and_wait
 from sandbox.measure.visibility import VisibilityProbe
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.fault_run import AppliedFault, FaultRun
@@ -93,8 +94,7 @@ def _start_schedule(ctx: RunContext, schedule: list[Fault]) -> None:
         injector = state.injector
 
         async def restore() -> None:
-            for task in state.background:
-                task.cancel()
+            await cancel_and_wait(state.background)  # a schedule left running could kill a store after this
             for done in await injector.restore():
                 ctx.notes.append(f"restored after the run: {done}")
 
