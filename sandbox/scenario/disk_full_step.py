@@ -31,7 +31,7 @@ from sandbox.scenario.exhaustion_steps import parse_bytes
 from sandbox.scenario.fault_run import FaultRun
 from sandbox.scenario.fault_steps import fault_run
 from sandbox.scenario.spec import RunParams
-from sandbox.scenario.steps import Step
+from sandbox.scenario.steps import Step, with_defaults
 from sandbox.stack.base import Stack
 from sandbox.stack.small_disk import SmallDisk
 from sandbox.stores import make_store
@@ -46,7 +46,7 @@ async def disk_full(ctx: RunContext, size: str = "128mb", headroom: str = "2mb",
                     recovery_s: float = 30.0) -> None:
     """Each store in turn on a small disk: fill it, write, give the space back, restart; check every order."""
     stack = ctx.stack  # the docker backend refuses small_disk in one line (how to do it by hand: docs/faults.md)
-    size_b, headroom_b = _sizes({"size": size, "headroom": headroom})
+    size_b, headroom_b = _sizes(size, headroom)
     results: dict[str, Any] = {}
     ctx.experiments["disk_full"] = {"size": size_b, "headroom": headroom_b, "recover": recover, "stores": results}
     for name in ctx.stores:
@@ -142,19 +142,20 @@ async def _check(state: FaultRun, ctx: RunContext, name: str, ts: TimedStore, hi
     return report
 
 
-def _sizes(params: dict[str, Any]) -> tuple[int, int]:
-    size = parse_bytes(params.get("size", "128mb"), "disk_full: size")
-    headroom = parse_bytes(params.get("headroom", "2mb"), "disk_full: headroom")
+def _sizes(size_text: Any, headroom_text: Any) -> tuple[int, int]:
+    size = parse_bytes(size_text, "disk_full: size")
+    headroom = parse_bytes(headroom_text, "disk_full: headroom")
     if headroom >= size:
         raise UsageError(f"disk_full: headroom ({headroom} B) must be smaller than size ({size} B)")
     return size, headroom
 
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
-    _sizes(params)
-    if params.get("recover", "delete") not in ("delete", "grow"):
+    given = with_defaults(disk_full, params)
+    _sizes(given["size"], given["headroom"])
+    if given["recover"] not in ("delete", "grow"):
         raise UsageError(f"disk_full: recover must be delete or grow, got {params['recover']!r}")
-    recovery_s = params.get("recovery_s", 30.0)
+    recovery_s = given["recovery_s"]
     if isinstance(recovery_s, bool) or not isinstance(recovery_s, int | float) or recovery_s <= 0:
         raise UsageError(f"disk_full: recovery_s must be a positive number of seconds, got {recovery_s!r}")
 

@@ -26,8 +26,8 @@ from sandbox.scenario.crash_trial import KillPoint, write_until_killed
 from sandbox.scenario.durability_rows import DurabilityRow
 from sandbox.scenario.fault_steps import fault_run
 from sandbox.scenario.spec import RunParams
-from sandbox.scenario.steps import Step
-from sandbox.stack.busy_disk import BusyDisk, DiskLoad, same_device
+from sandbox.scenario.steps import Step, with_defaults
+from sandbox.stack.busy_disk import BusyDisk, same_device
 from sandbox.stack.durability_profiles import Profile, parse_profiles
 from sandbox.stack.faults import FaultInjector
 from sandbox.stack.persistence import brief
@@ -96,7 +96,6 @@ async def _one_trial(ctx: RunContext, index: int, trial: int, profile: Profile, 
         reported = {name: await _reported_settings(ts.store) for name, ts in timed.items()}
         plan = LoadPlan(p.concurrency)
         disk = BusyDisk(ctx.stack.ws.state_dir, busy_disk_mb) if busy_disk_mb else None
-        load: DiskLoad | None = None
         if disk is not None:
             disk.start()
         try:
@@ -132,7 +131,6 @@ async def _one_trial(ctx: RunContext, index: int, trial: int, profile: Profile, 
         await close_all(adapters, keep=ctx.params.keep, notes=ctx.notes)
 
 
-
 def _busy(value: Any) -> bool:
     if value in (True, "on", "yes", "true"):
         return True
@@ -166,13 +164,14 @@ async def _reported_settings(store: Store) -> str:
 
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
-    parse_profiles(params.get("profiles", "default"), StoreRegistry.built_in())
-    KillPoint(params.get("kill_at_acked"), params.get("kill_after_s", 1.0), params.get("aim", "window")).validated()
-    _busy(params.get("busy_disk", "off"))
-    mb = params.get("busy_disk_mb", 8)
+    given = with_defaults(durability, params)
+    parse_profiles(given["profiles"], StoreRegistry.built_in())
+    KillPoint(given["kill_at_acked"], given["kill_after_s"], given["aim"]).validated()
+    _busy(given["busy_disk"])
+    mb = given["busy_disk_mb"]
     if isinstance(mb, bool) or not isinstance(mb, int) or not 0 < mb <= 256:
         raise UsageError(f"durability: busy_disk_mb must be a whole number of MB from 1 to 256, got {mb!r}")
-    repeat = params.get("repeat", 3)
+    repeat = given["repeat"]
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat <= 0:
         raise UsageError(f"durability: repeat must be a positive whole number of trials, got {repeat!r}")
 

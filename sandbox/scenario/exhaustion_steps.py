@@ -21,7 +21,7 @@ from sandbox.config import endpoint
 from sandbox.errors import UsageError
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
-from sandbox.scenario.steps import Step
+from sandbox.scenario.steps import Step, with_defaults
 
 POLICIES = ("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu",
             "volatile-random", "volatile-ttl")
@@ -74,9 +74,10 @@ async def redis_maxmemory(ctx: RunContext, policy: str = "noeviction", headroom:
 
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
-    if params.get("policy", "noeviction") not in POLICIES:
+    given = with_defaults(redis_maxmemory, params)
+    if given["policy"] not in POLICIES:
         raise UsageError(f"redis_maxmemory: policy must be one of {', '.join(POLICIES)}, got {params['policy']!r}")
-    parse_bytes(params.get("headroom", "1mb"))
+    parse_bytes(given["headroom"])
 
 
 STEPS: dict[str, Step] = {"redis_maxmemory": redis_maxmemory}

@@ -54,6 +54,7 @@ def engine_is_local(output: str, hostname: str) -> bool:
     (Docker Desktop answers "docker-desktop": its containers' PIDs live in a VM)."""
     return output.strip() == hostname
 
+
 PUBLISHED_PORT = re.compile(r"\$\{(SANDBOX_\w+_PORT):-(\d+)\}")
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.errors import UsageError
-from sandbox.stack.pids import ProcessRecords, is_ours
+from sandbox.stack.pids import ProcessRecords, stop_process
 from sandbox.stores.launch import LaunchContext
 
 SUFFIX = "@small-disk"  # the holder's key in the stack's process records
@@ -124,12 +124,10 @@ class SmallDisks:
     def release(self, store: str) -> bool:
         """End the holder (stop the server first): the namespace and its tmpfs go with it."""
         key = store + SUFFIX
-        pid, started = self.records.pid(key), self.records.started(key)
+        pid = self.records.pid(key)
         if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            while is_ours(pid, started):
-                time.sleep(0.01)
+            with contextlib.suppress(ProcessLookupError):  # gone already
+                stop_process(pid, self.records.started(key), signal.SIGKILL, 0)
         self.records.forget(key)
         return pid is not None
 

@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass
 
 from sandbox.config import Settings, Workspace, endpoint, mask
+from sandbox.errors import first_line
 from sandbox.stores import make_store
 from sandbox.stores.registry import registry_of
 from sandbox.stores.replication import REPLICA_URL, replica_node, replica_url, split_node
@@ -23,8 +24,8 @@ class StoreStatus:
 
 
 def _reason(exc: Exception) -> str:
-    """Why a server could not be asked: the error's first line (masked, at most 120 characters)."""
-    return mask(str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__)
+    """Why a server could not be asked (masked)."""
+    return mask(first_line(exc, 120))
 
 
 async def probe(settings: Settings, store: str) -> StoreStatus:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Sequence
 
 from sandbox.config import mask
-from sandbox.errors import SandboxError, UsageError
+from sandbox.errors import SandboxError, UsageError, first_line
 from sandbox.stores.base import ServerInfo, Store
 from sandbox.stores.markers import Marker, no_markers
 from sandbox.stores.registry import StoreRegistry
@@ -27,7 +27,7 @@ async def connect_all(stores: Sequence[Store]) -> dict[str, ServerInfo]:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
                 return await store.connect()
         except Exception as exc:
-            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            reason = first_line(exc, 160)
             raise UsageError(f"{store.name} is not reachable at {mask(store.endpoint.url)} ({mask(reason)}); "
                              "start the stores with `sandbox up` or fix SANDBOX_"
                              f"{store.name.upper()}_URL") from None
