@@ -8,6 +8,7 @@ may import it.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,15 +89,18 @@ def check_source(source: str, module: str, file: str, is_package: bool = False) 
     return found
 
 
-def test_no_import_runs_up_the_layers() -> None:
-    violations: list[Violation] = []
-    for path in sorted(PACKAGE.rglob("*.py")):
+def modules(root: Path) -> Iterator[tuple[Path, Path, str, bool]]:
+    """Each .py under root: its path, that path from the project, its module name, whether it is a package."""
+    for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(PACKAGE.parent)
         parts = list(rel.with_suffix("").parts)
         is_package = parts[-1] == "__init__"
-        if is_package:
-            parts = parts[:-1]
-        module = ".".join(parts)
+        yield path, rel, ".".join(parts[:-1] if is_package else parts), is_package
+
+
+def test_no_import_runs_up_the_layers() -> None:
+    violations: list[Violation] = []
+    for path, rel, module, is_package in modules(PACKAGE):
         if layer_of(module) not in LAYERS:
             violations.append(Violation(str(rel), 1, module, "this module is in no layer: add it to LAYERS"))
             continue
@@ -143,13 +147,9 @@ def backend_imports(source: str, module: str, file: str, is_package: bool = Fals
 def test_nothing_outside_the_stack_layer_imports_a_backend_class() -> None:
     violations: list[Violation] = []
     for root in (PACKAGE, PACKAGE.parent / "bench"):
-        for path in sorted(root.rglob("*.py")):
-            rel = path.relative_to(PACKAGE.parent)
+        for path, rel, module, is_package in modules(root):
             if rel.parts[:2] == ("sandbox", "stack"):
                 continue
-            parts = list(rel.with_suffix("").parts)
-            is_package = parts[-1] == "__init__"
-            module = ".".join(parts[:-1] if is_package else parts)
             violations += backend_imports(path.read_text(), module, str(rel), is_package)
     assert not violations, "backend classes used above the stack layer:\n" + "\n".join(map(str, violations))
 
