@@ -104,7 +104,7 @@ def _field(f: Field, e: Entity, ds: Dataset, src: _Source) -> None:
         src.emit(f"inst[{name}] = None")  # set by the owner once its key is drawn
         return
     if f.ref is not None:
-        _reference(f, ds, src)
+        _reference(f, e, ds, src)
         return
     if f.copy:
         path = f.copy
@@ -160,30 +160,61 @@ def _field(f: Field, e: Entity, ds: Dataset, src: _Source) -> None:
         src.emit(f"inst[{name}] = {fn}(rng, i, pos, inst)")
 
 
-def _reference(f: Field, ds: Dataset, src: _Source) -> None:
+def index_key(e: Entity, seed: int) -> Callable[[int], Any] | None:
+    """key_of(index) for an entity whose key is made from its index alone (a sequence or a template over
+    index and seed): its instances can be referenced before they are made (users following users)."""
+    f = e.field(e.key)
+    if f is None or f.gen is None:
+        return None
+    if f.gen.name == "sequence":
+        draw = gens.build(f.gen, f.type, seed)
+        return lambda j: draw(None, j, j, {})  # type: ignore[arg-type]
+    if f.gen.name == "template":
+        text = str(f.gen.params.get("template", ""))
+        if set(gens.template_names(text)) <= {"index", "seed"}:
+            return lambda j: text.format(index=j, seed=seed)
+    return None
+
+
+def _copied_from(e: Entity, ref: str) -> bool:
+    return any(f.copy and f.copy[0] == ref for f in e.fields)
+
+
+def _pick(f: Field, ds: Dataset, src: _Source, target_var: str, indent: int) -> None:
+    """target_var = the index of the instance f references (its pick among the target's count)."""
+    assert f.ref is not None
+    n = ds.count_of(f.ref)
+    if f.pick.name == "zipfian":
+        zipf = src.const(gens.Zipfian(f.pick.skew), "zipf")
+        src.emit(f"{target_var} = {zipf}.rank(rng, {n})", indent)
+    else:
+        src.below(target_var, n, indent)
+
+
+def _reference(f: Field, e: Entity, ds: Dataset, src: _Source) -> None:
     name, target = repr(f.name), f.ref
     assert target is not None
     key = repr(ds.model.entity(target).key)
+    by_index = index_key(ds.model.entity(target), ds.seed)
+    need_instance = by_index is None or _copied_from(e, f.name)
+    keyfn = src.const(by_index, "key") if by_index is not None else None
+    j = src.var()
     src.emit(f"if {name} not in inst:")
+    indent = 2
     if f.pick.name == "earlier":
         every = f.pick.null_every
         cond = "i == 0" + (f" or i % {every} == 0" if every else "")
         src.emit(f"if {cond}: inst[{name}] = None", 2)
         src.emit("else:", 2)
-        src.emit(f"o = _ds.instance_of({target!r}, _below(rng, i))", 3)
-        src.emit(f"tg[{name}] = o; inst[{name}] = o[{key}]", 3)
-        return
-    if f.pick.name == "zipfian":
-        zipf = src.const(gens.Zipfian(f.pick.skew), "zipf")
-        src.emit(f"o = _ds.instance_of({target!r}, {zipf}.rank(rng, _ds.count_of({target!r})))", 2)
-    elif ds.model.entity(target).role == "reference":
-        pool = src.const(ds.reference[target], "pool")
-        v = src.var()
-        src.below(v, len(ds.reference[target]), 2)
-        src.emit(f"o = {pool}[{v}]", 2)
+        src.emit(f"{j} = _below(rng, i)", 3)
+        indent = 3
     else:
-        src.emit(f"o = _ds.instance_of({target!r}, _below(rng, _ds.count_of({target!r})))", 2)
-    src.emit(f"tg[{name}] = o; inst[{name}] = o[{key}]", 2)
+        _pick(f, ds, src, j, 2)
+    if need_instance:
+        src.emit(f"o = {_instance(ds, src, e, target, j)}", indent)
+        src.emit(f"tg[{name}] = o; inst[{name}] = o[{key}]", indent)
+    else:
+        src.emit(f"inst[{name}] = {keyfn}({j})", indent)
 
 
 def _children(c: Children, e: Entity, ds: Dataset, src: _Source) -> None:
@@ -204,12 +235,38 @@ def _children(c: Children, e: Entity, ds: Dataset, src: _Source) -> None:
         return
     distinct = child.field(c.distinct)
     assert distinct is not None and distinct.ref is not None
-    pool = src.const(ds.reference[distinct.ref], "pool")
+    size = ds.count_of(distinct.ref)
+    src.emit(f"{n} = min({n}, {size})")
+    if distinct.pick.name == "uniform":
+        src.emit(f"picks = _sample(rng, {size}, {n})")
+    else:  # a skewed pick, drawn again on a repeat
+        k = src.var()
+        src.emit("picks = []")
+        src.emit(f"while len(picks) < {n}:")
+        _pick(distinct, ds, src, k, 2)
+        src.emit(f"if {k} not in picks: picks.append({k})", 2)
+    by_index = index_key(ds.model.entity(distinct.ref), ds.seed)
+    d = repr(c.distinct)
+    if by_index is not None and not _copied_from(child, c.distinct):
+        keyfn = src.const(by_index, "key")
+        src.emit(f"inst[{c.name!r}] = [{make}(rng, j, j, inst, {{{d}: {keyfn}(k)}}) for j, k in enumerate(picks)]")
+        return
     key = ds.model.entity(distinct.ref).key
-    size = len(ds.reference[distinct.ref])
-    src.emit(f"picks = _sample(rng, {size}, min({n}, {size}))")
-    src.emit(f"inst[{c.name!r}] = [{make}(rng, j, j, inst, {{{c.distinct!r}: {pool}[k][{key!r}]}}, "
-             f"{{{c.distinct!r}: {pool}[k]}}) for j, k in enumerate(picks)]")
+    o = _instance(ds, src, e, distinct.ref, "k")
+    src.emit(f"inst[{c.name!r}] = [{make}(rng, j, j, inst, {{{d}: o[{key!r}]}}, {{{d}: o}}) "
+             f"for j, o in ((j, {o}) for j, k in enumerate(picks))]")
+
+
+def _instance(ds: Dataset, src: _Source, e: Entity, target: str, index: str) -> str:
+    """Source for instance `index` of target: a held list when it is complete (another reference entity
+    made before this one), else made or looked up on demand."""
+    if ds.model.entity(target).role == "reference" and target != e.name and e.role != "child":
+        return f"{src.const(ds.reference[target], 'pool')}[{index}]"
+    if ds.model.entity(target).role == "reference" and e.role == "child":
+        owner = ds.model.owner_of(e.name)
+        if owner is not None and owner[0].name != target:
+            return f"{src.const(ds.reference[target], 'pool')}[{index}]"
+    return f"_ds.instance_of({target!r}, {index})"
 
 
 def _sum(values: list) -> Any:

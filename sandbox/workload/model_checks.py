@@ -39,8 +39,10 @@ def check_model(model: Model, where: Where) -> Model:
         if not changed:
             break
     model = replace(model, entities=entities)
+    order = list(entities)
     for e in entities.values():
         _check_entity(e, model, where)
+        _check_reference_order(e, model, order, where)
     for p in model.patterns.values():
         _check_pattern(p, model, where)
     return model
@@ -201,6 +203,27 @@ def _check_entity(e: Entity, model: Model, where: Where) -> None:
             if g is None or g.hidden or g.type.kind not in TAG_TYPES:
                 raise where.fail(at, f"entity {e.name}: stream tag {tag!r} must be a stored field of type "
                                  f"{', '.join(TAG_TYPES)}")
+
+
+def _check_reference_order(e: Entity, model: Model, order: list[str], where: Where) -> None:
+    """Reference data is made entity by entity in file order: it can point back, or forward (and at itself) only
+    to instances whose key comes from their index alone and whose values nothing copies."""
+    from sandbox.workload.compile import index_key
+
+    owner = model.owner_of(e.name)
+    home = owner[0] if owner else e
+    if home.role != "reference":
+        return
+    for f in e.fields:
+        if f.ref is None or model.entities[f.ref].role != "reference" or f.pick.name == "earlier":
+            continue
+        if order.index(f.ref) < order.index(home.name):
+            continue
+        copied = any(g.copy and g.copy[0] == f.name for g in e.fields)
+        if index_key(model.entities[f.ref], 0) is None or copied:
+            raise where.fail(("entity", e.name, "fields", f.name), f"{e.name}.{f.name}: {f.ref} is made after (or "
+                             f"with) {home.name}; declare [entity.{f.ref}] first, or give {f.ref} a key made from "
+                             "its index (gen = \"template\" or \"sequence\") and copy nothing from it")
 
 
 def _check_pattern(p: Pattern, model: Model, where: Where) -> None:
