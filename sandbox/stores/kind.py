@@ -75,6 +75,10 @@ class StoreKind(StoreConfig):
     # How its namespaces carry a run's marker (stores/markers.py; <name>/markers.py). None: `sandbox gc`
     # cannot find its leftovers, and both gc and a run's prepare say so (markers.no_markers).
     markers: Markers | None = None
+    # The adapter of a domain model (stores/contract.py ModelStore): model_store(endpoint, namespace, model,
+    # options) with options = the run's mapping options (a variant's) and client options. None: no model.
+    model_store: Callable[..., Any] | None = None
+    designs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # built-in variants: name -> options
 
     @property
     def capabilities(self) -> frozenset[Capability]:
