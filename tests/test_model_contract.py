@@ -51,7 +51,7 @@ member_id = { ref = "member", pick = "zipfian", skew = 0.5 }
 tier = { copy = "member_id.tier" }
 lines = { children = "loan_line", count = { gen = "uniform", min = 1, max = 3 } }
 opened_at = { type = "timestamp", gen = "spaced", spacing_ms = 1000, jitter_ms = 1000 }
-state = { type = "enum", values = ["open", "returned", "lost"], gen = "weighted", weights = { open = 60, returned = 35, lost = 5 } }
+state = { type = "enum", values = ["open", "done", "lost"], gen = "weighted", weights = [60, 35, 5] }
 overdue = { type = "bool", gen = "bool", chance = 0.1 }
 version = { type = "int", gen = "constant", value = 1, version = true }
 fee = { type = "decimal", scale = 2, derive = "sum(lines.fee)" }
@@ -98,7 +98,7 @@ check = true
 kind = "transition"
 field = "state"
 from = ["open"]
-to = "returned"
+to = "done"
 
 [mix.desk]
 get_loan = 50
@@ -250,7 +250,8 @@ async def test_decrements_never_pass_the_floor_under_contention(kind: str, opene
     ds = Dataset(model, 5, Sizes(10, SMALL["bookings"]))
     await _load(store, ds)
     slot = ds.reference["slot"][0]
-    results = await asyncio.gather(*(take(Params(targets=((slot["id"], 1),))) for _ in range(slot["capacity"] + 12)))
+    tries = slot["capacity"] + 12
+    results = await asyncio.gather(*(take(Params(targets=((slot["id"], 1),))) for _ in range(tries)))
     assert sum(results) == slot["capacity"]
     assert (await store.read("slot", slot["id"]))["remaining"] == 0
     orders = model_of("orders", tmp_path)

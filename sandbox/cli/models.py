@@ -14,13 +14,14 @@ from sandbox.report.model_view import print_design, print_model, print_models, p
 from sandbox.stores.contract import answerable
 from sandbox.workload import model_file
 from sandbox.workload.preview import preview
+from sandbox.workload.schema import Model
 
 models = typer.Typer(no_args_is_help=True, help="Domain models (models/*.toml): list, show, preview.")
 app.add_typer(models, name="model")
 ModelArg = Annotated[str, typer.Argument(help="a model name (models/NAME.toml) or a path to a model file")]
 
 
-def load_model(name_or_path: str, config: Path | None = None):  # type: ignore[no-untyped-def]
+def load_model(name_or_path: str, config: Path | None = None) -> Model:
     """The model a name or path stands for, checked (a bad file: one line, exit 2)."""
     registry = store_registry(config)
     return model_file.load(model_file.find(workspace().project_dir, name_or_path), registry.kinds)

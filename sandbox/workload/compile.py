@@ -8,8 +8,11 @@ rest. The draws and their order are exactly those of dataset.py's docstring: onl
 
 from __future__ import annotations
 
+from bisect import bisect
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from sandbox.workload import gens
@@ -54,9 +57,9 @@ class _Source:
 def compile_entity(e: Entity, ds: Dataset) -> Make:
     """make(rng, i, pos, parent, preset, target) -> instance; preset/target: a child's distinct reference."""
     src = _Source()
-    src.names.update({"_below": gens.below, "_uuid": gens.new_uuid, "_bisect": __import__("bisect").bisect,
-                      "D": Decimal, "_ds": ds, "_HALF_UP": ROUND_HALF_UP, "_sum": _sum,
-                      "_count": len, "_min": min, "_max": max, "_abs": abs, "_round": _round, "_q": _q, "_sample": gens.sample})
+    src.names.update({"_below": gens.below, "_uuid": gens.new_uuid, "_bisect": bisect, "D": Decimal, "_ds": ds,
+                      "_HALF_UP": ROUND_HALF_UP, "_sum": _sum, "_count": len, "_min": min, "_max": max, "_abs": abs,
+                      "_round": _round, "_q": _q, "_sample": gens.sample})
     src.emit("bits = rng.getrandbits")
     src.emit("inst = {} if preset is None else preset")  # the caller's fresh dicts
     src.emit("tg = {} if target is None else target")
@@ -130,15 +133,15 @@ def _field(f: Field, e: Entity, ds: Dataset, src: _Source) -> None:
         src.below(v, hi - lo + 1)
         src.emit(f"inst[{name}] = D({lo} + {v}).scaleb({-t.scale})")
     elif gen in ("choice",) and isinstance(params.get("values", t.values or None), list | tuple):
-        values = src.const(tuple(params.get("values") or t.values), "vals")
+        chosen = src.const(tuple(params.get("values") or t.values), "vals")
         v = src.var()
         src.below(v, len(params.get("values") or t.values))
-        src.emit(f"inst[{name}] = {values}[{v}]")
+        src.emit(f"inst[{name}] = {chosen}[{v}]")
     elif gen == "weighted":
         weights = params["weights"]
         values = list(weights) if isinstance(weights, dict) else list(params.get("values") or t.values)
         shares = list(weights.values()) if isinstance(weights, dict) else list(weights)
-        cum = src.const(list(__import__("itertools").accumulate(shares)), "cum")
+        cum = src.const(list(accumulate(shares)), "cum")
         vals = src.const(tuple(values), "vals")
         total = float(sum(shares))  # what random.choices multiplies random() by
         src.emit(f"inst[{name}] = {vals}[_bisect({cum}, rng.random() * {total!r}, 0, {len(values) - 1})]")
@@ -151,7 +154,7 @@ def _field(f: Field, e: Entity, ds: Dataset, src: _Source) -> None:
         src.emit(f"inst[{name}] = {text!r}.format({args})")
     elif gen == "spaced" and params.get("jitter_ms"):
         start = src.const(gens.parse_time(params.get("start", "2026-01-01T00:00:00Z"), "start"), "t0")
-        td = src.const(__import__("datetime").timedelta, "td")
+        td = src.const(timedelta, "td")
         v = src.var()
         src.below(v, int(params["jitter_ms"]))
         src.emit(f"inst[{name}] = {start} + {td}(0, 0, 0, i * {int(params.get('spacing_ms', 10))} + {v})")

@@ -106,9 +106,9 @@ def _cast(t: FieldType, what: str) -> Callable[[Any], Any]:
     if t.kind == "float":
         return float
     if t.kind == "int":
-        return lambda x: int(round(x))
+        return lambda x: round(x)
     if t.kind in ("keyword", "text", "id"):
-        return lambda x: str(int(round(x)))
+        return lambda x: str(round(x))
     raise GenError(f"{what}: a numeric generator cannot make a {t} field")
 
 

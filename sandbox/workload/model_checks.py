@@ -65,14 +65,14 @@ def _owners(model: Model, where: Where) -> None:
                                  "entity has one owner (declare another entity for the second)")
             owner[c.entity] = e.name
     for e in model.entities.values():
-        seen, at = [e.name], e.name
-        while at in owner:
-            at = owner[at]
-            if at in seen:
-                cycle = " -> ".join([*seen[seen.index(at):], at])
+        seen, node = [e.name], e.name
+        while node in owner:
+            node = owner[node]
+            if node in seen:
+                cycle = " -> ".join([*seen[seen.index(node):], node])
                 raise where.fail(("entity", e.name), f"owned relations form a cycle: {cycle}; an entity cannot own "
                                  "its owner")
-            seen.append(at)
+            seen.append(node)
         if e.role == "child" and e.name not in owner:
             raise where.fail(("entity", e.name, "role"), f"entity {e.name} is a child but no entity owns it; add "
                              f"a field {{ children = \"{e.name}\" }} to its owner, or make it a reference")
@@ -122,7 +122,7 @@ def _copy_source(m: Field, e: Entity, entities: dict[str, Entity], model: Model,
         owner = model.owner_of(e.name)
         if owner is None:
             raise where.fail(at, f"{e.name}.{m.name}: copy from parent, but {e.name} has no owner")
-        target, rest = owner[0], path[1:]
+        target, rest = owner[0], list(path[1:])
         position = next(i for i, x in enumerate(target.members) if x.name == owner[1].name)
         source = target.field(rest[0]) if len(rest) == 1 else None
         if source is None or source.derive is not None or \
@@ -147,6 +147,7 @@ def _copy_source(m: Field, e: Entity, entities: dict[str, Entity], model: Model,
 
 
 def _check_entity(e: Entity, model: Model, where: Where) -> None:
+    at: tuple[str, ...]
     names = [m.name for m in e.members]
     index = {n: i for i, n in enumerate(names)}
     derived_order = [f.name for f in e.fields if f.derive is not None]
@@ -237,9 +238,9 @@ def _check_pattern(p: Pattern, model: Model, where: Where) -> None:
     if p.kind == "search" and e.field(p.field or "").type.kind not in ("text", "keyword"):  # type: ignore[union-attr]
         raise where.fail((*at, "field"), f"pattern {p.name}: search needs a text field")
     if p.kind == "aggregate":
-        for f in (*p.sums, *p.avgs):
-            if e.field(f).type.kind not in NUMERIC:  # type: ignore[union-attr]
-                raise where.fail(at, f"pattern {p.name}: {f} is not a number; sum and avg take numbers")
+        for name in (*p.sums, *p.avgs):
+            if e.field(name).type.kind not in NUMERIC:  # type: ignore[union-attr]
+                raise where.fail(at, f"pattern {p.name}: {name} is not a number; sum and avg take numbers")
         if p.bucket and e.field(p.bucket.field).type.kind != "timestamp":  # type: ignore[union-attr]
             raise where.fail((*at, "bucket"), f"pattern {p.name}: bucket field must be a timestamp")
     if p.kind == "range" and p.range and e.field(p.range).type.kind not in ("timestamp", *NUMERIC):  # type: ignore[union-attr]

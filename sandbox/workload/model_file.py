@@ -116,7 +116,8 @@ def _entity(name: str, spec: Any, where: Where) -> Entity:
     if not isinstance(spec, Mapping):
         raise where.fail(at, f"entity {name}: expected a table [entity.{name}]")
     if bad := sorted(set(spec) - ENTITY_KEYS):
-        raise where.fail((*at, bad[0]), f"entity {name}: unknown key {bad[0]!r}; expected {', '.join(sorted(ENTITY_KEYS))}")
+        raise where.fail((*at, bad[0]), f"entity {name}: unknown key {bad[0]!r}; expected "
+                         f"{', '.join(sorted(ENTITY_KEYS))}")
     role = spec.get("role", "reference")
     if role not in ROLES:
         raise where.fail((*at, "role"), f"entity {name}: role must be one of {', '.join(ROLES)}, got {role!r}")

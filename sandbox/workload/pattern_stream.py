@@ -168,7 +168,7 @@ class PatternStream:
         else:
             index = self._pick(p, self._count(p.entity))
             to = p.next.get(self.current(p, index)[0], self.current(p, index)[0])
-        state, version = self.current(p, index)
+        _, version = self.current(p, index)
         assert to is not None
         self.state[(p.entity, index)] = (to, version + 1)
         self.joining.append((seq, to, index))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -17,8 +18,8 @@ class FieldSample:
 
     entity: str
     field: str
-    numbers: list[float] = field(default_factory=list)
-    counts: Counter = field(default_factory=Counter)
+    numbers: list[float] = dataclasses.field(default_factory=list)
+    counts: Counter = dataclasses.field(default_factory=Counter)
     times: bool = False  # numbers are epoch seconds of timestamps
 
     @property

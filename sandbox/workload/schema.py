@@ -58,7 +58,8 @@ class Field:
     gen: Gen | None = None
     ref: str | None = None  # the referenced entity (its key is the value)
     pick: Pick = field(default_factory=Pick)
-    copy: tuple[str, ...] = ()  # a path: ("customer_id", "segment"), ("parent", "city"), ("customer_id", "addresses", "0", "id")
+    copy: tuple[str, ...] = ()  # a path: ("customer_id", "segment"), ("parent", "city"), ("customer_id", "addresses",
+    # "0", "id")
     derive: Expr | None = None
     parent_key: bool = False  # a child's link to its owner (the owner's key)
     hidden: bool = False  # drawn and usable by templates and expressions, never stored or compared
