@@ -11,7 +11,7 @@ from rich.table import Table
 
 from sandbox.report.console import console
 from sandbox.report.plots import render
-from sandbox.workload.dataset import instance_json
+from sandbox.workload.dataset import plain
 from sandbox.workload.preview import FieldSample, Preview
 from sandbox.workload.schema import Children, Field, Model
 
@@ -100,14 +100,29 @@ def _histogram(s: FieldSample) -> str:
                      for i, b in enumerate(bins))
 
 
+def _value(v: object) -> str:
+    if isinstance(v, list):
+        return f"[{len(v)} owned]"
+    text = plain(v)
+    return str(text) if len(str(text)) <= 48 else str(text)[:45] + "..."
+
+
 def print_preview(p: Preview) -> None:
     for entity, instances in p.samples.items():
-        console.print(f"[bold]{entity}[/] (sample of {p.sizes[entity]:,}):")
-        for inst in instances:
-            console.print("  " + instance_json(inst)[:400], highlight=False, markup=False)
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"{entity}: {len(instances)} of "
+                      f"{p.sizes[entity]:,} generated", title_justify="left")
+        table.add_column("field")
+        for i in range(len(instances)):
+            table.add_column(f"#{i}", overflow="fold")
+        for name in instances[0] if instances else ():
+            table.add_row(name, *(_value(inst.get(name)) for inst in instances))
+        console.print(table)
     for s in p.fields:
         head = f"[bold]{s.entity}.{s.field}[/]"
-        if s.numeric:
+        distinct = len(s.counts)
+        if not s.numeric and distinct == p.sizes[s.entity] and distinct > 1:
+            console.print(f"{head}  unique: {distinct:,} distinct values in {p.sizes[s.entity]:,}")
+        elif s.numeric:
             console.print(f"{head}  min {_label(s, min(s.numbers))}  max {_label(s, max(s.numbers))}  "
                           f"mean {_label(s, sum(s.numbers) / len(s.numbers))}")
             console.print(_histogram(s), highlight=False, markup=False)
