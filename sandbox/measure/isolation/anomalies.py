@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # Cycle classes, most severe first (the weakest isolation level that forbids each comes first): one
@@ -49,20 +48,20 @@ class Anomaly:
 
 @dataclass
 class Findings:
-    """Counts per class and the first few examples; text is rendered only for examples that are kept."""
+    """Counts per class and the first few examples of each."""
 
     keep: int = EXAMPLES_KEPT
     counts: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[Anomaly]] = field(default_factory=dict)
 
-    def add(self, kind: str, txns: tuple[int, ...], text: str | Callable[[], str], cycle: str | None = None,
+    def add(self, kind: str, txns: tuple[int, ...], text: str, cycle: str | None = None,
             detail: tuple[str, ...] = ()) -> None:
         if kind not in DEFINITIONS:
             raise ValueError(f"unknown anomaly class {kind!r}")
         self.counts[kind] = self.counts.get(kind, 0) + 1
         kept = self.examples.setdefault(kind, [])
         if len(kept) < self.keep:
-            kept.append(Anomaly(kind, txns, text if isinstance(text, str) else text(), cycle, detail))
+            kept.append(Anomaly(kind, txns, text, cycle, detail))
 
     def __contains__(self, kind: str) -> bool:
         return kind in self.counts

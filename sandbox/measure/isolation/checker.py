@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sandbox.measure.isolation import list_append, registers
 from sandbox.measure.isolation.anomalies import CLASSES, Anomaly, Findings
 from sandbox.measure.isolation.cycles import Budget, classify, components, render
-from sandbox.measure.isolation.edn import txn_line, value
+from sandbox.measure.isolation.edn import name, txn_line
 from sandbox.measure.isolation.graph import DepGraph
 from sandbox.measure.isolation.history import History, Txn
 
@@ -75,10 +75,6 @@ class Result:
         return "\n".join(lines)
 
 
-def _key(k: object) -> str:
-    return k if isinstance(k, str) else value(k)
-
-
 def _cycles(graph: DepGraph, txns: Sequence[Txn], found: Findings, budget: int) -> dict[str, int]:
     names = [t.name for t in txns]
     nodes = sorted(graph.succ)
@@ -86,7 +82,7 @@ def _cycles(graph: DepGraph, txns: Sequence[Txn], found: Findings, budget: int) 
     for comp in sorted(comps, key=min):  # in history order, so the first examples are the earliest
         cycle = classify(graph, comp, Budget(budget))
         steps = cycle.steps
-        line = render(steps, names, lambda a, b, rel: _key(graph.key(a, b, rel)))
+        line = render(steps, names, lambda a, b, rel: name(graph.key(a, b, rel)))
         ids = tuple(txns[a].id for a, _, _ in steps)
         detail = tuple(txn_line(txns[a]) for a, _, _ in steps)
         found.add(cycle.kind, ids, f"a cycle among {cycle.size:,} transactions: {line}", cycle=line, detail=detail)

@@ -15,6 +15,7 @@ class, and as `cycle-search-incomplete`.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -108,7 +109,7 @@ def path(graph: DepGraph, src: int, dst: int, mask: int, member: set[int], budge
 def _steps(graph: DepGraph, first: Step, rest: list[int], mask: int) -> list[Step]:
     """A cycle as steps: the given first edge, then the path back, each edge shown as its preferred relation."""
     out = [first]
-    for a, b in zip(rest, rest[1:]):
+    for a, b in itertools.pairwise(rest):
         rels = graph.rels(a, b) & mask
         out.append((a, b, next(r for r in PREFERENCE if rels & r)))
     return out
@@ -181,6 +182,12 @@ class Cycle:
     size: int  # transactions in the component
 
 
+def _rotated(steps: list[Step]) -> list[Step]:
+    """The same cycle starting at its lowest position (the earliest transaction): one text per cycle."""
+    first = min(range(len(steps)), key=lambda n: steps[n][0])
+    return steps[first:] + steps[:first]
+
+
 def classify(graph: DepGraph, comp: list[int], budget: Budget, tries: int = 8) -> Cycle:
     """The component's most severe cycle class, with a shortest example found. Existence of G0 and G1c is
     exact (Tarjan); the budget bounds only how hard the examples are minimised and the G-single search."""
@@ -193,16 +200,16 @@ def classify(graph: DepGraph, comp: list[int], budget: Budget, tries: int = 8) -
             steps, _ = _shortest_through(graph, smallest, rel, mask, Budget(max(budget.left, len(smallest) + 1)),
                                          tries)
             if steps is not None:
-                return Cycle(kind, steps, True, len(comp))
+                return Cycle(kind, _rotated(steps), True, len(comp))
     pos = _topological(graph, comp, WW | WR)
     steps, done = _shortest_through(graph, comp, RW, WW | WR, budget, tries, pos)
     if steps is not None:
-        return Cycle("G-single", steps, True, len(comp))
+        return Cycle("G-single", _rotated(steps), True, len(comp))
     # No cycle with fewer than two rw edges (when the search finished): every cycle left is G2-item.
     steps, _ = _shortest_through(graph, comp, RW, ALL, Budget(max(budget.left, len(comp) + 1)), tries)
     if steps is None:  # unreachable for a strongly connected component; kept for a safe report
         steps = [(comp[0], comp[1], RW)]
-    return Cycle(kind_of(steps), steps, done, len(comp))
+    return Cycle(kind_of(steps), _rotated(steps), done, len(comp))
 
 
 def render(steps: list[Step], name: Sequence[str], key: Callable[[int, int, int], object]) -> str:

@@ -45,6 +45,11 @@ def value(x: Any, keyword: bool = False) -> str:
     raise TypeError(f"cannot write {type(x).__name__} {x!r} as EDN")
 
 
+def name(key: Any) -> str:
+    """A key as findings show it: `x`, `5`."""
+    return key if isinstance(key, str) else value(key)
+
+
 def mops(ms: Iterable[tuple[str, Any, Any]]) -> str:
     return "[" + " ".join(f"[:{f} {value(k, keyword=True)} {value(v)}]" for f, k, v in ms) + "]"
 
@@ -103,7 +108,7 @@ def values(text: str) -> Iterator[Any]:
             if opener == "{":
                 if len(items) % 2:
                     raise HistoryError("EDN: a map with an odd number of forms")
-                done: Any = dict(zip(items[::2], items[1::2]))
+                done: Any = dict(zip(items[::2], items[1::2], strict=True))
             else:
                 done = items if opener != "#{" else set(items)
         else:

@@ -87,7 +87,8 @@ def _same_shape(invoked: tuple[Mop, ...], completed: tuple[Mop, ...]) -> bool:
     """A completion may fill in reads, nothing else: same micro-ops, same keys, same written values."""
     if len(invoked) != len(completed):
         return False
-    return all(a[0] == b[0] and a[1] == b[1] and (a[0] == READ or a[2] == b[2]) for a, b in zip(invoked, completed))
+    return all(a[0] == b[0] and a[1] == b[1] and (a[0] == READ or a[2] == b[2])
+               for a, b in zip(invoked, completed, strict=True))
 
 
 @dataclass
@@ -168,7 +169,7 @@ class Recorder:
     def complete(self, id: int, type: str, observed: Sequence[Mop] | None = None) -> None:
         """Record the outcome: "ok" with what the transaction read (observed; None = nothing to fill in),
         "fail" (it did not happen) or "info" (unknown). For fail and info, what it read does not count."""
-        start = self._open.pop(id, None)
+        start = self._open.get(id)
         if start is None:
             raise HistoryError(f"transaction {id} is not open")
         if type not in COMPLETIONS:
@@ -176,6 +177,7 @@ class Recorder:
         value = start.value if observed is None else _check_mops(observed, f"complete {id}")
         if not _same_shape(start.value, value):
             raise HistoryError(f"transaction {id}: observed {value!r} does not match invoked {start.value!r}")
+        del self._open[id]  # only now: a refused completion leaves the transaction open
         self._busy.discard(start.process)
         self.history.ops.append(Op(len(self.history.ops), start.process, type, value, self._now()))
 

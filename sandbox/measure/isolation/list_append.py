@@ -13,12 +13,13 @@ versions.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.measure.isolation.anomalies import Findings
-from sandbox.measure.isolation.edn import txn_line, value
+from sandbox.measure.isolation.edn import name, txn_line, value
 from sandbox.measure.isolation.graph import RW, WR, WW, DepGraph
 from sandbox.measure.isolation.history import APPEND, READ, HistoryError, Key, Txn
 
@@ -43,7 +44,7 @@ def _writers(txns: Sequence[Txn]) -> tuple[dict[Key, dict[Any, int]], set[tuple[
             if f == APPEND:
                 of_key = writers.setdefault(k, {})
                 if v in of_key:
-                    raise HistoryError(f"{value(v)} appended to {value(k)} twice ({txns[of_key[v]].name} and "
+                    raise HistoryError(f"{value(v)} appended to {name(k)} twice ({txns[of_key[v]].name} and "
                                        f"{t.name}): list-append needs every element unique per key")
                 of_key[v] = i
                 if k in last:
@@ -77,15 +78,15 @@ def _scan(txns: Sequence[Txn], found: Findings) -> _Seen:
                 if was is not None:
                     known, seq = was
                     if (got != seq) if known else (len(got) < len(seq) or got[len(got) - len(seq):] != seq):
-                        found.add("internal", (t.id,), lambda t=t, k=k, got=got, known=known, seq=seq: (
-                            f"{t.name} read {value(k)} = {value(got)} after its own reads and appends made it "
+                        found.add("internal", (t.id,), (
+                            f"{t.name} read {name(k)} = {value(got)} after its own reads and appends made it "
                             f"{_show(known, seq)}"), detail=(txn_line(t),))
                 expect[k] = (True, got)
             else:
                 was = expect.get(k)
                 if was is not None and v in was[1]:
-                    found.add("internal", (t.id,), lambda t=t, k=k, v=v: (
-                        f"{t.name} read {value(v)} in {value(k)} before appending it"), detail=(txn_line(t),))
+                    found.add("internal", (t.id,), (
+                        f"{t.name} read {value(v)} in {name(k)} before appending it"), detail=(txn_line(t),))
                 expect[k] = (was[0], (*was[1], v)) if was is not None else (False, (v,))
                 if k not in appended:
                     appended.add(k)
@@ -98,8 +99,8 @@ def _lost_updates(txns: Sequence[Txn], seen: _Seen, found: Findings) -> None:
     for (k, got), group in seen.rmw.items():
         if len(group) > 1:
             ts = [txns[i] for i in group]
-            found.add("lost-update", tuple(t.id for t in ts), lambda ts=ts, k=k, got=got: (
-                f"{', '.join(t.name for t in ts)} each read {value(k)} = {value(got)} and then appended to it"),
+            found.add("lost-update", tuple(t.id for t in ts), (
+                f"{', '.join(t.name for t in ts)} each read {name(k)} = {value(got)} and then appended to it"),
                 detail=tuple(txn_line(t) for t in ts))
 
 
@@ -140,8 +141,8 @@ def _bad_read(kind: str, k: Key, t: Txn, got: tuple[Any, ...], element: Any, wri
               found: Findings) -> None:
     what = {"G1a": f"written by {writer.name if writer else '?'}, which failed",
             "garbage-read": "which no transaction appended", "duplicate": "more than once"}[kind]
-    found.add(kind, (t.id,) + ((writer.id,) if writer else ()), lambda: (
-        f"{t.name} read {value(k)} = {value(got)}: it shows {value(element)} {what}"),
+    found.add(kind, (t.id,) + ((writer.id,) if writer else ()), (
+        f"{t.name} read {name(k)} = {value(got)}: it shows {value(element)} {what}"),
         detail=(txn_line(t),) + ((txn_line(writer),) if writer else ()))
 
 
@@ -149,7 +150,7 @@ def _key_edges(k: Key, reads: list[Read], of_key: dict[Any, int], intermediate: 
                txns: Sequence[Txn], graph: DepGraph, found: Findings) -> None:
     key = _order(k, reads, of_key, txns)
     order, runs, run_at = key.order, key.runs, key.run_at
-    for a, b in zip(runs, runs[1:]):
+    for a, b in itertools.pairwise(runs):
         graph.add(a, b, WW, k)
     if runs:
         for u in key.unread:
@@ -161,10 +162,10 @@ def _key_edges(k: Key, reads: list[Read], of_key: dict[Any, int], intermediate: 
         if n and got is not order and got != order[:n]:
             if not incompatible and longest is not None:
                 incompatible = True
-                a, b = txns[longest[0]], txns[i]
-                found.add("incompatible-order", (a.id, b.id), lambda a=a, b=b, got=got: (
-                    f"{a.name} read {value(k)} = {value(order)} and {b.name} read {value(got)}: neither is a "
-                    "prefix of the other"), detail=(txn_line(a), txn_line(b)))
+                ta, tb = txns[longest[0]], txns[i]
+                found.add("incompatible-order", (ta.id, tb.id), (
+                    f"{ta.name} read {name(k)} = {value(order)} and {tb.name} read {value(got)}: neither is a "
+                    "prefix of the other"), detail=(txn_line(ta), txn_line(tb)))
             for e in got:  # this read is not a prefix: look at its own elements
                 w = of_key.get(e)
                 if w is None or txns[w].type == "fail":
@@ -182,8 +183,8 @@ def _key_edges(k: Key, reads: list[Read], of_key: dict[Any, int], intermediate: 
             writer = of_key.get(got[-1])
             if (k, got[-1]) in intermediate and writer != i and r >= 0:
                 w_txn = txns[writer]  # type: ignore[index]  # an intermediate element has a writer
-                found.add("G1b", (txns[i].id, w_txn.id), lambda i=i, got=got, w=w_txn: (
-                    f"{txns[i].name} read {value(k)} = {value(got)}, a state {w.name} went on to append to"),
+                found.add("G1b", (txns[i].id, w_txn.id), (
+                    f"{txns[i].name} read {name(k)} = {value(got)}, a state {w_txn.name} went on to append to"),
                     detail=(txn_line(txns[i]), txn_line(w_txn)))
             if r < 0:
                 continue  # the read ends on an element that is no version (reported above)
@@ -194,8 +195,10 @@ def _key_edges(k: Key, reads: list[Read], of_key: dict[Any, int], intermediate: 
         if r + 1 < len(runs):
             graph.add(i, runs[r + 1], RW, k)
         else:
+            seen_from = runs[r] if r >= 0 else -1  # its later appends are its own version, not an overwrite
             for u in key.unread:
-                graph.add(i, u, RW, k)
+                if u != seen_from:
+                    graph.add(i, u, RW, k)
     if "duplicate" in key.bad and longest is not None:
         _bad_read("duplicate", k, txns[longest[0]], order, order[key.bad["duplicate"]], None, found)
 

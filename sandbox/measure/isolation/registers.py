@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.measure.isolation.anomalies import Findings
-from sandbox.measure.isolation.edn import txn_line, value
+from sandbox.measure.isolation.edn import name, txn_line, value
 from sandbox.measure.isolation.graph import RW, WR, WW, DepGraph
 from sandbox.measure.isolation.history import READ, WRITE, HistoryError, Key, Txn
 
@@ -40,7 +40,7 @@ def _writers(txns: Sequence[Txn]) -> tuple[dict[Key, dict[Any, int]], set[tuple[
                 of_key = writers.setdefault(k, {})
                 if v is None or v in of_key:
                     who = f"({txns[of_key[v]].name} and {t.name})" if v in of_key else f"by {t.name}"
-                    raise HistoryError(f"{value(v)} written to {value(k)} twice or as nil {who}: registers need "
+                    raise HistoryError(f"{value(v)} written to {name(k)} twice or as nil {who}: registers need "
                                        "every written value unique per key")
                 of_key[v] = i
                 if k in last:
@@ -62,8 +62,9 @@ def _scan(txns: Sequence[Txn], found: Findings) -> _Seen:
         for f, k, v in t.mops:
             if f == READ:
                 if k in expect and expect[k] != v:
-                    found.add("internal", (t.id,), lambda t=t, k=k, v=v, was=expect[k]: (
-                        f"{t.name} read {value(k)} = {value(v)} after its own read or write made it {value(was)}"),
+                    found.add("internal", (t.id,), (
+                        f"{t.name} read {name(k)} = {value(v)} after its own read or write made it "
+                        f"{value(expect[k])}"),
                         detail=(txn_line(t),))
                 if k not in written:
                     seen.reads.append((i, k, v))
@@ -89,8 +90,8 @@ def infer(txns: Sequence[Txn], found: Findings) -> DepGraph:
     for (k, got), group in seen.rmw.items():
         if len(group) > 1:
             ts = [txns[i] for i in group]
-            found.add("lost-update", tuple(t.id for t in ts), lambda ts=ts, k=k, got=got: (
-                f"{', '.join(t.name for t in ts)} each read {value(k)} = {value(got)} and then wrote it"),
+            found.add("lost-update", tuple(t.id for t in ts), (
+                f"{', '.join(t.name for t in ts)} each read {name(k)} = {value(got)} and then wrote it"),
                 detail=tuple(txn_line(t) for t in ts))
     for i, k, v in seen.reads:
         if v is None:
@@ -100,12 +101,12 @@ def infer(txns: Sequence[Txn], found: Findings) -> DepGraph:
         if w is None or txns[w].type == "fail":
             kind, why = ("garbage-read", "which no transaction wrote") if w is None else (
                 "G1a", f"written by {txns[w].name}, which failed")
-            found.add(kind, (t.id,) + (() if w is None else (txns[w].id,)), lambda t=t, k=k, v=v, why=why: (
-                f"{t.name} read {value(k)} = {value(v)}, {why}"), detail=(txn_line(t),))
+            found.add(kind, (t.id,) + (() if w is None else (txns[w].id,)), (
+                f"{t.name} read {name(k)} = {value(v)}, {why}"), detail=(txn_line(t),))
             continue
         if (k, v) in intermediate and w != i:
-            found.add("G1b", (t.id, txns[w].id), lambda t=t, k=k, v=v, w=txns[w]: (
-                f"{t.name} read {value(k)} = {value(v)}, which {w.name} overwrote within itself"),
+            found.add("G1b", (t.id, txns[w].id), (
+                f"{t.name} read {name(k)} = {value(v)}, which {txns[w].name} overwrote within itself"),
                 detail=(txn_line(t), txn_line(txns[w])))
         graph.add(w, i, WR, k)
     for k, by_value in seen.readers.items():  # the initial state precedes every write of the key
