@@ -86,7 +86,13 @@ CASES: dict[str, tuple[History, str, set[str], str | None]] = {
                             "rw-register", {"G2-item"}, "T0 -rw(y)-> T2 -rw(x)-> T0"),
     "register lost update": (history(ok(read("x"), write("x", 1)), ok(read("x"), write("x", 2))),
                              "rw-register", {"lost-update", "G2-item"}, "T0 -rw(x)-> T2 -rw(x)-> T0"),
-    "register internal": (history(ok(write("x", 1), read("x", 2))), "rw-register", {"internal"}, None),
+    "register internal": (history(ok(write("x", 2)), ok(write("x", 1), read("x", 2))), "rw-register",
+                          {"internal"}, None),
+    "register future read": (history(ok(read("x", 3), write("x", 3))), "rw-register", {"internal"}, None),
+    # Elle calls two rw edges that are not adjacent G-nonadjacent; here it is G2-item (docs/isolation.md)
+    "G-nonadjacent": (history(ok(append("x", 1)), ok(read("x", [1]), read("y")), ok(append("y", 1)),
+                              ok(read("y", [1]), read("x"))),
+                      "list-append", {"G2-item"}, "T0 -wr(x)-> T2 -rw(y)-> T4 -wr(y)-> T6 -rw(x)-> T0"),
 }
 
 
@@ -155,6 +161,28 @@ def test_strongly_connected_components_of_a_100k_ring_need_no_recursion() -> Non
     comps = components(graph, range(n))
     assert [len(c) for c in comps] == [n]
     assert components(graph, range(n), RW) == []
+
+
+def _ring_with_noise(n: int, noise: int) -> History:
+    """One G-single (a ww chain on "ring" closed by one rw edge on "anti") among many G2-item cycles hanging
+    off it (after the construction in Elle's own tests, which times its G-single search out)."""
+    txns: list[Spec] = []
+    for i in range(n):
+        txns.append(ok(append("ring", i), append("anti", 0) if i == 0 else read("anti") if i == n - 1
+                       else append(i, 0)))
+    txns.append(ok(read("ring", list(range(n)))))
+    for i in range(1, n - 1):
+        txns += [ok(append(i, j)) for j in range(1, noise - 2)]
+        txns += [ok(read(i, list(range(noise - 2))), read(f"anti-{i}")), ok(append(f"anti-{i}", 0), read("ring"))]
+    return history(*txns)
+
+
+def test_a_single_g_single_among_thousands_of_g2_item_cycles_is_found() -> None:
+    result = check(_ring_with_noise(300, 30))
+    assert result.kinds == {"G-single"} and result.graph["largest"] > 8_000
+    cycle = result.examples["G-single"][0].cycle or ""
+    assert cycle.startswith("T0 -ww(ring)-> T2 ") and cycle.endswith(" -rw(anti)-> T0")
+    assert cycle.count("-ww(ring)->") == 299
 
 
 def _serializable(model: str, seed: int, txns: int = 300) -> Any:

@@ -72,6 +72,9 @@ def _scan(txns: Sequence[Txn], found: Findings) -> _Seen:
                     read_before.setdefault(k, []).append(v)
                 expect[k] = v
             else:
+                if v in read_before.get(k, ()):
+                    found.add("internal", (t.id,), f"{t.name} read {name(k)} = {value(v)} before writing it",
+                              detail=(txn_line(t),))
                 expect[k] = v
                 if k not in written:
                     written.add(k)
