@@ -45,6 +45,14 @@ def value(x: Any, keyword: bool = False) -> str:
     raise TypeError(f"cannot write {type(x).__name__} {x!r} as EDN")
 
 
+def brief(x: Any, keep: int = 12) -> str:
+    """A value as findings show it: a long list keeps its first 3 and last 6 elements and says how long it is."""
+    if isinstance(x, list | tuple) and len(x) > keep:
+        return (f"[{' '.join(value(v) for v in x[:3])} ... {' '.join(value(v) for v in x[-6:])}] "
+                f"({len(x)} elements)")
+    return value(x)
+
+
 def name(key: Any) -> str:
     """A key as findings show it: `x`, `5`."""
     return key if isinstance(key, str) else value(key)

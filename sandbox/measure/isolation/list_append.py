@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.measure.isolation.anomalies import Findings
-from sandbox.measure.isolation.edn import name, txn_line, value
+from sandbox.measure.isolation.edn import brief, name, txn_line, value
 from sandbox.measure.isolation.graph import RW, WR, WW, DepGraph
 from sandbox.measure.isolation.history import APPEND, READ, HistoryError, Key, Txn
 
@@ -56,7 +56,7 @@ def _writers(txns: Sequence[Txn]) -> tuple[dict[Key, dict[Any, int]], set[tuple[
 
 
 def _show(known: bool, seq: tuple[Any, ...]) -> str:
-    return value(seq) if known else "[... " + " ".join(value(v) for v in seq) + "]"
+    return brief(seq) if known else "[... " + " ".join(value(v) for v in seq[-6:]) + "]"
 
 
 def _scan(txns: Sequence[Txn], found: Findings) -> _Seen:
@@ -79,7 +79,7 @@ def _scan(txns: Sequence[Txn], found: Findings) -> _Seen:
                     known, seq = was
                     if (got != seq) if known else (len(got) < len(seq) or got[len(got) - len(seq):] != seq):
                         found.add("internal", (t.id,), (
-                            f"{t.name} read {name(k)} = {value(got)} after its own reads and appends made it "
+                            f"{t.name} read {name(k)} = {brief(got)} after its own reads and appends made it "
                             f"{_show(known, seq)}"), detail=(txn_line(t),))
                 expect[k] = (True, got)
             else:
@@ -100,7 +100,7 @@ def _lost_updates(txns: Sequence[Txn], seen: _Seen, found: Findings) -> None:
         if len(group) > 1:
             ts = [txns[i] for i in group]
             found.add("lost-update", tuple(t.id for t in ts), (
-                f"{', '.join(t.name for t in ts)} each read {name(k)} = {value(got)} and then appended to it"),
+                f"{', '.join(t.name for t in ts)} each read {name(k)} = {brief(got)} and then appended to it"),
                 detail=tuple(txn_line(t) for t in ts))
 
 
@@ -142,7 +142,7 @@ def _bad_read(kind: str, k: Key, t: Txn, got: tuple[Any, ...], element: Any, wri
     what = {"G1a": f"written by {writer.name if writer else '?'}, which failed",
             "garbage-read": "which no transaction appended", "duplicate": "more than once"}[kind]
     found.add(kind, (t.id,) + ((writer.id,) if writer else ()), (
-        f"{t.name} read {name(k)} = {value(got)}: it shows {value(element)} {what}"),
+        f"{t.name} read {name(k)} = {brief(got)}: it shows {value(element)} {what}"),
         detail=(txn_line(t),) + ((txn_line(writer),) if writer else ()))
 
 
@@ -164,7 +164,7 @@ def _key_edges(k: Key, reads: list[Read], of_key: dict[Any, int], intermediate: 
                 incompatible = True
                 ta, tb = txns[longest[0]], txns[i]
                 found.add("incompatible-order", (ta.id, tb.id), (
-                    f"{ta.name} read {name(k)} = {value(order)} and {tb.name} read {value(got)}: neither is a "
+                    f"{ta.name} read {name(k)} = {brief(order)} and {tb.name} read {brief(got)}: neither is a "
                     "prefix of the other"), detail=(txn_line(ta), txn_line(tb)))
             for e in got:  # this read is not a prefix: look at its own elements
                 w = of_key.get(e)
@@ -184,7 +184,7 @@ def _key_edges(k: Key, reads: list[Read], of_key: dict[Any, int], intermediate: 
             if (k, got[-1]) in intermediate and writer != i and r >= 0:
                 w_txn = txns[writer]  # type: ignore[index]  # an intermediate element has a writer
                 found.add("G1b", (txns[i].id, w_txn.id), (
-                    f"{txns[i].name} read {name(k)} = {value(got)}, a state {w_txn.name} went on to append to"),
+                    f"{txns[i].name} read {name(k)} = {brief(got)}, a state {w_txn.name} went on to append to"),
                     detail=(txn_line(txns[i]), txn_line(w_txn)))
             if r < 0:
                 continue  # the read ends on an element that is no version (reported above)
