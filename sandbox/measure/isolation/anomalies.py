@@ -17,7 +17,10 @@ DEFINITIONS: dict[str, str] = {
     "G-single": "read skew: a cycle with exactly one rw (anti-dependency) edge",
     "G2-item": "anti-dependency cycle (e.g. write skew): a cycle with two or more rw edges",
     "lost-update": "two or more committed transactions read the same version of a key and each then wrote it",
-    "internal": "a transaction's read disagrees with its own earlier reads and writes of that key",
+    "internal": "a transaction's read contradicts its own writes (its appends missing or out of place, its "
+                "write not returned, its later write already visible) or its earlier state went backwards",
+    "non-repeatable-read": "a transaction read a key again and saw other transactions' writes its first read "
+                           "did not (read committed allows it)",
     "incompatible-order": "two reads of a key are not prefixes of one another: no single order of appends "
                           "explains both",
     "duplicate": "a read shows the same appended element more than once",

@@ -55,8 +55,19 @@ def _writers(txns: Sequence[Txn]) -> tuple[dict[Key, dict[Any, int]], set[tuple[
     return writers, intermediate
 
 
-def _show(known: bool, seq: tuple[Any, ...]) -> str:
-    return brief(seq) if known else "[... " + " ".join(value(v) for v in seq[-6:]) + "]"
+def _reread(t: Txn, k: Key, got: tuple[Any, ...], base: tuple[Any, ...] | None, own: tuple[Any, ...],
+            found: Findings) -> None:
+    """A read of k after the transaction's own read (`base`, None if none) and appends (`own`) since."""
+    cut = len(got) - len(own)
+    if cut < 0 or got[cut:] != own:  # its own appends are missing or out of place: wrong at any level
+        shown = brief((*base, *own)) if base is not None else "[... " + " ".join(value(v) for v in own[-6:]) + "]"
+        found.add("internal", (t.id,), f"{t.name} read {name(k)} = {brief(got)} after its own reads and appends "
+                  f"made it {shown}", detail=(txn_line(t),))
+    elif base is not None and got[:cut] != base:
+        grew = got[:len(base)] == base  # others' appends appeared: read committed allows that
+        found.add("non-repeatable-read" if grew else "internal", (t.id,), (
+            f"{t.name} read {name(k)} = {brief(got)} after reading it as {brief(base)}"
+            + (f" and appending {value(list(own))}" if own else "")), detail=(txn_line(t),))
 
 
 def _scan(txns: Sequence[Txn], found: Findings) -> _Seen:
@@ -65,7 +76,8 @@ def _scan(txns: Sequence[Txn], found: Findings) -> _Seen:
     for i, t in enumerate(txns):
         if t.type != "ok":
             continue
-        expect: dict[Key, tuple[bool, tuple[Any, ...]]] = {}  # what the next read of k must show
+        # k -> (the transaction's last read of k, None if it has not read k; its own appends to k since)
+        expect: dict[Key, tuple[tuple[Any, ...] | None, tuple[Any, ...]]] = {}
         first: dict[Key, tuple[Any, ...]] = {}
         appended: set[Key] = set()
         for f, k, v in t.mops:
@@ -74,20 +86,15 @@ def _scan(txns: Sequence[Txn], found: Findings) -> _Seen:
                 seen.reads.setdefault(k, []).append((i, got, k not in appended))
                 if k not in appended and k not in first:
                     first[k] = got
-                was = expect.get(k)
-                if was is not None:
-                    known, seq = was
-                    if (got != seq) if known else (len(got) < len(seq) or got[len(got) - len(seq):] != seq):
-                        found.add("internal", (t.id,), (
-                            f"{t.name} read {name(k)} = {brief(got)} after its own reads and appends made it "
-                            f"{_show(known, seq)}"), detail=(txn_line(t),))
-                expect[k] = (True, got)
+                if k in expect:
+                    _reread(t, k, got, *expect[k], found)
+                expect[k] = (got, ())
             else:
-                was = expect.get(k)
-                if was is not None and v in was[1]:
+                base, own = expect.get(k, (None, ()))
+                if base is not None and v in base:
                     found.add("internal", (t.id,), (
                         f"{t.name} read {value(v)} in {name(k)} before appending it"), detail=(txn_line(t),))
-                expect[k] = (was[0], (*was[1], v)) if was is not None else (False, (v,))
+                expect[k] = (base, (*own, v))
                 if k not in appended:
                     appended.add(k)
                     if k in first:

@@ -56,26 +56,26 @@ def _scan(txns: Sequence[Txn], found: Findings) -> _Seen:
     for i, t in enumerate(txns):
         if t.type != "ok":
             continue
-        expect: dict[Key, Any] = {}  # the value the transaction's own last read or write of k gives
+        expect: dict[Key, tuple[str, Any]] = {}  # k -> (READ or WRITE, the value): the transaction's last op on k
         read_before: dict[Key, list[Any]] = {}  # external reads of k, before the transaction wrote it
         written: set[Key] = set()
         for f, k, v in t.mops:
             if f == READ:
-                if k in expect and expect[k] != v:
-                    found.add("internal", (t.id,), (
-                        f"{t.name} read {name(k)} = {value(v)} after its own read or write made it "
-                        f"{value(expect[k])}"),
-                        detail=(txn_line(t),))
+                if k in expect and expect[k][1] != v:
+                    last, was = expect[k]  # a changed re-read is allowed by read committed; a lost own write never
+                    found.add("internal" if last == WRITE else "non-repeatable-read", (t.id,), (
+                        f"{t.name} read {name(k)} = {value(v)} after it {'wrote' if last == WRITE else 'read'} "
+                        f"{value(was)}"), detail=(txn_line(t),))
                 if k not in written:
                     seen.reads.append((i, k, v))
                     seen.readers.setdefault(k, {}).setdefault(v, []).append(i)
                     read_before.setdefault(k, []).append(v)
-                expect[k] = v
+                expect[k] = (READ, v)
             else:
                 if v in read_before.get(k, ()):
                     found.add("internal", (t.id,), f"{t.name} read {name(k)} = {value(v)} before writing it",
                               detail=(txn_line(t),))
-                expect[k] = v
+                expect[k] = (WRITE, v)
                 if k not in written:
                     written.add(k)
                     before = read_before.get(k, [])
