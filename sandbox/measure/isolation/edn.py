@@ -103,6 +103,7 @@ def _atom(tok: str) -> Any:
 def values(text: str) -> Iterator[Any]:
     """Every top-level EDN value in text, in order."""
     stack: list[tuple[str, list[Any]]] = []
+    atoms: dict[str, Any] = {}  # keywords and small numbers repeat on every line: parse each once
     for tok in _TOKEN.findall(text):
         if tok[0] == ";":
             continue
@@ -119,8 +120,10 @@ def values(text: str) -> Iterator[Any]:
                 done: Any = dict(zip(items[::2], items[1::2], strict=True))
             else:
                 done = items if opener != "#{" else set(items)
+        elif tok in atoms:
+            done = atoms[tok]
         else:
-            done = _atom(tok)
+            done = atoms[tok] = _atom(tok)
         if stack:
             stack[-1][1].append(done)
         else:
