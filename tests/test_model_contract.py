@@ -240,6 +240,23 @@ async def test_transitions_are_version_gated(kind: str, opened, tmp_path) -> Non
 
 
 @pytest.mark.parametrize("kind", KINDS)
+async def test_a_transition_from_named_states_applies_only_from_them(kind: str, opened, tmp_path) -> None:
+    model = model_of("orders", tmp_path)
+    store = await opened(kind, model)
+    pay = store.answer(model.patterns["pay"])
+    if isinstance(pay, NotAnswerable):
+        assert pay.reason
+        return
+    ds = Dataset(model, 5, Sizes(60, SMALL["orders"]))
+    roots = await _load(store, ds)
+    pending = next(r for r in roots if r["status"] == "pending")
+    shipped = next(r for r in roots if r["status"] == "shipped")
+    assert await pay(Params(key=pending["id"], state="confirmed", version=2)) is True
+    assert await pay(Params(key=shipped["id"], state="confirmed", version=2)) is False  # not pending: refused
+    assert (await store.read(model.root, shipped["id"]))["status"] == "shipped"
+
+
+@pytest.mark.parametrize("kind", KINDS)
 async def test_decrements_never_pass_the_floor_under_contention(kind: str, opened, tmp_path) -> None:
     model = model_of("bookings", tmp_path)
     store = await opened(kind, model)

@@ -30,9 +30,11 @@ from sandbox.config import Endpoint
 from sandbox.errors import UsageError
 from sandbox.stores.base import ServerInfo
 from sandbox.workload.dataset import Dataset, Instance
+from sandbox.workload.params import AggregateRow, Params
 from sandbox.workload.schema import Entity, Model, Pattern
 
 Record = dict[str, Any]  # an instance as a store hands it back: the fields it keeps, normalised
+__all__ = ["AggregateRow", "Params"]  # defined with the model (workload/params.py), part of this contract
 
 
 class NamespaceExists(UsageError):
@@ -54,35 +56,9 @@ class NotAnswerable:
     reason: str
 
 
-@dataclass(frozen=True)
-class Params:
-    """One operation's parameters; which are set depends on the pattern's kind (docs/models.md)."""
-
-    key: Any = None  # get, transition, increment
-    values: Mapping[str, Any] = field(default_factory=dict)  # find / range / aggregate: where-field -> value (a
-    # list for a `within` range)
-    window: tuple[Any, Any] | None = None  # range / aggregate: [low, high) on the pattern's range field
-    word: str | None = None  # search
-    instance: Instance | None = None  # insert
-    state: str | None = None  # transition: the state to set
-    version: int = 0  # transition: the version it is set at (applied only over an older one)
-    targets: tuple[tuple[Any, int], ...] = ()  # decrement: (key, amount) per target, all or none
-    amount: int = 1  # increment
-
-
 Answer = Any  # get: Record | None; find/range/search: list of keys; aggregate: list of AggregateRow;
 # transition / decrement: bool (applied); increment: the new value, or None when there is no such instance
 Answerer = Callable[[Params], Awaitable[Answer]]
-
-
-@dataclass(frozen=True)
-class AggregateRow:
-    """One group of an aggregate pattern: its group values (bucket start first, if bucketed) and figures."""
-
-    group: tuple[Any, ...]
-    count: int
-    sums: tuple[Any, ...] = ()  # Decimal where the store sums exactly, float where it cannot
-    avgs: tuple[float, ...] = ()
 
 
 class ModelStore(Protocol):

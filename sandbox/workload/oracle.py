@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sandbox.stores.contract import AggregateRow, Params
 from sandbox.workload.dataset import Instance
+from sandbox.workload.params import AggregateRow, Params
 from sandbox.workload.schema import Entity, Pattern
 
 TOKEN = re.compile(r"[A-Za-z0-9]+")

@@ -1,4 +1,5 @@
-"""Parameters of read patterns (get, find, range, search, aggregate), drawn from existing instances.
+"""What a pattern's operation carries (Params) and an aggregate answers (AggregateRow), and the parameters of
+read patterns (get, find, range, search, aggregate) drawn from existing instances.
 
 Every parameter is taken from an instance the store holds, picked by the pattern's distribution, so a
 query finds something; a range window starts at that instance's value of the range field and covers
@@ -8,14 +9,41 @@ query finds something; a range window starts at that instance's value of the ran
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sandbox.stores.contract import Params
 from sandbox.workload.dataset import Dataset, Instance
 from sandbox.workload.distributions import KeyDistribution, Sampler
 from sandbox.workload.schema import Pattern
+
+
+@dataclass(frozen=True)
+class Params:
+    """One operation's parameters; which are set depends on the pattern's kind (docs/models.md)."""
+
+    key: Any = None  # get, transition, increment
+    values: Mapping[str, Any] = field(default_factory=dict)  # find / range / aggregate: where-field -> value (a
+    # list for a `within` range)
+    window: tuple[Any, Any] | None = None  # range / aggregate: [low, high) on the pattern's range field
+    word: str | None = None  # search
+    instance: Instance | None = None  # insert
+    state: str | None = None  # transition: the state to set
+    version: int = 0  # transition: the version it is set at (applied only over an older one)
+    targets: tuple[tuple[Any, int], ...] = ()  # decrement: (key, amount) per target, all or none
+    amount: int = 1  # increment
+
+
+@dataclass(frozen=True)
+class AggregateRow:
+    """One group of an aggregate pattern: its group values (bucket start first, if bucketed) and figures."""
+
+    group: tuple[Any, ...]
+    count: int
+    sums: tuple[Any, ...] = ()  # Decimal where the store sums exactly, float where it cannot
+    avgs: tuple[float, ...] = ()
 
 
 def spacing_of(ds: Dataset, entity: str, field: str) -> int | None:

@@ -16,10 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.stores.contract import Params
 from sandbox.workload.dataset import Dataset, Instance
 from sandbox.workload.distributions import KeyDistribution, Sampler
-from sandbox.workload.params import ReadParams
+from sandbox.workload.params import Params, ReadParams
 from sandbox.workload.schema import Mix, Pattern
 
 READS = ("get", "find", "range", "search", "aggregate")
