@@ -18,6 +18,8 @@ from pymongo import AsyncMongoClient
 from sandbox.config import Endpoint, Settings, endpoint
 from sandbox.stores.elastic.adapter import PlainJsonNode
 from sandbox.stores.influx.adapter import MEASUREMENT
+from sandbox.stores.redis import mapping as redis_mapping
+from sandbox.stores.redis.codec import Codec
 
 
 class RawStore:
@@ -35,6 +37,10 @@ class RawStore:
     async def namespace_exists(self, name: str) -> bool: ...
     async def set_status(self, namespace: str, order_id: str, status: str, created_ms: int) -> None: ...
     async def delete(self, namespace: str, order_id: str, created_ms: int) -> None: ...
+    async def corrupt(self, store: Any, entity: str, key: Any, field: str, value: Any) -> None:
+        """Change one stored field of one instance of a model store (stores/contract.py), behind its back."""
+    async def remove(self, store: Any, entity: str, key: Any) -> None:
+        """Delete one instance of a model store behind its back."""
 
 
 class PostgresRaw(RawStore):
@@ -117,6 +123,25 @@ class RedisRaw(RawStore):
     async def delete(self, namespace: str, order_id: str, created_ms: int) -> None:
         await self.redis.delete(f"{namespace}:order:{order_id}")
 
+    async def corrupt(self, store: Any, entity: str, key: Any, field: str, value: Any) -> None:
+        # The hash alone, as the store's text (mapping.encode): its index entries and counters stay as they were.
+        layout = store.design.layouts[entity]
+        column = layout.column(field)
+        hash_key = redis_mapping.hash_key(store.namespace, entity, key)
+        if column is None:  # an owned collection: its JSON rows, as the store's codec writes them
+            names = [c.name for c in layout.columns] + [c.name for c in layout.collections]
+            await self.redis.hset(hash_key, field, Codec(layout).args({**_blank(layout), field: value})[
+                names.index(field)])
+            return
+        text = redis_mapping.encode(column.kind, value)
+        if text == redis_mapping.NULL:
+            await self.redis.hdel(hash_key, field)
+        else:
+            await self.redis.hset(hash_key, field, text)
+
+    async def remove(self, store: Any, entity: str, key: Any) -> None:
+        await self.redis.delete(redis_mapping.hash_key(store.namespace, entity, key))
+
 
 class ElasticRaw(RawStore):
     async def open(self) -> None:
@@ -185,6 +210,11 @@ class InfluxRaw(RawStore):
     async def delete(self, namespace: str, order_id: str, created_ms: int) -> None:
         result = await self.influxql(f"DELETE FROM {MEASUREMENT} WHERE time = {created_ms}ms", db=namespace)
         assert "error" not in result, result
+
+
+def _blank(layout: Any) -> dict[str, Any]:
+    """An instance of a Redis layout with every member empty (to encode one member alone)."""
+    return {**{c.name: None for c in layout.columns}, **{c.name: [] for c in layout.collections}}
 
 
 HELPERS: dict[str, type[RawStore]] = {"postgres": PostgresRaw, "mongo": MongoRaw, "redis": RedisRaw,

@@ -139,7 +139,7 @@ def index_key(ns: str, layout: Layout, s: Structure, values: tuple[str, ...]) ->
     if isinstance(s, SetIndex):
         return f"{ns}:{layout.base}{where}"
     if isinstance(s, SortedIndex):
-        return f"{ns}:{layout.base}{where}:by:{s.score or 'key'}"
+        return f"{ns}:{layout.base}{where}:by:{s.score}" if s.score else f"{ns}:{layout.base}{where}:all"
     return f"{ns}:{layout.base}:agg:{s.pattern}{where}"
 
 
@@ -311,13 +311,13 @@ def describe(design: Design, ns: str = "{ns}") -> str:
             else:
                 group = ([f"{s.bucket.field}/{s.bucket.every_ms}ms"] if s.bucket else []) + list(s.group_by)
                 sums = "".join(f", s.{f}" for f in s.sums)
-                lines.append(f"  hash {key}: per group ({', '.join(group) or 'all'}): n{sums} (integer units)")
+                exact = " (sums in integer units)" if sums else ""
+                lines.append(f"  hash {key}: per group ({', '.join(group) or 'all'}): n{sums}{exact}")
     lines.append("writes: one Lua script per root (EVALSHA: hash + index entries + counters, atomic); "
                  "a batch: those scripts in one MULTI/EXEC")
     for name, plan in design.plans.items():
-        if isinstance(plan, str):
-            lines.append(f"pattern {name}: not answerable: {plan}")
-        elif plan.server_filter:
-            lines.append(f"pattern {name}: a Lua script over the sorted set's window (server-side)")
+        if not isinstance(plan, str) and plan.server_filter:
+            how = "merged from the listed values' sorted sets" if plan.pattern.within else "filtered"
+            lines.append(f"pattern {name}: {how} by a Lua script over the window (on the server)")
     return "\n".join(lines)
 
