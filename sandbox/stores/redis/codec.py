@@ -47,7 +47,7 @@ def _compile_args(layout: Layout) -> Callable[[Mapping[str, Any]], list[str]]:
     source = "def args(i):\n    return [" + ",\n            ".join(items) + "]\n"
     scope: dict[str, Any] = {"N": NULL, "EPOCH": EPOCH, "MS": MS, "dumps": json.dumps, "SEPS": (",", ":")}
     exec(compile(source, f"<redis args of {layout.entity}>", "exec"), scope)
-    return scope["args"]  # type: ignore[no-any-return]
+    return scope["args"]
 
 
 def _unrows(coll: Collection) -> Callable[[list[list[Any]]], list[dict[str, Any]]]:
