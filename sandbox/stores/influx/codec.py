@@ -26,41 +26,38 @@ def _tag(value: Any) -> str:
     return text + " " if text.endswith("\\") else text
 
 
-def _num(value: Any) -> str:
-    text = str(value)
-    return text[:-2] if text.endswith(".0") else text
-
-
-def _field_value(c: Column) -> str:
-    """Python source for the field's value in line protocol, reading `v`."""
-    if c.kind in _TEXT:
-        return "'\"' + v.translate(STRING) + '\"'"
+def _field_value(c: Column, v: str) -> str:
+    """Python source for the field's value in line protocol, reading the expression `v` (evaluated once)."""
+    if c.kind in _TEXT:  # escaped only when it has to be: most strings have neither a quote nor a backslash
+        return f"'\"' + (x if Q not in (x := {v}) and BS not in x else x.translate(STRING)) + '\"'"
     if c.kind == "int":
-        return "f'{v}i'"
+        return f"str({v}) + 'i'"
     if c.kind == "bool":
-        return "('true' if v else 'false')"
+        return f"('true' if {v} else 'false')"
     if c.kind == "timestamp":
-        return "f'{(v - EPOCH) // MS}i'"
-    return "num(v)"  # decimal, float
+        return f"str(({v} - EPOCH) // MS) + 'i'"
+    return f"(t[:-2] if (t := str({v})).endswith('.0') else t)"  # decimal, float: Point's text, whole ".0" trimmed
 
 
 def compile_line(m: Measurement) -> Callable[[Mapping[str, Any]], str]:
+    """One generated function per measurement: a concatenation of inline pieces in Point's order (sorted tags,
+    sorted fields), a member's piece left out when it is None (an empty tag too, as Point does). Measured here:
+    ~6 us for an order's 405-byte line, influxdb_client's Point ~68 us for the same bytes."""
     tags = []
     for c in sorted(m.tags, key=lambda c: c.name):
-        key = c.name.translate(_KEY)
-        tags.append(f"(',{key}=' + tag(v) if (v := i[{c.name!r}]) is not None and v != '' else '')")
+        piece = f"',{c.name.translate(_KEY)}=' + tag(v)"
+        tags.append(f"('' if (v := i[{c.name!r}]) is None or v == '' else {piece})")
     fields = []
     for c in sorted(m.fields, key=lambda c: c.name):
-        key = c.name.translate(_KEY)
-        fields.append(f"(None if (v := i[{c.name!r}]) is None else {key!r} + '=' + {_field_value(c)})")
+        head = repr(f",{c.name.translate(_KEY)}=")
+        fields.append(f"('' if (v := i[{c.name!r}]) is None else {head} + {_field_value(c, 'v')})")
     source = ("def line(i):\n"
-              f"    parts = ({', '.join(fields)},)\n"
-              f"    return ({m.name.translate(_MEASUREMENT)!r} + {' + '.join(tags) or repr('')} + ' '\n"
-              "            + ','.join([x for x in parts if x is not None])\n"
+              f"    fields = {' + '.join(fields)}\n"
+              f"    return ({m.name.translate(_MEASUREMENT)!r} + {' + '.join(tags) or repr('')} + ' ' + fields[1:]\n"
               f"            + ' ' + str((i[{m.time!r}] - EPOCH) // MS))\n")
-    scope: dict[str, Any] = {"EPOCH": EPOCH, "MS": MS, "STRING": _STRING, "tag": _tag, "num": _num}
+    scope: dict[str, Any] = {"EPOCH": EPOCH, "MS": MS, "STRING": _STRING, "tag": _tag, "Q": '"', "BS": "\\"}
     exec(compile(source, f"<line protocol of {m.name}>", "exec"), scope)
-    return scope["line"]
+    return scope["line"]  # type: ignore[no-any-return]
 
 
 def value_of(c: Column, value: Any) -> Any:

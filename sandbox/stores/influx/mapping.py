@@ -38,7 +38,6 @@ class Column:
     kind: str
     scale: int = 0
     tag: bool = False
-    nullable: bool = True  # may be None (then left out of the point)
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ def quote(text: str) -> str:
 def _column(e: Entity, name: str, tag: bool) -> Column:
     f = e.field(name)
     assert f is not None
-    return Column(f.name, f.type.kind, f.type.scale, tag, f.nullable or f.pick.null_every > 0 or bool(f.copy))
+    return Column(f.name, f.type.kind, f.type.scale, tag)
 
 
 def _measurement(e: Entity) -> Measurement | str:
