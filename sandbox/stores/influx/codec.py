@@ -57,7 +57,7 @@ def compile_line(m: Measurement) -> Callable[[Mapping[str, Any]], str]:
               f"            + ' ' + str((i[{m.time!r}] - EPOCH) // MS))\n")
     scope: dict[str, Any] = {"EPOCH": EPOCH, "MS": MS, "STRING": _STRING, "tag": _tag, "Q": '"', "BS": "\\"}
     exec(compile(source, f"<line protocol of {m.name}>", "exec"), scope)
-    return scope["line"]  # type: ignore[no-any-return]
+    return scope["line"]
 
 
 def value_of(c: Column, value: Any) -> Any:
