@@ -59,6 +59,10 @@ class RedisModelStore:
     money = "exact decimal"
 
     def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
+        client = options.get("redis_client", "redis-py")
+        if client != "redis-py":  # RedisOptions.redis_client: the order adapter also speaks valkey-glide
+            raise UsageError(f"redis_client={client}: the Redis model store speaks through redis-py only so far "
+                             "(valkey-glide serves the order adapter); drop the option or choose redis-py")
         self.name = "redis"
         self.namespace = namespace
         self.model = model
