@@ -37,7 +37,9 @@ end
 
 
 def _lua_str(text: str) -> str:
-    return "'" + "".join(c if c.isalnum() or c in " _-.:=|/" else f"\\{ord(c):03d}" for c in text) + "'"
+    # Lua strings are bytes: anything but plain ASCII goes as decimal escapes of its UTF-8 bytes
+    safe = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.:=|/"
+    return "'" + "".join(chr(b) if b in safe else f"\\{b:03d}" for b in text.encode()) + "'"
 
 
 def _key_expr(layout: Layout, s: Structure) -> str:
