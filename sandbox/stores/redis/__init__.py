@@ -6,6 +6,7 @@ from sandbox.stores.base import Store, StoreOptions
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.redis.adapter import RedisOptions, RedisStore
 from sandbox.stores.redis.markers import RedisMarkers
+from sandbox.stores.redis.model_store import make as make_model_store
 from sandbox.stores.redis.native import LAUNCHER
 from sandbox.stores.redis.replica import REPLICATION
 from sandbox.stores.replication import replica_url_setting
@@ -30,5 +31,5 @@ KIND = StoreKind(
         lambda v: f"appendonly={'yes' if v['appendonly'] else 'no'}"
                   + (f", appendfsync={v['appendfsync']}" if v["appendonly"] else "")),
     replication=REPLICATION, client_libraries=("redis", "valkey-glide"), variant=_client,
-    markers=RedisMarkers(),
+    markers=RedisMarkers(), model_store=make_model_store,
 )
