@@ -8,6 +8,7 @@ import random
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sandbox.measure.latency import encode, new_histogram, summarize
@@ -79,7 +80,7 @@ def test_interval_brackets_the_true_shift() -> None:
     rng = random.Random(7)
     base = [100 * (1 + rng.uniform(-0.02, 0.02)) for _ in range(6)]
     cont = [120 * (1 + rng.uniform(-0.02, 0.02)) for _ in range(6)]
-    diff, p, (lo, hi) = welch_log(base, cont)
+    [(diff, p, (lo, hi))] = welch_log(np.array([base]), np.array([cont]))
     assert 0 < lo < 20 < hi < 40 and lo < diff < hi and p < 0.001
 
 

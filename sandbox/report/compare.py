@@ -88,19 +88,21 @@ def ops_needed(metric: str) -> int | None:
     return math.ceil(TAIL_SAMPLES * Decimal(100) / (Decimal(100) - Decimal(metric[1:])))
 
 
-def welch_log(base: list[float], cont: list[float]) -> tuple[float, float, tuple[float, float]]:
-    """% difference of the geometric means, Welch's two-sided p-value and 95% interval, on log values:
-    latencies and throughputs vary by factors, so their logs are close to normal across trials."""
+def welch_log(base: np.ndarray, cont: np.ndarray) -> list[tuple[float, float, tuple[float, float]]]:
+    """Per row (rows x trials arrays, one call for all): % difference of the geometric means, and Welch's
+    two-sided p-value and 95% interval on log values: latencies and throughputs vary by factors across
+    trials, so their logs are close to normal."""
     b, c = np.log(base), np.log(cont)
     with warnings.catch_warnings():  # identical trials: scipy warns of precision loss, p comes out nan
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = stats.ttest_ind(c, b, equal_var=False)
-        lo, hi = res.confidence_interval(0.95)
-    delta = float(c.mean() - b.mean())
-    p = float(res.pvalue) if math.isfinite(res.pvalue) else (1.0 if delta == 0 else 0.0)
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        lo = hi = delta
-    return 100.0 * math.expm1(delta), p, (100.0 * math.expm1(float(lo)), 100.0 * math.expm1(float(hi)))
+        res = stats.ttest_ind(c, b, axis=1, equal_var=False)
+        ci = res.confidence_interval(0.95)
+    out = []
+    for delta, p, lo, hi in zip(c.mean(axis=1) - b.mean(axis=1), res.pvalue, ci.low, ci.high, strict=True):
+        p = p if math.isfinite(p) else (1.0 if delta == 0 else 0.0)  # no spread: only equal means are equal
+        lo, hi = (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else (delta, delta)
+        out.append((100.0 * math.expm1(delta), float(p), (100.0 * math.expm1(lo), 100.0 * math.expm1(hi))))
+    return out
 
 
 def verdict(metric: str, diff: float, p_adjusted: float, noise_pct: float) -> str:
@@ -115,7 +117,7 @@ def gmean(xs: list[float]) -> float | None:
 
 
 def row(key: Key, metric: str, base: Side, cont: Side) -> Row:
-    """One row with its per-row test (verdicts come after the correction, in compare())."""
+    """One row, its verdict left empty where it is to be tested."""
     b, c = base.values[key].get(metric, []), cont.values[key].get(metric, [])
     out = Row(key[0], key[1], metric, gmean(b), gmean(c), len(b), len(c))
     need = ops_needed(metric)
@@ -128,14 +130,22 @@ def row(key: Key, metric: str, base: Side, cont: Side) -> Row:
     elif len(b) < 2 or len(c) < 2:
         out.diff_pct = 100.0 * (out.contender / out.baseline - 1.0)
         out.verdict = NO_VERDICT
-    else:
-        out.diff_pct, out.p_value, out.ci_pct = welch_log(b, c)
     return out
 
 
 def compare(base: Side, cont: Side, noise_pct: float) -> Comparison:
     out = Comparison(base.label, cont.label, noise_pct, state_differences(base, cont))
     out.rows = [row(key, metric, base, cont) for key in base.values if key in cont.values for metric in rf.METRICS]
+    groups: dict[tuple[int, int], list[Row]] = {}  # rows to test, by their trial counts (one array each)
+    for r in out.rows:
+        if not r.verdict:
+            groups.setdefault((r.baseline_trials, r.contender_trials), []).append(r)
+    for rows in groups.values():
+        pick = [((r.store, r.op), r.metric) for r in rows]
+        tests = welch_log(np.array([base.values[k][m] for k, m in pick]),
+                          np.array([cont.values[k][m] for k, m in pick]))
+        for r, (diff, p, ci) in zip(rows, tests, strict=True):
+            r.diff_pct, r.p_value, r.ci_pct = diff, p, ci
     tested = [r for r in out.rows if r.p_value is not None]
     if tested:
         adjusted = multipletests([r.p_value for r in tested], alpha=ALPHA, method=CORRECTION)[1]
