@@ -35,7 +35,7 @@ def compare(
     out: Annotated[Path | None, typer.Option(help="folder for compare.html / compare.json (default: the first "
                                              "contender's, or BASELINE's with --stores)")] = None,
 ) -> None:
-    """Per store and operation: baseline, contender, % difference, 95% bootstrap CI over trials, verdict."""
+    """Per store and operation: baseline, contender, % difference, 95% CI over trials, Holm-corrected verdict."""
     from sandbox.report.compare import compare as compare_sides
     from sandbox.report.compare import side
     from sandbox.report.compare_view import Shown, print_comparisons, write_outputs
