@@ -99,7 +99,8 @@ class Patterns:
     def _keys(self, p: Pattern, e: Entity, tail: str, conds: list[str], fill: list) -> Answerer:
         key = self.layout.key_of(e.name)
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
-        sql = f"SELECT {key.out()} FROM {self.layout.table_name(e.name)}{where}{tail} LIMIT {p.limit}"
+        # "AS k": a bare key name in ORDER BY must mean the column (its index), not the text output column
+        sql = f"SELECT {key.out()} AS k FROM {self.layout.table_name(e.name)}{where}{tail} LIMIT {p.limit}"
 
         async def keys(params: Params) -> list[Any]:
             return [r[0] for r in await self.store.pool.fetch(sql, *self._args(e, fill, params))]
