@@ -130,3 +130,26 @@ async def test_overlapping_decrements_in_any_order_never_deadlock_nor_take_part(
         left = (await store.read("product", k))["inventory_count"]
         assert left == n - taken[k] and left >= 0, (k, n, taken[k], left)
     assert any(results) and not all(results)  # some took, some found too little: both paths ran
+
+
+@pytest.mark.parametrize("kind", BOTH)
+async def test_raw_corrupt_and_remove_change_what_the_store_reads_back(kind: str, opened, live) -> None:  # noqa: F811
+    from tests.raw import Raw
+
+    model = load(MODELS / "orders.toml")
+    store = await opened(kind, model)
+    ds = Dataset(model, 8, Sizes(3, SMALL["orders"]))
+    await store.prepare(ds)
+    for inst in ds.roots():
+        await store.write(inst)
+    first, second = ds.root(0), ds.root(1)
+    status = "refunded" if first["status"] != "refunded" else "pending"
+    async with Raw("postgres", live) as raw:
+        await raw.corrupt(store, "order", first["id"], "status", status)
+        await raw.corrupt(store, "order", first["id"], "created_at", second["created_at"])
+        await raw.remove(store, "order", second["id"])
+    got = await store.read("order", first["id"])
+    assert (got["status"], got["created_at"]) == (status, second["created_at"])
+    assert got["items"] == first["items"] and got["total_amount"] == first["total_amount"]
+    assert await store.read("order", second["id"]) is None
+    assert {r["id"] async for r in store.scan("order")} == {first["id"], ds.root(2)["id"]}

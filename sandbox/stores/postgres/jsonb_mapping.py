@@ -17,7 +17,7 @@ from datetime import UTC
 from typing import Any
 
 from sandbox.stores.postgres.mapping import Column, Index
-from sandbox.stores.postgres.naming import checks, enum_types, ident, literal, needs, short, sql_type
+from sandbox.stores.postgres.naming import checks, enum_types, ident, literal, needs, one_level, short, sql_type
 from sandbox.workload.schema import Entity, Field, Model
 
 CASTS = {"decimal": "numeric", "float": "float8", "bool": "boolean"}
@@ -42,6 +42,7 @@ class DocTable:
 
 class JsonbDesign:
     def __init__(self, model: Model, namespace: str):
+        one_level(model)
         self.root = model.root
         self.schema = ident(namespace)
         self.tables: dict[str, DocTable] = {}

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.errors import UsageError
 from sandbox.stores.postgres.naming import (
     SqlType,
     checks,
@@ -24,6 +23,7 @@ from sandbox.stores.postgres.naming import (
     ident,
     literal,
     needs,
+    one_level,
     owner_of,
     refers_to,
     short,
@@ -183,11 +183,8 @@ def derive(model: Model, namespace: str) -> Design:
         placing.pop()
         tables[e.name] = _table(model, e, schema, enums, tables, placing, deferred)
 
+    one_level(model)
     for e in model.entities.values():
-        for c in e.children:
-            if model.entity(c.entity).children:
-                raise UsageError(f"postgres: {c.entity} (owned by {e.name}) owns a collection itself; the design "
-                                 "keeps one level of children")
         place(e)
     values = {name: model.entity(e).field(f).type.values for (e, f), name in enums.items()}  # type: ignore[union-attr]
     indexes = []

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from hashlib import sha1
 
+from sandbox.errors import UsageError
 from sandbox.workload.expr import to_sql
 from sandbox.workload.schema import Children, Entity, Field, Model, Pattern
 
@@ -40,6 +41,16 @@ def short(name: str) -> str:
 
 def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def one_level(model: Model) -> None:
+    """Both designs keep children one level deep (a table keyed by owner and position, or an array in the
+    owner's document); a model whose children own collections is refused in one line."""
+    for e in model.entities.values():
+        for c in e.children:
+            if model.entity(c.entity).children:
+                raise UsageError(f"postgres: {c.entity} (owned by {e.name}) owns a collection itself; the design "
+                                 "keeps one level of children")
 
 
 def owner_of(model: Model, e: Entity) -> tuple[Entity, Children]:
