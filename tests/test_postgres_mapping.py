@@ -10,7 +10,7 @@ import pytest
 
 from sandbox.config import Endpoint
 from sandbox.errors import UsageError
-from sandbox.stores.contract import BatchWrite, Upsert
+from sandbox.stores.contract import BatchWrite, NotAnswerable, Upsert
 from sandbox.stores.postgres.jsonb_mapping import JsonbDesign
 from sandbox.stores.postgres.mapping import derive
 from sandbox.stores.postgres.model_store import make_model_store
@@ -36,6 +36,10 @@ id = { type = "id", gen = "uuid" }
 reply_to = { ref = "note", pick = "earlier", null_every = 2 }
 user = { ref = "user" }
 parts = { children = "part", count = 2 }
+[pattern.busy_notes]
+kind = "range"
+where = ["user"]
+filter = "count(parts) > 1"
 [entity.part]
 role = "child"
 [entity.part.fields]
@@ -158,6 +162,10 @@ def test_names_are_quoted_where_postgres_needs_it_and_roots_get_no_fk_to_roots(t
     assert parts.position == "position_" and parts.key == ("note_id", "position_")  # the model has a `position`
     rows = Rows(d)
     assert '"user"' in rows.insert_sql()
+    ep = Endpoint("postgres", "postgresql://nobody@127.0.0.1:1/none", {})
+    for design in ("normalized", "jsonb"):  # a filter over children is no condition on one row: said, not faked
+        refused = make_model_store(ep, NS, m, {"design": design}).answer(m.patterns["busy_notes"])
+        assert isinstance(refused, NotAnswerable) and "count(parts) > 1" in refused.reason
 
 
 def test_factory_picks_the_design_and_its_capabilities(tmp_path: Path) -> None:

@@ -41,6 +41,10 @@ class Store(Protocol):
     def getter(self, p: Pattern) -> Answerer: ...
 
 
+class _Refused(Exception):
+    """A pattern this design cannot put into one statement: why."""
+
+
 def possible_key(key_column: Column, key: Any) -> bool:
     """Whether a key can be in the key column at all (a UUID column holds no "not-there"; asyncpg would refuse
     to send it)."""
@@ -61,14 +65,17 @@ class Patterns:
         build = getattr(self, f"_{p.kind}", None)
         if build is None:
             return NotAnswerable(f"no {p.kind} patterns in this design")
-        return build(p, self.model.entity(p.entity))
+        try:
+            return build(p, self.model.entity(p.entity))
+        except _Refused as why:
+            return NotAnswerable(str(why))
 
     def _where(self, p: Pattern, e: Entity, first: int) -> tuple[list[str], list[Any]]:
         """Conditions for the pattern's where fields and window, numbered from $first, and how to fill them."""
         lay, conds, fill = self.layout, [], []
         n = first
         for f in p.where:
-            if p.within is not None:
+            if p.within is not None and f == p.where[0]:  # the list of an instance's collection field
                 conds.append(f"{lay.expr(e.name, f)} = ANY({lay.list_param(e.name, f, n)})")
             else:
                 conds.append(f"{lay.expr(e.name, f)} = {lay.param(e.name, f, n)}")
@@ -80,8 +87,9 @@ class Patterns:
             fill += [("low", p.range), ("high", p.range)]
         if p.filter is not None:
             sql = to_sql(p.filter, lambda f: lay.typed(e.name, f))
-            if sql is not None:
-                conds.append(sql)
+            if sql is None:
+                raise _Refused(f"the filter {p.filter.text!r} reads beyond the row (a collection or the owner)")
+            conds.append(sql)
         return conds, fill
 
     def _args(self, e: Entity, fill: list, params: Params) -> list[Any]:
