@@ -4,7 +4,8 @@ COPY rows of a batch or of reference data, and the select that reads an instance
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sandbox.stores.contract import Record
@@ -20,8 +21,9 @@ class Rows:
         self.design = design
         self.root = design.table(design.root)
         self.kids = design.children(design.root)
-        self._fields = tuple(c.name for c in self.root.columns)
-        self._kid_fields = tuple((k.collection or "", tuple(c.name for c in k.data)) for k in self.kids)
+        self._root_values = _getter(tuple(c.name for c in self.root.columns))
+        self._kid_values = tuple((k.collection or "", _getter(tuple(c.name for c in k.data)), len(k.data))
+                                 for k in self.kids)
 
     def insert_sql(self, upsert: str | None = None) -> str:
         """One statement, so one round trip and one implicit transaction for the root and its children.
@@ -56,27 +58,25 @@ class Rows:
         return "WITH " + ",\n".join(parts) + "\nSELECT count(*) FROM r"
 
     def insert_args(self, inst: Instance) -> list[Any]:
-        args = [inst[f] for f in self._fields]
-        for coll, fields in self._kid_fields:
+        """The root's values, then per collection one array per child column (transposed rows)."""
+        args = list(self._root_values(inst))
+        for coll, values, width in self._kid_values:
             children = inst[coll]
-            args += [[c[f] for c in children] for f in fields]
+            args += map(list, zip(*map(values, children), strict=True)) if children else [[]] * width
         return args
 
     def copy_rows(self, instances: Iterable[Instance], table: Table) -> list[tuple]:
         """COPY records of `table` from the instances of its entity (a child table: of its owner)."""
         if table.owner is None:
-            fields = tuple(c.name for c in table.columns)
-            return [tuple(inst[f] for f in fields) for inst in instances]
+            row = _getter(tuple(c.name for c in table.columns))
+            return [row(inst) for inst in instances]
         owner_key = self.design.table(table.owner).key[0]
-        data = tuple(c.name for c in table.data)
-        at = [c.name for c in table.columns].index(table.parent or "")
-        rows = []
-        for inst in instances:
-            for pos, child in enumerate(inst[table.collection or ""]):
-                values = [child[f] for f in data]
-                values[at:at] = [inst[owner_key], pos]
-                rows.append(tuple(values))
-        return rows
+        names = [c.name for c in table.columns]
+        at = names.index(table.parent or "")  # the owner's key and the position go in there
+        head, tail = _getter(tuple(names[:at])), _getter(tuple(names[at + 2:]))
+        coll = table.collection or ""
+        return [(*head(child), inst[owner_key], pos, *tail(child))
+                for inst in instances for pos, child in enumerate(inst[coll])]
 
     def select_sql(self, entity: str, collections: Sequence[str] | None = None) -> str:
         """Instances of an entity with their collections (all, or those named) as arrays of rows in position
@@ -106,3 +106,12 @@ class Rows:
             return out
 
         return record
+
+
+def _getter(fields: tuple[str, ...]) -> Callable[[Instance], tuple]:
+    """instance -> the tuple of its values of `fields` (itemgetter, which gives a bare value for one field)."""
+    if len(fields) > 1:
+        return itemgetter(*fields)
+    if fields:
+        return lambda inst: (inst[fields[0]],)
+    return lambda inst: ()
