@@ -56,6 +56,10 @@ def fks(table) -> list[str]:  # type: ignore[no-untyped-def]
     return [c for c in table.constraints if c.startswith("FOREIGN KEY")]
 
 
+def addresses_default(d) -> str | None:  # type: ignore[no-untyped-def]
+    return d.table("address").column("country_code").default  # type: ignore[no-any-return]
+
+
 def test_orders_comes_out_as_todays_schema() -> None:
     d = derive(model("orders"), NS)
     assert [t.plain for t in d.tables.values()] == ["categories", "products", "customers", "addresses", "orders",
@@ -69,6 +73,7 @@ def test_orders_comes_out_as_todays_schema() -> None:
     assert {c.name: c.type.sql for c in orders.columns if c.name.endswith("amount") or c.name == "subtotal"} == \
         dict.fromkeys(("subtotal", "tax_amount", "shipping_amount", "total_amount"), "numeric(10, 2)")
     assert orders.column("created_at").type.sql == "timestamptz"
+    assert orders.column("version").default == "1" and addresses_default(d) == "'PT'"  # constants: DEFAULTs
     assert fks(orders) == [f"FOREIGN KEY (customer_id) REFERENCES {NS}.customers (id)",
                            f"FOREIGN KEY (billing_address_id) REFERENCES {NS}.addresses (id)",
                            f"FOREIGN KEY (shipping_address_id) REFERENCES {NS}.addresses (id)"]

@@ -29,7 +29,7 @@ from sandbox.stores.postgres.naming import (
     short,
     sql_type,
 )
-from sandbox.workload.schema import Entity, Model
+from sandbox.workload.schema import Entity, Field, Model
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class Column:
     type: SqlType
     field: str | None  # the model field it holds; None for a position
     nullable: bool = False
+    default: str | None = None  # a constant generator's value (today's `version ... DEFAULT 1`)
 
     @property
     def q(self) -> str:
@@ -81,7 +82,8 @@ class Table:
         return tuple(c for c in self.columns if c.name not in (self.parent, self.position))
 
     def ddl(self) -> str:
-        lines = [f"{c.q} {c.type.sql}{'' if c.nullable else ' NOT NULL'}" for c in self.columns]
+        lines = [f"{c.q} {c.type.sql}{'' if c.nullable else ' NOT NULL'}"
+                 f"{f' DEFAULT {c.default}' if c.default is not None else ''}" for c in self.columns]
         lines += [f"PRIMARY KEY ({', '.join(ident(k) for k in self.key)})", *self.constraints]
         return f"CREATE TABLE {self.name} (\n    " + ",\n    ".join(lines) + "\n)"
 
@@ -207,6 +209,16 @@ def _targets(model: Model, e: Entity) -> list[Entity]:
     return out
 
 
+def _default(f: Field) -> str | None:
+    """A constant's value as the column's DEFAULT (SQL written by hand, e.g. a migration's fill, can leave it)."""
+    if f.gen is None or f.gen.name != "constant" or f.type.kind == "timestamp":
+        return None
+    value = f.gen.params.get("value")
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return str(value) if isinstance(value, int | float) else literal(str(value))
+
+
 def _keeps_fk(e: Entity, target: Entity) -> bool:
     # A root referencing roots (an earlier post) gets none: concurrent writers do not write in index order.
     return not (e.role == "root" and target.role == "root")
@@ -217,7 +229,7 @@ def _table(model: Model, e: Entity, schema: str, enums: dict[tuple[str, str], st
     plain = e.plural
     name = f"{schema}.{ident(plain)}"
     fields = sorted(e.stored_fields, key=lambda f: f.name != e.key)  # the key first, then the file's order
-    columns = [Column(f.name, sql_type(model, e, f, enums), f.name, f.nullable) for f in fields]
+    columns = [Column(f.name, sql_type(model, e, f, enums), f.name, f.nullable, _default(f)) for f in fields]
     constraints: list[str] = []
     owner = collection = parent = position = None
     key: tuple[str, ...] = (e.key,)
