@@ -7,6 +7,8 @@ One helper class per store in HELPERS; a store without one is an error, never an
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -19,6 +21,7 @@ from sandbox.config import Endpoint, Settings, endpoint
 from sandbox.stores.elastic.adapter import PlainJsonNode
 from sandbox.stores.influx import mapping as influx_mapping
 from sandbox.stores.influx.adapter import MEASUREMENT
+from sandbox.stores.postgres.jsonb_mapping import iso
 from sandbox.stores.redis import mapping as redis_mapping
 from sandbox.stores.redis.codec import Codec
 
@@ -69,6 +72,24 @@ class PostgresRaw(RawStore):
 
     async def delete(self, namespace: str, order_id: str, created_ms: int) -> None:
         await self.pg.execute(f'DELETE FROM "{namespace}".orders WHERE id = $1', order_id)
+
+    async def corrupt(self, store: Any, entity: str, key: Any, field: str, value: Any) -> None:
+        """Set one stored field of one instance of a model store (either design) with a plain UPDATE."""
+        lay = store.layout
+        where = f"{lay.key_of(entity).q} = $2"
+        if store.design == "jsonb":
+            doc = json.dumps({field: value}, default=lambda v: str(v) if isinstance(v, Decimal) else iso(v))
+            sql = f"UPDATE {lay.table_name(entity)} SET doc = doc || $1::jsonb WHERE {where}"
+            await self.pg.execute(sql, doc, key)
+        else:
+            column = store.tables.table(entity).column(field)
+            await self.pg.execute(f"UPDATE {lay.table_name(entity)} SET {column.q} = {column.param(1)} WHERE {where}",
+                                  value, key)
+
+    async def remove(self, store: Any, entity: str, key: Any) -> None:
+        """Delete one instance of a model store (its children go with it: ON DELETE CASCADE, or the document)."""
+        lay = store.layout
+        await self.pg.execute(f"DELETE FROM {lay.table_name(entity)} WHERE {lay.key_of(entity).q} = $1", key)
 
 
 class MongoRaw(RawStore):

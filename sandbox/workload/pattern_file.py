@@ -104,6 +104,8 @@ def _pattern(name: str, spec: Any, entities: Mapping[str, Entity], root: str, wh
         raise where.fail(at, f"pattern {name}: a range pattern needs range = \"a field\" or where = [...]")
     if kind == "range" and "within" in spec:
         values["within"] = str(spec["within"])
+    if kind == "range":
+        values["descending"] = bool(spec.get("descending", False))
     if kind == "get":
         include = _names(spec.get("include"))
         for child in include:

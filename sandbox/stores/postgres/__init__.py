@@ -5,6 +5,7 @@ from __future__ import annotations
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.postgres.adapter import PostgresStore
 from sandbox.stores.postgres.markers import PostgresMarkers
+from sandbox.stores.postgres.model_store import make_model_store
 from sandbox.stores.postgres.native import LAUNCHER
 from sandbox.stores.postgres.replica import REPLICATION
 from sandbox.stores.replication import replica_url_setting
@@ -21,4 +22,5 @@ KIND = StoreKind(
         lambda v: f"fsync={'on' if v['fsync'] else 'off'}, synchronous_commit={v['synchronous_commit']}"),
     replication=REPLICATION, client_libraries=("asyncpg",),
     markers=PostgresMarkers(),
+    model_store=make_model_store, designs={"normalized": {"design": "normalized"}, "jsonb": {"design": "jsonb"}},
 )

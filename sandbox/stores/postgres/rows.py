@@ -1,0 +1,117 @@
+"""The normalized design's statements for whole aggregates: the one-statement insert and upsert of a root with
+its children (data-modifying CTEs over unnest()ed arrays, as the hand-written adapter's INSERT_ORDER), the
+COPY rows of a batch or of reference data, and the select that reads an instance back with its children."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
+from typing import Any
+
+from sandbox.stores.contract import Record
+from sandbox.stores.postgres.mapping import Design, Table
+from sandbox.stores.postgres.naming import ident
+from sandbox.workload.dataset import Instance
+
+
+class Rows:
+    """Statements and parameters of one design's root (and, for reads and COPY, of any entity)."""
+
+    def __init__(self, design: Design):
+        self.design = design
+        self.root = design.table(design.root)
+        self.kids = design.children(design.root)
+        self._root_values = _getter(tuple(c.name for c in self.root.columns))
+        self._kid_values = tuple((k.collection or "", _getter(tuple(c.name for c in k.data)), len(k.data))
+                                 for k in self.kids)
+
+    def insert_sql(self, upsert: str | None = None) -> str:
+        """One statement, so one round trip and one implicit transaction for the root and its children.
+        upsert = the version column: a newer version updates the root's fields, an older or equal one
+        changes nothing, and children go in only with a new root row (they are written once)."""
+        t = self.root
+        cols = ", ".join(c.q for c in t.columns)
+        vals = ", ".join(c.param(i + 1) for i, c in enumerate(t.columns))
+        key = ident(t.key[0])
+        insert = f"INSERT INTO {t.name} AS cur ({cols}) VALUES ({vals})"
+        if upsert is not None:
+            ver = ident(upsert)
+            changed = ", ".join(f"{c.q} = EXCLUDED.{c.q}" for c in t.columns if c.name != t.key[0])
+            insert += (f" ON CONFLICT ({key}) DO UPDATE SET {changed} WHERE cur.{ver} < EXCLUDED.{ver}"
+                       f" RETURNING cur.{key}, (cur.xmax = 0) AS inserted")
+        elif not self.kids:
+            return insert
+        else:
+            insert += f" RETURNING cur.{key}"
+        n = len(t.columns)
+        parts = [f"r AS ({insert})"]
+        for j, k in enumerate(self.kids):
+            data = k.data
+            arrays = ", ".join(c.array(n + 1 + i) for i, c in enumerate(data))
+            names = ", ".join(f"c{i}" for i in range(len(data)))
+            picked = ", ".join(c.of_text(f"u.c{i}") for i, c in enumerate(data))
+            cols = ", ".join(c.q for c in data)
+            parts.append(f"k{j} AS (INSERT INTO {k.name} ({ident(k.parent or '')}, {ident(k.position or '')}, {cols}) "
+                         f"SELECT r.{key}, u.ord - 1, {picked} FROM r, unnest({arrays}) WITH ORDINALITY AS "
+                         f"u({names}, ord){' WHERE r.inserted' if upsert is not None else ''})")
+            n += len(data)
+        return "WITH " + ",\n".join(parts) + "\nSELECT count(*) FROM r"
+
+    def insert_args(self, inst: Instance) -> list[Any]:
+        """The root's values, then per collection one array per child column (transposed rows)."""
+        args = list(self._root_values(inst))
+        for coll, values, width in self._kid_values:
+            children = inst[coll]
+            args += map(list, zip(*map(values, children), strict=True)) if children else [[]] * width
+        return args
+
+    def copy_rows(self, instances: Iterable[Instance], table: Table) -> list[tuple]:
+        """COPY records of `table` from the instances of its entity (a child table: of its owner)."""
+        if table.owner is None:
+            row = _getter(tuple(c.name for c in table.columns))
+            return [row(inst) for inst in instances]
+        owner_key = self.design.table(table.owner).key[0]
+        names = [c.name for c in table.columns]
+        at = names.index(table.parent or "")  # the owner's key and the position go in there
+        head, tail = _getter(tuple(names[:at])), _getter(tuple(names[at + 2:]))
+        coll = table.collection or ""
+        return [(*head(child), inst[owner_key], pos, *tail(child))
+                for inst in instances for pos, child in enumerate(inst[coll])]
+
+    def select_sql(self, entity: str, collections: Sequence[str] | None = None) -> str:
+        """Instances of an entity with their collections (all, or those named) as arrays of rows in position
+        order: one query, decoded by `record`. Append a WHERE on r."""
+        t = self.design.table(entity)
+        cols = [c.out("r") for c in t.columns if c.field is not None]
+        for k in self.design.children(entity):
+            if collections is not None and k.collection not in collections:
+                continue
+            row = ", ".join(c.out("k") for c in k.columns if c.field is not None)
+            cols.append(f"(SELECT array_agg(ROW({row}) ORDER BY k.{ident(k.position or '')}) FROM {k.name} k "
+                        f"WHERE k.{ident(k.parent or '')} = r.{ident(t.key[0])})")
+        return f"SELECT {', '.join(cols)} FROM {t.name} r"
+
+    def reader(self, entity: str, collections: Sequence[str] | None = None) -> Any:
+        """row -> Record for select_sql's rows (uuids, enums already text; numerics at their scale)."""
+        t = self.design.table(entity)
+        fields = tuple(c.name for c in t.columns if c.field is not None)
+        kids = [(k.collection or "", tuple(c.name for c in k.columns if c.field is not None))
+                for k in self.design.children(entity) if collections is None or k.collection in collections]
+        n = len(fields)
+
+        def record(row: Any) -> Record:
+            out = dict(zip(fields, row[:n], strict=True))
+            for j, (coll, names) in enumerate(kids):
+                out[coll] = [dict(zip(names, child, strict=True)) for child in row[n + j] or ()]
+            return out
+
+        return record
+
+
+def _getter(fields: tuple[str, ...]) -> Callable[[Instance], tuple]:
+    """instance -> the tuple of its values of `fields` (itemgetter, which gives a bare value for one field)."""
+    if len(fields) > 1:
+        return itemgetter(*fields)
+    if fields:
+        return lambda inst: (inst[fields[0]],)
+    return lambda inst: ()
