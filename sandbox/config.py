@@ -24,6 +24,9 @@ from sandbox.errors import UsageError
 Backend = Literal["docker", "native"]
 PLUGINS_ENV = "SANDBOX_STORE_PLUGINS"  # module:attr[,module:attr]: store kinds from outside the package
 PLUGINS_KEY = "store_plugins"  # the same, as a config-file key (a list of module:attr strings)
+EXPERIMENT_PLUGINS_ENV = "SANDBOX_EXPERIMENT_PLUGINS"  # module:attr[,...]: experiments from outside the package
+EXPERIMENT_PLUGINS_KEY = "experiment_plugins"
+OPTIONS_KEY = "options"  # the config file's store options: {"redis.client" = "valkey-glide"}
 
 
 @dataclass(frozen=True)
@@ -149,14 +152,16 @@ def read_config_file(config_file: Path | None) -> dict[str, Any]:
         raise UsageError(f"config file {config_file} is not valid TOML: {exc}") from None
 
 
-def plugin_refs(environ: Mapping[str, str], given: Mapping[str, Any]) -> list[str]:
-    """The `module:attr` store kinds named by the config file, then by SANDBOX_STORE_PLUGINS."""
-    from_file = given.get(PLUGINS_KEY, [])
+def plugin_refs(environ: Mapping[str, str], given: Mapping[str, Any], key: str = PLUGINS_KEY,
+                env: str = PLUGINS_ENV) -> list[str]:
+    """The `module:attr` plugins named by the config file's `key`, then by the variable `env` (store kinds by
+    default; experiments with EXPERIMENT_PLUGINS_KEY / _ENV)."""
+    from_file = given.get(key, [])
     if isinstance(from_file, str):
         from_file = [from_file]
     if not isinstance(from_file, list) or not all(isinstance(r, str) for r in from_file):
-        raise UsageError(f"{PLUGINS_KEY}: expected a list of \"module:attribute\" strings")
-    from_env = [r.strip() for r in environ.get(PLUGINS_ENV, "").split(",") if r.strip()]
+        raise UsageError(f"{key}: expected a list of \"module:attribute\" strings")
+    from_env = [r.strip() for r in environ.get(env, "").split(",") if r.strip()]
     return list(dict.fromkeys([*from_file, *from_env]))
 
 

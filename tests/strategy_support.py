@@ -12,8 +12,8 @@ import pytest
 
 from sandbox.config import Settings, Workspace
 from sandbox.errors import SandboxError
+from sandbox.experiments.strategies.steps import open_stores
 from sandbox.measure.timing import TimedStore
-from sandbox.scenario.strategy_steps import open_stores
 from sandbox.stack.native import NativeStack
 from sandbox.stores.connect import close_all
 from sandbox.stores.registry import StoreRegistry

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from sandbox.measure.analytics import compare_answer, reference_answer
+from sandbox.experiments.analytics.answers import compare_answer, reference_answer
 from sandbox.stores.analytics import Analytics, NotAnswerable, Query, QueryParams
 from sandbox.stores.base import Capability, Store
 from sandbox.workload.generator import Workload, WorkloadSpec

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
+from sandbox.experiments.cache_aside.clients import CacheClients, open_clients
 
 from sandbox.config import Settings
-from sandbox.strategies.cache.clients import CacheClients, open_clients
-from sandbox.strategies.cache.mix import Mix, run_policy
-from sandbox.strategies.cache.origin import Origin
-from sandbox.strategies.cache.policies import POLICIES, Policy, PolicyConfig
+from sandbox.experiments.cache_aside.mix import Mix, run_policy
+from sandbox.experiments.cache_aside.origin import Origin
+from sandbox.experiments.cache_aside.policies import POLICIES, Policy, PolicyConfig
 from sandbox.workload.generator import Workload, WorkloadSpec
 
 WORKLOAD = Workload(WorkloadSpec(seed=14, orders=50, customers=20, products=20))

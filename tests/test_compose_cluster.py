@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from sandbox.scenario.reshard_step import CLUSTER_PORT
+from sandbox.experiments.sharding.reshard import CLUSTER_PORT
 from tests.test_compose import COMPOSE, ENV_EXAMPLE, INTERPOLATION, REQUIRED_VAR, check_jsonschema, load
 
 OVERLAY = COMPOSE.parent / "redis-cluster.yml"

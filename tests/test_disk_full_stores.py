@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.config import Workspace
 from sandbox.errors import UsageError
-from sandbox.scenario.disk_full_step import AFTER_RESTART_ORDERS
+from sandbox.experiments.exhaustion.disk_full import AFTER_RESTART_ORDERS
 from sandbox.stack.docker import DockerStack
 from sandbox.stack.small_disk import unavailable
 from sandbox.stores.registry import StoreRegistry

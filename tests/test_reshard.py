@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.scenario.reshard_step import CLUSTER_PORT
+from sandbox.experiments.sharding.reshard import CLUSTER_PORT
 from sandbox.stack.pids import port_open
 from sandbox.stack.redis_cluster import NativeRedisCluster, cluster_root, parse_nodes
 from sandbox.workload.sharding import key_slot

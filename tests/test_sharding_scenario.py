@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.report.sharding import findings
+from sandbox.experiments.sharding.sharding_table import findings
 from sandbox.stores.registry import StoreRegistry
 from tests.test_cli import assert_usage_error, sandbox
 

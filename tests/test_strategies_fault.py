@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from sandbox.experiments.strategies.steps import StrategyRun, run_strategy
+from sandbox.experiments.strategies.table import print_strategies
 from sandbox.report.console import console
-from sandbox.report.strategies import print_strategies
-from sandbox.scenario.strategy_steps import StrategyRun, run_strategy
 from sandbox.stack.faults import FaultInjector
 from sandbox.stack.native import NativeStack
 from sandbox.strategies.base import StrategyOptions

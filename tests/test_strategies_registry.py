@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sandbox.scenario.step_registry import validate_phase
 
 from sandbox.errors import UsageError
 from sandbox.scenario.spec import RunParams
-from sandbox.scenario.step_registry import validate_phase
 from sandbox.stores.base import Capability
 from sandbox.stores.noop import NoopStore
 from sandbox.stores.registry import StoreRegistry

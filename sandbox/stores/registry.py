@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sandbox.config import Backend, Settings, Workspace, load_settings, parse_stores, plugin_refs, read_config_file
 from sandbox.errors import UsageError
@@ -59,6 +60,22 @@ class StoreRegistry:
     def parse(self, text: str | None) -> list[str]:
         """`postgres,mongo` -> ['postgres', 'mongo'], rejecting names no kind has; None (no --stores) -> all."""
         return list(self.names) if text is None else parse_stores(text, self.kinds)
+
+    def check_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Store options (`redis.client` -> value), each checked by the kind that declares it; one line if not."""
+        out = {}
+        for key, value in given.items():
+            store, _, name = key.partition(".")
+            kind = self.kind(store)
+            option = kind.option(name)
+            if option is None:
+                has = ", ".join(o.name for o in kind.options) or "none"
+                raise UsageError(f"-o {key}: {store} has no option {name!r} (its options: {has}; `sandbox options`)")
+            try:
+                out[key] = option.parse(value)
+            except ValueError as exc:
+                raise UsageError(f"-o {key}={value}: expected {exc}") from None
+        return out
 
     def settings(self, backend: Backend, ws: Workspace, config_file: Path | None = None,
                  environ: Mapping[str, str] | None = None) -> Settings:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.postgres.adapter import PostgresStore
+from sandbox.stores.postgres.cache_origin import PostgresOriginRole
+from sandbox.stores.postgres.clock import open_clock
 from sandbox.stores.postgres.markers import PostgresMarkers
 from sandbox.stores.postgres.native import LAUNCHER
+from sandbox.stores.postgres.partitioned import HashPartitionedOrders
+from sandbox.stores.postgres.persistence import PostgresPersistence
 from sandbox.stores.postgres.replica import REPLICATION
 from sandbox.stores.replication import replica_url_setting
 
@@ -21,4 +25,11 @@ KIND = StoreKind(
         lambda v: f"fsync={'on' if v['fsync'] else 'off'}, synchronous_commit={v['synchronous_commit']}"),
     replication=REPLICATION, client_libraries=("asyncpg",),
     markers=PostgresMarkers(),
+    clock=open_clock,
+    persistence=PostgresPersistence(),
+    roles={"cache_origin": PostgresOriginRole(), "hash_partitioning": HashPartitionedOrders,
+           # exact decimal money and SQL: the answers the other stores' are compared with
+           "analytics_reference": "exact DECIMAL sums in SQL",
+           # the outbox's, event store's and saga's transactions and LISTEN/NOTIFY (sandbox/strategies/)
+           "source_of_truth": "transactions + LISTEN/NOTIFY"},
 )
