@@ -14,7 +14,7 @@ from sandbox.stores.analytics import Analytics, NotAnswerable, Query, QueryParam
 from sandbox.stores.base import Capability, Store
 from sandbox.workload.generator import Workload, WorkloadSpec
 from sandbox.workload.model import Order
-from tests.conftest import BUILT_IN
+from tests.helpers import BUILT_IN
 
 WORKLOAD = Workload(WorkloadSpec(seed=1414, orders=10**7, customers=30, products=25))
 # Every 9001st order: 300 orders over about 7.5 hours, so the hourly buckets are many.

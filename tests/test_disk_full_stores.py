@@ -19,8 +19,7 @@ from sandbox.experiments.exhaustion.disk_full import AFTER_RESTART_ORDERS
 from sandbox.stack.docker import DockerStack
 from sandbox.stack.small_disk import unavailable
 from sandbox.stores.registry import StoreRegistry
-from tests.test_cli import assert_usage_error, sandbox
-from tests.throwaway import throwaway_stack
+from tests.helpers import assert_usage_error, sandbox, throwaway_stack
 
 ORDERS = 3000
 # The servers' own words for a full disk (InfluxDB's message is cut before its "no space left on device")

@@ -12,8 +12,7 @@ import json
 from pathlib import Path
 
 from sandbox.measure.checker import EXAMPLES
-from tests.test_cli import assert_usage_error, sandbox
-from tests.throwaway import throwaway_stack
+from tests.helpers import assert_usage_error, sandbox, throwaway_stack
 
 TRIALS = 2
 

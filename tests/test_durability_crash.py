@@ -14,8 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.test_cli import sandbox
-from tests.throwaway import throwaway_stack
+from tests.helpers import sandbox, throwaway_stack
 
 RISKY = "postgres.synchronous_commit=off,redis.appendonly=no"
 

@@ -12,8 +12,7 @@ import pytest
 import redis
 
 from sandbox.config import Settings, endpoint
-from tests.test_cli import assert_usage_error, sandbox
-from tests.throwaway import Throwaway, throwaway_stack
+from tests.helpers import Throwaway, assert_usage_error, sandbox, throwaway_stack
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from sandbox.measure.hlog import read_log
+from tests.helpers import SANDBOX
 
 PROJECT = Path(__file__).resolve().parent.parent
-SANDBOX = str(PROJECT / ".venv" / "bin" / "sandbox")
 
 
 def sandbox(*args: str, results: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SANDBOX_PROJECT_DIR": str(PROJECT), "SANDBOX_RESULTS_DIR": str(results)}
-    return subprocess.run([SANDBOX, *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run([*SANDBOX, *args], capture_output=True, text=True, env=env, timeout=120)
 
 
 @pytest.mark.parametrize("args, words", [
@@ -32,7 +32,7 @@ def sandbox(*args: str, results: Path) -> subprocess.CompletedProcess[str]:
     (("run", "orders", "--arrival", "bursty", "--rate", "10"), "--arrival must be constant or poisson"),
     (("run", "orders", "--processes", "lots"), "--processes must be one or per-store"),
     (("run", "orders", "--repeat", "0"), "--repeat must be a positive"),
-    (("run", "orders", "--redis-client", "jedis"), "--redis-client must be redis-py or valkey-glide"),
+    (("run", "orders", "-o", "redis.client=jedis"), "-o redis.client=jedis: expected redis-py | valkey-glide"),
     (("run", "orders", "--workers", "0"), "--workers must be a whole number from 1 to 64"),
     (("calibrate", "--concurrency", "0"), "--concurrency must be a positive"),
     (("calibrate", "--rate", "-1"), "--rate must be a positive"),

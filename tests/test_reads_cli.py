@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.throwaway import throwaway_stack
+from tests.helpers import throwaway_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE_OFFSET = 700  # a private PostgreSQL + Redis: the cache-aside scenario kills Redis

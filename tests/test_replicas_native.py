@@ -23,7 +23,7 @@ from sandbox.measure.latency import summarize
 from sandbox.stack.faults import FaultInjector
 from sandbox.stores.replication import Guarantee, replica_node
 from sandbox.workload.generator import Workload, WorkloadSpec
-from tests.throwaway import Throwaway, throwaway_stack
+from tests.helpers import Throwaway, throwaway_stack
 
 TEST_OFFSET = 300
 STORES = ["postgres", "redis"]

@@ -16,8 +16,7 @@ import redis
 from sandbox.config import endpoint
 from sandbox.stack.pids import start_time as _start_time
 from sandbox.stores.registry import StoreRegistry
-from tests.test_cli import assert_usage_error, sandbox
-from tests.throwaway import throwaway_stack
+from tests.helpers import assert_usage_error, sandbox, throwaway_stack
 
 
 def test_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:

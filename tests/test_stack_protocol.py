@@ -16,7 +16,7 @@ from sandbox.config import Workspace, endpoint
 from sandbox.stack.base import listens_at
 from sandbox.stack.docker import PROJECT, DockerStack, engine_host_argv, engine_is_local, inspect_pid_argv, parse_pid
 from sandbox.stores.registry import StoreRegistry
-from tests.throwaway import throwaway_stack
+from tests.helpers import throwaway_stack
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

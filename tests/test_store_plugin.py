@@ -17,8 +17,8 @@ from sandbox.stores import make_store
 from sandbox.stores.markers import MARKER, Marker, no_markers
 from sandbox.stores.registry import StoreRegistry
 from sandbox.workload.generator import Workload, WorkloadSpec
+from tests.helpers import assert_usage_error, sandbox
 from tests.plugin_store import FILES_KIND, KIND, MemoryStore
-from tests.test_cli import assert_usage_error, sandbox
 
 PLUGIN = {"SANDBOX_STORE_PLUGINS": "tests.plugin_store:KIND"}
 FILES = {"SANDBOX_STORE_PLUGINS": "tests.plugin_store:FILES_KIND"}

@@ -18,7 +18,7 @@ from sandbox.stack.faults import FaultInjector
 from sandbox.stack.native import NativeStack
 from sandbox.strategies.base import StrategyOptions
 from sandbox.workload.generator import Workload, WorkloadSpec
-from tests.strategy_support import connect, drop, private_stack
+from tests.helpers import connect, drop, private_stack
 
 STORES = ["postgres", "redis", "elastic", "influx"]  # fast to start; Redis is the one killed
 ORDERS = 150

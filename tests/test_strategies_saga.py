@@ -8,7 +8,7 @@ import secrets
 from sandbox.strategies.base import StrategyOptions
 from sandbox.strategies.saga import DECLINED, OUT_OF_STOCK, Saga
 from sandbox.workload.generator import Workload, WorkloadSpec
-from tests.strategy_support import connect, drop, shared_settings
+from tests.helpers import connect, drop, shared_settings
 
 
 async def test_saga_compensation_keeps_inventory_consistent_under_concurrency() -> None:
