@@ -13,8 +13,8 @@ from sandbox.config import Settings, endpoint
 from sandbox.experiments.cache_aside.mix import Mix, run_policy
 from sandbox.experiments.cache_aside.origin import Origin, OriginStore
 from sandbox.experiments.cache_aside.policies import POLICIES, Cache, Policy, PolicyConfig
-from tests.helpers import BUILT_IN
 from sandbox.workload.generator import Workload, WorkloadSpec
+from tests.helpers import BUILT_IN
 
 WORKLOAD = Workload(WorkloadSpec(seed=14, orders=50, customers=20, products=20))
 READERS = 16

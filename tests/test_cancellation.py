@@ -17,7 +17,6 @@ import signal
 from pathlib import Path
 
 import pytest
-from sandbox.scenario.step import StepSpec, Steps
 
 from sandbox.config import Settings, Workspace
 from sandbox.measure.load import cancel_and_wait
@@ -27,6 +26,7 @@ from sandbox.scenario.context import RunContext
 from sandbox.scenario.interrupt import Interrupted
 from sandbox.scenario.runner import run
 from sandbox.scenario.spec import Phase, RunParams, Scenario
+from sandbox.scenario.step import Steps, StepSpec
 from sandbox.stack import open_stack
 from sandbox.stores.registry import StoreRegistry
 from sandbox.stores.replication import ServerLag

@@ -19,7 +19,7 @@ from tests.raw import Raw
     (("run", "orders", "--orders", "0"), ("--orders must be a positive",)),
     (("run", "orders", "--concurrency", "-3"), ("--concurrency must be a positive",)),
     (("run", "orders", "--stores", "postgres,cassandra"), ("unknown store cassandra",)),
-    (("run", "orders", "-o", "elastic.refresh=sometimes"), ("-o elastic.refresh=sometimes: expected false | wait_for",)),
+    (("run", "orders", "-o", "elastic.refresh=sometimes"), ("elastic.refresh=sometimes: expected false | wait_for",)),
     (("run", "orders", "-o", "redis.ttl_s=0"), ("-o redis.ttl_s=0: expected a whole number >= 1",)),
     (("run", "orders", "-o", "redis.color=red"), ("redis has no option 'color'", "client, ttl_s")),
     (("run", "orders", "-o", "cassandra.x=1"), ("unknown store cassandra",)),

@@ -13,7 +13,7 @@ from sandbox.workload.model import OrderStatus
 from tests.helpers import catch_up, connect, drop, shared_settings
 
 WORKLOAD = Workload(WorkloadSpec(5, 80))
-OPTIONS = StrategyOptions(seed=5, relay_batch=25)
+OPTIONS = StrategyOptions(seed=5, relay_batch=25, source="postgres")
 
 
 def test_lifecycle_folds_back_to_the_workload_order() -> None:

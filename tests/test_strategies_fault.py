@@ -32,8 +32,8 @@ def stack() -> Iterator[tuple[NativeStack, object]]:
 
 def faulted_run(stack: NativeStack, settings, keep: bool = False) -> StrategyRun:  # type: ignore[no-untyped-def]
     return StrategyRun(settings, tuple(STORES), f"sbx_t{secrets.token_hex(3)}", Workload(WorkloadSpec(11, ORDERS)),
-                       StrategyOptions(seed=11, concurrency=6), keep=keep, injector=FaultInjector(stack),
-                       fault_store="redis",
+                       StrategyOptions(seed=11, concurrency=6, source="postgres"), keep=keep,
+                       injector=FaultInjector(stack), fault_store="redis",
                        kill_after=0.25, down_s=1.0, settle_timeout_s=60)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.helpers import validate_phase
 
 from sandbox.errors import UsageError
 from sandbox.scenario.spec import RunParams
@@ -11,6 +10,7 @@ from sandbox.stores.base import Capability
 from sandbox.stores.noop import NoopStore
 from sandbox.stores.registry import StoreRegistry
 from sandbox.strategies.registry import STRATEGIES, check_strategies
+from tests.helpers import validate_phase
 
 KINDS = StoreRegistry.built_in()
 

@@ -19,7 +19,7 @@ async def test_saga_compensation_keeps_inventory_consistent_under_concurrency() 
         await pg.prepare(workload.catalog)
         # Scarce stock, so concurrent sagas fight over the last units and some must be compensated.
         await pg.pool.execute(f'UPDATE "{pg.namespace}".products SET inventory_count = 25')  # type: ignore[attr-defined]
-        saga = Saga(stores, StrategyOptions(seed=3, payment_failure_rate=0.2))
+        saga = Saga(stores, StrategyOptions(seed=3, payment_failure_rate=0.2, source="postgres"))
         await saga.start()
         try:
             sem = asyncio.Semaphore(16)

@@ -21,7 +21,7 @@ def plain(value: object) -> object:
         return f"{value:.2f}"
     if hasattr(value, "isoformat"):
         return value.isoformat(timespec="milliseconds")  # type: ignore[attr-defined]
-    if hasattr(value, "value") and isinstance(value.value, str):  # StrEnum
+    if hasattr(value, "value") and isinstance(getattr(value, "value"), str):  # StrEnum
         return str(value)
     return value
 
