@@ -21,6 +21,7 @@ from sandbox.stack.small_disk import unavailable
 from sandbox.stores.registry import StoreRegistry
 from tests.helpers import assert_usage_error, sandbox, throwaway_stack
 
+pytestmark = pytest.mark.stores("postgres", "influx")  # the stores its tests start or use
 ORDERS = 3000
 # The servers' own words for a full disk (InfluxDB's message is cut before its "no space left on device")
 DISK_ERRORS = ("No space left on device", "error writing WAL entry")

@@ -13,6 +13,7 @@ import pytest
 
 from sandbox.cli.run import show_run
 from sandbox.config import Settings, Workspace
+from sandbox.errors import UsageError
 from sandbox.experiments.base import Experiment
 from sandbox.experiments.registry import Experiments
 from sandbox.measure.progress import Silent
@@ -74,7 +75,8 @@ EXPERIMENT = TallyExperiment()
 
 def run_tally(expect: int, tmp_path: Path, workspace: Workspace, settings: Settings) -> tuple[int, Path]:
     experiments = Experiments.of([*Experiments.built_in().registered, EXPERIMENT])
-    scenario = Scenario("tally", "", RunParams(), (Phase("prepare"), Phase("write"), Phase("tally", {"expect": expect})))
+    phases = (Phase("prepare"), Phase("write"), Phase("tally", {"expect": expect}))
+    scenario = Scenario("tally", "", RunParams(), phases)
     ctx = run_blocking(scenario, RunParams(orders=20, stores=("redis",), seed=1), settings, workspace, "native",
                        open_stack("native", workspace, {}, BUILT_IN), Silent(), experiments.steps(),
                        tmp_path / f"run-{expect}")
@@ -99,9 +101,7 @@ def test_an_experiment_defined_here_runs_reports_and_sets_the_exit_status(
 def test_a_plugin_experiment_is_loaded_from_configuration_and_its_step_is_offered() -> None:
     loaded = Experiments.load({"SANDBOX_EXPERIMENT_PLUGINS": "tests.test_experiment_plugin:EXPERIMENT"})
     assert loaded.registered[-1].name == "tally" and "tally" in loaded.steps()
-    from sandbox.errors import UsageError
-
-    with pytest.raises(UsageError, match="expected a sandbox.experiments.base.Experiment"):
+    with pytest.raises(UsageError, match=r"expected a sandbox\.experiments\.base\.Experiment"):
         Experiments.load({"SANDBOX_EXPERIMENT_PLUGINS": "tests.test_experiment_plugin:Tally"})
     with pytest.raises(UsageError, match="offered by two experiments"):
         Experiments.of([*Experiments.built_in().registered, EXPERIMENT, type("Again", (TallyExperiment,),

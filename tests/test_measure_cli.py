@@ -51,6 +51,7 @@ def test_calibrate_prints_harness_overhead(tmp_path: Path) -> None:
     assert "harness only" in done.stdout and "order generation only" in done.stdout and "us/op" in done.stdout
 
 
+@pytest.mark.stores("postgres", "redis")
 def test_open_loop_run_with_worker_processes_writes_three_times_flags_and_a_timeline(tmp_path: Path) -> None:
     done = sandbox("run", "orders", "--stores", "postgres,redis", "--rate", "150", "--duration", "2", "--warmup",
                    "0.5", "--processes", "per-store", "--seed", "5", results=tmp_path)
@@ -77,6 +78,7 @@ def test_open_loop_run_with_worker_processes_writes_three_times_flags_and_a_time
     assert intervals >= 2 and logged.get_total_count() == summary["stores"]["redis"]["operations"]["write"]["ok"]
 
 
+@pytest.mark.stores("postgres", "redis")
 def test_two_workers_per_store_write_the_stream_once_at_the_asked_rate(tmp_path: Path) -> None:
     done = sandbox("run", "orders", "--stores", "postgres,redis", "--workers", "2", "--orders", "400", "--rate", "200",
                    "--seed", "5", results=tmp_path)

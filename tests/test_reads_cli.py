@@ -8,8 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import throwaway_stack
 
+pytestmark = pytest.mark.stores("postgres", "redis")  # the stores its tests start or use
 ROOT = Path(__file__).resolve().parents[1]
 CACHE_OFFSET = 700  # a private PostgreSQL + Redis: the cache-aside scenario kills Redis
 

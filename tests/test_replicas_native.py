@@ -25,6 +25,7 @@ from sandbox.stores.replication import Guarantee, replica_node
 from sandbox.workload.generator import Workload, WorkloadSpec
 from tests.helpers import Throwaway, throwaway_stack
 
+pytestmark = pytest.mark.stores("postgres", "redis")  # the stores its tests start or use
 TEST_OFFSET = 300
 STORES = ["postgres", "redis"]
 

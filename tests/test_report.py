@@ -20,8 +20,9 @@ import pytest
 from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogReader
 
-from tests.helpers import SANDBOX, throwaway_stack
+from tests.helpers import BUILT_IN, SANDBOX, throwaway_stack
 
+pytestmark = pytest.mark.stores(*BUILT_IN.names)  # the stores its tests start or use
 PROJECT = Path(__file__).resolve().parent.parent
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run",

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import psutil
+import pytest
 
 from sandbox.config import Workspace, endpoint
 from sandbox.stack.base import listens_at
@@ -18,6 +19,7 @@ from sandbox.stack.docker import PROJECT, DockerStack, engine_host_argv, engine_
 from sandbox.stores.registry import StoreRegistry
 from tests.helpers import throwaway_stack
 
+pytestmark = pytest.mark.stores("redis")  # the stores its tests start or use
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 REGISTRY = StoreRegistry.built_in()

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sandbox.stores.base import Capability
 from tests.plugin_store import KIND as MEMORY
 
+pytestmark = pytest.mark.stores("postgres", "mongo", "redis")  # the stores its tests start or use
 ROOT = Path(__file__).resolve().parents[1]
 
 

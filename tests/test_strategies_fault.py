@@ -21,6 +21,7 @@ from sandbox.workload.generator import Workload, WorkloadSpec
 from tests.helpers import connect, drop, private_stack
 
 STORES = ["postgres", "redis", "elastic", "influx"]  # fast to start; Redis is the one killed
+pytestmark = pytest.mark.stores(*STORES)  # started on a stack of its own
 ORDERS = 150
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import secrets
 
+import pytest
+
 from sandbox.strategies.base import StrategyOptions
 from sandbox.strategies.saga import DECLINED, OUT_OF_STOCK, Saga
 from sandbox.workload.generator import Workload, WorkloadSpec
 from tests.helpers import connect, drop, shared_settings
 
+pytestmark = pytest.mark.stores("postgres")  # the stores its tests start or use
 
 async def test_saga_compensation_keeps_inventory_consistent_under_concurrency() -> None:
     workload = Workload(WorkloadSpec(3, 160, products=6))

@@ -44,11 +44,12 @@ def played_by(registry: StoreRegistry, run: RunParams, step: str, param: str, ro
     return part
 
 
-def with_defaults(step: Step, params: dict[str, Any]) -> dict[str, Any]:
-    """A phase's parameters for `step`, each one it leaves out at the step's default (for validators)."""
+def with_defaults(step: Step, params: dict[str, Any], leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A phase's parameters for `step`, each one it leaves out at the step's default (for validators), without
+    those in `leave_out` (a role parameter, checked by Steps.validate)."""
     defaults = {name: p.default for name, p in inspect.signature(step).parameters.items()
                 if name != "ctx" and p.default is not inspect.Parameter.empty}
-    return {**defaults, **params}
+    return {k: v for k, v in {**defaults, **params}.items() if k not in leave_out}
 
 
 def whole_number(step: str, name: str, value: Any, low: int, high: int, why: str = "") -> None:

@@ -72,7 +72,7 @@ def _check(partitions: Any, queries: Any) -> None:
 
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
-    _check(**with_defaults(partitioning, params))
+    _check(**with_defaults(partitioning, params, leave_out=("store",)))
 
 
 STEPS = {"partitioning": StepSpec(partitioning, _validate, roles={"store": "hash_partitioning"})}

@@ -241,7 +241,7 @@ def _check(masters: Any, rate: Any, read_rate: Any, settle_s: Any, pipeline: Any
 
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
-    _check(**with_defaults(reshard, params))
+    _check(**with_defaults(reshard, params, leave_out=("store",)))
 
 
 STEPS = {"reshard": StepSpec(reshard, _validate, roles={"store": "cluster"})}

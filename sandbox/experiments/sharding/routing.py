@@ -57,7 +57,7 @@ def _check(shards: Any, keys: Any) -> None:
 
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
-    _check(**with_defaults(routing, params))
+    _check(**with_defaults(routing, params, leave_out=("store",)))
 
 
 STEPS = {"routing": StepSpec(routing, _validate, roles={"store": "routing"})}
