@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.config import EXPERIMENT_PLUGINS_ENV, EXPERIMENT_PLUGINS_KEY, plugin_refs, read_config_file
+from sandbox.config import (
+    EXPERIMENT_PLUGINS_ENV,
+    EXPERIMENT_PLUGINS_KEY,
+    import_plugin,
+    plugin_refs,
+    read_config_file,
+)
 from sandbox.errors import UsageError
 from sandbox.experiments.base import Experiment
 from sandbox.report.page import Draw
@@ -104,15 +110,4 @@ def merge(out: dict[str, Any], part: Mapping[str, Any], who: str) -> None:
 
 
 def _import(ref: str) -> Experiment[Any]:
-    module_name, sep, attr = ref.partition(":")
-    if not sep or not module_name or not attr:
-        raise UsageError(f"experiment plugin {ref!r}: expected module:attribute, e.g. mypkg.footprint:EXPERIMENT")
-    try:
-        found = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise UsageError(f"experiment plugin {ref}: cannot import it ({exc}); check the name and PYTHONPATH") \
-            from None
-    if not isinstance(found, Experiment):
-        raise UsageError(f"experiment plugin {ref}: expected a sandbox.experiments.base.Experiment, got "
-                         f"{type(found).__name__}")
-    return found
+    return import_plugin(ref, "experiment", Experiment, "mypkg.footprint:EXPERIMENT")

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.config import Backend, Settings, Workspace, load_settings, parse_stores, plugin_refs, read_config_file
+from sandbox.config import (
+    Backend,
+    Settings,
+    Workspace,
+    import_plugin,
+    load_settings,
+    parse_stores,
+    plugin_refs,
+    read_config_file,
+)
 from sandbox.errors import UsageError
 from sandbox.stores.kind import StoreKind
 
@@ -89,13 +98,4 @@ def registry_of(settings: Settings) -> StoreRegistry:
 
 
 def _import_kind(ref: str) -> StoreKind:
-    module_name, sep, attr = ref.partition(":")
-    if not sep or not module_name or not attr:
-        raise UsageError(f"store plugin {ref!r}: expected module:attribute, e.g. mypkg.clickhouse:KIND")
-    try:
-        kind = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise UsageError(f"store plugin {ref}: cannot import it ({exc}); check the name and PYTHONPATH") from None
-    if not isinstance(kind, StoreKind):
-        raise UsageError(f"store plugin {ref}: expected a sandbox.stores.kind.StoreKind, got {type(kind).__name__}")
-    return kind
+    return import_plugin(ref, "store", StoreKind, "mypkg.clickhouse:KIND")
