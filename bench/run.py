@@ -6,9 +6,10 @@ cost) and bare/native (the client library's), each next to its goal. Goals are t
 the measurements, never tests. Run with the native stack up (`make bench` brings it up); honours
 SANDBOX_PORT_OFFSET. One module per benchmark: redis_set.py (a), pg_order_tx.py (b), bulk_load.py (c),
 noop.py and memory.py (d), workers.py (e), soak.py (f: a 10-minute run at a fixed rate, the client's
-RSS and open-fd slope; 60 s with --quick), clients.py (g: MongoDB and Elasticsearch client libraries).
+RSS and open-fd slope; 60 s with --quick), clients.py (g: MongoDB and Elasticsearch client libraries),
+isolation_checker.py (h: the isolation checker, no server).
 
-    python -m bench.run [--quick] [--only redis,postgres,bulk,noop,workers,soak,clients] [--soak-s 600]
+    python -m bench.run [--quick] [--only redis,postgres,bulk,noop,workers,soak,clients,isolation] [--soak-s 600]
                         [--bulk-orders N] [--bulk-stores postgres,redis,elastic,influx,mongo]
 """
 
@@ -20,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import bulk_load, clients, memory, noop, pg_order_tx, redis_set, soak, why, workers
+from bench import bulk_load, clients, isolation_checker, memory, noop, pg_order_tx, redis_set, soak, why, workers
 from bench.common import Row
 from bench.repeats import REPEATS, Samples, ratio
 from sandbox.config import Workspace
@@ -97,7 +98,7 @@ async def with_workers(args: argparse.Namespace, settings: object) -> tuple[dict
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, noisier ratios)")
-    parser.add_argument("--only", default="redis,postgres,bulk,noop,workers,soak,clients")
+    parser.add_argument("--only", default="redis,postgres,bulk,noop,workers,soak,clients,isolation")
     parser.add_argument("--soak-s", type=float, default=None, help="soak length in seconds (600; 60 with --quick)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--bulk-orders", type=int, default=None,
@@ -116,6 +117,8 @@ def main() -> None:
         noop_rows, rss = run_loop(noop.bench(args.noop_ops, args.gen_orders))
         rows += noop_rows
         sections.append(memory.line(args.gen_orders, 10_000, rss))
+    if "isolation" in args.only:  # (h) no server: bench/isolation_checker.py
+        rows += run_loop(isolation_checker.bench(20_000 if args.quick else 100_000))
     if "redis" in args.only:
         sections.append(f"Redis client: {redis_set.best_client([r for r in rows if r.bench.startswith('(a)')])} "
                         "had the faster bare loop in this run (the sandbox's default stays redis-py).")

@@ -17,7 +17,10 @@ from pymongo import AsyncMongoClient
 
 from sandbox.config import Endpoint, Settings, endpoint
 from sandbox.stores.elastic.adapter import PlainJsonNode
+from sandbox.stores.influx import mapping as influx_mapping
 from sandbox.stores.influx.adapter import MEASUREMENT
+from sandbox.stores.redis import mapping as redis_mapping
+from sandbox.stores.redis.codec import Codec
 
 
 class RawStore:
@@ -35,6 +38,10 @@ class RawStore:
     async def namespace_exists(self, name: str) -> bool: ...
     async def set_status(self, namespace: str, order_id: str, status: str, created_ms: int) -> None: ...
     async def delete(self, namespace: str, order_id: str, created_ms: int) -> None: ...
+    async def corrupt(self, store: Any, entity: str, key: Any, field: str, value: Any) -> None:
+        """Change one stored field of one instance of a model store (stores/contract.py), behind its back."""
+    async def remove(self, store: Any, entity: str, key: Any) -> None:
+        """Delete one instance of a model store behind its back."""
 
 
 class PostgresRaw(RawStore):
@@ -117,6 +124,25 @@ class RedisRaw(RawStore):
     async def delete(self, namespace: str, order_id: str, created_ms: int) -> None:
         await self.redis.delete(f"{namespace}:order:{order_id}")
 
+    async def corrupt(self, store: Any, entity: str, key: Any, field: str, value: Any) -> None:
+        # The hash alone, as the store's text (mapping.encode): its index entries and counters stay as they were.
+        layout = store.design.layouts[entity]
+        column = layout.column(field)
+        hash_key = redis_mapping.hash_key(store.namespace, entity, key)
+        if column is None:  # an owned collection: its JSON rows, as the store's codec writes them
+            names = [c.name for c in layout.columns] + [c.name for c in layout.collections]
+            await self.redis.hset(hash_key, field, Codec(layout).args({**_blank(layout), field: value})[
+                names.index(field)])
+            return
+        text = redis_mapping.encode(column.kind, value)
+        if text == redis_mapping.NULL:
+            await self.redis.hdel(hash_key, field)
+        else:
+            await self.redis.hset(hash_key, field, text)
+
+    async def remove(self, store: Any, entity: str, key: Any) -> None:
+        await self.redis.delete(redis_mapping.hash_key(store.namespace, entity, key))
+
 
 class ElasticRaw(RawStore):
     async def open(self) -> None:
@@ -153,8 +179,8 @@ class InfluxRaw(RawStore):
     async def close(self) -> None:
         await self.http.close()
 
-    async def influxql(self, q: str, db: str | None = None) -> dict:
-        params = {"q": q} | ({"db": db} if db else {})
+    async def influxql(self, q: str, db: str | None = None, epoch: str | None = None) -> dict:
+        params = {"q": q} | ({"db": db} if db else {}) | ({"epoch": epoch} if epoch else {})
         async with self.http.post("/query", params=params) as resp:
             return (await resp.json())["results"][0]
 
@@ -185,6 +211,38 @@ class InfluxRaw(RawStore):
     async def delete(self, namespace: str, order_id: str, created_ms: int) -> None:
         result = await self.influxql(f"DELETE FROM {MEASUREMENT} WHERE time = {created_ms}ms", db=namespace)
         assert "error" not in result, result
+
+    async def _point(self, store: Any, entity: str, key: Any) -> tuple[Any, dict[str, Any], str]:
+        m = store.design.measurements[entity]
+        result = await self.influxql(f"SELECT * FROM {influx_mapping.ident(m.name)} WHERE "
+                                     f"{influx_mapping.ident(m.key)} = {influx_mapping.quote(str(key))}",
+                                     db=store.namespace, epoch="ms")
+        series = result["series"][0]
+        record = store.rows[entity].records(series["columns"], series["values"])[0]
+        where = [f"time = {influx_mapping.epoch_ms(record[m.time])}ms"]
+        where += [f"{influx_mapping.ident(c.name)} = {influx_mapping.literal(c, record[c.name])}"
+                  for c in m.tags if record[c.name] is not None]
+        return m, record, f"DELETE FROM {influx_mapping.ident(m.name)} WHERE {' AND '.join(where)}"
+
+    async def corrupt(self, store: Any, entity: str, key: Any, field: str, value: Any) -> None:
+        # The point rewritten with one value changed, in the store's own line protocol; a tag names another series,
+        # so the old point goes first.
+        m, record, delete = await self._point(store, entity, key)
+        if field in {c.name for c in m.tags} or field == m.time:
+            assert "error" not in await self.influxql(delete, db=store.namespace)
+        line = store.lines[entity]({**record, field: value})
+        async with self.http.post("/write", params={"db": store.namespace, "precision": "ms"},
+                                  data=line.encode()) as resp:
+            assert resp.status == 204, await resp.text()
+
+    async def remove(self, store: Any, entity: str, key: Any) -> None:
+        _, _, delete = await self._point(store, entity, key)
+        assert "error" not in await self.influxql(delete, db=store.namespace)
+
+
+def _blank(layout: Any) -> dict[str, Any]:
+    """An instance of a Redis layout with every member empty (to encode one member alone)."""
+    return {**{c.name: None for c in layout.columns}, **{c.name: [] for c in layout.collections}}
 
 
 HELPERS: dict[str, type[RawStore]] = {"postgres": PostgresRaw, "mongo": MongoRaw, "redis": RedisRaw,

@@ -38,7 +38,7 @@ def compare(
                                              "contender's, or BASELINE's with --stores)")] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Per store and operation: baseline, contender, % difference, 95% bootstrap CI over trials, verdict."""
+    """Per store and operation: baseline, contender, % difference, 95% CI over trials, Holm-corrected verdict."""
     from sandbox.report.compare import compare as compare_sides
     from sandbox.report.compare import side
     from sandbox.report.compare_view import Shown, print_comparisons, write_outputs

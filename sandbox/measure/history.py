@@ -94,6 +94,14 @@ class StockTake:
     items: tuple[tuple[str, int], ...]  # (product id, quantity)
 
 
+@dataclass(frozen=True, slots=True)
+class Bump:
+    """The value of an increment: add `amount` to one instance's counter."""
+
+    key: str
+    amount: int
+
+
 @dataclass
 class OrderUpdates:
     """What the client asked of one order and learnt back, per version (1 is the insert)."""
@@ -121,6 +129,7 @@ class UpdateLog:
 
     orders: dict[str, dict[str, OrderUpdates]] = field(default_factory=dict)
     stock: dict[str, StockTakes] = field(default_factory=dict)
+    bumps: dict[str, StockTakes] = field(default_factory=dict)  # per store: increments per key (as amounts)
     # Orders of the data set loaded before the run (acknowledged on every store), by the status they were
     # loaded with: noted when the run first updates them, not for the whole data set.
     preloaded: dict[str, str] = field(default_factory=dict)
@@ -143,6 +152,8 @@ class UpdateLog:
             self._update(event, value)
         elif isinstance(value, StockTake):
             self._take(event, value)
+        elif isinstance(value, Bump):
+            self._bump(event, value)
 
     def _update(self, event: OpEvent, value: StatusUpdate) -> None:
         entry = self.orders.setdefault(event.store, {}).setdefault(sys.intern(value.order_id), OrderUpdates())
@@ -168,6 +179,15 @@ class UpdateLog:
         into = takes.acknowledged if event.outcome == "ok" else takes.unknown
         for product_id, quantity in value.items:
             into[product_id] = into.get(product_id, 0) + quantity
+
+
+    def _bump(self, event: OpEvent, value: Bump) -> None:
+        bumps = self.bumps.setdefault(event.store, StockTakes())
+        if event.outcome == "fail" or (event.outcome == "ok" and event.result is None):  # None: no such instance
+            bumps.failed += 1
+            return
+        into = bumps.acknowledged if event.outcome == "ok" else bumps.unknown
+        into[value.key] = into.get(value.key, 0) + value.amount
 
 
 class OpHistory:

@@ -16,3 +16,36 @@ def make_store(settings: Settings, name: str, namespace: str, connections: int =
     each kind takes its own), `extra` its Options fields set directly (durability client knobs)."""
     kind = registry_of(settings).kind(name)
     return kind.make(endpoint(settings, name), namespace, kind.options_for(connections, options, **extra))
+
+
+def split_variant(name: str) -> tuple[str, str | None]:
+    """"mongo:referenced" -> ("mongo", "referenced"); "postgres" -> ("postgres", None)."""
+    kind, _, variant = name.partition(":")
+    return kind, variant or None
+
+
+def make_model_store(settings: Settings, name: str, namespace: str, model: Any, connections: int = 8,
+                     **options: Any) -> Any:
+    """A model store (stores/contract.py) for "kind" or "kind:variant"; a variant is the kind's own design or
+    one the model file declares ([variant.NAME] store = kind)."""
+    from sandbox.errors import UsageError
+
+    kind_name, variant = split_variant(name)
+    kind = registry_of(settings).kind(kind_name)
+    if kind.model_store is None:
+        raise UsageError(f"{kind_name} holds no domain model yet")
+    design: dict[str, Any] = {}
+    if variant is not None:
+        declared = model.variants.get(variant)
+        if variant in kind.designs:
+            design = dict(kind.designs[variant])
+        elif declared is not None and declared.store == kind_name:
+            design = dict(declared.options)
+        else:
+            known = sorted([*kind.designs, *(v for v, d in model.variants.items() if d.store == kind_name)])
+            raise UsageError(f"{name}: {kind_name} has no design {variant!r}; choose from "
+                             f"{', '.join(known) or 'none (use ' + kind_name + ')'}")
+    store = kind.model_store(endpoint(settings, kind_name), namespace, model,
+                             {"connections": connections, **design, **options})
+    store.name = name
+    return store

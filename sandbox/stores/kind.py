@@ -85,6 +85,10 @@ class StoreKind(StoreConfig):
     persistence: Any = None
     # The server's own clock, for the workers' skew check: async (url) -> (now, close) (stores/<name>/clock.py).
     clock: Callable[[str], Awaitable[Any]] | None = None
+    # The adapter of a domain model (stores/contract.py ModelStore): model_store(endpoint, namespace, model,
+    # options) with options = the run's mapping options (a variant's) and client options. None: no model.
+    model_store: Callable[..., Any] | None = None
+    designs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # built-in variants: name -> options
 
     @property
     def capabilities(self) -> frozenset[Capability]:

@@ -21,7 +21,7 @@ def plain(value: object) -> object:
         return f"{value:.2f}"
     if hasattr(value, "isoformat"):
         return value.isoformat(timespec="milliseconds")  # type: ignore[attr-defined]
-    if hasattr(value, "value") and isinstance(getattr(value, "value"), str):  # StrEnum
+    if hasattr(value, "value") and isinstance(value.value, str):  # StrEnum
         return str(value)
     return value
 
@@ -51,7 +51,8 @@ def digest(docs) -> str:
 def main() -> None:
     out: dict = {"orders": {}, "streams": {}, "catalogs": {}, "totals": {}}
     for seed, index in ((1, 0), (7, 12345), (42, 999999), (5, 3)):
-        spec = WorkloadSpec(seed, index + 1, **({"customers": 37, "products": 11, "categories": 5} if seed == 5 else {}))
+        small = {"customers": 37, "products": 11, "categories": 5} if seed == 5 else {}
+        spec = WorkloadSpec(seed, index + 1, **small)
         out["orders"][f"{seed}:{index}"] = order_values(Workload(spec).order(index))
     for seed, n in ((11, 2000), (3, 1000)):
         out["streams"][f"{seed}:{n}"] = digest(order_values(o) for o in Workload(WorkloadSpec(seed, n)).orders())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sandbox.config import Setting
 from sandbox.stores.influx.adapter import InfluxStore
 from sandbox.stores.influx.markers import InfluxMarkers
+from sandbox.stores.influx.model_store import make as make_model_store
 from sandbox.stores.influx.native import LAUNCHER
 from sandbox.stores.kind import DurabilityKnobs, StoreKind
 
@@ -20,5 +21,5 @@ KIND = StoreKind(
     compose_service="influxdb", native=LAUNCHER,
     durability=DurabilityKnobs((), lambda v: "WAL on (InfluxDB 1.x default, wal-fsync-delay=0s)"),
     client_libraries=("influxdb-client", "aiohttp"),
-    markers=InfluxMarkers(),
+    markers=InfluxMarkers(), model_store=make_model_store,
 )

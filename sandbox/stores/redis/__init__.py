@@ -11,6 +11,7 @@ from sandbox.stores.redis.clock import open_clock
 from sandbox.stores.redis.cluster import RedisClusterStore
 from sandbox.stores.redis.markers import RedisMarkers
 from sandbox.stores.redis.memory_cap import RedisMemoryCap
+from sandbox.stores.redis.model_store import make as make_model_store
 from sandbox.stores.redis.native import LAUNCHER
 from sandbox.stores.redis.persistence import RedisPersistence
 from sandbox.stores.redis.replica import REPLICATION
@@ -36,7 +37,7 @@ KIND = StoreKind(
         lambda v: f"appendonly={'yes' if v['appendonly'] else 'no'}"
                   + (f", appendfsync={v['appendfsync']}" if v["appendonly"] else "")),
     replication=REPLICATION, client_libraries=("redis", "valkey-glide"), variant=_client,
-    markers=RedisMarkers(),
+    markers=RedisMarkers(), model_store=make_model_store,
     options=(StoreOption("client", "client library: redis-py or valkey-glide (same keys, same adapter tests)",
                          "redis-py", REDIS_CLIENTS, field="redis_client"),
              StoreOption("ttl_s", "expire order hashes after N seconds, as a cache would (off: compare stores)",

@@ -1,0 +1,147 @@
+"""Runs a model's mix against stores: each operation of the seeded pattern stream becomes one timed store call.
+
+Every store is sent the same operation stream, each at its own pace. A pattern a store cannot answer is
+left out of that store's run, counted per pattern and never faked (InfluxDB is append-only: it takes no
+transitions). What each write asked for goes to the update log (history.py) as values the update
+checker understands: a state at a version, decrements per target, increments per key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from sandbox.measure.history import Bump, StatusUpdate, StockTake, UpdateLog
+from sandbox.measure.load import LoadPlan, LoadResult, drive, gather_all
+from sandbox.measure.saturation import ClientLoad, CpuMeter, client_load
+from sandbox.measure.timing import TimedCalls
+from sandbox.stores.contract import Answerer, NotAnswerable
+from sandbox.workload.dataset import Dataset
+from sandbox.workload.pattern_stream import Op, PatternStream
+from sandbox.workload.schema import Mix, Pattern
+
+Call = Callable[[int, int], Awaitable[object]]
+
+
+@dataclass
+class MixOutcome:
+    """One store's run of a mix, besides its histograms."""
+
+    elapsed_s: float
+    operations: int = 0
+    left_out: dict[str, int] = field(default_factory=dict)  # pattern -> operations not sent (not answerable)
+    not_answerable: dict[str, str] = field(default_factory=dict)  # pattern -> why
+    inserted: int = 0  # roots the stream added (indexes loaded .. loaded + inserted - 1)
+    not_found: int = 0  # gets that found nothing
+    client: ClientLoad | None = None
+
+
+class PatternCalls:
+    """Turns a stream's operations into one store's timed calls."""
+
+    def __init__(self, ts: TimedCalls, store: Any, ds: Dataset, patterns: list[Pattern], log: UpdateLog | None):
+        self.ts, self.store, self.ds, self.log = ts, store, ds, log
+        self.answerers: dict[str, Answerer | NotAnswerable] = {}
+        for p in patterns:
+            self.answerers[p.name] = NotAnswerable("inserts are writes") if p.kind == "insert" else store.answer(p)
+            if p.then is not None:
+                follow = ds.model.patterns[p.then]
+                self.answerers[follow.name] = store.answer(follow)
+        self.key = ds.model.root_entity.key
+        version = ds.model.root_entity.version_field
+        self.version = version.name if version else None
+        self.state_field = next((p.field for p in ds.model.patterns.values()
+                                 if p.kind == "transition" and p.entity == ds.model.root), None)
+        self.not_found = 0
+
+    def refused(self, op: Op) -> str | None:
+        """Why this store leaves the operation out, or None."""
+        if op.pattern.kind == "insert":
+            return None
+        answerer = self.answerers[op.pattern.name]
+        return answerer.reason if isinstance(answerer, NotAnswerable) else None
+
+    def prepare(self, op: Op) -> Call:
+        ts, p, params, name = self.ts, op.pattern, op.params, op.pattern.name
+        if p.kind == "insert":
+            return self._insert(op)
+        answerer = self.answerers[name]
+        assert not isinstance(answerer, NotAnswerable)
+        if p.kind == "transition":
+            value: object = StatusUpdate(str(params.key), str(params.state), params.version)
+            return lambda i, b: ts.call(name, lambda: answerer(params), (str(params.key),), i, b, value)
+        if p.kind == "decrement":
+            take = StockTake(str(op.index), tuple((str(k), a) for k, a in params.targets))
+            return lambda i, b: ts.call(name, lambda: answerer(params), (), i, b, take)
+        if p.kind == "increment":
+            bump = Bump(str(params.key), params.amount)
+            return lambda i, b: ts.call(name, lambda: answerer(params), (str(params.key),), i, b, bump)
+        if p.kind == "get":
+            async def get(i: int, b: int) -> None:
+                ok, found = await ts.call(name, lambda: answerer(params), (str(params.key),), i, b)
+                self.not_found += ok and found is None
+            return get
+        return lambda i, b: ts.call(name, lambda: answerer(params), (), i, b)
+
+    def _insert(self, op: Op) -> Call:
+        ts, store, inst, name = self.ts, self.store, op.params.instance, op.pattern.name
+        assert inst is not None
+        key = str(inst[self.key])
+        value = StatusUpdate(key, str(inst[self.state_field]), int(inst[self.version]) if self.version else 1) \
+            if self.state_field is not None else None
+        then = op.then
+        if then is None or isinstance(self.answerers.get(then.pattern.name), NotAnswerable):
+            return lambda i, b: ts.call(name, lambda: store.write(inst), (key,), i, b, value)
+        follow = self.answerers[then.pattern.name]
+        assert not isinstance(follow, NotAnswerable)
+        take = StockTake(key, tuple((str(k), a) for k, a in then.params.targets))
+
+        async def insert_then(i: int, b: int) -> object:
+            ok, _ = await ts.call(name, lambda: store.write(inst), (key,), i, b, value)
+            if ok:  # the seat or stock is taken for an instance the store holds; a failed insert takes none
+                await ts.call(then.pattern.name, lambda: follow(then.params), (key,), value=take)
+            return ok
+        return insert_then
+
+
+async def run_pattern_mix(ts: TimedCalls, store: Any, ds: Dataset, mix: Mix, loaded: int, seed: int, plan: LoadPlan,
+                          operations: int | None = None, log: UpdateLog | None = None, meter: CpuMeter | None = None,
+                          version_floor: int = 0, settle_ops: int = 64) -> MixOutcome:
+    """Send `operations` of the mix's stream (or until `plan.duration_s` ends) to one store under `plan`."""
+    stream = PatternStream(ds, mix, loaded, seed, settle_ops, version_floor)
+    calls = PatternCalls(ts, store, ds, stream.patterns, log)
+    outcome = MixOutcome(0.0)
+    meter = meter or CpuMeter()
+    for p in stream.patterns:
+        if p.kind != "insert" and isinstance(why := calls.answerers[p.name], NotAnswerable):
+            outcome.not_answerable[p.name] = why.reason
+
+    def work() -> Iterator[Call]:
+        for op in islice(stream, operations):
+            if calls.refused(op) is not None:
+                outcome.left_out[op.pattern.name] = outcome.left_out.get(op.pattern.name, 0) + 1
+                continue
+            outcome.operations += 1
+            yield calls.prepare(op)
+
+    def started(result: LoadResult) -> None:
+        ts.measure_from_ns = result.measure_from_ns
+
+    result = await drive(work(), lambda call, intended_ns, begun_ns: call(intended_ns, begun_ns), plan, started)
+    outcome.elapsed_s = result.measured_s
+    outcome.inserted = stream.count - loaded
+    outcome.not_found = calls.not_found
+    outcome.client = client_load(plan, result, meter)
+    return outcome
+
+
+async def run_pattern_mix_everywhere(stores: list[tuple[TimedCalls, Any]], ds: Dataset, mix: Mix, loaded: int,
+                                     seed: int, plan: LoadPlan, operations: int | None = None,
+                                     log: UpdateLog | None = None, version_floor: int = 0) -> dict[str, MixOutcome]:
+    """The same stream to every store, concurrently, each at its own pace."""
+    meter = CpuMeter()
+    done = await gather_all(*(run_pattern_mix(ts, store, ds, mix, loaded, seed, plan, operations, log, meter,
+                                              version_floor) for ts, store in stores))
+    return {ts.name: outcome for (ts, _), outcome in zip(stores, done, strict=True)}

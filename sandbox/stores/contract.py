@@ -1,0 +1,131 @@
+"""The contract between the sandbox and a store that holds a domain model (docs/models.md, docs/architecture.md).
+
+A small required core, `ModelStore`: connect, prepare (the namespace, the physical design derived from the
+model, the reference data), write one root instance (its aggregate: the root and its owned children,
+atomically, in one round trip), read one instance by key, scan every instance of an entity, teardown,
+close. What a store can do beyond that is a separate protocol whose presence is the capability
+(`isinstance(store, BatchWrite)`), so a flag can never disagree with the code.
+
+Access patterns: `answer(pattern)` returns an `Answerer` bound to the pattern (a coroutine function of
+`Params`) or `NotAnswerable` saying why; the store never computes an answer client-side.
+
+Rules every adapter keeps (the contract tests check them; tests/test_model_contract.py):
+- connect() opens connections and creates nothing (`sandbox gc` connects under a made-up namespace);
+- prepare() creates only this run's namespace and fails with `NamespaceExists` when it is there already;
+- teardown() drops only what prepare() created, and nothing when prepare() did not run;
+- write/read/scan/answer never time themselves and never retry (TimedStore times every call);
+- a record is normalised: keys and text as str, money as Decimal at the field's scale (a float-only store
+  converts back and says so in `money`), times as UTC datetimes, owned collections as lists in position order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol, runtime_checkable
+
+from sandbox.config import Endpoint
+from sandbox.errors import UsageError
+from sandbox.stores.base import ServerInfo
+from sandbox.workload.dataset import Dataset, Instance
+from sandbox.workload.params import AggregateRow, Params
+from sandbox.workload.schema import Entity, Model, Pattern
+
+Record = dict[str, Any]  # an instance as a store hands it back: the fields it keeps, normalised
+__all__ = ["AggregateRow", "Params"]  # defined with the model (workload/params.py), part of this contract
+
+
+class NamespaceExists(UsageError):
+    """prepare() found this run's namespace already there (another run id is needed)."""
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Which fields of an entity a store keeps (and so which are compared), per owned collection too."""
+
+    fields: tuple[str, ...]
+    children: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NotAnswerable:
+    """An access pattern this store's design cannot serve natively, and why (shown in reports as such)."""
+
+    reason: str
+
+
+Answer = Any  # get: Record | None; find/range/search: list of keys; aggregate: list of AggregateRow;
+# transition / decrement: bool (applied); increment: the new value, or None when there is no such instance
+Answerer = Callable[[Params], Awaitable[Answer]]
+
+
+class ModelStore(Protocol):
+    """The required core (see the module docstring for the rules)."""
+
+    name: str  # the instance's name in a run: the kind's, or "kind:variant"
+    namespace: str
+    money: str  # how it keeps exact decimals: "exact decimal", "scaled_float", "float64", ...
+
+    async def connect(self) -> ServerInfo: ...
+    async def prepare(self, data: Dataset) -> None: ...
+    async def write(self, instance: Instance) -> None: ...
+    async def read(self, entity: str, key: Any) -> Record | None: ...
+    def scan(self, entity: str) -> AsyncIterator[Record]: ...
+    def kept(self, entity: str) -> Kept: ...
+    def answer(self, pattern: Pattern) -> Answerer | NotAnswerable: ...
+    def describe(self) -> str: ...
+    async def teardown(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class BatchWrite(Protocol):
+    async def write_batch(self, instances: Sequence[Instance]) -> None:
+        """Several root instances in one round trip (COPY, insert_many, one pipeline, _bulk, one request)."""
+
+
+@runtime_checkable
+class Upsert(Protocol):
+    async def upsert(self, instance: Instance, version: int) -> bool:
+        """Idempotent, version-gated write keyed by the root's key: applied (True) only over an older version
+        or none; relays and projections deliver at least once, so a redelivery changes nothing."""
+
+
+@runtime_checkable
+class SearchPath(Protocol):
+    async def visible(self, key: Any) -> bool:
+        """Whether a reader's query path (a search, a time-series query) finds the instance now."""
+
+
+@runtime_checkable
+class ServerSettings(Protocol):
+    async def server_settings(self) -> dict[str, str]:
+        """The server's durability settings as it reports them now."""
+
+
+StoreFactory = Callable[[Endpoint, str, Model, Mapping[str, Any]], ModelStore]  # endpoint, namespace, model, options
+
+
+def utc_ms(at: datetime) -> datetime:
+    """A store's time normalised to a UTC datetime with millisecond precision (generated times have no finer)."""
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).replace(microsecond=at.microsecond // 1000 * 1000)
+
+
+def exact(value: Any, scale: int) -> Decimal | None:
+    """A store's number as the Decimal at `scale` it stands for (floats go through their shortest repr)."""
+    if value is None:
+        return None
+    return Decimal(repr(value) if isinstance(value, float) else str(value)).quantize(Decimal(1).scaleb(-scale))
+
+
+def answerable(store: ModelStore, entity: Entity, patterns: Mapping[str, Pattern]) -> dict[str, str | None]:
+    """pattern name -> None (answered) or the reason it is not, for the patterns on `entity`."""
+    out: dict[str, str | None] = {}
+    for name, p in patterns.items():
+        if p.entity == entity.name:
+            a = store.answer(p)
+            out[name] = a.reason if isinstance(a, NotAnswerable) else None
+    return out

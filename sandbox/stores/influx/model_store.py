@@ -1,0 +1,146 @@
+"""InfluxDB as a model store (stores/contract.py) over the v1 HTTP API that 1.x, 2.x and 3.x serve.
+
+mapping.py derives the measurements and each pattern's InfluxQL; codec.py builds line protocol and reads rows
+back. A write is one line-protocol POST (`precision=ms`: 1.6 takes `us`/`ns` silently as nanoseconds, so only
+n, u, ms and s are safe); a batch is one POST of its lines. The database (a 2.x bucket), the HTTP session,
+teardown and the query helper are the order adapter's (adapter.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, cast
+
+from sandbox.config import Endpoint
+from sandbox.errors import SandboxError, UsageError
+from sandbox.stores.base import ServerInfo, StoreOptions
+from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable
+from sandbox.stores.influx import mapping, stats
+from sandbox.stores.influx.adapter import InfluxStore
+from sandbox.stores.influx.codec import Rows, compile_line
+from sandbox.stores.server_stats import ServerStats
+from sandbox.workload.dataset import Dataset, Instance
+from sandbox.workload.model import Catalog
+from sandbox.workload.schema import Model, Pattern
+
+SCAN_CHUNK = 5000  # points per chunk of a streamed scan (chunked=true): memory flat in the number of points
+
+
+class InfluxModelStore:
+    money = "float64"
+
+    def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
+        self.name = "influx"
+        self.namespace = namespace
+        self.model = model
+        self.design = mapping.derive(model, options)
+        self._base = InfluxStore(endpoint, namespace, StoreOptions(connections=int(options.get("connections", 8))))
+        self.lines = {e: compile_line(m) for e, m in self.design.measurements.items()}
+        self.rows = {e: Rows(m) for e, m in self.design.measurements.items()}
+        self._root = model.root
+        self._prepared = False
+
+    @property
+    def session(self) -> Any:  # markers.py and tests/raw.py reach the server through it
+        return self._base.session
+
+    async def connect(self) -> ServerInfo:
+        return await self._base.connect()
+
+    async def server_stats(self) -> ServerStats:
+        return await stats.snapshot(self._base._query, self.namespace)
+
+    async def query(self, q: str) -> list[dict[str, Any]]:
+        return await self._base._query(q)
+
+    async def prepare(self, data: Dataset) -> None:
+        # The database (or 2.x bucket) is the order adapter's; it needs no catalog. Reference data is not kept.
+        try:
+            await self._base.prepare(cast(Catalog, None))
+        except UsageError as exc:
+            raise NamespaceExists(str(exc)) from None
+        self._prepared = True
+
+    def _line(self, instance: Instance) -> str:
+        line = self.lines.get(self._root)
+        if line is None:
+            raise UsageError(f"InfluxDB keeps no {self._root}: {self.design.unsuited[self._root]}")
+        return line(instance)
+
+    async def write(self, instance: Instance) -> None:
+        await self._base._write_lines(self._line(instance))
+
+    async def write_batch(self, instances: Sequence[Instance]) -> None:
+        if instances:
+            await self._base._write_lines("\n".join(map(self._line, instances)))
+
+    async def read(self, entity: str, key: Any) -> dict[str, Any] | None:
+        m = self.design.measurements.get(entity)
+        if m is None:
+            return None  # not kept (kept() says so)
+        series = await self.query(f"SELECT * FROM {mapping.ident(m.name)} WHERE {mapping.ident(m.key)} = "
+                                  f"{mapping.quote(str(key))} AND {mapping.WHOLE_RANGE}")
+        for s in series:
+            found = self.rows[entity].records(s["columns"], s["values"])
+            if found:
+                return found[0]
+        return None
+
+    async def visible(self, key: Any) -> bool:
+        return await self.read(self._root, key) is not None  # InfluxQL: the path every reader queries
+
+    async def scan(self, entity: str) -> AsyncIterator[dict[str, Any]]:
+        m = self.design.measurements.get(entity)
+        if m is None:
+            return
+        rows = self.rows[entity]
+        params = {"q": f"SELECT * FROM {mapping.ident(m.name)} WHERE {mapping.WHOLE_RANGE}", "db": self.namespace,
+                  "epoch": "ms", "chunked": "true", "chunk_size": str(SCAN_CHUNK)}
+        async with self.session.get("/query", params=params) as resp:
+            if resp.status >= 400:
+                raise SandboxError(f"InfluxDB query failed ({resp.status}): {(await resp.text()).strip()[:200]}")
+            buffered = b""
+            async for piece in resp.content.iter_any():  # one JSON document per line, a chunk of points each
+                buffered += piece
+                *docs, buffered = buffered.split(b"\n")
+                for doc in docs:
+                    for record in _records(rows, doc):
+                        yield record
+            for record in _records(rows, buffered):
+                yield record
+
+    def kept(self, entity: str) -> Kept:
+        return mapping.kept(self.design, entity)
+
+    def answer(self, pattern: Pattern) -> Answerer | NotAnswerable:
+        from sandbox.stores.influx.patterns import answerer
+
+        plan = self.design.plans.get(pattern.name)
+        if plan is None:
+            return NotAnswerable(f"{pattern.name} is not a pattern of the model {self.model.name}")
+        return NotAnswerable(plan) if isinstance(plan, str) else answerer(self, plan)
+
+    def describe(self) -> str:
+        return mapping.describe(self.design, self.namespace)
+
+    async def teardown(self) -> None:
+        if self._prepared:
+            await self._base.teardown()  # DROP DATABASE (2.x: the bucket) of this run only
+            self._prepared = False
+
+    async def close(self) -> None:
+        await self._base.close()
+
+
+def _records(rows: Rows, doc: bytes) -> list[dict[str, Any]]:
+    if not doc.strip():
+        return []
+    result = json.loads(doc)["results"][0]
+    if "error" in result:
+        raise SandboxError(f"InfluxDB query failed: {result['error']}")
+    return [r for s in result.get("series", []) for r in rows.records(s["columns"], s["values"])]
+
+
+def make(endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]) -> InfluxModelStore:
+    return InfluxModelStore(endpoint, namespace, model, options)

@@ -1,0 +1,186 @@
+"""Redis as a model store (stores/contract.py): mapping.py's design, lua.py's scripts, patterns.py's answerers.
+
+One round trip per write: one EVALSHA per root instance (the hash, its index entries and counters, atomic);
+a batch is those scripts in one MULTI/EXEC. The first script of a batch goes as EVAL: Redis 7.0 runs the rest
+of a MULTI when one EVALSHA in it finds no script (a restarted server has none), so the batch carries its
+script once and can never be half applied for want of it. A single write that meets NOSCRIPT (nothing ran)
+sends the script with EVAL instead.
+
+Connections, the prefix claim, teardown and the server's settings are the order adapter's (adapter.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError
+
+from sandbox.config import Endpoint
+from sandbox.errors import UsageError
+from sandbox.stores.base import ServerInfo
+from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable
+from sandbox.stores.redis import lua, mapping, stats
+from sandbox.stores.redis.adapter import RedisOptions, RedisStore
+from sandbox.stores.redis.codec import Codec
+from sandbox.stores.server_stats import ServerStats
+from sandbox.workload.dataset import Dataset, Instance
+from sandbox.workload.schema import Model, Pattern
+
+SCAN_CHUNK = 500
+LOAD_CHUNK = 500
+
+
+class Lua:
+    """A script by its text and SHA-1: EVALSHA, or EVAL when the server does not have it."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+    async def __call__(self, client: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        try:
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await client.eval(self.text, len(keys), *keys, *args)
+
+    def queue(self, pipe: Any, keys: Sequence[str], args: Sequence[Any], first: bool) -> None:
+        if first:
+            pipe.eval(self.text, len(keys), *keys, *args)
+        else:
+            pipe.evalsha(self.sha, len(keys), *keys, *args)
+
+
+class RedisModelStore:
+    money = "exact decimal"
+
+    def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
+        client = options.get("redis_client", "redis-py")
+        if client != "redis-py":  # RedisOptions.redis_client: the order adapter also speaks valkey-glide
+            raise UsageError(f"redis_client={client}: the Redis model store speaks through redis-py only so far "
+                             "(valkey-glide serves the order adapter); drop the option or choose redis-py")
+        self.name = "redis"
+        self.namespace = namespace
+        self.model = model
+        self.design = mapping.derive(model, options)
+        self._base = RedisStore(endpoint, namespace, RedisOptions(connections=int(options.get("connections", 8))))
+        self.codecs = {name: Codec(layout) for name, layout in self.design.layouts.items()}
+        self.writes = {name: Lua(lua.write_script(layout)) for name, layout in self.design.layouts.items()}
+        self._root = model.root
+        self._prepared = False
+        self._scripts: dict[tuple[str, ...], Lua] = {}  # per pattern, made when a pattern is first answered
+
+    @property
+    def client(self) -> Any:  # markers.py and tests/raw.py reach the server through it
+        return self._base.client
+
+    async def connect(self) -> ServerInfo:
+        # As the order adapter's client (no client-side retries: a retried MULTI/EXEC could apply twice), but
+        # with a blocking pool: a caller beyond the pool's connections waits for one instead of failing.
+        options = self._base.options
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self._base.endpoint.url, decode_responses=True, max_connections=options.connections + 4, timeout=None,
+            retry=Retry(NoBackoff(), 0))
+        self._base.client = client = aioredis.Redis(connection_pool=pool)
+        info, persistence = await client.info("server"), await client.info("persistence")
+        aof = "aof on" if persistence.get("aof_enabled") else "aof off"
+        return ServerInfo("Redis", str(info["redis_version"]), aof)
+
+    async def server_settings(self) -> dict[str, str]:
+        return await self._base.server_settings()
+
+    async def server_stats(self) -> ServerStats:
+        return await stats.snapshot(self.client)
+
+    def hash_key(self, entity: str, key: Any) -> str:
+        return mapping.hash_key(self.namespace, entity, key)
+
+    async def prepare(self, data: Dataset) -> None:
+        try:
+            await self._base._claim_prefix()
+        except UsageError as exc:
+            raise NamespaceExists(str(exc)) from None
+        self._prepared = True
+        for entity, instances in data.reference.items():
+            if entity in self.design.layouts:
+                for i in range(0, len(instances), LOAD_CHUNK):
+                    await self._pipeline(entity, instances[i:i + LOAD_CHUNK], transaction=False)
+
+    async def _pipeline(self, entity: str, instances: Sequence[Instance], transaction: bool) -> None:
+        codec, script, key = self.codecs[entity], self.writes[entity], self.design.layouts[entity].key
+        async with self.client.pipeline(transaction=transaction) as pipe:
+            for i, inst in enumerate(instances):
+                script.queue(pipe, [self.hash_key(entity, inst[key])], [self.namespace, *codec.args(inst)], i == 0)
+            await pipe.execute()
+
+    async def write(self, instance: Instance) -> None:
+        entity = self._root
+        key = instance[self.design.layouts[entity].key]
+        await self.writes[entity](self.client, [self.hash_key(entity, key)],
+                                  [self.namespace, *self.codecs[entity].args(instance)])
+
+    async def write_batch(self, instances: Sequence[Instance]) -> None:
+        if instances:
+            await self._pipeline(self._root, instances, transaction=True)  # MULTI/EXEC: all or nothing
+
+    async def upsert(self, instance: Instance, version: int) -> bool:
+        entity = self._root
+        layout = self.design.layouts[entity]
+        script = self.script(("upsert", entity), lambda: lua.upsert_script(layout))
+        return bool(await script(self.client, [self.hash_key(entity, instance[layout.key])],
+                                 [self.namespace, version, *self.codecs[entity].args(instance)]))
+
+    def script(self, name: tuple[str, ...], text: Callable[[], str]) -> Lua:
+        if name not in self._scripts:
+            self._scripts[name] = Lua(text())
+        return self._scripts[name]
+
+    async def read(self, entity: str, key: Any, include: Sequence[str] | None = None) -> dict[str, Any] | None:
+        if entity not in self.codecs:
+            raise UsageError(f"{entity} is not stored on its own in Redis: it lives inside its owner's hash")
+        h = await self.client.hgetall(self.hash_key(entity, key))
+        return self.codecs[entity].record(h, include) if h else None
+
+    async def scan(self, entity: str) -> AsyncIterator[dict[str, Any]]:
+        layout = self.design.layouts[entity]
+        every = mapping.index_key(self.namespace, layout, layout.every, ())
+        codec, start = self.codecs[entity], 0
+        while keys := await self.client.zrange(every, start, start + SCAN_CHUNK - 1):
+            async with self.client.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.hgetall(self.hash_key(entity, key))
+                hashes = await pipe.execute()
+            for h in hashes:
+                if h:  # an index entry whose hash is gone is not an instance
+                    yield codec.record(h)
+            start += SCAN_CHUNK
+
+    def kept(self, entity: str) -> Kept:
+        return mapping.kept(self.design, entity)
+
+    def answer(self, pattern: Pattern) -> Answerer | NotAnswerable:
+        from sandbox.stores.redis.patterns import answerer
+
+        plan = self.design.plans.get(pattern.name)
+        if plan is None:
+            return NotAnswerable(f"{pattern.name} is not a pattern of the model {self.model.name}")
+        return NotAnswerable(plan) if isinstance(plan, str) else answerer(self, plan)
+
+    def describe(self) -> str:
+        return mapping.describe(self.design, self.namespace)
+
+    async def teardown(self) -> None:
+        if self._prepared:
+            await self._base.teardown()  # UNLINK of the keys under `{ns}:` only; never FLUSHDB
+            self._prepared = False
+
+    async def close(self) -> None:
+        await self._base.close()
+
+
+def make(endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]) -> RedisModelStore:
+    return RedisModelStore(endpoint, namespace, model, options)
