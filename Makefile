@@ -5,6 +5,8 @@ SANDBOX := $(VENV)/bin/sandbox
 NAME ?= orders
 ARGS ?=
 PYTEST_ARGS ?=
+# STORES=postgres,redis: start and test only those (tests that need others are deselected, and listed)
+STORES ?=
 
 .PHONY: setup up down status scenario test lint bench
 
@@ -12,7 +14,7 @@ setup:
 	@bash scripts/bootstrap.sh
 
 up: setup
-	@$(SANDBOX) up
+	@$(SANDBOX) up $(if $(STORES),--stores $(STORES))
 
 down:
 	@if [ -x $(SANDBOX) ]; then $(SANDBOX) down; fi
@@ -24,7 +26,7 @@ scenario: up
 	@$(SANDBOX) run $(NAME) $(ARGS)
 
 test: up
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	SANDBOX_TEST_STORES=$(STORES) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check sandbox tests bench

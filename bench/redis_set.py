@@ -13,12 +13,10 @@ from urllib.parse import urlsplit
 
 from bench.common import Row, bare_rate, close_store, open_store, run_id, run_tool, sandbox_rate, tool
 from bench.repeats import Samples, SideResult, alternate
-from sandbox.config import endpoint
 from sandbox.measure.load import LoadPlan
 from sandbox.measure.timing import TimedStore
+from sandbox.stores import make_store
 from sandbox.stores.base import Store
-from sandbox.stores.redis.adapter import RedisOptions
-from sandbox.stores.redis.glide import GlideRedisStore
 from sandbox.workload.generator import Workload
 
 CONCURRENCY = 50
@@ -32,10 +30,9 @@ WHY_LIBRARY = ("redis-py spends ~33 us of CPU per SET in this process (cProfile,
 KEYSPACE = 100_000  # redis-benchmark -r
 
 
-def _maker(settings: Any, client: str, namespace: str) -> Callable[[], Store] | None:
-    if client == "redis-py":
-        return None  # the registry's redis adapter
-    return lambda: GlideRedisStore(endpoint(settings, "redis"), namespace, RedisOptions(connections=CONCURRENCY))
+def _maker(settings: Any, client: str, namespace: str) -> Callable[[], Store]:
+    """The registry's redis adapter through the client library named, as `-o redis.client=<client>` chooses it."""
+    return lambda: make_store(settings, "redis", namespace, CONCURRENCY, {"redis.client": client})
 
 
 async def bench(settings: Any, workload: Workload, n: int) -> list[Row]:

@@ -8,13 +8,14 @@ secrets come from compose/.env, which is never committed. No store is named here
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import dotenv_values
@@ -22,8 +23,12 @@ from dotenv import dotenv_values
 from sandbox.errors import UsageError
 
 Backend = Literal["docker", "native"]
+T = TypeVar("T")
 PLUGINS_ENV = "SANDBOX_STORE_PLUGINS"  # module:attr[,module:attr]: store kinds from outside the package
 PLUGINS_KEY = "store_plugins"  # the same, as a config-file key (a list of module:attr strings)
+EXPERIMENT_PLUGINS_ENV = "SANDBOX_EXPERIMENT_PLUGINS"  # module:attr[,...]: experiments from outside the package
+EXPERIMENT_PLUGINS_KEY = "experiment_plugins"
+OPTIONS_KEY = "options"  # the config file's store options: {"redis.client" = "valkey-glide"}
 
 
 @dataclass(frozen=True)
@@ -149,15 +154,32 @@ def read_config_file(config_file: Path | None) -> dict[str, Any]:
         raise UsageError(f"config file {config_file} is not valid TOML: {exc}") from None
 
 
-def plugin_refs(environ: Mapping[str, str], given: Mapping[str, Any]) -> list[str]:
-    """The `module:attr` store kinds named by the config file, then by SANDBOX_STORE_PLUGINS."""
-    from_file = given.get(PLUGINS_KEY, [])
+def plugin_refs(environ: Mapping[str, str], given: Mapping[str, Any], key: str = PLUGINS_KEY,
+                env: str = PLUGINS_ENV) -> list[str]:
+    """The `module:attr` plugins named by the config file's `key`, then by the variable `env` (store kinds by
+    default; experiments with EXPERIMENT_PLUGINS_KEY / _ENV)."""
+    from_file = given.get(key, [])
     if isinstance(from_file, str):
         from_file = [from_file]
     if not isinstance(from_file, list) or not all(isinstance(r, str) for r in from_file):
-        raise UsageError(f"{PLUGINS_KEY}: expected a list of \"module:attribute\" strings")
-    from_env = [r.strip() for r in environ.get(PLUGINS_ENV, "").split(",") if r.strip()]
+        raise UsageError(f"{key}: expected a list of \"module:attribute\" strings")
+    from_env = [r.strip() for r in environ.get(env, "").split(",") if r.strip()]
     return list(dict.fromkeys([*from_file, *from_env]))
+
+
+def import_plugin(ref: str, what: str, cls: type[T], example: str) -> T:
+    """The object a `module:attribute` plugin names, of type `cls`; one UsageError line when it is not."""
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(f"{what} plugin {ref!r}: expected module:attribute, e.g. {example}")
+    try:
+        found = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise UsageError(f"{what} plugin {ref}: cannot import it ({exc}); check the name and PYTHONPATH") from None
+    if not isinstance(found, cls):
+        raise UsageError(f"{what} plugin {ref}: expected a {cls.__module__}.{cls.__name__}, got "
+                         f"{type(found).__name__}")
+    return found
 
 
 def load_settings(backend: Backend, ws: Workspace, kinds: Mapping[str, StoreConfig],

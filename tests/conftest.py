@@ -1,9 +1,15 @@
-"""Shared fixtures. Integration tests use the stack `make test` brings up (or SANDBOX_* URLs)."""
+"""Shared fixtures, and tests scoped by store.
+
+Integration tests use the stack `make test` brings up (or SANDBOX_* URLs). `make test STORES=postgres,redis`
+(SANDBOX_TEST_STORES) starts and tests only those stores: a test that needs another is deselected, and the
+summary says which and why. What a test needs: its `stores(...)` marker (on the test or its module), else
+the store it is parametrized with (`name` or `store`), else every store of the default set when it uses the
+shared stack (the `live` fixture); a test of none of these needs no server of the shared stack.
+"""
 
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,12 +19,67 @@ from sandbox.stack import recorded_backend
 from sandbox.stack.status import gather_status
 from sandbox.stores import make_store
 from sandbox.stores.base import Store
-from sandbox.stores.registry import StoreRegistry
-
-BUILT_IN = StoreRegistry.built_in()
+from tests.helpers import BUILT_IN, new_namespace
 
 INSTALL_HINT = ("start the stores with `make up` (it installs and starts PostgreSQL, Redis, InfluxDB and the "
                 "MongoDB/Elasticsearch stand-ins), or point SANDBOX_<STORE>_URL at running servers")
+SHARED_STACK = ("live", "open_store")  # fixtures that use the shared stack's servers
+
+
+def selected_stores() -> tuple[str, ...]:
+    """The stores this test session may use: SANDBOX_TEST_STORES, or the whole default set."""
+    given = os.environ.get("SANDBOX_TEST_STORES", "").strip()
+    return tuple(BUILT_IN.parse(given)) if given else BUILT_IN.names
+
+
+def needed_stores(item: pytest.Item) -> set[str]:
+    marks = [m for m in item.iter_markers("stores")]
+    if marks:
+        return {s for m in marks for s in m.args}
+    params = getattr(item, "callspec", None)
+    for key in ("name", "store"):
+        if params is not None and isinstance(params.params.get(key), str):
+            name = params.params[key].partition("[")[0]  # "redis[valkey-glide]": the redis store
+            if name in BUILT_IN.kinds:
+                return {name}
+    if set(getattr(item, "fixturenames", ())) & set(SHARED_STACK):
+        return set(BUILT_IN.names)
+    return set()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "stores(*names): the shared stack's stores this test needs")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    chosen = set(selected_stores())
+    kept, dropped = [], []
+    for item in items:
+        missing = sorted(needed_stores(item) - chosen)
+        if missing:
+            dropped.append((item, missing))
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=[item for item, _ in dropped])
+        items[:] = kept
+        config.stash[DESELECTED] = [(item.nodeid, missing) for item, missing in dropped]
+
+
+DESELECTED = pytest.StashKey[list[tuple[str, list[str]]]]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    dropped = config.stash.get(DESELECTED, [])
+    if not dropped:
+        return
+    by_reason: dict[str, int] = {}
+    for _, missing in dropped:
+        reason = ", ".join(missing)
+        by_reason[reason] = by_reason.get(reason, 0) + 1
+    terminalreporter.section(f"deselected: stores not in SANDBOX_TEST_STORES={','.join(selected_stores())}")
+    for reason, n in sorted(by_reason.items()):
+        terminalreporter.write_line(f"{n} test(s) need {reason}")
 
 
 @pytest.fixture(scope="session")
@@ -33,15 +94,11 @@ def settings(workspace: Workspace) -> Settings:
 
 @pytest.fixture(scope="session")
 async def live(settings: Settings) -> Settings:
-    """The configured stores, all reachable; otherwise the test fails saying what to start."""
-    down = [s for s in await gather_status(settings, list(BUILT_IN.names)) if not s.reachable]
+    """The selected stores, all reachable; otherwise the test fails saying what to start."""
+    down = [s for s in await gather_status(settings, list(selected_stores())) if not s.reachable]
     if down:
         pytest.fail("; ".join(f"{s.store} not reachable at {s.url} ({s.server})" for s in down) + ": " + INSTALL_HINT)
     return settings
-
-
-def new_namespace() -> str:
-    return f"sbx_test_{secrets.token_hex(4)}"
 
 
 @pytest.fixture
@@ -50,10 +107,10 @@ async def open_store(live: Settings) -> AsyncIterator:
     opened: list[Store] = []
 
     async def factory(name: str, namespace: str | None = None) -> Store:
-        # "redis[valkey-glide]": the redis store through its other client library (RedisOptions.redis_client)
+        # "redis[valkey-glide]": the redis store through its other client library (the redis.client option)
         base, _, client = name.partition("[")
-        knobs = {"redis_client": client.rstrip("]")} if client else {}
-        store = make_store(live, base, namespace or new_namespace(), **knobs)
+        options = {f"{base}.client": client.rstrip("]")} if client else {}
+        store = make_store(live, base, namespace or new_namespace(), options=options)
         await store.connect()
         opened.append(store)
         return store

@@ -9,24 +9,33 @@ its leftovers); `files` keeps its folders, so it marks them and gc finds the one
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sandbox.stores.base import ServerInfo, StatusTotal, Store
+from sandbox.stores.base import ServerInfo, StatusTotal, Store, StoreOptions
 from sandbox.stores.kind import StoreKind
 from sandbox.stores.markers import MARKER, PREFIX, Found, Marker
+from sandbox.stores.options import StoreOption
 from sandbox.workload.model import Catalog, Order, OrderRecord
+
+
+@dataclass(frozen=True)
+class MemoryOptions(StoreOptions):
+    lag_ms: int = 0  # each write waits this long: a slow store, set as -o memory.lag_ms=N
 
 
 class MemoryStore(Store):
     name = "memory"
     money_note = "exact decimal (in process)"
+    Options = MemoryOptions
+    options: MemoryOptions
 
     async def connect(self) -> ServerInfo:
         self.orders: dict[str, OrderRecord] = {}
@@ -36,6 +45,8 @@ class MemoryStore(Store):
         pass
 
     async def write(self, order: Order) -> None:
+        if self.options.lag_ms:
+            await asyncio.sleep(self.options.lag_ms / 1000)
         self.orders[order.id] = order.record()
 
     async def read(self, order_id: str) -> OrderRecord | None:
@@ -67,7 +78,9 @@ def _totals(records: Iterable[OrderRecord]) -> dict[str, StatusTotal]:
 
 
 KIND = StoreKind(name="memory", adapter=MemoryStore, schemes=("memory",), hostless_schemes=("memory",),
-                 default_url=lambda backend, env, port: "memory://", client_libraries=("pytest",))
+                 default_url=lambda backend, env, port: "memory://", client_libraries=("pytest",),
+                 options=(StoreOption("lag_ms", "milliseconds each write waits (a slow store)", 0, type=int,
+                                      minimum=0),))
 
 
 class FilesStore(Store):

@@ -13,7 +13,7 @@ from sandbox.stores.base import Capability
 from sandbox.stores.registry import StoreRegistry
 from sandbox.workload.generator import Workload, WorkloadSpec
 from sandbox.workload.model import OrderStatus
-from tests.conftest import new_namespace
+from tests.helpers import new_namespace
 from tests.raw import Raw
 
 # Every store, and Redis once more through its second client library: the same contract for both.

@@ -9,12 +9,12 @@ from decimal import Decimal
 
 import pytest
 
-from sandbox.measure.analytics import compare_answer, reference_answer
+from sandbox.experiments.analytics.answers import compare_answer, reference_answer
 from sandbox.stores.analytics import Analytics, NotAnswerable, Query, QueryParams
 from sandbox.stores.base import Capability, Store
 from sandbox.workload.generator import Workload, WorkloadSpec
 from sandbox.workload.model import Order
-from tests.conftest import BUILT_IN
+from tests.helpers import BUILT_IN
 
 WORKLOAD = Workload(WorkloadSpec(seed=1414, orders=10**7, customers=30, products=25))
 # Every 9001st order: 300 orders over about 7.5 hours, so the hourly buckets are many.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sandbox.measure.analytics import compare_answer, query_params, reference_answer
+from sandbox.experiments.analytics.answers import compare_answer, query_params, reference_answer
 from sandbox.stores.analytics import Answer, Query, hour_key
 from sandbox.workload.generator import Workload, WorkloadSpec
 

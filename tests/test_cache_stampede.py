@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from sandbox.config import Settings
-from sandbox.strategies.cache.clients import CacheClients, open_clients
-from sandbox.strategies.cache.mix import Mix, run_policy
-from sandbox.strategies.cache.origin import Origin
-from sandbox.strategies.cache.policies import POLICIES, Policy, PolicyConfig
+from sandbox.config import Settings, endpoint
+from sandbox.experiments.cache_aside.mix import Mix, run_policy
+from sandbox.experiments.cache_aside.origin import Origin, OriginStore
+from sandbox.experiments.cache_aside.policies import POLICIES, Cache, Policy, PolicyConfig
 from sandbox.workload.generator import Workload, WorkloadSpec
+from tests.helpers import BUILT_IN
 
 WORKLOAD = Workload(WorkloadSpec(seed=14, orders=50, customers=20, products=20))
 READERS = 16
@@ -23,13 +23,15 @@ RECOMPUTE_MS = 20.0  # long enough that concurrent readers overlap one load
 
 @dataclass
 class Setup:
-    clients: CacheClients
+    cache: Cache
+    source: OriginStore  # the origin store behind Origin's counting
     origin: Origin
     namespace: str
     ids: list[str]
+    origin_url: str
 
     def policy(self, name: str, origin: Origin | None = None, **config: float) -> Policy:
-        return POLICIES[name](self.clients.cache, origin or self.origin, f"{self.namespace}:cache:{name}:",
+        return POLICIES[name](self.cache, origin or self.origin, f"{self.namespace}:cache:{name}:",
                               PolicyConfig(**config), random.Random(1))
 
 
@@ -40,12 +42,16 @@ async def setup(live: Settings, open_store) -> AsyncIterator[Setup]:
     await pg.write_batch(list(WORKLOAD.orders()))
     redis = await open_store("redis", pg.namespace)  # its teardown drops the run's keys, cache keys included
     await redis.prepare(WORKLOAD.catalog)
-    clients = await open_clients(live, READERS)
+    # The roles the cache-aside scenario gives them: Redis plays the cache, PostgreSQL the origin.
+    cache = await BUILT_IN.kind("redis").roles["cache"].open(endpoint(live, "redis").url, READERS)
+    source = await BUILT_IN.kind("postgres").roles["cache_origin"].open(endpoint(live, "postgres").url, pg.namespace,
+                                                                        READERS, RECOMPUTE_MS)
     try:
-        yield Setup(clients, Origin(clients.pool, pg.namespace, RECOMPUTE_MS), pg.namespace,
-                    [o.id for o in WORKLOAD.orders()])
+        yield Setup(cache, source, Origin(source, "postgres"), pg.namespace, [o.id for o in WORKLOAD.orders()],
+                    endpoint(live, "postgres").url)
     finally:
-        await clients.close()
+        await cache.close()
+        await source.close()
 
 
 async def readers_of_expired_key(s: Setup, name: str) -> int:
@@ -54,7 +60,7 @@ async def readers_of_expired_key(s: Setup, name: str) -> int:
     hot = s.ids[0]
     await policy.read(hot)
     await asyncio.sleep(0.3)
-    assert await s.clients.cache.exists(policy.key(hot)) == 0
+    assert not await s.cache.exists(policy.key(hot))
     before = s.origin.loads
     answers = await asyncio.gather(*(policy.read(hot) for _ in range(READERS)))
     assert all(value.version == 1 for _, value in answers)
@@ -94,8 +100,12 @@ async def test_writes_make_ttl_reads_stale_and_invalidation_does_not(setup: Setu
     mix = Mix(keys=5, read_ratio=0.8, concurrency=4, duration_s=1.5)
     stale_rate = {}
     for name in ("ttl", "invalidate"):
-        origin = Origin(setup.clients.pool, setup.namespace, 0)
-        outcome = await run_policy(setup.policy(name, origin, ttl_ms=5000), origin, mix, setup.ids)
+        source = await BUILT_IN.kind("postgres").roles["cache_origin"].open(setup.origin_url, setup.namespace, 4, 0)
+        origin = Origin(source, "postgres")  # no recompute: a primary-key lookup
+        try:
+            outcome = await run_policy(setup.policy(name, origin, ttl_ms=5000), origin, mix, setup.ids)
+        finally:
+            await source.close()
         assert outcome.writes > 0 and outcome.reads > 100
         stale_rate[name] = outcome.stale_rate
     assert stale_rate["ttl"] > 0.05, "writes under a long TTL should leave stale entries"

@@ -26,7 +26,7 @@ from sandbox.scenario.context import RunContext
 from sandbox.scenario.interrupt import Interrupted
 from sandbox.scenario.runner import run
 from sandbox.scenario.spec import Phase, RunParams, Scenario
-from sandbox.scenario.step_registry import STEPS
+from sandbox.scenario.step import Steps, StepSpec
 from sandbox.stack import open_stack
 from sandbox.stores.registry import StoreRegistry
 from sandbox.stores.replication import ServerLag
@@ -120,12 +120,11 @@ async def test_a_signal_whose_cancellation_was_swallowed_stops_the_run_after_the
     async def after(ctx: RunContext) -> None:
         ran.append("after")
 
-    monkeypatch.setitem(STEPS, "deaf", deaf)
-    monkeypatch.setitem(STEPS, "after", after)
+    steps = Steps({"deaf": StepSpec(deaf), "after": StepSpec(after)})  # the runner runs what it is given
     scenario = Scenario("deaf", "", RunParams(), (Phase("deaf"), Phase("after")))
     with pytest.raises(Interrupted) as stopped:
         await run(scenario, RunParams(connect=False), settings, workspace, "native",
-                  open_stack("native", workspace, {}, BUILT_IN), Silent(), tmp_path)
+                  open_stack("native", workspace, {}, BUILT_IN), Silent(), steps, tmp_path)
     assert stopped.value.signum == signal.SIGTERM and stopped.value.exit_code == 143
     assert ran == ["deaf"], "the run went on to the next phase after SIGTERM"
     assert stopped.value.ctx is not None and stopped.value.ctx.interrupted == "SIGTERM"

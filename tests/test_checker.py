@@ -235,7 +235,7 @@ def test_durability_profiles() -> None:
 
 
 def test_outage_validator_rejects_a_store_not_in_the_run() -> None:
-    from sandbox.scenario.step_registry import validate_phase
+    from tests.helpers import validate_phase
 
     run = RunParams(orders=100, stores=("postgres", "mongo"))
     with pytest.raises(UsageError, match="store 'redis' is not in this run"):

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,21 +10,8 @@ import pytest
 from sandbox.config import Settings
 from sandbox.stack.docker import engine_available
 from sandbox.stores.registry import StoreRegistry
+from tests.helpers import assert_usage_error, sandbox
 from tests.raw import Raw
-
-
-def sandbox(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sandbox", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
-
-
-def assert_usage_error(proc: subprocess.CompletedProcess, *words: str) -> None:
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr + proc.stdout
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 @pytest.mark.parametrize(("args", "words"), [
@@ -35,7 +19,11 @@ def assert_usage_error(proc: subprocess.CompletedProcess, *words: str) -> None:
     (("run", "orders", "--orders", "0"), ("--orders must be a positive",)),
     (("run", "orders", "--concurrency", "-3"), ("--concurrency must be a positive",)),
     (("run", "orders", "--stores", "postgres,cassandra"), ("unknown store cassandra",)),
-    (("run", "orders", "--es-refresh", "sometimes"), ("es_refresh must be",)),
+    (("run", "orders", "-o", "elastic.refresh=sometimes"), ("elastic.refresh=sometimes: expected false | wait_for",)),
+    (("run", "orders", "-o", "redis.ttl_s=0"), ("-o redis.ttl_s=0: expected a whole number >= 1",)),
+    (("run", "orders", "-o", "redis.color=red"), ("redis has no option 'color'", "client, ttl_s")),
+    (("run", "orders", "-o", "cassandra.x=1"), ("unknown store cassandra",)),
+    (("run", "orders", "-o", "redis-client"), ("expected <store>.<option>=<value>",)),
     (("up", "--backend", "podman"), ("unknown backend 'podman'",)),
     (("run", "orders", "--orders", "many"), ("Invalid value for '--orders'",)),
 ])

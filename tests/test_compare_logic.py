@@ -14,9 +14,9 @@ import pytest
 from sandbox.measure.latency import encode, new_histogram, summarize
 from sandbox.report import folder as rf
 from sandbox.report.compare import NO_VERDICT, compare, side, welch_log
+from tests.helpers import SANDBOX
 
 PROJECT = Path(__file__).resolve().parent.parent
-SANDBOX = str(PROJECT / ".venv" / "bin" / "sandbox")
 
 
 def trial_summary(scale: float, rng: random.Random, consistent: bool = True, samples: int = 10_000) -> dict:
@@ -88,7 +88,7 @@ def test_command_line_lists_consistency_differences_first_and_writes_html_and_js
     base = trial_set(tmp_path / "base", 1.0, 3, seed=1)
     cont = trial_set(tmp_path / "cont", 1.2, 3, seed=2, consistent=False)
     env = {**os.environ, "COLUMNS": "100", "SANDBOX_PROJECT_DIR": str(PROJECT)}
-    done = subprocess.run([SANDBOX, "compare", str(base), str(cont), "--noise", "5"], capture_output=True, text=True,
+    done = subprocess.run([*SANDBOX, "compare", str(base), str(cont), "--noise", "5"], capture_output=True, text=True,
                           env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -111,7 +111,7 @@ def test_command_line_lists_consistency_differences_first_and_writes_html_and_js
 def test_bad_compare_input_exits_2_with_one_line(args: tuple[str, ...], words: str, tmp_path: Path) -> None:
     base = trial_set(tmp_path / "base", 1.0, 2, seed=1, samples=100)
     before = sorted(p.name for p in base.iterdir())
-    done = subprocess.run([SANDBOX, *(a.format(base=base) for a in args)], capture_output=True, text=True,
+    done = subprocess.run([*SANDBOX, *(a.format(base=base) for a in args)], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 2, done.stdout + done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and words in done.stderr, done.stderr

@@ -8,9 +8,6 @@ loopback-only ports and no secrets in the file.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 from itertools import pairwise
 from pathlib import Path
 
@@ -18,32 +15,10 @@ import pytest
 from ruamel.yaml import YAML
 
 from sandbox.stores.registry import StoreRegistry
-
-ROOT = Path(__file__).resolve().parents[1]
-COMPOSE = ROOT / "compose" / "docker-compose.yml"
-ENV_EXAMPLE = ROOT / "compose" / ".env.example"
+from tests.helpers import COMPOSE, ENV_EXAMPLE, INTERPOLATION, REQUIRED_VAR, SECRET_NAME, check_jsonschema, load
 
 # The Python side connects to the host ports its store kinds declare (sandbox/stores/<name>/__init__.py).
 HOST_PORTS = {k.compose_service: k.port for k in StoreRegistry.built_in().kinds.values() if k.compose_service}
-
-SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|(^|_)AUTH$")
-# Secrets must be required interpolations: a `:-default` would ship a known password.
-REQUIRED_VAR = re.compile(r"^\$\{[A-Z][A-Z0-9_]*:\?[^}]*\}$")
-# `$${` is Compose's escape for a literal `${`, not an interpolation.
-INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def load(path: Path) -> dict:
-    return YAML(typ="safe").load(path.read_text())
-
-
-def check_jsonschema(path: Path) -> subprocess.CompletedProcess[str]:
-    # The one installed with this interpreter, so the schema version follows the venv's pin.
-    exe = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
-    if exe is None:
-        pytest.fail(f"check-jsonschema is missing next to {sys.executable}: run `pip install -e .[dev]`")
-    return subprocess.run([exe, "--builtin-schema", "vendor.compose-spec", str(path)],
-                          capture_output=True, text=True, timeout=120)
 
 
 def test_compose_file_matches_compose_spec() -> None:

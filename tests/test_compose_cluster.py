@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from sandbox.scenario.reshard_step import CLUSTER_PORT
-from tests.test_compose import COMPOSE, ENV_EXAMPLE, INTERPOLATION, REQUIRED_VAR, check_jsonschema, load
+from sandbox.experiments.sharding.reshard import CLUSTER_PORT
+from tests.helpers import COMPOSE, ENV_EXAMPLE, INTERPOLATION, REQUIRED_VAR, check_jsonschema, load
 
 OVERLAY = COMPOSE.parent / "redis-cluster.yml"
 NODES = [f"redis-cluster-{i}" for i in range(1, 5)]

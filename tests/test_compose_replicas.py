@@ -12,7 +12,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from sandbox.stores.registry import StoreRegistry
-from tests.test_compose import ENV_EXAMPLE, INTERPOLATION, REQUIRED_VAR, SECRET_NAME, check_jsonschema, load
+from tests.helpers import ENV_EXAMPLE, INTERPOLATION, REQUIRED_VAR, SECRET_NAME, check_jsonschema, load
 
 ROOT = Path(__file__).resolve().parents[1]
 OVERLAY = ROOT / "compose" / "replicas.yml"

@@ -15,13 +15,13 @@ import pytest
 
 from sandbox.config import Workspace
 from sandbox.errors import UsageError
-from sandbox.scenario.disk_full_step import AFTER_RESTART_ORDERS
+from sandbox.experiments.exhaustion.disk_full import AFTER_RESTART_ORDERS
 from sandbox.stack.docker import DockerStack
 from sandbox.stack.small_disk import unavailable
 from sandbox.stores.registry import StoreRegistry
-from tests.test_cli import assert_usage_error, sandbox
-from tests.throwaway import throwaway_stack
+from tests.helpers import assert_usage_error, sandbox, throwaway_stack
 
+pytestmark = pytest.mark.stores("postgres", "influx")  # the stores its tests start or use
 ORDERS = 3000
 # The servers' own words for a full disk (InfluxDB's message is cut before its "no space left on device")
 DISK_ERRORS = ("No space left on device", "error writing WAL entry")

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sandbox.measure.checker import EXAMPLES
-from tests.test_cli import assert_usage_error, sandbox
-from tests.throwaway import throwaway_stack
+import pytest
 
+from sandbox.measure.checker import EXAMPLES
+from tests.helpers import assert_usage_error, sandbox, throwaway_stack
+
+pytestmark = pytest.mark.stores("redis")  # the stores its tests start or use
 TRIALS = 2
 
 

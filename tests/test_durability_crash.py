@@ -14,9 +14,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.test_cli import sandbox
-from tests.throwaway import throwaway_stack
+import pytest
 
+from tests.helpers import sandbox, throwaway_stack
+
+pytestmark = pytest.mark.stores("postgres", "redis")  # the stores its tests start or use
 RISKY = "postgres.synchronous_commit=off,redis.appendonly=no"
 
 

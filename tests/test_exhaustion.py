@@ -12,8 +12,7 @@ import pytest
 import redis
 
 from sandbox.config import Settings, endpoint
-from tests.test_cli import assert_usage_error, sandbox
-from tests.throwaway import Throwaway, throwaway_stack
+from tests.helpers import Throwaway, assert_usage_error, sandbox, throwaway_stack
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +73,7 @@ def test_maxmemory_refuses_a_redis_url_its_stack_did_not_start(redis_stack: Thro
         before = client.config_get("maxmemory*")
         proc = sandbox("run", "redis-maxmemory", "-p", "policy=allkeys-lru",
                        env={**redis_stack.env, "SANDBOX_REDIS_URL": other}, timeout=120)
-        assert_usage_error(proc, "runs only against a Redis this sandbox started")
+        assert_usage_error(proc, "runs only against a server this sandbox started")
         assert client.config_get("maxmemory*") == before
 
 

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 from sandbox.config import Settings
-from tests.test_cli import assert_usage_error, sandbox
-from tests.throwaway import throwaway_stack
+from tests.helpers import assert_usage_error, sandbox, throwaway_stack
 
 # The real entry point with one command forced to fail the way a bug would (an exception nobody expected).
 FORCED = """

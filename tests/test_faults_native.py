@@ -28,7 +28,7 @@ from sandbox.stores.base import Store
 from sandbox.stores.kind import Durability
 from sandbox.stores.registry import StoreRegistry
 from sandbox.workload.generator import Workload, WorkloadSpec
-from tests.throwaway import throwaway_stack
+from tests.helpers import throwaway_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_OFFSET = 4000  # beyond the configured SANDBOX_PORT_OFFSET: a stack of our own

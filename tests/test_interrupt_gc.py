@@ -21,8 +21,8 @@ from sandbox.stores import make_store
 from sandbox.stores.markers import Marker
 from sandbox.stores.registry import StoreRegistry
 from sandbox.workload.generator import Workload, WorkloadSpec
+from tests.helpers import sandbox
 from tests.raw import Raw
-from tests.test_cli import sandbox
 
 BUILT_IN = StoreRegistry.built_in()
 STORE_NAMES = BUILT_IN.names

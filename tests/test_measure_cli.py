@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from sandbox.measure.hlog import read_log
+from tests.helpers import SANDBOX
 
 PROJECT = Path(__file__).resolve().parent.parent
-SANDBOX = str(PROJECT / ".venv" / "bin" / "sandbox")
 
 
 def sandbox(*args: str, results: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SANDBOX_PROJECT_DIR": str(PROJECT), "SANDBOX_RESULTS_DIR": str(results)}
-    return subprocess.run([SANDBOX, *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run([*SANDBOX, *args], capture_output=True, text=True, env=env, timeout=120)
 
 
 @pytest.mark.parametrize("args, words", [
@@ -32,7 +32,7 @@ def sandbox(*args: str, results: Path) -> subprocess.CompletedProcess[str]:
     (("run", "orders", "--arrival", "bursty", "--rate", "10"), "--arrival must be constant or poisson"),
     (("run", "orders", "--processes", "lots"), "--processes must be one or per-store"),
     (("run", "orders", "--repeat", "0"), "--repeat must be a positive"),
-    (("run", "orders", "--redis-client", "jedis"), "--redis-client must be redis-py or valkey-glide"),
+    (("run", "orders", "-o", "redis.client=jedis"), "-o redis.client=jedis: expected redis-py | valkey-glide"),
     (("run", "orders", "--workers", "0"), "--workers must be a whole number from 1 to 64"),
     (("calibrate", "--concurrency", "0"), "--concurrency must be a positive"),
     (("calibrate", "--rate", "-1"), "--rate must be a positive"),
@@ -51,6 +51,7 @@ def test_calibrate_prints_harness_overhead(tmp_path: Path) -> None:
     assert "harness only" in done.stdout and "order generation only" in done.stdout and "us/op" in done.stdout
 
 
+@pytest.mark.stores("postgres", "redis")
 def test_open_loop_run_with_worker_processes_writes_three_times_flags_and_a_timeline(tmp_path: Path) -> None:
     done = sandbox("run", "orders", "--stores", "postgres,redis", "--rate", "150", "--duration", "2", "--warmup",
                    "0.5", "--processes", "per-store", "--seed", "5", results=tmp_path)
@@ -77,6 +78,7 @@ def test_open_loop_run_with_worker_processes_writes_three_times_flags_and_a_time
     assert intervals >= 2 and logged.get_total_count() == summary["stores"]["redis"]["operations"]["write"]["ok"]
 
 
+@pytest.mark.stores("postgres", "redis")
 def test_two_workers_per_store_write_the_stream_once_at_the_asked_rate(tmp_path: Path) -> None:
     done = sandbox("run", "orders", "--stores", "postgres,redis", "--workers", "2", "--orders", "400", "--rate", "200",
                    "--seed", "5", results=tmp_path)

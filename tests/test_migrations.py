@@ -17,14 +17,14 @@ from sandbox.measure.ddl_impact import Op, p99, time_above
 from sandbox.stores import migrations as mig
 from sandbox.stores.postgres.adapter import PostgresStore
 from sandbox.workload.generator import Workload, WorkloadSpec
+from tests.helpers import SANDBOX
 
 PROJECT = Path(__file__).resolve().parent.parent
-SANDBOX = str(PROJECT / ".venv" / "bin" / "sandbox")
 
 
 def sandbox(*args: str, results: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SANDBOX_PROJECT_DIR": str(PROJECT), "SANDBOX_RESULTS_DIR": str(results)}
-    return subprocess.run([SANDBOX, *args], capture_output=True, text=True, env=env, timeout=180)
+    return subprocess.run([*SANDBOX, *args], capture_output=True, text=True, env=env, timeout=180)
 
 
 def run_summary(done: subprocess.CompletedProcess[str], results: Path) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.config import Settings
-from tests.test_cli import assert_usage_error, sandbox
+from tests.helpers import assert_usage_error, sandbox
 
 SAFE = ("postgres", "mongo", "redis", "elastic")
 

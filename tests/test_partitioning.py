@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 
 from sandbox.config import Settings, endpoint
-from tests.test_cli import assert_usage_error, sandbox
+from tests.helpers import assert_usage_error, sandbox
 
 
 async def test_partitions_prune_by_shard_key_only(tmp_path: Path, live: Settings) -> None:

@@ -8,8 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.throwaway import throwaway_stack
+import pytest
 
+from tests.helpers import throwaway_stack
+
+pytestmark = pytest.mark.stores("postgres", "redis")  # the stores its tests start or use
 ROOT = Path(__file__).resolve().parents[1]
 CACHE_OFFSET = 700  # a private PostgreSQL + Redis: the cache-aside scenario kills Redis
 
@@ -29,7 +32,7 @@ def summary(tmp: Path) -> dict:
 def test_bad_cache_and_analytics_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     for args, words in ((("cache-aside", "-p", "policies=ttl,lru"), "unknown cache policy 'lru'"),
                         (("cache-aside", "--orders", "100", "-p", "keys=500"), "keys must be"),
-                        (("cache-aside", "--stores", "redis"), "add postgres to --stores"),
+                        (("cache-aside", "--stores", "redis"), "origin = 'postgres' is not in the run"),
                         (("cache-aside", "-p", "kill_at_s=20"), "kill_at_s + down_s"),
                         (("analytics", "--stores", "mongo,redis"), "add it to --stores"),
                         (("analytics", "-p", "repeats=0"), "repeats and top")):

@@ -16,15 +16,16 @@ from collections.abc import Iterator
 
 import pytest
 
+from sandbox.experiments.replicas.faults import ReplicaFault, finish_outage, promote_after_kill, replica_outage
+from sandbox.experiments.replicas.run import GuaranteeRow, open_pair, replication_of, run_markers
 from sandbox.measure.checker import Verdict
 from sandbox.measure.latency import summarize
-from sandbox.scenario.replica_faults import ReplicaFault, finish_outage, promote_after_kill, replica_outage
-from sandbox.scenario.replica_run import GuaranteeRow, open_pair, replication_of, run_markers
 from sandbox.stack.faults import FaultInjector
 from sandbox.stores.replication import Guarantee, replica_node
 from sandbox.workload.generator import Workload, WorkloadSpec
-from tests.throwaway import Throwaway, throwaway_stack
+from tests.helpers import Throwaway, throwaway_stack
 
+pytestmark = pytest.mark.stores("postgres", "redis")  # the stores its tests start or use
 TEST_OFFSET = 300
 STORES = ["postgres", "redis"]
 

@@ -20,10 +20,10 @@ import pytest
 from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogReader
 
-from tests.throwaway import throwaway_stack
+from tests.helpers import BUILT_IN, SANDBOX, throwaway_stack
 
+pytestmark = pytest.mark.stores(*BUILT_IN.names)  # the stores its tests start or use
 PROJECT = Path(__file__).resolve().parent.parent
-SANDBOX = str(PROJECT / ".venv" / "bin" / "sandbox")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run",
                   "--host-resolver-rules=MAP * ~NOTFOUND")  # no name resolves: nothing can be fetched
@@ -34,7 +34,7 @@ TEST_OFFSET = 740
 def sandbox(*args: str, results: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "SANDBOX_PROJECT_DIR": str(PROJECT), "SANDBOX_RESULTS_DIR": str(results),
             "COLUMNS": "100", **(env or {})}
-    return subprocess.run([SANDBOX, *args], capture_output=True, text=True, env=full, timeout=400)
+    return subprocess.run([*SANDBOX, *args], capture_output=True, text=True, env=full, timeout=400)
 
 
 @pytest.fixture(scope="module")

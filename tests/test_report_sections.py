@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from sandbox.report.html import write_report
-from sandbox.report.sections import run_tables
+from sandbox.report.table_data import TableData
+from tests.helpers import EXPERIMENTS
 
 CHECK = {"error": None, "findings": 3, "counts": {"ok": 97, "lost": 3, "divergent": 0, "not_attempted": 0}}
 SUMMARY = {
@@ -30,6 +31,15 @@ SUMMARY = {
                     "divergence_after_recovery": {"divergent": 2, "duplicates": 0, "lost_acknowledged": 0},
                     "settled": True, "time_to_converge_s": None, "finding": None}],
 }
+
+
+def run_tables(summary: dict) -> list[TableData]:
+    """Every experiment's tables of its report section, in the registry's order."""
+    out: list[TableData] = []
+    for experiment in EXPERIMENTS.registered:
+        for value in (experiment.section(summary, None) or {}).values():
+            out += [t for t in (value if isinstance(value, list) else [value]) if isinstance(t, TableData)]
+    return out
 
 
 def test_every_section_is_built_and_findings_are_marked() -> None:
@@ -58,7 +68,7 @@ def test_report_of_a_folder_without_timeline_or_operations(tmp_path: Path) -> No
     folder = tmp_path / "20260101T000000Z-outage"
     folder.mkdir()
     (folder / "summary.json").write_text(json.dumps(SUMMARY))
-    page = write_report(folder).read_text()
+    page = write_report(folder, EXPERIMENTS, EXPERIMENTS).read_text()
     for table in ("strategies", "faults", "check-0", "durability", "recommend", "manifest"):
         assert f'id="table-{table}"' in page
     assert '<figure class="plot"' not in page  # nothing measured per operation: no plot is drawn from nothing

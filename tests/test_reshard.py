@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.scenario.reshard_step import CLUSTER_PORT
+from sandbox.experiments.sharding.reshard import CLUSTER_PORT
 from sandbox.stack.pids import port_open
 from sandbox.stack.redis_cluster import NativeRedisCluster, cluster_root, parse_nodes
 from sandbox.workload.sharding import key_slot
-from tests.test_cli import assert_usage_error, sandbox
-from tests.throwaway import throwaway_stack
+from tests.helpers import assert_usage_error, sandbox, throwaway_stack
 
 EXTRA_OFFSET = 20  # beside the cluster ports the scenario uses at the shared offset
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sandbox.config import Settings
 from sandbox.workload.sharding import es_routing_shards, es_shard
-from tests.test_cli import assert_usage_error, sandbox
+from tests.helpers import assert_usage_error, sandbox
 
 
 def test_routing_shards_follow_elasticsearch() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.report.sharding import findings
+from sandbox.experiments.sharding.sharding_table import findings
 from sandbox.stores.registry import StoreRegistry
-from tests.test_cli import assert_usage_error, sandbox
+from tests.helpers import assert_usage_error, sandbox
 
 # Every store pointed at a closed port: the scenario must not try to connect.
 REGISTRY = StoreRegistry.built_in()

@@ -11,14 +11,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import redis
 
 from sandbox.config import endpoint
 from sandbox.stack.pids import start_time as _start_time
 from sandbox.stores.registry import StoreRegistry
-from tests.test_cli import assert_usage_error, sandbox
-from tests.throwaway import throwaway_stack
+from tests.helpers import assert_usage_error, sandbox, throwaway_stack
 
+pytestmark = pytest.mark.stores("postgres", "redis", "influx")  # the stores its tests start or use
 
 def test_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
     with throwaway_stack(tmp_path / "state", extra_offset=600) as t:

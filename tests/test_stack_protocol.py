@@ -11,13 +11,15 @@ import json
 from pathlib import Path
 
 import psutil
+import pytest
 
 from sandbox.config import Workspace, endpoint
 from sandbox.stack.base import listens_at
 from sandbox.stack.docker import PROJECT, DockerStack, engine_host_argv, engine_is_local, inspect_pid_argv, parse_pid
 from sandbox.stores.registry import StoreRegistry
-from tests.throwaway import throwaway_stack
+from tests.helpers import throwaway_stack
 
+pytestmark = pytest.mark.stores("redis")  # the stores its tests start or use
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 REGISTRY = StoreRegistry.built_in()

@@ -17,8 +17,8 @@ from sandbox.stores import make_store
 from sandbox.stores.markers import MARKER, Marker, no_markers
 from sandbox.stores.registry import StoreRegistry
 from sandbox.workload.generator import Workload, WorkloadSpec
+from tests.helpers import assert_usage_error, sandbox
 from tests.plugin_store import FILES_KIND, KIND, MemoryStore
-from tests.test_cli import assert_usage_error, sandbox
 
 PLUGIN = {"SANDBOX_STORE_PLUGINS": "tests.plugin_store:KIND"}
 FILES = {"SANDBOX_STORE_PLUGINS": "tests.plugin_store:FILES_KIND"}
@@ -79,6 +79,21 @@ def test_run_writes_reads_and_compares_the_plugin_store(tmp_path: Path) -> None:
     assert "pytest" in summary["client"]["libraries"]  # the kind's own client libraries
     # memory keeps nothing after the run, so it declares no markers: prepare says so, once.
     assert summary["notes"].count(no_markers("memory")) == 1, summary["notes"]
+
+
+def test_a_plugin_option_is_listed_set_and_checked_by_its_kind(tmp_path: Path) -> None:
+    listed = sandbox("options", env=PLUGIN)
+    assert listed.returncode == 0 and "memory.lag_ms" in listed.stdout and "a whole number >= 0" in listed.stdout
+    assert "redis.client" in listed.stdout and "elastic.refresh" in listed.stdout  # the built-in kinds' too
+    results = {"SANDBOX_RESULTS_DIR": str(tmp_path)}
+    slow = sandbox("run", "orders", "--stores", "memory", "--orders", "20", "--concurrency", "1",
+                   "-o", "memory.lag_ms=20", env={**PLUGIN, **results})
+    assert slow.returncode == 0, slow.stdout[-2000:] + slow.stderr
+    summary = json.loads(next(tmp_path.glob("*-orders/summary.json")).read_text())
+    assert summary["params"]["options"] == {"memory.lag_ms": 20}
+    assert summary["stores"]["memory"]["operations"]["write"]["latency_ms"]["p50"] >= 20  # the option took
+    bad = sandbox("run", "orders", "--stores", "memory", "-o", "memory.lag_ms=-5", env={**PLUGIN, **results})
+    assert_usage_error(bad, "-o memory.lag_ms=-5: expected a whole number >= 0")
 
 
 def test_gc_says_it_cannot_find_leftovers_of_a_kind_without_markers() -> None:

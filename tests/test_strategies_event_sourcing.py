@@ -10,10 +10,10 @@ from sandbox.strategies.event_sourcing import START, ConcurrencyConflict, EventS
 from sandbox.strategies.events import Event, fold, lifecycle
 from sandbox.workload.generator import Workload, WorkloadSpec
 from sandbox.workload.model import OrderStatus
-from tests.strategy_support import catch_up, connect, drop, shared_settings
+from tests.helpers import catch_up, connect, drop, shared_settings
 
 WORKLOAD = Workload(WorkloadSpec(5, 80))
-OPTIONS = StrategyOptions(seed=5, relay_batch=25)
+OPTIONS = StrategyOptions(seed=5, relay_batch=25, source="postgres")
 
 
 def test_lifecycle_folds_back_to_the_workload_order() -> None:

@@ -11,16 +11,17 @@ from collections.abc import Iterator
 
 import pytest
 
+from sandbox.experiments.strategies.steps import StrategyRun, run_strategy
+from sandbox.experiments.strategies.table import print_strategies
 from sandbox.report.console import console
-from sandbox.report.strategies import print_strategies
-from sandbox.scenario.strategy_steps import StrategyRun, run_strategy
 from sandbox.stack.faults import FaultInjector
 from sandbox.stack.native import NativeStack
 from sandbox.strategies.base import StrategyOptions
 from sandbox.workload.generator import Workload, WorkloadSpec
-from tests.strategy_support import connect, drop, private_stack
+from tests.helpers import connect, drop, private_stack
 
 STORES = ["postgres", "redis", "elastic", "influx"]  # fast to start; Redis is the one killed
+pytestmark = pytest.mark.stores(*STORES)  # started on a stack of its own
 ORDERS = 150
 
 
@@ -32,8 +33,8 @@ def stack() -> Iterator[tuple[NativeStack, object]]:
 
 def faulted_run(stack: NativeStack, settings, keep: bool = False) -> StrategyRun:  # type: ignore[no-untyped-def]
     return StrategyRun(settings, tuple(STORES), f"sbx_t{secrets.token_hex(3)}", Workload(WorkloadSpec(11, ORDERS)),
-                       StrategyOptions(seed=11, concurrency=6), keep=keep, injector=FaultInjector(stack),
-                       fault_store="redis",
+                       StrategyOptions(seed=11, concurrency=6, source="postgres"), keep=keep,
+                       injector=FaultInjector(stack), fault_store="redis",
                        kill_after=0.25, down_s=1.0, settle_timeout_s=60)
 
 

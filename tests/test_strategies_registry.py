@@ -6,11 +6,11 @@ import pytest
 
 from sandbox.errors import UsageError
 from sandbox.scenario.spec import RunParams
-from sandbox.scenario.step_registry import validate_phase
 from sandbox.stores.base import Capability
 from sandbox.stores.noop import NoopStore
 from sandbox.stores.registry import StoreRegistry
 from sandbox.strategies.registry import STRATEGIES, check_strategies
+from tests.helpers import validate_phase
 
 KINDS = StoreRegistry.built_in()
 
@@ -43,7 +43,7 @@ def test_a_strategy_needing_upsert_on_a_store_without_it_is_refused_naming_both(
     assert needing, "no strategy declares that it needs upsert"
     for name in needing:
         with pytest.raises(UsageError) as err:
-            check_strategies([name], stores)
+            check_strategies([name], stores, "postgres")
         assert str(err.value).startswith(f"strategy {name} needs upsert on plain,"), err.value
         assert "\n" not in str(err.value)
     plain_writers = [s.name for s in STRATEGIES if not s.target_needs]
@@ -53,17 +53,17 @@ def test_a_strategy_needing_upsert_on_a_store_without_it_is_refused_naming_both(
 def test_only_stores_a_strategy_brings_along_need_its_capabilities() -> None:
     # The outbox commits in PostgreSQL and relays to the others; event sourcing projects into PostgreSQL too.
     stores = {"postgres": frozenset[Capability](), **run_of(redis=KINDS.kind("redis").adapter)}
-    assert check_strategies(["outbox", "saga"], stores) == ("outbox", "saga")
+    assert check_strategies(["outbox", "saga"], stores, "postgres") == ("outbox", "saga")
     with pytest.raises(UsageError, match="strategy event-sourcing needs upsert on postgres"):
-        check_strategies(["event-sourcing"], stores)
+        check_strategies(["event-sourcing"], stores, "postgres")
 
 
 def test_source_of_truth_and_names_are_checked_and_duplicates_dropped() -> None:
-    with pytest.raises(UsageError, match="strategy saga needs postgres in the run"):
-        check_strategies(["dual-write", "saga"], store_capabilities(["redis", "mongo"]))
+    with pytest.raises(UsageError, match="strategy saga needs its source of truth in the run"):
+        check_strategies(["dual-write", "saga"], store_capabilities(["redis", "mongo"]), "postgres")
     with pytest.raises(UsageError, match="unknown strategy 'two-phase-commit'"):
         check_strategies(["two-phase-commit"], store_capabilities(["postgres"]))
-    assert check_strategies(["outbox", "outbox"], store_capabilities(["postgres", "redis"])) == ("outbox",)
+    assert check_strategies(["outbox", "outbox"], store_capabilities(["postgres", "redis"]), "postgres") == ("outbox",)
 
 
 def test_the_comparison_step_checks_its_parameters_before_anything_connects() -> None:
@@ -71,5 +71,12 @@ def test_the_comparison_step_checks_its_parameters_before_anything_connects() ->
     with pytest.raises(UsageError, match="fault_store 'elastic' is not in the run"):
         validate_phase("compare_strategies", {"fault_store": "elastic"}, run)
     with pytest.raises(UsageError, match="kill_after must be a fraction"):
-        validate_phase("compare_strategies", {"kill_after": 1.5}, run)
-    validate_phase("compare_strategies", {}, run)
+        validate_phase("compare_strategies", {"fault_store": "redis", "kill_after": 1.5}, run)
+    with pytest.raises(UsageError, match="needs parameter 'fault_store'"):
+        validate_phase("compare_strategies", {}, run)
+    with pytest.raises(UsageError, match="redis cannot play source"):  # the role: a kind that declares it
+        validate_phase("compare_strategies", {"fault_store": "none", "source": "redis"}, run)
+    with pytest.raises(UsageError, match="needs its source of truth"):  # the outbox, with no source named
+        validate_phase("compare_strategies", {"fault_store": "none"}, RunParams(stores=run.stores,
+                                                                                 strategies=("outbox",)))
+    validate_phase("compare_strategies", {"fault_store": "redis", "source": "postgres"}, run)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import secrets
 
+import pytest
+
 from sandbox.strategies.base import StrategyOptions
 from sandbox.strategies.saga import DECLINED, OUT_OF_STOCK, Saga
 from sandbox.workload.generator import Workload, WorkloadSpec
-from tests.strategy_support import connect, drop, shared_settings
+from tests.helpers import connect, drop, shared_settings
 
+pytestmark = pytest.mark.stores("postgres")  # the stores its tests start or use
 
 async def test_saga_compensation_keeps_inventory_consistent_under_concurrency() -> None:
     workload = Workload(WorkloadSpec(3, 160, products=6))
@@ -19,7 +22,7 @@ async def test_saga_compensation_keeps_inventory_consistent_under_concurrency() 
         await pg.prepare(workload.catalog)
         # Scarce stock, so concurrent sagas fight over the last units and some must be compensated.
         await pg.pool.execute(f'UPDATE "{pg.namespace}".products SET inventory_count = 25')  # type: ignore[attr-defined]
-        saga = Saga(stores, StrategyOptions(seed=3, payment_failure_rate=0.2))
+        saga = Saga(stores, StrategyOptions(seed=3, payment_failure_rate=0.2, source="postgres"))
         await saga.start()
         try:
             sem = asyncio.Semaphore(16)

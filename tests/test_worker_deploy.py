@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from sandbox.config import Workspace
 from sandbox.measure.workers.spec import WorkerSpec, load_spec
 from sandbox.stores.registry import StoreRegistry
-from tests.test_compose import REQUIRED_VAR, check_jsonschema
+from tests.helpers import REQUIRED_VAR, check_jsonschema
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS_YML = ROOT / "compose" / "workers.yml"

@@ -16,9 +16,9 @@ from hdrh.histogram import HdrHistogram
 from sandbox.measure.history import read_history
 from sandbox.measure.latency import decode, new_histogram, record_many_ns, summarize
 from sandbox.workload.generator import Workload, WorkloadSpec
+from tests.helpers import SANDBOX
 
 PROJECT = Path(__file__).resolve().parent.parent
-SANDBOX = str(PROJECT / ".venv" / "bin" / "sandbox")
 STORES = ("redis", "postgres")
 SEED, ORDERS, WORKERS = 23, 600, 3
 # A worker's stats.json key -> the key of the same thing in a merged summary's operations.write
@@ -29,7 +29,7 @@ HISTOGRAMS = {"response": "hdr", "service": "hdr_service", "processing": "hdr_pr
 
 def sandbox(*args: str, **env: str) -> subprocess.Popen[str]:
     full = {**os.environ, "SANDBOX_PROJECT_DIR": str(PROJECT), **env}
-    return subprocess.Popen([SANDBOX, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full)
+    return subprocess.Popen([*SANDBOX, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full)
 
 
 def finish(proc: subprocess.Popen[str]) -> str:

@@ -15,8 +15,9 @@ from typing import Annotated
 
 import typer
 
-from sandbox.config import Settings, Workspace
+from sandbox.config import OPTIONS_KEY, Settings, Workspace, read_config_file
 from sandbox.errors import SandboxError
+from sandbox.experiments.registry import Experiments
 from sandbox.stack import resolve_backend
 from sandbox.stores.registry import StoreRegistry
 
@@ -27,6 +28,9 @@ BackendOpt = Annotated[str, typer.Option("--backend", help="auto | docker | nati
 StoresOpt = Annotated[str | None, typer.Option("--stores", help="comma-separated store names (default: all; "
                                                                "`sandbox status` lists them)")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML file with store URLs (beats SANDBOX_*)")]
+OptionOpt = Annotated[list[str] | None, typer.Option(
+    "--option", "-o", help="a store's own option, STORE.OPTION=VALUE, e.g. -o redis.client=valkey-glide "
+    "(`sandbox options` lists them)")]
 
 
 def workspace() -> Workspace:
@@ -36,6 +40,19 @@ def workspace() -> Workspace:
 def store_registry(config: Path | None = None) -> StoreRegistry:
     """The built-in store kinds plus plugins (SANDBOX_STORE_PLUGINS, the config file's store_plugins)."""
     return StoreRegistry.load(os.environ, config)
+
+
+def experiment_registry(config: Path | None = None) -> Experiments:
+    """The built-in experiments plus plugins (SANDBOX_EXPERIMENT_PLUGINS, the config file's experiment_plugins)."""
+    return Experiments.load(os.environ, config)
+
+
+def config_options(config: Path | None) -> dict[str, object]:
+    """The config file's store options ({"redis.client" = "valkey-glide"} or [options] redis.client = ...)."""
+    from sandbox.stores.options import flatten
+
+    given = read_config_file(config).get(OPTIONS_KEY, {})
+    return flatten(given, f"{config}: {OPTIONS_KEY}") if isinstance(given, dict) else {}
 
 
 def resolved_settings(backend: str, config: Path | None) -> tuple[StoreRegistry, Settings]:

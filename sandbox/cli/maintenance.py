@@ -32,7 +32,8 @@ def migrate(
     namespace: Annotated[str, typer.Option(help="the run's namespace, sbx_<run id> (keep a run with --keep)")],
     to: Annotated[int | None, typer.Option(help="the version to reach (default: all the way up, or down to 0)")]
         = None,
-    stores: StoresOpt = None,
+    stores: Annotated[str | None, typer.Option("--stores", help="comma-separated store names (default: the "
+                                                                "first of the default set)")] = None,
     lock_timeout_ms: Annotated[int | None, typer.Option(help="PostgreSQL lock_timeout for the DDL")] = None,
     backend: BackendOpt = "auto",
     config: ConfigOpt = None,
@@ -41,7 +42,7 @@ def migrate(
     from sandbox.scenario.maintenance import migrate_namespace
 
     registry, settings = resolved_settings(backend, config)
-    names = registry.parse(stores) if stores is not None else ["postgres"]
+    names = registry.parse(stores) if stores is not None else list(registry.names[:1])  # the first: PostgreSQL
     for row in run_loop(migrate_namespace(settings, names, namespace, action, to, lock_timeout_ms)):
         done = f"; applied {action}: {', '.join(row.applied_now)}" if row.applied_now else ""
         console.print(f"[bold]{row.store}[/] {namespace}: version {row.version} of {len(row.available)}{done}",

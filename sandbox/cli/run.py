@@ -10,34 +10,35 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from sandbox.cli.app import BackendOpt, ConfigOpt, StoresOpt, app, store_registry, workspace
+from sandbox.cli.app import (
+    BackendOpt,
+    ConfigOpt,
+    OptionOpt,
+    StoresOpt,
+    app,
+    config_options,
+    experiment_registry,
+    store_registry,
+    workspace,
+)
 from sandbox.cli.results import write_report_into
 from sandbox.config import ensure_env_file
 from sandbox.errors import UsageError
+from sandbox.experiments.registry import Experiments
 from sandbox.report import folder as rf
 from sandbox.report.console import console, print_calibration
-from sandbox.report.disk_full import print_disk_full
-from sandbox.report.faults import print_faults
-from sandbox.report.migrations import print_migrations
-from sandbox.report.mix import print_mix
-from sandbox.report.partitioning import print_partitioning
 from sandbox.report.progress import RichProgress
-from sandbox.report.reads import print_reads
-from sandbox.report.replicas import print_replicas
-from sandbox.report.reshard import print_reshard
 from sandbox.report.results import write_results
-from sandbox.report.routing import print_routing
 from sandbox.report.server_stats import print_server_stats
-from sandbox.report.sharding import print_sharding
-from sandbox.report.tables import print_run
+from sandbox.report.tables import print_footer, print_run
 from sandbox.report.trials import trial_dir, trials_terminal_table, write_trials_summary
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.interrupt import Interrupted
 from sandbox.scenario.runner import run_blocking, run_loop
 from sandbox.scenario.spec import describe_all
 from sandbox.scenario.spec import load as load_scenario
-from sandbox.scenario.step_registry import STEPS, override_params
 from sandbox.stack import open_stack, resolve_backend
+from sandbox.stores.options import parse_pair
 from sandbox.strategies.registry import STRATEGIES, strategy_names
 
 DURATION_ORDER_CAP = 100_000_000
@@ -53,6 +54,16 @@ def list_scenarios() -> None:
         console.print(f"  [bold]{strategy.name:<22}[/] {strategy.description}", highlight=False)
 
 
+@app.command("options")
+def list_options(config: ConfigOpt = None) -> None:
+    """List every store option its kind declares (plugins too): -o STORE.OPTION=VALUE, the default, what it does."""
+    for kind in store_registry(config).kinds.values():
+        for o in kind.options:
+            default = "off" if o.default is None else o.default
+            console.print(f"[bold]{kind.name}.{o.name}[/]  {o.expected()} (default {default}): {o.help}",
+                          highlight=False)
+
+
 @app.command("run")
 def run_scenario(
     name: Annotated[str, typer.Argument(help="scenario name (see `sandbox scenarios`)")],
@@ -64,9 +75,7 @@ def run_scenario(
     strategies: Annotated[str | None, typer.Option(help="comma-separated write strategies: " + ",".join(
         strategy_names()))] = None,
     keep: Annotated[bool, typer.Option("--keep", help="leave this run's data in the stores for inspection")] = False,
-    es_refresh: Annotated[str | None, typer.Option(help="Elasticsearch refresh on write: false|wait_for|true")] = None,
-    redis_ttl: Annotated[int | None, typer.Option(help="expire Redis order hashes after N s, as a cache")] = None,
-    redis_client: Annotated[str | None, typer.Option(help="Redis client library: redis-py | valkey-glide")] = None,
+    option: OptionOpt = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE for the scenario's steps "
                                                     "that take KEY, e.g. -p store=mongo -p down_s=3")] = None,
     rate: Annotated[float | None, typer.Option(help="open loop: write operations per second per store "
@@ -93,12 +102,16 @@ def run_scenario(
     ws = workspace()
     chosen = resolve_backend(backend, ws.state_dir)
     registry = store_registry(config)
+    experiments = experiment_registry(config)
+    steps = experiments.steps()
     settings = registry.settings(chosen, ws, config)
-    scenario = override_params(load_scenario(ws.project_dir, name, set(STEPS)),
-                               [*(param or []), *([f"slo={slo}"] if slo is not None else [])])
+    scenario = steps.override(load_scenario(ws.project_dir, name, set(steps)),
+                              [*(param or []), *([f"slo={slo}"] if slo is not None else [])])
+    # Store options: the config file's, then the scenario's, then -o (each checked by its kind at the run).
+    chosen_options = {**config_options(config), **scenario.defaults.options,
+                      **dict(parse_pair(pair) for pair in option or [])}
     given: dict[str, Any] = {
-        "orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "es_refresh": es_refresh,
-        "redis_ttl_s": redis_ttl, "redis_client": redis_client,
+        "orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "options": chosen_options,
         "stores": tuple(registry.parse(stores)) if stores is not None else None, "keep": keep or None,
         "strategies": tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else None,
         "rate": rate, "arrival": arrival, "warmup_s": warmup, "duration_s": duration, "processes": processes,
@@ -117,59 +130,42 @@ def run_scenario(
             console.print(f"[bold]trial {trial} of {repeat}[/]")
         try:
             with RichProgress() as progress:
-                ctx = run_blocking(scenario, params, settings, ws, chosen, stack, progress,
+                ctx = run_blocking(scenario, params, settings, ws, chosen, stack, progress, steps,
                                    trial_dir(folder, trial) if folder is not None else None)
         except Interrupted as stopped:
-            _interrupted(stopped)
-        path = write_results(ctx)
-        print_run(ctx, wide)
-        print_faults(ctx)
-        print_replicas(ctx)
-        print_reads(ctx)
-        print_migrations(ctx)
-        print_server_stats(ctx)
-        print_mix(ctx)
-        experiment_findings = [finding for show in EXPERIMENTS for finding in show(ctx)]
-        console.print(f"results: {path}")
-        status = max(status, _run_status(ctx), 3 if experiment_findings else 0)
+            _interrupted(stopped, experiments)
+        status = max(status, show_run(ctx, experiments, wide))
     if folder is not None:
         write_trials_summary(folder, repeat)
         console.print(trials_terminal_table(rf.load(folder)))
-    write_report_into(folder or ctx.results_dir)
+    write_report_into(folder or ctx.results_dir, experiments)
     if status:
         raise typer.Exit(status)
 
 
-# Steps with an experiment of their own (ctx.experiments): each prints it and returns its findings (exit 3).
-EXPERIMENTS = (print_sharding, print_reshard, print_partitioning, print_routing, print_disk_full)
+def show_run(ctx: RunContext, experiments: Experiments, wide: bool = False) -> int:
+    """summary.json, then the tables: the run's own, each experiment's, the servers'; the exit status: 3 when
+    an experiment found a consistency problem (read-back, fault check, update check, a strategy's promise, a
+    schema a rollback did not restore, ...), else 0."""
+    path = write_results(ctx, experiments)
+    print_run(ctx, wide)
+    shown = experiments.show(ctx)  # some findings are seen by the tables only (sharding, disk full)
+    print_server_stats(ctx)
+    print_footer(ctx)
+    console.print(f"results: {path}")
+    return 3 if shown or experiments.findings(ctx) else 0
 
 
-def _interrupted(stopped: Interrupted) -> NoReturn:
+def _interrupted(stopped: Interrupted, experiments: Experiments) -> NoReturn:
     """A run stopped by SIGINT / SIGTERM: what it did goes to summary.json, then exit 128 + the signal."""
     if stopped.ctx is not None:
-        path = write_results(stopped.ctx)
+        path = write_results(stopped.ctx, experiments)
         done, kept = ", ".join(stopped.ctx.completed_phases) or "(none)", stopped.ctx.params.keep
         print(f"{stopped}: after phases {done}; namespaces {'kept (--keep)' if kept else 'dropped'}; "
               f"what was done: {path}", file=sys.stderr)
     else:
         print(f"{stopped} before anything was written", file=sys.stderr)
     raise typer.Exit(stopped.exit_code)
-
-
-def _run_status(ctx: RunContext) -> int:
-    """3 when the run found a consistency problem (read-back, fault check, update check, a strategy's promise, or a
-    schema that a rollback did not restore)."""
-    if ctx.comparisons and not all(c.consistent for c in ctx.comparisons.values()):
-        return 3
-    if ctx.faults is not None and ctx.faults.has_findings:
-        return 3
-    if ctx.analytics is not None and ctx.analytics.findings:
-        return 3
-    if ctx.migrations is not None and ctx.migrations.finding:
-        return 3
-    if ctx.mix is not None and ctx.mix.has_findings:  # a lost update, an impossible state, wrong stock
-        return 3
-    return 3 if any(outcome.finding for outcome in ctx.strategies) else 0
 
 
 @app.command()

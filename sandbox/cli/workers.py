@@ -13,6 +13,7 @@ from sandbox.errors import UsageError
 from sandbox.report.console import console
 from sandbox.scenario.runner import run_loop
 from sandbox.stack import resolve_backend
+from sandbox.stores.options import flatten
 
 
 @app.command("worker")
@@ -30,6 +31,7 @@ def worker(
     run_spec = load_spec(spec, dict(os.environ))
     registry = store_registry(spec)
     registry.parse(",".join(run_spec.stores))  # unknown names: one line, exit 2
+    run_spec.options = registry.check_options(flatten(run_spec.options, "options"))  # bad ones too
     settings = registry.settings(resolve_backend(backend, ws.state_dir), ws, spec)
     if prepare:
         run_loop(prepare_namespace(run_spec, settings))

@@ -39,7 +39,7 @@ class Calibration:
 
 async def measure_harness(ops: int, plan: LoadPlan, generate: bool, seed: int = 1) -> Calibration:
     """`ops` single-order writes to the no-op store under `plan`; `generate`: a fresh order each time."""
-    ts = TimedStore(NoopStore(Endpoint("noop", "noop://"), "calibration"))
+    ts = TimedStore(NoopStore(Endpoint(NoopStore.name, "noop://"), "calibration"))
     workload = Workload(WorkloadSpec(seed, ops))
     work = ([o] for o in workload.orders()) if generate else repeat([workload.order(0)], ops)
 

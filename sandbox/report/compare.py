@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -39,6 +40,8 @@ METHOD = (f"Geometric means across trials. Per row: Welch's t-test on the log of
           f"band; a percentile needs {TAIL_SAMPLES} operations beyond it in every trial (p99: 1,000 ops, "
           f"p99.9: 10,000); one trial on a side gives none.")
 Key = tuple[str, str]  # (store, op); in a --stores comparison the store is "a vs b"
+# A trial's summary -> (store, what its checks said), from the registered experiments (the CLI passes them).
+StateReader = Callable[[dict[str, Any]], list[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -166,24 +169,18 @@ def state_differences(base: Side, cont: Side) -> list[str]:
     return out
 
 
-def store_states(folder: rf.ResultsFolder) -> dict[str, str]:
-    """Per store, across the folder's trials: read-back consistency, fault-check findings, durability losses."""
+def no_states(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    return []
+
+
+def store_states(folder: rf.ResultsFolder, read: StateReader = no_states) -> dict[str, str]:
+    """Per store, across the folder's trials, what `read` finds in each (the experiments: read-back
+    consistency, fault-check findings, durability losses)."""
     parts: dict[str, list[str]] = {}
     n = len(folder.trials)
     for trial in folder.trials:
-        s = trial.summary
-        for name, store in s.get("stores", {}).items():
-            if (c := store.get("consistency")) is not None and not c.get("consistent"):
-                parts.setdefault(name, []).append("INCONSISTENT read-back")
-            elif c is not None:
-                parts.setdefault(name, []).append("consistent")
-        for report in (s.get("check") or {}).get("reports", []):
-            for name, c in report["stores"].items():
-                if found := rf.findings(c):
-                    parts.setdefault(name, []).append(f"check {report['label']}: {', '.join(found)}")
-        for row in (s.get("durability") or {}).get("rows", []):
-            if row["lost"]:
-                parts.setdefault(row["store"], []).append(f"{row['profile']}: lost acknowledged writes")
+        for name, text in read(trial.summary):
+            parts.setdefault(name, []).append(text)
     out = {}
     for name, found in parts.items():
         counts = {text: found.count(text) for text in dict.fromkeys(found)}
@@ -191,7 +188,8 @@ def store_states(folder: rf.ResultsFolder) -> dict[str, str]:
     return out
 
 
-def side(folder: rf.ResultsFolder, only: str | None = None, rename: str | None = None) -> Side:
+def side(folder: rf.ResultsFolder, only: str | None = None, rename: str | None = None,
+         read: StateReader = no_states) -> Side:
     """A folder's per-trial values; with `only`, just that store's rows, shown under `rename`."""
     values: dict[Key, dict[str, list[float]]] = {}
     ops: dict[Key, list[int]] = {}
@@ -205,7 +203,7 @@ def side(folder: rf.ResultsFolder, only: str | None = None, rename: str | None =
             for metric, value in rf.metrics(measured).items():
                 if value is not None:
                     values.setdefault(key, {}).setdefault(metric, []).append(value)
-    states = store_states(folder)
+    states = store_states(folder, read)
     if only is not None:
         states = {only if rename is None else rename: states.get(only, "not checked")}
     label = folder.label if only is None else f"{only} ({folder.label})"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from sandbox.report import folder as rf
 from sandbox.report import plots
 from sandbox.report.compare import METHOD, Comparison, Row
 from sandbox.report.console import console
-from sandbox.report.html import figure_html, page, table_html
+from sandbox.report.page import Draw, Plot, write_page
 from sandbox.report.table_data import Cell, TableData
 from sandbox.report.trials import fmt
 
@@ -95,7 +94,7 @@ def html_table(c: Comparison, index: int) -> TableData:
     return t
 
 
-def spectra(out: Path, shown: Sequence[Shown]) -> list[str]:
+def spectra(draw: Draw, shown: Sequence[Shown]) -> list[Plot]:
     """Per operation, each side's spectrum per store: one color per store, one line style per side."""
     stores = list(dict.fromkeys(s.only or store for s in shown for t in s.folder.trials
                                 for store, _ in t.operations()))
@@ -116,24 +115,18 @@ def spectra(out: Path, shown: Sequence[Shown]) -> list[str]:
                                                STYLES[i % len(STYLES)]))
         if series:
             fig = plots.spectrum_figure(f"{op}: baseline and contenders overlaid", series)
-            parts.append(figure_html(fig, out / f"plot-compare-{op}.png", f"{op}: line style = side, color = store"))
+            parts.append(draw.figure(fig, f"plot-compare-{op}.png", f"{op}: line style = side, color = store"))
     return parts
 
 
 def write_outputs(out: Path, comparisons: Sequence[Comparison], shown: Sequence[Shown]) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
-    parts = [f"<h1>Compare: {html.escape(', '.join(c.contender for c in comparisons))} against "
-             f"{html.escape(comparisons[0].baseline)}</h1>",
-             f"<p>{html.escape(METHOD)}</p>",
-             "<h2>Consistency and durability differences</h2>"]
-    diffs = [line for c in comparisons for line in c.state_differences]
-    parts.append("<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in diffs) + "</ul>" if diffs else
-                 "<p>none: every store kept the same consistency and durability verdicts on both sides.</p>")
-    parts += ["<h2>Latency and throughput</h2>", *(table_html(html_table(c, i)) for i, c in enumerate(comparisons))]
-    if (note := few_trials_note(comparisons)) is not None:
-        parts.append(f'<p class="note">{html.escape(note)}</p>')
-    parts += ["<h2>Spectra overlaid</h2>", *spectra(out, shown)]
     page_path, json_path = out / "compare.html", out / "compare.json"
-    page_path.write_text(page("sandbox compare", parts))
+    write_page(page_path, "compare.html.j2", title="sandbox compare",
+               contenders=", ".join(c.contender for c in comparisons), baseline=comparisons[0].baseline,
+               differences=[line for c in comparisons for line in c.state_differences],
+               method=METHOD, tables=[html_table(c, i) for i, c in enumerate(comparisons)],
+               note=few_trials_note(comparisons),
+               spectra=spectra(Draw(out), shown))
     json_path.write_text(json.dumps([c.to_json() for c in comparisons], indent=2))
     return page_path, json_path

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rich import box
 from rich.markup import escape
@@ -35,6 +35,14 @@ class StoreColumn:
         self.cells.setdefault(criterion, []).append(text)
 
 
+class MatrixCells(Protocol):
+    """What the experiments add to the matrix from one run's summary (the CLI passes the registered ones)."""
+
+    def matrix(self, summary: dict[str, Any], run_id: str) -> list[tuple[str, str, str]]: ...
+
+    def injected_faults(self, summary: dict[str, Any]) -> bool: ...
+
+
 def runs(results_root: Path) -> Iterator[rf.Trial]:
     """Every run (and every trial of a repeated run) under results/, oldest first."""
     if not results_root.is_dir():
@@ -46,7 +54,7 @@ def runs(results_root: Path) -> Iterator[rf.Trial]:
             continue  # a run that never finished writing its summary is no evidence
 
 
-def build(results_root: Path) -> dict[str, StoreColumn]:
+def build(results_root: Path, cells: MatrixCells) -> dict[str, StoreColumn]:
     columns: dict[str, StoreColumn] = {}
     latest: dict[tuple[str, str], str] = {}  # (store, criterion) -> the newest run's text, for one-value cells
     readbacks: dict[str, list[tuple[str, bool, dict[str, Any]]]] = {}
@@ -59,8 +67,9 @@ def build(results_root: Path) -> dict[str, StoreColumn]:
             col.server = f"{server.get('product')} {server.get('version')}"
             col.stand_in = name in stand_ins
             # Latency and throughput from the newest run without injected faults; a faulted run only if none.
-            if not s.get("faults") or (name, "latency") not in latest:
-                _performance(name, store, s, rid + (" (faults injected)" if s.get("faults") else ""), latest)
+            faulted = cells.injected_faults(s)
+            if not faulted or (name, "latency") not in latest:
+                _performance(name, store, s, rid + (" (faults injected)" if faulted else ""), latest)
             if c := store.get("consistency"):
                 readbacks.setdefault(name, []).append((rid, bool(c.get("consistent")), c))
                 kept = c.get("fields_compared") or []
@@ -68,7 +77,9 @@ def build(results_root: Path) -> dict[str, StoreColumn]:
                 latest[(name, "query flexibility")] = (
                     f"fields kept {len(kept)}/6; revenue by status "
                     f"{'float drift ' + c.get('revenue_drift', '') if drift else 'exact'} (run {rid})")
-        _faults(s, rid, columns)
+        for store_name, criterion, text in cells.matrix(s, rid):
+            if store_name in columns:
+                columns[store_name].note(criterion, text)
     for (name, criterion), text in latest.items():
         columns[name].note(criterion, text)
     for name, seen in readbacks.items():
@@ -98,33 +109,8 @@ def _performance(name: str, store: dict[str, Any], s: dict[str, Any], rid: str,
             (f"; client flags: {', '.join(flags)}" if flags else "")
 
 
-def _faults(s: dict[str, Any], rid: str, columns: dict[str, StoreColumn]) -> None:
-    for row in (s.get("durability") or {}).get("rows", []):
-        if row["store"] in columns:
-            columns[row["store"]].note("durability", f"{row['profile']} ({row['setting']}): lost {row['lost']} of "
-                                       f"{row['acknowledged']} acknowledged after kill -9 (run {rid})")
-    reports = (s.get("check") or {}).get("reports", [])
-    faulted: dict[str, str] = {}
-    for f in s.get("faults") or []:
-        faulted[f["store"]] = f"{faulted[f['store']]}/{f['action']}" if f["store"] in faulted else f["action"]
-    if reports and faulted:
-        last = reports[-1]
-        for name, c in last["stores"].items():
-            if name in faulted and name in columns:
-                lost = c.get("counts", {}).get("lost", 0)
-                columns[name].note("consistency", f"under {faulted[name]}: {lost} acknowledged writes lost, "
-                                   f"findings: {', '.join(rf.findings(c)) or 'none'} (run {rid})")
-    for name, v in (s.get("visibility") or {}).items():
-        if name in columns and v.get("lag_ms"):
-            columns[name].note("operational notes", f"visibility lag p99 {ms(v['lag_ms'].get('p99'))} ms on the "
-                               f"reader's query path (run {rid})")
-    for name, f in faulted.items():
-        if name in columns:
-            columns[name].note("operational notes", f"{f} injected in run {rid}: see that run's check table")
-
-
-def matrix_table(results_root: Path) -> TableData:
-    columns = build(results_root)
+def matrix_table(results_root: Path, cells: MatrixCells) -> TableData:
+    columns = build(results_root, cells)
     t = TableData("recommend", "technology selection matrix: every cell measured, with the run it came from",
                   ["store", "answered by", *CRITERIA])
     for name, col in columns.items():
@@ -138,9 +124,9 @@ def matrix_table(results_root: Path) -> TableData:
     return t
 
 
-def print_matrix(results_root: Path) -> None:
+def print_matrix(results_root: Path, cells: MatrixCells) -> None:
     """The matrix for the terminal: one small table per store, so it fits 100 columns."""
-    matrix = matrix_table(results_root)
+    matrix = matrix_table(results_root, cells)
     console.print(f"technology selection matrix from the runs under {results_root} (measured only)")
     for row in matrix.rows:
         table = Table(title=f"{row[0].text}: {row[1].text}", box=box.SIMPLE_HEAD, pad_edge=False, show_header=False)

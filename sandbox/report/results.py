@@ -10,7 +10,7 @@ import sys
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psutil
 
@@ -48,7 +48,15 @@ def environment(seed: int | None, registry: StoreRegistry) -> dict[str, Any]:
             "python": sys.version.split()[0], "libraries": client_versions(registry)}
 
 
-def summary(ctx: RunContext) -> dict[str, Any]:
+class SummaryParts(Protocol):
+    """What the experiments add to summary.json (the CLI passes the registered ones)."""
+
+    def summary(self, ctx: RunContext) -> dict[str, Any]: ...
+
+    def store_summary(self, ctx: RunContext, store: str) -> dict[str, Any]: ...
+
+
+def summary(ctx: RunContext, parts: SummaryParts) -> dict[str, Any]:
     params = asdict(ctx.params)
     params["stores"] = list(ctx.params.stores)
     stores: dict[str, Any] = {}
@@ -60,35 +68,32 @@ def summary(ctx: RunContext) -> dict[str, Any]:
             "model": ts.store.describe(),
             "money": ts.store.money_note,
             "operations": {op: _operation(stats, ctx.loads.get(name, {}).get(op)) for op, stats in ts.stats.items()},
-            "read_not_found": ctx.read_misses.get(name),
             "concurrency_control": ts.store.concurrency_control or None,
-            "consistency": ctx.comparisons[name].to_json() if name in ctx.comparisons else None,
+            **parts.store_summary(ctx, name),  # read_not_found, consistency (the core experiment's)
         }
-    return {
+    out = {
         "run_id": ctx.run_id, "scenario": ctx.scenario.name, "backend": ctx.backend, "seed": ctx.params.seed,
         "params": params, "phases": [p.step for p in ctx.scenario.phases],
         # A run stopped by a signal: which, and the phases it finished (the counts below are what it did).
         "interrupted": ctx.interrupted is not None, "interrupted_by": ctx.interrupted,
         "completed_phases": ctx.completed_phases,
-        "consistent": all(c.consistent for c in ctx.comparisons.values()) if ctx.comparisons else None,
         "client": {"python": sys.version.split()[0], "platform": platform.platform(),
                    "libraries": client_versions(registry_of(ctx.settings))},
         "environment": environment(ctx.params.seed, registry_of(ctx.settings)),
         "stores": stores, "notes": ctx.notes,
-        "strategies": [o.to_json() for o in ctx.strategies] if ctx.strategies else None,
-        "replicas": ctx.replicas.to_json() if ctx.replicas is not None else None,
-        "analytics": ctx.analytics.to_json() if ctx.analytics is not None else None,
-        "cache_aside": [o.to_json() for o in ctx.cache] if ctx.cache else None,
-        **(ctx.faults.to_json() if ctx.faults is not None else {}),  # history, faults, check, visibility
-        "mix": ctx.mix.to_json() if ctx.mix is not None else None,  # data set, mix, update check, capacity
         # Store results the client could not measure faithfully (saturated CPU, behind its schedule).
         "measurement_flags": {name: {op: load.client.flags for op, load in ctx.loads.get(name, {}).items()
                                      if load.client and load.client.flags} for name in ctx.stores},
         "server_stats": ctx.server_stats.to_json(client_writes(ctx)),
-        "migration": ctx.migrations.to_json() if ctx.migrations is not None else None,
         "timeline_csv": "timeline.csv" if (ctx.results_dir / "timeline.csv").exists() else None,
-        "experiments": ctx.experiments or None,  # sharding, reshard, partitioning, routing (docs/sharding.md)
     }
+    # Each experiment's keys (consistent, strategies, replicas, analytics, cache_aside, history, faults, check,
+    # visibility, durability, mix, migration, experiments): at None when it did not run.
+    for key, value in parts.summary(ctx).items():
+        if key in out:
+            raise ValueError(f"an experiment writes summary key {key!r}, which the run itself writes")
+        out[key] = value
+    return out
 
 
 def _operation(stats: OpStats, load: LoadOutcome | None) -> dict[str, Any]:
@@ -108,10 +113,10 @@ def client_writes(ctx: RunContext) -> dict[str, int]:
     return out
 
 
-def write_results(ctx: RunContext) -> Path:
+def write_results(ctx: RunContext, parts: SummaryParts) -> Path:
     ctx.results_dir.mkdir(parents=True, exist_ok=True)
     path = ctx.results_dir / "summary.json"
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(summary(ctx), indent=2, default=str))
+    tmp.write_text(json.dumps(summary(ctx, parts), indent=2, default=str))
     tmp.replace(path)  # never a half-written summary
     return path

@@ -1,4 +1,4 @@
-"""Side-by-side tables of a run: latency per store, then consistency per store."""
+"""The run's own terminal tables: latency per store and op, the client side, errors, flags and notes."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from rich.table import Table
 from sandbox.measure.latency import summarize
 from sandbox.measure.saturation import ClientLoad
 from sandbox.report.console import console
-from sandbox.report.strategies import print_strategies
 from sandbox.scenario.context import RunContext
-from sandbox.workload.model import COMPARED_FIELDS
 
 
 def _ms(value: float | None) -> str:
@@ -79,28 +77,7 @@ def client_cell(client: ClientLoad | None) -> str:
     return text + "".join(f" [red]{flag.upper()}[/]" for flag in client.flags)
 
 
-def consistency_table(ctx: RunContext) -> Table:
-    table = Table(title="consistency (every order read back and compared with what was sent)", box=box.SIMPLE_HEAD,
-                  pad_edge=False)
-    for col in ("store", "held", "missing", "extra", "differ", "fields compared", "money", "aggregates", "verdict"):
-        table.add_column(col)
-    for name in ctx.stores:
-        if (c := ctx.comparisons.get(name)) is None:
-            continue
-        drifts = [a for a in c.aggregates if a.kind == "drift"]
-        mismatches = [a for a in c.aggregates if a.kind == "mismatch"]
-        aggs = ("[red]" + ", ".join(f"{a.status}: {a.count}/{a.revenue} vs {a.expected_count}/{a.expected_revenue}"
-                                    for a in mismatches[:2]) + "[/]") if mismatches else \
-            f"ok, float drift {c.drift:+.2E} (rounds exact)" if drifts else "ok (exact)"
-        verdict = "[green]consistent[/]" if c.consistent else f"[red]INCONSISTENT[/]{': ' + c.error if c.error else ''}"
-        table.add_row(name, str(c.held), _red(len(c.missing)), _red(len(c.extra)), _red(c.differing_orders),
-                      _fields(c.fields_compared), ctx.stores[name].store.money_note, aggs, verdict)
-    return table
-
-
 def print_run(ctx: RunContext, wide: bool = False) -> None:
-    if ctx.strategies:
-        print_strategies(ctx.strategies)
     if any(ts.stats for ts in ctx.stores.values()):  # a scenario may measure with stores of its own
         if wide:  # one table, as wide as it needs
             console.print(latency_table(ctx, MAIN[:2] + SECONDARY[:1] + MAIN[2:] + SECONDARY[1:]), width=10_000)
@@ -110,14 +87,10 @@ def print_run(ctx: RunContext, wide: bool = False) -> None:
             console.print(line)
         if not wide:
             console.print(latency_table(ctx, ("store", "op", *SECONDARY)))
-    if ctx.comparisons:
-        console.print(consistency_table(ctx))
-        for name, c in ctx.comparisons.items():
-            for label, ids in (("missing", c.missing), ("extra", c.extra)):
-                if ids:
-                    console.print(f"  {name}: {len(ids)} {label}, e.g. {', '.join(sorted(ids)[:3])}")
-            for d in c.differing[:3]:
-                console.print(f"  {name}: order {d.order_id} {d.field}: sent {d.expected}, store has {d.got}")
+
+
+def print_footer(ctx: RunContext) -> None:
+    """After every table: the first errors, measurement flags, the run's notes, and who answered."""
     for name, ts in ctx.stores.items():
         for op, stats in ts.stats.items():
             for err in stats.first_errors:
@@ -137,10 +110,3 @@ def print_run(ctx: RunContext, wide: bool = False) -> None:
 
 def _red(n: int) -> str:
     return f"[red]{n}[/]" if n else "0"
-
-
-def _fields(compared: set[str]) -> str:
-    not_kept = [f for f in COMPARED_FIELDS if f not in compared]
-    if not compared:
-        return "-"
-    return f"all {len(COMPARED_FIELDS)}" if not not_kept else f"{len(compared)}; not kept: {', '.join(not_kept)}"

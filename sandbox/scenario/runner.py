@@ -19,7 +19,7 @@ from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.interrupt import Interrupted, SignalCatcher
 from sandbox.scenario.spec import RunParams, Scenario
-from sandbox.scenario.step_registry import STEPS, check_params, validate_phase
+from sandbox.scenario.step import Steps
 from sandbox.stack.base import Stack
 from sandbox.stores import make_store
 from sandbox.stores.base import Store
@@ -35,21 +35,24 @@ def new_run_id(now: datetime) -> str:
 
 
 async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace, backend: str,
-              stack: Stack, progress: Progress, results_dir: Path | None = None) -> RunContext:
-    """Run the scenario's phases; progress is drawn by the caller (the CLI passes rich bars)."""
-    params = params.validated(registry_of(settings))
+              stack: Stack, progress: Progress, steps: Steps, results_dir: Path | None = None) -> RunContext:
+    """Run the scenario's phases with the steps given (the registered experiments'); progress is drawn by the
+    caller (the CLI passes rich bars)."""
+    registry = registry_of(settings)
+    params = params.validated(registry)
     for phase in scenario.phases:
-        if problem := check_params(phase.step, phase.params):
+        if phase.step not in steps:
+            raise UsageError(f"scenario {scenario.name}: unknown step {phase.step!r}")
+        if problem := steps.check(phase.step, phase.params):
             raise UsageError(f"scenario {scenario.name}: {problem}")
-        validate_phase(phase.step, phase.params, params)
+        steps.validate(phase.step, phase.params, params, registry)
     if params.seed is None:
         params = replace(params, seed=secrets.randbelow(2**31))
     assert params.seed is not None
     now = datetime.now(UTC)
     run_id = new_run_id(now)
     namespace = f"sbx_{run_id}"
-    stores = [make_store(settings, name, namespace, params.concurrency, es_refresh=params.es_refresh,
-                         redis_ttl_s=params.redis_ttl_s, redis_client=params.redis_client)
+    stores = [make_store(settings, name, namespace, params.concurrency, params.options)
               for name in (params.stores if params.connect else ())]
     catcher = SignalCatcher()
     try:
@@ -70,7 +73,7 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     try:
         for phase in scenario.phases:
             before = await snapshot_all(stores)
-            await STEPS[phase.step](ctx, **phase.params)
+            await steps[phase.step](ctx, **phase.params)
             ctx.server_stats.record(phase.step, before, await snapshot_all(stores))
             ctx.completed_phases.append(phase.step)
             if catcher.signum is not None:  # its cancellation was lost in a client's wait_for (gh-86296)
@@ -110,9 +113,9 @@ async def _teardown(ctx: RunContext, keep: bool) -> None:
         ctx.notes.append(f"--keep: this run's data stays in namespace sbx_{ctx.run_id} of every store")
 
 
-def run_blocking(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace,
-                 backend: str, stack: Stack, progress: Progress, results_dir: Path | None = None) -> RunContext:
-    return run_loop(run(scenario, params, settings, ws, backend, stack, progress, results_dir))
+def run_blocking(scenario: Scenario, params: RunParams, settings: Settings, ws: Workspace, backend: str,
+                 stack: Stack, progress: Progress, steps: Steps, results_dir: Path | None = None) -> RunContext:
+    return run_loop(run(scenario, params, settings, ws, backend, stack, progress, steps, results_dir))
 
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:

@@ -9,9 +9,9 @@ from typing import Any
 
 from sandbox.errors import UsageError
 from sandbox.measure.load import LoadPlan
-from sandbox.stores.redis.adapter import REDIS_CLIENTS
+from sandbox.stores.options import flatten
 from sandbox.stores.registry import StoreRegistry
-from sandbox.strategies.registry import check_strategies
+from sandbox.strategies.registry import strategy_class
 
 PROCESS_MODES = ("one", "per-store")
 
@@ -26,9 +26,8 @@ class RunParams:
     seed: int | None = None  # None: a fresh random seed, printed and stored with the results
     stores: tuple[str, ...] = ()  # () = every store kind of the default set
     keep: bool = False  # leave the run's data in place for inspection
-    es_refresh: str = "false"
-    redis_ttl_s: int | None = None  # expire order hashes as a cache would; leave off to compare stores
-    redis_client: str = "redis-py"  # or valkey-glide
+    # Store options by <store>.<option> (-o redis.client=valkey-glide), each declared and checked by its kind.
+    options: dict[str, Any] = field(default_factory=dict)
     op_timeout_s: float = 10.0
     order_spacing_ms: int = 10  # milliseconds between orders' created_at (analytics spreads them over hours)
     strategies: tuple[str, ...] = ()  # write strategies to compare (scenario `strategies` and its kin)
@@ -55,12 +54,6 @@ class RunParams:
             raise UsageError(f"--batch must be at most 10000, got {self.batch}")
         if self.seed is not None and not 0 <= self.seed < 2**63:
             raise UsageError(f"--seed must be a whole number from 0 to 2^63-1, got {self.seed}")
-        if self.es_refresh not in ("false", "true", "wait_for"):
-            raise UsageError(f"es_refresh must be false, true or wait_for, got {self.es_refresh!r}")
-        if self.redis_client not in REDIS_CLIENTS:
-            raise UsageError(f"--redis-client must be {' or '.join(REDIS_CLIENTS)}, got {self.redis_client!r}")
-        if self.redis_ttl_s is not None and self.redis_ttl_s <= 0:
-            raise UsageError(f"--redis-ttl must be a positive number of seconds, got {self.redis_ttl_s}")
         if self.op_timeout_s <= 0:
             raise UsageError(f"op_timeout_s must be positive, got {self.op_timeout_s}")
         self.load_plan()
@@ -70,8 +63,9 @@ class RunParams:
             raise UsageError(f"--workers must be a whole number from 1 to 64, got {self.workers}")
         registry = registry or StoreRegistry.built_in()
         stores = tuple(registry.parse(",".join(self.stores))) if self.stores else registry.names
-        return replace(self, stores=stores, strategies=check_strategies(
-            self.strategies, {s: registry.kind(s).capabilities for s in stores}))
+        # The strategies' stores and source of truth are checked by the step that runs them (compare_strategies).
+        return replace(self, stores=stores, options=registry.check_options(self.options),
+                       strategies=tuple(dict.fromkeys(strategy_class(s).name for s in self.strategies)))
 
 
 @dataclass(frozen=True)
@@ -115,6 +109,8 @@ def load(project_dir: Path, name: str, known_steps: set[str]) -> Scenario:
     for key in ("stores", "strategies"):
         if key in defaults:
             defaults[key] = tuple(defaults[key])
+    if "options" in defaults:
+        defaults["options"] = flatten(defaults["options"], str(path))
     phases = []
     for i, entry in enumerate(raw.get("phase", []), 1):
         step = entry.get("step")

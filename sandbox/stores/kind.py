@@ -9,7 +9,7 @@ one folder with a KIND.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -17,6 +17,7 @@ from sandbox.config import Endpoint, StoreConfig
 from sandbox.stores.base import Capability, Store, StoreOptions
 from sandbox.stores.launch import NativeLauncher
 from sandbox.stores.markers import Markers
+from sandbox.stores.options import StoreOption
 from sandbox.stores.replication import Replication
 
 ON_OFF = {"on": True, "off": False, "yes": True, "no": False, "true": True, "false": False}
@@ -75,6 +76,15 @@ class StoreKind(StoreConfig):
     # How its namespaces carry a run's marker (stores/markers.py; <name>/markers.py). None: `sandbox gc`
     # cannot find its leftovers, and both gc and a run's prepare say so (markers.no_markers).
     markers: Markers | None = None
+    # Its own options, set as -o <name>.<option>=<value> (stores/options.py); each sets a field of its Options.
+    options: tuple[StoreOption, ...] = ()
+    # The parts an experiment may ask of a store playing one of its roles, by role name: e.g. "cache" (a
+    # cache-aside cache), "cache_origin", "memory_cap". A store that declares none cannot play the role.
+    roles: Mapping[str, Any] = field(default_factory=dict)
+    # What the server says about its persistence right before a kill (stores/<name>/persistence.py).
+    persistence: Any = None
+    # The server's own clock, for the workers' skew check: async (url) -> (now, close) (stores/<name>/clock.py).
+    clock: Callable[[str], Awaitable[Any]] | None = None
     # The adapter of a domain model (stores/contract.py ModelStore): model_store(endpoint, namespace, model,
     # options) with options = the run's mapping options (a variant's) and client options. None: no model.
     model_store: Callable[..., Any] | None = None
@@ -84,11 +94,17 @@ class StoreKind(StoreConfig):
     def capabilities(self) -> frozenset[Capability]:
         return self.adapter.capabilities
 
-    def options_for(self, connections: int, **knobs: Any) -> StoreOptions:
-        """This kind's options from a run's knobs, keeping those its options type has a field for."""
+    def option(self, name: str) -> StoreOption | None:
+        return next((o for o in self.options if o.name == name), None)
+
+    def options_for(self, connections: int, chosen: Mapping[str, Any] | None = None, **extra: Any) -> StoreOptions:
+        """This kind's options: its declared options as chosen for the run (`<name>.<option>` -> value, else
+        their defaults) and `extra` fields (durability client knobs), keeping those its options type has."""
+        chosen = chosen or {}
+        values = {o.target: chosen.get(f"{self.name}.{o.name}", o.default) for o in self.options}
         names = {f.name for f in fields(self.adapter.Options)}
-        return self.adapter.Options(connections=connections,
-                                    **{k: v for k, v in knobs.items() if k in names and v is not None})
+        return self.adapter.Options(connections=connections, **{k: v for k, v in {**values, **extra}.items()
+                                                                 if k in names and v is not None})
 
     def make(self, endpoint: Endpoint, namespace: str, options: StoreOptions | None = None) -> Store:
         adapter = self.variant(options) if self.variant is not None and options is not None else self.adapter

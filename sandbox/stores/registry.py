@@ -11,8 +11,18 @@ import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sandbox.config import Backend, Settings, Workspace, load_settings, parse_stores, plugin_refs, read_config_file
+from sandbox.config import (
+    Backend,
+    Settings,
+    Workspace,
+    import_plugin,
+    load_settings,
+    parse_stores,
+    plugin_refs,
+    read_config_file,
+)
 from sandbox.errors import UsageError
 from sandbox.stores.kind import StoreKind
 
@@ -60,6 +70,22 @@ class StoreRegistry:
         """`postgres,mongo` -> ['postgres', 'mongo'], rejecting names no kind has; None (no --stores) -> all."""
         return list(self.names) if text is None else parse_stores(text, self.kinds)
 
+    def check_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Store options (`redis.client` -> value), each checked by the kind that declares it; one line if not."""
+        out = {}
+        for key, value in given.items():
+            store, _, name = key.partition(".")
+            kind = self.kind(store)
+            option = kind.option(name)
+            if option is None:
+                has = ", ".join(o.name for o in kind.options) or "none"
+                raise UsageError(f"-o {key}: {store} has no option {name!r} (its options: {has}; `sandbox options`)")
+            try:
+                out[key] = option.parse(value)
+            except ValueError as exc:
+                raise UsageError(f"-o {key}={value}: expected {exc}") from None
+        return out
+
     def settings(self, backend: Backend, ws: Workspace, config_file: Path | None = None,
                  environ: Mapping[str, str] | None = None) -> Settings:
         return load_settings(backend, ws, self.kinds, config_file, environ)
@@ -72,13 +98,4 @@ def registry_of(settings: Settings) -> StoreRegistry:
 
 
 def _import_kind(ref: str) -> StoreKind:
-    module_name, sep, attr = ref.partition(":")
-    if not sep or not module_name or not attr:
-        raise UsageError(f"store plugin {ref!r}: expected module:attribute, e.g. mypkg.clickhouse:KIND")
-    try:
-        kind = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise UsageError(f"store plugin {ref}: cannot import it ({exc}); check the name and PYTHONPATH") from None
-    if not isinstance(kind, StoreKind):
-        raise UsageError(f"store plugin {ref}: expected a sandbox.stores.kind.StoreKind, got {type(kind).__name__}")
-    return kind
+    return import_plugin(ref, "store", StoreKind, "mypkg.clickhouse:KIND")

@@ -23,6 +23,8 @@ class StrategyOptions:
     deliver_concurrency: int = 8  # upserts in flight per store within one batch
     idle_poll_s: float = 0.5  # how long a relay or projection sleeps when nothing new arrived (or no NOTIFY)
     retry_backoff_s: float = 0.25  # first pause after a failed delivery; doubles up to 2 s
+    source: str = "none"  # the store playing the source of truth (a kind with that role), for those that need one
+    order: tuple[str, ...] = ()  # the registry's order of stores: sequential writers follow it
 
 
 class Strategy:
@@ -38,14 +40,14 @@ class Strategy:
     name: ClassVar[str]  # what --strategies and scenario files call it
     tag: ClassVar[str]  # short suffix of the strategy's namespaces: sbx_<run>_<tag>
     description: ClassVar[str]  # one line: how it writes (`sandbox scenarios` lists it)
-    source_of_truth: ClassVar[str | None] = None  # the store it commits to first; must be in the run
+    needs_source: ClassVar[bool] = False  # commits to a source of truth first (the run names it: `source`)
     converges: ClassVar[bool] = False  # promises every store converges after a fault (else: not a finding)
     target_needs: ClassVar[frozenset[Capability]] = frozenset()  # on every store in targets()
 
     @classmethod
-    def targets(cls, stores: Iterable[str]) -> tuple[str, ...]:
+    def targets(cls, stores: Iterable[str], source: str = "none") -> tuple[str, ...]:
         """The stores it brings along from its source of truth (every store, when it has none)."""
-        return tuple(s for s in stores if s != cls.source_of_truth)
+        return tuple(s for s in stores if not cls.needs_source or s != source)
 
     def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions):
         self.stores = stores

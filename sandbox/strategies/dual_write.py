@@ -13,8 +13,6 @@ import asyncio
 from sandbox.strategies.base import Strategy
 from sandbox.workload.model import Order
 
-PLAYBOOK_ORDER = ("postgres", "mongo", "redis", "elastic", "influx")
-
 
 class DualWrite(Strategy):
     name = "dual-write"
@@ -22,7 +20,8 @@ class DualWrite(Strategy):
     description = "the playbook's save_order: each store in turn, no recovery"
 
     async def place(self, order: Order, index: int) -> Order | None:
-        for name in sorted(self.stores, key=_playbook_position):
+        rank = self.options.order  # the registry's: PostgreSQL, MongoDB, Redis, Elasticsearch, InfluxDB, plugins
+        for name in sorted(self.stores, key=lambda s: rank.index(s) if s in rank else len(rank)):
             if not await self.stores[name].write(order):
                 return None  # the exception reaches the caller; earlier stores keep the order
         return order
@@ -36,7 +35,3 @@ class ConcurrentDualWrite(Strategy):
     async def place(self, order: Order, index: int) -> Order | None:
         done = await asyncio.gather(*(ts.write(order) for ts in self.stores.values()))
         return order if all(done) else None
-
-
-def _playbook_position(store: str) -> int:
-    return PLAYBOOK_ORDER.index(store) if store in PLAYBOOK_ORDER else len(PLAYBOOK_ORDER)

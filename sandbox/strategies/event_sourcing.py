@@ -174,20 +174,20 @@ class EventSourcing(Strategy):
     name = "event-sourcing"
     tag = "es"
     description = "append-only events in PostgreSQL; checkpointed projections build the read models"
-    source_of_truth = "postgres"
+    needs_source = True
     converges = True
     target_needs = frozenset({Capability.UPSERT})
 
     @classmethod
-    def targets(cls, stores: Iterable[str]) -> tuple[str, ...]:
+    def targets(cls, stores: Iterable[str], source: str = "none") -> tuple[str, ...]:
         return tuple(stores)  # PostgreSQL's orders table is a read model too, built like the others
 
     def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions):
         super().__init__(stores, options)
-        self.pg_ts = stores[self.source_of_truth]
+        self.pg_ts = stores[options.source]
         self.event_store = EventStore(self.pg_ts.store)  # type: ignore[arg-type]
         self.projections = [Projection(f"{name}-orders", stores[name], self.event_store, options)
-                            for name in self.targets(stores)]
+                            for name in self.targets(stores, options.source)]
         self.workers = Workers()
 
     async def start(self) -> None:

@@ -159,15 +159,15 @@ class _Claims:
 class RelayedStrategy(Strategy):
     """A strategy that commits in PostgreSQL and lets an outbox relay bring the other stores along."""
 
-    source_of_truth = "postgres"
+    needs_source = True
     converges = True
     target_needs = frozenset({Capability.UPSERT})
 
     def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions):
         super().__init__(stores, options)
-        self.pg_ts = stores[self.source_of_truth]
+        self.pg_ts = stores[options.source]
         self.pg: PostgresStore = self.pg_ts.store  # type: ignore[assignment]
-        self.relay = OutboxRelay(self.pg, {n: stores[n] for n in self.targets(stores)}, options)
+        self.relay = OutboxRelay(self.pg, {n: stores[n] for n in self.targets(stores, options.source)}, options)
 
     async def start(self) -> None:
         await self.relay.create()

@@ -31,17 +31,18 @@ def strategy_class(name: str) -> type[Strategy]:
     raise UsageError(f"unknown strategy {name!r}: choose from {', '.join(strategy_names())}")
 
 
-def check_strategies(names: Iterable[str], stores: Mapping[str, frozenset[Capability]]) -> tuple[str, ...]:
+def check_strategies(names: Iterable[str], stores: Mapping[str, frozenset[Capability]],
+                     source: str = "none") -> tuple[str, ...]:
     """The names, validated against the run's stores (name -> capabilities) before anything connects:
-    each strategy is known, its source of truth is in the run, and every store it brings along offers
-    what it needs."""
+    each strategy is known, its source of truth (`source`) is in the run, and every store it brings along
+    offers what it needs."""
     chosen = tuple(dict.fromkeys(names))
     for name in chosen:
         cls = strategy_class(name)
-        if cls.source_of_truth is not None and cls.source_of_truth not in stores:
-            raise UsageError(f"strategy {name} needs {cls.source_of_truth} in the run: add it to --stores "
-                             "(it keeps the source of truth there)")
-        for store in cls.targets(stores):
+        if cls.needs_source and source not in stores:
+            raise UsageError(f"strategy {name} needs its source of truth in the run (source = {source!r}): set "
+                             "`source` to a store of --stores whose kind plays source_of_truth")
+        for store in cls.targets(stores, source):
             if lacking := sorted(cls.target_needs - stores[store]):
                 raise UsageError(f"strategy {name} needs {', '.join(lacking)} on {store}, which its adapter does "
                                  f"not offer: drop {store} from --stores or choose another strategy")

@@ -1,16 +1,17 @@
 """How far a worker's wall clock is from a reference clock, so merged histories line up.
 
 Workers on different machines share nothing but the stores, so a store server's clock is the
-reference: PostgreSQL's clock_timestamp() or Redis's TIME (microseconds), asked NTP-style: the offset
-is server time minus the midpoint of the round trip, from the fastest of a few asks, and is good to
-half that round trip. Stores without a precise clock query are not used; with none of the two in the
-run, the offset is not measured and the merge says so rather than assuming synchronized clocks.
+reference: the clock a store's kind declares (`StoreKind.clock`: PostgreSQL's clock_timestamp(), Redis's
+TIME, microseconds), asked NTP-style: the offset is server time minus the midpoint of the round trip, from
+the fastest of a few asks, and is good to half that round trip. Stores without a declared clock are not
+used; with none in the run, the offset is not measured and the merge says so rather than assuming
+synchronized clocks.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -29,39 +30,16 @@ class ClockOffset:
         return asdict(self)
 
 
-async def _postgres_now(endpoint: Endpoint) -> Callable[[], Awaitable[float]]:
-    import asyncpg
-
-    conn = await asyncpg.connect(endpoint.url)
-
-    async def now() -> float:
-        return float(await conn.fetchval("SELECT extract(epoch FROM clock_timestamp())"))
-
-    now.close = conn.close  # type: ignore[attr-defined]
-    return now
+# A kind's clock: async (url) -> (now, close), now() giving the server's time in epoch seconds.
+OpenClock = Callable[[str], Awaitable[tuple[Callable[[], Awaitable[float]], Callable[[], Awaitable[None]]]]]
 
 
-async def _redis_now(endpoint: Endpoint) -> Callable[[], Awaitable[float]]:
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(endpoint.url)
-
-    async def now() -> float:
-        seconds, micros = await client.time()
-        return seconds + micros / 1e6
-
-    now.close = client.aclose  # type: ignore[attr-defined]
-    return now
-
-
-PROBES = {"postgres": _postgres_now, "redis": _redis_now}
-
-
-async def measure_offset(endpoints: list[Endpoint]) -> ClockOffset | None:
-    """The offset against the first endpoint whose store has a clock query; None when none has."""
+async def measure_offset(endpoints: list[Endpoint], clocks: Mapping[str, OpenClock | None]) -> ClockOffset | None:
+    """The offset against the first endpoint whose store declares a clock (`clocks`: store -> its kind's); None
+    when none does."""
     for endpoint in endpoints:
-        if endpoint.store in PROBES:
-            now = await PROBES[endpoint.store](endpoint)
+        if (open_clock := clocks.get(endpoint.store)) is not None:
+            now, close = await open_clock(endpoint.url)
             try:
                 best: tuple[float, float] | None = None  # (round trip, offset)
                 for _ in range(ASKS):
@@ -71,7 +49,7 @@ async def measure_offset(endpoints: list[Endpoint]) -> ClockOffset | None:
                     sample = (back - sent, server - (sent + back) / 2)
                     best = sample if best is None or sample < best else best
             finally:
-                await now.close()  # type: ignore[attr-defined]
+                await close()
             assert best is not None
             return ClockOffset(f"{endpoint.store} at {mask(endpoint.url)}", best[1], best[0] / 2)
     return None

@@ -36,7 +36,7 @@ FORMAT = "sandbox-worker/1"
 
 
 def _stores(spec: WorkerSpec, settings: Settings) -> list[Store]:
-    return [make_store(settings, name, spec.namespace, spec.concurrency, redis_client=spec.redis_client)
+    return [make_store(settings, name, spec.namespace, spec.concurrency, spec.options)
             for name in spec.stores]
 
 
@@ -60,7 +60,8 @@ async def run_worker(spec: WorkerSpec, settings: Settings) -> Path:
     stores = _stores(spec, settings)
     servers = await connect_all(stores)
     try:
-        offset = await measure_offset([s.endpoint for s in stores])
+        kinds = registry_of(settings)
+        offset = await measure_offset([s.endpoint for s in stores], {s.name: kinds.kind(s.name).clock for s in stores})
         if spec.start_at is not None:
             await asyncio.sleep(max(0.0, spec.start_at - time.time()))
         folder.mkdir(parents=True)

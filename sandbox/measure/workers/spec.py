@@ -39,7 +39,8 @@ class WorkerSpec(BaseSettings):
     concurrency: int = 8
     rate: float | None = None  # operations per second per store, for this worker; None: closed loop
     op_timeout_s: float = 10.0
-    redis_client: str = "redis-py"  # or valkey-glide
+    # Store options, <store>.<option> -> value (a TOML table; JSON in the environment), checked by the CLI.
+    options: dict[str, Any] = {}
 
     @field_validator("stores", mode="before")
     @classmethod

@@ -6,7 +6,9 @@ from sandbox.config import Setting, parse_bool
 from sandbox.stores.elastic.adapter import ElasticStore
 from sandbox.stores.elastic.markers import ElasticMarkers
 from sandbox.stores.elastic.native import LAUNCHER
+from sandbox.stores.elastic.routing import RoutingProbe
 from sandbox.stores.kind import DurabilityKnobs, StoreKind
+from sandbox.stores.options import StoreOption
 
 KIND = StoreKind(
     name="elastic", adapter=ElasticStore, port=19200, schemes=("http", "https"),
@@ -18,4 +20,7 @@ KIND = StoreKind(
     durability=DurabilityKnobs((), lambda v: "in-memory emulator (osmem): nothing survives a restart"),
     client_libraries=("elasticsearch",),
     markers=ElasticMarkers(),
+    options=(StoreOption("refresh", "refresh on write: false (the index refreshes on its own), wait_for or true",
+                         "false", ("false", "wait_for", "true"), field="es_refresh"),),
+    roles={"routing": RoutingProbe},
 )

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.postgres.adapter import PostgresStore
+from sandbox.stores.postgres.cache_origin import PostgresOriginRole
+from sandbox.stores.postgres.clock import open_clock
 from sandbox.stores.postgres.markers import PostgresMarkers
 from sandbox.stores.postgres.model_store import make_model_store
 from sandbox.stores.postgres.native import LAUNCHER
+from sandbox.stores.postgres.partitioned import HashPartitionedOrders
+from sandbox.stores.postgres.persistence import PostgresPersistence
 from sandbox.stores.postgres.replica import REPLICATION
 from sandbox.stores.replication import replica_url_setting
 
@@ -23,4 +27,11 @@ KIND = StoreKind(
     replication=REPLICATION, client_libraries=("asyncpg",),
     markers=PostgresMarkers(),
     model_store=make_model_store, designs={"normalized": {"design": "normalized"}, "jsonb": {"design": "jsonb"}},
+    clock=open_clock,
+    persistence=PostgresPersistence(),
+    roles={"cache_origin": PostgresOriginRole(), "hash_partitioning": HashPartitionedOrders,
+           # exact decimal money and SQL: the answers the other stores' are compared with
+           "analytics_reference": "exact DECIMAL sums in SQL",
+           # the outbox's, event store's and saga's transactions and LISTEN/NOTIFY (sandbox/strategies/)
+           "source_of_truth": "transactions + LISTEN/NOTIFY"},
 )

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from sandbox.stores.base import Store, StoreOptions
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
-from sandbox.stores.redis.adapter import RedisOptions, RedisStore
+from sandbox.stores.options import StoreOption
+from sandbox.stores.redis.adapter import REDIS_CLIENTS, RedisOptions, RedisStore
+from sandbox.stores.redis.cache import RedisCacheRole
+from sandbox.stores.redis.clock import open_clock
+from sandbox.stores.redis.cluster import RedisClusterStore
 from sandbox.stores.redis.markers import RedisMarkers
+from sandbox.stores.redis.memory_cap import RedisMemoryCap
 from sandbox.stores.redis.model_store import make as make_model_store
 from sandbox.stores.redis.native import LAUNCHER
+from sandbox.stores.redis.persistence import RedisPersistence
 from sandbox.stores.redis.replica import REPLICATION
 from sandbox.stores.replication import replica_url_setting
 
@@ -32,4 +38,11 @@ KIND = StoreKind(
                   + (f", appendfsync={v['appendfsync']}" if v["appendonly"] else "")),
     replication=REPLICATION, client_libraries=("redis", "valkey-glide"), variant=_client,
     markers=RedisMarkers(), model_store=make_model_store,
+    options=(StoreOption("client", "client library: redis-py or valkey-glide (same keys, same adapter tests)",
+                         "redis-py", REDIS_CLIENTS, field="redis_client"),
+             StoreOption("ttl_s", "expire order hashes after N seconds, as a cache would (off: compare stores)",
+                         None, type=int, minimum=1, field="redis_ttl_s")),
+    clock=open_clock,
+    persistence=RedisPersistence(),
+    roles={"cache": RedisCacheRole(), "memory_cap": RedisMemoryCap(), "cluster": RedisClusterStore},
 )

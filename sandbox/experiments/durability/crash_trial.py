@@ -1,0 +1,214 @@
+"""A crash inside the loss window: one store's own write stream, and a nemesis that kills it mid-stream.
+
+A durability setting can only lose what was acknowledged shortly before the crash (PostgreSQL's
+synchronous_commit=off: up to three wal_writer_delay; Redis's appendfsync everysec: about a second, or
+longer while a background fsync is slow). Killing a store after its writes have finished tests nothing:
+the window has closed. So each store is killed while it is still taking writes, at a point of its own
+stream (after K acknowledged writes, or T seconds), and its writers go on against the dead server until
+they notice (their first failed or unknown operation after the kill); then no new write is sent.
+Right before the kill the server is asked what it says about its own persistence (stack.persistence).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+
+from sandbox.errors import UsageError
+from sandbox.measure.history import OpHistory
+from sandbox.measure.load import LoadPlan, batched, drive, gather_all
+from sandbox.measure.timing import OpEvent, TimedStore
+from sandbox.stack.faults import FaultInjector
+from sandbox.stack.persistence import PersistenceProbe, open_window, state_of
+from sandbox.workload.generator import Workload
+from sandbox.workload.model import Order
+
+RATE_WINDOW_NS = 1_000_000_000  # the write rate at the kill: acknowledgements in the last second
+WINDOW_WAIT_S = 2.0  # aim "window": how long past the kill point to wait for the server to show one open
+AIMS = ("window", "point")
+
+
+@dataclass(frozen=True)
+class KillPoint:
+    """When the nemesis fires on a store's own stream: after `acked` acknowledged writes, or `after_s`
+    seconds of writing, whichever comes first."""
+
+    acked: int | None = None
+    after_s: float | None = 1.0
+    # "window": from that point, wait (up to WINDOW_WAIT_S) until the server itself shows acknowledged
+    # writes only in its memory, where it can tell (PostgreSQL's WAL); "point": kill at the point.
+    aim: str = "window"
+    # With a busy disk, "window" also aims at Redis: an AOF fsync in flight (its everysec write postponed).
+    redis_fsync: bool = False
+
+    def validated(self) -> KillPoint:
+        if self.aim not in AIMS:
+            raise UsageError(f"durability: aim must be window or point, got {self.aim!r}")
+        if self.acked is None and self.after_s is None:
+            raise UsageError("durability: give kill_at_acked or kill_after_s (when to kill each store)")
+        if self.acked is not None and (isinstance(self.acked, bool) or not isinstance(self.acked, int)
+                                       or self.acked <= 0):
+            raise UsageError(f"durability: kill_at_acked must be a positive whole number, got {self.acked!r}")
+        if self.after_s is not None and (isinstance(self.after_s, bool) or not isinstance(self.after_s, int | float)
+                                         or self.after_s <= 0):
+            raise UsageError(f"durability: kill_after_s must be a positive number of seconds, got {self.after_s!r}")
+        return self
+
+    def describe(self) -> str:
+        parts = ([f"{self.acked} acknowledged writes"] if self.acked else []) + \
+                ([f"{self.after_s:g} s of writing"] if self.after_s else [])
+        return "after " + " or ".join(parts) + (", whichever came first" if len(parts) > 1 else "") + (
+            "; then, where the server shows it (PostgreSQL: a WAL page only in its memory"
+            + ("; Redis: an AOF fsync in flight" if self.redis_fsync else "") +
+            f"), when its loss window was open (waiting up to {WINDOW_WAIT_S:g} s)" if self.aim == "window" else "")
+
+
+@dataclass
+class Crash:
+    """How one store was killed in one trial."""
+
+    store: str
+    acked_at_kill: int = 0
+    after_s: float = 0.0  # seconds of the store's stream before the kill
+    rate_at_kill: float | None = None  # acknowledged writes per second in the last second before the kill
+    state: dict[str, Any] = field(default_factory=dict)  # the server's persistence state right before the kill
+    kill_detail: str = ""
+    sent: int = 0  # orders sent (a prefix of the stream)
+    sent_after_kill: int = 0  # operations started after the kill, before the writers noticed
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+class _Stream:
+    """The store's acknowledgements as they come (for the nemesis), and when to stop sending."""
+
+    def __init__(self, point: KillPoint):
+        self.point = point
+        self.acked = 0
+        self.recent: deque[int] = deque()  # end times of recent acknowledgements
+        self.killed_ns: int | None = None
+        self.noticed = False
+        self.ended = False  # the stream ran out before the kill point
+        self.sent_after_kill = 0
+        self.sent = 0
+        self.reached = asyncio.Event()
+
+    def listener(self, event: OpEvent) -> None:
+        if event.op != "write":
+            return
+        if event.outcome == "ok":
+            self.acked += 1
+            self.recent.append(event.end_ns)
+            while self.recent and event.end_ns - self.recent[0] > RATE_WINDOW_NS:
+                self.recent.popleft()
+            if self.point.acked is not None and self.acked >= self.point.acked:
+                self.reached.set()
+        elif self.killed_ns is not None:
+            self.noticed = True  # the first failure after the kill: the client knows
+
+    def items(self, orders: Iterator[list[Order]]) -> Iterator[list[Order]]:
+        for chunk in orders:
+            if self.noticed:
+                return
+            if self.killed_ns is not None:
+                self.sent_after_kill += 1
+            self.sent += len(chunk)
+            yield chunk
+
+
+async def write_until_killed(ts: TimedStore, workload: Workload, plan: LoadPlan, batch: int, point: KillPoint,
+                             injector: FaultInjector, url: str, history: OpHistory,
+                             probe: PersistenceProbe | None = None) -> Crash:
+    """Write the stream to one store, kill it at `point`, keep writing until the kill is noticed."""
+    stream = _Stream(point)
+    ts.listeners.append(stream.listener)
+    crash = Crash(ts.name)
+    started = time.perf_counter_ns()
+
+    async def nemesis() -> None:
+        with contextlib.suppress(TimeoutError):  # T seconds of writing came first
+            async with asyncio.timeout(point.after_s):
+                await stream.reached.wait()
+        await _kill(ts.name, crash, stream, injector, url, history, started, probe)
+
+    async def write(orders: list[Order], intended_ns: int, begun_ns: int) -> None:
+        await ts.write_batch(orders, intended_ns, begun_ns)
+
+    async def writers() -> None:
+        await drive(stream.items(batched(workload.orders(), batch)), write, plan)
+        if stream.killed_ns is None:  # out of orders before the kill point: kill now, and say so
+            stream.ended = True
+            stream.reached.set()
+
+    try:
+        await gather_all(writers(), nemesis())
+    finally:
+        ts.listeners.remove(stream.listener)
+    crash.sent_after_kill, crash.sent = stream.sent_after_kill, stream.sent
+    return crash
+
+
+def _processes(injector: FaultInjector, store: str) -> list[psutil.Process]:
+    """Every process of the server (looked up before the kill point: listing them takes milliseconds); none
+    where the stack does not know its PID (`docker compose kill` then signals the container's processes)."""
+    pid = injector.stack.pid(store)
+    if pid is None:
+        return []
+    try:
+        server = psutil.Process(pid)
+        return [server, *server.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _freeze(processes: list[psutil.Process]) -> int:
+    """Stop every process of the server in the same instant, so the kill that follows is one crash of the
+    whole server: killed one by one, a PostgreSQL WAL writer could still write while its backends were
+    dying, or backends acknowledge commits after the WAL writer was gone. Returns how many it stopped (a
+    container's processes may belong to a user this one may not signal)."""
+    stopped = 0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            process.send_signal(signal.SIGSTOP)  # psutil checks the process's identity first
+            stopped += 1
+    return stopped
+
+
+async def _kill(store: str, crash: Crash, stream: _Stream, injector: FaultInjector, url: str, history: OpHistory,
+                started_ns: int, probe: PersistenceProbe | None) -> None:
+    crash.state = await state_of(probe, url)  # asked first: a dead server says nothing
+    processes = _processes(injector, store)
+    frozen: int | None = None  # how many processes were stopped, once they were
+
+    def freeze() -> None:
+        nonlocal frozen
+        frozen = _freeze(processes)
+
+    if stream.point.aim == "window":
+        seen = await open_window(probe, url, WINDOW_WAIT_S, then=freeze, busy_disk=stream.point.redis_fsync)
+        if seen is not None:
+            crash.state.update(seen)
+    now = time.perf_counter_ns()
+    crash.acked_at_kill = stream.acked
+    crash.after_s = round((now - started_ns) / 1e9, 3)
+    window = min(RATE_WINDOW_NS, now - started_ns)
+    in_window = sum(1 for end in stream.recent if now - end <= RATE_WINDOW_NS)
+    crash.rate_at_kill = round(in_window / (window / 1e9), 1) if window > 0 else None
+    history.note_fault(store, "kill", f"after {stream.acked} acknowledged writes, {crash.after_s:g} s")
+    stream.killed_ns = now
+    if frozen is None:
+        freeze()
+    crash.kill_detail = (f"{frozen} processes stopped at once (SIGSTOP), then " if frozen else "") + \
+        await injector.apply(store, "kill")
+    if stream.ended:
+        crash.note = "out of orders before the kill point: killed after the last write (raise --orders)"

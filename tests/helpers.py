@@ -1,0 +1,162 @@
+"""Helpers the tests share (and only this module: a test module imports no other test module's helpers):
+the `sandbox` command as a subprocess, the one-line-error check, namespaces, a native stack of a test's own,
+the strategy tests' stores, and the compose files' loaders."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from sandbox.config import Settings, Workspace, ensure_env_file
+from sandbox.errors import SandboxError, UsageError
+from sandbox.experiments.registry import Experiments
+from sandbox.experiments.strategies.steps import open_stores
+from sandbox.measure.timing import TimedStore
+from sandbox.scenario.spec import RunParams
+from sandbox.stack.native import NativeStack
+from sandbox.stores.connect import close_all
+from sandbox.stores.kind import Durability
+from sandbox.stores.registry import StoreRegistry
+from sandbox.strategies.catchup import Workers
+from sandbox.strategies.event_sourcing import Projection
+
+PROJECT = Path(__file__).resolve().parent.parent
+BUILT_IN = StoreRegistry.built_in()
+SANDBOX = [sys.executable, "-m", "sandbox"]  # the command, with the interpreter running the tests
+EXPERIMENTS = Experiments.built_in()
+STEPS = EXPERIMENTS.steps()
+PRIVATE_OFFSET = 5000  # a test that kills servers runs its own stack this far above the configured ports
+
+
+# -- the command -------------------------------------------------------------------------------------
+def sandbox(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([*SANDBOX, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "SANDBOX_PROJECT_DIR": str(PROJECT), **(env or {})})
+
+
+def assert_usage_error(proc: subprocess.CompletedProcess, *words: str) -> None:
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def validate_phase(step: str, params: dict, run: RunParams) -> None:
+    """A phase's parameters checked against the run, as the runner does before anything connects."""
+    if problem := STEPS.check(step, params):
+        raise UsageError(problem)
+    STEPS.validate(step, params, run.validated(BUILT_IN), BUILT_IN)
+
+
+def new_namespace() -> str:
+    return f"sbx_test_{secrets.token_hex(4)}"
+
+
+# -- a native stack of a test's own --------------------------------------------------------------------
+@dataclass
+class Throwaway:
+    """A native stack of a test's own, on shifted ports and a temporary state dir: tests that stop or kill
+    servers use one, so the shared stack other tests use is never touched."""
+
+    ws: Workspace
+    stack: NativeStack
+    settings: Settings
+    env: dict[str, str]  # for `sandbox` subprocesses that should use this stack
+
+    def port(self, store: str) -> int:
+        return self.ws.shifted(self.stack.registry.kind(store).port or 0)
+
+
+@contextlib.contextmanager
+def throwaway_stack(state_dir: Path, extra_offset: int, stores: list[str] | None = None,
+                    durability: Durability | None = None) -> Iterator[Throwaway]:
+    base = Workspace.from_env(dict(os.environ))
+    ws = Workspace(base.project_dir, state_dir, state_dir / "results", base.port_offset + extra_offset)
+    registry = StoreRegistry.built_in()
+    stack = NativeStack(ws, ensure_env_file(ws.env_file, registry.kinds.values()), registry, durability)
+    env = {"SANDBOX_STATE_DIR": str(state_dir), "SANDBOX_PORT_OFFSET": str(ws.port_offset),
+           "SANDBOX_RESULTS_DIR": str(ws.results_dir)}
+    try:
+        if stores:
+            stack.up(stores)
+        yield Throwaway(ws, stack, registry.settings("native", ws), env)
+    finally:
+        stack.down(purge=True)
+
+
+@contextlib.contextmanager
+def private_stack(stores: list[str]) -> Iterator[tuple[NativeStack, Settings]]:
+    """A native stack of its own (ports shifted, state in a fresh directory), always taken down."""
+    with tempfile.TemporaryDirectory(prefix="sbx-strategies-") as tmp, \
+            throwaway_stack(Path(tmp) / "state", PRIVATE_OFFSET, stores) as t:
+        yield t.stack, t.settings
+
+
+# -- the strategy tests --------------------------------------------------------------------------------
+def shared_settings() -> Settings:
+    ws = Workspace.from_env(dict(os.environ))
+    return StoreRegistry.built_in().settings("native", ws)
+
+
+async def connect(settings: Settings, names: list[str], namespace: str) -> dict[str, TimedStore]:
+    """Connected adapters, or a failing test that says how to start the stores."""
+    try:
+        return await open_stores(settings, names, namespace, 20, 10.0)
+    except SandboxError as exc:
+        pytest.fail(f"{exc} (the strategy tests need the native stack: `make up`)")
+
+
+async def drop(stores: dict[str, TimedStore]) -> None:
+    await close_all([ts.store for ts in stores.values()], keep=False, notes=[])
+
+
+async def catch_up(projections: Iterable[Projection], timeout_s: float) -> bool:
+    """Run the projections' background loops, as EventSourcing does, until all have caught up."""
+    chosen = list(projections)
+    workers = Workers()
+    workers.start(p.loop.run(workers) for p in chosen)
+
+    async def all_caught_up() -> bool:
+        return all([await p.caught_up() for p in chosen])
+
+    try:
+        return await workers.settle(all_caught_up, timeout_s)
+    finally:
+        await workers.stop()
+
+
+# -- the compose files ---------------------------------------------------------------------------------
+COMPOSE = PROJECT / "compose" / "docker-compose.yml"
+ENV_EXAMPLE = PROJECT / "compose" / ".env.example"
+SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|(^|_)AUTH$")
+# Secrets must be required interpolations: a `:-default` would ship a known password.
+REQUIRED_VAR = re.compile(r"^\$\{[A-Z][A-Z0-9_]*:\?[^}]*\}$")
+# `$${` is Compose's escape for a literal `${`, not an interpolation.
+INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def load(path: Path) -> dict:
+    return YAML(typ="safe").load(path.read_text())
+
+
+def check_jsonschema(path: Path) -> subprocess.CompletedProcess[str]:
+    # The one installed with this interpreter, so the schema version follows the venv's pin.
+    exe = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
+    if exe is None:
+        pytest.fail(f"check-jsonschema is missing next to {sys.executable}: run `pip install -e .[dev]`")
+    return subprocess.run([exe, "--builtin-schema", "vendor.compose-spec", str(path)],
+                          capture_output=True, text=True, timeout=120)
