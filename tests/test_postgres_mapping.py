@@ -11,9 +11,9 @@ import pytest
 from sandbox.config import Endpoint
 from sandbox.errors import UsageError
 from sandbox.stores.contract import BatchWrite, NotAnswerable, Upsert
+from sandbox.stores.postgres.designs import make_model_store
 from sandbox.stores.postgres.jsonb_mapping import JsonbDesign
 from sandbox.stores.postgres.mapping import derive
-from sandbox.stores.postgres.model_store import make_model_store
 from sandbox.stores.postgres.naming import ident
 from sandbox.stores.postgres.rows import Rows
 from sandbox.workload.model_file import load

@@ -13,16 +13,26 @@ from collections.abc import Callable
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import accumulate
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sandbox.workload import gens
 from sandbox.workload.expr import python_source
-from sandbox.workload.schema import Children, Entity, Field, FieldType
-
-if TYPE_CHECKING:
-    from sandbox.workload.dataset import Dataset
+from sandbox.workload.schema import Children, Entity, Field, FieldType, Model
 
 Make = Callable[..., dict[str, Any]]
+
+
+class Dataset(Protocol):
+    """What compiling reads of a dataset (dataset.py's Dataset): sizes, reference data, other plans."""
+
+    model: Model
+    seed: int
+
+    @property
+    def reference(self) -> dict[str, list[dict[str, Any]]]: ...
+    def count_of(self, entity: str) -> int: ...
+    def instance_of(self, entity: str, index: int) -> dict[str, Any]: ...
+    def plan(self, entity: str) -> Make: ...
 
 
 class _Source:

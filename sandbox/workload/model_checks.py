@@ -12,7 +12,7 @@ from sandbox.workload import gens
 from sandbox.workload.schema import NUMERIC, Children, Entity, Field, Model, Pattern
 
 if TYPE_CHECKING:
-    from sandbox.workload.model_file import Where
+    from sandbox.workload.toml_lines import Where
 
 KEY_TYPES = ("id", "keyword", "int", "text")
 TAG_TYPES = ("keyword", "enum", "id", "bool", "int")

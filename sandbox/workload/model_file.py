@@ -14,6 +14,8 @@ from typing import Any
 from sandbox.errors import UsageError
 from sandbox.workload import gens
 from sandbox.workload.expr import ExprError, parse
+from sandbox.workload.model_checks import check_model
+from sandbox.workload.pattern_file import mixes_of, patterns_of
 from sandbox.workload.schema import (
     ROLES,
     TYPES,
@@ -29,31 +31,13 @@ from sandbox.workload.schema import (
     Stream,
     Variant,
 )
-from sandbox.workload.toml_lines import LineIndex
+from sandbox.workload.toml_lines import ModelError, Where
 
 FIELD_KEYS = {"type", "scale", "values", "gen", "ref", "pick", "skew", "null_every", "copy", "derive", "parent",
               "hidden", "unique", "nullable", "text", "version"}
 ENTITY_KEYS = {"role", "count", "key", "plural", "seed_group", "fields", "stream", "checks"}
 TOP_KEYS = {"name", "description", "entity", "pattern", "mix", "variant"}
 PICKS = ("uniform", "zipfian", "earlier")
-
-
-class ModelError(UsageError):
-    """A model file mistake: `file:line: what is wrong; what to change`."""
-
-
-class Where:
-    """Raises ModelError at the line of a key path of one file."""
-
-    def __init__(self, path: Path, text: str):
-        self.path = path
-        self.index = LineIndex(text)
-
-    def line(self, *keys: str) -> int:
-        return self.index.line(*keys)
-
-    def fail(self, keys: tuple[str, ...], message: str) -> ModelError:
-        return ModelError(f"{self.path}:{self.index.line(*keys)}: {message}")
 
 
 def model_dir(project_dir: Path) -> Path:
@@ -80,8 +64,6 @@ def find(project_dir: Path, name_or_path: str) -> Path:
 
 
 def load(path: Path, known_stores: Collection[str] | None = None) -> Model:
-    from sandbox.workload.model_checks import check_model
-
     try:
         text = path.read_text()
     except OSError as exc:
@@ -101,8 +83,6 @@ def load(path: Path, known_stores: Collection[str] | None = None) -> Model:
     if len(roots) != 1:
         raise ModelError(f"{path}:{where.line('entity')}: exactly one entity needs role = \"root\" (the one the "
                          f"write phase writes), found {len(roots)}: {', '.join(roots) or 'none'}")
-    from sandbox.workload.pattern_file import mixes_of, patterns_of
-
     patterns = patterns_of(raw.get("pattern", {}), entities, where)
     mixes: dict[str, Mix] = mixes_of(raw.get("mix", {}), patterns, where)
     variants = {name: _variant(name, spec, where, known_stores) for name, spec in raw.get("variant", {}).items()}

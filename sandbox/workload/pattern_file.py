@@ -14,7 +14,7 @@ from sandbox.workload.expr import ExprError, parse
 from sandbox.workload.schema import PATTERN_KINDS, Bucket, Entity, Mix, Pattern
 
 if TYPE_CHECKING:
-    from sandbox.workload.model_file import Where
+    from sandbox.workload.toml_lines import Where
 
 KEYS = {
     "insert": {"then", "set"},

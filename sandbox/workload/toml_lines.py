@@ -1,4 +1,5 @@
-"""Which line of a TOML file defines a key: tomllib gives values without positions, messages need lines.
+"""Which line of a TOML file defines a key (tomllib gives values without positions, messages need lines), and
+the one-line error of a model or requirements file that names it.
 
 Enough of TOML for model and requirements files: table headers ([a.b], [[a.b]]), bare, quoted and
 dotted keys, one key per line; a key inside an inline table is reported at its table's line.
@@ -7,6 +8,9 @@ dotted keys, one key per line; a key inside an inline table is reported at its t
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+from sandbox.errors import UsageError
 
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -77,3 +81,21 @@ class LineIndex:
             if (hit := self.lines.get(tuple(path[:k]))) is not None:
                 return hit
         return 0
+
+
+class ModelError(UsageError):
+    """A model file mistake: `file:line: what is wrong; what to change`."""
+
+
+class Where:
+    """Raises ModelError at the line of a key path of one file."""
+
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.index = LineIndex(text)
+
+    def line(self, *keys: str) -> int:
+        return self.index.line(*keys)
+
+    def fail(self, keys: tuple[str, ...], message: str) -> ModelError:
+        return ModelError(f"{self.path}:{self.index.line(*keys)}: {message}")

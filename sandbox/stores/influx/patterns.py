@@ -8,17 +8,22 @@ query at now() when it names no upper bound, which would drop points stamped lat
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sandbox.stores.contract import AggregateRow, Answer, Answerer, Params
 from sandbox.stores.influx.codec import value_of
 from sandbox.stores.influx.mapping import EPOCH, WHOLE_RANGE, Query, epoch_ms, ident, literal
 
-if TYPE_CHECKING:
-    from sandbox.stores.influx.model_store import InfluxModelStore
+
+class Host(Protocol):
+    """What the answerers use of the InfluxDB model store (model_store.py)."""
+
+    async def query(self, q: str) -> list[dict[str, Any]]: ...
+    async def read(self, entity: str, key: Any) -> dict[str, Any] | None: ...
+    async def write(self, instance: dict[str, Any]) -> None: ...
 
 
-def answerer(store: InfluxModelStore, plan: Query) -> Answerer:
+def answerer(store: Host, plan: Query) -> Answerer:
     return {"get": _get, "insert": _insert, "find": _keys, "range": _keys,
             "aggregate": _aggregate}[plan.pattern.kind](store, plan)
 
@@ -53,7 +58,7 @@ def _condition(plan: Query, params: Params) -> str | None:
     return " AND ".join(parts)
 
 
-def _get(store: InfluxModelStore, plan: Query) -> Answerer:
+def _get(store: Host, plan: Query) -> Answerer:
     entity = plan.measurement.entity
 
     async def get(params: Params) -> Answer:
@@ -61,7 +66,7 @@ def _get(store: InfluxModelStore, plan: Query) -> Answerer:
     return get
 
 
-def _insert(store: InfluxModelStore, plan: Query) -> Answerer:
+def _insert(store: Host, plan: Query) -> Answerer:
     fixed = dict(plan.pattern.set)
 
     async def insert(params: Params) -> Answer:
@@ -71,7 +76,7 @@ def _insert(store: InfluxModelStore, plan: Query) -> Answerer:
     return insert
 
 
-def _keys(store: InfluxModelStore, plan: Query) -> Answerer:
+def _keys(store: Host, plan: Query) -> Answerer:
     async def keys(params: Params) -> Answer:
         where = _condition(plan, params)
         if where is None:
@@ -81,7 +86,7 @@ def _keys(store: InfluxModelStore, plan: Query) -> Answerer:
     return keys
 
 
-def _aggregate(store: InfluxModelStore, plan: Query) -> Answerer:
+def _aggregate(store: Host, plan: Query) -> Answerer:
     p, m = plan.pattern, plan.measurement
     groups = [m.column(g) for g in p.group_by]
     kinds = [m.column(f) for f in p.sums]

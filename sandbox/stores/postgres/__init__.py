@@ -6,8 +6,8 @@ from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.postgres.adapter import PostgresStore
 from sandbox.stores.postgres.cache_origin import PostgresOriginRole
 from sandbox.stores.postgres.clock import open_clock
+from sandbox.stores.postgres.designs import make_model_store
 from sandbox.stores.postgres.markers import PostgresMarkers
-from sandbox.stores.postgres.model_store import make_model_store
 from sandbox.stores.postgres.native import LAUNCHER
 from sandbox.stores.postgres.partitioned import HashPartitionedOrders
 from sandbox.stores.postgres.persistence import PostgresPersistence

@@ -18,7 +18,6 @@ from typing import Any
 import asyncpg
 
 from sandbox.config import Endpoint
-from sandbox.errors import UsageError
 from sandbox.stores.base import ServerInfo
 from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Params, Record
 from sandbox.stores.postgres.mapping import Design, derive
@@ -190,16 +189,3 @@ class NormalizedUpsertStore(NormalizedStore):
         args = self.rows.insert_args(instance)
         args[self._version_at] = version
         return bool(await self.pool.fetchval(self._upsert, *args))
-
-
-def make_model_store(endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]) -> Any:
-    """The StoreKind's factory: options["design"] picks the design (normalized by default)."""
-    design = options.get("design", "normalized")
-    if design not in DESIGNS:
-        raise UsageError(f"postgres: unknown design {design!r}; choose from {', '.join(DESIGNS)}")
-    versioned = model.root_entity.version_field is not None
-    if design == "jsonb":
-        from sandbox.stores.postgres.jsonb import JsonbStore, JsonbUpsertStore
-
-        return (JsonbUpsertStore if versioned else JsonbStore)(endpoint, namespace, model, options)
-    return (NormalizedUpsertStore if versioned else NormalizedStore)(endpoint, namespace, model, options)

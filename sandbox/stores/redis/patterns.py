@@ -10,8 +10,9 @@ script each (lua.py), atomic.
 from __future__ import annotations
 
 from collections import Counter as Tally
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sandbox.stores.contract import AggregateRow, Answer, Answerer, Params, exact
 from sandbox.stores.redis import lua
@@ -19,11 +20,22 @@ from sandbox.stores.redis.mapping import NULL, SEP, Column, Plan, SortedIndex, d
 
 _TIME = Column("bucket", "timestamp")  # a bucket's start, epoch ms in the counter's field name
 
-if TYPE_CHECKING:
-    from sandbox.stores.redis.model_store import RedisModelStore
 
 
-def answerer(store: RedisModelStore, plan: Plan) -> Answerer:
+class Host(Protocol):
+    """What the answerers use of the Redis model store (model_store.py)."""
+
+    namespace: str
+
+    @property
+    def client(self) -> Any: ...
+    def hash_key(self, entity: str, key: Any) -> str: ...
+    def script(self, name: tuple[str, ...], text: Callable[[], str]) -> Any: ...
+    async def read(self, entity: str, key: Any, include: Sequence[str] | None = None) -> dict[str, Any] | None: ...
+    async def write(self, instance: dict[str, Any]) -> None: ...
+
+
+def answerer(store: Host, plan: Plan) -> Answerer:
     return {"get": _get, "insert": _insert, "find": _find, "range": _range, "aggregate": _aggregate,
             "transition": _transition, "decrement": _decrement, "increment": _increment}[plan.pattern.kind](store, plan)
 
@@ -42,7 +54,7 @@ def _values(plan: Plan, params: Params) -> tuple[str, ...] | None:
     return tuple(out)
 
 
-def _get(store: RedisModelStore, plan: Plan) -> Answerer:
+def _get(store: Host, plan: Plan) -> Answerer:
     entity, include = plan.layout.entity, plan.pattern.include
 
     async def get(params: Params) -> Answer:
@@ -50,7 +62,7 @@ def _get(store: RedisModelStore, plan: Plan) -> Answerer:
     return get
 
 
-def _insert(store: RedisModelStore, plan: Plan) -> Answerer:
+def _insert(store: Host, plan: Plan) -> Answerer:
     fixed = dict(plan.pattern.set)
 
     async def insert(params: Params) -> Answer:
@@ -60,7 +72,7 @@ def _insert(store: RedisModelStore, plan: Plan) -> Answerer:
     return insert
 
 
-def _find(store: RedisModelStore, plan: Plan) -> Answerer:
+def _find(store: Host, plan: Plan) -> Answerer:
     assert plan.index is not None
     index, limit = plan.index, plan.pattern.limit
 
@@ -72,7 +84,7 @@ def _find(store: RedisModelStore, plan: Plan) -> Answerer:
     return find
 
 
-def _range(store: RedisModelStore, plan: Plan) -> Answerer:
+def _range(store: Host, plan: Plan) -> Answerer:
     p, layout, index = plan.pattern, plan.layout, plan.index
     assert isinstance(index, SortedIndex)
     col = layout.column(index.score) if index.score else None
@@ -104,7 +116,7 @@ def _range(store: RedisModelStore, plan: Plan) -> Answerer:
     return range_
 
 
-def _aggregate(store: RedisModelStore, plan: Plan) -> Answerer:
+def _aggregate(store: Host, plan: Plan) -> Answerer:
     p, layout, counter = plan.pattern, plan.layout, plan.counter
     assert counter is not None
     groups = [layout.column(f) for f in counter.group_by]
@@ -146,7 +158,7 @@ def _aggregate(store: RedisModelStore, plan: Plan) -> Answerer:
     return aggregate
 
 
-def _transition(store: RedisModelStore, plan: Plan) -> Answerer:
+def _transition(store: Host, plan: Plan) -> Answerer:
     p, layout = plan.pattern, plan.layout
     assert p.field is not None
     script = store.script(("transition", p.name), lambda: lua.transition_script(layout, p.field or "", p.sources))
@@ -157,7 +169,7 @@ def _transition(store: RedisModelStore, plan: Plan) -> Answerer:
     return transition
 
 
-def _decrement(store: RedisModelStore, plan: Plan) -> Answerer:
+def _decrement(store: Host, plan: Plan) -> Answerer:
     p, layout = plan.pattern, plan.layout
     script = store.script(("decrement", p.name), lambda: lua.decrement_script(layout, p.field or "", p.floor))
 
@@ -172,7 +184,7 @@ def _decrement(store: RedisModelStore, plan: Plan) -> Answerer:
     return decrement
 
 
-def _increment(store: RedisModelStore, plan: Plan) -> Answerer:
+def _increment(store: Host, plan: Plan) -> Answerer:
     p, layout = plan.pattern, plan.layout
     script = store.script(("increment", p.name), lambda: lua.increment_script(layout, p.field or ""))
 
