@@ -9,6 +9,7 @@ from sandbox.stores.postgres.clock import open_clock
 from sandbox.stores.postgres.designs import make_model_store
 from sandbox.stores.postgres.markers import PostgresMarkers
 from sandbox.stores.postgres.native import LAUNCHER
+from sandbox.stores.postgres.outbox import PostgresEventSource
 from sandbox.stores.postgres.partitioned import HashPartitionedOrders
 from sandbox.stores.postgres.persistence import PostgresPersistence
 from sandbox.stores.postgres.replica import REPLICATION
@@ -33,5 +34,7 @@ KIND = StoreKind(
            # exact decimal money and SQL: the answers the other stores' are compared with
            "analytics_reference": "exact DECIMAL sums in SQL",
            # the outbox's, event store's and saga's transactions and LISTEN/NOTIFY (sandbox/strategies/)
-           "source_of_truth": "transactions + LISTEN/NOTIFY"},
+           "source_of_truth": "transactions + LISTEN/NOTIFY",
+           # an order service's outbox, and change data capture from its WAL (events experiment)
+           "event_source": PostgresEventSource()},
 )

@@ -69,7 +69,10 @@ def server_options(port: int, sock: Path, d: Mapping[str, Any]) -> str:
     """The command-line settings a primary and its standbys share."""
     return (f"-c listen_addresses=127.0.0.1 -p {port} -k {sock} "
             f"-c shared_preload_libraries=pg_stat_statements -c fsync={'on' if d['fsync'] else 'off'} "
-            f"-c synchronous_commit={d['synchronous_commit']} -c max_connections=200")
+            f"-c synchronous_commit={d['synchronous_commit']} -c max_connections=200 "
+            # logical: change data capture through replication slots (stores/postgres/cdc.py); a superset of the
+            # `replica` level standbys need. The slot and sender limits stay at their defaults (10 each).
+            "-c wal_level=logical")
 
 
 def bindir() -> Path:

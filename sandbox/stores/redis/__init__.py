@@ -15,6 +15,8 @@ from sandbox.stores.redis.model_store import make as make_model_store
 from sandbox.stores.redis.native import LAUNCHER
 from sandbox.stores.redis.persistence import RedisPersistence
 from sandbox.stores.redis.replica import REPLICATION
+from sandbox.stores.redis.services import RedisInventory, RedisReadModel
+from sandbox.stores.redis.streams import make_broker
 from sandbox.stores.replication import replica_url_setting
 
 
@@ -44,5 +46,7 @@ KIND = StoreKind(
                          None, type=int, minimum=1, field="redis_ttl_s")),
     clock=open_clock,
     persistence=RedisPersistence(),
-    roles={"cache": RedisCacheRole(), "memory_cap": RedisMemoryCap(), "cluster": RedisClusterStore},
+    roles={"cache": RedisCacheRole(), "memory_cap": RedisMemoryCap(), "cluster": RedisClusterStore,
+           # event-driven services (stores/events.py): Redis Streams as the broker, an inventory, a read model
+           "broker": make_broker, "inventory": RedisInventory, "read_model": RedisReadModel},
 )

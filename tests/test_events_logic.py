@@ -1,0 +1,104 @@
+"""The events experiment's logic without servers: event ids and bodies, the reconciliation of every event id,
+how a saga's end is judged, and bad input refused in one line before anything connects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sandbox.experiments.events.services import SUBSCRIPTIONS, SagaRules, event_id, new_event
+from sandbox.measure.event_ledger import Ledger, reconcile
+from sandbox.measure.saga_check import check_sagas, end_of
+from sandbox.stores.events import Event
+from tests.helpers import assert_usage_error, sandbox
+
+
+def test_an_event_survives_its_wire_form_and_a_republish_keeps_its_id() -> None:
+    e = new_event("order.placed", "k1", 1, {"total": "10.00"}).at(commit=1.5)
+    back = Event.decode(e.encode())
+    assert back == e
+    assert event_id("order.placed", "k1", 1) == e.id != event_id("order.placed", "k1", 2)
+
+
+def ledger_with(published: dict[str, str], delivered: dict[tuple[str, str], int],
+                applied: dict[tuple[str, str], int]) -> Ledger:
+    ledger = Ledger()
+    for event, topic in published.items():
+        ledger.confirmed(topic, event, {}, 0.0)
+    ledger.delivered.update(delivered)
+    ledger.applied.update(applied)
+    return ledger
+
+
+def test_reconcile_tells_applied_duplicated_dead_in_flight_and_lost_apart() -> None:
+    subs = {"t": ("g",)}
+    ledger = ledger_with({"ok": "t", "dup": "t", "dead": "t", "gone": "t"},
+                         {("g", "ok"): 1, ("g", "dup"): 2, ("g", "dead"): 3, ("g", "gone"): 1},
+                         {("g", "ok"): 1, ("g", "dup"): 1})
+    r = reconcile(ledger, ["ok", "dup", "dead", "gone", "never"], subs, ["dead"], in_flight=False,
+                  applications={"x": 2, "y": 1})
+    assert dict(r.counts) == {"applied": 1, "duplicated": 1, "dead-lettered": 1, "lost": 2}
+    assert r.expected == 5 and r.duplicates_delivered == 3 and r.duplicates_applied == 1
+    assert any("never published" in e for e in r.examples["lost"])
+    # The same picture while something is still held somewhere: unapplied events are in flight, not lost.
+    held = reconcile(ledger, ["gone"], subs, ["dead"], in_flight=True)
+    assert held.counts == {"applied": 1, "duplicated": 1, "dead-lettered": 1, "in flight": 1}
+
+
+def test_an_event_read_by_two_groups_is_expected_twice() -> None:
+    ledger = ledger_with({"e": "orders"}, {("inventory", "e"): 1}, {("inventory", "e"): 1})
+    r = reconcile(ledger, ["e"], SUBSCRIPTIONS, [], in_flight=False)
+    assert r.expected == 2 and r.counts == {"applied": 1, "lost": 1}
+
+
+def test_ordering_violations_are_counted_per_group_and_key() -> None:
+    ledger = Ledger()
+    ledger.done("g", "a", "k", 2, {}, 0.0, 0.0)
+    ledger.done("g", "b", "k", 1, {}, 0.0, 0.0)  # older, after newer
+    ledger.done("h", "c", "k", 1, {}, 0.0, 0.0)  # another group: its own order
+    assert ledger.violations == {"g": 1}
+
+
+@pytest.mark.parametrize(("status", "reservation", "fails", "dead", "end"), [
+    ("confirmed", "reserved", False, False, "confirmed"),
+    ("cancelled", "released", True, False, "compensated"),
+    ("cancelled", "rejected", False, False, "rejected"),
+    ("pending", None, False, True, "dead-lettered"),
+    ("pending", "reserved", False, False, "unfinished"),
+    ("confirmed", "reserved", True, False, "illegal"),  # paid although the payment fails
+    ("cancelled", "reserved", True, False, "illegal"),  # cancelled, stock still held: no compensation
+    ("confirmed", "released", False, False, "illegal"),
+])
+def test_saga_ends(status: str, reservation: str | None, fails: bool, dead: bool, end: str) -> None:
+    assert end_of(status, reservation, fails, dead) == end
+
+
+def test_stock_must_be_conserved() -> None:
+    orders = {"a": 0, "b": 1}
+    lines = {"a": [("p", 2)], "b": [("p", 3)]}
+    ok = check_sagas(orders, lines, {"a": "confirmed", "b": "cancelled"}, {"a": "reserved", "b": "released"},
+                     lambda i: i == 1, set(), {"p": 10}, {"p": 8})
+    assert ok.findings == [] and ok.ends == {"confirmed": 1, "compensated": 1}
+    short = check_sagas(orders, lines, {"a": "confirmed", "b": "cancelled"}, {"a": "reserved", "b": "released"},
+                        lambda i: i == 1, set(), {"p": 10}, {"p": 5})
+    assert short.findings and "stock not conserved" in short.findings[0]
+
+
+def test_payment_failures_and_poison_follow_the_rules() -> None:
+    rules = SagaRules(payment_fail_every=4, poison_every=10)
+    assert [i for i in range(12) if rules.payment_fails(i)] == [3, 7, 11]
+    assert [i for i in range(25) if rules.poisoned(i)] == [5, 15]
+    assert not any(SagaRules(0, 0).payment_fails(i) for i in range(50))
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["-p", 'brokers=["kafka"]'], ["unknown broker 'kafka'", "choose from"]),
+    (["-p", "consumers=0"], ["consumers must be a whole number from 1 to 64", "got 0"]),
+    (["-p", 'captures=["debezium"]'], ["captures must be a list of outbox and cdc"]),
+    (["-p", "orders_db=redis"], ["redis cannot play orders_db"]),
+])
+def test_bad_events_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], words: list[str]) -> None:
+    proc = sandbox("run", "events", "--orders", "10", *args, env={"SANDBOX_RESULTS_DIR": str(tmp_path / "r")})
+    assert_usage_error(proc, *words)
+    assert not (tmp_path / "r").exists()
