@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything `make scenario` and `make test` need, installed if missing:
 #   1. a virtualenv with the package (.[dev], plus .[native] stand-ins where no Docker engine answers);
-#   2. where no Docker engine answers: PostgreSQL, Redis and InfluxDB server binaries; everywhere:
+#   2. where no Docker engine answers: PostgreSQL, Redis and InfluxDB server binaries, and the brokers of the
+#      events experiment (nats-server; rabbitmq-server, which pulls Erlang: ~31 s to install here); everywhere:
 #      headless Chromium and chromedriver for the report tests
 #      (Debian/Ubuntu packages when running as root; otherwise a message naming what to install).
 set -euo pipefail
@@ -30,6 +31,8 @@ if ! docker_engine; then
   ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || missing+=(postgresql postgresql-contrib)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v influxd >/dev/null || missing+=(influxdb)
+  command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
+  [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -27,9 +27,9 @@ SHARED_STACK = ("live", "open_store")  # fixtures that use the shared stack's se
 
 
 def selected_stores() -> tuple[str, ...]:
-    """The stores this test session may use: SANDBOX_TEST_STORES, or the whole default set."""
+    """The stores this test session may use: SANDBOX_TEST_STORES, or all `make up` starts (stores and brokers)."""
     given = os.environ.get("SANDBOX_TEST_STORES", "").strip()
-    return tuple(BUILT_IN.parse(given)) if given else BUILT_IN.names
+    return tuple(BUILT_IN.parse(given)) if given else BUILT_IN.started
 
 
 def needed_stores(item: pytest.Item) -> set[str]:

@@ -26,12 +26,12 @@ def test_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
         proc = sandbox("up", "--backend", "native", env=t.env)
         assert proc.returncode == 0, proc.stderr
         pids = t.stack.running()
-        assert set(pids) == set(StoreRegistry.built_in().names)
+        assert set(pids) == set(StoreRegistry.built_in().started)  # the stores and the brokers
         started = {store: _start_time(pid) for store, pid in pids.items()}
 
         status = sandbox("status", env=t.env)
         assert status.returncode == 0, status.stdout + status.stderr
-        for product in ("PostgreSQL", "SecantusDB", "Redis", "OpenSearch API", "InfluxDB"):
+        for product in ("PostgreSQL", "SecantusDB", "Redis", "OpenSearch API", "InfluxDB", "NATS", "RabbitMQ"):
             assert product in status.stdout
         assert "***" in status.stdout  # passwords masked in URLs
         assert sandbox("up", env=t.env).stdout.count("already up") == 1  # idempotent
@@ -40,9 +40,12 @@ def test_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None:
         assert down.returncode == 0, down.stderr
         for store, pid in pids.items():
             assert _start_time(pid) != started[store], f"{store} (pid {pid}) still runs after down"
+        epmd = t.port("rabbitmq") - 1304  # RabbitMQ's epmd outlives its node: down stops it too
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", epmd)) != 0, f"epmd still listens on {epmd} after down"
         assert_usage_error(sandbox("status", env=t.env), "not reachable: postgres, mongo, redis")  # all gone
 
-        data_dirs = [t.stack.store_dir(s) for s in StoreRegistry.built_in().names]
+        data_dirs = [t.stack.store_dir(s) for s in StoreRegistry.built_in().started]
         assert all(d.exists() for d in data_dirs)  # down keeps the data for the next up
         assert sandbox("down", "--purge", env=t.env).returncode == 0
         assert not any(d.exists() for d in data_dirs)

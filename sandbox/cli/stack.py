@@ -23,7 +23,7 @@ def up(backend: BackendOpt = "auto", stores: StoresOpt = None, config: ConfigOpt
     ws = workspace()
     registry = store_registry(config)
     chosen = resolve_backend(backend, ws.state_dir)
-    names = registry.parse(stores)
+    names = registry.parse(stores) if stores is not None else list(registry.started)
     stack = open_stack(chosen, ws, ensure_env_file(ws.env_file, registry.kinds.values()), registry)
     started = stack.up(names, replicas)
     console.print(f"[bold]{chosen}[/] backend: started {', '.join(started) or 'nothing (already up)'}")
@@ -61,7 +61,9 @@ def status(backend: BackendOpt = "auto", config: ConfigOpt = None) -> None:
     registry = store_registry(config)
     settings = registry.settings(chosen, ws, config)
     pids = open_stack(chosen, ws, {}, registry).status()
-    rows = asyncio.run(gather_status(settings, list(registry.names)))
+    # The default set, and any other kind the stack runs (the brokers, started with `up --stores nats,rabbitmq`).
+    shown = [*registry.started, *(n for n in registry.kinds if n not in registry.started and n in pids)]
+    rows = asyncio.run(gather_status(settings, shown))
     rows += asyncio.run(replica_status(settings, ws, replica_nodes(settings, list(pids), list(registry.names))))
     print_status(chosen, rows, pids)
     if down := [r.store for r in rows if not r.reachable]:

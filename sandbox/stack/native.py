@@ -128,6 +128,9 @@ class NativeStack:
     def down(self, purge: bool = False) -> list[str]:
         recorded = self.records.all()
         stopped = [s for s in self.nodes if s in recorded and self.terminate(s)]
+        for store in self.nodes:  # also after a kill: the server is gone, what it left may not be
+            if store not in stopped:
+                self._clean_up(store)
         for store in self.disks.stores():  # after their servers: the tmpfs goes with the namespace
             self.disks.release(store)
         # A reshard run stopped hard (SIGKILL) leaves its throwaway cluster nodes: stop them by their PIDs too.
@@ -185,7 +188,14 @@ class NativeStack:
         if node.launcher.wait_port_closed:
             wait_port(self.ws.shifted(node.port), False, 10.0)
         self.records.forget(store)
+        self._clean_up(store)
         return True
+
+    def _clean_up(self, store: str) -> None:
+        """What the store's server leaves running after it stopped (RabbitMQ's epmd), stopped too."""
+        node = self.nodes[store]
+        if node.launcher.cleanup is not None:
+            node.launcher.cleanup(self.store_dir(store), self.ws.shifted(node.port))
 
     def _shut_down(self, store: str) -> bool:
         """Stop a store if it runs, paused or not (a paused server cannot stop); True if one was stopped."""

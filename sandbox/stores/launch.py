@@ -6,6 +6,8 @@ and stops the server by that PID later.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import signal
 import subprocess
@@ -34,6 +36,22 @@ class NativeLauncher:
     data_dir: Callable[[Path], Path] | None = None  # state dir -> data dir; default <state>/native/<store>
     stop_signal: signal.Signals = signal.SIGTERM
     wait_port_closed: bool = False  # after stopping, wait until the port closes (it outlives the PID)
+    # After the server stopped (or was found dead): stop what it left running, e.g. RabbitMQ's epmd. Gets the data
+    # dir and the shifted port; must do nothing when there is nothing to stop.
+    cleanup: Callable[[Path, int], None] | None = None
+
+
+def reachable_dir(state_dir: Path, store: str, user: str) -> Path:
+    """A data dir in the state dir, unless (as root) `user`, who runs the server, cannot reach it: a clone in a
+    mode-700 folder (mktemp -d, as CI uses); then a folder of its own under /var/tmp named after the state dir."""
+    inside = state_dir / "native" / store
+    if os.geteuid() != 0:
+        return inside
+    inside.parent.mkdir(parents=True, exist_ok=True)
+    if subprocess.run(["runuser", "-u", user, "--", "test", "-x", str(inside.parent)]).returncode == 0:
+        return inside
+    digest = hashlib.sha1(str(state_dir).encode()).hexdigest()[:12]
+    return Path("/var/tmp/polyglot-sandbox") / digest / store
 
 
 def spawn(argv: list[str], log: Path) -> int:

@@ -26,7 +26,9 @@ from sandbox.config import (
 from sandbox.errors import UsageError
 from sandbox.stores.kind import StoreKind
 
-BUILT_IN = ("postgres", "mongo", "redis", "elastic", "influx", "noop")  # adding a store: one line here
+# Adding a store: one line here. nats and rabbitmq are brokers (the events experiment), kinds like the stores so
+# that the stack starts, stops, kills and reports them as it does the stores; outside the default set of a run.
+BUILT_IN = ("postgres", "mongo", "redis", "elastic", "influx", "noop", "nats", "rabbitmq")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,12 @@ class StoreRegistry:
     def names(self) -> tuple[str, ...]:
         """The default set: every store with a server, built-in or plugin (noop is chosen by name)."""
         return tuple(n for n, k in self.kinds.items() if k.in_default_set)
+
+    @property
+    def started(self) -> tuple[str, ...]:
+        """What `sandbox up` starts without --stores: the default set and the brokers beside it."""
+        return tuple(n for n, k in self.kinds.items()
+                     if (k.in_default_set if k.started_by_default is None else k.started_by_default))
 
     def kind(self, name: str) -> StoreKind:
         try:

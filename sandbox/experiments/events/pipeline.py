@@ -50,6 +50,7 @@ class Pipeline:
         self.samples = Samples()
         self.errors: list[str] = []
         self.empty_rounds = 0  # relay rounds in a row that found nothing
+        self.busy = 0  # deliveries being applied now (a broker may not count them in its lag)
         self.relay_running = asyncio.Event()
         self._stop = asyncio.Event()
         self._relay: asyncio.Task[None] | None = None
@@ -136,6 +137,7 @@ class Pipeline:
         received = now()
         event = Event.decode(d.body)
         self.ledger.received(group, event.id, event.times, received)
+        self.busy += 1
         try:
             await handler(event)
             await consumer.ack(d)
@@ -146,6 +148,8 @@ class Pipeline:
                 if await consumer.retry(d):
                     self.ledger.dead[group] += 1
             return
+        finally:
+            self.busy -= 1
         self.ledger.done(group, event.id, event.key, event.seq, event.times, received, now())
 
     def start_consumers(self) -> None:
@@ -186,7 +190,7 @@ class Pipeline:
         quiet = 0
         while time.monotonic() < deadline:
             try:
-                ok = self.empty_rounds >= 3 and await self.lag() == 0 and await done()
+                ok = self.empty_rounds >= 3 and not self.busy and await self.lag() == 0 and await done()
             except Exception:  # a server still coming back
                 ok = False
             quiet = quiet + 1 if ok else 0

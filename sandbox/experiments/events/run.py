@@ -119,7 +119,8 @@ async def run_trial(settings: Settings, data: Dataset, roles: Roles, knobs: Knob
         trial.drain_s = time.monotonic() - placed if trial.settled else None
         trial.elapsed_s = time.monotonic() - started
         await pipeline.stop()
-        in_flight = not trial.settled
+        # Still held somewhere when the run stopped: then an event not applied is in flight, not lost.
+        in_flight = not trial.settled or await pipeline.lag() > 0 or await outbox_empty() is False
         dead = [Event.decode(body) for body in await broker.dead_letters()]
         trial.dead_letters = len(dead)
         sources = [s.event.id for s in await outbox.events()]
