@@ -3,21 +3,23 @@ and every event accounted for (scenarios events, cdc-vs-outbox, events-faults, s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sandbox.experiments.base import Experiment
-from sandbox.experiments.events import section, steps
+from sandbox.experiments.events import faults, section, steps
 from sandbox.experiments.events.result import EventsRun
 from sandbox.experiments.events.table import print_events
 from sandbox.report.page import Draw
 from sandbox.scenario.context import RunContext
+from sandbox.scenario.step import StepSpec
 
 
 class Events(Experiment[EventsRun]):
     name = "events"
     result = EventsRun
-    steps = steps.STEPS
+    steps: ClassVar[Mapping[str, StepSpec]] = {**steps.STEPS, **faults.STEPS}
     template, folder = "section.html.j2", Path(__file__).parent
 
     def findings(self, result: EventsRun) -> list[str]:

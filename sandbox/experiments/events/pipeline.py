@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.experiments.events.child import GROUP as CHILD_GROUP
+from sandbox.experiments.events.child import ChildGroup
 from sandbox.experiments.events.services import SUBSCRIPTIONS, Services, stamped
 from sandbox.measure.event_ledger import Ledger, now
 from sandbox.stores.events import Broker, ChangeCapture, Event, Outbox, SourceEvent
@@ -44,9 +46,10 @@ class Samples:
 
 class Pipeline:
     def __init__(self, services: Services, broker: Broker, outbox: Outbox, capture: ChangeCapture | None,
-                 ledger: Ledger, tuning: Tuning):
+                 ledger: Ledger, tuning: Tuning, child: ChildGroup | None = None):
         self.services, self.broker, self.outbox, self.capture = services, broker, outbox, capture
         self.ledger, self.tuning = ledger, tuning
+        self.child = child  # the read-model group in a process of its own (the consumer-killed fault)
         self.samples = Samples()
         self.errors: list[str] = []
         self.empty_rounds = 0  # relay rounds in a row that found nothing
@@ -156,6 +159,8 @@ class Pipeline:
         handlers = self.services.handlers()
         for topic, groups in SUBSCRIPTIONS.items():
             for group in groups:
+                if self.child is not None and group == CHILD_GROUP:
+                    continue  # served by the child process
                 for i in range(self.tuning.consumers):
                     member = f"{group}-{i}"
                     self._consumers[f"{topic}/{member}"] = asyncio.create_task(
@@ -179,6 +184,8 @@ class Pipeline:
         await self.broker.declare(SUBSCRIPTIONS)
         if self.capture is not None:
             await self.capture.open()
+        if self.child is not None:
+            await self.child.start()
         self.start_relay()
         self.start_consumers()
         self._tasks.append(asyncio.create_task(self._sample()))
@@ -190,7 +197,8 @@ class Pipeline:
         quiet = 0
         while time.monotonic() < deadline:
             try:
-                ok = self.empty_rounds >= 3 and not self.busy and await self.lag() == 0 and await done()
+                busy = self.busy + (self.child.busy if self.child is not None else 0)
+                ok = self.empty_rounds >= 3 and not busy and await self.lag() == 0 and await done()
             except Exception:  # a server still coming back
                 ok = False
             quiet = quiet + 1 if ok else 0
@@ -204,6 +212,8 @@ class Pipeline:
         await self.stop_relay()
         tasks = [*self._tasks, *self._consumers.values()]
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self.child is not None:
+            await self.child.stop()
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.config import Settings, endpoint
+from sandbox.experiments.events.child import ChildGroup
 from sandbox.experiments.events.pipeline import Pipeline, Tuning
 from sandbox.experiments.events.result import Trial
 from sandbox.experiments.events.services import SUBSCRIPTIONS, SagaRules, Services
@@ -50,7 +51,9 @@ class Knobs:
 
 
 async def run_trial(settings: Settings, data: Dataset, roles: Roles, knobs: Knobs, namespace: str,
-                    fault: FaultHook | None = None, fault_at: float = 0.5) -> Trial:
+                    fault: FaultHook | None = None, fault_at: float = 0.5,
+                    child_delay_ms: float | None = None) -> Trial:
+    """One trial; with child_delay_ms, the read-model group runs in a child process (that much per delivery)."""
     registry = registry_of(settings)
     kind = registry.kind(roles.broker)
     trial = Trial(roles.broker, roles.capture, "database-per-service", {}, "", data.count, knobs.tuning.consumers,
@@ -99,7 +102,14 @@ async def run_trial(settings: Settings, data: Dataset, roles: Roles, knobs: Knob
             await pipeline.publish(topic, event)
 
         services = Services(data.model, outbox, inventory, read_model, broker, knobs.rules, publish)
-        pipeline = Pipeline(services, broker, outbox, capture, ledger, knobs.tuning)
+        broker_options = {"max_deliveries": knobs.max_deliveries, **kind.durability.defaults()}
+        child = None if child_delay_ms is None else ChildGroup(
+            {"broker": roles.broker, "broker_url": endpoint(settings, roles.broker).url,
+             "broker_options": broker_options,
+             "read_model": roles.read_model, "read_model_url": endpoint(settings, roles.read_model).url,
+             "namespace": namespace, "idempotent": knobs.rules.idempotent, "batch": knobs.tuning.batch,
+             "delay_ms": child_delay_ms}, ledger)
+        pipeline = Pipeline(services, broker, outbox, capture, ledger, knobs.tuning, child)
         exits.push_async_callback(pipeline.stop)
         await pipeline.start()
         started = time.monotonic()

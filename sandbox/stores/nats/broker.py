@@ -48,7 +48,7 @@ class NatsBroker:
 
     async def connect(self) -> ServerInfo:
         self.nc = await nats.connect(self.endpoint.url, connect_timeout=5, max_reconnect_attempts=-1,
-                                     reconnect_time_wait=0.2)
+                                     reconnect_time_wait=0.2, error_cb=_quiet)
         self.js = self.nc.jetstream()
         return ServerInfo("NATS", str(self.nc._server_info.get("version", "?")), "JetStream")
 
@@ -115,7 +115,7 @@ class NatsConsumer:
             self.sub = await self.broker.js.pull_subscribe_bind(self.group, self.broker.stream(self.topic))
         try:
             msgs = await self.sub.fetch(count, timeout=wait_s)
-        except NatsTimeout:
+        except (NatsTimeout, TimeoutError):  # nats-py raises either when nothing came in time
             return []
         return [Delivery(m.data, int(m.metadata.num_delivered), m) for m in msgs]
 
@@ -139,12 +139,16 @@ class NatsProbe(BrokerProbe):
     """`sandbox status`: the server's version, from a connection."""
 
     async def connect(self) -> ServerInfo:
-        nc = await nats.connect(self.endpoint.url, connect_timeout=5, max_reconnect_attempts=0)
+        nc = await nats.connect(self.endpoint.url, connect_timeout=5, max_reconnect_attempts=0, error_cb=_quiet)
         try:
             return ServerInfo("NATS", str(nc._server_info.get("version", "?")), "JetStream" if nc._server_info.get(
                 "jetstream") else "no JetStream")
         finally:
             await nc.close()
+
+
+async def _quiet(exc: Exception) -> None:
+    """nats-py logs every connection error with its traceback by default; the caller sees the exception."""
 
 
 def make_broker(endpoint: Endpoint, namespace: str, options: Mapping[str, Any]) -> NatsBroker:

@@ -12,6 +12,7 @@ queues count nothing, so there a failing delivery is rejected to the dead letter
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,11 @@ from aio_pika.abc import AbstractIncomingMessage
 from sandbox.config import Endpoint
 from sandbox.stores.base import ServerInfo
 from sandbox.stores.events import BrokerProbe, Delivery, Event
+
+# aiormq logs each failed connection attempt at WARNING, which Python prints on stderr when nothing is configured;
+# the caller gets the exception anyway (and `sandbox status` shows it), so the library's own log is left unprinted.
+for _library in ("aiormq", "aio_pika"):
+    logging.getLogger(_library).addHandler(logging.NullHandler())
 
 
 class RabbitBroker:
@@ -49,7 +55,7 @@ class RabbitBroker:
         self.channel = await self.conn.channel(publisher_confirms=True)
         props = self.conn.transport.connection.server_properties
         self._version = str(props.get("version", "?"))
-        return ServerInfo("RabbitMQ", self._version, f"Erlang {props.get('platform', '')}".strip())
+        return ServerInfo("RabbitMQ", self._version, f"{props.get('platform', '')!s}")
 
     async def declare(self, subscriptions: Mapping[str, Sequence[str]]) -> None:
         ch = self.channel
@@ -176,7 +182,7 @@ class RabbitProbe(BrokerProbe):
         conn: Any = await aio_pika.connect(self.endpoint.url, timeout=5)
         try:
             props = conn.transport.connection.server_properties
-            return ServerInfo("RabbitMQ", str(props.get("version", "?")), f"Erlang {props.get('platform', '')!s}")
+            return ServerInfo("RabbitMQ", str(props.get("version", "?")), f"{props.get('platform', '')!s}")
         finally:
             await conn.close()
 
