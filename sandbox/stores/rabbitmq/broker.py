@@ -29,6 +29,9 @@ for _library in ("aiormq", "aio_pika"):
     logging.getLogger(_library).addHandler(logging.NullHandler())
 
 
+PUBLISH_TIMEOUT_S = 10.0
+
+
 class RabbitBroker:
     name = "rabbitmq"
 
@@ -80,7 +83,9 @@ class RabbitBroker:
         return aio_pika.Message(event.encode(), delivery_mode=mode, message_id=event.id)
 
     async def publish(self, topic: str, event: Event) -> None:
-        await self.exchange.publish(self._message(event), routing_key=topic, mandatory=True)
+        # A timeout: a confirm asked for just before the connection dropped may never come (then the caller retries).
+        await self.exchange.publish(self._message(event), routing_key=topic, mandatory=True,
+                                    timeout=PUBLISH_TIMEOUT_S)
 
     async def publish_many(self, topic: str, events: Sequence[Event]) -> None:
         """In order on the one confirming channel, the confirms awaited together."""
