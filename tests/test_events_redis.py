@@ -6,7 +6,9 @@ deliveries to another."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +21,7 @@ from sandbox.stores.events import Event
 from sandbox.stores.registry import registry_of
 from sandbox.workload.dataset import Dataset, Sizes
 from sandbox.workload.model_file import load
-from tests.helpers import PROJECT, new_namespace
+from tests.helpers import PROJECT, new_namespace, sandbox
 
 pytestmark = pytest.mark.stores("postgres", "redis")
 MODEL = load(PROJECT / "models" / "orders.toml")
@@ -108,3 +110,16 @@ async def test_a_member_that_went_away_leaves_its_deliveries_to_another(live: Se
     finally:
         await broker.teardown()
         await broker.close()
+
+
+def test_a_migration_blocks_the_inventory_service_only_on_a_shared_database(tmp_path: Path) -> None:
+    proc = sandbox("run", "shared-database", "--orders", "120", "--seed", "3", "-p", "hold_s=2.0",
+                   env={"SANDBOX_RESULTS_DIR": str(tmp_path)}, timeout=400)
+    assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr
+    own, shared = json.loads(next(tmp_path.glob("*/summary.json")).read_text())["events"]["trials"]
+    assert (own["layout"], shared["layout"]) == ("database-per-service", "shared-database")
+    for t in (own, shared):
+        assert t["faults"][0]["fault"] == "migration" and t["faults"][0]["blocked_max"] >= 1  # the order service
+        assert t["reconciled"]["counts"].get("lost", 0) == 0 and not t["saga"]["ends"].get("illegal")
+    # Its own store: the inventory service never waits on the order service's lock; on the shared one it does.
+    assert own["group_apply_ms"]["inventory"]["max"] < 1000 < shared["group_apply_ms"]["inventory"]["max"]

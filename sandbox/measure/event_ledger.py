@@ -38,6 +38,7 @@ class Ledger:
     violations: Counter[str] = field(default_factory=Counter)  # group -> events applied after a newer of their key
     violation_examples: list[str] = field(default_factory=list)
     topic_of: dict[str, str] = field(default_factory=dict)  # event id -> topic
+    group_apply: dict[str, HdrHistogram] = field(default_factory=dict)  # group -> received -> applied
     first_commit: float | None = None
     last_applied: float | None = None
     _newest: dict[tuple[str, str], int] = field(default_factory=dict)  # (group, key) -> highest seq applied
@@ -65,6 +66,9 @@ class Ledger:
         self.applied[(group, event_id)] += 1
         self.last_applied = at if self.last_applied is None else max(self.last_applied, at)
         self.hop("apply", at - received)
+        if group not in self.group_apply:
+            self.group_apply[group] = new_histogram()
+        record_us(self.group_apply[group], int(max(at - received, 0.0) * 1e9))
         if "commit" in times:
             self.hop("end_to_end", at - times["commit"])
         newest = self._newest.get((group, key), 0)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sandbox.experiments.base import Experiment
-from sandbox.experiments.events import faults, section, steps
+from sandbox.experiments.events import faults, section, shared, steps
 from sandbox.experiments.events.result import EventsRun
 from sandbox.experiments.events.table import print_events
 from sandbox.report.page import Draw
@@ -19,7 +19,7 @@ from sandbox.scenario.step import StepSpec
 class Events(Experiment[EventsRun]):
     name = "events"
     result = EventsRun
-    steps: ClassVar[Mapping[str, StepSpec]] = {**steps.STEPS, **faults.STEPS}
+    steps: ClassVar[Mapping[str, StepSpec]] = {**steps.STEPS, **faults.STEPS, **shared.STEPS}
     template, folder = "section.html.j2", Path(__file__).parent
 
     def findings(self, result: EventsRun) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 from sandbox.measure.event_ledger import Ledger
 
 GROUP = "read-model"
+KILL_AFTER = "order.confirmed"  # the read model's one effect
 
 
 class ChildGroup:
@@ -25,6 +26,8 @@ class ChildGroup:
         self.applied_by: list[int] = []  # deliveries each child applied before it ended
         self.errors: list[str] = []  # what its handler failed with
         self.last_done = ""  # the type of the event it applied last
+        self.kill_after: int | None = None  # kill_mid_batch: SIGKILL once this many are applied, after an effect
+        self.killed = asyncio.Event()
 
     @property
     def busy(self) -> int:
@@ -52,6 +55,13 @@ class ChildGroup:
             if "done" in msg:  # (a done line carries its received time too: asked first)
                 self.done += 1
                 self.last_done = msg.get("type", "")
+                if self.last_done == KILL_AFTER:  # the worker waits for a line before it acks an effect
+                    if self.kill_after is not None and self.done >= self.kill_after:
+                        proc.send_signal(signal.SIGKILL)  # between that effect and its ack
+                        self.kill_after = None
+                        self.killed.set()
+                    elif proc.stdin is not None and not proc.stdin.is_closing():
+                        proc.stdin.write(b"go\n")
                 self.ledger.done(GROUP, msg["done"], msg["key"], int(msg["seq"]), msg["t"], msg["received"],
                                  msg["at"])
             elif "failed" in msg:
@@ -60,11 +70,22 @@ class ChildGroup:
                 self.received += 1
                 self.ledger.received(GROUP, msg["received"], msg["t"], msg["at"])
 
+    async def kill_mid_batch(self, after: int, timeout_s: float) -> int:
+        """SIGKILL the child right after it applied an effect (an order.confirmed) it has not acked yet, once it
+        applied `after` deliveries: the reader sends the signal the moment that line arrives. Deliveries it applied."""
+        self.killed.clear()
+        self.kill_after = after
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.killed.wait(), timeout_s)
+        self.kill_after = None
+        return await self.kill()
+
     async def kill(self) -> int:
         """SIGKILL the child (mid-batch: what it fetched and did not ack comes again); deliveries it applied."""
         if self.proc is None:
             return 0
-        self.proc.send_signal(signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()
         if self._reader is not None:
             await self._reader  # its last lines

@@ -55,13 +55,9 @@ def _after(ctx: RunContext, fault: str, params: dict[str, Any]) -> tuple[FaultHo
     async def consumer_killed(pipeline: Pipeline, trial: Trial) -> None:
         child = pipeline.child
         assert child is not None
-        deadline = asyncio.get_running_loop().time() + 30
         # Into its stride, and right after an effect it has not acked yet (the worker pauses between the two):
-        # the delivery comes again, applied twice unless the consumer is idempotent.
-        while not (child.done >= 25 and child.last_done == "order.confirmed") and \
-                asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.001)
-        applied = await child.kill()
+        # that delivery comes again, applied twice unless the consumer is idempotent.
+        applied = await child.kill_mid_batch(25, 30.0)
         await asyncio.sleep(down_s)
         await child.start()
         trial.faults.append({"fault": fault, "did": f"SIGKILL to the read-model consumer process after it applied "

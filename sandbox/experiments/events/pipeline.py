@@ -51,6 +51,7 @@ class Pipeline:
         self.services, self.broker, self.outbox, self.capture = services, broker, outbox, capture
         self.ledger, self.tuning = ledger, tuning
         self.child = child  # the read-model group in a process of its own (the consumer-killed fault)
+        self.orders_store: Any = None  # the order service's ModelStore (a migration fault runs on it)
         self.samples = Samples()
         self.errors: list[str] = []
         self.empty_rounds = 0  # relay rounds in a row that found nothing

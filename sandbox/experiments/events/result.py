@@ -67,6 +67,7 @@ class Trial:
             "hops": self.ledger.hop_summary(),
             "hop_histograms": {h: encode(hist) for h, hist in self.ledger.hops.items()},
             "place_ms": summarize(self.place), "place_n": self.place.get_total_count(),
+            "group_apply_ms": {g: summarize(h) for g, h in self.ledger.group_apply.items()},
             "reconciled": self.reconciled.to_json(), "saga": self.saga.to_json(),
             "lag": self.lag, "backlog": self.backlog, "retained_wal": self.retained,
             "faults": self.faults, "errors": self.errors,

@@ -36,6 +36,7 @@ class Roles:
     read_model: str
     broker: str
     capture: str
+    shared: bool = False  # the inventory service on the order service's database (inventory_db left unused)
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,13 @@ async def run_trial(settings: Settings, data: Dataset, roles: Roles, knobs: Knob
         capture = source.capture(orders) if roles.capture == "cdc" else None
         if capture is not None:
             exits.push_async_callback(capture.close)
-        inventory = registry.kind(roles.inventory_db).roles["inventory"](endpoint(settings, roles.inventory_db),
-                                                                        namespace)
-        closing(inventory)
+        if roles.shared:  # the inventory service on the order service's own database
+            inventory = source.shared_inventory(orders)
+            trial.layout = "shared-database"
+        else:
+            inventory = registry.kind(roles.inventory_db).roles["inventory"](endpoint(settings, roles.inventory_db),
+                                                                            namespace)
+            closing(inventory)
         read_model = registry.kind(roles.read_model).roles["read_model"](endpoint(settings, roles.read_model),
                                                                         namespace)
         closing(read_model)
@@ -110,6 +115,7 @@ async def run_trial(settings: Settings, data: Dataset, roles: Roles, knobs: Knob
              "namespace": namespace, "idempotent": knobs.rules.idempotent, "batch": knobs.tuning.batch,
              "delay_ms": child_delay_ms}, ledger)
         pipeline = Pipeline(services, broker, outbox, capture, ledger, knobs.tuning, child)
+        pipeline.orders_store = orders
         exits.push_async_callback(pipeline.stop)
         await pipeline.start()
         started = time.monotonic()

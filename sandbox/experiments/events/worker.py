@@ -4,8 +4,9 @@
 
 It applies each delivery of topic `orders` to the read model and acks it, writing one JSON line per delivery
 received and per delivery applied to stdout (the parent's ledger reads them). `delay_ms` per delivery stands for
-a slow handler (half before its effect, half between the effect and the ack), so that a kill lands inside a batch:
-fetched, part applied, the rest not acked, perhaps one applied and not acked.
+a slow handler (half before its effect, half between the effect and the ack); before acking an effect it waits
+for a line from the parent, which may kill it there instead: a kill inside a batch, after an effect, before its ack:
+fetched, part applied, the rest not acked, one applied and not acked.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ def _say(**line: Any) -> None:
     sys.stdout.flush()
 
 
-async def serve(spec: dict[str, Any]) -> None:
+async def serve() -> None:
+    reader = asyncio.StreamReader()
+    await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    spec = json.loads(await reader.readline())
     registry = StoreRegistry.built_in()
     broker_kind, view_kind = registry.kind(spec["broker"]), registry.kind(spec["read_model"])
     broker = broker_kind.roles["broker"](Endpoint(spec["broker"], spec["broker_url"]), spec["namespace"],
@@ -60,13 +64,17 @@ async def serve(spec: dict[str, Any]) -> None:
                 _say(done=event.id, key=event.key, seq=event.seq, type=event.type, t=event.times, received=received,
                      at=time.time())
                 await asyncio.sleep(pause)  # the handler's work after its effect, before the ack
+                if event.type == "order.confirmed":
+                    # The parent answers each effect with a line before the ack goes: where a kill lands is its
+                    # choice, not the scheduler's.
+                    await reader.readline()
                 await consumer.ack(d)
             except Exception as exc:  # not acked: it comes again
                 _say(failed=event.id, error=f"{type(exc).__name__}: {exc}"[:200])
 
 
 def main() -> None:
-    asyncio.run(serve(json.loads(sys.stdin.readline())))
+    asyncio.run(serve())
 
 
 if __name__ == "__main__":

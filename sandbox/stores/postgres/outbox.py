@@ -110,6 +110,12 @@ class PostgresEventSource:
     def outbox(self, store: Any) -> PostgresOutbox:
         return PostgresOutbox(_normalized(store))
 
+    def shared_inventory(self, store: Any) -> Any:
+        """The inventory service on this same database (the shared-database anti-pattern)."""
+        from sandbox.stores.postgres.shared_inventory import PostgresSharedInventory
+
+        return PostgresSharedInventory(_normalized(store))
+
     def capture(self, store: Any) -> Any:
         from sandbox.stores.postgres.cdc import PostgresChangeCapture
 
