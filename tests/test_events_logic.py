@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.config import Endpoint
 from sandbox.experiments.events.services import SUBSCRIPTIONS, SagaRules, event_id, new_event
 from sandbox.measure.event_ledger import Ledger, reconcile
 from sandbox.measure.saga_check import check_sagas, end_of
 from sandbox.stores.events import Event
-from tests.helpers import assert_usage_error, sandbox
+from tests.helpers import BUILT_IN, PROJECT, assert_usage_error, check_jsonschema, load, sandbox
 
 
 def test_an_event_survives_its_wire_form_and_a_republish_keeps_its_id() -> None:
@@ -102,3 +103,28 @@ def test_bad_events_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str]
     proc = sandbox("run", "events", "--orders", "10", *args, env={"SANDBOX_RESULTS_DIR": str(tmp_path / "r")})
     assert_usage_error(proc, *words)
     assert not (tmp_path / "r").exists()
+
+
+def test_the_kafka_overlay_matches_the_compose_spec_offline() -> None:
+    """Kafka is a compose overlay only (no Docker engine, no Kafka package here): checked against the spec."""
+    proc = check_jsonschema(PROJECT / "compose" / "kafka.yml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    service = load(PROJECT / "compose" / "kafka.yml")["services"]["kafka"]
+    assert all(str(p).startswith("127.0.0.1:") for p in service["ports"])
+
+
+@pytest.mark.parametrize("name", sorted(n for n, k in BUILT_IN.kinds.items() if "broker" in k.roles))
+def test_every_broker_part_offers_the_broker_protocol(name: str) -> None:
+    kind = BUILT_IN.kind(name)
+    broker = kind.roles["broker"](Endpoint(name, "x://127.0.0.1:1"), "sbx_x", {"max_deliveries": 4,
+                                                                                **kind.durability.defaults()})
+    for method in ("connect", "declare", "publish", "publish_many", "consumer", "lag", "dead_letters", "describe",
+                   "teardown", "close"):
+        assert callable(getattr(broker, method)), f"{name}: no {method}"
+    assert broker.name == name and broker.max_deliveries == 4
+
+
+def test_brokers_are_started_with_the_stores_but_are_no_stores_of_a_run() -> None:
+    brokers = {n for n, k in BUILT_IN.kinds.items() if "broker" in k.roles and n not in BUILT_IN.names}
+    assert brokers == {"nats", "rabbitmq"}
+    assert brokers <= set(BUILT_IN.started) and not brokers & set(BUILT_IN.names)
