@@ -12,6 +12,7 @@ queues count nothing, so there a failing delivery is rejected to the dead letter
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -45,6 +46,8 @@ class RabbitBroker:
         self.exchange: Any = None
         self._queues: list[str] = []
         self._version = ""
+        self.generation = 0  # connections opened: a consumer whose channel belongs to an older one starts again
+        self._lock = asyncio.Lock()
 
     def queue(self, topic: str, group: str) -> str:
         return f"{self.namespace}.{topic}.{group}"
@@ -54,11 +57,28 @@ class RabbitBroker:
         return f"{self.namespace}.dead-letters"
 
     async def connect(self) -> ServerInfo:
-        self.conn = await aio_pika.connect_robust(self.endpoint.url, timeout=10)
-        self.channel = await self.conn.channel(publisher_confirms=True)
+        await self._open()
         props = self.conn.transport.connection.server_properties
         self._version = str(props.get("version", "?"))
         return ServerInfo("RabbitMQ", self._version, f"{props.get('platform', '')!s}")
+
+    async def _open(self) -> None:
+        """A plain connection, reopened by whoever finds it closed (aio-pika's robust connection restored its
+        consumers unreliably after a broker restart here: the saga stalled, 97 events left in flight)."""
+        self.conn = await aio_pika.connect(self.endpoint.url, timeout=10)
+        self.channel = await self.conn.channel(publisher_confirms=True)
+        self.exchange = None
+        self.generation += 1
+
+    async def _ready(self) -> None:
+        if self.conn is None or self.conn.is_closed or self.channel is None or self.channel.is_closed:
+            async with self._lock:
+                if self.conn is None or self.conn.is_closed or self.channel.is_closed:
+                    with contextlib.suppress(Exception):
+                        await self.conn.close()
+                    await self._open()
+        if self.exchange is None:
+            self.exchange = await self.channel.get_exchange(f"{self.namespace}.events", ensure=False)
 
     async def declare(self, subscriptions: Mapping[str, Sequence[str]]) -> None:
         ch = self.channel
@@ -83,23 +103,34 @@ class RabbitBroker:
         return aio_pika.Message(event.encode(), delivery_mode=mode, message_id=event.id)
 
     async def publish(self, topic: str, event: Event) -> None:
+        await self._ready()
         # A timeout: a confirm asked for just before the connection dropped may never come (then the caller retries).
         await self.exchange.publish(self._message(event), routing_key=topic, mandatory=True,
                                     timeout=PUBLISH_TIMEOUT_S)
 
     async def publish_many(self, topic: str, events: Sequence[Event]) -> None:
         """In order on the one confirming channel, the confirms awaited together."""
+        await self._ready()
         await asyncio.gather(*(self.publish(topic, e) for e in events))
 
     def consumer(self, topic: str, group: str, member: str) -> RabbitConsumer:
         return RabbitConsumer(self, self.queue(topic, group))
 
     async def lag(self, topic: str, group: str) -> int:
-        """Ready messages (RabbitMQ's AMQP side does not count those delivered and not yet acked)."""
-        q = await self.channel.declare_queue(self.queue(topic, group), passive=True)
-        return int(q.declaration_result.message_count or 0)
+        """Ready messages (RabbitMQ's AMQP side does not count those delivered and not yet acked). On a channel of
+        its own each time: a passive declare that fails (a quorum queue still recovering after a restart) closes
+        its channel, and the publishing channel must not be that one."""
+        await self._ready()
+        ch = await self.conn.channel()
+        try:
+            q = await ch.declare_queue(self.queue(topic, group), passive=True)
+            return int(q.declaration_result.message_count or 0)
+        finally:
+            if not ch.is_closed:
+                await ch.close()
 
     async def dead_letters(self) -> list[bytes]:
+        await self._ready()
         ch = await self.conn.channel()
         try:
             q = await ch.declare_queue(self.dead_queue, passive=True)
@@ -118,6 +149,7 @@ class RabbitBroker:
     async def teardown(self) -> None:
         if self.channel is None:
             return
+        await self._ready()
         for name in self._queues:
             await self.channel.queue_delete(name)
         for name in ("events", "dead"):
@@ -132,9 +164,13 @@ class RabbitConsumer:
     def __init__(self, broker: RabbitBroker, queue: str):
         self.broker, self.queue_name = broker, queue
         self.channel: Any = None
+        self.generation = -1
         self.inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
 
     async def _start(self, prefetch: int) -> None:
+        await self.broker._ready()
+        self.generation = self.broker.generation
+        self.inbox = asyncio.Queue()  # what an old channel handed over cannot be acked on a new one: it comes again
         self.channel = await self.broker.conn.channel()
         await self.channel.set_qos(prefetch_count=prefetch)
         q = await self.channel.declare_queue(self.queue_name, passive=True)
@@ -145,7 +181,8 @@ class RabbitConsumer:
         await q.consume(take, no_ack=False)
 
     async def fetch(self, count: int, wait_s: float) -> list[Delivery]:
-        if self.channel is None:
+        if self.channel is None or self.channel.is_closed or self.broker.conn.is_closed or \
+                self.generation != self.broker.generation:
             await self._start(count)
         try:
             first = await asyncio.wait_for(self.inbox.get(), wait_s)
