@@ -68,6 +68,7 @@ async def test_a_member_gone_leaves_its_delivery_to_another(live: Settings, stor
 
 
 @pytest.mark.stores("postgres", "redis", "nats", "rabbitmq")
-def test_status_names_the_brokers() -> None:
+def test_status_names_the_brokers_and_the_cdc_path() -> None:
     proc = sandbox("status")
     assert "NATS" in proc.stdout and "RabbitMQ" in proc.stdout, proc.stdout
+    assert "wal_level=logical: change data capture possible" in proc.stdout  # the native launcher sets it

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from sandbox.cli.app import BackendOpt, ConfigOpt, StoresOpt, app, store_registry, workspace
-from sandbox.config import ensure_env_file
+from sandbox.config import endpoint, ensure_env_file
 from sandbox.errors import UsageError
 from sandbox.report.console import console, print_status
 from sandbox.stack import open_stack, recorded_backend, resolve_backend
@@ -66,5 +66,12 @@ def status(backend: BackendOpt = "auto", config: ConfigOpt = None) -> None:
     rows = asyncio.run(gather_status(settings, shown))
     rows += asyncio.run(replica_status(settings, ws, replica_nodes(settings, list(pids), list(registry.names))))
     print_status(chosen, rows, pids)
+    for row in rows:  # what the event experiments need of a store beyond answering (PostgreSQL's WAL level, slots)
+        part = registry.kind(row.store).roles.get("event_source")
+        if row.reachable and part is not None and hasattr(part, "status"):
+            try:
+                console.print(f"  {row.store}: {asyncio.run(part.status(endpoint(settings, row.store).url))}")
+            except Exception as exc:  # shown, not fatal: the store answered its own probe
+                console.print(f"  {row.store}: change data capture unknown ({type(exc).__name__})")
     if down := [r.store for r in rows if not r.reachable]:
         raise UsageError(f"not reachable: {', '.join(down)} (start them with `sandbox up`, or fix their URLs)")

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
+
 from sandbox.errors import UsageError
 from sandbox.stores.events import Event, SourceEvent
 from sandbox.stores.postgres.model_store import NormalizedStore
@@ -109,6 +111,19 @@ class PostgresEventSource:
 
     def outbox(self, store: Any) -> PostgresOutbox:
         return PostgresOutbox(_normalized(store))
+
+    async def status(self, url: str) -> str:
+        """For `sandbox status`: whether the server can do change data capture, and the slots that hold WAL."""
+        conn = await asyncpg.connect(url, timeout=8)
+        try:
+            level = await conn.fetchval("SHOW wal_level")
+            slots = await conn.fetch("SELECT slot_name, active, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) "
+                                     "FROM pg_replication_slots WHERE slot_type = 'logical'")
+        finally:
+            await conn.close()
+        held = ", ".join(f"{s[0]} ({'active' if s[1] else 'idle'}, {int(s[2] or 0):,} bytes retained)" for s in slots)
+        can = "change data capture possible" if level == "logical" else "no change data capture (needs logical)"
+        return f"wal_level={level}: {can}; logical slots: {held or 'none'}"
 
     def shared_inventory(self, store: Any) -> Any:
         """The inventory service on this same database (the shared-database anti-pattern)."""
