@@ -25,7 +25,9 @@ from sandbox.workload.model_file import load
 from sandbox.workload.params import ReadParams
 
 MODELS = Path(__file__).parent.parent / "models"
-KINDS = [n for n, k in StoreRegistry.built_in().kinds.items() if k.model_store is not None]
+# every kind that holds a model, and each built-in design of it ("mongo:referenced") as a store of its own
+KINDS = [name for n, k in StoreRegistry.built_in().kinds.items() if k.model_store is not None
+         for name in (n, *(f"{n}:{d}" for d in k.designs))]
 SHIPPED = ["orders", "telemetry", "social", "bookings"]
 SMALL = {"orders": {"customer": 60, "product": 40}, "social": {"user": 80}, "bookings": {"slot": 120},
          "telemetry": {"device": 30}}
