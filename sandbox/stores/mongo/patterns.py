@@ -18,7 +18,7 @@ from bson.decimal128 import Decimal128
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import OperationFailure
 
-from sandbox.stores.contract import AggregateRow, Answerer, NotAnswerable, Params
+from sandbox.stores.contract import AggregateRow, Answerer, NotAnswerable, Params, optimistic
 from sandbox.stores.mongo.mapping import filter_expr
 from sandbox.workload.oracle import TOKEN
 from sandbox.workload.schema import Pattern
@@ -186,7 +186,7 @@ def _decrement(store: MongoModelStore, p: Pattern) -> Answerer:
                 raise
         return True
 
-    return decrement
+    return optimistic(decrement)  # a write conflict aborts a transaction at once
 
 
 def _increment(store: MongoModelStore, p: Pattern) -> Answerer:
