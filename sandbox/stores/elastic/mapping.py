@@ -5,7 +5,10 @@ keyword too: sorts break ties on it), a strict mapping from the field types: `ke
 enums; `text` for text searched by word (with a `raw` keyword subfield when it is also matched exactly),
 `keyword` for other text; `scaled_float` with scaling_factor 10^scale for decimals (sent as strings, so
 `_source` reads back exactly; aggregations are doubles); `date` for timestamps; owned children `nested`
-(their parent key left out: the owner's `_id` is it). A pattern's filter becomes query clauses where it is a
+(their parent key left out: the owner's `_id` is it). Only what a search or aggregation reads is indexed (the
+key and the fields patterns filter, sort, group, sum or search on); the rest is stored only (`index: false`,
+no doc values: kept in `_source`, returned, never searched), which halves the stand-in's cost of indexing
+an order. A pattern's filter becomes query clauses where it is a
 comparison of fields with constants (Painless scripts, which arithmetic would need, do not run everywhere).
 """
 
@@ -63,46 +66,60 @@ class ElasticDesign:
 
 
 def derive(model: Model, namespace: str) -> ElasticDesign:
-    exact = _matched_exactly(model)
+    exact, queried = _matched_exactly(model), _queried(model)
     indices = {e.name: Index(e, f"{namespace}-{e.plural}", {"dynamic": "strict", "properties": properties(
-        model, e, exact, top=True)}) for e in model.entities.values() if e.role != "child"}
+        model, e, exact, queried, top=True)}) for e in model.entities.values() if e.role != "child"}
     return ElasticDesign(model, namespace, indices)
 
 
 def _matched_exactly(model: Model) -> set[tuple[str, str]]:
-    """(entity, field) pairs a pattern compares, sorts or groups by exactly (a text field then needs `raw`)."""
+    """(entity, field) pairs a pattern compares, sorts or groups by exactly (a searched text field then needs
+    its `raw` keyword subfield)."""
     out: set[tuple[str, str]] = set()
     for p in model.patterns.values():
         for f in (*p.where, *p.group_by, *([p.order_by] if p.order_by else []), *([p.range] if p.range else [])):
             out.add((p.entity, f))
-    for e in model.entities.values():
-        out.update((e.name, f.name) for f in e.fields if f.unique or f.name == e.key)
     return out
 
 
-def field_mapping(f: Field, exactly: bool) -> dict[str, Any]:
+def _queried(model: Model) -> set[tuple[str, str]]:
+    """(entity, field) pairs some search or aggregation reads: the key, and what patterns filter, sort, group,
+    bucket, sum, average or search on. Only these are indexed; the rest is kept in _source and returned."""
+    out = {(e.name, e.key) for e in model.entities.values() if e.key and e.role != "child"}
+    for p in model.patterns.values():
+        if p.kind not in ("find", "range", "search", "aggregate"):
+            continue  # get, updates and inserts go by _id
+        names = (*p.where, *p.group_by, *p.sums, *p.avgs, *(p.filter.names if p.filter is not None else ()),
+                 *(f for f in (p.order_by, p.range, p.field, p.bucket.field if p.bucket else None) if f))
+        out.update((p.entity, f) for f in names)
+    return out
+
+
+def field_mapping(f: Field, exactly: bool, indexed: bool) -> dict[str, Any]:
+    """A field's mapping; one no search reads is stored only (in _source: no index, no doc values)."""
     kind = f.type.kind
-    if kind == "decimal":
-        return {"type": "scaled_float", "scaling_factor": 10 ** f.type.scale}
-    if kind == "text":
-        if not f.text_search:
-            return {"type": "keyword"}
+    if kind == "text" and f.text_search:  # searched by word: the model says so
         out: dict[str, Any] = {"type": "text"}
         if exactly:
             out["fields"] = {"raw": {"type": "keyword"}}
         return out
-    return {"type": _TYPES[kind]}
+    if kind == "decimal":
+        out = {"type": "scaled_float", "scaling_factor": 10 ** f.type.scale}
+    else:
+        out = {"type": "keyword" if kind == "text" else _TYPES[kind]}
+    return out if indexed else {**out, "index": False, "doc_values": False}
 
 
-def properties(model: Model, e: Entity, exact: set[tuple[str, str]], top: bool) -> dict[str, Any]:
+def properties(model: Model, e: Entity, exact: set[tuple[str, str]], queried: set[tuple[str, str]],
+               top: bool) -> dict[str, Any]:
     props: dict[str, Any] = {}
     for f in e.stored_fields:
         if f.parent_key and not top:
             continue
-        props[f.name] = field_mapping(f, (e.name, f.name) in exact)
+        props[f.name] = field_mapping(f, (e.name, f.name) in exact, (e.name, f.name) in queried)
     for c in e.children:
         child = model.entity(c.entity)
-        props[c.name] = {"type": "nested", "properties": properties(model, child, exact, top=False)}
+        props[c.name] = {"type": "nested", "properties": properties(model, child, exact, queried, top=False)}
     return props
 
 
@@ -180,6 +197,8 @@ def _props(props: Mapping[str, Any]) -> str:
             out.append(f"{name}: scaled_float({m['scaling_factor']})")
         else:
             out.append(f"{name}: {m['type']}" + ("+raw" if "fields" in m else ""))
+        if m.get("index") is False:
+            out[-1] += " (stored only)"
     return ", ".join(out)
 
 
