@@ -17,8 +17,15 @@ import pytest
 
 from sandbox.config import Settings
 from sandbox.stores import make_model_store
-from sandbox.stores.contract import (BatchWrite, Conflict, NamespaceExists, NotAnswerable, Params, Upsert,
-                                     refuses_under_contention)
+from sandbox.stores.contract import (
+    BatchWrite,
+    Conflict,
+    NamespaceExists,
+    NotAnswerable,
+    Params,
+    Upsert,
+    refuses_under_contention,
+)
 from sandbox.stores.registry import StoreRegistry
 from sandbox.workload import oracle
 from sandbox.workload.dataset import Dataset, Instance, Sizes

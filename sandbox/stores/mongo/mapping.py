@@ -12,14 +12,12 @@ MongoDB's equality-sort-range rule), an index that is a prefix of another left o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from bson.decimal128 import Decimal128
-
 from sandbox.errors import UsageError
+from sandbox.stores.mongo.expressions import to_mongo
 from sandbox.workload.expr import Expr
 from sandbox.workload.schema import Entity, Field, Model, Pattern
 
@@ -28,8 +26,6 @@ POSITION = "_pos"  # a referenced child's place among its owner's children
 NO_VERSION = "_version"  # where an upsert keeps its version when the root declares no version field
 _BSON = {"id": "string", "keyword": "string", "text": "string", "enum": "string", "int": ["int", "long"],
          "decimal": "decimal", "float": ["double", "int", "long"], "timestamp": "date", "bool": "bool"}
-_CMP = {"==": "$eq", "!=": "$ne", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
-_BIN = {"+": "$add", "-": "$subtract", "*": "$multiply", "/": "$divide"}
 
 
 @dataclass(frozen=True)
@@ -191,50 +187,6 @@ def _check(model: Model, e: Entity, expr: Expr, embedded: bool) -> Any:
 def filter_expr(design: MongoDesign, entity: str, expr: Expr) -> Any:
     """A pattern's filter as a $expr over the entity's document, or None where there is no exact translation."""
     return to_mongo(expr, lambda n: "$" + design.path(entity, n), collections=design.embedded)
-
-
-class _Untranslatable(Exception):
-    pass
-
-
-def to_mongo(e: Expr, ref: Callable[[str], str], collections: bool) -> Any:
-    """An expression as a MongoDB aggregation expression (`ref(name)` is a field's path), or None when it
-    reads a parent, a collection that is not in the document, or rounds (MongoDB's $round is half-even)."""
-    if e.parent_names or (e.collections and not collections):
-        return None
-    try:
-        return _mongo(e.tree, ref)
-    except _Untranslatable:
-        return None
-
-
-def _mongo(t: tuple, ref: Callable[[str], str]) -> Any:
-    kind = t[0]
-    if kind == "lit":
-        v = t[1]
-        return Decimal128(v) if isinstance(v, Decimal) else {"$literal": v} if isinstance(v, str) else v
-    if kind == "name":
-        return ref(t[1])
-    if kind == "neg":
-        return {"$subtract": [0, _mongo(t[1], ref)]}
-    if kind == "not":
-        return {"$not": [_mongo(t[1], ref)]}
-    if kind == "bin":
-        return {_BIN[t[1]]: [_mongo(t[2], ref), _mongo(t[3], ref)]}
-    if kind == "cmp":
-        return {_CMP[t[1]]: [_mongo(t[2], ref), _mongo(t[3], ref)]}
-    if kind == "bool":
-        return {f"${t[1]}": [_mongo(x, ref) for x in t[2]]}
-    if kind == "if":
-        return {"$cond": [_mongo(t[1], ref), _mongo(t[2], ref), _mongo(t[3], ref)]}
-    if kind == "agg":
-        _, fn, coll, fld = t
-        if fn == "count":
-            return {"$size": ref(coll)}
-        return {f"${fn}": f"{ref(coll)}.{fld}"}
-    if kind == "abs":
-        return {"$abs": _mongo(t[1], ref)}
-    raise _Untranslatable(kind)  # round: half-even in MongoDB, half-up in the model
 
 
 def pattern_fields(p: Pattern) -> tuple[str, ...]:

@@ -136,7 +136,8 @@ class MongoModelStore:
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             first = errors[0].get("errmsg", "") if errors else str(exc)
-            raise SandboxError(f"MongoDB refused {len(errors)} of {len(instances)} {entity} documents: "
+            written = " (the batch's transaction wrote none of them)" if session is not None else ""
+            raise SandboxError(f"MongoDB refused {len(errors)} of {len(instances)} {entity} documents{written}: "
                                f"{first}"[:300]) from None
 
     def _child_collection(self, name: str) -> AsyncCollection:
