@@ -193,3 +193,10 @@ async def test_search_matches_whole_words_only(opened) -> None:
     assert 0 < len(want) <= 20 and set(await search(Params(word=word.upper()))) == want
     assert await search(Params(word=word[:-1])) == []
     assert await search(Params(word="la.p")) == []
+
+
+def test_every_pattern_is_bound_without_a_connection(settings: Settings) -> None:
+    for name in ("orders", "telemetry", "social", "bookings"):  # `sandbox model show` binds them all unconnected
+        model = load(MODELS / f"{name}.toml")
+        store = make_model_store(settings, "elastic", "sbx_test_unconnected", model)
+        assert all(store.answer(p) is not None for p in model.patterns.values())

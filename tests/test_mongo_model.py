@@ -247,3 +247,11 @@ async def test_several_targets_taken_all_or_none_under_contention(orders_store) 
     assert took >= 1
     assert (await store.read("product", p0["id"]))["inventory_count"] == p0["inventory_count"] - took
     assert (await store.read("product", p1["id"]))["inventory_count"] == p1["inventory_count"] - 2 * took
+
+
+def test_every_pattern_is_bound_without_a_connection(settings: Settings) -> None:
+    for name in ("orders", "telemetry", "social", "bookings"):  # `sandbox model show` binds them all unconnected
+        model = load(MODELS / f"{name}.toml")
+        for variant in ("mongo", "mongo:referenced"):
+            store = make_model_store(settings, variant, "sbx_test_unconnected", model)
+            assert all(store.answer(p) is not None for p in model.patterns.values())

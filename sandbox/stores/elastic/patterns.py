@@ -175,17 +175,16 @@ def _conditional(store: ElasticModelStore, p: Pattern, source: list[str],
                  conflict: Callable[[], Any]) -> Callable[[Params, Any], Awaitable[Any]]:
     """GET (realtime, with _seq_no) -> change(source, params): the fields to write or None -> update if unchanged."""
     index = store.design.index(p.entity)
-    es = store.es
 
     async def apply(params: Params, key: Any) -> Any:
-        doc = await es.options(ignore_status=404).get(index=index, id=key, source_includes=source)
+        doc = await store.es.options(ignore_status=404).get(index=index, id=key, source_includes=source)
         if not doc.get("found"):
             return None
         fields = change(doc["_source"], params)
         if fields is None:
             return False
         try:
-            await es.update(index=index, id=key, doc=fields, if_seq_no=doc["_seq_no"],
+            await store.es.update(index=index, id=key, doc=fields, if_seq_no=doc["_seq_no"],
                             if_primary_term=doc["_primary_term"], refresh=store.refresh)
         except ConflictError:
             return conflict()

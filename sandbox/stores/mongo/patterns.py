@@ -5,7 +5,8 @@ field then `_id` (the oracle's tie-break); search: a server-side `$regex` on wor
 on the stand-in; `$text` would stem and drop stop words anyway); aggregate: one `aggregate` ($match, $group
 with epoch-aligned buckets, exact Decimal128 sums); transition: one `update_one` with the version gate in
 the filter; decrement: one conditional `update_one` for a single target, a transaction for several;
-increment: `find_one_and_update`.
+increment: `find_one_and_update`. Answerers look their collection up per call: answer() needs no connection
+(`sandbox model show` asks every pattern without one).
 """
 
 from __future__ import annotations
@@ -81,19 +82,17 @@ def _get(store: MongoModelStore, p: Pattern) -> Answerer:
 
 
 def _find(store: MongoModelStore, p: Pattern) -> Answerer:
-    coll = store.collection(p.entity)
     direction = -1 if p.descending else 1
     sort = [(store.design.path(p.entity, p.order_by), direction), ("_id", direction)] if p.order_by else None
 
     async def find(params: Params) -> list[Any]:
-        cursor = coll.find(_match(store, p, params), {"_id": 1}, sort=sort, limit=p.limit)
+        cursor = store.collection(p.entity).find(_match(store, p, params), {"_id": 1}, sort=sort, limit=p.limit)
         return [d["_id"] for d in await cursor.to_list(None)]
 
     return find
 
 
 def _search(store: MongoModelStore, p: Pattern) -> Answerer:
-    coll = store.collection(p.entity)
     path = store.design.path(p.entity, str(p.field))
 
     async def search(params: Params) -> list[Any]:
@@ -101,13 +100,13 @@ def _search(store: MongoModelStore, p: Pattern) -> Answerer:
         # a word is a whole token ([A-Za-z0-9]+, any case, as the oracle splits text); anything else is in no text
         query = ({path: {"$regex": f"(^|[^A-Za-z0-9]){word}([^A-Za-z0-9]|$)", "$options": "i"}}
                  if TOKEN.fullmatch(word) else NOTHING)
-        return [d["_id"] for d in await coll.find(query, {"_id": 1}, limit=p.limit).to_list(None)]
+        found = await store.collection(p.entity).find(query, {"_id": 1}, limit=p.limit).to_list(None)
+        return [d["_id"] for d in found]
 
     return search
 
 
 def _aggregate(store: MongoModelStore, p: Pattern) -> Answerer:
-    coll = store.collection(p.entity)
     path = store.design.path
     key: dict[str, Any] = {}
     if p.bucket is not None:  # epoch-aligned buckets of every_ms, as the oracle's bucket_start
@@ -126,7 +125,7 @@ def _aggregate(store: MongoModelStore, p: Pattern) -> Answerer:
         match = _match(store, p, params)
         pipeline = ([{"$match": match}] if match else []) + [{"$group": group}]
         rows = []
-        for r in await (await coll.aggregate(pipeline)).to_list(None):
+        for r in await (await store.collection(p.entity).aggregate(pipeline)).to_list(None):
             k = r["_id"] or {}
             head = (EPOCH + timedelta(milliseconds=k["b"]),) if p.bucket is not None else ()
             rows.append(AggregateRow(
@@ -139,22 +138,21 @@ def _aggregate(store: MongoModelStore, p: Pattern) -> Answerer:
 
 
 def _transition(store: MongoModelStore, p: Pattern) -> Answerer:
-    coll = store.collection(p.entity)
     field = store.design.path(p.entity, str(p.field))
     version = store.design.path(p.entity, store.design.version_field)
     sources = list(p.sources or p.next)  # the states it may leave
 
     async def transition(params: Params) -> bool:
         # one document, one filtered update: the gate (older version, a state it may leave) and the write at once
-        result = await coll.update_one({"_id": params.key, version: {"$lt": params.version}, field: {"$in": sources}},
-                                       {"$set": {field: params.state, version: params.version}})
+        result = await store.collection(p.entity).update_one(
+            {"_id": params.key, version: {"$lt": params.version}, field: {"$in": sources}},
+            {"$set": {field: params.state, version: params.version}})
         return result.modified_count == 1
 
     return transition
 
 
 def _decrement(store: MongoModelStore, p: Pattern) -> Answerer:
-    coll = store.collection(p.entity)
     field = store.design.path(p.entity, str(p.field))
 
     def take(key: Any, amount: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -163,7 +161,7 @@ def _decrement(store: MongoModelStore, p: Pattern) -> Answerer:
     if "." not in (p.targets or ""):  # one target per operation: one conditional update is atomic by itself
         async def decrement_one(params: Params) -> bool:
             (key, amount), = params.targets
-            return (await coll.update_one(*take(key, amount))).modified_count == 1
+            return (await store.collection(p.entity).update_one(*take(key, amount))).modified_count == 1
 
         return decrement_one
 
@@ -173,7 +171,8 @@ def _decrement(store: MongoModelStore, p: Pattern) -> Answerer:
         async with store.client.start_session() as session:
             await session.start_transaction(write_concern=store.write_concern)
             try:
-                result = await coll.bulk_write([UpdateOne(*take(k, a)) for k, a in params.targets], session=session)
+                result = await store.collection(p.entity).bulk_write(
+                    [UpdateOne(*take(k, a)) for k, a in params.targets], session=session)
                 if result.modified_count != len(params.targets):
                     await session.abort_transaction()
                     return False
@@ -190,12 +189,12 @@ def _decrement(store: MongoModelStore, p: Pattern) -> Answerer:
 
 
 def _increment(store: MongoModelStore, p: Pattern) -> Answerer:
-    coll = store.collection(p.entity)
     field = store.design.path(p.entity, str(p.field))
 
     async def increment(params: Params) -> Any:
-        doc = await coll.find_one_and_update({"_id": params.key}, {"$inc": {field: params.amount}},
-                                             projection={field: 1, "_id": 0}, return_document=ReturnDocument.AFTER)
+        doc = await store.collection(p.entity).find_one_and_update(
+            {"_id": params.key}, {"$inc": {field: params.amount}}, projection={field: 1, "_id": 0},
+            return_document=ReturnDocument.AFTER)
         return None if doc is None else doc[field]
 
     return increment
