@@ -4,12 +4,15 @@ not reach on the real server: commands per write, the validator, duplicates, ref
 from __future__ import annotations
 
 import asyncio
+import decimal
+import random
 import secrets
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bson.decimal128 import Decimal128
 from pymongo import monitoring
 from pymongo.errors import DuplicateKeyError, OperationFailure, WriteError
 
@@ -17,6 +20,7 @@ from sandbox.config import Settings
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores import make_model_store
 from sandbox.stores.contract import NotAnswerable, Params, refuses_under_contention
+from sandbox.stores.mongo.documents import decimal128
 from sandbox.stores.mongo.expressions import to_mongo
 from sandbox.stores.mongo.mapping import POSITION, MongoDesign, derive
 from sandbox.workload.dataset import Dataset, Sizes
@@ -255,3 +259,13 @@ def test_every_pattern_is_bound_without_a_connection(settings: Settings) -> None
         for variant in ("mongo", "mongo:referenced"):
             store = make_model_store(settings, variant, "sbx_test_unconnected", model)
             assert all(store.answer(p) is not None for p in model.patterns.values())
+
+
+def test_decimal128_has_the_library_bits() -> None:
+    rng = random.Random(7)
+    values = [Decimal(rng.randint(-10 ** 14, 10 ** 14)).scaleb(-rng.randint(0, 8)) for _ in range(5000)]
+    values += [Decimal(x) for x in ("0", "-0.00", "0.01", "1E+3", "9" * 34, "NaN", "-Infinity")]
+    for v in values:
+        assert decimal128(v).bid == Decimal128(v).bid, v
+    with pytest.raises(decimal.Inexact):  # more digits than Decimal128 holds: refused, as the library refuses
+        decimal128(Decimal("1" * 40 + ".5"))
