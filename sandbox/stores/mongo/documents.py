@@ -32,7 +32,9 @@ def decimal128(d: Decimal) -> Decimal128:
     coefficient = 0
     for digit in digits:
         coefficient = coefficient * 10 + digit
-    return Decimal128(((sign << 63) | ((exp + 6176) << 49) | (coefficient >> 64), coefficient & _LOW))
+    high = (sign << 63) | ((exp + 6176) << 49) | (coefficient >> 64)
+    # Decimal128((high, low)) is the library's own form for BID bits; its type hints name a 3-tuple instead
+    return Decimal128((high, coefficient & _LOW))  # type: ignore[arg-type]
 
 
 class Codec:
