@@ -8,6 +8,7 @@ from sandbox.config import Backend
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.mongo.adapter import WRITE_CONCERNS, MongoStore
 from sandbox.stores.mongo.markers import MongoMarkers
+from sandbox.stores.mongo.model_store import MongoModelStore
 from sandbox.stores.mongo.native import LAUNCHER
 from sandbox.stores.mongo.replica import REPLICATION
 from sandbox.stores.replication import replica_url_setting
@@ -33,4 +34,6 @@ KIND = StoreKind(
                   f"write concern {v['write_concern']}"),
     replication=REPLICATION, client_libraries=("pymongo",),
     markers=MongoMarkers(),
+    model_store=MongoModelStore,
+    designs={"referenced": {"children": "referenced"}},  # the default is "embedded"
 )
