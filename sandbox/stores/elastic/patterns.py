@@ -11,25 +11,36 @@ a GET with _seq_no, the check, an update with if_seq_no / if_primary_term; a 409
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from elasticsearch import ConflictError
 
 from sandbox.stores.contract import AggregateRow, Answerer, Conflict, NotAnswerable, Params, exact, optimistic
 from sandbox.stores.elastic.mapping import filter_query, wire
 from sandbox.workload.oracle import TOKEN
-from sandbox.workload.schema import Pattern
+from sandbox.workload.schema import Model, Pattern
 
-if TYPE_CHECKING:
-    from sandbox.stores.elastic.model_store import ElasticModelStore
+
+class Host(Protocol):
+    """What the answerers use of the store (model_store.py)."""
+
+    design: Any  # mapping.ElasticDesign
+    model: Model
+    es: Any  # AsyncElasticsearch
+
+    version_field: str
+    refresh: str | None  # the refresh parameter writes send (None: not sent)
+
+    async def fetch(self, entity: str, key: Any, left_out: Sequence[str]) -> dict[str, Any] | None: ...
+    async def write(self, instance: dict[str, Any]) -> None: ...
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PAGE = 10_000  # composite buckets per request; more groups than this page on with after_key
 
 
-def answerer(store: ElasticModelStore, p: Pattern) -> Answerer | NotAnswerable:
+def answerer(store: Host, p: Pattern) -> Answerer | NotAnswerable:
     why = store.design.unanswerable(p)
     if why is not None:
         return NotAnswerable(why)
@@ -40,7 +51,7 @@ def answerer(store: ElasticModelStore, p: Pattern) -> Answerer | NotAnswerable:
     return _refreshed_once(store, p, made) if p.kind in ("find", "range", "search", "aggregate") else made
 
 
-def _refreshed_once(store: ElasticModelStore, p: Pattern, fn: Answerer) -> Answerer:
+def _refreshed_once(store: Host, p: Pattern, fn: Answerer) -> Answerer:
     index = store.design.index(p.entity)
     fresh = False
 
@@ -54,7 +65,7 @@ def _refreshed_once(store: ElasticModelStore, p: Pattern, fn: Answerer) -> Answe
     return call
 
 
-def _filters(store: ElasticModelStore, p: Pattern, params: Params) -> list[dict[str, Any]]:
+def _filters(store: Host, p: Pattern, params: Params) -> list[dict[str, Any]]:
     exact_field = store.design.exact
     out: list[dict[str, Any]] = []
     for f, v in params.values.items():
@@ -68,7 +79,7 @@ def _filters(store: ElasticModelStore, p: Pattern, params: Params) -> list[dict[
     return out
 
 
-def _insert(store: ElasticModelStore, p: Pattern) -> Answerer:
+def _insert(store: Host, p: Pattern) -> Answerer:
     preset = dict(p.set)
 
     async def insert(params: Params) -> None:
@@ -78,7 +89,7 @@ def _insert(store: ElasticModelStore, p: Pattern) -> Answerer:
     return insert
 
 
-def _get(store: ElasticModelStore, p: Pattern) -> Answerer:
+def _get(store: Host, p: Pattern) -> Answerer:
     left_out = [c.name for c in store.model.entity(p.entity).children if c.name not in p.include]
 
     async def get(params: Params) -> Any:
@@ -87,7 +98,7 @@ def _get(store: ElasticModelStore, p: Pattern) -> Answerer:
     return get
 
 
-def _keys(store: ElasticModelStore, p: Pattern, query: Callable[[Params], dict[str, Any]],
+def _keys(store: Host, p: Pattern, query: Callable[[Params], dict[str, Any]],
           sort: list[dict[str, str]] | None) -> Answerer:
     index = store.design.index(p.entity)
 
@@ -99,14 +110,14 @@ def _keys(store: ElasticModelStore, p: Pattern, query: Callable[[Params], dict[s
     return keys
 
 
-def _find(store: ElasticModelStore, p: Pattern) -> Answerer:
+def _find(store: Host, p: Pattern) -> Answerer:
     direction = "desc" if p.descending else "asc"
     key = store.model.entity(p.entity).key
     sort = [{store.design.exact(p.entity, p.order_by): direction}, {key: direction}] if p.order_by else None
     return _keys(store, p, lambda params: {"bool": {"filter": _filters(store, p, params)}}, sort)
 
 
-def _search(store: ElasticModelStore, p: Pattern) -> Answerer:
+def _search(store: Host, p: Pattern) -> Answerer:
     field = str(p.field)
 
     def query(params: Params) -> dict[str, Any]:
@@ -118,7 +129,7 @@ def _search(store: ElasticModelStore, p: Pattern) -> Answerer:
     return _keys(store, p, query, None)
 
 
-def _aggregate(store: ElasticModelStore, p: Pattern) -> Answerer:
+def _aggregate(store: Host, p: Pattern) -> Answerer:
     index = store.design.index(p.entity)
     entity = store.model.entity(p.entity)
     metrics: dict[str, Any] = {f"s{i}": {"sum": {"field": f}} for i, f in enumerate(p.sums)}
@@ -170,7 +181,7 @@ def _sum(kind: str, value: float) -> Any:
     return int(value) if kind == "int" else value
 
 
-def _conditional(store: ElasticModelStore, p: Pattern, source: list[str],
+def _conditional(store: Host, p: Pattern, source: list[str],
                  change: Callable[[dict[str, Any], Params], dict[str, Any] | None],
                  conflict: Callable[[], Any]) -> Callable[[Params, Any], Awaitable[Any]]:
     """GET (realtime, with _seq_no) -> change(source, params): the fields to write or None -> update if unchanged."""
@@ -193,7 +204,7 @@ def _conditional(store: ElasticModelStore, p: Pattern, source: list[str],
     return apply
 
 
-def _transition(store: ElasticModelStore, p: Pattern) -> Answerer:
+def _transition(store: Host, p: Pattern) -> Answerer:
     field, version = str(p.field), store.version_field
     sources = set(p.sources or p.next)
 
@@ -210,7 +221,7 @@ def _transition(store: ElasticModelStore, p: Pattern) -> Answerer:
     return optimistic(transition)
 
 
-def _decrement(store: ElasticModelStore, p: Pattern) -> Answerer:
+def _decrement(store: Host, p: Pattern) -> Answerer:
     field = str(p.field)
 
     def change(src: dict[str, Any], params: Params) -> dict[str, Any] | None:
@@ -226,7 +237,7 @@ def _decrement(store: ElasticModelStore, p: Pattern) -> Answerer:
     return optimistic(decrement)
 
 
-def _increment(store: ElasticModelStore, p: Pattern) -> Answerer:
+def _increment(store: Host, p: Pattern) -> Answerer:
     field = str(p.field)
 
     def lost() -> Any:

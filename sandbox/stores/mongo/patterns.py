@@ -11,9 +11,10 @@ increment: `find_one_and_update`. Answerers look their collection up per call: a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bson.decimal128 import Decimal128
 from pymongo import ReturnDocument, UpdateOne
@@ -22,16 +23,26 @@ from pymongo.errors import OperationFailure
 from sandbox.stores.contract import AggregateRow, Answerer, NotAnswerable, Params, optimistic
 from sandbox.stores.mongo.mapping import filter_expr
 from sandbox.workload.oracle import TOKEN
-from sandbox.workload.schema import Pattern
+from sandbox.workload.schema import Model, Pattern
 
-if TYPE_CHECKING:
-    from sandbox.stores.mongo.model_store import MongoModelStore
+
+class Host(Protocol):
+    """What the answerers use of the store (model_store.py)."""
+
+    design: Any  # mapping.MongoDesign
+    model: Model
+    client: Any  # AsyncMongoClient
+    write_concern: Any
+
+    def collection(self, entity: str) -> Any: ...
+    async def fetch(self, entity: str, key: Any, left_out: Mapping[str, int]) -> dict[str, Any] | None: ...
+    async def write(self, instance: dict[str, Any]) -> None: ...
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NOTHING: dict[str, Any] = {"_id": {"$in": []}}  # a filter no document matches
 
 
-def answerer(store: MongoModelStore, p: Pattern) -> Answerer | NotAnswerable:
+def answerer(store: Host, p: Pattern) -> Answerer | NotAnswerable:
     why = store.design.unanswerable(p)
     if why is not None:
         return NotAnswerable(why)
@@ -47,7 +58,7 @@ def _value(v: Any) -> Any:
     return [_value(x) for x in v] if isinstance(v, list) else v
 
 
-def _match(store: MongoModelStore, p: Pattern, params: Params) -> dict[str, Any]:
+def _match(store: Host, p: Pattern, params: Params) -> dict[str, Any]:
     """The filter of a find / range / aggregate: equality (IN for a list), the window, the filter expression."""
     path = store.design.path
     out: dict[str, Any] = {}
@@ -61,7 +72,7 @@ def _match(store: MongoModelStore, p: Pattern, params: Params) -> dict[str, Any]
     return out
 
 
-def _insert(store: MongoModelStore, p: Pattern) -> Answerer:
+def _insert(store: Host, p: Pattern) -> Answerer:
     preset = dict(p.set)
 
     async def insert(params: Params) -> None:
@@ -71,7 +82,7 @@ def _insert(store: MongoModelStore, p: Pattern) -> Answerer:
     return insert
 
 
-def _get(store: MongoModelStore, p: Pattern) -> Answerer:
+def _get(store: Host, p: Pattern) -> Answerer:
     entity = store.model.entity(p.entity)
     left_out = {c.name: 0 for c in entity.children if c.name not in p.include}
 
@@ -81,7 +92,7 @@ def _get(store: MongoModelStore, p: Pattern) -> Answerer:
     return get
 
 
-def _find(store: MongoModelStore, p: Pattern) -> Answerer:
+def _find(store: Host, p: Pattern) -> Answerer:
     direction = -1 if p.descending else 1
     sort = [(store.design.path(p.entity, p.order_by), direction), ("_id", direction)] if p.order_by else None
 
@@ -92,7 +103,7 @@ def _find(store: MongoModelStore, p: Pattern) -> Answerer:
     return find
 
 
-def _search(store: MongoModelStore, p: Pattern) -> Answerer:
+def _search(store: Host, p: Pattern) -> Answerer:
     path = store.design.path(p.entity, str(p.field))
 
     async def search(params: Params) -> list[Any]:
@@ -106,7 +117,7 @@ def _search(store: MongoModelStore, p: Pattern) -> Answerer:
     return search
 
 
-def _aggregate(store: MongoModelStore, p: Pattern) -> Answerer:
+def _aggregate(store: Host, p: Pattern) -> Answerer:
     path = store.design.path
     key: dict[str, Any] = {}
     if p.bucket is not None:  # epoch-aligned buckets of every_ms, as the oracle's bucket_start
@@ -137,7 +148,7 @@ def _aggregate(store: MongoModelStore, p: Pattern) -> Answerer:
     return aggregate
 
 
-def _transition(store: MongoModelStore, p: Pattern) -> Answerer:
+def _transition(store: Host, p: Pattern) -> Answerer:
     field = store.design.path(p.entity, str(p.field))
     version = store.design.path(p.entity, store.design.version_field)
     sources = list(p.sources or p.next)  # the states it may leave
@@ -152,7 +163,7 @@ def _transition(store: MongoModelStore, p: Pattern) -> Answerer:
     return transition
 
 
-def _decrement(store: MongoModelStore, p: Pattern) -> Answerer:
+def _decrement(store: Host, p: Pattern) -> Answerer:
     field = store.design.path(p.entity, str(p.field))
 
     def take(key: Any, amount: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -188,7 +199,7 @@ def _decrement(store: MongoModelStore, p: Pattern) -> Answerer:
     return optimistic(decrement)  # a write conflict aborts a transaction at once
 
 
-def _increment(store: MongoModelStore, p: Pattern) -> Answerer:
+def _increment(store: Host, p: Pattern) -> Answerer:
     field = store.design.path(p.entity, str(p.field))
 
     async def increment(params: Params) -> Any:
