@@ -67,9 +67,12 @@ def list_options(config: ConfigOpt = None) -> None:
 @app.command("run")
 def run_scenario(
     name: Annotated[str, typer.Argument(help="scenario name (see `sandbox scenarios`)")],
-    orders: Annotated[int | None, typer.Option(help="orders to write to each store")] = None,
+    orders: Annotated[int | None, typer.Option("--orders", "--count", help="root instances to write to each store "
+                                               "(orders, for the orders model)")] = None,
+    model: Annotated[str | None, typer.Option(help="the domain model: a name (models/NAME.toml, `sandbox model "
+                                              "list`) or a model file's path (default: the scenario's, orders)")] = None,
     concurrency: Annotated[int | None, typer.Option(help="concurrent operations per store")] = None,
-    batch: Annotated[int | None, typer.Option(help="orders per write operation (1 = one at a time)")] = None,
+    batch: Annotated[int | None, typer.Option(help="root instances per write operation (1 = one at a time)")] = None,
     seed: Annotated[int | None, typer.Option(help="workload seed (default: random, printed and stored)")] = None,
     stores: StoresOpt = None,
     strategies: Annotated[str | None, typer.Option(help="comma-separated write strategies: " + ",".join(
@@ -111,7 +114,8 @@ def run_scenario(
     chosen_options = {**config_options(config), **scenario.defaults.options,
                       **dict(parse_pair(pair) for pair in option or [])}
     given: dict[str, Any] = {
-        "orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "options": chosen_options,
+        "orders": orders, "model": model, "concurrency": concurrency, "batch": batch, "seed": seed,
+        "options": chosen_options,
         "stores": tuple(registry.parse(stores)) if stores is not None else None, "keep": keep or None,
         "strategies": tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else None,
         "rate": rate, "arrival": arrival, "warmup_s": warmup, "duration_s": duration, "processes": processes,
@@ -173,15 +177,18 @@ def calibrate(
     ops: Annotated[int, typer.Option(help="write operations against the no-op store")] = 200_000,
     concurrency: Annotated[int, typer.Option(help="concurrent operations")] = 8,
     rate: Annotated[float | None, typer.Option(help="open loop at this rate (default: closed loop)")] = None,
+    model: Annotated[str, typer.Option(help="the model whose root instances are generated")] = "orders",
 ) -> None:
     """Print the harness's own overhead per operation (no-op store, all three times recorded)."""
     from sandbox.measure.calibrate import measure_generation, measure_harness
     from sandbox.measure.load import LoadPlan
+    from sandbox.workload import model_file
 
     if ops <= 0:
         raise UsageError(f"--ops must be a positive whole number, got {ops}")
     plan = LoadPlan(concurrency, rate).validated()
-    results = [run_loop(measure_harness(ops, plan, generate=False)),
-               run_loop(measure_harness(min(ops, 20_000), plan, generate=True)),
-               measure_generation(min(ops, 50_000))]
+    loaded = model_file.load(model_file.find(workspace().project_dir, model))
+    results = [run_loop(measure_harness(loaded, ops, plan, generate=False)),
+               run_loop(measure_harness(loaded, min(ops, 20_000), plan, generate=True)),
+               measure_generation(loaded, min(ops, 50_000))]
     print_calibration(results)

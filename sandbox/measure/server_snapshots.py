@@ -9,20 +9,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.stores.base import Store
+from sandbox.stores.contract import ServerCounters
 from sandbox.stores.server_stats import ServerStats, unavailable
 
 SNAPSHOT_TIMEOUT_S = 5.0  # a paused or restarting server costs a phase at most this much
 
 
-async def snapshot_all(stores: Sequence[Store]) -> dict[str, ServerStats]:
+async def snapshot_all(stores: Sequence[Any]) -> dict[str, ServerStats]:
     """Every store's statistics now; a store that cannot answer (down, stand-in) gets an `unavailable` entry."""
-    async def one(store: Store) -> ServerStats:
+    async def one(store: Any) -> ServerStats:
+        if not isinstance(store, ServerCounters):
+            return unavailable("-", f"{store.name}: the sandbox does not ask this server for statistics")
+        name = store.name
         try:
             async with asyncio.timeout(SNAPSHOT_TIMEOUT_S):
                 return await store.server_stats()
         except Exception as exc:
-            return unavailable("-", f"{store.name}: no statistics ({type(exc).__name__}: {str(exc)[:120]})")
+            return unavailable("-", f"{name}: no statistics ({type(exc).__name__}: {str(exc)[:120]})")
 
     results = await asyncio.gather(*(one(s) for s in stores))
     return {s.name: r for s, r in zip(stores, results, strict=True)}

@@ -6,11 +6,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sandbox.measure.latency import FLUSH_EVERY, OpStats
-from sandbox.stores.base import Store
-from sandbox.workload.model import Order, OrderRecord
+from sandbox.stores.contract import BatchWrite
 
 T = TypeVar("T")
 
@@ -178,30 +177,43 @@ class TimedCalls:
 
 
 class TimedStore(TimedCalls):
-    """Wraps a Store: every call to it is timed (TimedCalls), under the store's name."""
+    """Wraps a model store (stores/contract.py): every call to it is timed (TimedCalls), under the store's name.
 
-    def __init__(self, store: Store, op_timeout_s: float = 10.0, listeners: Sequence[Listener] = ()):
+    `entity` and `key` name the root the run writes (write, read): keys are what a history records."""
+
+    def __init__(self, store: Any, op_timeout_s: float = 10.0, listeners: Sequence[Listener] = (),
+                 entity: str = "", key: str = "id"):
         super().__init__(store.name, op_timeout_s, listeners)
         self.store = store
+        self.entity, self.key = entity, key
 
     @property
     def name(self) -> str:
-        return self.store.name  # the adapter's, even if it is renamed after wrapping
+        return str(self.store.name)  # the adapter's, even if it is renamed after wrapping
 
-    async def write(self, order: Order, intended_ns: int | None = None, begun_ns: int | None = None) -> bool:
-        return (await self.call("write", lambda: self.store.write(order), (order.id,), intended_ns, begun_ns))[0]
+    async def write(self, instance: dict[str, Any], intended_ns: int | None = None,
+                    begun_ns: int | None = None) -> bool:
+        return (await self.call("write", lambda: self.store.write(instance), (str(instance[self.key]),), intended_ns,
+                                begun_ns))[0]
 
-    async def write_batch(self, orders: Sequence[Order], intended_ns: int | None = None,
+    async def write_batch(self, instances: Sequence[dict[str, Any]], intended_ns: int | None = None,
                           begun_ns: int | None = None) -> bool:
-        if len(orders) == 1:
-            order = orders[0]
-            return (await self.call("write", lambda: self.store.write(order), (order.id,), intended_ns,
-                                    begun_ns))[0]
-        return (await self.call("write", lambda: self.store.write_batch(orders), tuple(o.id for o in orders),
-                                intended_ns, begun_ns))[0]
+        if len(instances) == 1:
+            return await self.write(instances[0], intended_ns, begun_ns)
+        keys = tuple(str(i[self.key]) for i in instances)
+        return (await self.call("write", lambda: write_all(self.store, instances), keys, intended_ns, begun_ns))[0]
 
-    async def read(self, order_id: str) -> tuple[bool, OrderRecord | None]:
-        return await self.call("read", lambda: self.store.read(order_id), (order_id,))
+    async def read(self, key: Any) -> tuple[bool, dict[str, Any] | None]:
+        return await self.call("read", lambda: self.store.read(self.entity, key), (str(key),))
+
+
+async def write_all(store: Any, instances: Sequence[dict[str, Any]]) -> None:
+    """Several roots in one round trip where the store has one (BatchWrite), else one by one."""
+    if isinstance(store, BatchWrite):
+        await store.write_batch(instances)
+        return
+    for instance in instances:
+        await store.write(instance)
 
 
 def _is_connection_error(exc: BaseException) -> bool:

@@ -20,7 +20,8 @@ PROCESS_MODES = ("one", "per-store")
 class RunParams:
     """What a run does; scenario defaults, then command-line options."""
 
-    orders: int = 3000
+    orders: int = 3000  # root instances written (orders, for the orders model; --count is the same)
+    model: str = "orders"  # a model name (models/NAME.toml) or a model file's path
     concurrency: int = 8
     batch: int = 1
     seed: int | None = None  # None: a fresh random seed, printed and stored with the results
@@ -29,7 +30,9 @@ class RunParams:
     # Store options by <store>.<option> (-o redis.client=valkey-glide), each declared and checked by its kind.
     options: dict[str, Any] = field(default_factory=dict)
     op_timeout_s: float = 10.0
-    order_spacing_ms: int = 10  # milliseconds between orders' created_at (analytics spreads them over hours)
+    # Milliseconds between root instances' spaced timestamps (analytics spreads orders over hours); None: the
+    # model's own spacing.
+    order_spacing_ms: int | None = None
     strategies: tuple[str, ...] = ()  # write strategies to compare (scenario `strategies` and its kin)
     # How the write phase issues load (see sandbox.measure.load and docs/measurement.md).
     rate: float | None = None  # open loop: operations per second per store; None: closed loop
@@ -45,7 +48,8 @@ class RunParams:
                         self.duration_s, self.seed or 0).validated()
 
     def validated(self, registry: StoreRegistry | None = None) -> RunParams:
-        if not isinstance(self.order_spacing_ms, int) or self.order_spacing_ms < 10:
+        if self.order_spacing_ms is not None and (not isinstance(self.order_spacing_ms, int)
+                                                   or self.order_spacing_ms < 10):
             raise UsageError(f"order_spacing_ms must be a whole number >= 10, got {self.order_spacing_ms!r}")
         for name in ("orders", "concurrency", "batch"):
             if getattr(self, name) <= 0:

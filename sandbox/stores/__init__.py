@@ -25,9 +25,11 @@ def split_variant(name: str) -> tuple[str, str | None]:
 
 
 def make_model_store(settings: Settings, name: str, namespace: str, model: Any, connections: int = 8,
-                     **options: Any) -> Any:
+                     chosen: Mapping[str, Any] | None = None, **options: Any) -> Any:
     """A model store (stores/contract.py) for "kind" or "kind:variant"; a variant is the kind's own design or
-    one the model file declares ([variant.NAME] store = kind)."""
+    one the model file declares ([variant.NAME] store = kind). `chosen`: the run's store options
+    (`redis.client` -> value; each kind takes its own, defaults otherwise), `options`: settings passed
+    directly (durability client knobs, a design's options in tests)."""
     from sandbox.errors import UsageError
 
     kind_name, variant = split_variant(name)
@@ -45,7 +47,9 @@ def make_model_store(settings: Settings, name: str, namespace: str, model: Any, 
             known = sorted([*kind.designs, *(v for v, d in model.variants.items() if d.store == kind_name)])
             raise UsageError(f"{name}: {kind_name} has no design {variant!r}; choose from "
                              f"{', '.join(known) or 'none (use ' + kind_name + ')'}")
-    store = kind.model_store(endpoint(settings, kind_name), namespace, model,
-                             {"connections": connections, **design, **options})
+    declared = {o.target: (chosen or {}).get(f"{kind_name}.{o.name}", o.default) for o in kind.options}
+    made_with = {"connections": connections, **declared, **design, **options}
+    store = kind.model_store(endpoint(settings, kind_name), namespace, model, made_with)
     store.name = name
+    store.made_with = made_with  # a worker process builds the same store again (measure/processes.py)
     return store

@@ -35,6 +35,7 @@ from typing import Any, Protocol, runtime_checkable
 from sandbox.config import Endpoint
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import ServerInfo
+from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.dataset import Dataset, Instance
 from sandbox.workload.params import AggregateRow, Params
 from sandbox.workload.schema import Entity, Model, Pattern
@@ -85,6 +86,7 @@ class ModelStore(Protocol):
     """The required core (see the module docstring for the rules)."""
 
     name: str  # the instance's name in a run: the kind's, or "kind:variant"
+    endpoint: Endpoint
     namespace: str
     money: str  # how it keeps exact decimals: "exact decimal", "scaled_float", "float64", ...
 
@@ -117,6 +119,12 @@ class Upsert(Protocol):
 class SearchPath(Protocol):
     async def visible(self, key: Any) -> bool:
         """Whether a reader's query path (a search, a time-series query) finds the instance now."""
+
+
+@runtime_checkable
+class ServerCounters(Protocol):
+    async def server_stats(self) -> ServerStats:
+        """What the server reports about its own work now (stores/server_stats.py); cumulative counters."""
 
 
 @runtime_checkable

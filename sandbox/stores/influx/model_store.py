@@ -32,7 +32,7 @@ class InfluxModelStore:
 
     def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
         self.name = "influx"
-        self.namespace = namespace
+        self.endpoint, self.namespace = endpoint, namespace
         self.model = model
         self.design = mapping.derive(model, options)
         self._base = InfluxStore(endpoint, namespace, StoreOptions(connections=int(options.get("connections", 8))))

@@ -20,9 +20,11 @@ import asyncpg
 from sandbox.config import Endpoint
 from sandbox.stores.base import ServerInfo
 from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Params, Record
+from sandbox.stores.postgres import stats
 from sandbox.stores.postgres.mapping import Design, derive
 from sandbox.stores.postgres.patterns import Layout, Patterns, possible_key
 from sandbox.stores.postgres.rows import Rows
+from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.dataset import Dataset, Instance
 from sandbox.workload.schema import Model, Pattern
 
@@ -56,6 +58,10 @@ class PostgresModelBase:
         version = await self.pool.fetchval("SHOW server_version")
         number, _, build = version.partition(" ")
         return ServerInfo("PostgreSQL", number, build.strip("()"))
+
+    async def server_stats(self) -> ServerStats:
+        """What the server counts of its own work (stats.py), for the run's server statistics."""
+        return await stats.snapshot(self.pool, self.namespace)
 
     async def server_settings(self) -> dict[str, str]:
         return {name: await self.pool.fetchval(f"SHOW {name}") for name in ("fsync", "synchronous_commit")}

@@ -64,7 +64,7 @@ class RedisModelStore:
             raise UsageError(f"redis_client={client}: the Redis model store speaks through redis-py only so far "
                              "(valkey-glide serves the order adapter); drop the option or choose redis-py")
         self.name = "redis"
-        self.namespace = namespace
+        self.endpoint, self.namespace = endpoint, namespace
         self.model = model
         self.design = mapping.derive(model, options)
         self._base = RedisStore(endpoint, namespace, RedisOptions(connections=int(options.get("connections", 8))))
