@@ -32,6 +32,8 @@ KIND = StoreKind(
     roles={"cache_origin": PostgresOriginRole(), "hash_partitioning": HashPartitionedOrders,
            # exact decimal money and SQL: the answers the other stores' are compared with
            "analytics_reference": "exact DECIMAL sums in SQL",
-           # the outbox's, event store's and saga's transactions and LISTEN/NOTIFY (sandbox/strategies/)
+           # the write strategies' source of truth (sandbox/strategies/): both designs are a TransactionalSource
+           # (stores/contract.py; model_store.py): a root instance and the strategies' rows in one transaction,
+           # LISTEN/NOTIFY
            "source_of_truth": "transactions + LISTEN/NOTIFY"},
 )
