@@ -31,9 +31,7 @@ from sandbox.stores.kind import Durability
 from sandbox.stores.registry import StoreRegistry
 from sandbox.strategies.catchup import Workers
 from sandbox.strategies.event_sourcing import Projection
-from sandbox.workload import model_file
 from sandbox.workload.dataset import Dataset, Sizes
-from sandbox.workload.schema import Model
 
 PROJECT = Path(__file__).resolve().parent.parent
 BUILT_IN = StoreRegistry.built_in()
@@ -110,13 +108,9 @@ def private_stack(stores: list[str]) -> Iterator[tuple[NativeStack, Settings]]:
 
 
 # -- the strategy tests --------------------------------------------------------------------------------
-def shipped_model(name: str = "orders") -> Model:
-    return model_file.load(model_file.find(PROJECT, name), BUILT_IN.kinds)
-
-
 def orders(seed: int, count: int, **reference: int) -> Dataset:
     """The orders model's data for a seed: `count` orders, reference entities at the model's counts or these."""
-    return Dataset(shipped_model(), seed, Sizes(count, reference or None))
+    return Dataset(model("orders"), seed, Sizes(count, reference or None))
 
 
 def shared_settings() -> Settings:

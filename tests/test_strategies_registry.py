@@ -10,15 +10,14 @@ from sandbox.scenario.spec import RunParams
 from sandbox.stores import make_model_store
 from sandbox.stores.contract import Upsert
 from sandbox.strategies.registry import STRATEGIES, brought_along, check_strategies, strategy_class
-from tests.helpers import shared_settings, shipped_model, validate_phase
+from tests.helpers import model, shared_settings, validate_phase
 
-ORDERS = shipped_model("orders")
+ORDERS = model("orders")
 
 
 def made(*names: str, model_name: str = "orders") -> dict[str, object]:
     """The run's model stores for these kinds, made as a run makes them (nothing connects)."""
-    model = ORDERS if model_name == "orders" else shipped_model(model_name)
-    return {n: make_model_store(shared_settings(), n, "sbx_test_registry", model) for n in names}
+    return {n: make_model_store(shared_settings(), n, "sbx_test_registry", model(model_name)) for n in names}
 
 
 def test_names_and_tags_are_unique_and_every_strategy_describes_itself() -> None:
