@@ -30,13 +30,14 @@ class Setup:
     origin: Origin
     namespace: str
     ids: list[str]
+    committed: dict  # the versions the origins of this data acknowledged (the step keeps one for the run)
 
     def policy(self, name: str, origin: Origin | None = None, **config: float) -> Policy:
         return POLICIES[name](self.cache, origin or self.origin, f"{self.namespace}:cache:{name}:",
                               PolicyConfig(**config), random.Random(1))
 
     def new_origin(self, recompute_ms: float) -> Origin:
-        return Origin(self.store, DATA, self.ids, "postgres", recompute_ms)
+        return Origin(self.store, DATA, self.ids, "postgres", recompute_ms, committed=self.committed)
 
 
 @pytest.fixture
@@ -56,7 +57,9 @@ async def setup(live: Settings) -> AsyncIterator[Setup]:
         await asyncio.gather(*(cache.get(f"{namespace}:warm") for _ in range(READERS)))  # its connections too
         ids = [o["id"] for o in DATA.roots()]
         try:
-            yield Setup(cache, pg, Origin(pg, DATA, ids, "postgres", RECOMPUTE_MS), namespace, ids)
+            committed: dict = {}
+            yield Setup(cache, pg, Origin(pg, DATA, ids, "postgres", RECOMPUTE_MS, committed=committed), namespace,
+                        ids, committed)
         finally:
             await cache.close()
     finally:
@@ -111,7 +114,10 @@ async def test_writes_make_ttl_reads_stale_and_invalidation_does_not(setup: Setu
     for name in ("ttl", "invalidate"):
         origin = setup.new_origin(0)  # no recompute: a read by key
         outcome = await run_policy(setup.policy(name, origin, ttl_ms=5000), origin, mix, setup.ids)
-        assert outcome.writes > 0 and outcome.reads > 100
+        # Most writes applied (the second origin knows the first one's versions; a few lose a race to a concurrent
+        # write of the same key): had they been refused, nothing would be stale.
+        assert outcome.writes > 0 and outcome.writes_refused < outcome.writes / 2 and outcome.reads > 100, \
+            outcome.to_json()
         stale_rate[name] = outcome.stale_rate
     assert stale_rate["ttl"] > 0.05, "writes under a long TTL should leave stale entries"
     # Invalidation leaves windows (a read between the commit and the DEL; a miss that loaded the old row

@@ -71,7 +71,8 @@ class Origin:
     query it sends."""
 
     def __init__(self, store: Any, dataset: Dataset, keys: Sequence[Any], name: str, recompute_ms: float = 0.0,
-                 transactions: Counter = uncounted):
+                 transactions: Counter = uncounted, committed: dict[Any, int] | None = None):
+        """committed: what earlier origins of the same data acknowledged (their writes are in the store)."""
         root = dataset.model.root_entity
         version = root.version_field
         if version is None or not isinstance(store, Upsert):
@@ -89,7 +90,7 @@ class Origin:
         self.writes = 0
         self.refused = 0  # writes a concurrent write of the same version got in before (version-gated)
         self.episodes = Episodes()
-        self.committed: dict[Any, int] = {}  # key -> the newest version the origin acknowledged
+        self.committed = {} if committed is None else committed  # key -> the newest version acknowledged
 
     async def load(self, key: Any, ttl_ms: float) -> Value:
         self.loads += 1

@@ -79,7 +79,8 @@ async def _measure(ctx: RunContext, clients: CacheClients, cache: str, name: str
     async def transactions() -> int | None:
         return await clients.origin_role.transactions(store)
 
-    origin = Origin(store, ctx.dataset, ids, clients.origin_name, recompute_ms, transactions)
+    origin = Origin(store, ctx.dataset, ids, clients.origin_name, recompute_ms, transactions,
+                    ctx.results.ensure(CachePolicies).committed)  # the versions earlier policies wrote
     policy = POLICIES[name](clients.cache, origin, clients.cache_role.prefix(ctx.stores[cache].store.namespace, name),
                             config, random.Random(f"{mix.seed}:{name}"))
     before = await origin.transactions()
