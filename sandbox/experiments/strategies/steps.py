@@ -27,7 +27,7 @@ from sandbox.scenario.spec import RunParams
 from sandbox.scenario.step import StepSpec, with_defaults
 from sandbox.stack.faults import FaultInjector
 from sandbox.stores import make_model_store
-from sandbox.stores.connect import close_all, connect_all, prepare_all
+from sandbox.stores.connect import READY_TIMEOUT_S, STARTING_UP, close_all, connect_all, prepare_all
 from sandbox.stores.registry import StoreRegistry, registry_of
 from sandbox.strategies.base import Strategy, StrategyOptions
 from sandbox.strategies.outcome import Divergence, StrategyOutcome
@@ -198,6 +198,8 @@ async def _drive(strategy: Strategy, run: StrategyRun, stores: dict[str, TimedSt
         if fault_task is not None:
             fault.trigger.set()  # type: ignore[union-attr]
             await fault_task  # the store is back before anything is compared
+            if fault.store in stores:  # type: ignore[union-attr]
+                await answering(stores[fault.store], run.dataset.root(0)[key])  # type: ignore[union-attr]
     finally:
         if fault_task is not None and not fault_task.done():
             fault_task.cancel()
@@ -217,6 +219,22 @@ async def _drive(strategy: Strategy, run: StrategyRun, stores: dict[str, TimedSt
     if fault is not None:
         outcome.fault = fault.describe(t0)
     outcome.details.update(await strategy.verify())
+
+
+async def answering(ts: TimedStore, key: Any, timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Wait until a restarted store answers a read, not only its port (Redis replaying its AOF answers LOADING,
+    PostgreSQL in recovery refuses): else the read-back would count what it holds as lost. Any other failure, or
+    the timeout, is left to the read-back to report; the time to converge still counts from the restart."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            await ts.store.read(ts.entity, key)
+            return
+        except Exception as exc:
+            # a pooled connection the kill broke fails once; a server still starting refuses for a while
+            if not any(s in type(exc).__name__ for s in (*STARTING_UP, "Connection")):
+                return
+        await asyncio.sleep(0.1)
 
 
 async def compare_strategies(ctx: RunContext, fault_store: str, source: str = "none", kill_after: float = 0.3,
