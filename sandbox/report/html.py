@@ -16,6 +16,7 @@ from sandbox.report import folder as rf
 from sandbox.report import plots, sections, server_sections
 from sandbox.report.page import Draw, Plot, Sections, write_page
 from sandbox.report.recommend import MatrixCells, matrix_table
+from sandbox.report.stage_table import stage_table
 from sandbox.report.trials import trials_table
 
 VERDICT = {True: "all stores consistent", False: "CONSISTENCY FINDINGS", None: "no read-back comparison"}
@@ -56,9 +57,12 @@ def timeline(draw: Draw, trial: rf.Trial) -> Plot | None:
     if not rows:
         return None
     colors = plots.color_of(list(trial.summary.get("stores", {})))
-    fig = plots.timeline_figure(rows, rf.events(trial.path, trial.summary), colors)
+    marks = rf.stage_marks(trial.path)
+    fig = plots.timeline_figure(rows, rf.events(trial.path, trial.summary), colors, marks)
     return draw.figure(fig, "plot-timeline.png", "throughput and p99 response time per second, from timeline.csv; "
-                       "grey: warm-up (not in the results); red: faults injected (history)")
+                       "grey: warm-up (not in the results); red: faults injected (history)"
+                       + ("; green dotted: load stages (stages.jsonl), black: the rate they asked for"
+                          if marks else ""))
 
 
 def write_report(path: Path, parts: Sections, cells: MatrixCells) -> Path:
@@ -77,6 +81,7 @@ def write_report(path: Path, parts: Sections, cells: MatrixCells) -> Path:
         summary = folder.summary
         values = {"what": "Run report", "trials": [], "trials_table": None,
                   "spectra": spectra(draw, folder.trials, ""), "timeline": timeline(draw, folder.trials[0]),
+                  "timeline_tables": [t for t in (stage_table(path),) if t is not None],
                   "sections": parts.sections(summary, draw)}
     return write_page(path / "report.html", "report.html.j2", title=f"sandbox report {summary.get('run_id')}",
                       summary=summary, verdict=VERDICT[summary.get("consistent")], tables=sections.core(summary),

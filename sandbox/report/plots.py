@@ -17,7 +17,7 @@ from hdrh.histogram import HdrHistogram
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from sandbox.report.folder import Event
+from sandbox.report.folder import Event, StageMark
 
 DECADES = 5  # the spectrum reaches 99.999%
 TICKS = {1: "0%", 10: "90%", 100: "99%", 1000: "99.9%", 10_000: "99.99%", 100_000: "99.999%"}
@@ -79,8 +79,10 @@ def spectrum_figure(title: str, series: Sequence[Series]) -> Figure:
     return fig
 
 
-def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors: dict[str, str]) -> Figure:
-    """Throughput and p99 per second for each store/op; warm-up shaded, phases and faults marked."""
+def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors: dict[str, str],
+                    stages: Sequence[StageMark] = ()) -> Figure:
+    """Throughput and p99 per second for each store/op; warm-up shaded, phases, faults and load stages marked,
+    and the rate the stages asked for beside the one reached."""
     fig = Figure(figsize=(11, 5.5), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
     xs, origin = _seconds(rows)
@@ -108,6 +110,7 @@ def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors:
             top.annotate(row["phase"], (start, 1.0), xycoords=("data", "axes fraction"), fontsize=8,
                          va="bottom", color="#666666")
     if origin is not None:
+        _stages(top, bottom, rows, xs, stages, origin)
         for e in events:
             x = e.wall_clock - origin
             for ax in (top, bottom):
@@ -124,6 +127,29 @@ def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors:
     for ax in (top, bottom):
         ax.grid(True, alpha=0.3)
     return fig
+
+
+def _stages(top: Any, bottom: Any, rows: list[dict[str, Any]], xs: list[float], stages: Sequence[StageMark],
+            origin: float) -> None:
+    """Each stage's start as a dotted line with its name; the intended rate (timeline.csv target_ops_s)."""
+    for i, mark in enumerate(stages):
+        x = mark.wall_start - origin
+        for ax in (top, bottom):
+            ax.axvline(x, color="#2ca02c", linestyle=":", linewidth=1, label="load stage" if i == 0 and ax is top
+                       else None)
+        top.annotate(mark.stage, (x, 0.97), xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
+                     va="top", ha="left", color="#2c7a2c")
+    intended: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for row, x in zip(rows, xs, strict=True):
+        if row.get("target_ops_s") is not None:
+            intended.setdefault((row["phase"], row["store"]), []).append((x, row["target_ops_s"]))
+    shown: set[str] = set()
+    for (phase, _), points in intended.items():
+        if phase in shown:  # every store of a phase was asked for the same rate: one line
+            continue
+        shown.add(phase)
+        top.plot([p[0] for p in points], [p[1] for p in points], "-", color="#000000", linewidth=0.8, alpha=0.6,
+                 drawstyle="steps-pre", label="intended rate (stages)" if len(shown) == 1 else None)
 
 
 def capacity_figure(capacity: dict[str, dict[str, Any]], colors: dict[str, str]) -> Figure:
