@@ -80,12 +80,19 @@ def spectrum_figure(title: str, series: Sequence[Series]) -> Figure:
 
 
 def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors: dict[str, str],
-                    stages: Sequence[StageMark] = ()) -> Figure:
+                    stages: Sequence[StageMark] = (), work: Sequence[Any] = (),
+                    lanes: Sequence[tuple[str, str]] = ()) -> Figure:
     """Throughput and p99 per second for each store/op; warm-up shaded, phases, faults and load stages marked,
-    and the rate the stages asked for beside the one reached."""
-    fig = Figure(figsize=(11, 5.5), layout="constrained")
-    top, bottom = fig.subplots(2, 1, sharex=True)
+    and the rate the stages asked for beside the one reached; under the p99, a lane per store in `lanes` with
+    its server's background work (`work`: background_view.Work); lanes: (store, label)."""
     xs, origin = _seconds(rows)
+    shown_lanes = list(lanes) if origin is not None else []
+    fig = Figure(figsize=(11, 5.5 + 0.35 * len(shown_lanes)), layout="constrained")
+    if shown_lanes:
+        top, bottom, under = fig.subplots(3, 1, sharex=True,
+                                          gridspec_kw={"height_ratios": [3, 3, 0.5 + 0.35 * len(shown_lanes)]})
+    else:
+        top, bottom = fig.subplots(2, 1, sharex=True)
     lines: dict[tuple[str, str], list[tuple[float, Any, Any]]] = {}
     for row, x in zip(rows, xs, strict=True):
         lines.setdefault((row["store"], row["op"]), []).append((x, row["ops_per_s"], row["response_p99_ms"]))
@@ -109,6 +116,8 @@ def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors:
                 ax.axvline(start, color="#bbbbbb", linewidth=0.8)
             top.annotate(row["phase"], (start, 1.0), xycoords=("data", "axes fraction"), fontsize=8,
                          va="bottom", color="#666666")
+    if shown_lanes and origin is not None:
+        _lanes(under, shown_lanes, work, origin, colors)
     if origin is not None:
         _stages(top, bottom, rows, xs, stages, origin)
         for e in events:
@@ -121,12 +130,35 @@ def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors:
     bottom.set_ylabel("p99 response (ms)")
     if any((row["response_p99_ms"] or 0) > 0 for row in rows):  # a log axis needs a positive value
         bottom.set_yscale("log")
-    bottom.set_xlabel("seconds since the first measured second" if origin is not None else
-                      "seconds (phases laid end to end: this folder predates wall-clock timelines)")
+    (under if shown_lanes else bottom).set_xlabel(
+        "seconds since the first measured second" if origin is not None else
+        "seconds (phases laid end to end: this folder predates wall-clock timelines)")
     top.legend(fontsize=8, loc="upper right", ncols=2)
     for ax in (top, bottom):
         ax.grid(True, alpha=0.3)
     return fig
+
+
+WORK_COLORS = ("#8c564b", "#9467bd", "#e377c2", "#bcbd22", "#17becf", "#7f7f7f")
+
+
+def _lanes(ax: Any, lanes: Sequence[tuple[str, str]], work: Sequence[Any], origin: float,
+           colors: dict[str, str]) -> None:
+    """One lane per store: its server's background work as bars on the timeline's clock, named."""
+    kinds = list(dict.fromkeys(w.what for w in work))
+    color = {k: WORK_COLORS[i % len(WORK_COLORS)] for i, k in enumerate(kinds)}
+    for i, (store, _) in enumerate(lanes):
+        mine = [w for w in work if w.store == store]
+        for w in mine:
+            ax.broken_barh([(w.start - origin, max(w.end - w.start, 0.05))], (i - 0.35, 0.7), color=color[w.what],
+                           alpha=0.8)
+        for what in dict.fromkeys(w.what for w in mine):
+            first = next(w for w in mine if w.what == what)
+            ax.annotate(what, (first.start - origin, i + 0.38), fontsize=7, va="bottom", color=color[what])
+    ax.set_yticks(range(len(lanes)), [label for _, label in lanes], fontsize=8)
+    ax.set_ylim(-0.6, len(lanes) - 0.4 + 0.3)
+    ax.set_ylabel("background", fontsize=8)
+    ax.grid(True, axis="x", alpha=0.3)
 
 
 def _stages(top: Any, bottom: Any, rows: list[dict[str, Any]], xs: list[float], stages: Sequence[StageMark],
