@@ -15,8 +15,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-
 from helpers import PROJECT, SANDBOX, throwaway_stack
+
 from sandbox.config import endpoint
 from sandbox.measure.background import BackgroundSampler, _Store
 from sandbox.stores.background import Activity
@@ -26,7 +26,7 @@ TEST_OFFSET = 780
 
 def test_windows_are_bracketed_by_the_samples() -> None:
     sampler = BackgroundSampler([], None)
-    store = _Store("s", None, None)  # type: ignore[arg-type]
+    store = _Store("s", lambda: None, None)  # type: ignore[arg-type, return-value]
     sampler._merge(store, [Activity("vacuum", "t")], 10.0)  # first sample: starts at it
     sampler._merge(store, [Activity("vacuum", "t")], 10.5)
     sampler._merge(store, [Activity("checkpoint", "3 timed", end=10.9)], 11.0)  # vacuum gone: ended by 11.0

@@ -5,14 +5,15 @@ The end-to-end test kills PostgreSQL and Redis mid-run (the outage scenario) in 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-
 from helpers import sandbox, throwaway_stack
+
 from sandbox.measure.server_snapshots import ServerStatsRun, cross_check
 from sandbox.stores.server_stats import ServerStats
 
@@ -26,7 +27,7 @@ def snap(life: str | None, **counters: float) -> ServerStats:
 
 def run_of(*snapshots: ServerStats) -> ServerStatsRun:
     run = ServerStatsRun()
-    for i, (before, after) in enumerate(zip(snapshots, snapshots[1:], strict=False)):
+    for i, (before, after) in enumerate(itertools.pairwise(snapshots)):
         run.record(f"phase{i}", {"s": before}, {"s": after})
     return run
 

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ class Window:
 @dataclass
 class _Store:
     name: str
-    endpoint: Endpoint
+    endpoint: Callable[[], Endpoint]  # asked at each (re)open: a store moved mid-run (isolate) is found again
     open: OpenProbe
     probe: Any = None
     failed_at: float = 0.0
@@ -70,18 +71,22 @@ class BackgroundSampler:
     _task: asyncio.Task | None = None
 
     @classmethod
-    def of(cls, probes: dict[str, tuple[Endpoint, OpenProbe]], out: Path | None) -> BackgroundSampler:
-        return cls([_Store(name, endpoint, opener) for name, (endpoint, opener) in probes.items()], out)
+    def of(cls, probes: dict[str, tuple[Callable[[], Endpoint], OpenProbe]], out: Path | None) -> BackgroundSampler:
+        return cls([_Store(name, endpoint_of, opener) for name, (endpoint_of, opener) in probes.items()], out)
 
     @classmethod
-    def for_stores(cls, settings: Settings, names: list[str], out: Path | None) -> BackgroundSampler:
-        """A sampler of every named store ("kind" or "kind:variant") whose kind declares a probe."""
-        registry = registry_of(settings)
-        probes = {}
+    def for_stores(cls, settings: Callable[[], Settings], names: list[str], out: Path | None) -> BackgroundSampler:
+        """A sampler of every named store ("kind" or "kind:variant") whose kind declares a probe; `settings`
+        gives the run's settings as they are when a probe (re)opens."""
+        registry = registry_of(settings())
+        probes: dict[str, tuple[Callable[[], Endpoint], OpenProbe]] = {}
+        def endpoint_of(kind: str) -> Callable[[], Endpoint]:
+            return lambda: endpoint(settings(), kind)
+
         for name in names:
             kind = registry.kind(split_variant(name)[0])
             if kind.background is not None:
-                probes[name] = (endpoint(settings, kind.name), kind.background)
+                probes[name] = (endpoint_of(kind.name), kind.background)
         return cls.of(probes, out)
 
     async def __aenter__(self) -> BackgroundSampler:
@@ -116,7 +121,7 @@ class BackgroundSampler:
                 if store.probe is None:
                     if now - store.failed_at < REOPEN_S:
                         return
-                    store.probe = await store.open(store.endpoint)
+                    store.probe = await store.open(store.endpoint())
                 seen = await store.probe.sample()
                 store.sees, store.blind = tuple(store.probe.sees), tuple(store.probe.blind)
         except Exception as exc:  # its server is down or paused: no answer is no finding

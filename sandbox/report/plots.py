@@ -126,6 +126,10 @@ def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors:
                 ax.axvline(x, color="#d62728", linestyle="--", linewidth=1)
             bottom.annotate(f"{e.action} {e.store}", (x, 0.98), xycoords=("data", "axes fraction"), rotation=90,
                             fontsize=8, va="top", ha="right", color="#d62728")
+        for i, (start, end, store) in enumerate(_cut_spans(events)):  # a partition, until its heal
+            for ax in (top, bottom):
+                ax.axvspan(start - origin, end - origin, color="#d62728", alpha=0.08, linewidth=0,
+                           label="link cut (partition)" if i == 0 and ax is top else None)
     top.set_ylabel("operations / s")
     bottom.set_ylabel("p99 response (ms)")
     if any((row["response_p99_ms"] or 0) > 0 for row in rows):  # a log axis needs a positive value
@@ -137,6 +141,17 @@ def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors:
     for ax in (top, bottom):
         ax.grid(True, alpha=0.3)
     return fig
+
+
+def _cut_spans(events: Sequence[Event]) -> list[tuple[float, float, str]]:
+    """(start, end, store) of each partition, from its partition event to the store's next heal."""
+    out, cut = [], {}
+    for e in sorted(events, key=lambda e: e.wall_clock):
+        if e.action == "partition":
+            cut[e.store] = e.wall_clock
+        elif e.action == "heal" and e.store in cut:
+            out.append((cut.pop(e.store), e.wall_clock, e.store))
+    return out
 
 
 WORK_COLORS = ("#8c564b", "#9467bd", "#e377c2", "#bcbd22", "#17becf", "#7f7f7f")

@@ -73,11 +73,11 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     ctx.server_settings = {s.name: await _settings_of(s) for s in stores}
     try:
         # What each server does in the background (vacuum, checkpoints, ...) through the phases: background.jsonl.
-        async with BackgroundSampler.for_stores(settings, list(ctx.stores), ctx.results_dir):
+        async with BackgroundSampler.for_stores(lambda: ctx.settings, list(ctx.stores), ctx.results_dir):
             for phase in scenario.phases:
-                before = await snapshot_all(stores)
+                before = await snapshot_all(_clients(ctx))
                 await steps[phase.step](ctx, **phase.params)
-                ctx.server_stats.record(phase.step, before, await snapshot_all(stores))
+                ctx.server_stats.record(phase.step, before, await snapshot_all(_clients(ctx)))
                 ctx.completed_phases.append(phase.step)
                 if catcher.signum is not None:  # its cancellation was lost in a client's wait_for (gh-86296)
                     raise asyncio.CancelledError
@@ -91,6 +91,11 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     if ctx.interrupted:
         raise Interrupted(signal.Signals[ctx.interrupted], ctx)
     return ctx
+
+
+def _clients(ctx: RunContext) -> list[Store]:
+    """The run's clients now (a step may reopen one elsewhere: isolate)."""
+    return [ts.store for ts in ctx.stores.values()]
 
 
 async def _settings_of(store: Store) -> dict[str, str]:

@@ -24,5 +24,6 @@ KIND = StoreKind(
     markers=ElasticMarkers(),
     options=(StoreOption("refresh", "refresh on write: false (the index refreshes on its own), wait_for or true",
                          "false", ("false", "wait_for", "true"), field="es_refresh"),),
-    roles={"routing": RoutingProbe},
+    roles={"routing": RoutingProbe,
+           "partition": "its native server listens on the address it is given (a veth end: stack/netns.py)"},
 )

@@ -24,4 +24,5 @@ KIND = StoreKind(
     durability=DurabilityKnobs((), lambda v: "WAL on (InfluxDB 1.x default, wal-fsync-delay=0s)"),
     client_libraries=("influxdb-client", "aiohttp"),
     markers=InfluxMarkers(), model_store=make_model_store,
+    roles={"partition": "its native server listens on the address it is given (a veth end: stack/netns.py)"},
 )

@@ -35,4 +35,5 @@ KIND = StoreKind(
                   f"write concern {v['write_concern']}"),
     replication=REPLICATION, client_libraries=("pymongo",),
     markers=MongoMarkers(),
+    roles={"partition": "its native server listens on the address it is given (a veth end: stack/netns.py)"},
 )

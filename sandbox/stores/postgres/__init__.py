@@ -32,6 +32,7 @@ KIND = StoreKind(
     clock=open_clock,
     persistence=PostgresPersistence(),
     roles={"cache_origin": PostgresOriginRole(), "hash_partitioning": HashPartitionedOrders,
+           "partition": "its native server listens on the address it is given (a veth end: stack/netns.py)",
            # exact decimal money and SQL: the answers the other stores' are compared with
            "analytics_reference": "exact DECIMAL sums in SQL",
            # the outbox's, event store's and saga's transactions and LISTEN/NOTIFY (sandbox/strategies/)

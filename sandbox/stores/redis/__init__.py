@@ -46,5 +46,6 @@ KIND = StoreKind(
                          None, type=int, minimum=1, field="redis_ttl_s")),
     clock=open_clock,
     persistence=RedisPersistence(),
-    roles={"cache": RedisCacheRole(), "memory_cap": RedisMemoryCap(), "cluster": RedisClusterStore},
+    roles={"cache": RedisCacheRole(), "memory_cap": RedisMemoryCap(), "cluster": RedisClusterStore,
+           "partition": "its native server listens on the address it is given (a veth end: stack/netns.py)"},
 )
