@@ -178,7 +178,8 @@ class Schedule:
     def marks(self) -> list[dict[str, Any]]:
         """Each stage's start, end and label, for the timeline and the report."""
         return [{"stage": seg.label, "start_s": round(seg.start_s, 6), "end_s": round(seg.end_s, 6),
-                 "rate_start": round(seg.rate_at(0.0), 3), "rate_end": round(seg.rate_at(seg.duration_s), 3)}
+                 "rate_start": round(seg.rate_at(0.0), 3), "rate_end": round(seg.rate_at(seg.duration_s), 3),
+                 "due": round(seg.total, 3)}
                 for seg in self.segments]
 
 

@@ -126,7 +126,8 @@ class Timeline:
                 out.write(json.dumps({"phase": self.phase, "stage": mark["stage"],
                                       "wall_start": round(self._schedule_wall + mark["start_s"], 3),
                                       "wall_end": round(self._schedule_wall + mark["end_s"], 3),
-                                      "rate_start": mark["rate_start"], "rate_end": mark["rate_end"]}) + "\n")
+                                      "rate_start": mark["rate_start"], "rate_end": mark["rate_end"],
+                                      "due": mark["due"]}) + "\n")
 
     def _emit(self, row: dict[str, Any], hists: dict[str, HdrHistogram] | None = None) -> None:
         """hists: the row's interval histograms when measured here (else decoded from the row's text)."""

@@ -133,6 +133,7 @@ class StageMark:
     stage: str
     wall_start: float
     wall_end: float
+    due: float | None = None  # operations the stage's schedule asked for
 
 
 def stage_marks(path: Path) -> list[StageMark]:
@@ -144,7 +145,7 @@ def stage_marks(path: Path) -> list[StageMark]:
     for line in file.read_text().splitlines():
         if line.strip():
             item = json.loads(line)
-            out.append(StageMark(item["phase"], item["stage"], item["wall_start"], item["wall_end"]))
+            out.append(StageMark(item["phase"], item["stage"], item["wall_start"], item["wall_end"], item.get("due")))
     return out
 
 

@@ -126,7 +126,7 @@ def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors:
                 ax.axvline(x, color="#d62728", linestyle="--", linewidth=1)
             bottom.annotate(f"{e.action} {e.store}", (x, 0.98), xycoords=("data", "axes fraction"), rotation=90,
                             fontsize=8, va="top", ha="right", color="#d62728")
-        for i, (start, end, store) in enumerate(_cut_spans(events)):  # a partition, until its heal
+        for i, (start, end, _) in enumerate(_cut_spans(events)):  # a partition, until its heal
             for ax in (top, bottom):
                 ax.axvspan(start - origin, end - origin, color="#d62728", alpha=0.08, linewidth=0,
                            label="link cut (partition)" if i == 0 and ax is top else None)

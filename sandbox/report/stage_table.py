@@ -31,10 +31,9 @@ def stage_table(path: Path) -> TableData | None:
             hist = windows.added(inside)
             mine = [r for r in seconds if mark.wall_start <= (r["wall_clock"] or 0) - (r["span_s"] or 1) / 2
                     < mark.wall_end]
-            asked = [r["target_ops_s"] for r in mine if r.get("target_ops_s") is not None]
             reached = sum(r["ops"] or 0 for r in mine) / sum(r["span_s"] or 1 for r in mine) if mine else None
             t.add(mark.phase, mark.stage, f"{span:g}", store, op,
-                  f"{sum(asked) / len(asked):,.0f}" if asked else "-",
+                  f"{mark.due / span:,.0f}" if mark.due is not None and span > 0 else "-",
                   "-" if reached is None else f"{reached:,.0f}", ms(windows.p(hist, 50)), ms(windows.p(hist, 99)),
                   ms(hist.get_max_value() / 1000 if hist.get_total_count() else None))
     t.notes.append("a second belongs to the stage its middle falls in; latency is response time from each "
