@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from helpers import assert_usage_error, sandbox, throwaway_stack
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeout
 
-from helpers import assert_usage_error, sandbox, throwaway_stack
 from sandbox.config import endpoint
 from sandbox.errors import UsageError
 from sandbox.experiments.network.steps import moved, with_host
