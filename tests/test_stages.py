@@ -137,3 +137,13 @@ def test_bad_stages_are_one_line(text: str, words: str) -> None:
 def test_bad_stages_on_the_command_line_exit_2_in_one_line() -> None:
     proc = sandbox("run", "orders", "--stages", "ramp:10s:200, spike:2s")
     assert_usage_error(proc, "--stages", "spike takes 2 field(s)")
+
+
+def test_capacity_takes_only_stages_relative_to_the_rate_it_tries() -> None:
+    proc = sandbox("run", "capacity", "--stores", "redis", "--stages", "hold:2s, spike:1s:500")
+    assert_usage_error(proc, "capacity: stage spike:1s:500 has a rate of its own", "xN")
+
+
+def test_relative_stages_need_a_rate_for_the_write_step() -> None:
+    proc = sandbox("run", "orders", "--stores", "redis", "--stages", "hold:2s, spike:1s:x3")
+    assert_usage_error(proc, "write: stage spike:1s:x3 is relative", "--rate")

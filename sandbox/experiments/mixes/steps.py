@@ -19,7 +19,7 @@ from sandbox.experiments.faults.state import history_of
 from sandbox.experiments.mixes.state import MixRun
 from sandbox.measure.capacity import SearchPlan, Slo, find_capacity
 from sandbox.measure.driver import LoadOutcome
-from sandbox.measure.load import batched
+from sandbox.measure.load import LoadPlan, batched
 from sandbox.measure.mix_driver import run_mix_everywhere
 from sandbox.measure.mix_probe import rate_probe
 from sandbox.measure.saturation import ClientLoad
@@ -200,6 +200,9 @@ def _validate_capacity(params: dict[str, Any], run: RunParams) -> None:
     if fixed := absolute(run.stages):
         raise UsageError(f"capacity: stage {fixed[0]} has a rate of its own; a capacity step shapes the rate it "
                          "tries, so give rates as xN (e.g. spike:2s:x3)")
+    if run.stages:  # each step is the stages around the rate tried: its warm-up must fit in them
+        LoadPlan(run.concurrency, float(given["start_rate"]), warmup_s=float(given["warmup_s"]),
+                 stages=run.stages).validated()
 
 
 STEPS = {"load": StepSpec(load), "mix": StepSpec(mix, _validate_mix), "check_updates": StepSpec(check_updates),
