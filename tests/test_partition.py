@@ -117,3 +117,13 @@ def test_the_partition_scenario_classifies_every_order(tmp_path: Path) -> None:
     timeline = page[page.index('id="plot-plot-timeline"'):]
     assert "partition postgres" in timeline[:timeline.index("</figure>")]
     assert 'id="table-network"' in page
+
+
+def test_down_takes_a_leftover_namespace_and_its_veth_pair_along(tmp_path: Path) -> None:
+    assert unavailable() is None, f"this test needs a network namespace: {unavailable()}"
+    with throwaway_stack(tmp_path / "state", TEST_OFFSET, ["redis"]) as t:
+        net = t.stack.isolate("redis")  # as a run killed with SIGKILL would leave it
+        assert os.path.exists(f"/sys/class/net/{net.host_if}") and t.stack.owns(
+            "redis", endpoint(moved(t.settings, "redis", net.ns_ip), "redis").url)
+        t.stack.down()
+        assert not os.path.exists(f"/sys/class/net/{net.host_if}") and t.stack.nets.stores() == []
