@@ -14,11 +14,13 @@ from typing import Any
 import aiohttp
 import asyncpg
 import redis.asyncio as aioredis
+from bson.decimal128 import Decimal128
 from elasticsearch import AsyncElasticsearch
 from pymongo import AsyncMongoClient
 
 from sandbox.config import Endpoint, Settings, endpoint
 from sandbox.stores.elastic.adapter import PlainJsonNode
+from sandbox.stores.elastic.mapping import wire
 from sandbox.stores.influx import mapping as influx_mapping
 from sandbox.stores.influx.adapter import MEASUREMENT
 from sandbox.stores.postgres.jsonb_mapping import iso
@@ -117,6 +119,32 @@ class MongoRaw(RawStore):
     async def delete(self, namespace: str, order_id: str, created_ms: int) -> None:
         await self.mongo[namespace]["orders"].delete_one({"_id": order_id})
 
+    async def corrupt(self, store: Any, entity: str, key: Any, field: str, value: Any) -> None:
+        # One $set on the stored document, validation bypassed (a corrupt value may be one the validator refuses);
+        # an owned collection as the store's codec writes it: embedded, or its own collection's documents.
+        design, codec = store.design, store.codecs[entity]
+        db = self.mongo[store.namespace]
+        coll = db[design.collection(entity).name]
+        owned = {member: (parent, child, collection) for member, parent, child, collection in codec.children}
+        if field not in owned:
+            v = Decimal128(value) if isinstance(value, Decimal) else value
+            await coll.update_one({"_id": key}, {"$set": {design.path(entity, field): v}},
+                                  bypass_document_validation=True)
+            return
+        parent, child, collection = owned[field]
+        if collection is None:
+            await coll.update_one({"_id": key}, {"$set": {field: [child.encode_child(c, parent) for c in value]}},
+                                  bypass_document_validation=True)
+            return
+        docs = dict(codec.children_of({m: value if m == field else [] for m in owned}))[collection]
+        await db[collection].delete_many({parent: key})
+        if docs:
+            await db[collection].insert_many([{**d, parent: key} for d in docs], bypass_document_validation=True)
+
+    async def remove(self, store: Any, entity: str, key: Any) -> None:
+        # the document; referenced children stay where they are (what a careless delete would leave)
+        await self.mongo[store.namespace][store.design.collection(entity).name].delete_one({"_id": key})
+
 
 class RedisRaw(RawStore):
     async def open(self) -> None:
@@ -189,6 +217,17 @@ class ElasticRaw(RawStore):
 
     async def delete(self, namespace: str, order_id: str, created_ms: int) -> None:
         await self.es.delete(index=f"{namespace}-orders", id=order_id, refresh=True)
+
+    async def corrupt(self, store: Any, entity: str, key: Any, field: str, value: Any) -> None:
+        # A partial update of _source, as the store's codec writes the field (nested children included).
+        children = {member: (parent, codec) for member, parent, codec in store.codecs[entity].children}
+        if field in children:
+            parent, codec = children[field]
+            value = [codec.encode(c, parent) for c in value]
+        await self.es.update(index=store.design.index(entity), id=key, doc={field: wire(value)}, refresh=True)
+
+    async def remove(self, store: Any, entity: str, key: Any) -> None:
+        await self.es.delete(index=store.design.index(entity), id=key, refresh=True)
 
 
 class InfluxRaw(RawStore):

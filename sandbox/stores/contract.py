@@ -16,6 +16,12 @@ Rules every adapter keeps (the contract tests check them; tests/test_model_contr
 - write/read/scan/answer never time themselves and never retry (TimedStore times every call);
 - a record is normalised: keys and text as str, money as Decimal at the field's scale (a float-only store
   converts back and says so in `money`), times as UTC datetimes, owned collections as lists in position order.
+
+Contention: a conditional update (transition, decrement, increment) is never applied twice, over a newer
+version or below a floor. A store whose concurrency control is optimistic (read, check, write only if
+unchanged) and has no server-side retry may also refuse one that could have applied when a concurrent write
+got in between: its answerer is marked `optimistic(...)`, a transition or decrement then answers False and
+an increment raises `Conflict` (never retried in the adapter: the caller, and TimedStore, see it).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from sandbox.config import Endpoint
-from sandbox.errors import UsageError
+from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import ServerInfo
 from sandbox.workload.dataset import Dataset, Instance
 from sandbox.workload.params import AggregateRow, Params
@@ -39,6 +45,10 @@ __all__ = ["AggregateRow", "Params"]  # defined with the model (workload/params.
 
 class NamespaceExists(UsageError):
     """prepare() found this run's namespace already there (another run id is needed)."""
+
+
+class Conflict(SandboxError):
+    """An optimistic conditional update lost to a concurrent write to the same instance: not applied, not retried."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,16 @@ class NotAnswerable:
 Answer = Any  # get: Record | None; find/range/search: list of keys; aggregate: list of AggregateRow;
 # transition / decrement: bool (applied); increment: the new value, or None when there is no such instance
 Answerer = Callable[[Params], Awaitable[Answer]]
+
+
+def optimistic(answerer: Answerer) -> Answerer:
+    """Marks an answerer that may refuse under contention (see the module docstring); returns it."""
+    answerer.optimistic = True  # type: ignore[attr-defined]
+    return answerer
+
+
+def refuses_under_contention(answerer: Answerer) -> bool:
+    return bool(getattr(answerer, "optimistic", False))
 
 
 class ModelStore(Protocol):

@@ -6,6 +6,7 @@ from sandbox.config import Setting, parse_bool
 from sandbox.stores.elastic.adapter import ElasticStore
 from sandbox.stores.elastic.background import open_probe as open_background
 from sandbox.stores.elastic.markers import ElasticMarkers
+from sandbox.stores.elastic.model_store import ElasticModelStore
 from sandbox.stores.elastic.native import LAUNCHER
 from sandbox.stores.elastic.routing import RoutingProbe
 from sandbox.stores.kind import DurabilityKnobs, StoreKind
@@ -22,6 +23,7 @@ KIND = StoreKind(
     durability=DurabilityKnobs((), lambda v: "in-memory emulator (osmem): nothing survives a restart"),
     client_libraries=("elasticsearch",),
     markers=ElasticMarkers(),
+    model_store=ElasticModelStore,
     options=(StoreOption("refresh", "refresh on write: false (the index refreshes on its own), wait_for or true",
                          "false", ("false", "wait_for", "true"), field="es_refresh"),),
     roles={"routing": RoutingProbe,

@@ -12,6 +12,7 @@ from elastic_transport import AiohttpHttpNode, HttpHeaders
 from elasticsearch import AsyncElasticsearch, BadRequestError, ConflictError
 from elasticsearch.helpers import async_scan
 
+from sandbox.config import Endpoint
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
 from sandbox.stores.elastic import stats
@@ -51,6 +52,25 @@ class PlainJsonNode(AiohttpHttpNode):
 
     async def perform_request(self, method, target, body=None, headers=None, **kwargs):  # type: ignore[override]
         return await super().perform_request(method, target, body=body, headers=plain_json(headers), **kwargs)
+
+
+def open_client(endpoint: Endpoint, connections: int) -> AsyncElasticsearch:
+    """The async client, through PlainJsonNode unless the endpoint's plain_json setting is off."""
+    plain = endpoint.settings.get("plain_json", True)
+    node_class: type[AiohttpHttpNode] = PlainJsonNode if plain else AiohttpHttpNode
+    return AsyncElasticsearch(endpoint.url, node_class=node_class, connections_per_node=connections,
+                              request_timeout=30)
+
+
+def server_info(info: dict[str, Any]) -> ServerInfo:
+    """Who answered GET /: Elasticsearch, OpenSearch, or the osmem emulator of OpenSearch's API."""
+    version = info.get("version", {})
+    distribution = version.get("distribution")
+    if distribution == "opensearch":
+        emulator = " emulator (osmem)" if version.get("build_hash") == "osmem" else ""
+        return ServerInfo("OpenSearch API" + emulator, version.get("number", "?"),
+                          f"stand-in for Elasticsearch; cluster {info.get('cluster_name')}")
+    return ServerInfo("Elasticsearch", version.get("number", "?"), f"cluster {info.get('cluster_name')}")
 
 
 def _document(o: Order) -> dict[str, Any]:
@@ -107,18 +127,8 @@ class ElasticStore(ElasticAnalytics, Store):
     document = staticmethod(_document)  # an order as the JSON source it is indexed as (bench: _bulk input)
 
     async def connect(self) -> ServerInfo:
-        plain = self.endpoint.settings.get("plain_json", True)
-        node_class: type[AiohttpHttpNode] = PlainJsonNode if plain else AiohttpHttpNode
-        self.es = AsyncElasticsearch(self.endpoint.url, node_class=node_class,
-                                     connections_per_node=self.options.connections, request_timeout=30)
-        info = (await self.es.info()).body
-        version = info.get("version", {})
-        distribution = version.get("distribution")
-        if distribution == "opensearch":
-            emulator = " emulator (osmem)" if version.get("build_hash") == "osmem" else ""
-            return ServerInfo("OpenSearch API" + emulator, version.get("number", "?"),
-                              f"stand-in for Elasticsearch; cluster {info.get('cluster_name')}")
-        return ServerInfo("Elasticsearch", version.get("number", "?"), f"cluster {info.get('cluster_name')}")
+        self.es = open_client(self.endpoint, self.options.connections)
+        return server_info((await self.es.info()).body)
 
     async def server_stats(self) -> ServerStats:
         return await stats.snapshot(self.es, self.index)

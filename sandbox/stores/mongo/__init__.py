@@ -9,6 +9,7 @@ from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.mongo.adapter import WRITE_CONCERNS, MongoStore
 from sandbox.stores.mongo.background import open_probe as open_background
 from sandbox.stores.mongo.markers import MongoMarkers
+from sandbox.stores.mongo.model_store import MongoModelStore
 from sandbox.stores.mongo.native import LAUNCHER
 from sandbox.stores.mongo.replica import REPLICATION
 from sandbox.stores.replication import replica_url_setting
@@ -35,5 +36,7 @@ KIND = StoreKind(
                   f"write concern {v['write_concern']}"),
     replication=REPLICATION, client_libraries=("pymongo",),
     markers=MongoMarkers(),
+    model_store=MongoModelStore,
+    designs={"referenced": {"children": "referenced"}},  # the default is "embedded"
     roles={"partition": "its native server listens on the address it is given (a veth end: stack/netns.py)"},
 )

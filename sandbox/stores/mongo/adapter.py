@@ -49,6 +49,14 @@ VALIDATOR = {"$jsonSchema": {
 PROJECTION = {"status": 1, "total_amount": 1, "item_count": {"$size": "$items"}, "customer": 1, "order_number": 1}
 
 
+def server_info(build_info: dict[str, Any], concern: str) -> ServerInfo:
+    """Who answered buildInfo: the stand-in reports a MongoDB version too; buildInfo.secantusVersion gives it away."""
+    if "secantusVersion" in build_info:
+        return ServerInfo("SecantusDB", str(build_info["secantusVersion"]),
+                          f"MongoDB {build_info.get('version')} wire stand-in; {concern}")
+    return ServerInfo("MongoDB", str(build_info.get("version")), concern)
+
+
 def _document(o: Order) -> dict[str, Any]:
     return {
         "_id": o.id, "order_number": o.order_number,
@@ -104,12 +112,7 @@ class MongoStore(MongoAnalytics, Store):
         self.orders = self.client[self.namespace].get_collection("orders", write_concern=wc)
         # Stock in a collection of its own: "products" belongs to the analytics query set.
         self.stock = self.client[self.namespace].get_collection("stock", write_concern=wc)
-        # The stand-in reports a MongoDB version too; buildInfo.secantusVersion gives it away.
-        concern = f"write concern {self.options.mongo_write_concern}"
-        if "secantusVersion" in info:
-            return ServerInfo("SecantusDB", str(info["secantusVersion"]),
-                              f"MongoDB {info.get('version')} wire stand-in; {concern}")
-        return ServerInfo("MongoDB", str(info.get("version")), concern)
+        return server_info(info, f"write concern {self.options.mongo_write_concern}")
 
     async def server_stats(self) -> ServerStats:
         return await stats.snapshot(self.client, self.namespace)
