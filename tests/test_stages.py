@@ -13,7 +13,8 @@ from helpers import assert_usage_error, sandbox
 
 from sandbox.errors import UsageError
 from sandbox.measure.load import LoadPlan, arrivals, drive
-from sandbox.measure.stages import parse_stages, resolve
+from sandbox.measure.stage_syntax import parse_stages
+from sandbox.measure.stages import resolve
 from sandbox.scenario.spec import RunParams
 
 NS = 1e9

@@ -25,7 +25,7 @@ from sandbox.cli.results import write_report_into
 from sandbox.config import ensure_env_file
 from sandbox.errors import UsageError
 from sandbox.experiments.registry import Experiments
-from sandbox.measure.stages import parse_stages
+from sandbox.measure.stage_syntax import parse_stages
 from sandbox.report import folder as rf
 from sandbox.report.console import console, print_calibration
 from sandbox.report.progress import RichProgress

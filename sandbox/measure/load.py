@@ -28,7 +28,8 @@ from itertools import islice
 from typing import Any, Literal, TypeVar
 
 from sandbox.errors import UsageError
-from sandbox.measure.stages import Schedule, Stage, describe, parse_stages, relative, resolve
+from sandbox.measure.stage_syntax import parse_stages
+from sandbox.measure.stages import Schedule, Stage, describe, relative, resolve
 
 T = TypeVar("T")
 

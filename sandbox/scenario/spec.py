@@ -9,7 +9,8 @@ from typing import Any
 
 from sandbox.errors import UsageError
 from sandbox.measure.load import LoadPlan
-from sandbox.measure.stages import Stage, parse_stages
+from sandbox.measure.stage_syntax import parse_stages
+from sandbox.measure.stages import Stage
 from sandbox.stores.options import flatten
 from sandbox.stores.registry import StoreRegistry
 from sandbox.strategies.registry import strategy_class
