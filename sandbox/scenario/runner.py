@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from sandbox.config import Settings, Workspace, mask
 from sandbox.errors import UsageError
+from sandbox.measure.background import BackgroundSampler
 from sandbox.measure.progress import Progress
 from sandbox.measure.server_snapshots import snapshot_all
 from sandbox.measure.timing import TimedStore
@@ -71,13 +72,15 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
                      stack)
     ctx.server_settings = {s.name: await _settings_of(s) for s in stores}
     try:
-        for phase in scenario.phases:
-            before = await snapshot_all(stores)
-            await steps[phase.step](ctx, **phase.params)
-            ctx.server_stats.record(phase.step, before, await snapshot_all(stores))
-            ctx.completed_phases.append(phase.step)
-            if catcher.signum is not None:  # its cancellation was lost in a client's wait_for (gh-86296)
-                raise asyncio.CancelledError
+        # What each server does in the background (vacuum, checkpoints, ...) through the phases: background.jsonl.
+        async with BackgroundSampler.for_stores(lambda: ctx.settings, list(ctx.stores), ctx.results_dir):
+            for phase in scenario.phases:
+                before = await snapshot_all(_clients(ctx))
+                await steps[phase.step](ctx, **phase.params)
+                ctx.server_stats.record(phase.step, before, await snapshot_all(_clients(ctx)))
+                ctx.completed_phases.append(phase.step)
+                if catcher.signum is not None:  # its cancellation was lost in a client's wait_for (gh-86296)
+                    raise asyncio.CancelledError
     except asyncio.CancelledError as exc:  # SIGINT or SIGTERM (see interrupt.py): stop, then clean up
         ctx.interrupted = signal.Signals(catcher.caught(exc)).name
     finally:
@@ -88,6 +91,11 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     if ctx.interrupted:
         raise Interrupted(signal.Signals[ctx.interrupted], ctx)
     return ctx
+
+
+def _clients(ctx: RunContext) -> list[Store]:
+    """The run's clients now (a step may reopen one elsewhere: isolate)."""
+    return [ts.store for ts in ctx.stores.values()]
 
 
 async def _settings_of(store: Store) -> dict[str, str]:
