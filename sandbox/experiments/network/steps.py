@@ -50,7 +50,8 @@ async def reopen(ctx: RunContext, store: str, settings: Settings) -> None:
     old, ts.store = ts.store, fresh
     ctx.endpoints[store] = mask(fresh.endpoint.url)
     try:
-        await asyncio.wait_for(old.close(), 5.0)
+        async with asyncio.timeout(5.0):
+            await old.close()
     except Exception as exc:  # its server was restarted under it: closing may fail, nothing is lost
         ctx.notes.append(f"isolate: closing {store}'s old client: {type(exc).__name__}"[:200])
 
