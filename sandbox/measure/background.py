@@ -131,7 +131,8 @@ class BackgroundSampler:
             if store.probe is not None:
                 probe, store.probe = store.probe, None
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(probe.close(), 1.0)
+                    async with asyncio.timeout(1.0):
+                        await probe.close()
             store.last_sample = None  # the next answer brackets nothing before it
             return
         self._merge(store, seen, now)
