@@ -137,9 +137,8 @@ async def run_strategy(name: str, run: StrategyRun, advance: Callable[[int], Non
     namespace = f"{run.namespace}_{cls.tag}"
     made = make_stores(run.settings, list(run.stores), namespace, run.dataset, run.options.concurrency + 4,
                        run.op_timeout_s, run.store_options)
+    # A store it cannot feed is left out, saying so (outcome.left_out: under its table, in summary.json).
     targets, left_out = brought_along(cls, {n: ts.store for n, ts in made.items()}, run.options.source)
-    for store, why in left_out.items():
-        notes.append(f"{name}: {store} left out: {why}")
     keep = set(targets) | ({run.options.source} if cls.needs_source else set())
     stores = {n: ts for n, ts in made.items() if n in keep}
     await connect_all([ts.store for ts in stores.values()])
