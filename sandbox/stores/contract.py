@@ -27,6 +27,7 @@ an increment raises `Conflict` (never retried in the adapter: the caller, and Ti
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -113,6 +114,26 @@ class Upsert(Protocol):
     async def upsert(self, instance: Instance, version: int) -> bool:
         """Idempotent, version-gated write keyed by the root's key: applied (True) only over an older version
         or none; relays and projections deliver at least once, so a redelivery changes nothing."""
+
+
+@runtime_checkable
+class TransactionalSource(Protocol):
+    """A source of truth (its kind plays `source_of_truth`): a root instance committed in the caller's own
+    transaction beside the caller's rows (an outbox row, events, a saga's state), all or nothing, and
+    notifications the caller's triggers send (the write strategies' relays and projections wake on them)."""
+
+    errors: tuple[type[BaseException], ...]  # what its client raises when the source itself failed (down, cut)
+
+    def transaction(self) -> AbstractAsyncContextManager[Any]:
+        """A connection of the store's own client in an open transaction (PostgreSQL: an asyncpg Connection, for
+        the caller's statements); it commits when the block ends and rolls back when the block raises."""
+
+    async def write_in(self, tx: Any, instance: Instance, version: int | None = None) -> bool:
+        """The root instance (its aggregate) written inside `tx`: inserted (version None; True), or as
+        Upsert.upsert at `version` (True: applied over an older version or none)."""
+
+    async def listen(self, channel: str, wake: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        """Call `wake` on every notification on `channel` (a connection of its own); returns its close()."""
 
 
 @runtime_checkable

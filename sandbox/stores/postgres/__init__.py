@@ -35,6 +35,8 @@ KIND = StoreKind(
            "partition": "its native server listens on the address it is given (a veth end: stack/netns.py)",
            # exact decimal money and SQL: the answers the other stores' are compared with
            "analytics_reference": "exact DECIMAL sums in SQL",
-           # the outbox's, event store's and saga's transactions and LISTEN/NOTIFY (sandbox/strategies/)
+           # the write strategies' source of truth (sandbox/strategies/): both designs are a TransactionalSource
+           # (stores/contract.py; model_store.py): a root instance and the strategies' rows in one transaction,
+           # LISTEN/NOTIFY
            "source_of_truth": "transactions + LISTEN/NOTIFY"},
 )

@@ -12,12 +12,14 @@ connection (asyncpg's statement cache) and sent with their parameters: one round
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 
 from sandbox.config import Endpoint
+from sandbox.errors import UsageError
 from sandbox.stores.base import ServerInfo
 from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Params, Record
 from sandbox.stores.postgres import stats
@@ -36,9 +38,12 @@ async def _keep(conn: asyncpg.Connection) -> None:
 
 
 class PostgresModelBase:
-    """What both designs share: the pool, the schema's life, the patterns."""
+    """What both designs share: the pool, the schema's life, the patterns, and the source of truth's transactions
+    and notifications (contract.TransactionalSource: the write strategies commit a root instance and their own
+    rows in one transaction; their relays and projections LISTEN)."""
 
     money = "exact decimal"
+    errors = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)  # PostgreSQL itself failed
     design: str
     layout: Layout
 
@@ -93,6 +98,26 @@ class PostgresModelBase:
     def answer(self, pattern: Pattern) -> Answerer | NotAnswerable:
         return self._patterns.answer(pattern)
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection in a transaction: commits at the end of the block, rolls back if it raises (the
+        caller's statements leave no session state, as everything else on this pool: see the module docstring)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    async def write_in(self, tx: Any, instance: Instance, version: int | None = None) -> bool:
+        raise NotImplementedError
+
+    def _no_version(self) -> UsageError:
+        return UsageError(f"{self.model.root} has no version field in model {self.model.name}: nothing gates an "
+                          "upsert; declare one (version = true) to upsert")
+
+    async def listen(self, channel: str, wake: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        # A connection of its own: LISTEN is session state, which the pool's connections never keep.
+        conn = await asyncpg.connect(self.endpoint.url)
+        await conn.add_listener(channel, lambda *_: wake())
+        return conn.close
+
     async def teardown(self) -> None:
         if self._created:
             await self.pool.execute(f"DROP SCHEMA {self.schema} CASCADE")
@@ -145,6 +170,12 @@ class NormalizedStore(PostgresModelBase):
     async def write(self, instance: Instance) -> None:
         await self.pool.execute(self._insert, *self.rows.insert_args(instance))
 
+    async def write_in(self, tx: Any, instance: Instance, version: int | None = None) -> bool:
+        if version is not None:
+            raise self._no_version()
+        await tx.execute(self._insert, *self.rows.insert_args(instance))
+        return True
+
     async def write_batch(self, instances: Sequence[Instance]) -> None:
         """COPY per table; with children, in one transaction (a single COPY is atomic on its own)."""
         async with self.pool.acquire() as conn:
@@ -192,6 +223,14 @@ class NormalizedUpsertStore(NormalizedStore):
         self._version_at = [c.name for c in self.rows.root.columns].index(version.name)
 
     async def upsert(self, instance: Instance, version: int) -> bool:
+        return await self._upsert_on(self.pool, instance, version)
+
+    async def write_in(self, tx: Any, instance: Instance, version: int | None = None) -> bool:
+        if version is None:
+            return await super().write_in(tx, instance)
+        return await self._upsert_on(tx, instance, version)
+
+    async def _upsert_on(self, on: Any, instance: Instance, version: int) -> bool:
         args = self.rows.insert_args(instance)
         args[self._version_at] = version
-        return bool(await self.pool.fetchval(self._upsert, *args))
+        return bool(await on.fetchval(self._upsert, *args))
