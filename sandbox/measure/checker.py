@@ -140,9 +140,12 @@ def expected_for(ds: Dataset, n: int, stores: Mapping[str, Any]) -> Expected:
 
 
 async def classify_store(name: str, expected: Expected, outcomes: Mapping[str, WriteOutcome],
-                         found: AsyncIterator[Record], keep: Collection[Verdict] = ()) -> StoreCheck:
+                         found: AsyncIterator[Record], keep: Collection[Verdict] = (),
+                         sent: int | None = None) -> StoreCheck:
     """Classify every expected root instance, and anything else the store holds, from one pass over its
-    read-back (`found`: its scan of the root entity). `keep`: the classes whose every key is kept (ids)."""
+    read-back (`found`: its scan of the root entity). `keep`: the classes whose every key is kept (ids).
+    `sent`: the prefix of the stream this store was sent, when shorter: the rest, absent, is not attempted
+    (counted without regenerating each)."""
     ds = expected.ds
     key = ds.model.root_entity.key
     result = StoreCheck(name, ids={} if keep else None, keep=tuple(keep))
@@ -178,20 +181,26 @@ async def classify_store(name: str, expected: Expected, outcomes: Mapping[str, W
             settle()
     if batch:
         settle()
-    for p in np.flatnonzero(~seen).tolist():  # absent: regenerated, only to learn the key
+    absent = ~seen
+    if sent is not None:
+        beyond = absent & (expected.indexes >= sent)
+        result.counts[Verdict.NOT_ATTEMPTED] += int(beyond.sum())
+        absent &= ~beyond
+    for p in np.flatnonzero(absent).tolist():  # absent: regenerated, only to learn the key
         missing = str(ds.root(int(expected.indexes[p]))[key])
         result.add(classify_absent(outcomes.get(missing)), missing)
     return result
 
 
 async def check_store(name: str, expected: Expected, outcomes: Mapping[str, WriteOutcome],
-                      scan: Callable[[], AsyncIterator[Record]], keep: Collection[Verdict] = ()) -> StoreCheck:
+                      scan: Callable[[], AsyncIterator[Record]], keep: Collection[Verdict] = (),
+                      sent: int | None = None) -> StoreCheck:
     """Read the store back (retrying while it comes back from a restart) and classify every root instance.
     `scan`: a fresh pass over the store's root entity each call (lambda: store.scan(root))."""
     last = ""
     for attempt in range(READ_BACK_ATTEMPTS):
         try:
-            return await classify_store(name, expected, outcomes, scan(), keep)
+            return await classify_store(name, expected, outcomes, scan(), keep, sent)
         except Exception as exc:  # a store that cannot be read back is reported, not a crash
             last = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             if attempt + 1 < READ_BACK_ATTEMPTS:
@@ -200,12 +209,13 @@ async def check_store(name: str, expected: Expected, outcomes: Mapping[str, Writ
 
 
 async def check_stores(ds: Dataset, n: int, stores: Mapping[str, Any], outcomes: Any,
-                       keep: Collection[Verdict] = ()) -> dict[str, StoreCheck]:
-    """Every store read back and classified against roots 0..n-1 (`outcomes`: the history's WriteOutcomes)."""
+                       keep: Collection[Verdict] = (), sent: Mapping[str, int] | None = None) -> dict[str, StoreCheck]:
+    """Every store read back and classified against roots 0..n-1 (`outcomes`: the history's WriteOutcomes;
+    `sent`: per store, the prefix of the stream it was sent, where shorter than n)."""
     expected = expected_for(ds, n, stores)
     root = ds.model.root
     checks = await asyncio.gather(*(check_store(name, expected, outcomes.of(name),
-                                                lambda s=store: s.scan(root), keep)
+                                                lambda s=store: s.scan(root), keep, (sent or {}).get(name))
                                     for name, store in stores.items()))
     return {c.store: c for c in checks}
 

@@ -75,8 +75,7 @@ class KillPoint:
     def describe(self) -> str:
         if self.aim == "ack":
             return (f"right after the {self.acked:,}th acknowledgement (every process of the server stopped in the "
-                    "instant the client read it, then killed)"
-                    + (f", or after {self.after_s:g} s of writing if that came first" if self.after_s else ""))
+                    "instant the client read it, then killed; kill_after_s is not used)")
         parts = ([f"{self.acked} acknowledged writes"] if self.acked else []) + \
                 ([f"{self.after_s:g} s of writing"] if self.after_s else [])
         return "after " + " or ".join(parts) + (", whichever came first" if len(parts) > 1 else "") + (
@@ -205,7 +204,7 @@ async def write_until_killed(ts: TimedStore, data: Dataset, plan: LoadPlan, batc
 
     async def nemesis() -> None:
         with contextlib.suppress(TimeoutError):  # T seconds of writing came first
-            async with asyncio.timeout(point.after_s):
+            async with asyncio.timeout(None if point.aim == "ack" else point.after_s):  # "ack": that ack alone
                 await stream.reached.wait()
         await _kill(server, crash, stream, injector, url, history, started, probe)
 

@@ -112,7 +112,8 @@ async def _one_trial(ctx: RunContext, index: int, trial: int, profile: Profile, 
             history.note_fault(name, "start", "same data directory")
         sent = max(t.crash.sent for t in crashes)  # every root instance any store was sent, each classified
         checks = await check_stores(ctx.dataset, sent, {name: ts.store for name, ts in timed.items()},
-                                    history.outcomes, keep=(Verdict.LOST,))
+                                    history.outcomes, keep=(Verdict.LOST,),
+                                    sent={t.crash.store: t.crash.sent for t in crashes})
         state.checks.append(CheckReport(f"durability {profile.name} trial {trial + 1}: after kill -9 and restart",
                                         checks))
         for c, t in zip(checks.values(), crashes, strict=True):

@@ -194,7 +194,8 @@ async def check(ctx: RunContext, label: str = "after run") -> None:
     outcomes = _history(ctx, "check").outcomes
     # A duration-limited run sent each store a prefix of the stream: regenerate only that far.
     sent = max(ctx.written.values(), default=ctx.params.orders)
-    checks = await check_stores(ctx.dataset, sent, {name: ts.store for name, ts in ctx.stores.items()}, outcomes)
+    checks = await check_stores(ctx.dataset, sent, {name: ts.store for name, ts in ctx.stores.items()}, outcomes,
+                                sent=ctx.written)
     fault_run(ctx).checks.append(CheckReport(label, checks))
 
 
