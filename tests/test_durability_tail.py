@@ -28,7 +28,7 @@ from sandbox.workload.model_file import find, load
 from tests.helpers import BUILT_IN, PROJECT, Throwaway, new_namespace, sandbox, throwaway_stack
 
 pytestmark = pytest.mark.stores("postgres")
-TRIALS = 3
+TRIALS = 5
 ACKS = 2000  # the kill comes right after this many acknowledgements
 RISKY = Durability({"postgres.synchronous_commit": "off"})
 

@@ -221,3 +221,29 @@ async def test_a_killed_server_cuts_the_call_in_flight_and_refuses_the_next(faul
     finally:
         history.close()
         await store.close()
+
+
+def test_outage_shows_the_killed_store_taking_writes_again(tmp_path: Path) -> None:
+    """`sandbox run outage` loads for a span that covers the kill and the restart: Redis takes writes again,
+    the time to its first acknowledged write is reported, its refused calls are counted failed, PostgreSQL
+    beside it is unaffected, and every root instance is classified."""
+    import json
+
+    from tests.helpers import sandbox
+
+    with throwaway_stack(tmp_path / "state", TEST_OFFSET + 100, stores=["postgres", "redis"]) as t:
+        proc = sandbox("run", "outage", "--stores", "postgres,redis", "--duration", "6", "-p", "down_s=1.5",
+                       env={**t.env, "COLUMNS": "200"}, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+        [folder] = t.ws.results_dir.glob("*-outage")
+        summary = json.loads((folder / "summary.json").read_text())
+        redis, postgres = summary["recovery"]["redis"], summary["recovery"]["postgres"]
+        assert redis["faulted"] and redis["first_ack_after_s"] is not None, redis
+        assert 0 < redis["first_ack_after_s"] < 3 and redis["reconnected_after_s"] <= redis["first_ack_after_s"]
+        assert redis["after"]["acknowledged"] > 0 and redis["during"]["refused"] > 0, redis
+        write = summary["stores"]["redis"]["operations"]["write"]
+        assert write["failed"] >= redis["during"]["refused"], (write, redis)  # refused calls are failed ones
+        assert not postgres["faulted"] and postgres["during"]["acknowledged"] > 0
+        counts = summary["check"]["reports"][-1]["stores"]["redis"]["counts"]
+        assert counts["failed_and_absent"] >= redis["during"]["refused"] and counts["lost"] == 0, counts
+        assert "first ack" in proc.stdout and "recovery" in proc.stdout  # the table users read
