@@ -214,8 +214,12 @@ async def check_stores(ds: Dataset, n: int, stores: Mapping[str, Any], outcomes:
     `sent`: per store, the prefix of the stream it was sent, where shorter than n)."""
     expected = expected_for(ds, n, stores)
     root = ds.model.root
-    checks = await asyncio.gather(*(check_store(name, expected, outcomes.of(name),
-                                                lambda s=store: s.scan(root), keep, (sent or {}).get(name))
+
+    def scan(store: Any) -> Callable[[], AsyncIterator[Record]]:
+        return lambda: store.scan(root)
+
+    checks = await asyncio.gather(*(check_store(name, expected, outcomes.of(name), scan(store), keep,
+                                                (sent or {}).get(name))
                                     for name, store in stores.items()))
     return {c.store: c for c in checks}
 
