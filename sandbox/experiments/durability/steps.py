@@ -43,7 +43,7 @@ FAILURE_SIMULATED = ("process crash: SIGKILL to each server's process tree while
 async def durability(ctx: RunContext, profiles: Any = "default", repeat: int = 3, kill_at_acked: int | None = None,
                      kill_after_s: float | None = 1.0, aim: str = "window", busy_disk: Any = "off",
                      busy_disk_mb: int = 8) -> None:
-    """Per durability profile, `repeat` trials: each store killed mid-stream, restarted, every order checked.
+    """Per durability profile, `repeat` trials: each store killed mid-stream, restarted, every root instance checked.
     busy_disk=on: a writer forcing fsyncs (busy_disk_mb MB each) on the state dir's disk during every trial."""
     registry = registry_of(ctx.settings)
     parsed = parse_profiles(profiles, registry)

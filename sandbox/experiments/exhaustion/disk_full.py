@@ -43,7 +43,7 @@ AFTER_RESTART_WRITES = 5  # and after the restart
 
 async def disk_full(ctx: RunContext, size: str = "128mb", headroom: str = "2mb", recover: str = "delete",
                     recovery_s: float = 30.0) -> None:
-    """Each store in turn on a small disk: fill it, write, give the space back, restart; check every order."""
+    """Each store in turn on a small disk: fill it, write, give the space back, restart; check every root instance."""
     stack = ctx.stack  # the docker backend refuses small_disk in one line (how to do it by hand: docs/faults.md)
     size_b, headroom_b = _sizes(size, headroom)
     results: dict[str, Any] = {}

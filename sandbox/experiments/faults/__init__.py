@@ -1,5 +1,5 @@
 """Consistency under faults: every operation's history, a fault schedule (outage, faults), the visibility lag,
-and a check of every order against what its client was told (scenarios `outage`, `visibility`)."""
+and a check of every root instance against what its client was told (scenarios `outage`, `visibility`)."""
 
 from __future__ import annotations
 

@@ -58,8 +58,8 @@ def faults(summary: dict[str, Any]) -> list[TableData]:
         out.append(r)
     for i, report in enumerate((summary.get("check") or {}).get("reports", [])):
         verdicts = sorted({v for s in report["stores"].values() for v in s.get("counts", {})})
-        t = TableData(f"check-{i}", f"check {report['label']}: every order per store, against what the client "
-                      "was told", ["store", *verdicts, "verdict"])
+        t = TableData(f"check-{i}", f"check {report['label']}: every root instance per store, against what the "
+                      "client was told", ["store", *verdicts, "verdict"])
         for name, s in report["stores"].items():
             if s.get("error"):
                 t.add(name, *["-"] * len(verdicts), Cell(f"NOT CHECKED: {s['error']}", bad=True))

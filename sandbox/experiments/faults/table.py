@@ -44,7 +44,8 @@ def faults_table(state: FaultRun) -> Table:
 def check_table(report: CheckReport) -> Table:
     """The findings get a column each; the other outcomes share one cell, so the table fits 100 columns."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
-                  title=f"check {report.label}: every order per store, against what the client was told")
+                  title=f"check {report.label}: every root instance per store, by key, against what the client "
+                        "was told")
     table.add_column("store", no_wrap=True)
     for shown in MAIN_VERDICTS:
         table.add_column(COLUMNS[shown], justify="right")
