@@ -104,12 +104,13 @@ class RecoveryWatch:
         ends, outcomes = w.end_ns, w.outcome
         n = len(ends)
         back = fault.back_issued_ns
-        first_ack = next((i for i in range(n) if outcomes[i] == OK and back is not None and ends[i] >= back), None)
-        if own is None:  # measured over the faulted store's windows: its first ack after its restart
-            first_ack = next((i for i in range(n) if back is not None and ends[i] >= back), None)
+        if own is not None:  # its own first acknowledged write after its restart ends "during"
+            first_ack = next((i for i in range(n) if outcomes[i] == OK and back is not None and ends[i] >= back),
+                             None)
+        else:  # measured over the faulted store's windows: "during" ends at that store's first ack
             recovered_ns = self._first_ack_ns(reference)
-            if recovered_ns is not None:
-                first_ack = next((i for i in range(n) if ends[i] >= recovered_ns), None)
+            first_ack = None if recovered_ns is None else next((i for i in range(n) if ends[i] >= recovered_ns),
+                                                                None)
         out: dict[str, Any] = {"faulted": own is not None, "fault": fault.action, "back": fault.back_action}
         if own is not None:
             noticed = next((i for i in range(n) if ends[i] >= own.down_ns and outcomes[i] != OK), None)
