@@ -22,6 +22,11 @@ _CURRENT_TASKS: dict | None = getattr(asyncio.tasks, "_current_tasks", None)
 
 # Errors that leave the outcome of a write unknown: it may have landed before the link broke.
 UNKNOWN_OUTCOME = (TimeoutError, ConnectionError, OSError)
+# Errors that say nothing was sent: no server could be chosen (PyMongo's server selection, retries off).
+NOTHING_SENT = ("ServerSelectionTimeoutError",)
+# The server's own error reply, though the client library files it under connection errors: Redis replaying
+# its AOF answers LOADING and runs nothing (redis-py's BusyLoadingError is a ConnectionError). A failure.
+SERVER_REFUSED = ("BusyLoadingError",)
 
 
 Outcome = Literal["ok", "fail", "info"]  # Jepsen's words: info = the outcome is unknown
@@ -41,6 +46,7 @@ class OpEvent:
     intended_ns: int | None = None  # the load model's intended start (open loop); start_ns is the send
     value: object = None  # what the operation asked for, when a history needs more than keys (an update)
     result: object = None  # what the store answered (e.g. whether an update applied), on ok
+    refused: bool = False  # failed before anything was sent (connection refused): a definite failure
 
 
 Listener = Callable[[OpEvent], None]
@@ -95,6 +101,7 @@ class TimedCalls:
                 if self._watchdog is None:
                     self._watchdog = asyncio.get_running_loop().create_task(self._watch())
         outcome: Outcome = "ok"
+        refused = False
         error: BaseException | None = None
         result: T | None = None
         try:
@@ -109,7 +116,10 @@ class TimedCalls:
             outcome = "info"
         except Exception as exc:  # any store error: counted and shown, the run goes on
             error = exc
-            outcome = "info" if _is_connection_error(exc) else "fail"
+            # Refused before anything was sent: it did not happen. Cut after sending: nobody knows.
+            refused = refused_before_send(exc)
+            outcome = "fail" if refused or type(exc).__name__ in SERVER_REFUSED or not _is_connection_error(exc) \
+                else "info"
         end = _now()
         if task is not None:
             del self._inflight[task]
@@ -138,7 +148,7 @@ class TimedCalls:
         if self.listeners:
             event = OpEvent(self.name, op, keys, start, end, outcome,
                             None if error is None else f"{type(error).__name__}: {error}"[:200], intended_ns,
-                            value, result)
+                            value, result, refused)
             for listener in self.listeners:
                 listener(event)
         if task is not None and task.cancelling():
@@ -214,6 +224,27 @@ async def write_all(store: Any, instances: Sequence[dict[str, Any]]) -> None:
         return
     for instance in instances:
         await store.write(instance)
+
+
+def refused_before_send(exc: BaseException) -> bool:
+    """Whether a call failed before anything reached the server: its connection could not be opened
+    (ECONNREFUSED, asyncio's "Connect call failed"), or no server could be selected (NOTHING_SENT). A client
+    that retried (elastic-transport keeps every attempt's error in `.errors`) counts only when every attempt
+    was refused: one attempt cut after sending leaves the outcome unknown. The clients here are opened
+    without retries (redis-py Retry(0), PyMongo retryWrites=False, asyncpg and aiohttp do not retry)."""
+    attempts = [exc, *(e for e in getattr(exc, "errors", ()) or () if isinstance(e, BaseException))]
+    return all(_refused(a) for a in attempts)
+
+
+def _refused(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError) or type(seen).__name__ in NOTHING_SENT:
+            return True
+        if isinstance(seen, OSError) and "Connect call failed" in str(seen):  # asyncio, several addresses
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _is_connection_error(exc: BaseException) -> bool:
