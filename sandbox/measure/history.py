@@ -102,6 +102,15 @@ class Bump:
     amount: int
 
 
+@dataclass(slots=True)
+class ReadThenUpdate:
+    """The value of a read-modify-write: the update its client made from what it read, set once it has read
+    (None: it read nothing to change, so it changed nothing)."""
+
+    key: str
+    update: StatusUpdate | None = None
+
+
 @dataclass
 class OrderUpdates:
     """What the client asked of one order and learnt back, per version (1 is the insert)."""
@@ -148,6 +157,8 @@ class UpdateLog:
 
     def note(self, event: OpEvent) -> None:
         value = event.value
+        if isinstance(value, ReadThenUpdate):
+            value = value.update
         if isinstance(value, StatusUpdate):
             self._update(event, value)
         elif isinstance(value, StockTake):

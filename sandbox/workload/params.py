@@ -59,10 +59,12 @@ def spacing_of(ds: Dataset, entity: str, field: str) -> int | None:
 class ReadParams:
     """Draws Params for one read pattern over the first `n` instances of its entity."""
 
-    def __init__(self, ds: Dataset, pattern: Pattern, seed: int):
+    def __init__(self, ds: Dataset, pattern: Pattern, seed: int, distribution: KeyDistribution | None = None):
         self.ds, self.p = ds, pattern
         self.rng = random.Random(f"{seed}:params:{pattern.name}")
-        self.sampler: Sampler = KeyDistribution(pattern.distribution, pattern.skew).validated().sampler(seed)
+        # `distribution`: instead of the pattern's own (a mix run with one distribution for every pattern)
+        keys = distribution or KeyDistribution(pattern.distribution, pattern.skew)
+        self.sampler: Sampler = keys.validated().sampler(seed)
         self.spacing = spacing_of(ds, pattern.entity, pattern.range) if pattern.range else None
 
     def instance(self, n: int) -> Instance:

@@ -4,8 +4,10 @@ A function of (seed, mix, data-set size) like the data: every store is sent the 
 stream runs ahead of the stores' answers, so it keeps its own idea of each touched instance's state and
 version (what a client would have asked for): a transition sets a state at the next version, applied by
 a store only over an older one, so concurrent transitions of one instance cannot regress it and the
-update checker knows which state each version stands for. Reads and writes pick only instances inserted
-at least `settle_ops` operations earlier, so they rarely race the insert that creates them.
+update checker knows which state each version stands for. A read-modify-write transition (`read_first`)
+is the exception: its client takes state and version from what it reads, so the stream only picks the
+instance. Reads and writes pick only instances inserted at least `settle_ops` operations earlier, so they
+rarely race the insert that creates them.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class PatternStream:
     """Operations of `mix` over a data set of `loaded` roots (indexes 0 .. loaded-1, written before)."""
 
     def __init__(self, ds: Dataset, mix: Mix, loaded: int, seed: int, settle_ops: int = 64,
-                 version_floor: int = 0):
+                 version_floor: int = 0, distribution: KeyDistribution | None = None):
         self.ds, self.mix = ds, mix
         self.model = ds.model
         self.count = loaded  # roots that exist or are on their way: an insert takes the next index
@@ -53,9 +55,11 @@ class PatternStream:
         for _, share in mix.weights:
             total += share
             self.cum.append(total)
+        # `distribution`: one key distribution for every pattern of the mix instead of each pattern's own
         self.samplers: dict[str, Sampler] = {
-            p.name: KeyDistribution(p.distribution, p.skew).validated().sampler(seed) for p in self.patterns}
-        self.reads = {p.name: ReadParams(ds, p, seed) for p in self.patterns if p.kind in READS}
+            p.name: (distribution or KeyDistribution(p.distribution, p.skew)).validated().sampler(seed)
+            for p in self.patterns}
+        self.reads = {p.name: ReadParams(ds, p, seed, distribution) for p in self.patterns if p.kind in READS}
         self.inserted: deque[tuple[int, int]] = deque()  # (seq, index) not yet settled
         self.state: dict[tuple[str, int], tuple[str, int]] = {}  # (entity, index) -> (state, version) asked for
         self.pools: dict[tuple[str, str], list[int]] = {}  # (pattern, source state) -> indexes in that state
@@ -156,6 +160,9 @@ class PatternStream:
 
     def _transition(self, seq: int, p: Pattern) -> Op:
         e = self.model.entity(p.entity)
+        if p.read_first:  # the client reads state and version, then sets the next: only the instance is chosen
+            picked = self._pick(p, self._count(p.entity))
+            return Op(seq, p, Params(key=self.ds.instance_of(p.entity, picked)[e.key]), picked)
         if p.sources:
             index = self._from_pool(p)
             if index is None:  # nothing in a source state yet: the mix inserts instead, if it can
