@@ -16,6 +16,7 @@ from sandbox.measure.pattern_driver import run_pattern_mix
 from sandbox.measure.timing import TimedStore
 from sandbox.workload.dataset import Dataset
 from sandbox.workload.distributions import KeyDistribution
+from sandbox.workload.pattern_stream import RootValues
 from sandbox.workload.schema import Mix
 
 VERSIONS_PER_STEP = 1_000_000  # more transitions than one step sends to one instance; x 2,000 steps fits an int32
@@ -36,6 +37,7 @@ class MixProbe:
         self.store, self.ds, self.mix, self.distribution = store, ds, mix, distribution
         self.loaded, self.seed, self.percentile, self.op_timeout_s = loaded, seed, percentile, op_timeout_s
         self.steps = 0
+        self.roots = RootValues.for_patterns(ds, (ds.model.patterns[name] for name, _ in mix.weights))
 
     async def step(self, plan: LoadPlan) -> StepResult:
         """One step under `plan` (open loop at plan.rate, or closed loop at plan.concurrency)."""
@@ -43,7 +45,8 @@ class MixProbe:
         seed = self.seed + self.steps
         timed = TimedStore(self.store, self.op_timeout_s)
         outcome = await run_pattern_mix(timed, self.store, self.ds, self.mix, self.loaded, seed, plan,
-                                        version_floor=self.steps * VERSIONS_PER_STEP, distribution=self.distribution)
+                                        version_floor=self.steps * VERSIONS_PER_STEP, distribution=self.distribution,
+                                        roots=self.roots)
         self.loaded += outcome.inserted
         stats = list(timed.stats.values())
         ok = sum(s.ok for s in stats)

@@ -21,7 +21,7 @@ from sandbox.measure.timing import TimedCalls
 from sandbox.stores.contract import Answerer, NotAnswerable
 from sandbox.workload.dataset import Dataset
 from sandbox.workload.distributions import KeyDistribution
-from sandbox.workload.pattern_stream import Op, PatternStream
+from sandbox.workload.pattern_stream import Op, PatternStream, RootValues
 from sandbox.workload.schema import Mix, Pattern
 
 Call = Callable[[int, int], Awaitable[object]]
@@ -35,6 +35,7 @@ class MixOutcome:
     operations: int = 0
     left_out: dict[str, int] = field(default_factory=dict)  # pattern -> operations not sent (not answerable)
     not_answerable: dict[str, str] = field(default_factory=dict)  # pattern -> why
+    orphaned: dict[str, int] = field(default_factory=dict)  # pattern -> left out: its instance's insert was
     inserted: int = 0  # roots the stream added (indexes loaded .. loaded + inserted - 1)
     not_found: int = 0  # gets that found nothing
     client: ClientLoad | None = None
@@ -44,8 +45,9 @@ class PatternCalls:
     """Turns a stream's operations into one store's timed calls."""
 
     def __init__(self, ts: TimedCalls, store: Any, ds: Dataset, patterns: list[Pattern], log: UpdateLog | None,
-                 loaded: int = 0):
+                 loaded: int = 0, roots: RootValues | None = None):
         self.ts, self.store, self.ds, self.log, self.loaded = ts, store, ds, log, loaded
+        self.roots = roots or RootValues.for_patterns(ds, patterns)
         self.answerers: dict[str, Answerer | NotAnswerable] = {}
         for p in patterns:
             self.answerers[p.name] = NotAnswerable("inserts are writes") if p.kind == "insert" else store.answer(p)
@@ -59,6 +61,7 @@ class PatternCalls:
                                  if p.kind == "transition" and p.entity == ds.model.root), None)
         self.not_found = 0
         self.noted: set[Any] = set()  # loaded instances whose first state the update log has
+        self.unsent: set[Any] = set()  # keys of roots whose insert this store was not sent
 
     def refused(self, op: Op) -> str | None:
         """Why this store leaves the operation out, or None: a pattern it cannot answer, or an insert whose
@@ -71,6 +74,16 @@ class PatternCalls:
         answerer = self.answerers[name]
         return answerer.reason if isinstance(answerer, NotAnswerable) else None
 
+    def orphaned(self, op: Op) -> bool:
+        """An operation on a root this store never got (its insert was left out): left out too, so a store is
+        never asked about what it was not sent. (Queries over many instances still run: their answers only
+        lack those.)"""
+        if op.pattern.kind == "insert":
+            if self.refused(op) is not None:
+                self.unsent.add((op.params.instance or {})[self.key])
+            return False
+        return bool(self.unsent) and op.pattern.entity == self.ds.model.root and op.params.key in self.unsent
+
     def _note_loaded(self, op: Op) -> None:
         """A transition of an instance of the loaded data set: its generated state is version 1 of its history
         (the update checker's base), noted the first time the run moves it."""
@@ -78,7 +91,7 @@ class PatternCalls:
         if self.log is None or key in self.noted or op.pattern.entity != self.ds.model.root or op.index >= self.loaded:
             return
         self.noted.add(key)
-        self.log.note_preloaded(str(key), str(self.ds.root(op.index)[op.pattern.field or ""]))
+        self.log.note_preloaded(str(key), str(self.roots.value(op.index, op.pattern.field or "")))
 
     def prepare(self, op: Op) -> Call:
         ts, p, params, name = self.ts, op.pattern, op.params, op.pattern.name
@@ -154,10 +167,12 @@ class PatternCalls:
 async def run_pattern_mix(ts: TimedCalls, store: Any, ds: Dataset, mix: Mix, loaded: int, seed: int, plan: LoadPlan,
                           operations: int | None = None, log: UpdateLog | None = None, meter: CpuMeter | None = None,
                           version_floor: int = 0, settle_ops: int = 64,
-                          distribution: KeyDistribution | None = None) -> MixOutcome:
-    """Send `operations` of the mix's stream (or until `plan.duration_s` ends) to one store under `plan`."""
-    stream = PatternStream(ds, mix, loaded, seed, settle_ops, version_floor, distribution)
-    calls = PatternCalls(ts, store, ds, stream.patterns, log, loaded)
+                          distribution: KeyDistribution | None = None, roots: RootValues | None = None) -> MixOutcome:
+    """Send `operations` of the mix's stream (or until `plan.duration_s` ends) to one store under `plan`; `roots`:
+    the field values of roots, shared by the stores of a run (made once: pattern_stream.RootValues)."""
+    roots = roots or RootValues.for_patterns(ds, (ds.model.patterns[name] for name, _ in mix.weights))
+    stream = PatternStream(ds, mix, loaded, seed, settle_ops, version_floor, distribution, roots)
+    calls = PatternCalls(ts, store, ds, stream.patterns, log, loaded, roots)
     outcome = MixOutcome(0.0)
     meter = meter or CpuMeter()
     for name, answerer in calls.answerers.items():
@@ -166,6 +181,10 @@ async def run_pattern_mix(ts: TimedCalls, store: Any, ds: Dataset, mix: Mix, loa
 
     def work() -> Iterator[Call]:
         for op in islice(stream, operations):
+            if calls.orphaned(op):
+                outcome.orphaned[op.pattern.name] = outcome.orphaned.get(op.pattern.name, 0) + 1
+                outcome.left_out[op.pattern.name] = outcome.left_out.get(op.pattern.name, 0) + 1
+                continue
             if calls.refused(op) is not None:
                 outcome.left_out[op.pattern.name] = outcome.left_out.get(op.pattern.name, 0) + 1
                 continue
@@ -189,6 +208,7 @@ async def run_pattern_mix_everywhere(stores: list[tuple[TimedCalls, Any]], ds: D
                                      distribution: KeyDistribution | None = None) -> dict[str, MixOutcome]:
     """The same stream to every store, concurrently, each at its own pace."""
     meter = CpuMeter()
+    roots = RootValues.for_patterns(ds, (ds.model.patterns[name] for name, _ in mix.weights))
     done = await gather_all(*(run_pattern_mix(ts, store, ds, mix, loaded, seed, plan, operations, log, meter,
-                                              version_floor, settle_ops, distribution) for ts, store in stores))
+                                              version_floor, settle_ops, distribution, roots) for ts, store in stores))
     return {ts.name: outcome for (ts, _), outcome in zip(stores, done, strict=True)}

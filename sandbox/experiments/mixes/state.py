@@ -43,7 +43,10 @@ class MixChoice:
         out = {}
         for name, _ in self.mix.weights:
             p = self.model.patterns[name]
-            out[name] = shape(self.distribution or KeyDistribution(p.distribution, p.skew))
+            if p.kind == "insert":
+                continue  # a new instance: no key is picked
+            out[name] = "any in a source state" if p.kind == "transition" and p.sources and not p.read_first else \
+                shape(self.distribution or KeyDistribution(p.distribution, p.skew))
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -60,6 +63,7 @@ class MixRun:
     choice: MixChoice | None = None
     left_out: dict[str, dict[str, int]] = field(default_factory=dict)  # store -> pattern -> not sent
     not_answerable: dict[str, dict[str, str]] = field(default_factory=dict)  # store -> pattern -> why
+    orphaned: dict[str, dict[str, int]] = field(default_factory=dict)  # store -> pattern -> on roots it never got
     control: dict[str, str] = field(default_factory=dict)  # store -> how its answerers take the mix's writes
     inserted: dict[str, int] = field(default_factory=dict)  # store -> roots the mix added
     not_found: dict[str, int] = field(default_factory=dict)  # store -> gets (and read-modify-writes) finding nothing
@@ -75,7 +79,7 @@ class MixRun:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"data_set": self.loaded, "root": self.root,
                                "mix": self.choice.to_json() if self.choice else None, "left_out": self.left_out,
-                               "not_answerable": self.not_answerable, "control": self.control,
+                               "not_answerable": self.not_answerable, "orphaned": self.orphaned, "control": self.control,
                                "inserted": self.inserted, "reads_not_found": self.not_found}
         if self.checks:
             out["update_check"] = {"has_findings": self.has_findings,

@@ -134,6 +134,7 @@ async def mix(ctx: RunContext, mix: Any = None, distribution: str | None = None,
         outcome = outcomes[ts.name]
         state.left_out[ts.name] = outcome.left_out
         state.not_answerable[ts.name] = outcome.not_answerable
+        state.orphaned[ts.name] = outcome.orphaned
         state.not_found[ts.name] = outcome.not_found
         state.inserted[ts.name] = outcome.inserted
         state.control[ts.name] = _control(ts, choice)

@@ -20,10 +20,17 @@ def print_mix(ctx: RunContext, state: MixRun) -> None:
         console.print(f"mix {c.mix.name} of model {c.model.name}: {shares}; keys {shown}; data set "
                       f"{state.loaded:,} {ctx.model.root_entity.plural} (loaded before the run, reported as op `load`)")
     for store, left in state.left_out.items():
-        if left:
-            why = "; ".join(f"{name}: {reason}" for name, reason in state.not_answerable.get(store, {}).items())
-            console.print(f"  {store}: left out of {', '.join(f'{op} ({n})' for op, n in left.items())}: "
-                          f"not answerable in its design ({why})")
+        orphans = state.orphaned.get(store, {})
+        reasons = state.not_answerable.get(store, {})
+        for op, n in left.items():
+            if n > orphans.get(op, 0):
+                then = ctx.model.patterns[op].then
+                why = reasons.get(op) or (f"{then}: {reasons[then]}" if then in reasons else "not answerable")
+                console.print(f"  {store}: left out {op} ({n - orphans.get(op, 0)}), not answerable in its design: "
+                              f"{why}")
+        if orphans:
+            console.print(f"  {store}: also left out {', '.join(f'{op} ({n})' for op, n in orphans.items())}: "
+                          "on instances whose insert it was not sent")
     if missed := {store: n for store, n in state.not_found.items() if n}:
         console.print("  gets that found nothing (an insert still on its way, or lost): "
                       + ", ".join(f"{store} {n}" for store, n in missed.items()))
