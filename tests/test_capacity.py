@@ -12,10 +12,10 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
+from sandbox.measure.mix_driver import OrderIds
 
 from sandbox.config import Settings, endpoint
 from sandbox.measure.capacity import SearchPlan, Slo, find_capacity
-from sandbox.measure.mix_driver import OrderIds
 from sandbox.measure.mix_probe import rate_probe
 from sandbox.workload.generator import Workload, WorkloadSpec
 from sandbox.workload.mix import parse_mix

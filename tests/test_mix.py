@@ -102,8 +102,8 @@ def test_a_mix_is_named_or_given_as_pattern_shares_in_toml_or_on_the_command_lin
     model = orders()
     assert resolve_mix(model, "ycsb-b") is model.mixes["ycsb-b"]
     assert resolve_mix(model, None) is model.mixes["ycsb-a"]  # the model's first
-    given = [resolve_mix(model, m).weights for m in ({"get_order": 95, "update_status": 5},
-                                                      "get_order=95,update_status=5", "{get_order=95, update_status=5}")]
+    forms = ({"get_order": 95, "update_status": 5}, "get_order=95,update_status=5", "{get_order=95, update_status=5}")
+    given = [resolve_mix(model, m).weights for m in forms]
     assert given[0] == given[1] == given[2] == model.mixes["ycsb-b"].weights
 
 

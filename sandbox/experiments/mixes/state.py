@@ -79,7 +79,8 @@ class MixRun:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"data_set": self.loaded, "root": self.root,
                                "mix": self.choice.to_json() if self.choice else None, "left_out": self.left_out,
-                               "not_answerable": self.not_answerable, "orphaned": self.orphaned, "control": self.control,
+                               "not_answerable": self.not_answerable,
+                               "orphaned": self.orphaned, "control": self.control,
                                "inserted": self.inserted, "reads_not_found": self.not_found}
         if self.checks:
             out["update_check"] = {"has_findings": self.has_findings,

@@ -193,8 +193,13 @@ def run_model(run: RunParams) -> Model:
     return model_file.load(model_file.find(Workspace.from_env(dict(os.environ)).project_dir, run.model))
 
 
-def validate_choice(params: dict[str, Any], run: RunParams) -> MixChoice:
-    """A phase's mix and distribution on the run's model (params with the step's defaults filled in)."""
+def validate_choice(params: dict[str, Any], run: RunParams, given: dict[str, Any] | None = None) -> MixChoice:
+    """A phase's mix and distribution on the run's model (params with the step's defaults filled in; `given`: the
+    phase's own, to tell a shape parameter given without a distribution)."""
+    shaped = sorted({"skew", "hot_fraction", "hot_share"} & set(given or {}))
+    if params.get("distribution") is None and shaped:
+        raise UsageError(f"-p {shaped[0]} shapes -p distribution=...: give one (zipfian, latest, hotspot), or leave it "
+                         "out and each pattern keeps the model's own key distribution")
     return choose(run_model(run), params.get("mix"), params.get("distribution"), params.get("skew", 0.99),
                   params.get("hot_fraction", 0.2), params.get("hot_share", 0.8))
 
@@ -206,7 +211,7 @@ def _one_process(run: RunParams) -> None:
 
 def _validate_mix(params: dict[str, Any], run: RunParams) -> None:
     given = with_defaults(mix, params)
-    validate_choice(given, run)
+    validate_choice(given, run, params)
     whole_number("mix", "settle_ops", given["settle_ops"], 0, 1_000_000)
     whole_number("mix", "operations", given["operations"], 1, 10**9)
     _one_process(run)
@@ -215,7 +220,7 @@ def _validate_mix(params: dict[str, Any], run: RunParams) -> None:
 def _validate_capacity(params: dict[str, Any], run: RunParams) -> None:
     given = with_defaults(capacity, params)
     Slo.parse(str(given["slo"]))
-    validate_choice(given, run)
+    validate_choice(given, run, params)
     SearchPlan(float(given["start_rate"]), float(given["factor"]), float(given["precision"]),
                float(given["max_rate"]), max_steps=int(given["max_steps"])).validated()
     _one_process(run)

@@ -89,13 +89,13 @@ async def sweep_data_set(ctx: RunContext, sizes: Any = (10_000, 100_000, 1_000_0
 def _validate_concurrency(params: dict[str, Any], run: RunParams) -> None:
     given = with_defaults(sweep_concurrency, params)
     _concurrency_levels(given["levels"], run)
-    validate_choice(given, run)
+    validate_choice(given, run, params)
 
 
 def _validate_data_set(params: dict[str, Any], run: RunParams) -> None:
     given = with_defaults(sweep_data_set, params)
     _levels(given["sizes"], "sizes")
-    _fixed_size(validate_choice(given, run))
+    _fixed_size(validate_choice(given, run, params))
 
 
 STEPS = {"sweep_concurrency": StepSpec(sweep_concurrency, _validate_concurrency),
