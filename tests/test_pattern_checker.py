@@ -22,6 +22,7 @@ from sandbox.measure.pattern_checker import (
     check_store,
     classify_counter,
     classify_floor,
+    classify_insert,
     classify_state,
     legal_states,
 )
@@ -135,6 +136,12 @@ def test_decrements_lie_between_acknowledged_and_acknowledged_plus_unknown(tmp_p
                         4: FloorVerdict.OVERSOLD, -1: FloorVerdict.NEGATIVE, None: FloorVerdict.MISSING}
 
 
+def test_an_acknowledged_insert_must_be_there_and_a_failed_one_must_not() -> None:
+    assert [classify_insert(o, present).value for o, present in
+            (("ok", True), ("ok", False), ("fail", True), ("fail", False), ("info", False), ("info", True))] == \
+        ["ok", "lost_insert", "failed_but_present", "absent_failed", "absent_unknown", "ok"]
+
+
 def test_increments_must_count_every_acknowledged_one() -> None:
     assert [classify_counter(0, 5, 2, n).value for n in (5, 7, 4, 8, None)] == \
         ["ok", "ok", "lost_increment", "extra_increment", "missing"]
@@ -211,3 +218,16 @@ async def test_read_modify_writes_on_hot_keys_lose_nothing_and_a_planted_state_i
     again = await check_store(kind, store, ds, h.updates, [ds.model.patterns["rmw_status"]], 10)
     assert again.states.counts.get("impossible") == 1, again.to_json()
 
+
+
+async def test_ingested_readings_are_all_there_and_one_removed_behind_the_stores_back_is_found(
+        opened, tmp_path: Path) -> None:
+    store = await opened("redis", load(MODELS / "telemetry.toml"))
+    ds, h, check = await mixed(store, "telemetry", "ingest", tmp_path, reference={"device": 20})
+    inserted = h.updates.inserts["redis"]
+    assert check.inserts.counts == {"ok": len(inserted)} and len(inserted) > 200, check.to_json()
+    gone = sorted(inserted)[0]
+    await store.client.delete(f"{store.namespace}:reading:{gone}")
+    again = await check_store("redis", store, ds, h.updates, [ds.model.patterns["insert_reading"]])
+    assert again.inserts.counts == {"ok": len(inserted) - 1, "lost_insert": 1}, again.to_json()
+    assert again.has_findings

@@ -102,6 +102,13 @@ class Bump:
     amount: int
 
 
+@dataclass(frozen=True, slots=True)
+class Inserted:
+    """The value of an insert that sets no state (a reading, a post): the key of the instance it adds."""
+
+    key: str
+
+
 @dataclass(slots=True)
 class ReadThenUpdate:
     """The value of a read-modify-write: the update its client made from what it read, set once it has read
@@ -139,6 +146,7 @@ class UpdateLog:
     orders: dict[str, dict[str, OrderUpdates]] = field(default_factory=dict)
     stock: dict[str, StockTakes] = field(default_factory=dict)
     bumps: dict[str, StockTakes] = field(default_factory=dict)  # per store: increments per key (as amounts)
+    inserts: dict[str, dict[str, str]] = field(default_factory=dict)  # per store: key -> ok / fail / info
     # Orders of the data set loaded before the run (acknowledged on every store), by the status they were
     # loaded with: noted when the run first updates them, not for the whole data set.
     preloaded: dict[str, str] = field(default_factory=dict)
@@ -165,6 +173,9 @@ class UpdateLog:
             self._take(event, value)
         elif isinstance(value, Bump):
             self._bump(event, value)
+        elif isinstance(value, Inserted):
+            seen = self.inserts.setdefault(event.store, {})
+            seen[sys.intern(value.key)] = event.outcome
 
     def _update(self, event: OpEvent, value: StatusUpdate) -> None:
         entry = self.orders.setdefault(event.store, {}).setdefault(sys.intern(value.order_id), OrderUpdates())

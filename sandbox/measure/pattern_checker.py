@@ -12,7 +12,8 @@ below the floor. More left than that is a lost decrement (two clients read the s
 back their own result), less is taken without anybody being told (oversold, overbooked).
 
 Increments (likes): final = initial + acknowledged + some of the unknown ones; fewer is a lost increment, more
-is one nobody asked for. Final states are read back through the store's own read path, only the touched
+is one nobody asked for. Inserts that set no state (readings, posts): an acknowledged one must be there, a
+failed one must not. Final states are read back through the store's own read path, only the touched
 instances.
 """
 
@@ -58,6 +59,14 @@ class FloorVerdict(StrEnum):
     MISSING = "missing"  # the target could not be found
 
 
+class InsertVerdict(StrEnum):
+    OK = "ok"  # acknowledged (or unknown) and there
+    ABSENT_UNKNOWN = "absent_unknown"  # its outcome unknown, not there: allowed
+    ABSENT_FAILED = "absent_failed"  # the store said it failed, and it is not there: right
+    LOST_INSERT = "lost_insert"  # acknowledged, but not there
+    FAILED_BUT_PRESENT = "failed_but_present"  # the store said it failed, yet it is there
+
+
 class CounterVerdict(StrEnum):
     OK = "ok"
     LOST_INCREMENT = "lost_increment"  # fewer than the acknowledged increments
@@ -69,6 +78,7 @@ STATE_FINDINGS = (StateVerdict.LOST_UPDATE, StateVerdict.FAILED_BUT_APPLIED, Sta
                   StateVerdict.MISSING)
 FLOOR_FINDINGS = (FloorVerdict.LOST_DECREMENT, FloorVerdict.OVERSOLD, FloorVerdict.NEGATIVE, FloorVerdict.MISSING)
 COUNTER_FINDINGS = (CounterVerdict.LOST_INCREMENT, CounterVerdict.EXTRA_INCREMENT, CounterVerdict.MISSING)
+INSERT_FINDINGS = (InsertVerdict.LOST_INSERT, InsertVerdict.FAILED_BUT_PRESENT)
 
 
 def legal_states(updates: OrderUpdates) -> set[tuple[int, str]]:
@@ -118,6 +128,14 @@ def classify_floor(initial: int, acknowledged: int, unknown: int, final: int | N
     return FloorVerdict.OK
 
 
+def classify_insert(outcome: str, present: bool) -> InsertVerdict:
+    """An insert that sets no state: `outcome` as the history has it (ok, fail, info)."""
+    if present:
+        return InsertVerdict.FAILED_BUT_PRESENT if outcome == "fail" else InsertVerdict.OK
+    return {"ok": InsertVerdict.LOST_INSERT, "fail": InsertVerdict.ABSENT_FAILED}.get(outcome,
+                                                                                    InsertVerdict.ABSENT_UNKNOWN)
+
+
 def classify_counter(initial: int, acknowledged: int, unknown: int, final: int | None) -> CounterVerdict:
     if final is None:
         return CounterVerdict.MISSING
@@ -154,6 +172,7 @@ class PatternCheck:
     states: Tally = field(default_factory=Tally)
     decrements: Tally = field(default_factory=Tally)
     increments: Tally = field(default_factory=Tally)
+    inserts: Tally = field(default_factory=Tally)  # inserts that set no state (those that do are in `states`)
     checked: tuple[str, ...] = ()  # the patterns whose effects were read back
     error: str | None = None
     skipped: str | None = None  # why nothing was checked (the store answers none of the mix's writes)
@@ -161,7 +180,7 @@ class PatternCheck:
     @property
     def findings(self) -> int:
         return (self.states.of(STATE_FINDINGS) + self.decrements.of(FLOOR_FINDINGS)
-                + self.increments.of(COUNTER_FINDINGS))
+                + self.increments.of(COUNTER_FINDINGS) + self.inserts.of(INSERT_FINDINGS))
 
     @property
     def has_findings(self) -> bool:
@@ -169,13 +188,15 @@ class PatternCheck:
 
     @property
     def examples(self) -> dict[str, list[str]]:
-        return {**self.states.examples, **self.decrements.examples, **self.increments.examples}
+        return {**self.states.examples, **self.decrements.examples, **self.increments.examples,
+                **self.inserts.examples}
 
     def to_json(self) -> dict[str, Any]:
         return {"findings": self.findings, "error": self.error, "skipped": self.skipped, "checked": list(self.checked),
                 "states": self.states.counts, "state_examples": self.states.examples,
                 "decrements": self.decrements.counts, "decrement_examples": self.decrements.examples,
-                "increments": self.increments.counts, "increment_examples": self.increments.examples}
+                "increments": self.increments.counts, "increment_examples": self.increments.examples,
+                "inserts": self.inserts.counts, "insert_examples": self.inserts.examples}
 
 
 def written_by(model: Model, patterns: Iterable[Pattern]) -> list[Pattern]:
@@ -183,7 +204,7 @@ def written_by(model: Model, patterns: Iterable[Pattern]) -> list[Pattern]:
     out: list[Pattern] = []
     for p in patterns:
         for q in (p, model.patterns[p.then] if p.then else None):
-            if q is not None and q.kind in ("transition", "decrement", "increment") and q not in out:
+            if q is not None and q.kind in ("insert", "transition", "decrement", "increment") and q not in out:
                 out.append(q)
     return out
 
@@ -207,6 +228,8 @@ async def check_store(name: str, store: Any, ds: Dataset, log: UpdateLog, patter
         increment = next((p for p in writes if p.kind == "increment"), None)
         if increment is not None and name in log.bumps:
             await _counters(result.increments, store, ds, increment, log.bumps[name], True, upto, in_flight)
+        if name in log.inserts:
+            await _inserts(result, store, model.root, log.inserts[name], in_flight)
     except Exception as exc:  # a store that cannot be read back is a finding, not a crash
         result.error = f"{type(exc).__name__}: {exc}"[:300]
     return result
@@ -259,6 +282,15 @@ async def _counters(tally: Tally, store: Any, ds: Dataset, p: Pattern, takes: St
         tally.add(verdict.value, key, f"found {final}, legal: {legal}", finding)
 
     await _read_all(store, p.entity, sorted(set(takes.acknowledged) | set(takes.unknown)), in_flight, judge)
+
+
+async def _inserts(result: PatternCheck, store: Any, root: str, inserted: Mapping[str, str], in_flight: int) -> None:
+    def judge(key: str, record: dict | None) -> None:
+        verdict = classify_insert(inserted[key], record is not None)
+        result.inserts.add(verdict.value, key, f"{'there' if record else 'absent'} after an insert answered "
+                           f"{inserted[key]}", verdict in INSERT_FINDINGS)
+
+    await _read_all(store, root, list(inserted), in_flight, judge)
 
 
 def _instances(ds: Dataset, entity: str, takes: StockTakes, upto: int | None) -> list[dict]:

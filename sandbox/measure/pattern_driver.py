@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
 
-from sandbox.measure.history import Bump, ReadThenUpdate, StatusUpdate, StockTake, UpdateLog
+from sandbox.measure.history import Bump, Inserted, ReadThenUpdate, StatusUpdate, StockTake, UpdateLog
 from sandbox.measure.load import LoadPlan, LoadResult, drive, gather_all
 from sandbox.measure.saturation import ClientLoad, CpuMeter, client_load
 from sandbox.measure.timing import TimedCalls
@@ -147,8 +147,8 @@ class PatternCalls:
         ts, store, inst, name = self.ts, self.store, op.params.instance, op.pattern.name
         assert inst is not None
         key = str(inst[self.key])
-        value = StatusUpdate(key, str(inst[self.state_field]), int(inst[self.version]) if self.version else 1) \
-            if self.state_field is not None else None
+        value: object = Inserted(key) if self.state_field is None else \
+            StatusUpdate(key, str(inst[self.state_field]), int(inst[self.version]) if self.version else 1)
         then = op.then
         if then is None:
             return lambda i, b: ts.call(name, lambda: store.write(inst), (key,), i, b, value)

@@ -68,19 +68,19 @@ class RootValues:
 
 
 class _Row(Mapping[str, Any]):
-    __slots__ = ("index", "values")
+    __slots__ = ("index", "source")
 
-    def __init__(self, values: RootValues, index: int):
-        self.values, self.index = values, index
+    def __init__(self, source: RootValues, index: int):
+        self.source, self.index = source, index
 
     def __getitem__(self, field: str) -> Any:
-        return self.values.value(self.index, field)
+        return self.source.value(self.index, field)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.values.wanted)
+        return iter(self.source.wanted)
 
     def __len__(self) -> int:
-        return len(self.values.wanted)
+        return len(self.source.wanted)
 
 
 @dataclass(frozen=True, slots=True)

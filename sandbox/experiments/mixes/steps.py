@@ -105,7 +105,8 @@ def _loaded(ctx: RunContext, step: str) -> MixRun:
 def _control(ts: TimedStore, choice: MixChoice) -> str:
     """How the store takes the mix's writes: atomically (a conditional write on the server), optimistically (a
     lost race refuses), or not at all."""
-    writes = written_by(choice.model, (choice.model.patterns[n] for n, _ in choice.mix.weights))
+    writes = [p for p in written_by(choice.model, (choice.model.patterns[n] for n, _ in choice.mix.weights))
+              if p.kind != "insert"]
     answered = [a for a in (ts.store.answer(p) for p in writes) if not isinstance(a, NotAnswerable)]
     if not answered:
         return "-"

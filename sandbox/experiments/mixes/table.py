@@ -51,21 +51,26 @@ def print_mix(ctx: RunContext, state: MixRun) -> None:
 
 
 def update_table(state: MixRun) -> Table:
-    table = Table(title="writes checked (each changed instance's final state against the legal ones; counters = "
-                        "initial -/+ acknowledged, within the unknown ones, never past the floor)")
-    for col in ("store", "control", "states", "ok", "unknown, landed", "lost update", "impossible",
+    table = Table(title="writes checked (each changed instance's final state against the legal ones, each inserted "
+                        "one there unless its insert failed; counters = initial -/+ acknowledged, within the unknown "
+                        "ones, never past the floor)")
+    for col in ("store", "control", "instances", "ok", "unknown, landed", "lost update", "impossible",
                 "failed, applied", "missing", "counters", "counter wrong", "verdict"):
         table.add_column(col, justify="left" if col in ("store", "control", "verdict") else "right")
     for name, check in state.checks.items():
-        o = check.states.counts
+        o, i = check.states.counts, check.inserts.counts
+        found = {"ok": o.get("ok", 0) + i.get("ok", 0), "lost_update": o.get("lost_update", 0),
+                 "impossible": o.get("impossible", 0),
+                 "failed_but_applied": o.get("failed_but_applied", 0) + i.get("failed_but_present", 0),
+                 "missing": o.get("missing", 0) + i.get("lost_insert", 0)}
         counters = check.decrements.total + check.increments.total
         wrong = check.decrements.of(FLOOR_FINDINGS) + check.increments.of(COUNTER_FINDINGS)
         verdict = (f"[red]ERROR: {check.error}[/]" if check.error else
                    "not checked (answers none of the mix's writes)" if check.skipped else
                    "[red]FINDINGS[/]" if check.has_findings else
-                   "[green]no lost updates[/]" if o or counters else "nothing to check")
-        table.add_row(name, state.control.get(name, "-").split(":")[0], str(check.states.total), str(o.get("ok", 0)),
-                      str(o.get("ok_unknown", 0)), *(_red(o.get(v, 0)) for v in STATE_FINDINGS),
+                   "[green]nothing lost[/]" if o or i or counters else "nothing to check")
+        table.add_row(name, state.control.get(name, "-").split(":")[0], str(check.states.total + check.inserts.total),
+                      str(found["ok"]), str(o.get("ok_unknown", 0)), *(_red(found[v]) for v in STATE_FINDINGS),
                       str(counters) if counters else "-", _red(wrong) if counters else "-", verdict)
     return table
 
