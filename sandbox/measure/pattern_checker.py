@@ -27,10 +27,11 @@ from typing import Any
 
 from sandbox.measure.history import OrderUpdates, StockTakes, UpdateLog
 from sandbox.workload.dataset import Dataset
-from sandbox.workload.schema import Model, Pattern
+from sandbox.workload.schema import Entity, Model, Pattern
 
 EXAMPLES = 5
 READ_BACK_IN_FLIGHT = 8  # read-backs at once per store (the stores' default pool)
+SCAN_ABOVE = 10  # read back by scanning when the touched instances are more than 1/10 of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +222,9 @@ async def check_store(name: str, store: Any, ds: Dataset, log: UpdateLog, patter
     try:
         transition = next((p for p in writes if p.kind == "transition"), None)
         if transition is not None:
-            await _states(result, store, model, transition, log.of(name), in_flight)
+            entity = model.entity(transition.entity)
+            await _states(result, store, model, transition, log.of(name), in_flight,
+                          ds.count_of(entity.name) if entity.role == "reference" else upto)
         decrement = next((p for p in writes if p.kind == "decrement"), None)
         if decrement is not None and name in log.stock:
             await _counters(result.decrements, store, ds, decrement, log.stock[name], False, upto, in_flight)
@@ -229,24 +232,36 @@ async def check_store(name: str, store: Any, ds: Dataset, log: UpdateLog, patter
         if increment is not None and name in log.bumps:
             await _counters(result.increments, store, ds, increment, log.bumps[name], True, upto, in_flight)
         if name in log.inserts:
-            await _inserts(result, store, model.root, log.inserts[name], in_flight)
+            await _inserts(result, store, model.root_entity, log.inserts[name], in_flight, upto)
     except Exception as exc:  # a store that cannot be read back is a finding, not a crash
         result.error = f"{type(exc).__name__}: {exc}"[:300]
     return result
 
 
-async def _read_all(store: Any, entity: str, keys: list[str], in_flight: int,
-                    each: Callable[[str, dict | None], None]) -> None:
-    """store.read of every key, `in_flight` at a time; each(key, record) in key order per batch."""
+async def _read_all(store: Any, entity: Entity, keys: list[str], in_flight: int,
+                    each: Callable[[str, dict | None], None], instances: int | None = None) -> None:
+    """each(key, record or None) for every key: store.read of each, `in_flight` at a time, or, when that would read
+    more than a tenth of the entity's `instances`, one scan (a store that finds an instance by a field rather than
+    by a key, as InfluxDB, scans for every read)."""
+    if instances is not None and len(keys) * SCAN_ABOVE > instances:
+        wanted = set(keys)
+        found: dict[str, dict] = {}
+        async for record in store.scan(entity.name):
+            key = str(record.get(entity.key))
+            if key in wanted:
+                found[key] = record
+        for key in keys:
+            each(key, found.get(key))
+        return
     for start in range(0, len(keys), in_flight):
         chunk = keys[start:start + in_flight]
-        records: list[Awaitable[Any]] = [store.read(entity, key) for key in chunk]
+        records: list[Awaitable[Any]] = [store.read(entity.name, key) for key in chunk]
         for key, record in zip(chunk, await asyncio.gather(*records), strict=True):
             each(key, record)
 
 
 async def _states(result: PatternCheck, store: Any, model: Model, p: Pattern, updates: Mapping[str, OrderUpdates],
-                  in_flight: int) -> None:
+                  in_flight: int, instances: int | None) -> None:
     version = model.entity(p.entity).version_field
 
     def judge(key: str, record: dict | None) -> None:
@@ -258,7 +273,7 @@ async def _states(result: PatternCheck, store: Any, model: Model, p: Pattern, up
         legal = ", ".join(f"{s} v{v}" for v, s in sorted(legal_states(entry))) or "absent"
         result.states.add(verdict.value, key, f"found {found}, legal: {legal}", verdict in STATE_FINDINGS)
 
-    await _read_all(store, p.entity, list(updates), in_flight, judge)
+    await _read_all(store, model.entity(p.entity), list(updates), in_flight, judge, instances)
 
 
 async def _counters(tally: Tally, store: Any, ds: Dataset, p: Pattern, takes: StockTakes, up: bool,
@@ -281,16 +296,18 @@ async def _counters(tally: Tally, store: Any, ds: Dataset, p: Pattern, takes: St
             finding = verdict in FLOOR_FINDINGS
         tally.add(verdict.value, key, f"found {final}, legal: {legal}", finding)
 
-    await _read_all(store, p.entity, sorted(set(takes.acknowledged) | set(takes.unknown)), in_flight, judge)
+    await _read_all(store, entity, sorted(set(takes.acknowledged) | set(takes.unknown)), in_flight, judge,
+                    ds.count_of(p.entity) if entity.role == "reference" else upto)
 
 
-async def _inserts(result: PatternCheck, store: Any, root: str, inserted: Mapping[str, str], in_flight: int) -> None:
+async def _inserts(result: PatternCheck, store: Any, root: Entity, inserted: Mapping[str, str], in_flight: int,
+                   instances: int | None) -> None:
     def judge(key: str, record: dict | None) -> None:
         verdict = classify_insert(inserted[key], record is not None)
         result.inserts.add(verdict.value, key, f"{'there' if record else 'absent'} after an insert answered "
                            f"{inserted[key]}", verdict in INSERT_FINDINGS)
 
-    await _read_all(store, root, list(inserted), in_flight, judge)
+    await _read_all(store, root, list(inserted), in_flight, judge, instances)
 
 
 def _instances(ds: Dataset, entity: str, takes: StockTakes, upto: int | None) -> list[dict]:
