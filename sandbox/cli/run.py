@@ -70,7 +70,7 @@ def run_scenario(
     orders: Annotated[int | None, typer.Option("--orders", "--count", help="root instances to write to each store "
                                                "(orders, for the orders model)")] = None,
     model: Annotated[str | None, typer.Option(help="the domain model: a name (models/NAME.toml, `sandbox model "
-                                              "list`) or a model file's path (default: the scenario's, orders)")] = None,
+                                              "list`) or a model file's path (default: the scenario's)")] = None,
     concurrency: Annotated[int | None, typer.Option(help="concurrent operations per store")] = None,
     batch: Annotated[int | None, typer.Option(help="root instances per write operation (1 = one at a time)")] = None,
     seed: Annotated[int | None, typer.Option(help="workload seed (default: random, printed and stored)")] = None,

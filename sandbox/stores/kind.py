@@ -65,7 +65,7 @@ class Durability:
 
 @dataclass(frozen=True, kw_only=True)
 class StoreKind(StoreConfig):
-    adapter: type[Store]
+    adapter: type[Store] | None = None  # the hand-written order adapter (going: model_store replaces it)
     compose_service: str | None = None  # the service in compose/docker-compose.yml; None: no server
     native: NativeLauncher | None = None  # how the native backend runs it; None: no server
     durability: DurabilityKnobs = DurabilityKnobs()
@@ -92,7 +92,7 @@ class StoreKind(StoreConfig):
 
     @property
     def capabilities(self) -> frozenset[Capability]:
-        return self.adapter.capabilities
+        return self.adapter.capabilities if self.adapter is not None else frozenset()
 
     def option(self, name: str) -> StoreOption | None:
         return next((o for o in self.options if o.name == name), None)
