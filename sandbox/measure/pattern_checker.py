@@ -174,6 +174,7 @@ class PatternCheck:
     decrements: Tally = field(default_factory=Tally)
     increments: Tally = field(default_factory=Tally)
     inserts: Tally = field(default_factory=Tally)  # inserts that set no state (those that do are in `states`)
+    refused: int = 0  # decrements the store refused (not enough left, or an optimistic one lost a race)
     checked: tuple[str, ...] = ()  # the patterns whose effects were read back
     error: str | None = None
     skipped: str | None = None  # why nothing was checked (the store answers none of the mix's writes)
@@ -194,6 +195,7 @@ class PatternCheck:
 
     def to_json(self) -> dict[str, Any]:
         return {"findings": self.findings, "error": self.error, "skipped": self.skipped, "checked": list(self.checked),
+                "refused_decrements": self.refused,
                 "states": self.states.counts, "state_examples": self.states.examples,
                 "decrements": self.decrements.counts, "decrement_examples": self.decrements.examples,
                 "increments": self.increments.counts, "increment_examples": self.increments.examples,
@@ -227,6 +229,7 @@ async def check_store(name: str, store: Any, ds: Dataset, log: UpdateLog, patter
                           ds.count_of(entity.name) if entity.role == "reference" else upto)
         decrement = next((p for p in writes if p.kind == "decrement"), None)
         if decrement is not None and name in log.stock:
+            result.refused = log.stock[name].refused
             await _counters(result.decrements, store, ds, decrement, log.stock[name], False, upto, in_flight)
         increment = next((p for p in writes if p.kind == "increment"), None)
         if increment is not None and name in log.bumps:
