@@ -103,6 +103,22 @@ class Bump:
     amount: int
 
 
+@dataclass(frozen=True, slots=True)
+class Inserted:
+    """The value of an insert that sets no state (a reading, a post): the key of the instance it adds."""
+
+    key: str
+
+
+@dataclass(slots=True)
+class ReadThenUpdate:
+    """The value of a read-modify-write: the update its client made from what it read, set once it has read
+    (None: it read nothing to change, so it changed nothing)."""
+
+    key: str
+    update: StatusUpdate | None = None
+
+
 @dataclass
 class OrderUpdates:
     """What the client asked of one order and learnt back, per version (1 is the insert)."""
@@ -131,6 +147,7 @@ class UpdateLog:
     orders: dict[str, dict[str, OrderUpdates]] = field(default_factory=dict)
     stock: dict[str, StockTakes] = field(default_factory=dict)
     bumps: dict[str, StockTakes] = field(default_factory=dict)  # per store: increments per key (as amounts)
+    inserts: dict[str, dict[str, str]] = field(default_factory=dict)  # per store: key -> ok / fail / info
     # Orders of the data set loaded before the run (acknowledged on every store), by the status they were
     # loaded with: noted when the run first updates them, not for the whole data set.
     preloaded: dict[str, str] = field(default_factory=dict)
@@ -149,12 +166,17 @@ class UpdateLog:
 
     def note(self, event: OpEvent) -> None:
         value = event.value
+        if isinstance(value, ReadThenUpdate):
+            value = value.update
         if isinstance(value, StatusUpdate):
             self._update(event, value)
         elif isinstance(value, StockTake):
             self._take(event, value)
         elif isinstance(value, Bump):
             self._bump(event, value)
+        elif isinstance(value, Inserted):
+            seen = self.inserts.setdefault(event.store, {})
+            seen[sys.intern(value.key)] = event.outcome
 
     def _update(self, event: OpEvent, value: StatusUpdate) -> None:
         entry = self.orders.setdefault(event.store, {}).setdefault(sys.intern(value.order_id), OrderUpdates())

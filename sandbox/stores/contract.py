@@ -22,6 +22,8 @@ version or below a floor. A store whose concurrency control is optimistic (read,
 unchanged) and has no server-side retry may also refuse one that could have applied when a concurrent write
 got in between: its answerer is marked `optimistic(...)`, a transition or decrement then answers False and
 an increment raises `Conflict` (never retried in the adapter: the caller, and TimedStore, see it).
+A read-modify-write (a transition with `read_first`, YCSB F) is the caller's `read`, then the transition
+answerer at the version read + 1: a store needs nothing more for it.
 """
 
 from __future__ import annotations
