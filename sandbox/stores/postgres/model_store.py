@@ -21,6 +21,7 @@ from sandbox.config import Endpoint
 from sandbox.stores.base import ServerInfo
 from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Params, Record
 from sandbox.stores.postgres import stats
+from sandbox.stores.postgres.analytics import PostgresAnalytics
 from sandbox.stores.postgres.mapping import Design, derive
 from sandbox.stores.postgres.patterns import Layout, Patterns, possible_key
 from sandbox.stores.postgres.rows import Rows
@@ -35,7 +36,7 @@ async def _keep(conn: asyncpg.Connection) -> None:
     """The pool's reset: nothing to undo (see the module docstring)."""
 
 
-class PostgresModelBase:
+class PostgresModelBase(PostgresAnalytics):
     """What both designs share: the pool, the schema's life, the patterns."""
 
     money = "exact decimal"

@@ -6,7 +6,8 @@ of a MULTI when one EVALSHA in it finds no script (a restarted server has none),
 script once and can never be half applied for want of it. A single write that meets NOSCRIPT (nothing ran)
 sends the script with EVAL instead.
 
-Connections, the prefix claim, teardown and the server's settings are the order adapter's (adapter.py).
+The run's key prefix `{ns}:` is claimed at prepare (no key under it, an NX marker) and unlinked at teardown,
+key by key under the prefix only (never FLUSHDB).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from sandbox.errors import UsageError
 from sandbox.stores.base import ServerInfo
 from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable
 from sandbox.stores.redis import lua, mapping, stats
-from sandbox.stores.redis.adapter import RedisOptions, RedisStore
+from sandbox.stores.redis.analytics import RedisAnalytics
 from sandbox.stores.redis.codec import Codec
+from sandbox.stores.redis.keys import claim_prefix, unlink_prefix
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.dataset import Dataset, Instance
 from sandbox.workload.schema import Model, Pattern
@@ -55,7 +57,7 @@ class Lua:
             pipe.evalsha(self.sha, len(keys), *keys, *args)
 
 
-class RedisModelStore:
+class RedisModelStore(RedisAnalytics):
     money = "exact decimal"
 
     def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
@@ -67,31 +69,31 @@ class RedisModelStore:
         self.endpoint, self.namespace = endpoint, namespace
         self.model = model
         self.design = mapping.derive(model, options)
-        self._base = RedisStore(endpoint, namespace, RedisOptions(connections=int(options.get("connections", 8))))
+        self.connections = int(options.get("connections", 8))
+        self.client: Any = None
         self.codecs = {name: Codec(layout) for name, layout in self.design.layouts.items()}
         self.writes = {name: Lua(lua.write_script(layout)) for name, layout in self.design.layouts.items()}
         self._root = model.root
         self._prepared = False
         self._scripts: dict[tuple[str, ...], Lua] = {}  # per pattern, made when a pattern is first answered
 
-    @property
-    def client(self) -> Any:  # markers.py and tests/raw.py reach the server through it
-        return self._base.client
-
     async def connect(self) -> ServerInfo:
-        # As the order adapter's client (no client-side retries: a retried MULTI/EXEC could apply twice), but
-        # with a blocking pool: a caller beyond the pool's connections waits for one instead of failing.
-        options = self._base.options
+        # No client-side retries (a silently retried MULTI/EXEC could apply twice, and retries would hide
+        # failures and stretch the latencies reported), and a blocking pool: a caller beyond the pool's
+        # connections waits for one instead of failing. markers.py and tests/raw.py reach the server through it.
         pool = aioredis.BlockingConnectionPool.from_url(
-            self._base.endpoint.url, decode_responses=True, max_connections=options.connections + 4, timeout=None,
+            self.endpoint.url, decode_responses=True, max_connections=self.connections + 4, timeout=None,
             retry=Retry(NoBackoff(), 0))
-        self._base.client = client = aioredis.Redis(connection_pool=pool)
+        self.client = client = aioredis.Redis(connection_pool=pool)
         info, persistence = await client.info("server"), await client.info("persistence")
         aof = "aof on" if persistence.get("aof_enabled") else "aof off"
         return ServerInfo("Redis", str(info["redis_version"]), aof)
 
     async def server_settings(self) -> dict[str, str]:
-        return await self._base.server_settings()
+        got: dict[str, str] = {}
+        for name in ("appendonly", "appendfsync", "save"):
+            got.update({str(k): str(v) for k, v in (await self.client.config_get(name)).items()})
+        return {k: repr(v) if k == "save" else v for k, v in got.items()}  # save "" reads as ''
 
     async def server_stats(self) -> ServerStats:
         return await stats.snapshot(self.client)
@@ -101,7 +103,7 @@ class RedisModelStore:
 
     async def prepare(self, data: Dataset) -> None:
         try:
-            await self._base._claim_prefix()
+            await claim_prefix(self.client, self.namespace)
         except UsageError as exc:
             raise NamespaceExists(str(exc)) from None
         self._prepared = True
@@ -175,11 +177,12 @@ class RedisModelStore:
 
     async def teardown(self) -> None:
         if self._prepared:
-            await self._base.teardown()  # UNLINK of the keys under `{ns}:` only; never FLUSHDB
+            await unlink_prefix(self.client, self.namespace)  # the keys under `{ns}:` only; never FLUSHDB
             self._prepared = False
 
     async def close(self) -> None:
-        await self._base.close()
+        if self.client is not None:
+            await self.client.aclose()
 
 
 def make(endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]) -> RedisModelStore:
