@@ -69,11 +69,12 @@ def _check(repeats: int, window_share: float, top: int, min_total: float) -> Non
                          "min_total a number >= 0")
 
 
-def orders_only(step: str, run: RunParams) -> None:
-    """The questions are the orders model's: another model is refused before anything connects."""
+def orders_only(step: str, run: RunParams,
+                why: str = "the analytics questions are about the orders model (customers, order totals, items)") -> None:
+    """A step about the orders model's meaning: another model is refused before anything connects."""
     if run.model != MODEL and Path(run.model).stem != MODEL:
-        raise UsageError(f"{step}: the analytics questions are about the {MODEL} model (customers, order totals, "
-                         f"items); --model {run.model} has no such meaning: drop --model or use --model {MODEL}")
+        raise UsageError(f"{step}: {why}; --model {run.model} has no such meaning: drop --model or use "
+                         f"--model {MODEL}")
 
 
 def _validate_indexes(params: dict[str, Any], run: RunParams) -> None:
