@@ -29,7 +29,7 @@ from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.dataset import Dataset, Instance
 from sandbox.workload.schema import Model, Pattern
 
-DESIGNS = ("normalized", "jsonb")
+DESIGNS = ("normalized", "jsonb")  # the normalized one hash-partitioned: design options partitions, partition_by
 
 
 async def _keep(conn: asyncpg.Connection) -> None:
@@ -113,7 +113,7 @@ class NormalizedStore(PostgresModelBase):
     design = "normalized"
 
     def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
-        self.tables: Design = derive(model, namespace)
+        self.tables: Design = derive(model, namespace, options)
         self.layout = self.tables
         super().__init__(endpoint, namespace, model, options)
         self.rows = Rows(self.tables)

@@ -12,6 +12,7 @@ key by key under the prefix only (never FLUSHDB).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
@@ -35,6 +36,10 @@ from sandbox.workload.schema import Model, Pattern
 
 SCAN_CHUNK = 500
 LOAD_CHUNK = 500
+
+
+class ReplicaWaitTimeout(Exception):
+    """WAIT returned before enough replicas acknowledged the write (it is on the primary)."""
 
 
 class Lua:
@@ -71,6 +76,10 @@ class RedisModelStore(RedisAnalytics):
         self.design = mapping.derive(model, options)
         self.connections = int(options.get("connections", 8))
         self.client: Any = None
+        # After each write, WAIT until this many replicas have it (0: do not wait), at most wait_ms.
+        self.wait_replicas = int(options.get("redis_wait_replicas", 0))
+        self.wait_ms = int(options.get("redis_wait_ms", 1000))
+        self._writers: asyncio.Queue[Any] = asyncio.Queue()
         self.codecs = {name: Codec(layout) for name, layout in self.design.layouts.items()}
         self.writes = {name: Lua(lua.write_script(layout)) for name, layout in self.design.layouts.items()}
         self._root = model.root
@@ -85,6 +94,12 @@ class RedisModelStore(RedisAnalytics):
             self.endpoint.url, decode_responses=True, max_connections=self.connections + 4, timeout=None,
             retry=Retry(NoBackoff(), 0))
         self.client = client = aioredis.Redis(connection_pool=pool)
+        if self.wait_replicas:
+            # WAIT counts the writes made on the connection it is sent on, so each writer holds a client with
+            # exactly one connection for its write and its WAIT; more clients than callers, so none queues.
+            for _ in range(self.connections + 4):
+                self._writers.put_nowait(aioredis.from_url(self.endpoint.url, decode_responses=True,
+                                                           max_connections=1, retry=Retry(NoBackoff(), 0)))
         info, persistence = await client.info("server"), await client.info("persistence")
         aof = "aof on" if persistence.get("aof_enabled") else "aof off"
         return ServerInfo("Redis", str(info["redis_version"]), aof)
@@ -122,8 +137,19 @@ class RedisModelStore(RedisAnalytics):
     async def write(self, instance: Instance) -> None:
         entity = self._root
         key = instance[self.design.layouts[entity].key]
-        await self.writes[entity](self.client, [self.hash_key(entity, key)],
-                                  [self.namespace, *self.codecs[entity].args(instance)])
+        args = [self.namespace, *self.codecs[entity].args(instance)]
+        if not self.wait_replicas:
+            await self.writes[entity](self.client, [self.hash_key(entity, key)], args)
+            return
+        client = await self._writers.get()
+        try:
+            await self.writes[entity](client, [self.hash_key(entity, key)], args)
+            acked = int(await client.execute_command("WAIT", self.wait_replicas, self.wait_ms))
+        finally:
+            self._writers.put_nowait(client)
+        if acked < self.wait_replicas:
+            raise ReplicaWaitTimeout(f"WAIT: {acked} of {self.wait_replicas} replicas had the write after "
+                                     f"{self.wait_ms} ms (it is on the primary)")
 
     async def write_batch(self, instances: Sequence[Instance]) -> None:
         if instances:
@@ -181,6 +207,8 @@ class RedisModelStore(RedisAnalytics):
             self._prepared = False
 
     async def close(self) -> None:
+        while not self._writers.empty():
+            await self._writers.get_nowait().aclose()
         if self.client is not None:
             await self.client.aclose()
 
