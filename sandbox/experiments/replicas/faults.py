@@ -19,15 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.experiments.replicas.run import Pair
-from sandbox.measure.checker import READ_BACK_ATTEMPTS, READ_BACK_PAUSE_S, StoreCheck, Verdict, classify_absent, \
-    classify_present
+from sandbox.measure.checker import StoreCheck, Verdict
 from sandbox.measure.history import OpHistory, WriteOutcome
 from sandbox.measure.latency import summarize
 from sandbox.measure.load import closed_loop
+from sandbox.measure.node_check import check_node
 from sandbox.measure.replication import ReplicaReads
 from sandbox.stack.faults import FaultInjector
 from sandbox.stores.replication import replica_node
-from sandbox.stores.contract import ModelStore
 from sandbox.workload.dataset import Dataset, Instance
 
 RECOVERY_FLOOR_S = 0.005  # a "normal" lag is at most the pre-fault p99, and never asked below this
@@ -134,39 +133,10 @@ async def promote_after_kill(pair: Pair, injector: FaultInjector, fault: Replica
     outcomes = history.outcomes.of(pair.store)
     fault.acknowledged = sum(1 for o in outcomes.values() if o == WriteOutcome.ACKNOWLEDGED)
     key = pair.background.key
-    fault.check = await check_node(pair.store, pair.replica_reads.store, data.model.root, key,
-                                   {str(i[key]): i for i in sent}, outcomes)
+    fault.check, _, _ = await check_node(pair.store, pair.replica_reads.store, data.model.root, key,
+                                         {str(i[key]): i for i in sent}, outcomes)
     fault.write_ms = summarize(pair.background.op("write").latency)
     return fault
-
-
-async def check_node(name: str, store: ModelStore, entity: str, key: str, expected: dict[str, Instance],
-                     outcomes: dict[str, WriteOutcome]) -> StoreCheck:
-    """Every write classified against what one node holds (its own scan, retried while it comes back): the
-    fields the store keeps compared with what was written."""
-    fields = store.kept(entity).fields
-    last = ""
-    for attempt in range(READ_BACK_ATTEMPTS):
-        result = StoreCheck(name, ids={})
-        seen: set[str] = set()
-        try:
-            async for record in store.scan(entity):
-                got = str(record[key])
-                if got in seen:
-                    continue
-                seen.add(got)
-                want = expected.get(got)
-                differs = want is not None and any(want.get(f) != record.get(f) for f in fields if f in want)
-                result.add(classify_present(outcomes.get(got) if want is not None else None, differs), got)
-        except Exception as exc:  # a node that cannot be read back is reported, not a crash
-            last = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            await asyncio.sleep(READ_BACK_PAUSE_S)
-            continue
-        for k in expected:
-            if k not in seen:
-                result.add(classify_absent(outcomes.get(k)), k)
-        return result
-    return StoreCheck(name, error=f"read-back failed {READ_BACK_ATTEMPTS} times: {last}")
 
 
 def lost(fault: ReplicaFault) -> int:

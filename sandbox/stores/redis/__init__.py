@@ -8,7 +8,7 @@ from sandbox.stores.options import StoreOption
 from sandbox.stores.redis.adapter import REDIS_CLIENTS, RedisOptions, RedisStore
 from sandbox.stores.redis.cache import RedisCacheRole
 from sandbox.stores.redis.clock import open_clock
-from sandbox.stores.redis.cluster import RedisClusterStore
+from sandbox.stores.redis.cluster import make as make_cluster_store
 from sandbox.stores.redis.markers import RedisMarkers
 from sandbox.stores.redis.memory_cap import RedisMemoryCap
 from sandbox.stores.redis.model_store import make as make_model_store
@@ -44,5 +44,5 @@ KIND = StoreKind(
                          None, type=int, minimum=1, field="redis_ttl_s")),
     clock=open_clock,
     persistence=RedisPersistence(),
-    roles={"cache": RedisCacheRole(), "memory_cap": RedisMemoryCap(), "cluster": RedisClusterStore},
+    roles={"cache": RedisCacheRole(), "memory_cap": RedisMemoryCap(), "cluster": make_cluster_store},
 )
