@@ -21,7 +21,7 @@ from sandbox.stores.replication import replica_url_setting
 def _client(options: StoreOptions) -> type[Store]:
     """redis-py (the default) or valkey-glide, by RedisOptions.redis_client; both pass the same adapter tests."""
     if isinstance(options, RedisOptions) and options.redis_client == "valkey-glide":
-        from sandbox.stores.redis.glide import GlideRedisStore  # imported only when chosen
+        from sandbox.stores.redis.glide_adapter import GlideRedisStore  # imported only when chosen
         return GlideRedisStore
     return RedisStore
 

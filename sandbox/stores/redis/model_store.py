@@ -36,6 +36,7 @@ from sandbox.workload.schema import Model, Pattern
 
 SCAN_CHUNK = 500
 LOAD_CHUNK = 500
+CLIENTS = ("redis-py", "valkey-glide")  # glide.py: the same keys, scripts and batches through valkey-glide
 
 
 class ReplicaWaitTimeout(Exception):
@@ -66,10 +67,9 @@ class RedisModelStore(RedisAnalytics):
     money = "exact decimal"
 
     def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
-        client = options.get("redis_client", "redis-py")
-        if client != "redis-py":  # RedisOptions.redis_client: the order adapter also speaks valkey-glide
-            raise UsageError(f"redis_client={client}: the Redis model store speaks through redis-py only so far "
-                             "(valkey-glide serves the order adapter); drop the option or choose redis-py")
+        self.client_library = str(options.get("redis_client", "redis-py"))  # -o redis.client=valkey-glide
+        if self.client_library not in CLIENTS:
+            raise UsageError(f"redis.client={self.client_library}: choose from {', '.join(CLIENTS)}")
         self.name = "redis"
         self.endpoint, self.namespace = endpoint, namespace
         self.model = model
@@ -86,7 +86,24 @@ class RedisModelStore(RedisAnalytics):
         self._prepared = False
         self._scripts: dict[tuple[str, ...], Lua] = {}  # per pattern, made when a pattern is first answered
 
+    async def _single(self) -> Any:
+        """A client of one connection (WAIT counts the writes of the connection it is sent on)."""
+        if self.client_library == "valkey-glide":
+            from sandbox.stores.redis.glide import connect_glide
+            return await connect_glide(self.endpoint.url)
+        return aioredis.from_url(self.endpoint.url, decode_responses=True, max_connections=1,
+                                 retry=Retry(NoBackoff(), 0))
+
     async def connect(self) -> ServerInfo:
+        if self.client_library == "valkey-glide":
+            from sandbox.stores.redis.glide import connect_glide  # imported only when chosen
+
+            self.client = await connect_glide(self.endpoint.url)  # one multiplexed connection, no retries
+            for _ in range(self.connections + 4 if self.wait_replicas else 0):
+                self._writers.put_nowait(await self._single())
+            info, persistence = await self.client.info("server"), await self.client.info("persistence")
+            aof = "aof on" if persistence.get("aof_enabled") else "aof off"
+            return ServerInfo("Redis", str(info["redis_version"]), f"{aof}, valkey-glide client")
         # No client-side retries (a silently retried MULTI/EXEC could apply twice, and retries would hide
         # failures and stretch the latencies reported), and a blocking pool: a caller beyond the pool's
         # connections waits for one instead of failing. markers.py and tests/raw.py reach the server through it.
@@ -98,8 +115,7 @@ class RedisModelStore(RedisAnalytics):
             # WAIT counts the writes made on the connection it is sent on, so each writer holds a client with
             # exactly one connection for its write and its WAIT; more clients than callers, so none queues.
             for _ in range(self.connections + 4):
-                self._writers.put_nowait(aioredis.from_url(self.endpoint.url, decode_responses=True,
-                                                           max_connections=1, retry=Retry(NoBackoff(), 0)))
+                self._writers.put_nowait(await self._single())
         info, persistence = await client.info("server"), await client.info("persistence")
         aof = "aof on" if persistence.get("aof_enabled") else "aof off"
         return ServerInfo("Redis", str(info["redis_version"]), aof)
