@@ -64,19 +64,22 @@ async def bench(settings: Any, model: Model, seed: int, singles: int, batched: i
                     nonlocal server
                     ns = run_id(path[0])
                     is_model = path == "model"
-                    store = make_model_store(settings, name, ns, model, CONCURRENCY) if is_model \
+                    store: Any = make_model_store(settings, name, ns, model, CONCURRENCY) if is_model \
                         else make_store(settings, kind, ns, CONCURRENCY)
                     server = str(await store.connect())
                     try:
-                        await store.prepare(data if is_model else workload.catalog)
+                        if is_model:
+                            await store.prepare(data)
+                        else:
+                            await store.prepare(workload.catalog)
                         items: list[Any] = instances[:n] if is_model else orders[:n]
                         if batch == 1:
                             rate = await sandbox_rate(TimedStore(store, OP_TIMEOUT_S), items, store.write,
                                                       LoadPlan(CONCURRENCY))
                         else:
                             chunks = [items[i:i + batch] for i in range(0, n, batch)]
-                            rate = await sandbox_rate(TimedStore(store, OP_TIMEOUT_S), chunks, store.write_batch, LoadPlan(1),
-                                                      batch)
+                            rate = await sandbox_rate(TimedStore(store, OP_TIMEOUT_S), chunks, store.write_batch,
+                                                      LoadPlan(1), batch)
                         if (got := await counted(store, is_model)) != n:
                             raise SystemExit(f"(i) {name} {path}: {ns} holds {got} orders, expected {n}")
                         return rate

@@ -36,13 +36,12 @@ from bench import (
     why,
     workers,
 )
-from bench.common import Row
+from bench.common import Row, orders_data
 from bench.repeats import REPEATS, Samples, ratio
 from sandbox.config import Workspace
 from sandbox.scenario.runner import run_loop
 from sandbox.stores.registry import StoreRegistry
 from sandbox.workload import model_file
-from sandbox.workload.generator import Workload, WorkloadSpec
 
 OUT = Path(__file__).resolve().parent / "out"
 ORDERS_MODEL = model_file.load(Path(__file__).resolve().parent.parent / "models" / "orders.toml")
@@ -91,15 +90,15 @@ def workers_table(results: dict[str, dict[str, Samples]], servers: dict[str, str
 
 
 async def against_stores(args: argparse.Namespace, settings: object) -> list[Row]:
-    workload = Workload(WorkloadSpec(args.seed, 10**9))
+    data = orders_data(args.seed)
     rows: list[Row] = []
     only = set(args.only.split(","))
     if "redis" in only:
-        rows += await redis_set.bench(settings, workload, args.redis_ops)
+        rows += await redis_set.bench(settings, data, args.redis_ops)
     if "postgres" in only:
-        rows.append(await pg_order_tx.bench(settings, workload, args.pg_orders))
+        rows.append(await pg_order_tx.bench(settings, data, args.pg_orders))
     if "bulk" in only:
-        rows += await bulk_load.bench(settings, workload, args.bulk_orders, 1000, tuple(args.bulk_stores.split(",")))
+        rows += await bulk_load.bench(settings, data, args.bulk_orders, 1000, tuple(args.bulk_stores.split(",")))
     return rows
 
 
@@ -139,8 +138,8 @@ def main() -> None:
         sections.append(f"Redis client: {redis_set.best_client([r for r in rows if r.bench.startswith('(a)')])} "
                         "had the faster bare loop in this run (the sandbox's default stays redis-py).")
     if "clients" in args.only:
-        sections.append(run_loop(clients.bench(settings, Workload(WorkloadSpec(args.seed, 10**9)),
-                                               args.client_writes, args.bulk_orders)))
+        sections.append(run_loop(clients.bench(settings, orders_data(args.seed), args.client_writes,
+                                               args.bulk_orders)))
     if "model" in args.only:  # (i) issue 30 item 6: the model engine against the hand-written path
         singles, batched = (400, 2_000) if args.quick else (2_000, 10_000)
         sections.append(run_loop(model_path.bench(settings, ORDERS_MODEL, args.seed, singles, batched)))

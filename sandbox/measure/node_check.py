@@ -9,8 +9,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.measure.checker import READ_BACK_ATTEMPTS, READ_BACK_PAUSE_S, StoreCheck, classify_absent, \
-    classify_present
+from sandbox.measure.checker import READ_BACK_ATTEMPTS, READ_BACK_PAUSE_S, StoreCheck, classify_absent, classify_present
 from sandbox.measure.history import WriteOutcome
 from sandbox.workload.dataset import Instance
 

@@ -69,8 +69,10 @@ def _check(repeats: int, window_share: float, top: int, min_total: float) -> Non
                          "min_total a number >= 0")
 
 
-def orders_only(step: str, run: RunParams,
-                why: str = "the analytics questions are about the orders model (customers, order totals, items)") -> None:
+WHY = "the analytics questions are about the orders model (customers, order totals, items)"
+
+
+def orders_only(step: str, run: RunParams, why: str = WHY) -> None:
     """A step about the orders model's meaning: another model is refused before anything connects."""
     if run.model != MODEL and Path(run.model).stem != MODEL:
         raise UsageError(f"{step}: {why}; --model {run.model} has no such meaning: drop --model or use "

@@ -48,7 +48,8 @@ async def routing(ctx: RunContext, store: str, shards: int = 5, keys: int = 500)
     finally:
         await probe.drop()
         await probe.close()
-    result = {"server": server, "routed_by": routed_by, "shards": shards, "routing_shards": es_routing_shards(shards), "keys": keys,
+    result = {"server": server, "routed_by": routed_by, "shards": shards,
+              "routing_shards": es_routing_shards(shards), "keys": keys,
               "matched": keys - len(mismatches), "mismatches": len(mismatches), "examples": mismatches[:EXAMPLES],
               "per_shard": {str(s): placed[s] for s in range(shards)}}
     ctx.results.ensure(ShardingRuns).by_step["routing"] = result

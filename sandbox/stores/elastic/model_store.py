@@ -20,8 +20,8 @@ from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import ServerInfo
 from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Record
 from sandbox.stores.elastic import stats
-from sandbox.stores.elastic.analytics import ElasticAnalytics
 from sandbox.stores.elastic.adapter import open_client, server_info
+from sandbox.stores.elastic.analytics import ElasticAnalytics
 from sandbox.stores.elastic.documents import Codec
 from sandbox.stores.elastic.mapping import ElasticDesign, derive
 from sandbox.stores.elastic.patterns import answerer

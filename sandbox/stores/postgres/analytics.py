@@ -41,8 +41,8 @@ class PostgresAnalytics:
             return (f"SELECT {customer}, sum({f('total_amount')}) AS revenue FROM {orders} o "
                     f'GROUP BY 1 ORDER BY revenue DESC, {customer} COLLATE "C" LIMIT $1')
         if query is Query.LATEST_ORDER:
-            return (f"SELECT DISTINCT ON ({f('customer_id')}) {f('customer_id')}::text, {f('id')}::text FROM {orders} o "
-                    f"ORDER BY {f('customer_id')}, {f('created_at')} DESC")
+            return (f"SELECT DISTINCT ON ({f('customer_id')}) {f('customer_id')}::text, {f('id')}::text "
+                    f"FROM {orders} o ORDER BY {f('customer_id')}, {f('created_at')} DESC")
         if query is Query.ORDERS_ABOVE:
             return (f"SELECT {f('id')}::text, {f('total_amount')} FROM {orders} o WHERE {f('created_at')} >= $1 "
                     f"AND {f('created_at')} < $2 AND {f('total_amount')} > $3")

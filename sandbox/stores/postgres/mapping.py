@@ -93,9 +93,9 @@ class Table:
     def ddl(self) -> str:
         lines = [f"{c.q} {c.type.sql}{'' if c.nullable else ' NOT NULL'}"
                  f"{f' DEFAULT {c.default}' if c.default is not None else ''}" for c in self.columns]
-        key = self.key if self.partition_by in (None, *self.key) else (self.partition_by, *self.key)
+        key = self.key if self.partition_by is None or self.partition_by in self.key else (self.partition_by, *self.key)
         lines += [f"PRIMARY KEY ({', '.join(ident(k) for k in key)})", *self.constraints]
-        tail = f" PARTITION BY HASH ({ident(self.partition_by)})" if self.partition_by else ""
+        tail = f" PARTITION BY HASH ({ident(self.partition_by)})" if self.partition_by is not None else ""
         return f"CREATE TABLE {self.name} (\n    " + ",\n    ".join(lines) + "\n)" + tail
 
     def partition_ddl(self) -> list[str]:

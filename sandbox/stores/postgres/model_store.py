@@ -62,7 +62,8 @@ class PostgresModelBase(PostgresAnalytics):
 
     async def server_stats(self) -> ServerStats:
         """What the server counts of its own work (stats.py), for the run's server statistics."""
-        return await stats.snapshot(self.pool, self.namespace, self.layout.table_name(self.model.root).rpartition('.')[2].strip('"'))
+        root = self.layout.table_name(self.model.root).rpartition(".")[2].strip('"')
+        return await stats.snapshot(self.pool, self.namespace, root)
 
     async def server_settings(self) -> dict[str, str]:
         return {name: await self.pool.fetchval(f"SHOW {name}") for name in ("fsync", "synchronous_commit")}

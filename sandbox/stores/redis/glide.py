@@ -138,7 +138,7 @@ class GlideRedis:
         return list(await self._call("SRANDMEMBER", key, count))
 
     async def get(self, key: str) -> str | None:
-        return await self._call("GET", key)  # type: ignore[no-any-return]
+        return await self._call("GET", key)
 
     async def set(self, key: str, value: Any, nx: bool = False, px: int | None = None) -> Any:
         if not nx and px is None:
@@ -162,7 +162,7 @@ class GlideRedis:
                 return
 
     async def info(self, section: str = "default") -> dict[str, Any]:
-        return parse_info(await self._call("INFO", section))  # type: ignore[no-any-return]
+        return parse_info(await self._call("INFO", section))
 
     async def config_get(self, name: str) -> dict[str, str]:
         got = await self._call("CONFIG", "GET", name)

@@ -5,16 +5,16 @@ Writes made during the reindex land in the old index only: a real cut-over pause
 
 from typing import Any
 
-from sandbox.stores.elastic.model_store import ElasticModelStore
 from sandbox.stores.elastic.migrations import new_index, orders_index, read_alias
-from sandbox.stores.elastic.model_store import SETTINGS
+from sandbox.stores.elastic.model_store import SETTINGS, ElasticModelStore
 
 TABLE = "orders"
 
 
 async def up(store: ElasticModelStore) -> None:
     es = store.es
-    mapping: dict[str, Any] = (await es.indices.get_mapping(index=orders_index(store))).body[orders_index(store)]["mappings"]
+    index = orders_index(store)
+    mapping: dict[str, Any] = (await es.indices.get_mapping(index=index)).body[index]["mappings"]
     properties = {**mapping["properties"],  # the design keeps order_number in _source only: now it is searched
                   "order_number": {"type": "keyword", "fields": {"text": {"type": "text"}}}}
     await es.options(ignore_status=404).indices.delete(index=new_index(store))

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.stores.migrations import Direction, Migration, MigrationKit
 from sandbox.errors import UsageError
+from sandbox.stores.migrations import Direction, Migration, MigrationKit
 from sandbox.stores.mongo.model_store import MongoModelStore
 
 

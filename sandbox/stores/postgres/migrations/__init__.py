@@ -41,7 +41,7 @@ def statements(sql: str | tuple[str, ...]) -> tuple[str, ...]:
 class PostgresKit(MigrationKit):
     """Reads the catalogs on connections of its own: the model store's pool may be stuck behind a lock."""
 
-    store: PostgresModelBase
+    store: PostgresModelBase  # type: ignore[assignment]  # the PostgreSQL model store, not any
     _admin: asyncpg.Pool | None = None
 
     def check(self) -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox.stores.migrations import Direction, Migration, MigrationKit
 from sandbox.errors import UsageError
+from sandbox.stores.migrations import Direction, Migration, MigrationKit
 from sandbox.stores.redis.keys import CLAIM
 from sandbox.stores.redis.model_store import RedisModelStore
 
