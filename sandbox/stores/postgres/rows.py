@@ -36,7 +36,8 @@ class Rows:
         insert = f"INSERT INTO {t.name} AS cur ({cols}) VALUES ({vals})"
         if upsert is not None:
             ver = ident(upsert)
-            changed = ", ".join(f"{c.q} = EXCLUDED.{c.q}" for c in t.columns if c.name not in (t.key[0], t.partition_by))
+            fixed = (t.key[0], t.partition_by)  # the key, and the partition key: an instance keeps both
+            changed = ", ".join(f"{c.q} = EXCLUDED.{c.q}" for c in t.columns if c.name not in fixed)
             # A partitioned table's primary key is (partition key, key): the conflict target names both.
             target = key if t.partition_by is None else f"{ident(t.partition_by)}, {key}"
             # xmax tells an insert from an update; a partitioned table has no system columns to return, so
