@@ -121,3 +121,27 @@ async def open_store(live: Settings) -> AsyncIterator:
             await store.teardown()
         finally:
             await store.close()
+
+
+@pytest.fixture
+async def open_model_store(live: Settings) -> AsyncIterator:
+    """Factory: a connected model store ("kind" or "kind:design") in a fresh namespace, for a model (default
+    orders); torn down and closed after the test."""
+    from sandbox.stores import make_model_store
+    from tests.helpers import model as shipped
+
+    opened: list = []
+
+    async def factory(name: str, namespace: str | None = None, model=None, options=None):  # type: ignore[no-untyped-def]
+        store = make_model_store(live, name, namespace or new_namespace(), model or shipped(), 8, options or {})
+        await store.connect()
+        opened.append(store)
+        return store
+
+    yield factory
+    for store in opened:
+        try:
+            await store.teardown()
+        finally:
+            await store.close()
+

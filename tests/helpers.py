@@ -160,3 +160,29 @@ def check_jsonschema(path: Path) -> subprocess.CompletedProcess[str]:
         pytest.fail(f"check-jsonschema is missing next to {sys.executable}: run `pip install -e .[dev]`")
     return subprocess.run([exe, "--builtin-schema", "vendor.compose-spec", str(path)],
                           capture_output=True, text=True, timeout=120)
+
+
+_MODELS: dict[str, object] = {}
+
+
+def model(name: str = "orders"):  # type: ignore[no-untyped-def]
+    """A shipped model, loaded once per test session."""
+    from sandbox.workload.model_file import load as load_model
+
+    if name not in _MODELS:
+        _MODELS[name] = load_model(PROJECT / "models" / f"{name}.toml")
+    return _MODELS[name]
+
+
+def dataset(count: int, seed: int = 7, name: str = "orders"):  # type: ignore[no-untyped-def]
+    from sandbox.workload.dataset import Dataset, Sizes
+
+    return Dataset(model(name), seed, Sizes(count))
+
+
+def noop_store(namespace: str = "test"):  # type: ignore[no-untyped-def]
+    """The no-op model store (answers at once), for timing the harness without a server."""
+    from sandbox.config import Endpoint
+    from sandbox.stores.noop.model_store import NoopModelStore
+
+    return NoopModelStore(Endpoint("noop", "noop://"), namespace, model(), {})

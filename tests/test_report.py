@@ -217,6 +217,32 @@ def test_outage_report_marks_the_kill_on_the_timeline_and_shows_the_fault_tables
     assert "kill redis" in timeline
 
 
+def test_a_spike_stage_and_a_partition_show_in_report_html(tmp_path: Path, browser: Any) -> None:
+    """Load shapes and network partitions, looked at in headless Chromium: the stages and the cut link marked on
+    the timeline, the stage table and the network table shown, the servers' background lanes under the p99."""
+    from sandbox.stack.netns import unavailable
+
+    assert unavailable() is None, f"the partition needs a network namespace: {unavailable()}"
+    with throwaway_stack(tmp_path / "state", TEST_OFFSET, ["postgres", "redis"]) as t:
+        spike = sandbox("run", "load-shapes", "--stores", "postgres,redis", "--rate", "60", "--seed", "2",
+                        "--stages", "hold:2s, spike:2s:x4, hold:2s", results=t.ws.results_dir, env=t.env)
+        assert spike.returncode == 0, spike.stdout[-3000:] + spike.stderr
+        cut = sandbox("run", "partition", "--stores", "postgres,redis", "--seed", "2", "--duration", "7",
+                      "-p", "at_s=2", "-p", "cut_s=2", results=t.ws.results_dir, env=t.env)
+        assert cut.returncode in (0, 3), cut.stdout[-3000:] + cut.stderr
+        shaped = next(f for f in t.ws.results_dir.iterdir() if f.name.endswith("-load-shapes"))
+        parted = next(f for f in t.ws.results_dir.iterdir() if f.name.endswith("-partition"))
+        plots, tables = render(browser, shaped / "report.html")
+        assert "spike 240/s" in plots["plot-plot-timeline"] and "intended rate" in plots["plot-plot-timeline"]
+        assert "background" in plots["plot-plot-timeline"]  # the servers' lanes under the p99 curve
+        assert tables["table-stages"] == 3 * 2  # three stages x two stores
+        assert tables["table-background"] == 2
+        plots, tables = render(browser, parted / "report.html")
+        assert "partition postgres" in plots["plot-plot-timeline"] and "heal postgres" in plots["plot-plot-timeline"]
+        assert "link cut (partition)" in plots["plot-plot-timeline"]
+        assert tables["table-network"] == 1 and tables["table-faults"] == 2
+
+
 def test_durability_report_shows_the_trials_as_the_terminal_does(tmp_path: Path, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 

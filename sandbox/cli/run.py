@@ -25,6 +25,7 @@ from sandbox.cli.results import write_report_into
 from sandbox.config import ensure_env_file
 from sandbox.errors import UsageError
 from sandbox.experiments.registry import Experiments
+from sandbox.measure.stage_syntax import parse_stages
 from sandbox.report import folder as rf
 from sandbox.report.console import console, print_calibration
 from sandbox.report.progress import RichProgress
@@ -70,7 +71,7 @@ def run_scenario(
     orders: Annotated[int | None, typer.Option("--orders", "--count", help="root instances to write to each store "
                                                "(orders, for the orders model)")] = None,
     model: Annotated[str | None, typer.Option(help="the domain model: a name (models/NAME.toml, `sandbox model "
-                                              "list`) or a model file's path (default: the scenario's, orders)")] = None,
+                                              "list`) or a model file's path (default: the scenario's)")] = None,
     concurrency: Annotated[int | None, typer.Option(help="concurrent operations per store")] = None,
     batch: Annotated[int | None, typer.Option(help="root instances per write operation (1 = one at a time)")] = None,
     seed: Annotated[int | None, typer.Option(help="workload seed (default: random, printed and stored)")] = None,
@@ -87,6 +88,9 @@ def run_scenario(
     warmup: Annotated[float | None, typer.Option(help="seconds of writing left out of the results")] = None,
     duration: Annotated[float | None, typer.Option(help="measured seconds of writing (default: until --orders "
                                                    "are written)")] = None,
+    stages: Annotated[str | None, typer.Option(help="open-loop load shape from --rate as the base, e.g. "
+                                               "'ramp:10s:200, hold:20s, spike:2s:x5, sine:60s:200:100:20s' "
+                                               "(shapes ramp, step, hold, spike, sine; xN = N times --rate)")] = None,
     processes: Annotated[str | None, typer.Option(help="one | per-store (a worker process per store for the "
                                                   "write phase)")] = None,
     repeat: Annotated[int, typer.Option(help="run the scenario N times into one results folder (trials, for "
@@ -119,11 +123,12 @@ def run_scenario(
         "stores": tuple(registry.parse(stores)) if stores is not None else None, "keep": keep or None,
         "strategies": tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else None,
         "rate": rate, "arrival": arrival, "warmup_s": warmup, "duration_s": duration, "processes": processes,
-        "workers": workers}
-    if duration is not None and orders is None and not any(p.step == "load" for p in scenario.phases):
-        # The clock ends the run, not the order count (a mix's --orders is its data set: it stays).
-        given["orders"] = DURATION_ORDER_CAP
+        "workers": workers, "stages": _stages(stages)}
     params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})
+    mix = any(p.step == "load" for p in scenario.phases)
+    if (duration is not None or params.stages) and orders is None and not mix:
+        # The clock ends the run, not the order count (a mix's --orders is its data set: it stays).
+        params = replace(params, orders=DURATION_ORDER_CAP)
     if params.seed is None and repeat > 1:  # every trial writes the same orders: trials differ by noise only
         params = replace(params, seed=secrets.randbelow(2**31))
     stack = open_stack(chosen, ws, ensure_env_file(ws.env_file, registry.kinds.values()), registry)
@@ -145,6 +150,13 @@ def run_scenario(
     write_report_into(folder or ctx.results_dir, experiments)
     if status:
         raise typer.Exit(status)
+
+
+def _stages(text: str | None) -> tuple[Any, ...] | None:
+    try:
+        return parse_stages(text) if text is not None else None
+    except UsageError as exc:
+        raise UsageError(f"--stages: {exc}") from None
 
 
 def show_run(ctx: RunContext, experiments: Experiments, wide: bool = False) -> int:

@@ -40,8 +40,8 @@ class Calibration:
 async def measure_harness(model: Model, ops: int, plan: LoadPlan, generate: bool, seed: int = 1) -> Calibration:
     """`ops` single writes to the no-op store under `plan`; `generate`: a fresh root instance each time."""
     data = Dataset(model, seed, Sizes(ops))
-    ts = TimedStore(NoopModelStore(Endpoint("noop", "noop://"), "calibration", model, {}), entity=model.root,
-                    key=model.root_entity.key)
+    noop = NoopModelStore(Endpoint(NoopModelStore.kind, "noop://"), "calibration", model, {})
+    ts = TimedStore(noop, entity=model.root, key=model.root_entity.key)
     work = ([o] for o in data.roots()) if generate else repeat([data.root(0)], ops)
 
     async def write(instances: list[Instance], intended_ns: int, begun_ns: int) -> None:

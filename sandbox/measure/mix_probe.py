@@ -11,6 +11,7 @@ from sandbox.measure.capacity import Measure, StepResult
 from sandbox.measure.latency import OpStats
 from sandbox.measure.load import LoadPlan
 from sandbox.measure.mix_driver import OrderIds, run_mix
+from sandbox.measure.stages import Stage
 from sandbox.measure.timing import TimedStore
 from sandbox.stores.base import Store
 from sandbox.workload.generator import Workload
@@ -53,15 +54,17 @@ class MixProbe:
                           sum(s.failed + s.unknown for s in stats), tuple(client.flags), percentile_ms(stats, 50.0),
                           errors[0] if errors else None)
 
-    def at_rate(self, concurrency: int, warmup_s: float, step_s: float) -> Measure:
-        """measure(rate) for the capacity search."""
+    def at_rate(self, concurrency: int, warmup_s: float, step_s: float, stages: tuple[Stage, ...] = ()) -> Measure:
+        """measure(rate) for the capacity search; with stages (rates relative to the one tried), each step is
+        that shape around the rate tried, and lasts as long as the stages."""
         async def measure(rate: float) -> StepResult:
-            return await self.step(LoadPlan(concurrency, rate, "constant", warmup_s, step_s, self.seed).validated())
+            return await self.step(LoadPlan(concurrency, rate, "constant", warmup_s, None if stages else step_s,
+                                            self.seed, stages).validated())
         return measure
 
 
 def rate_probe(store: Store, workload: Workload, mix: MixSpec, loaded: int, seed: int, ids: OrderIds,
                concurrency: int, warmup_s: float, step_s: float, percentile: float,
-               op_timeout_s: float = 10.0) -> Measure:
+               op_timeout_s: float = 10.0, stages: tuple[Stage, ...] = ()) -> Measure:
     return MixProbe(store, workload, mix, loaded, seed, ids, percentile, op_timeout_s).at_rate(concurrency, warmup_s,
-                                                                                              step_s)
+                                                                                              step_s, stages)

@@ -48,8 +48,8 @@ class WriteJob:
     def share(self, worker: int) -> WriteJob:
         """Worker `worker`'s job: its part of the concurrency and the rate (a different Poisson seed each)."""
         n = self.workers
-        plan = replace(self.plan, concurrency=max(1, self.plan.concurrency // n),
-                       rate=None if self.plan.rate is None else self.plan.rate / n, seed=self.plan.seed + worker)
+        plan = replace(self.plan.scaled(1 / n), concurrency=max(1, self.plan.concurrency // n),
+                       seed=self.plan.seed + worker)
         return replace(self, plan=plan, worker=worker)
 
 
@@ -86,6 +86,7 @@ async def _one_worker(ts: TimedStore, job: WriteJob, timeline: Timeline, ready: 
                 timeline.add_row(message["row"])
             elif "ready" in message:
                 await ready.wait()  # every worker of every store connected: go, together
+                timeline.schedule_starts()
                 proc.stdin.write(b"go\n")
                 proc.stdin.close()
             else:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from sandbox.config import Settings, Workspace, mask
 from sandbox.errors import UsageError
+from sandbox.measure.background import BackgroundSampler
 from sandbox.measure.progress import Progress
 from sandbox.measure.server_snapshots import snapshot_all
 from sandbox.measure.timing import TimedStore
@@ -77,13 +78,15 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     ctx.notes += left_out
     ctx.server_settings = {s.name: await _settings_of(s) for s in stores}
     try:
-        for phase in scenario.phases:
-            before = await snapshot_all(stores)
-            await steps[phase.step](ctx, **phase.params)
-            ctx.server_stats.record(phase.step, before, await snapshot_all(stores))
-            ctx.completed_phases.append(phase.step)
-            if catcher.signum is not None:  # its cancellation was lost in a client's wait_for (gh-86296)
-                raise asyncio.CancelledError
+        # What each server does in the background (vacuum, checkpoints, ...) through the phases: background.jsonl.
+        async with BackgroundSampler.for_stores(lambda: ctx.settings, list(ctx.stores), ctx.results_dir):
+            for phase in scenario.phases:
+                before = await snapshot_all(_clients(ctx))
+                await steps[phase.step](ctx, **phase.params)
+                ctx.server_stats.record(phase.step, before, await snapshot_all(_clients(ctx)))
+                ctx.completed_phases.append(phase.step)
+                if catcher.signum is not None:  # its cancellation was lost in a client's wait_for (gh-86296)
+                    raise asyncio.CancelledError
     except asyncio.CancelledError as exc:  # SIGINT or SIGTERM (see interrupt.py): stop, then clean up
         ctx.interrupted = signal.Signals(catcher.caught(exc)).name
     finally:
@@ -120,6 +123,11 @@ def suited(stores: list[Any], model: Model, explicit: bool) -> tuple[list[Any], 
             raise UsageError(f"{why}; leave it out of --stores")
         notes.append(f"left out: {why}")
     return keep, notes
+
+
+def _clients(ctx: RunContext) -> list[Any]:
+    """The run's clients now (a step may reopen one elsewhere: isolate)."""
+    return [ts.store for ts in ctx.stores.values()]
 
 
 async def _settings_of(store: Any) -> dict[str, str]:

@@ -18,6 +18,27 @@ def make_store(settings: Settings, name: str, namespace: str, connections: int =
     return kind.make(endpoint(settings, name), namespace, kind.options_for(connections, options, **extra))
 
 
+# The smallest model: what a store needs to be built when only its connection is used (status, gc).
+CONNECTION_MODEL = """
+[entity.probe]
+role = "root"
+[entity.probe.fields]
+id = { type = "id", gen = "uuid" }
+at = { type = "timestamp", gen = "spaced" }
+[entity.probe.stream]
+time = "at"
+"""
+
+
+def connection_store(settings: Settings, name: str, namespace: str) -> Any:
+    """A model store used for its connection only (a probe, gc): it is never prepared, so it creates nothing."""
+    from pathlib import Path
+
+    from sandbox.workload.model_file import loads
+
+    return make_model_store(settings, name, namespace, loads(CONNECTION_MODEL, Path("<connection model>")), 2)
+
+
 def split_variant(name: str) -> tuple[str, str | None]:
     """"mongo:referenced" -> ("mongo", "referenced"); "postgres" -> ("postgres", None)."""
     kind, _, variant = name.partition(":")

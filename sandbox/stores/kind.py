@@ -65,7 +65,7 @@ class Durability:
 
 @dataclass(frozen=True, kw_only=True)
 class StoreKind(StoreConfig):
-    adapter: type[Store]
+    adapter: type[Store] | None = None  # the hand-written order adapter (going: model_store replaces it)
     compose_service: str | None = None  # the service in compose/docker-compose.yml; None: no server
     native: NativeLauncher | None = None  # how the native backend runs it; None: no server
     durability: DurabilityKnobs = DurabilityKnobs()
@@ -88,11 +88,14 @@ class StoreKind(StoreConfig):
     # The adapter of a domain model (stores/contract.py ModelStore): model_store(endpoint, namespace, model,
     # options) with options = the run's mapping options (a variant's) and client options. None: no model.
     model_store: Callable[..., Any] | None = None
+    # What the server does in the background (vacuum, checkpoints, AOF rewrites, merges, compactions): a probe
+    # on a connection of its own, async (endpoint) -> BackgroundProbe (stores/background.py, <name>/background.py).
+    background: Callable[[Endpoint], Awaitable[Any]] | None = None
     designs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # built-in variants: name -> options
 
     @property
     def capabilities(self) -> frozenset[Capability]:
-        return self.adapter.capabilities
+        return self.adapter.capabilities if self.adapter is not None else frozenset()
 
     def option(self, name: str) -> StoreOption | None:
         return next((o for o in self.options if o.name == name), None)

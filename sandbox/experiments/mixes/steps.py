@@ -19,10 +19,11 @@ from sandbox.experiments.faults.state import history_of
 from sandbox.experiments.mixes.state import MixRun
 from sandbox.measure.capacity import SearchPlan, Slo, find_capacity
 from sandbox.measure.driver import LoadOutcome
-from sandbox.measure.load import batched
+from sandbox.measure.load import LoadPlan, batched
 from sandbox.measure.mix_driver import run_mix_everywhere
 from sandbox.measure.mix_probe import rate_probe
 from sandbox.measure.saturation import ClientLoad
+from sandbox.measure.stages import absolute, needs_base
 from sandbox.measure.timing import TimedStore
 from sandbox.measure.update_checker import FinalState, UpdateCheck, check_orders, check_stock
 from sandbox.scenario.context import RunContext
@@ -162,7 +163,7 @@ async def capacity(ctx: RunContext, slo: str = "p99=50ms", mix: Any = "read=95,u
 
     for ts in ctx.stores.values():
         probe = rate_probe(ts.store, ctx.workload, spec, state.loaded, p.seed, state.ids, p.concurrency, warmup_s,
-                           step_s, target.percentile, p.op_timeout_s)
+                           step_s, target.percentile, p.op_timeout_s, p.stages)
         state.capacity[ts.name] = await find_capacity(ts.name, probe, target, search)
 
 
@@ -182,6 +183,8 @@ def _one_process(run: RunParams) -> None:
 def _validate_mix(params: dict[str, Any], run: RunParams) -> None:
     _call_with(parse_mix, with_defaults(mix, params))
     _one_process(run)
+    if problem := needs_base(run.stages, run.rate):
+        raise UsageError(f"mix: {problem}")
 
 
 def _validate_capacity(params: dict[str, Any], run: RunParams) -> None:
@@ -191,9 +194,15 @@ def _validate_capacity(params: dict[str, Any], run: RunParams) -> None:
     SearchPlan(float(given["start_rate"]), float(given["factor"]), float(given["precision"]),
                float(given["max_rate"]), max_steps=int(given["max_steps"])).validated()
     _one_process(run)
-    if run.rate is not None or run.duration_s is not None:
+    if run.rate is not None or (run.duration_s is not None and not run.stages):
         raise UsageError("capacity sets its own rates and step lengths: leave out --rate and --duration "
                          "(use -p step_s=... -p start_rate=...)")
+    if fixed := absolute(run.stages):
+        raise UsageError(f"capacity: stage {fixed[0]} has a rate of its own; a capacity step shapes the rate it "
+                         "tries, so give rates as xN (e.g. spike:2s:x3)")
+    if run.stages:  # each step is the stages around the rate tried: its warm-up must fit in them
+        LoadPlan(run.concurrency, float(given["start_rate"]), warmup_s=float(given["warmup_s"]),
+                 stages=run.stages).validated()
 
 
 STEPS = {"load": StepSpec(load), "mix": StepSpec(mix, _validate_mix), "check_updates": StepSpec(check_updates),

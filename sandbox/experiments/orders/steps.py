@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+from sandbox.errors import UsageError
 from sandbox.experiments.orders.result import ReadBack
 from sandbox.measure.driver import LoadOutcome, write_everywhere
 from sandbox.measure.load import closed_loop
 from sandbox.measure.model_compare import Expected, ModelComparison, compare_store
 from sandbox.measure.processes import WriteJob, write_in_processes
+from sandbox.measure.stages import needs_base
 from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
+from sandbox.scenario.spec import RunParams
 from sandbox.scenario.step import StepSpec
 from sandbox.stores.connect import prepare_all
 from sandbox.stores.registry import registry_of
@@ -29,7 +33,7 @@ async def write(ctx: RunContext) -> None:
     p = ctx.params
     plan = p.load_plan()
     timeline = Timeline("write", ctx.results_dir / "timeline.csv", ctx.progress,
-                        None if p.duration_s else -(-p.orders // p.batch))
+                        None if p.duration_s else -(-p.orders // p.batch), plan=plan)
     for ts in ctx.stores.values():
         timeline.watch(ts.name, "write", ts.op("write"))
     stores = list(ctx.stores.values())
@@ -91,4 +95,10 @@ async def compare(ctx: RunContext) -> None:
     await asyncio.gather(*(one(ts) for ts in ctx.stores.values()))
 
 
-STEPS = {"prepare": StepSpec(prepare), "write": StepSpec(write), "read": StepSpec(read), "compare": StepSpec(compare)}
+def _validate_write(params: dict[str, Any], run: RunParams) -> None:
+    if problem := needs_base(run.stages, run.rate):
+        raise UsageError(f"write: {problem}")
+
+
+STEPS = {"prepare": StepSpec(prepare), "write": StepSpec(write, _validate_write), "read": StepSpec(read),
+         "compare": StepSpec(compare)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sandbox.config import Setting, parse_bool
 from sandbox.stores.elastic.adapter import ElasticStore
+from sandbox.stores.elastic.background import open_probe as open_background
 from sandbox.stores.elastic.markers import ElasticMarkers
 from sandbox.stores.elastic.model_store import ElasticModelStore
 from sandbox.stores.elastic.native import LAUNCHER
@@ -12,6 +13,7 @@ from sandbox.stores.kind import DurabilityKnobs, StoreKind
 from sandbox.stores.options import StoreOption
 
 KIND = StoreKind(
+    background=open_background,
     name="elastic", adapter=ElasticStore, port=19200, schemes=("http", "https"),
     default_url=lambda backend, env, port: f"http://127.0.0.1:{port}",
     # Elasticsearch 9 wants "compatible-with=9" media types; OpenSearch and the osmem stand-in
@@ -24,5 +26,6 @@ KIND = StoreKind(
     model_store=ElasticModelStore,
     options=(StoreOption("refresh", "refresh on write: false (the index refreshes on its own), wait_for or true",
                          "false", ("false", "wait_for", "true"), field="es_refresh"),),
-    roles={"routing": RoutingProbe},
+    roles={"routing": RoutingProbe,
+           "partition": "its native server listens on the address it is given (a veth end: stack/netns.py)"},
 )

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from sandbox.config import Backend
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.mongo.adapter import WRITE_CONCERNS, MongoStore
+from sandbox.stores.mongo.background import open_probe as open_background
 from sandbox.stores.mongo.markers import MongoMarkers
 from sandbox.stores.mongo.model_store import MongoModelStore
 from sandbox.stores.mongo.native import LAUNCHER
@@ -22,6 +23,7 @@ def default_url(backend: Backend, env: Mapping[str, str], port: int) -> str:
 
 
 KIND = StoreKind(
+    background=open_background,
     name="mongo", adapter=MongoStore, port=27117, schemes=("mongodb", "mongodb+srv"), default_url=default_url,
     settings=(replica_url_setting(("mongodb", "mongodb+srv")),),
     secrets=("MONGO_ROOT_PASSWORD",), env_values=(("MONGO_ROOT_USER", "sandbox"),),
@@ -36,4 +38,5 @@ KIND = StoreKind(
     markers=MongoMarkers(),
     model_store=MongoModelStore,
     designs={"referenced": {"children": "referenced"}},  # the default is "embedded"
+    roles={"partition": "its native server listens on the address it is given (a veth end: stack/netns.py)"},
 )

@@ -13,10 +13,11 @@ from sandbox.workload.schema import Model, Pattern
 
 
 class NoopModelStore:
+    kind = "noop"
     money = "-"
 
     def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
-        self.name, self.endpoint, self.namespace, self.model = "noop", endpoint, namespace, model
+        self.name, self.endpoint, self.namespace, self.model = self.kind, endpoint, namespace, model
 
     async def connect(self) -> ServerInfo:
         return ServerInfo("no-op", "-", "harness calibration")

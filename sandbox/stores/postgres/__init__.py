@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.postgres.adapter import PostgresStore
+from sandbox.stores.postgres.background import open_probe as open_background
 from sandbox.stores.postgres.cache_origin import PostgresOriginRole
 from sandbox.stores.postgres.clock import open_clock
 from sandbox.stores.postgres.designs import make_model_store
@@ -15,6 +16,7 @@ from sandbox.stores.postgres.replica import REPLICATION
 from sandbox.stores.replication import replica_url_setting
 
 KIND = StoreKind(
+    background=open_background,
     name="postgres", adapter=PostgresStore, port=15432, schemes=("postgresql", "postgres"),
     default_url=lambda backend, env, port:
         f"postgresql://sandbox:{env.get('POSTGRES_PASSWORD', '')}@127.0.0.1:{port}/sandbox",
@@ -32,6 +34,7 @@ KIND = StoreKind(
     clock=open_clock,
     persistence=PostgresPersistence(),
     roles={"cache_origin": PostgresOriginRole(), "hash_partitioning": HashPartitioned,
+           "partition": "its native server listens on the address it is given (a veth end: stack/netns.py)",
            # exact decimal money and SQL: the answers the other stores' are compared with
            "analytics_reference": "exact DECIMAL sums in SQL",
            # the outbox's, event store's and saga's transactions and LISTEN/NOTIFY (sandbox/strategies/)

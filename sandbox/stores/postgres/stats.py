@@ -1,7 +1,8 @@
 """PostgreSQL's own statistics: pg_stat_statements (the playbook's top statements by total time),
 pg_stat_database (cache hits, commits, deadlocks, temp bytes), pg_stat_user_tables / _indexes of the run's
-schema. Database, table and index counters are flushed by each backend at most once a second (an idle one's
-up to 10 s later), so they trail a short run; pg_stat_statements is updated as each statement ends, so the
+schema. A crash resets them all (a clean restart keeps them): `life` says which. Database, table and index
+counters are flushed by each backend at most once a second (an idle one's up to 10 s later), so they trail a
+short run; pg_stat_statements is updated as each statement ends, so the
 cross-check with the client's counts uses it."""
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ async def snapshot(pool: asyncpg.Pool, namespace: str, table: str = "orders") ->
                         writes_note=f"INSERT calls + COPY rows into {namespace}.{table} per pg_stat_statements",
                         headline=HEADLINE,
                         ratios={"cache_hit_ratio": ("database.blks_hit", "database.blks_read")})
-    row = await pool.fetchrow(f"SELECT {', '.join(DATABASE)} FROM pg_stat_database WHERE datname = current_database()")
+    row = await pool.fetchrow(f"SELECT {', '.join(DATABASE)}, stats_reset, pg_postmaster_start_time() AS started, "
+                              "(SELECT stats_reset FROM pg_stat_bgwriter) AS shared_reset "
+                              "FROM pg_stat_database WHERE datname = current_database()")
+    # A crash discards every statistic and stamps the shared ones' stats_reset; a clean restart keeps both (the
+    # postmaster's start time changes either way), so the two stats_reset times mark one life of the counters.
+    stats.life = f"database reset {row['stats_reset']}, shared reset {row['shared_reset']}"
+    stats.started = row["started"].isoformat()
     stats.counters.update({f"database.{k}": float(row[k] or 0) for k in DATABASE})
     for r in await pool.fetch(f"SELECT relname, {', '.join(TABLES)} FROM pg_stat_user_tables WHERE schemaname = $1",
                               namespace):

@@ -6,6 +6,7 @@ from sandbox.stores.base import Store, StoreOptions
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.options import StoreOption
 from sandbox.stores.redis.adapter import REDIS_CLIENTS, RedisOptions, RedisStore
+from sandbox.stores.redis.background import open_probe as open_background
 from sandbox.stores.redis.cache import RedisCacheRole
 from sandbox.stores.redis.clock import open_clock
 from sandbox.stores.redis.cluster import make as make_cluster_store
@@ -27,6 +28,7 @@ def _client(options: StoreOptions) -> type[Store]:
 
 
 KIND = StoreKind(
+    background=open_background,
     name="redis", adapter=RedisStore, port=16379, schemes=("redis", "rediss", "unix"), hostless_schemes=("unix",),
     default_url=lambda backend, env, port: f"redis://:{env.get('REDIS_PASSWORD', '')}@127.0.0.1:{port}/0",
     settings=(replica_url_setting(("redis", "rediss")),),
@@ -44,5 +46,6 @@ KIND = StoreKind(
                          None, type=int, minimum=1, field="redis_ttl_s")),
     clock=open_clock,
     persistence=RedisPersistence(),
-    roles={"cache": RedisCacheRole(), "memory_cap": RedisMemoryCap(), "cluster": make_cluster_store},
+    roles={"cache": RedisCacheRole(), "memory_cap": RedisMemoryCap(), "cluster": make_cluster_store,
+           "partition": "its native server listens on the address it is given (a veth end: stack/netns.py)"},
 )
