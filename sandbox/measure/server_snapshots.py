@@ -83,7 +83,9 @@ class ServerStatsRun:
         total = self.total()
         # The client's writes are the write phase's: the server's counts of that phase are what to set them
         # against (prepare writes reference data and a marker too); the run's total where no phase is so named.
-        written = {name: diff for phase, stores in self.phases if phase == "write" for name, diff in stores.items()}
+        # A store that restarted keeps the run's total (cross_check shows it without a difference).
+        written = {name: diff for phase, stores in self.phases if phase == "write" for name, diff in stores.items()
+                   if name in total and not total[name].get("restarts") and "reset" not in diff}
         return {"phases": [{"phase": phase, "stores": stores} for phase, stores in self.phases],
                 "run": total, "cross_check": cross_check({**total, **written}, client_writes)}
 
