@@ -29,10 +29,11 @@ from sandbox.measure.calibrate import measure_generation, measure_harness
 from sandbox.measure.load import LoadPlan, closed_loop
 from sandbox.scenario.runner import run_loop
 from sandbox.stores.noop.model_store import NoopModelStore
+from pathlib import Path
 from sandbox.workload import model_file
 from sandbox.workload.dataset import Dataset, Sizes
 ops, mode, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-model = model_file.load(path)
+model = model_file.load(Path(path))
 if mode == "bare":
     store = NoopModelStore(Endpoint("noop", "noop://"), "bench", model, {})
     order = Dataset(model, 1, Sizes(1)).root(0)
