@@ -16,7 +16,6 @@ from sandbox.config import Endpoint
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
 from sandbox.stores.elastic import stats
-from sandbox.stores.elastic.analytics import ElasticAnalytics
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
@@ -97,11 +96,11 @@ class ElasticOptions(StoreOptions):
     es_refresh: str = "false"  # refresh on write: false | wait_for | true
 
 
-class ElasticStore(ElasticAnalytics, Store):
+class ElasticStore(Store):
     name = "elastic"
     capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.SEARCH_PATH,
                               Capability.STATUS_UPDATE, Capability.STOCK, Capability.CUSTOMER_LATEST,
-                              Capability.TIME_RANGE, Capability.ANALYTICS})
+                              Capability.TIME_RANGE})
     concurrency_control = ("optimistic: read with _seq_no, write back if_seq_no/if_primary_term, retry on 409; "
                            "a short product gives back the ones taken")
     Options = ElasticOptions

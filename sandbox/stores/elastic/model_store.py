@@ -21,6 +21,7 @@ from sandbox.stores.base import ServerInfo
 from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Record
 from sandbox.stores.elastic import stats
 from sandbox.stores.elastic.adapter import open_client, server_info
+from sandbox.stores.elastic.analytics import ElasticAnalytics
 from sandbox.stores.elastic.documents import Codec
 from sandbox.stores.elastic.mapping import ElasticDesign, derive
 from sandbox.stores.elastic.patterns import answerer
@@ -33,7 +34,7 @@ SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0,
             "refresh_interval": "1s"}  # explicit, so search-idle shards do not silently stop refreshing
 
 
-class ElasticModelStore:
+class ElasticModelStore(ElasticAnalytics):
     money = "scaled_float (aggregations are doubles)"
 
     def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):

@@ -8,7 +8,6 @@ Flux APIs do not exist on 1.x or 3.x; its Point is the reference for the line pr
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -19,7 +18,7 @@ import aiohttp
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
 from sandbox.stores.influx import stats
-from sandbox.stores.influx.analytics import InfluxAnalytics
+from sandbox.stores.influx.http import run_influxql
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
@@ -71,10 +70,10 @@ def _records(series: list[dict[str, Any]]) -> list[OrderRecord]:
     return out
 
 
-class InfluxStore(InfluxAnalytics, Store):
+class InfluxStore(Store):
     name = "influx"
     capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.SEARCH_PATH,
-                              Capability.TIME_RANGE, Capability.ANALYTICS})
+                              Capability.TIME_RANGE})
     concurrency_control = ("none: points are appended, with no conditional write or transaction; "
                            "left out of status updates and stock")
     money_note = "float64 field"
@@ -207,17 +206,3 @@ class InfluxStore(InfluxAnalytics, Store):
 
     def describe(self) -> str:
         return "measurement order_metrics: tags status, customer_segment; fields order_value, item_count, order_id"
-
-
-async def run_influxql(session: aiohttp.ClientSession, q: str, *, db: str | None = None, post: bool = False,
-                       epoch: str | None = None) -> list[dict[str, Any]]:
-    """Run InfluxQL over the v1 HTTP API; returns the statement's series (an error in the answer raises)."""
-    params = {"q": q, **({"db": db} if db else {}), **({"epoch": epoch} if epoch else {})}
-    async with (session.post if post else session.get)("/query", params=params) as resp:
-        body = await resp.text()
-        if resp.status >= 400:
-            raise SandboxError(f"InfluxDB query failed ({resp.status}): {body.strip()[:200]}")
-    result = json.loads(body)["results"][0]
-    if "error" in result:
-        raise SandboxError(f"InfluxDB query failed: {result['error']}")
-    return list(result.get("series", []))

@@ -17,7 +17,6 @@ from pymongo.write_concern import WriteConcern
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
 from sandbox.stores.mongo import stats
-from sandbox.stores.mongo.analytics import MongoAnalytics
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord, OrderStatus
 
@@ -84,11 +83,10 @@ class MongoOptions(StoreOptions):
     mongo_write_concern: str = "default"  # default | w1 | majority | w1j (w:1, j:true) | majorityj
 
 
-class MongoStore(MongoAnalytics, Store):
+class MongoStore(Store):
     name = "mongo"
     capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.STATUS_UPDATE, Capability.STOCK,
-                              Capability.CUSTOMER_LATEST, Capability.TIME_RANGE, Capability.REPLICAS,
-                              Capability.ANALYTICS})
+                              Capability.CUSTOMER_LATEST, Capability.TIME_RANGE, Capability.REPLICAS})
     concurrency_control = ("update_one with a filter (version < new; $inc where stock >= quantity); "
                            "a short product gives back the ones taken")
     Options = MongoOptions

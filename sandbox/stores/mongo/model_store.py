@@ -24,6 +24,7 @@ from sandbox.stores.base import ServerInfo
 from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Record
 from sandbox.stores.mongo import stats
 from sandbox.stores.mongo.adapter import WRITE_CONCERNS, server_info
+from sandbox.stores.mongo.analytics import MongoAnalytics
 from sandbox.stores.mongo.documents import Codec
 from sandbox.stores.mongo.mapping import POSITION, MongoDesign, derive
 from sandbox.stores.mongo.patterns import answerer
@@ -32,7 +33,7 @@ from sandbox.workload.dataset import Dataset, Instance
 from sandbox.workload.schema import Model, Pattern
 
 
-class MongoModelStore:
+class MongoModelStore(MongoAnalytics):
     money = "exact decimal (Decimal128)"
 
     def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):

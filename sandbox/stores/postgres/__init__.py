@@ -10,7 +10,7 @@ from sandbox.stores.postgres.clock import open_clock
 from sandbox.stores.postgres.designs import make_model_store
 from sandbox.stores.postgres.markers import PostgresMarkers
 from sandbox.stores.postgres.native import LAUNCHER
-from sandbox.stores.postgres.partitioned import HashPartitionedOrders
+from sandbox.stores.postgres.partitioned import HashPartitioned
 from sandbox.stores.postgres.persistence import PostgresPersistence
 from sandbox.stores.postgres.replica import REPLICATION
 from sandbox.stores.replication import replica_url_setting
@@ -28,10 +28,12 @@ KIND = StoreKind(
         lambda v: f"fsync={'on' if v['fsync'] else 'off'}, synchronous_commit={v['synchronous_commit']}"),
     replication=REPLICATION, client_libraries=("asyncpg",),
     markers=PostgresMarkers(),
-    model_store=make_model_store, designs={"normalized": {"design": "normalized"}, "jsonb": {"design": "jsonb"}},
+    model_store=make_model_store, designs={"normalized": {"design": "normalized"}, "jsonb": {"design": "jsonb"},
+                                           # the root hash-partitioned by its first reference (orders: customer_id)
+                                           "partitioned": {"design": "normalized", "partitions": 8}},
     clock=open_clock,
     persistence=PostgresPersistence(),
-    roles={"cache_origin": PostgresOriginRole(), "hash_partitioning": HashPartitionedOrders,
+    roles={"cache_origin": PostgresOriginRole(), "hash_partitioning": HashPartitioned,
            "partition": "its native server listens on the address it is given (a veth end: stack/netns.py)",
            # exact decimal money and SQL: the answers the other stores' are compared with
            "analytics_reference": "exact DECIMAL sums in SQL",

@@ -11,7 +11,6 @@ import asyncpg
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
 from sandbox.stores.postgres import stats
-from sandbox.stores.postgres.analytics import PostgresAnalytics
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord, OrderStatus
 
@@ -141,11 +140,10 @@ class PostgresOptions(StoreOptions):
     postgres_synchronous_commit: str | None = None  # the writer's session setting; None: the server's
 
 
-class PostgresStore(PostgresAnalytics, Store):
+class PostgresStore(Store):
     name = "postgres"
     capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.STATUS_UPDATE, Capability.STOCK,
-                              Capability.CUSTOMER_LATEST, Capability.TIME_RANGE, Capability.REPLICAS,
-                              Capability.ANALYTICS})
+                              Capability.CUSTOMER_LATEST, Capability.TIME_RANGE, Capability.REPLICAS})
     concurrency_control = "conditional UPDATE (version < new; stock >= quantity), one transaction per order"
     Options = PostgresOptions
     options: PostgresOptions

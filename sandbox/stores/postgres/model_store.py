@@ -23,6 +23,7 @@ from sandbox.errors import UsageError
 from sandbox.stores.base import ServerInfo
 from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Params, Record
 from sandbox.stores.postgres import stats
+from sandbox.stores.postgres.analytics import PostgresAnalytics
 from sandbox.stores.postgres.mapping import Design, derive
 from sandbox.stores.postgres.patterns import Layout, Patterns, possible_key
 from sandbox.stores.postgres.rows import Rows
@@ -30,14 +31,14 @@ from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.dataset import Dataset, Instance
 from sandbox.workload.schema import Model, Pattern
 
-DESIGNS = ("normalized", "jsonb")
+DESIGNS = ("normalized", "jsonb")  # the normalized one hash-partitioned: design options partitions, partition_by
 
 
 async def _keep(conn: asyncpg.Connection) -> None:
     """The pool's reset: nothing to undo (see the module docstring)."""
 
 
-class PostgresModelBase:
+class PostgresModelBase(PostgresAnalytics):
     """What both designs share: the pool, the schema's life, the patterns, and the source of truth's transactions
     and notifications (contract.TransactionalSource: the write strategies commit a root instance and their own
     rows in one transaction; their relays and projections LISTEN)."""
@@ -66,7 +67,8 @@ class PostgresModelBase:
 
     async def server_stats(self) -> ServerStats:
         """What the server counts of its own work (stats.py), for the run's server statistics."""
-        return await stats.snapshot(self.pool, self.namespace)
+        root = self.layout.table_name(self.model.root).rpartition(".")[2].strip('"')
+        return await stats.snapshot(self.pool, self.namespace, root)
 
     async def server_settings(self) -> dict[str, str]:
         return {name: await self.pool.fetchval(f"SHOW {name}") for name in ("fsync", "synchronous_commit")}
@@ -137,7 +139,7 @@ class NormalizedStore(PostgresModelBase):
     design = "normalized"
 
     def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
-        self.tables: Design = derive(model, namespace)
+        self.tables: Design = derive(model, namespace, options)
         self.layout = self.tables
         super().__init__(endpoint, namespace, model, options)
         self.rows = Rows(self.tables)

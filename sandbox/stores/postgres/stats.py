@@ -21,9 +21,10 @@ HEADLINE = ("database.xact_commit", "database.xact_rollback", "database.deadlock
 SOURCE = "pg_stat_statements, pg_stat_database, pg_stat_user_tables, pg_stat_user_indexes"
 
 
-async def snapshot(pool: asyncpg.Pool, namespace: str) -> ServerStats:
+async def snapshot(pool: asyncpg.Pool, namespace: str, table: str = "orders") -> ServerStats:
+    """`table`: the root's table, whose written rows are counted (the orders model's: orders)."""
     stats = ServerStats(SOURCE, writes_counter="statements.orders_written",
-                        writes_note=f"INSERT calls + COPY rows into {namespace}.orders per pg_stat_statements",
+                        writes_note=f"INSERT calls + COPY rows into {namespace}.{table} per pg_stat_statements",
                         headline=HEADLINE,
                         ratios={"cache_hit_ratio": ("database.blks_hit", "database.blks_read")})
     row = await pool.fetchrow(f"SELECT {', '.join(DATABASE)}, stats_reset, pg_postmaster_start_time() AS started, "
@@ -42,11 +43,11 @@ async def snapshot(pool: asyncpg.Pool, namespace: str) -> ServerStats:
     for r in await pool.fetch("SELECT indexrelname, idx_scan FROM pg_stat_user_indexes WHERE schemaname = $1",
                               namespace):
         stats.counters[f"index.{r[0]}.idx_scan"] = float(r[1] or 0)
-    await _statements(pool, namespace, stats)
+    await _statements(pool, namespace, stats, table)
     return stats
 
 
-async def _statements(pool: asyncpg.Pool, namespace: str, stats: ServerStats) -> None:
+async def _statements(pool: asyncpg.Pool, namespace: str, stats: ServerStats, table: str) -> None:
     try:
         await pool.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         rows = await pool.fetch(
@@ -55,7 +56,7 @@ async def _statements(pool: asyncpg.Pool, namespace: str, stats: ServerStats) ->
     except asyncpg.PostgresError as exc:  # not in shared_preload_libraries, or not allowed to create it
         stats.unavailable.append(f"pg_stat_statements: {type(exc).__name__}: {exc}"[:200])
         return
-    orders = re.compile(rf'"{re.escape(namespace)}"\."?orders"?[\s(]')
+    orders = re.compile(rf'"?{re.escape(namespace)}"?\."?{re.escape(table)}"?[\s(]')  # quoted or not
     written = 0.0
     for key, query, calls, total_ms, n in rows:
         text = " ".join(query.split())

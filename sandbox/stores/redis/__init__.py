@@ -9,7 +9,7 @@ from sandbox.stores.redis.adapter import REDIS_CLIENTS, RedisOptions, RedisStore
 from sandbox.stores.redis.background import open_probe as open_background
 from sandbox.stores.redis.cache import RedisCacheRole
 from sandbox.stores.redis.clock import open_clock
-from sandbox.stores.redis.cluster import RedisClusterStore
+from sandbox.stores.redis.cluster import make as make_cluster_store
 from sandbox.stores.redis.markers import RedisMarkers
 from sandbox.stores.redis.memory_cap import RedisMemoryCap
 from sandbox.stores.redis.model_store import make as make_model_store
@@ -22,7 +22,7 @@ from sandbox.stores.replication import replica_url_setting
 def _client(options: StoreOptions) -> type[Store]:
     """redis-py (the default) or valkey-glide, by RedisOptions.redis_client; both pass the same adapter tests."""
     if isinstance(options, RedisOptions) and options.redis_client == "valkey-glide":
-        from sandbox.stores.redis.glide import GlideRedisStore  # imported only when chosen
+        from sandbox.stores.redis.glide_adapter import GlideRedisStore  # imported only when chosen
         return GlideRedisStore
     return RedisStore
 
@@ -46,6 +46,6 @@ KIND = StoreKind(
                          None, type=int, minimum=1, field="redis_ttl_s")),
     clock=open_clock,
     persistence=RedisPersistence(),
-    roles={"cache": RedisCacheRole(), "memory_cap": RedisMemoryCap(), "cluster": RedisClusterStore,
+    roles={"cache": RedisCacheRole(), "memory_cap": RedisMemoryCap(), "cluster": make_cluster_store,
            "partition": "its native server listens on the address it is given (a veth end: stack/netns.py)"},
 )

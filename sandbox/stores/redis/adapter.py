@@ -18,7 +18,7 @@ from redis.exceptions import WatchError
 from sandbox.errors import UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
 from sandbox.stores.redis import stats
-from sandbox.stores.redis.analytics import RedisAnalytics
+from sandbox.stores.redis.keys import unlink_prefix
 from sandbox.stores.redis.scripts import TAKE_STOCK, UPDATE_STATUS, WRITE_ORDER
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord
@@ -44,11 +44,10 @@ class RedisOptions(StoreOptions):
     redis_wait_ms: int = 1000  # WAIT's timeout; fewer replicas by then fails the write
 
 
-class RedisStore(RedisAnalytics, Store):
+class RedisStore(Store):
     name = "redis"
     capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT, Capability.STATUS_UPDATE, Capability.STOCK,
-                              Capability.CUSTOMER_LATEST, Capability.TIME_RANGE, Capability.REPLICAS,
-                              Capability.ANALYTICS})
+                              Capability.CUSTOMER_LATEST, Capability.TIME_RANGE, Capability.REPLICAS})
     concurrency_control = "Lua scripts (atomic check-and-set of version; check-then-take of stock)"
     Options = RedisOptions
     options: RedisOptions
@@ -263,15 +262,3 @@ class RedisStore(RedisAnalytics, Store):
     def describe(self) -> str:
         return ("hash per order + id/status/customer index sets + per-status counters (cents), one Lua script per "
                 "order, batches in MULTI/EXEC")
-
-
-async def unlink_prefix(client: aioredis.Redis, prefix: str) -> None:
-    """Delete the keys under `prefix:` and only those; never FLUSHDB / FLUSHALL."""
-    batch: list[str] = []
-    async for key in client.scan_iter(match=f"{prefix}:*", count=1000):
-        batch.append(key)
-        if len(batch) >= 1000:
-            await client.unlink(*batch)
-            batch.clear()
-    if batch:
-        await client.unlink(*batch)
