@@ -33,7 +33,7 @@ from bench.common import close_store, held, open_store, run_id
 from bench.repeats import REPEATS, Samples, alternate
 from sandbox.errors import SandboxError
 from sandbox.measure.load import closed_loop
-from sandbox.stores.elastic.adapter import PlainJsonNode, plain_json
+from sandbox.stores.elastic.client import PlainJsonNode, plain_json
 from sandbox.workload.dataset import Dataset
 
 CONCURRENCY = 8  # order writes in flight; a bulk load has one batch in flight, as bench (c) does

@@ -21,13 +21,13 @@ from sandbox.config import Workspace
 from sandbox.measure.load import LoadPlan, drive
 from sandbox.measure.timing import TimedCalls, TimedStore
 from sandbox.scenario.runner import run_loop
-from sandbox.stores.base import Store
+from sandbox.stores.contract import ModelStore
 from sandbox.stores.registry import StoreRegistry
 
 Layer = Callable[[list[str]], Awaitable[tuple[float, float]]]
 
 
-def layers(set_: Callable[[str], Awaitable[object]], store: Store, flush_us: list[float]) -> dict[str, Layer]:
+def layers(set_: Callable[[str], Awaitable[object]], store: ModelStore, flush_us: list[float]) -> dict[str, Layer]:
     """The layers in order; the TimedCalls layer appends the CPU µs per SET its final flush took to flush_us."""
     now = time.perf_counter_ns
 

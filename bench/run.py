@@ -7,10 +7,10 @@ the measurements, never tests. Run with the native stack up (`make bench` brings
 SANDBOX_PORT_OFFSET. One module per benchmark: redis_set.py (a), pg_order_tx.py (b), bulk_load.py (c),
 noop.py and memory.py (d), workers.py (e), soak.py (f: a 10-minute run at a fixed rate, the client's
 RSS and open-fd slope; 60 s with --quick), clients.py (g: MongoDB and Elasticsearch client libraries),
-isolation_checker.py (h: the isolation checker, no server), model_path.py (i: orders through the model engine vs the
-hand-written order path, per store).
+isolation_checker.py (h: the isolation checker, no server). Row (i), the model engine against the hand-written
+order path, went with that path (its last numbers: docs/measurement.md).
 
-    python -m bench.run [--quick] [--only redis,postgres,bulk,noop,workers,soak,clients,isolation,model]
+    python -m bench.run [--quick] [--only redis,postgres,bulk,noop,workers,soak,clients,isolation]
                         [--soak-s 600]
                         [--bulk-orders N] [--bulk-stores postgres,redis,elastic,influx,mongo]
 """
@@ -28,7 +28,6 @@ from bench import (
     clients,
     isolation_checker,
     memory,
-    model_path,
     noop,
     pg_order_tx,
     redis_set,
@@ -113,7 +112,7 @@ async def with_workers(args: argparse.Namespace, settings: object) -> tuple[dict
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, noisier ratios)")
-    parser.add_argument("--only", default="redis,postgres,bulk,noop,workers,soak,clients,isolation,model")
+    parser.add_argument("--only", default="redis,postgres,bulk,noop,workers,soak,clients,isolation")
     parser.add_argument("--soak-s", type=float, default=None, help="soak length in seconds (600; 60 with --quick)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--bulk-orders", type=int, default=None,
@@ -140,9 +139,6 @@ def main() -> None:
     if "clients" in args.only:
         sections.append(run_loop(clients.bench(settings, orders_data(args.seed), args.client_writes,
                                                args.bulk_orders)))
-    if "model" in args.only:  # (i) issue 30 item 6: the model engine against the hand-written path
-        singles, batched = (400, 2_000) if args.quick else (2_000, 10_000)
-        sections.append(run_loop(model_path.bench(settings, ORDERS_MODEL, args.seed, singles, batched)))
     if "workers" in args.only:
         sections.append(workers_table(*run_loop(with_workers(args, settings)), args.worker_orders))
     if "soak" in args.only:

@@ -22,8 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.config import Endpoint
-from sandbox.stores.base import ServerInfo
-from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Record
+from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Record, ServerInfo
 from sandbox.stores.kind import StoreKind
 from sandbox.stores.markers import MARKER, PREFIX, Found, Marker
 from sandbox.stores.options import StoreOption

@@ -18,9 +18,9 @@ SNAPSHOT_TIMEOUT_S = 5.0  # a paused or restarting server costs a phase at most 
 async def snapshot_all(stores: Sequence[Any]) -> dict[str, ServerStats]:
     """Every store's statistics now; a store that cannot answer (down, stand-in) gets an `unavailable` entry."""
     async def one(store: Any) -> ServerStats:
-        if not isinstance(store, ServerCounters):
-            return unavailable("-", f"{store.name}: the sandbox does not ask this server for statistics")
         name = store.name
+        if not isinstance(store, ServerCounters):
+            return unavailable("-", f"{name}: the sandbox does not ask this server for statistics")
         try:
             async with asyncio.timeout(SNAPSHOT_TIMEOUT_S):
                 return await store.server_stats()

@@ -14,7 +14,7 @@ from sandbox.measure.timing import TimedStore
 from sandbox.scenario.results import Results
 from sandbox.scenario.spec import RunParams, Scenario
 from sandbox.stack.base import Stack
-from sandbox.stores.base import ServerInfo
+from sandbox.stores.contract import ServerInfo
 from sandbox.workload.dataset import Dataset
 from sandbox.workload.schema import Model
 

@@ -1,4 +1,4 @@
-"""Where orders are written: one folder per store (adapter + StoreKind), behind sandbox.stores.base.Store."""
+"""Where a model is written: one folder per store (its KIND and model store), behind stores/contract.py."""
 
 from __future__ import annotations
 
@@ -6,17 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sandbox.config import Settings, endpoint
-from sandbox.stores.base import Store
 from sandbox.stores.registry import registry_of
-
-
-def make_store(settings: Settings, name: str, namespace: str, connections: int = 8,
-               options: Mapping[str, Any] | None = None, **extra: Any) -> Store:
-    """An adapter for one configured store; `options` are the run's store options (`redis.client` -> value,
-    each kind takes its own), `extra` its Options fields set directly (durability client knobs)."""
-    kind = registry_of(settings).kind(name)
-    return kind.make(endpoint(settings, name), namespace, kind.options_for(connections, options, **extra))
-
 
 # The smallest model: what a store needs to be built when only its connection is used (status, gc).
 CONNECTION_MODEL = """

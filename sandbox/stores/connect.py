@@ -8,8 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from sandbox.config import mask
 from sandbox.errors import SandboxError, UsageError, first_line
-from sandbox.stores.base import ServerInfo
-from sandbox.stores.contract import ModelStore
+from sandbox.stores.contract import ModelStore, ServerInfo
 from sandbox.stores.markers import Marker, no_markers
 from sandbox.stores.registry import StoreRegistry
 from sandbox.workload.dataset import Dataset

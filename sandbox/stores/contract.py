@@ -37,11 +37,23 @@ from typing import Any, Protocol, runtime_checkable
 
 from sandbox.config import Endpoint
 from sandbox.errors import SandboxError, UsageError
-from sandbox.stores.base import ServerInfo
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.dataset import Dataset, Instance
 from sandbox.workload.params import AggregateRow, Params
 from sandbox.workload.schema import Entity, Model, Pattern
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What the server says it is (connect's answer), so nobody mistakes a stand-in for the real product."""
+
+    product: str
+    version: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.product} {self.version}" + (f" ({self.detail})" if self.detail else "")
+
 
 Record = dict[str, Any]  # an instance as a store hands it back: the fields it keeps, normalised
 __all__ = ["AggregateRow", "Params"]  # defined with the model (workload/params.py), part of this contract

@@ -1,9 +1,8 @@
-"""Elasticsearch: an order as one document in an index per run; readers search (refresh lag)."""
+"""Elasticsearch: a root instance as one document in an index per entity and run; readers search (refresh lag)."""
 
 from __future__ import annotations
 
 from sandbox.config import Setting, parse_bool
-from sandbox.stores.elastic.adapter import ElasticStore
 from sandbox.stores.elastic.background import open_probe as open_background
 from sandbox.stores.elastic.markers import ElasticMarkers
 from sandbox.stores.elastic.model_store import ElasticModelStore
@@ -14,7 +13,7 @@ from sandbox.stores.options import StoreOption
 
 KIND = StoreKind(
     background=open_background,
-    name="elastic", adapter=ElasticStore, port=19200, schemes=("http", "https"),
+    name="elastic", port=19200, schemes=("http", "https"),
     default_url=lambda backend, env, port: f"http://127.0.0.1:{port}",
     # Elasticsearch 9 wants "compatible-with=9" media types; OpenSearch and the osmem stand-in
     # answer 406 to them. Plain application/json works on all three, so it is the default.

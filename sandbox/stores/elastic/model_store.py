@@ -17,11 +17,10 @@ from elasticsearch.helpers import async_scan
 
 from sandbox.config import Endpoint
 from sandbox.errors import SandboxError, UsageError
-from sandbox.stores.base import ServerInfo
-from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Record
+from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Record, ServerInfo
 from sandbox.stores.elastic import stats
-from sandbox.stores.elastic.adapter import open_client, server_info
 from sandbox.stores.elastic.analytics import ElasticAnalytics
+from sandbox.stores.elastic.client import open_client, server_info
 from sandbox.stores.elastic.documents import Codec
 from sandbox.stores.elastic.mapping import ElasticDesign, derive
 from sandbox.stores.elastic.patterns import answerer

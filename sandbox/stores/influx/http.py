@@ -10,7 +10,7 @@ import aiohttp
 
 from sandbox.config import Endpoint
 from sandbox.errors import SandboxError, UsageError
-from sandbox.stores.base import ServerInfo
+from sandbox.stores.contract import ServerInfo
 
 
 async def run_influxql(session: aiohttp.ClientSession, q: str, *, db: str | None = None, post: bool = False,

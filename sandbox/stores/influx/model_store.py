@@ -14,8 +14,7 @@ from typing import Any
 
 from sandbox.config import Endpoint
 from sandbox.errors import SandboxError, UsageError
-from sandbox.stores.base import ServerInfo
-from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable
+from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, ServerInfo
 from sandbox.stores.influx import mapping, stats
 from sandbox.stores.influx.analytics import InfluxAnalytics
 from sandbox.stores.influx.codec import Rows, compile_line

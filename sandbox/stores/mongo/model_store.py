@@ -20,11 +20,10 @@ from pymongo.write_concern import WriteConcern
 
 from sandbox.config import Endpoint
 from sandbox.errors import SandboxError, UsageError
-from sandbox.stores.base import ServerInfo
-from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Record
+from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Record, ServerInfo
 from sandbox.stores.mongo import stats
-from sandbox.stores.mongo.adapter import WRITE_CONCERNS, server_info
 from sandbox.stores.mongo.analytics import MongoAnalytics
+from sandbox.stores.mongo.client import WRITE_CONCERNS, server_info
 from sandbox.stores.mongo.documents import Codec
 from sandbox.stores.mongo.mapping import POSITION, MongoDesign, derive
 from sandbox.stores.mongo.patterns import answerer

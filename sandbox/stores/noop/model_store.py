@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from sandbox.config import Endpoint
-from sandbox.stores.base import ServerInfo
-from sandbox.stores.contract import Answerer, Kept, NotAnswerable, Record
+from sandbox.stores.contract import Answerer, Kept, NotAnswerable, Record, ServerInfo
 from sandbox.workload.dataset import Dataset, Instance
 from sandbox.workload.schema import Model, Pattern
 

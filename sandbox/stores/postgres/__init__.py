@@ -1,9 +1,8 @@
-"""PostgreSQL: orders and items as relational rows in a schema per run."""
+"""PostgreSQL: a model as relational rows (or JSONB documents: postgres:jsonb) in a schema per run."""
 
 from __future__ import annotations
 
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
-from sandbox.stores.postgres.adapter import PostgresStore
 from sandbox.stores.postgres.background import open_probe as open_background
 from sandbox.stores.postgres.cache_origin import PostgresOriginRole
 from sandbox.stores.postgres.clock import open_clock
@@ -17,7 +16,7 @@ from sandbox.stores.replication import replica_url_setting
 
 KIND = StoreKind(
     background=open_background,
-    name="postgres", adapter=PostgresStore, port=15432, schemes=("postgresql", "postgres"),
+    name="postgres", port=15432, schemes=("postgresql", "postgres"),
     default_url=lambda backend, env, port:
         f"postgresql://sandbox:{env.get('POSTGRES_PASSWORD', '')}@127.0.0.1:{port}/sandbox",
     settings=(replica_url_setting(("postgresql", "postgres")),),

@@ -20,8 +20,7 @@ import asyncpg
 
 from sandbox.config import Endpoint
 from sandbox.errors import UsageError
-from sandbox.stores.base import ServerInfo
-from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Params, Record
+from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Params, Record, ServerInfo
 from sandbox.stores.postgres import stats
 from sandbox.stores.postgres.analytics import PostgresAnalytics
 from sandbox.stores.postgres.mapping import Design, derive

@@ -33,8 +33,7 @@ from typing import Any
 from redis.asyncio.cluster import RedisCluster
 
 from sandbox.config import Endpoint
-from sandbox.stores.base import ServerInfo
-from sandbox.stores.contract import Answerer, NotAnswerable, exact
+from sandbox.stores.contract import Answerer, NotAnswerable, ServerInfo, exact
 from sandbox.stores.redis import lua
 from sandbox.stores.redis.mapping import NULL, SEP, Counter, encode, index_key
 from sandbox.stores.redis.model_store import Lua, RedisModelStore

@@ -24,8 +24,7 @@ from redis.exceptions import NoScriptError
 
 from sandbox.config import Endpoint
 from sandbox.errors import UsageError
-from sandbox.stores.base import ServerInfo
-from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable
+from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, ServerInfo
 from sandbox.stores.redis import lua, mapping, stats
 from sandbox.stores.redis.analytics import RedisAnalytics
 from sandbox.stores.redis.codec import Codec
