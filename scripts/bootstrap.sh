@@ -33,6 +33,9 @@ if ! docker_engine; then
   command -v influxd >/dev/null || missing+=(influxdb)
   command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+  # The partition scenario and its tests: a network namespace and veth pair (ip), entered with nsenter.
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v nsenter >/dev/null || missing+=(util-linux)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

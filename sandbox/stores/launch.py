@@ -27,6 +27,8 @@ class LaunchContext:
     secrets: Mapping[str, str]  # compose/.env
     durability: Mapping[str, Any]  # this store's server-side durability knobs
     primary: LaunchContext | None = None  # for a replica: the primary it follows
+    # The address the server listens on: loopback, or its network namespace's end of a veth pair (stack/netns.py).
+    host: str = "127.0.0.1"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ def start(ctx: LaunchContext) -> int:
     root = ctx.root
     conf = root / "influxdb.conf"
     conf.write_text(f"""reporting-disabled = true
-bind-address = "127.0.0.1:{ctx.port + 2}"
+bind-address = "{ctx.host}:{ctx.port + 2}"
 [meta]
   dir = "{root / 'meta'}"
 [data]
@@ -20,7 +20,7 @@ bind-address = "127.0.0.1:{ctx.port + 2}"
   wal-dir = "{root / 'wal'}"
   query-log-enabled = false
 [http]
-  bind-address = "127.0.0.1:{ctx.port}"
+  bind-address = "{ctx.host}:{ctx.port}"
   log-enabled = false
 [monitor]
   store-enabled = false

@@ -54,7 +54,9 @@ def start(ctx: LaunchContext) -> int:
     own_dir(sock, 0o755)
     log.touch()
     chown_postgres(log)
-    opts = server_options(port, sock, d)
+    opts = server_options(port, sock, d, ctx.host)
+    if ctx.host != "127.0.0.1":
+        opts += f" -c hba_file={netns_hba(root, data)}"
     run([*as_postgres, str(binaries / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(data),
          "-l", str(log), "-o", opts], "pg_ctl start")
     created = root / ".db-created"
@@ -65,14 +67,25 @@ def start(ctx: LaunchContext) -> int:
     return int((data / "postmaster.pid").read_text().split()[0])
 
 
-def server_options(port: int, sock: Path, d: Mapping[str, Any]) -> str:
+def server_options(port: int, sock: Path, d: Mapping[str, Any], host: str = "127.0.0.1") -> str:
     """The command-line settings a primary and its standbys share."""
-    return (f"-c listen_addresses=127.0.0.1 -p {port} -k {sock} "
+    return (f"-c listen_addresses={host} -p {port} -k {sock} "
             f"-c shared_preload_libraries=pg_stat_statements -c fsync={'on' if d['fsync'] else 'off'} "
             f"-c synchronous_commit={d['synchronous_commit']} -c max_connections=200 "
             # logical: change data capture through replication slots (stores/postgres/cdc.py); a superset of the
             # `replica` level standbys need. The slot and sender limits stay at their defaults (10 each).
             "-c wal_level=logical")
+
+
+def netns_hba(root: Path, data: Path) -> Path:
+    """The cluster's pg_hba.conf plus password logins from the server's own subnet (`samenet`): in a network
+    namespace that is the veth pair's /30 and nothing else (stack/netns.py). A file beside the data, so the
+    cluster's own pg_hba.conf is the same again when it runs on loopback."""
+    hba = root / "pg_hba_netns.conf"
+    hba.write_text((data / "pg_hba.conf").read_text() + "\nhost all all samenet scram-sha-256\n")
+    hba.chmod(0o600)
+    chown_postgres(hba)
+    return hba
 
 
 def bindir() -> Path:

@@ -25,7 +25,7 @@ def _start(ctx: LaunchContext, extra: list[str]) -> int:
     d = ctx.durability
     # The password goes into a mode-600 file, not onto a command line anyone can read in ps.
     conf.write_text("\n".join([
-        "bind 127.0.0.1", f"port {ctx.port}", "daemonize no", f"dir {ctx.root}", f"logfile {ctx.log}",
+        f"bind {ctx.host}", f"port {ctx.port}", "daemonize no", f"dir {ctx.root}", f"logfile {ctx.log}",
         f"requirepass {ctx.secrets['REDIS_PASSWORD']}",
         f"appendonly {'yes' if d['appendonly'] else 'no'}", f"appendfsync {d['appendfsync']}",
         'save ""',  # RDB snapshots would blur what AOF does and does not keep
