@@ -22,11 +22,9 @@ from typing import Any, Protocol
 
 from sandbox.config import Endpoint
 from sandbox.errors import UsageError
-from sandbox.stores.base import ServerInfo, StatusTotal, Store
-from sandbox.workload.dataset import Instance
-from sandbox.workload.model import Catalog, Order, OrderRecord
-from sandbox.workload.params import Params
-from sandbox.workload.schema import Pattern
+from sandbox.stores.contract import Kept, NotAnswerable, ServerInfo
+from sandbox.workload.dataset import Dataset, Instance
+from sandbox.workload.schema import Model, Pattern
 
 
 @dataclass(frozen=True)
@@ -123,10 +121,9 @@ class Outbox(Protocol):
 
     async def create(self) -> None: ...
 
-    async def write_with_events(self, instance: Instance, events: Sequence[Event]) -> None: ...
-
-    async def transition_with_events(self, pattern: Pattern, params: Params, events: Sequence[Event]) -> bool:
-        """The pattern's transition and, only if it applied, its events, in one transaction; True if applied."""
+    async def write_with_events(self, instance: Instance, events: Sequence[Event], version: int | None = None) -> bool:
+        """The root instance (inserted; or at `version`, applied only over an older one) and, only if it was
+        applied, its events, in one transaction; True if applied."""
 
     def claim(self, limit: int) -> AbstractAsyncContextManager[list[SourceEvent]]:
         """Unpublished events, locked against other relays; marked published when the block exits cleanly."""
@@ -199,33 +196,42 @@ class BrokerFactory(Protocol):
     def __call__(self, endpoint: Endpoint, namespace: str, options: Mapping[str, Any]) -> Broker: ...
 
 
-class BrokerProbe(Store):
-    """A broker kind's adapter: `sandbox status` asks it who the server is; it holds no orders, and a run that
-    names it as a store is told so in one line."""
+class BrokerProbe:
+    """A broker kind's model store (KIND.model_store): `sandbox status` asks it who the server is (connect); it
+    holds no model, and a run that names it as a store is told so in one line."""
 
-    name = "broker"
+    money = "none"
+
+    def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
+        self.name, self.endpoint, self.namespace = endpoint.store, endpoint, namespace
 
     async def connect(self) -> ServerInfo:
         raise NotImplementedError
 
     def _refuse(self) -> UsageError:
-        return UsageError(f"{self.endpoint.store} is a broker: it holds no orders; name it as a step's broker "
-                          "(-p broker=...) and leave it out of --stores")
+        return UsageError(f"{self.endpoint.store} is a broker: it holds no model; name it as a step's broker "
+                          "(-p 'brokers=[...]') and leave it out of --stores")
 
-    async def prepare(self, catalog: Catalog) -> None:
+    async def prepare(self, data: Dataset) -> None:
         raise self._refuse()
 
-    async def write(self, order: Order) -> None:
+    async def write(self, instance: Instance) -> None:
         raise self._refuse()
 
-    async def read(self, order_id: str) -> OrderRecord | None:
+    async def read(self, entity: str, key: Any) -> None:
         raise self._refuse()
 
-    def scan(self) -> Any:
+    def scan(self, entity: str) -> Any:
         raise self._refuse()
 
-    async def aggregates(self) -> dict[str, StatusTotal]:
+    def kept(self, entity: str) -> Kept:
         raise self._refuse()
+
+    def answer(self, pattern: Pattern) -> NotAnswerable:
+        return NotAnswerable(f"{self.endpoint.store} is a broker: it holds no model")
+
+    def describe(self) -> str:
+        return f"{self.endpoint.store}: a broker, no model"
 
     async def teardown(self) -> None:
         pass

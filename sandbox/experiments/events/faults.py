@@ -22,7 +22,7 @@ from sandbox.errors import UsageError
 from sandbox.experiments.events.pipeline import Pipeline
 from sandbox.experiments.events.result import EventsRun, Trial
 from sandbox.experiments.events.run import FaultHook, Roles, run_trial
-from sandbox.experiments.events.steps import ROLES, check_choices, dataset, knobs_of
+from sandbox.experiments.events.steps import ROLES, check_choices, knobs_of, orders_only
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
 from sandbox.scenario.step import StepSpec
@@ -132,8 +132,7 @@ def showed(fault: str, trial: Trial) -> str:
 async def events_faults(ctx: RunContext, orders_db: str, inventory_db: str, read_model: str, brokers: list[str],
                         faults: list[str] | None = None, consumers: int = 2, idempotent: bool = True,
                         max_deliveries: int = 3, stock_cap: int = 0, down_s: float = 3.0, stop_s: float = 10.0,
-                        overload_rate: float = 400.0, delay_ms: float = 20.0, settle_s: float = 90.0,
-                        model: str = "orders") -> None:
+                        overload_rate: float = 400.0, delay_ms: float = 20.0, settle_s: float = 90.0) -> None:
     """Each fault once per broker, in a trial of its own; every event id and saga accounted for as in `events`."""
     params = dict(locals())
     params.pop("ctx")
@@ -152,8 +151,9 @@ async def events_faults(ctx: RunContext, orders_db: str, inventory_db: str, read
             roles = Roles(orders_db, inventory_db, read_model, broker, changes.get("capture", "outbox"))
             namespace = f"sbx_{ctx.run_id}_f{len(state.trials)}"
             ctx.progress.note(f"events-faults: {broker}, {fault}, {ctx.params.orders} orders")
-            trial = await run_trial(ctx.settings, dataset(ctx, model), roles, knobs, namespace, hook,
-                                    child_delay_ms=delay_ms if changes.get("child") else None)
+            trial = await run_trial(ctx.settings, ctx.dataset, roles, knobs, namespace, hook,
+                                    child_delay_ms=delay_ms if changes.get("child") else None, run_id=ctx.run_id,
+                                    notes=ctx.notes)
             if not any(f["fault"] == fault for f in trial.faults):
                 trial.faults.append({"fault": fault, "did": _did(fault, knobs.rate)})
             for f in trial.faults:
@@ -166,4 +166,5 @@ def _did(fault: str, rate: float) -> str:
             "overload": f"orders placed open-loop at {rate:g}/s, one consumer per group"}.get(fault, fault)
 
 
-STEPS = {"events_faults": StepSpec(events_faults, roles=ROLES, check_kinds=_check_kinds)}
+STEPS = {"events_faults": StepSpec(events_faults, validate=orders_only("events_faults"), roles=ROLES,
+                                   check_kinds=_check_kinds)}

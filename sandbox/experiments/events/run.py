@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack
@@ -20,7 +21,9 @@ from sandbox.experiments.events.services import SUBSCRIPTIONS, SagaRules, Servic
 from sandbox.measure.event_ledger import reconcile
 from sandbox.measure.latency import record_us
 from sandbox.measure.saga_check import check_sagas
+from sandbox.measure.timing import TimedStore
 from sandbox.stores import make_model_store
+from sandbox.stores.connect import prepare_all
 from sandbox.stores.events import Event
 from sandbox.stores.registry import registry_of
 from sandbox.workload.dataset import Dataset
@@ -49,12 +52,16 @@ class Knobs:
     max_deliveries: int = 3
     stock_cap: int = 0  # each product's stock at most this (0: the model's counts): makes some orders rejected
     keep: bool = False
+    store_options: Mapping[str, Any] | None = None  # the run's -o store options (postgres.* for the order service)
+    op_timeout_s: float = 10.0
 
 
 async def run_trial(settings: Settings, data: Dataset, roles: Roles, knobs: Knobs, namespace: str,
                     fault: FaultHook | None = None, fault_at: float = 0.5,
-                    child_delay_ms: float | None = None) -> Trial:
-    """One trial; with child_delay_ms, the read-model group runs in a child process (that much per delivery)."""
+                    child_delay_ms: float | None = None, run_id: str = "", notes: list[str] | None = None) -> Trial:
+    """One trial on the run's dataset (ctx.dataset): the order service's model store of the trial's own namespace,
+    prepared as the run's are (marked as run_id's for `sandbox gc`). With child_delay_ms, the read-model group runs
+    in a child process (that much per delivery)."""
     registry = registry_of(settings)
     kind = registry.kind(roles.broker)
     trial = Trial(roles.broker, roles.capture, "database-per-service", {}, "", data.count, knobs.tuning.consumers,
@@ -69,11 +76,14 @@ async def run_trial(settings: Settings, data: Dataset, roles: Roles, knobs: Knob
                     await obj.close()
             exits.push_async_callback(close)
 
-        orders = make_model_store(settings, roles.orders_db, namespace, data.model, connections=knobs.concurrency + 4)
+        orders = make_model_store(settings, roles.orders_db, namespace, data.model, knobs.concurrency + 4,
+                                  knobs.store_options)
         closing(orders, drop=False)
         trial.servers["orders"] = str(await orders.connect())
-        await orders.prepare(data)
+        await prepare_all([orders], data, run_id or namespace, registry, notes if notes is not None else [])
         closing(orders)
+        root = data.model.root_entity
+        timed = TimedStore(orders, knobs.op_timeout_s, entity=root.name, key=root.key)
         source = registry.kind(roles.orders_db).roles["event_source"]
         outbox = source.outbox(orders)
         await outbox.create()
@@ -106,7 +116,7 @@ async def run_trial(settings: Settings, data: Dataset, roles: Roles, knobs: Knob
             assert pipeline is not None
             await pipeline.publish(topic, event)
 
-        services = Services(data.model, outbox, inventory, read_model, broker, knobs.rules, publish)
+        services = Services(data, outbox, inventory, read_model, broker, knobs.rules, publish)
         broker_options = {"max_deliveries": knobs.max_deliveries, **kind.durability.defaults()}
         child = None if child_delay_ms is None else ChildGroup(
             {"broker": roles.broker, "broker_url": endpoint(settings, roles.broker).url,
@@ -125,7 +135,7 @@ async def run_trial(settings: Settings, data: Dataset, roles: Roles, knobs: Knob
             key = str(inst[data.model.root_entity.key])
             keys[key] = i
             lines[key] = [(str(it["product_id"]), int(it["quantity"])) for it in inst.get("items", [])]
-        await _place(services, data, trial, knobs, pipeline, fault, fault_at)
+        await _place(services, timed, data, trial, knobs, pipeline, fault, fault_at)
         placed = time.monotonic()
 
         async def outbox_empty() -> bool:
@@ -162,10 +172,11 @@ def _stock(data: Dataset, cap: int) -> dict[str, int]:
     return out
 
 
-async def _place(services: Services, data: Dataset, trial: Trial, knobs: Knobs, pipeline: Pipeline,
-                 fault: FaultHook | None, fault_at: float) -> None:
-    """Place every order (closed loop, or open loop at `rate` with latency from each intended start); the fault
-    hook runs once `fault_at` of them are placed, while placing goes on."""
+async def _place(services: Services, timed: TimedStore, data: Dataset, trial: Trial, knobs: Knobs,
+                 pipeline: Pipeline, fault: FaultHook | None, fault_at: float) -> None:
+    """Place every order (closed loop, or open loop at `rate` with latency from each intended start) through the
+    order service's TimedStore (its timeout, its error counts); the fault hook runs once `fault_at` of them are
+    placed, while placing goes on."""
     queue: asyncio.Queue[tuple[int, Any, float]] = asyncio.Queue(maxsize=knobs.concurrency * 4)
     fault_task: asyncio.Task[None] | None = None
     placed = 0
@@ -188,10 +199,11 @@ async def _place(services: Services, data: Dataset, trial: Trial, knobs: Knobs, 
             if inst is None:
                 return
             start = intended or time.monotonic()
-            try:
-                await services.place(inst, i)
-            except Exception as exc:  # the order service's database failed: the order was not placed
-                pipeline._note(f"place: {type(exc).__name__}: {exc}")
+            key = str(inst[data.model.root_entity.key])
+            ok, _ = await timed.call("write", functools.partial(services.place, inst, i), (key,))
+            if not ok:  # the order service's database failed: the order was not placed
+                stats = timed.op("write")
+                pipeline._note(f"place: {stats.first_errors[-1] if stats.first_errors else 'failed'}")
                 continue
             record_us(trial.place, int((time.monotonic() - start) * 1e9))
             placed += 1

@@ -26,9 +26,7 @@ from typing import Any
 
 from sandbox.measure.event_ledger import now
 from sandbox.stores.events import Broker, Event, Inventory, Outbox, ReadModel
-from sandbox.workload.dataset import Instance
-from sandbox.workload.params import Params
-from sandbox.workload.schema import Model
+from sandbox.workload.dataset import Dataset, Instance
 
 # topic -> the groups (services) reading it
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
@@ -71,25 +69,31 @@ Handler = Callable[[Event], Awaitable[None]]
 class Services:
     """The four services' handlers over the stores they own and the broker they share."""
 
-    def __init__(self, model: Model, outbox: Outbox, inventory: Inventory, read_model: ReadModel, broker: Broker,
+    def __init__(self, data: Dataset, outbox: Outbox, inventory: Inventory, read_model: ReadModel, broker: Broker,
                  rules: SagaRules, publish: Callable[[str, Event], Awaitable[None]]):
-        self.model, self.outbox, self.inventory, self.read_model = model, outbox, inventory, read_model
+        self.data, self.model = data, data.model
+        self.outbox, self.inventory, self.read_model = outbox, inventory, read_model
         self.broker, self.rules, self.publish = broker, rules, publish
-        self.patterns = model.patterns
-        self.key = model.root_entity.key
+        self.patterns = self.model.patterns
+        self.key = self.model.root_entity.key
+        version = self.model.root_entity.version_field
+        assert version is not None  # the orders model's (the step refuses other models)
+        self.version = version.name
 
     # -- order service -------------------------------------------------------------------------------------
     async def place(self, instance: Instance, index: int) -> None:
-        order = {**instance, "status": "pending"}
+        order = {**instance, "status": "pending", self.version: 1}
         lines = [[str(i["product_id"]), int(i["quantity"])] for i in order.get("items", [])]
         data = {"index": index, "customer": str(order["customer_id"]), "total": str(order["total_amount"]),
                 "lines": lines, "poison": self.rules.poisoned(index)}
         await self.outbox.write_with_events(order, [new_event("order.placed", str(order[self.key]), 1, data)])
 
     async def _settle_order(self, key: str, pattern: str, kind: str, data: Mapping[str, Any]) -> None:
-        """pay (pending -> confirmed) or cancel: at version 2, so exactly one of them applies, once."""
-        params = Params(key=key, state=self.patterns[pattern].to, version=2)
-        await self.outbox.transition_with_events(self.patterns[pattern], params, [new_event(kind, key, 2, data)])
+        """pay (pending -> confirmed) or cancel (the model's transitions): the order written again at version 2,
+        applied only over an older version, so exactly one of them applies, once, and only it writes its event."""
+        p = self.patterns[pattern]
+        order = {**self.data.root(int(data["index"])), p.field or "status": p.to, self.version: 2}
+        await self.outbox.write_with_events(order, [new_event(kind, key, 2, data)], version=2)
 
     async def on_inventory_for_orders(self, event: Event) -> None:
         if event.type == "inventory.rejected":

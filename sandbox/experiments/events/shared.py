@@ -14,7 +14,7 @@ from typing import Any
 from sandbox.experiments.events.pipeline import Pipeline
 from sandbox.experiments.events.result import EventsRun, Trial
 from sandbox.experiments.events.run import Roles, run_trial
-from sandbox.experiments.events.steps import ROLES, check_choices, dataset, knobs_of
+from sandbox.experiments.events.steps import ROLES, check_choices, knobs_of, orders_only
 from sandbox.measure.latency import summarize
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
@@ -27,8 +27,7 @@ def _check_kinds(params: dict[str, Any], run: RunParams, registry: StoreRegistry
 
 
 async def shared_database(ctx: RunContext, orders_db: str, inventory_db: str, read_model: str, brokers: list[str],
-                          hold_s: float = 3.0, consumers: int = 2, stock_cap: int = 0, settle_s: float = 60.0,
-                          model: str = "orders") -> None:
+                          hold_s: float = 3.0, consumers: int = 2, stock_cap: int = 0, settle_s: float = 60.0) -> None:
     params = dict(locals())
     params.pop("ctx")
     check_choices("shared_database", params, registry_of(ctx.settings))
@@ -50,7 +49,8 @@ async def shared_database(ctx: RunContext, orders_db: str, inventory_db: str, re
             knobs = replace(knobs_of(ctx, params), rate=float(params.get("rate", 0.0)))
             namespace = f"sbx_{ctx.run_id}_s{len(state.trials)}"
             ctx.progress.note(f"shared-database: {broker}, {'shared database' if shared else 'database per service'}")
-            trial = await run_trial(ctx.settings, dataset(ctx, model), roles, knobs, namespace, migration, 0.3)
+            trial = await run_trial(ctx.settings, ctx.dataset, roles, knobs, namespace, migration, 0.3,
+                                    run_id=ctx.run_id, notes=ctx.notes)
             for f in trial.faults:
                 inv = summarize(trial.ledger.group_apply["inventory"]) if "inventory" in trial.ledger.group_apply \
                     else {}
@@ -64,4 +64,5 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-STEPS = {"shared_database": StepSpec(shared_database, roles=ROLES, check_kinds=_check_kinds)}
+STEPS = {"shared_database": StepSpec(shared_database, validate=orders_only("shared_database"), roles=ROLES,
+                                     check_kinds=_check_kinds)}

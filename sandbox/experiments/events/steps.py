@@ -6,10 +6,8 @@ of the database (scenarios events, cdc-vs-outbox; events-faults adds faults, fau
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from sandbox.config import Workspace
 from sandbox.errors import UsageError
 from sandbox.experiments.events.pipeline import Tuning
 from sandbox.experiments.events.result import EventsRun
@@ -18,9 +16,8 @@ from sandbox.experiments.events.services import SagaRules
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
 from sandbox.scenario.step import StepSpec, whole_number
-from sandbox.stores.registry import StoreRegistry
-from sandbox.workload.dataset import Dataset, Sizes
-from sandbox.workload.model_file import find, load
+from sandbox.stores.registry import StoreRegistry, registry_of
+from sandbox.strategies.registry import model_name
 
 CAPTURES = ("outbox", "cdc")
 ROLES = {"orders_db": "event_source", "inventory_db": "inventory", "read_model": "read_model"}
@@ -57,11 +54,15 @@ def _check_kinds(params: dict[str, Any], run: RunParams, registry: StoreRegistry
     check_choices("events", params, registry)
 
 
-def dataset(ctx: RunContext, model: str) -> Dataset:
-    """The model's data for this run's seed and --orders (models/<model>.toml, or a path)."""
-    assert ctx.params.seed is not None
-    project = Workspace.from_env(dict(os.environ)).project_dir
-    return Dataset(load(find(project, model)), ctx.params.seed, Sizes(ctx.params.orders))
+def orders_only(step: str) -> Any:
+    """A step validator: the services and the saga are the orders model's meaning (customers, lines, stock,
+    payment, pending -> confirmed | cancelled); another model is refused in one line before anything connects."""
+    def validate(params: dict[str, Any], run: RunParams) -> None:
+        if model_name(run.model) != "orders":
+            raise UsageError(f"{step}: the services and their saga are the orders model's (order lines, stock, "
+                             f"payment, pending -> confirmed | cancelled); --model {run.model} has no such meaning: "
+                             "drop --model or use --model orders")
+    return validate
 
 
 def knobs_of(ctx: RunContext, params: dict[str, Any]) -> Knobs:
@@ -70,13 +71,11 @@ def knobs_of(ctx: RunContext, params: dict[str, Any]) -> Knobs:
     tuning = Tuning(consumers=params.get("consumers", 2))
     return Knobs(rules, tuning, ctx.params.concurrency, float(params.get("rate", 0.0)),
                  float(params.get("settle_s", 60.0)), params.get("max_deliveries", 3), params.get("stock_cap", 0),
-                 ctx.params.keep)
+                 ctx.params.keep, ctx.params.options, ctx.params.op_timeout_s)
 
 
 async def run_all(ctx: RunContext, params: dict[str, Any], fault: FaultHook | None = None,
                   fault_at: float = 0.5) -> None:
-    from sandbox.stores.registry import registry_of
-
     brokers, captures = check_choices("events", params, registry_of(ctx.settings))
     state = ctx.results.ensure(EventsRun)
     knobs = knobs_of(ctx, params)
@@ -86,21 +85,20 @@ async def run_all(ctx: RunContext, params: dict[str, Any], fault: FaultHook | No
             namespace = f"sbx_{ctx.run_id}_e{len(state.trials)}"
             ctx.progress.note(f"events: {broker} / {capture}, {ctx.params.orders} orders, "
                               f"{knobs.tuning.consumers} consumer(s) per group")
-            data = dataset(ctx, params.get("model", "orders"))
-            state.trials.append(await run_trial(ctx.settings, data, roles, knobs, namespace, fault, fault_at))
+            state.trials.append(await run_trial(ctx.settings, ctx.dataset, roles, knobs, namespace, fault, fault_at,
+                                                run_id=ctx.run_id, notes=ctx.notes))
 
 
 async def events(ctx: RunContext, orders_db: str, inventory_db: str, read_model: str, brokers: list[str],
                  captures: list[str] | None = None,
                  consumers: int = 2, idempotent: bool = True, payment_fail_every: int = 7, poison_every: int = 0,
-                 max_deliveries: int = 3, stock_cap: int = 0, rate: float = 0.0, settle_s: float = 60.0,
-                 model: str = "orders") -> None:
-    """Place the orders through the order service and let the saga run over the broker(s); every event id and
-    every saga accounted for."""
+                 max_deliveries: int = 3, stock_cap: int = 0, rate: float = 0.0, settle_s: float = 60.0) -> None:
+    """Place the run's orders (ctx.dataset's roots) through the order service and let the saga run over the
+    broker(s); every event id and every saga accounted for."""
     params = dict(locals())
     params.pop("ctx")
     params["captures"] = captures or ["outbox"]
     await run_all(ctx, params)
 
 
-STEPS = {"events": StepSpec(events, roles=ROLES, check_kinds=_check_kinds)}
+STEPS = {"events": StepSpec(events, validate=orders_only("events"), roles=ROLES, check_kinds=_check_kinds)}

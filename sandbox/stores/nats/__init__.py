@@ -8,7 +8,7 @@ from sandbox.stores.nats.broker import NatsProbe, make_broker
 from sandbox.stores.nats.native import LAUNCHER
 
 KIND = StoreKind(
-    name="nats", adapter=NatsProbe, port=14222, schemes=("nats", "tls"),
+    name="nats", port=14222, schemes=("nats", "tls"),
     default_url=lambda backend, env, port: f"nats://sandbox:{env.get('NATS_PASSWORD', '')}@127.0.0.1:{port}",
     secrets=("NATS_PASSWORD",), compose_service="nats", native=LAUNCHER, in_default_set=False, started_by_default=True,
     durability=DurabilityKnobs(
@@ -17,4 +17,5 @@ KIND = StoreKind(
         lambda v: f"JetStream storage={v['storage']}"),
     client_libraries=("nats-py",),
     roles={"broker": make_broker},
+    model_store=NatsProbe,  # for `sandbox status` only: a broker holds no model
 )

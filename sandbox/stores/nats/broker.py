@@ -22,7 +22,7 @@ from nats.js import api
 from nats.js.errors import NotFoundError
 
 from sandbox.config import Endpoint
-from sandbox.stores.base import ServerInfo
+from sandbox.stores.contract import ServerInfo
 from sandbox.stores.events import BrokerProbe, Delivery, Event
 
 ACK_WAIT_S = 5.0

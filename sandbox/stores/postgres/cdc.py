@@ -21,7 +21,7 @@ from typing import Any
 
 from sandbox.errors import UsageError
 from sandbox.stores.events import Event, SourceEvent
-from sandbox.stores.postgres.model_store import NormalizedStore
+from sandbox.stores.postgres.model_store import PostgresModelBase
 
 PLUGIN = "test_decoding"
 # test_decoding's row: `table s.outbox: INSERT: name[type]:value ...`, text quoted with '' for a quote.
@@ -29,7 +29,7 @@ COLUMN = re.compile(r"(\w+)\[[^\]]*\]:('(?:[^']|'')*'|\S+)")
 
 
 class PostgresChangeCapture:
-    def __init__(self, store: NormalizedStore):
+    def __init__(self, store: PostgresModelBase):
         self.store = store
         self.slot = f"{store.namespace}_cdc"
         self.prefix = f"table {store.namespace}.outbox: INSERT: "

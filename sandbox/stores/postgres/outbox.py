@@ -1,9 +1,13 @@
-"""The transactional outbox of a PostgreSQL ModelStore (stores/events.py Outbox): an `outbox` table in the run's
+"""The transactional outbox of a PostgreSQL model store (stores/events.py Outbox): an `outbox` table in the run's
 schema, Debezium's shape (id, aggregatetype, aggregateid, type, payload) plus the per-key sequence and times.
 
-A write or a transition and its events commit in one transaction, so an event exists exactly when its change
-does. A relay claims unpublished rows with FOR UPDATE SKIP LOCKED and marks them published in the transaction
-that held the locks, after the broker confirmed them: a crash in between publishes them again (at least once).
+Written through the store's TransactionalSource capability (stores/contract.py), as the write strategies' outbox
+is: the root instance goes in with the store's own `write_in`, inside the transaction that inserts its events,
+so an event exists exactly when its change does, on either design (normalized, jsonb). A state change is the
+instance written again at a higher version (`write_in(tx, instance, version)`: applied only over an older one),
+so of two changes at the same version exactly one applies, once, and only it writes its events.
+A relay claims unpublished rows with FOR UPDATE SKIP LOCKED and marks them published in the transaction that
+held the locks, after the broker confirmed them: a crash in between publishes them again (at least once).
 The change-data-capture path (cdc.py) reads the same table's inserts from the write-ahead log instead.
 """
 
@@ -17,12 +21,11 @@ from typing import Any
 import asyncpg
 
 from sandbox.errors import UsageError
+from sandbox.stores.contract import ModelStore, TransactionalSource
 from sandbox.stores.events import Event, SourceEvent
-from sandbox.stores.postgres.model_store import NormalizedStore
-from sandbox.stores.postgres.patterns import transition_statement
+from sandbox.stores.postgres.model_store import NormalizedStore, PostgresModelBase
 from sandbox.workload.dataset import Instance
-from sandbox.workload.params import Params
-from sandbox.workload.schema import Pattern
+from sandbox.workload.schema import Model
 
 DDL = """
 CREATE TABLE {s}.outbox (
@@ -46,44 +49,37 @@ def source_event(row: Sequence[Any]) -> SourceEvent:
 
 
 class PostgresOutbox:
-    def __init__(self, store: NormalizedStore):
-        self.store = store
-        self.schema = store.schema
-        self.aggregate = store.model.root_entity.name
-        self._insert = store.rows.insert_sql()
+    def __init__(self, store: PostgresModelBase):
+        source: object = store
+        if not isinstance(source, TransactionalSource):  # both PostgreSQL designs are
+            raise UsageError(f"{store.name}: the outbox needs a design that commits an instance inside a transaction "
+                             "of the caller's (stores/contract.py TransactionalSource)")
+        self.store: ModelStore = store  # type: ignore[assignment]  # a design is a ModelStore
+        self.source: TransactionalSource = source
+        self.model: Model = store.model
+        self.schema: str = store.schema
+        self.aggregate: str = self.model.root_entity.name
         self._add = (f"INSERT INTO {self.schema}.outbox (id, aggregatetype, aggregateid, type, seq, payload) "
                      "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::jsonb[])")
-        self._transitions: dict[str, tuple[str, Any]] = {}
 
     async def create(self) -> None:
-        await self.store.pool.execute(DDL.format(s=self.schema))
+        async with self.source.transaction() as tx:
+            await tx.execute(DDL.format(s=self.schema))
 
     def _rows(self, events: Sequence[Event]) -> list[list[Any]]:
         return [[e.id for e in events], [self.aggregate] * len(events), [e.key for e in events],
                 [e.type for e in events], [e.seq for e in events], [json.dumps(e.data) for e in events]]
 
-    async def write_with_events(self, instance: Instance, events: Sequence[Event]) -> None:
-        async with self.store.pool.acquire() as conn, conn.transaction():
-            await conn.execute(self._insert, *self.store.rows.insert_args(instance))
-            await conn.execute(self._add, *self._rows(events))
-
-    async def transition_with_events(self, pattern: Pattern, params: Params, events: Sequence[Event]) -> bool:
-        if pattern.name not in self._transitions:
-            self._transitions[pattern.name] = transition_statement(self.store.layout, pattern,
-                                                                   self.store.model.entity(pattern.entity))
-        sql, args = self._transitions[pattern.name]
-        values = args(params)
-        if values is None:
-            return False
-        async with self.store.pool.acquire() as conn, conn.transaction():
-            if await conn.fetchval(sql, *values) is None:
-                return False  # not applied (a repeat, or another transition won): no events either
-            await conn.execute(self._add, *self._rows(events))
+    async def write_with_events(self, instance: Instance, events: Sequence[Event], version: int | None = None) -> bool:
+        async with self.source.transaction() as tx:
+            if not await self.source.write_in(tx, instance, version):
+                return False  # not applied (a repeat, or another change at this version won): no events either
+            await tx.execute(self._add, *self._rows(events))
         return True
 
     @asynccontextmanager
     async def claim(self, limit: int) -> AsyncIterator[list[SourceEvent]]:
-        async with self.store.pool.acquire() as conn, conn.transaction():
+        async with self.source.transaction() as conn:
             rows = await conn.fetch(f"SELECT position, {COLUMNS} FROM {self.schema}.outbox WHERE published_at IS NULL "
                                     "ORDER BY position LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
             yield [source_event(r[1:]) for r in rows]
@@ -92,25 +88,27 @@ class PostgresOutbox:
                                    "WHERE position = any($1::bigint[])", [r[0] for r in rows])
 
     async def events(self) -> list[SourceEvent]:
-        rows = await self.store.pool.fetch(f"SELECT {COLUMNS} FROM {self.schema}.outbox ORDER BY position")
+        async with self.source.transaction() as tx:
+            rows = await tx.fetch(f"SELECT {COLUMNS} FROM {self.schema}.outbox ORDER BY position")
         return [source_event(r) for r in rows]
 
     async def unpublished(self) -> int:
-        return int(await self.store.pool.fetchval(
-            f"SELECT count(*) FROM {self.schema}.outbox WHERE published_at IS NULL"))
+        async with self.source.transaction() as tx:
+            return int(await tx.fetchval(f"SELECT count(*) FROM {self.schema}.outbox WHERE published_at IS NULL"))
 
     async def state_of(self, entity: str, field_name: str) -> dict[str, str]:
-        lay = self.store.layout
-        rows = await self.store.pool.fetch(f"SELECT {lay.key_of(entity).q}::text, {lay.expr(entity, field_name)}::text "
-                                           f"FROM {lay.table_name(entity)}")
-        return {r[0]: r[1] for r in rows}
+        """key -> the field's value, from the model store's own scan (any design)."""
+        key = self.model.entity(entity).key
+        return {str(r[key]): str(r[field_name]) async for r in self.store.scan(entity)}
 
 
 class PostgresEventSource:
     """The `event_source` role: the outbox and the change data capture of a PostgreSQL ModelStore."""
 
     def outbox(self, store: Any) -> PostgresOutbox:
-        return PostgresOutbox(_normalized(store))
+        if not isinstance(store, PostgresModelBase):
+            raise UsageError(f"the order service's outbox lives in a PostgreSQL model store, not {store.name}")
+        return PostgresOutbox(store)
 
     async def status(self, url: str) -> str:
         """For `sandbox status`: whether the server can do change data capture, and the slots that hold WAL."""
@@ -134,10 +132,13 @@ class PostgresEventSource:
     def capture(self, store: Any) -> Any:
         from sandbox.stores.postgres.cdc import PostgresChangeCapture
 
-        return PostgresChangeCapture(_normalized(store))
+        if not isinstance(store, PostgresModelBase):
+            raise UsageError(f"change data capture reads a PostgreSQL model store's WAL, not {store.name}'s")
+        return PostgresChangeCapture(store)
 
 
 def _normalized(store: Any) -> NormalizedStore:
     if not isinstance(store, NormalizedStore):
-        raise UsageError(f"the outbox runs on PostgreSQL's normalized design, not {getattr(store, 'design', store)!r}")
+        raise UsageError("the shared-database inventory reads the order's lines from the normalized design's tables, "
+                         f"not {getattr(store, 'design', store)!r}'s")
     return store

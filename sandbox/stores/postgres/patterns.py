@@ -8,7 +8,7 @@ answerer is one prepared statement: the server answers, nothing is filtered or s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import asyncpg
@@ -174,11 +174,24 @@ class Patterns:
         return aggregate
 
     def _transition(self, p: Pattern, e: Entity) -> Answerer:
-        sql, args = transition_statement(self.layout, p, e)
+        lay, f, ver = self.layout, p.field or "", e.version_field
+        assert ver is not None  # model_checks: a transition needs a version field
+        key = lay.key_of(e.name)
+        froms = p.sources or tuple(p.next)
+        states = e.field(f).type.values  # type: ignore[union-attr]
+        gate = "" if set(states) <= set(froms) else \
+            f" AND {lay.expr(e.name, f)} IN ({', '.join(literal(s) for s in froms)})"
+        sql = (f"UPDATE {lay.table_name(e.name)} SET "
+               f"{lay.assign(e.name, {f: lay.param(e.name, f, 2), ver.name: lay.param(e.name, ver.name, 3)})} "
+               f"WHERE {key.q} = $1 AND {lay.expr(e.name, ver.name)} < {lay.param(e.name, ver.name, 3)}{gate} "
+               "RETURNING 1")
 
         async def transition(params: Params) -> bool:
-            values = args(params)
-            return values is not None and await self.store.pool.fetchval(sql, *values) is not None
+            if not possible_key(key, params.key):
+                return False
+            state = params.state or p.to
+            return await self.store.pool.fetchval(sql, params.key, lay.encode(e.name, f, state),
+                                                  params.version) is not None
 
         return transition
 
@@ -234,29 +247,6 @@ class Patterns:
             return True
 
         return decrement
-
-
-def transition_statement(lay: Layout, p: Pattern, e: Entity) -> tuple[str, Callable[[Params], list[Any] | None]]:
-    """A transition pattern's UPDATE (RETURNING 1 when applied) and its arguments for an operation's Params (None:
-    no such key can exist); the outbox (outbox.py) runs the same statement inside its own transaction."""
-    f, ver = p.field or "", e.version_field
-    assert ver is not None  # model_checks: a transition needs a version field
-    key = lay.key_of(e.name)
-    froms = p.sources or tuple(p.next)
-    states = e.field(f).type.values  # type: ignore[union-attr]
-    gate = "" if set(states) <= set(froms) else \
-        f" AND {lay.expr(e.name, f)} IN ({', '.join(literal(s) for s in froms)})"
-    sql = (f"UPDATE {lay.table_name(e.name)} SET "
-           f"{lay.assign(e.name, {f: lay.param(e.name, f, 2), ver.name: lay.param(e.name, ver.name, 3)})} "
-           f"WHERE {key.q} = $1 AND {lay.expr(e.name, ver.name)} < {lay.param(e.name, ver.name, 3)}{gate} "
-           "RETURNING 1")
-
-    def args(params: Params) -> list[Any] | None:
-        if not possible_key(key, params.key):
-            return None
-        return [params.key, lay.encode(e.name, f, params.state or p.to), params.version]
-
-    return sql, args
 
 
 def _number(value: Any, kind: str) -> Any:

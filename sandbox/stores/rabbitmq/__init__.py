@@ -8,7 +8,7 @@ from sandbox.stores.rabbitmq.broker import RabbitProbe, make_broker
 from sandbox.stores.rabbitmq.native import LAUNCHER
 
 KIND = StoreKind(
-    name="rabbitmq", adapter=RabbitProbe, port=15673, schemes=("amqp", "amqps"),
+    name="rabbitmq", port=15673, schemes=("amqp", "amqps"),
     default_url=lambda backend, env, port: f"amqp://sandbox:{env.get('RABBITMQ_PASSWORD', '')}@127.0.0.1:{port}/",
     secrets=("RABBITMQ_PASSWORD",), compose_service="rabbitmq", native=LAUNCHER,
     in_default_set=False, started_by_default=True,
@@ -19,4 +19,5 @@ KIND = StoreKind(
         lambda v: f"queue_type={v['queue_type']}, persistent={'on' if v['persistent'] else 'off'}"),
     client_libraries=("aio-pika",),
     roles={"broker": make_broker},
+    model_store=RabbitProbe,  # for `sandbox status` only: a broker holds no model
 )

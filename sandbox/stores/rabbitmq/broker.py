@@ -21,7 +21,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
 from sandbox.config import Endpoint
-from sandbox.stores.base import ServerInfo
+from sandbox.stores.contract import ServerInfo
 from sandbox.stores.events import BrokerProbe, Delivery, Event
 
 # aiormq logs each failed connection attempt at WARNING, which Python prints on stderr when nothing is configured;

@@ -11,7 +11,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from sandbox.config import Endpoint
-from sandbox.stores.redis.adapter import unlink_prefix
+from sandbox.stores.redis.keys import unlink_prefix
 
 # KEYS: stock hash, reservations hash, the order's lines hash; ARGV: order id, then product, quantity pairs.
 # A second reserve of the same order answers what the first did and takes nothing.

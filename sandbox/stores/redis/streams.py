@@ -18,9 +18,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from sandbox.config import Endpoint
-from sandbox.stores.base import ServerInfo
+from sandbox.stores.contract import ServerInfo
 from sandbox.stores.events import Delivery, Event
-from sandbox.stores.redis.adapter import unlink_prefix
+from sandbox.stores.redis.keys import unlink_prefix
 
 # Longer than a member takes over a batch: an entry claimed while its member still works on it is delivered twice.
 DEFAULT_CLAIM_IDLE_MS = 5000
