@@ -10,7 +10,7 @@ RSS and open-fd slope; 60 s with --quick), clients.py (g: MongoDB and Elasticsea
 isolation_checker.py (h: the isolation checker, no server). Row (i), the model engine against the hand-written
 order path, went with that path (its last numbers: docs/measurement.md).
 
-    python -m bench.run [--quick] [--only redis,postgres,bulk,noop,workers,soak,clients,isolation]
+    python -m bench.run [--quick] [--only redis,postgres,bulk,noop,run-memory,workers,soak,clients,isolation]
                         [--soak-s 600]
                         [--bulk-orders N] [--bulk-stores postgres,redis,elastic,influx,mongo]
 """
@@ -112,7 +112,7 @@ async def with_workers(args: argparse.Namespace, settings: object) -> tuple[dict
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, noisier ratios)")
-    parser.add_argument("--only", default="redis,postgres,bulk,noop,workers,soak,clients,isolation")
+    parser.add_argument("--only", default="redis,postgres,bulk,noop,run-memory,workers,soak,clients,isolation")
     parser.add_argument("--soak-s", type=float, default=None, help="soak length in seconds (600; 60 with --quick)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--bulk-orders", type=int, default=None,
@@ -131,6 +131,8 @@ def main() -> None:
         noop_rows, rss = run_loop(noop.bench(args.noop_ops, args.gen_orders))
         rows += noop_rows
         sections.append(memory.line(args.gen_orders, 10_000, rss))
+    if "run-memory" in args.only:  # (d) issue 30: write + compare at 10x the entities
+        sections.append(memory.run_line(*((20_000, 200_000) if args.quick else (100_000, 1_000_000))))
     if "isolation" in args.only:  # (h) no server: bench/isolation_checker.py
         rows += run_loop(isolation_checker.bench(20_000 if args.quick else 100_000))
     if "redis" in args.only:

@@ -223,8 +223,3 @@ async def check_stores(ds: Dataset, n: int, stores: Mapping[str, Any], outcomes:
                                     for name, store in stores.items()))
     return {c.store: c for c in checks}
 
-
-def expected_records(records: Any) -> Any:
-    """The order path's expected side: gone. Kept as a name only so modules not yet ported (replicas' faults,
-    reshard) still import; call check_stores / check_store with an Expected (expected_for) instead."""
-    raise NotImplementedError("the order path's checker is gone: use checker.check_stores (the model path)")

@@ -144,6 +144,8 @@ class Timeline:
                 self._hlogs.add(row["store"], row["op"], kind, hist, row["wall_clock"], row["span_s"])
 
     def _show(self, w: _Watched, row: dict[str, Any]) -> None:
+        if not row["ops"] and self.total_ops is not None and w.done >= self.total_ops:
+            return  # finished before the others: its line keeps its last second's rate, not the idle seconds' 0
         p99 = row["response_p99_ms"]
         text = f"{self.phase:<8} {w.store:<9}{row['ops_per_s'] or 0:>9,.0f} op/s  p99 " + \
             ("-" if p99 is None else f"{p99:.2f} ms") + ("  (warm-up)" if row["warmup_ops"] else "")
