@@ -75,6 +75,11 @@ def test_saga_ends(status: str, reservation: str | None, fails: bool, dead: bool
     assert end_of(status, reservation, fails, dead) == end
 
 
+def test_a_compensation_half_way_when_the_run_stopped_is_unfinished_not_illegal() -> None:
+    assert end_of("cancelled", "reserved", True, False, settled=False) == "unfinished"  # the release still due
+    assert end_of("confirmed", "reserved", True, False, settled=False) == "illegal"  # paid although it fails
+
+
 def test_stock_must_be_conserved() -> None:
     orders = {"a": 0, "b": 1}
     lines = {"a": [("p", 2)], "b": [("p", 3)]}

@@ -154,7 +154,7 @@ async def run_trial(settings: Settings, data: Dataset, roles: Roles, knobs: Knob
                                      await read_model.applications())
         trial.saga = check_sagas(keys, lines, await outbox.state_of(data.model.root_entity.name, "status"),
                                  await inventory.reservations(), lambda i: knobs.rules.payment_fails(i),
-                                 {e.key for e in dead}, initial, await inventory.stock())
+                                 {e.key for e in dead}, initial, await inventory.stock(), trial.settled)
         trial.lag, trial.backlog, trial.retained = (pipeline.samples.lag, pipeline.samples.backlog,
                                                     pipeline.samples.retained)
         trial.errors = pipeline.errors
