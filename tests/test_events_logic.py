@@ -103,6 +103,7 @@ def test_payment_failures_and_poison_follow_the_rules() -> None:
     (["-p", "consumers=0"], ["consumers must be a whole number from 1 to 64", "got 0"]),
     (["-p", 'captures=["debezium"]'], ["captures must be a list of outbox and cdc"]),
     (["-p", "orders_db=redis"], ["redis cannot play orders_db"]),
+    (["--model", "telemetry"], ["the orders model's", "--model telemetry has no such meaning"]),
 ])
 def test_bad_events_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], words: list[str]) -> None:
     proc = sandbox("run", "events", "--orders", "10", *args, env={"SANDBOX_RESULTS_DIR": str(tmp_path / "r")})
@@ -133,3 +134,9 @@ def test_brokers_are_started_with_the_stores_but_are_no_stores_of_a_run() -> Non
     brokers = {n for n, k in BUILT_IN.kinds.items() if "broker" in k.roles and n not in BUILT_IN.names}
     assert brokers == {"nats", "rabbitmq"}
     assert brokers <= set(BUILT_IN.started) and not brokers & set(BUILT_IN.names)
+
+
+def test_a_broker_named_as_a_store_of_a_run_is_refused_in_one_line(tmp_path: Path) -> None:
+    proc = sandbox("run", "orders", "--stores", "nats", "--orders", "10",
+                   env={"SANDBOX_RESULTS_DIR": str(tmp_path / "r")})
+    assert_usage_error(proc, "nats holds no domain model: it is a broker", "leave it out of --stores")

@@ -26,6 +26,9 @@ def connection_store(settings: Settings, name: str, namespace: str) -> Any:
 
     from sandbox.workload.model_file import loads
 
+    kind = registry_of(settings).kind(name)
+    if kind.model_store is None and kind.probe is not None:  # a server that holds no model (a broker)
+        return kind.probe(endpoint(settings, name))
     return make_model_store(settings, name, namespace, loads(CONNECTION_MODEL, Path("<connection model>")), 2)
 
 
@@ -46,7 +49,9 @@ def make_model_store(settings: Settings, name: str, namespace: str, model: Any, 
     kind_name, variant = split_variant(name)
     kind = registry_of(settings).kind(kind_name)
     if kind.model_store is None:
-        raise UsageError(f"{kind_name} holds no domain model yet")
+        raise UsageError(f"{kind_name} holds no domain model"
+                         + (": it is a broker; name it as a step's broker (-p 'brokers=[...]') and leave it out "
+                            "of --stores" if "broker" in kind.roles else " yet"))
     design: dict[str, Any] = {}
     if variant is not None:
         declared = model.variants.get(variant)

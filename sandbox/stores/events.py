@@ -21,10 +21,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from sandbox.config import Endpoint
-from sandbox.errors import UsageError
-from sandbox.stores.contract import Kept, NotAnswerable, ServerInfo
-from sandbox.workload.dataset import Dataset, Instance
-from sandbox.workload.schema import Model, Pattern
+from sandbox.stores.contract import ServerInfo
+from sandbox.workload.dataset import Instance
 
 
 @dataclass(frozen=True)
@@ -197,44 +195,13 @@ class BrokerFactory(Protocol):
 
 
 class BrokerProbe:
-    """A broker kind's model store (KIND.model_store): `sandbox status` asks it who the server is (connect); it
-    holds no model, and a run that names it as a store is told so in one line."""
+    """A broker kind's probe (StoreKind.probe): `sandbox status` asks it who the server is."""
 
-    money = "none"
-
-    def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
-        self.name, self.endpoint, self.namespace = endpoint.store, endpoint, namespace
+    def __init__(self, endpoint: Endpoint):
+        self.endpoint = endpoint
 
     async def connect(self) -> ServerInfo:
         raise NotImplementedError
 
-    def _refuse(self) -> UsageError:
-        return UsageError(f"{self.endpoint.store} is a broker: it holds no model; name it as a step's broker "
-                          "(-p 'brokers=[...]') and leave it out of --stores")
-
-    async def prepare(self, data: Dataset) -> None:
-        raise self._refuse()
-
-    async def write(self, instance: Instance) -> None:
-        raise self._refuse()
-
-    async def read(self, entity: str, key: Any) -> None:
-        raise self._refuse()
-
-    def scan(self, entity: str) -> Any:
-        raise self._refuse()
-
-    def kept(self, entity: str) -> Kept:
-        raise self._refuse()
-
-    def answer(self, pattern: Pattern) -> NotAnswerable:
-        return NotAnswerable(f"{self.endpoint.store} is a broker: it holds no model")
-
-    def describe(self) -> str:
-        return f"{self.endpoint.store}: a broker, no model"
-
-    async def teardown(self) -> None:
-        pass
-
     async def close(self) -> None:
-        pass
+        pass  # connect() closes its own connection

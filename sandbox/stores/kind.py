@@ -84,6 +84,9 @@ class StoreKind(StoreConfig):
     # The adapter of a domain model (stores/contract.py ModelStore): model_store(endpoint, namespace, model,
     # options) with options = the run's mapping options (a variant's) and client options. None: no model.
     model_store: Callable[..., Any] | None = None
+    # Who the server is, for a kind that holds no model (a broker): probe(endpoint) -> an object with
+    # connect() -> ServerInfo and close() (`sandbox status`). Unused where model_store is set.
+    probe: Callable[[Endpoint], Any] | None = None
     # What the server does in the background (vacuum, checkpoints, AOF rewrites, merges, compactions): a probe
     # on a connection of its own, async (endpoint) -> BackgroundProbe (stores/background.py, <name>/background.py).
     background: Callable[[Endpoint], Awaitable[Any]] | None = None

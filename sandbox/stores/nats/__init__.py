@@ -17,5 +17,5 @@ KIND = StoreKind(
         lambda v: f"JetStream storage={v['storage']}"),
     client_libraries=("nats-py",),
     roles={"broker": make_broker},
-    model_store=NatsProbe,  # for `sandbox status` only: a broker holds no model
+    probe=NatsProbe,  # `sandbox status`: who the server is (a broker holds no model)
 )

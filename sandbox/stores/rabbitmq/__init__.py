@@ -19,5 +19,5 @@ KIND = StoreKind(
         lambda v: f"queue_type={v['queue_type']}, persistent={'on' if v['persistent'] else 'off'}"),
     client_libraries=("aio-pika",),
     roles={"broker": make_broker},
-    model_store=RabbitProbe,  # for `sandbox status` only: a broker holds no model
+    probe=RabbitProbe,  # `sandbox status`: who the server is (a broker holds no model)
 )
