@@ -85,11 +85,13 @@ class Pipeline:
         if not sources:
             return
         t = now()
-        for s in sources:
-            self.ledger.captured(s.committed, t)
         sent = [stamped(s.event.at(commit=s.committed, capture=t)) for s in sources]
         await self.broker.publish_many("orders", sent)
         confirmed = now()
+        # Counted once the batch is out: a batch given back (the broker down) comes again and is captured then; its
+        # failed tries are not captures (they made commit -> captured hold each retry, 3,931 for 240 events).
+        for s in sources:
+            self.ledger.captured(s.committed, t)
         for event in sent:
             self.ledger.confirmed("orders", event.id, event.times, confirmed)
 
