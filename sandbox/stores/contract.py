@@ -208,6 +208,7 @@ class Backups(Protocol):
 
     methods: tuple[str, ...]
     continuous: str | None  # what it keeps between backups (PostgreSQL: "WAL archive"), None: nothing
+    continuous_knobs: Mapping[str, Any]  # the kind's durability knobs that turn `continuous` on
 
     def take(self, target: BackupTarget, method: str) -> BackupArtifact: ...
     def destroy(self, target: BackupTarget) -> list[Path]:

@@ -13,8 +13,10 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.contract import BackupArtifact, BackupTarget
@@ -27,6 +29,7 @@ DIRS = ("meta", "data", "wal")
 class InfluxBackups:
     methods = ("portable",)
     continuous = None
+    continuous_knobs: Mapping[str, object] = MappingProxyType({})
 
     def _rpc(self, target: BackupTarget) -> str:
         return f"127.0.0.1:{target.port + 2}"

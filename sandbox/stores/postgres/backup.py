@@ -13,8 +13,10 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.contract import BackupArtifact, BackupTarget
@@ -34,6 +36,8 @@ def size_of(path: Path) -> int:
 
 class PostgresBackups:
     methods = ("base",)
+    # a segment at least every second under writes
+    continuous_knobs: Mapping[str, object] = MappingProxyType({"archive": True, "archive_timeout_s": 1})
     continuous = "WAL archive (archive_command, gzip; segments switched at least every archive_timeout)"
 
     def take(self, target: BackupTarget, method: str) -> BackupArtifact:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 
 import redis
 
@@ -25,6 +27,7 @@ MANIFEST = "appendonly.aof.manifest"
 
 class RedisBackups:
     methods = ("rdb", "aof")
+    continuous_knobs: Mapping[str, object] = MappingProxyType({})
     continuous = None  # the AOF lives in the data directory: a lost disk takes it along
 
     def _client(self, target: BackupTarget) -> redis.Redis:
