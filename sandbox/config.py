@@ -61,9 +61,9 @@ class StoreConfig:
             raise ValueError(f"expected a {' or '.join(s + '://' for s in self.schemes)} URL, got {mask(value)!r}")
 
 
-# The highest base port a store kind uses is MongoDB's replica (27118 + 1): shifted, it must stay a port number,
-# with room for the test stacks' own extra shift (a few thousand).
-MAX_PORT_OFFSET = 34000
+# The highest base port a store kind uses is MongoDB's replica (27118 + 1): shifted, it must stay a port number
+# (65535), the test stacks' own extra shift (a few thousand) included.
+MAX_PORT_OFFSET = 38000
 
 
 @dataclass(frozen=True)

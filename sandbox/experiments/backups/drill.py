@@ -109,6 +109,8 @@ async def run_drill(ts: TimedStore, data: Dataset, plan: LoadPlan, batch: int, b
         n = 1
         while (at := n * drill.every_s) < drill.disaster_s:
             await asyncio.sleep(max(0.0, start / 1e9 + at - time.perf_counter()))
+            if writer.stopped:  # the previous backup ran past the disaster: no backup of a dead server
+                return
             began, acked = time.perf_counter_ns(), len(acks.acked_ns)
             try:
                 artifact = await asyncio.to_thread(backups.take, target, drill.method)

@@ -24,7 +24,7 @@ from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
 from sandbox.scenario.step import StepSpec, with_defaults
-from sandbox.stack.backups import backups_of, target_of
+from sandbox.stack.backups import DOCKER_REFUSAL, backups_of, target_of
 from sandbox.stack.faults import FaultInjector
 from sandbox.stores import make_model_store, split_variant
 from sandbox.stores.connect import close_all, connect_all, prepare_all
@@ -63,6 +63,8 @@ async def backup_drill(ctx: RunContext, every: Any = "5s", backups: int = 2, rat
                        restore_timeout_s: float = 120.0) -> None:
     """Per store with backups: writes at `rate`/s, a backup every `every`, a disaster after `backups` of them."""
     every_s = seconds(every, "every")
+    if ctx.stack.backend != "native":
+        raise UsageError(f"backup_drill: {DOCKER_REFUSAL}")
     registry = registry_of(ctx.settings)
     result = ctx.results.ensure(BackupRun)
     result.failure_simulated = FAILURE_SIMULATED if archive_survives else FAILURE_SIMULATED.replace(

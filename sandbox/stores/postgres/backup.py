@@ -47,8 +47,13 @@ class PostgresBackups:
         began = time.perf_counter()
         dest = target.backups / f"base-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S.%f')}"
         # -X stream: the WAL the backup needs comes with it, so it restores alone when the archive is gone too.
-        run([*_as_postgres(), str(bindir() / "pg_basebackup"), "-h", str(target.root / "sock"), "-p",
-             str(target.port), "-U", "sandbox", "-D", str(dest), "-X", "stream", "-c", "fast"], "pg_basebackup")
+        proc = subprocess.run([*_as_postgres(), str(bindir() / "pg_basebackup"), "-h", str(target.root / "sock"),
+                               "-p", str(target.port), "-U", "sandbox", "-D", str(dest), "-X", "stream", "-c", "fast"],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:  # its last line is the clean-up; the cause is the first error line
+            lines = proc.stderr.strip().splitlines()
+            cause = next((line for line in lines if "error" in line), lines[0] if lines else "no output")
+            raise SandboxError(f"pg_basebackup failed (exit {proc.returncode}): {cause}")
         taken = datetime.now(UTC)
         return BackupArtifact(target.store, method, dest, size_of(dest), time.perf_counter() - began, taken,
                               "pg_basebackup -X stream (plain format)")
@@ -59,6 +64,8 @@ class PostgresBackups:
         if pid_file.exists() and _alive(int(pid_file.read_text().split()[0])):
             raise SandboxError("postgres: refusing to destroy the data directory of a running server")
         shutil.rmtree(data, ignore_errors=True)
+        # The launcher's marker that the cluster holds the `sandbox` database: a fresh cluster needs it created.
+        (target.root / ".db-created").unlink(missing_ok=True)
         return [data]
 
     def destroy_archive(self, target: BackupTarget) -> list[Path]:
@@ -74,6 +81,7 @@ class PostgresBackups:
         shutil.rmtree(data, ignore_errors=True)
         own_dir(data, 0o700)  # the folder above belongs to the stack (root), its contents to postgres
         run([*_as_postgres(), "cp", "-a", f"{artifact.path}/.", str(data)], "copying the base backup")
+        (target.root / ".db-created").touch()  # the backup's cluster has the `sandbox` database
         archived = wal.is_dir() and any(wal.glob("*.gz"))
         if until is not None and not archived:
             raise UsageError("postgres: a point-in-time restore needs the WAL archive (the `archive` knob on)")
