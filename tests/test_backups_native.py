@@ -6,8 +6,10 @@ Each test runs a native stack of its own (ports shifted 4650 beyond SANDBOX_PORT
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +110,40 @@ async def test_redis_rdb_restore_loses_exactly_the_writes_after_the_snapshot(own
 
 async def test_influx_portable_backup_round_trips_every_point(own: Throwaway) -> None:
     assert await present_after_restore(own, "influx", "portable") == set(range(BEFORE))
+
+
+async def test_postgres_point_in_time_restore_keeps_exactly_the_roots_acknowledged_before_t(own: Throwaway) -> None:
+    own.stack.set_durability(Durability({"postgres.archive": True}))
+    own.stack.up(["postgres"])
+    namespace = f"sbx_test_{secrets.token_hex(3)}"
+    data = Dataset(MODEL, 9, Sizes(BEFORE + AFTER))
+    backups = backups_of(REGISTRY, "postgres")
+    store: Any = make_model_store(own.settings, "postgres", namespace, MODEL)
+    await store.connect()
+    try:
+        await store.prepare(data)
+        target = target_of(own.stack, REGISTRY, "postgres", namespace)
+        artifact = backups.take(target, "base")
+        for instance in data.roots(0, BEFORE):  # one at a time: each acknowledged before the next is sent
+            await store.write(instance)
+        await asyncio.sleep(0.2)
+        t = datetime.now(UTC)
+        await asyncio.sleep(0.2)
+        for instance in data.roots(BEFORE):
+            await store.write(instance)
+        backups.flush_archive(target)  # type: ignore[attr-defined]
+    finally:
+        await store.close()
+    own.stack.kill("postgres")
+    backups.destroy(target)
+    backups.restore_files(target, artifact, until=t)
+    own.stack.start("postgres")
+    backups.restore_online(target, artifact, 60.0)
+    reader: Any = make_model_store(own.settings, "postgres", namespace, MODEL)
+    await reader.connect()
+    try:
+        key = MODEL.root_entity.key
+        present = {i for i, inst in enumerate(data.roots()) if await reader.read(MODEL.root, inst[key]) is not None}
+    finally:
+        await reader.close()
+    assert present == set(range(BEFORE))
