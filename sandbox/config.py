@@ -64,6 +64,11 @@ class StoreConfig:
             raise ValueError(f"expected a {' or '.join(s + '://' for s in self.schemes)} URL, got {mask(value)!r}")
 
 
+# The highest base port a store kind uses is MongoDB's replica (27118 + 1): shifted, it must stay a port number
+# (65535), the test stacks' own extra shift (a few thousand) included.
+MAX_PORT_OFFSET = 38000
+
+
 @dataclass(frozen=True)
 class Workspace:
     """Where the sandbox keeps things: compose files, server state, secrets, results."""
@@ -77,8 +82,9 @@ class Workspace:
     def from_env(cls, environ: dict[str, str]) -> Workspace:
         project = Path(environ.get("SANDBOX_PROJECT_DIR", ".")).resolve()
         offset = environ.get("SANDBOX_PORT_OFFSET", "0")
-        if not offset.isdigit() or int(offset) > 30000:
-            raise UsageError(f"SANDBOX_PORT_OFFSET: expected a whole number from 0 to 30000, got {offset!r}")
+        if not offset.isdigit() or int(offset) > MAX_PORT_OFFSET:
+            raise UsageError(f"SANDBOX_PORT_OFFSET: expected a whole number from 0 to {MAX_PORT_OFFSET}, "
+                             f"got {offset!r}")
         return cls(project, Path(environ.get("SANDBOX_STATE_DIR", project / ".sandbox")).resolve(),
                    Path(environ.get("SANDBOX_RESULTS_DIR", project / "results")).resolve(), int(offset))
 

@@ -33,6 +33,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from sandbox.config import Endpoint
@@ -166,6 +167,62 @@ class ServerCounters(Protocol):
 class ServerSettings(Protocol):
     async def server_settings(self) -> dict[str, str]:
         """The server's durability settings as it reports them now."""
+
+
+@dataclass(frozen=True)
+class BackupArtifact:
+    """One backup a store's server took: where it is, how big, how long it took, and the moment it holds."""
+
+    store: str
+    method: str  # one of the store's Backups.methods
+    path: Path  # inside the stack's backups directory for the store
+    size_bytes: int
+    duration_s: float
+    taken_at: datetime  # UTC: the data is consistent as of this moment (the backup's end)
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"store": self.store, "method": self.method, "path": str(self.path), "size_bytes": self.size_bytes,
+                "duration_s": round(self.duration_s, 3), "taken_at": self.taken_at.isoformat(), "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class BackupTarget:
+    """A server the stack runs and owns, as its backups need it: its folder, where backups go, its port."""
+
+    store: str
+    root: Path  # the store's data directory on this host (the stack's store_dir)
+    backups: Path  # the stack's backups directory for the store, beside root (survives a destroyed root)
+    port: int  # shifted
+    secrets: Mapping[str, str]
+    settings: Mapping[str, Any]  # the durability knobs the server runs with (Durability.server)
+    namespace: str = ""  # the run's namespace, for a store that backs up one database (InfluxDB)
+
+
+@runtime_checkable
+class Backups(Protocol):
+    """A kind's server-level backups (StoreKind.backups; stores/<name>/backup.py). Blocking calls: a caller on
+    the event loop runs them in a thread. Restore is in two halves around the stack's own start of the server:
+    restore_files while it is down (the data directory rebuilt from the artifact), restore_online once it runs
+    (a load through the server, or waiting for its recovery); after that it answers reads of restored data."""
+
+    methods: tuple[str, ...]
+    continuous: str | None  # what it keeps between backups (PostgreSQL: "WAL archive"), None: nothing
+    continuous_knobs: Mapping[str, Any]  # the kind's durability knobs that turn `continuous` on
+
+    def take(self, target: BackupTarget, method: str) -> BackupArtifact: ...
+    def destroy(self, target: BackupTarget) -> list[Path]:
+        """Delete what a lost data disk would take (the server must be down); the paths deleted."""
+    def restore_files(self, target: BackupTarget, artifact: BackupArtifact, until: datetime | None = None) -> str:
+        """until: recover to that moment (point-in-time, where `continuous`), else as far as there is data."""
+    def restore_online(self, target: BackupTarget, artifact: BackupArtifact, timeout_s: float) -> str: ...
+
+
+@dataclass(frozen=True)
+class NoBackups:
+    """What the answering server cannot do for backups, in one line (a stand-in says which)."""
+
+    reason: str
 
 
 StoreFactory = Callable[[Endpoint, str, Model, Mapping[str, Any]], ModelStore]  # endpoint, namespace, model, options

@@ -79,6 +79,8 @@ class StoreKind(StoreConfig):
     roles: Mapping[str, Any] = field(default_factory=dict)
     # What the server says about its persistence right before a kill (stores/<name>/persistence.py).
     persistence: Any = None
+    # Its server-level backups (stores/contract.py Backups; <name>/backup.py), or NoBackups saying why not.
+    backups: Any = None
     # The server's own clock, for the workers' skew check: async (url) -> (now, close) (stores/<name>/clock.py).
     clock: Callable[[str], Awaitable[Any]] | None = None
     # The adapter of a domain model (stores/contract.py ModelStore): model_store(endpoint, namespace, model,

@@ -56,6 +56,12 @@ def reachable_dir(state_dir: Path, store: str, user: str) -> Path:
     return Path("/var/tmp/polyglot-sandbox") / digest / store
 
 
+def backups_dir(root: Path) -> Path:
+    """The stack's folder for a server's backups (and PostgreSQL's WAL archive): beside its data directory, so a
+    destroyed data directory leaves it, and `sandbox down --purge` removes it with the data's parent."""
+    return root.parent / f"{root.name}-backups"
+
+
 def spawn(argv: list[str], log: Path) -> int:
     with open(log, "ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

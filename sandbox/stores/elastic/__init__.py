@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sandbox.config import Setting, parse_bool
+from sandbox.stores.contract import NoBackups
 from sandbox.stores.elastic.background import open_probe as open_background
 from sandbox.stores.elastic.markers import ElasticMarkers
 from sandbox.stores.elastic.model_store import ElasticModelStore
@@ -25,6 +26,8 @@ KIND = StoreKind(
     model_store=ElasticModelStore,
     options=(StoreOption("refresh", "refresh on write: false (the index refreshes on its own), wait_for or true",
                          "false", ("false", "wait_for", "true"), field="es_refresh"),),
+    backups=NoBackups("the osmem stand-in keeps its indexes in memory only: no files to copy, nothing survives "
+                      "its process; its _snapshot API is not implemented here"),
     roles={"routing": RoutingProbe,
            "partition": "its native server listens on the address it is given (a veth end: stack/netns.py)"},
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sandbox.config import Setting
 from sandbox.stores.influx.background import open_probe as open_background
+from sandbox.stores.influx.backup import InfluxBackups
 from sandbox.stores.influx.markers import InfluxMarkers
 from sandbox.stores.influx.model_store import make as make_model_store
 from sandbox.stores.influx.native import LAUNCHER
@@ -22,6 +23,6 @@ KIND = StoreKind(
     compose_service="influxdb", native=LAUNCHER,
     durability=DurabilityKnobs((), lambda v: "WAL on (InfluxDB 1.x default, wal-fsync-delay=0s)"),
     client_libraries=("influxdb-client", "aiohttp"),
-    markers=InfluxMarkers(), model_store=make_model_store,
+    markers=InfluxMarkers(), model_store=make_model_store, backups=InfluxBackups(),
     roles={"partition": "its native server listens on the address it is given (a veth end: stack/netns.py)"},
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sandbox.config import Backend
+from sandbox.stores.contract import NoBackups
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.mongo.background import open_probe as open_background
 from sandbox.stores.mongo.client import WRITE_CONCERNS
@@ -38,5 +39,7 @@ KIND = StoreKind(
     markers=MongoMarkers(),
     model_store=MongoModelStore,
     designs={"referenced": {"children": "referenced"}},  # the default is "embedded"
+    backups=NoBackups("no backup method here yet: mongodump is not installed, and a stopped-node copy of the "
+                      "secantusdb stand-in's WiredTiger files is not implemented"),
     roles={"partition": "its native server listens on the address it is given (a veth end: stack/netns.py)"},
 )

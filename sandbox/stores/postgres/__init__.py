@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.postgres.background import open_probe as open_background
+from sandbox.stores.postgres.backup import PostgresBackups
 from sandbox.stores.postgres.cache_origin import PostgresOriginRole
 from sandbox.stores.postgres.clock import open_clock
 from sandbox.stores.postgres.designs import make_model_store
@@ -24,8 +25,12 @@ KIND = StoreKind(
     secrets=("POSTGRES_PASSWORD",), compose_service="postgres", native=LAUNCHER,
     durability=DurabilityKnobs(
         (Knob("fsync", True, ON_OFF),
-         Knob("synchronous_commit", "on", {v: v for v in ("on", "off", "local", "remote_write", "remote_apply")})),
-        lambda v: f"fsync={'on' if v['fsync'] else 'off'}, synchronous_commit={v['synchronous_commit']}"),
+         Knob("synchronous_commit", "on", {v: v for v in ("on", "off", "local", "remote_write", "remote_apply")}),
+         # continuous WAL archiving into the stack's backups folder (native.py archive_options, backup.py)
+         Knob("archive", False, ON_OFF),
+         Knob("archive_timeout_s", 0, {str(v): v for v in (0, 1, 2, 5, 10, 30, 60)})),
+        lambda v: f"fsync={'on' if v['fsync'] else 'off'}, synchronous_commit={v['synchronous_commit']}"
+                  + (f", WAL archived (archive_timeout={v['archive_timeout_s']}s)" if v["archive"] else "")),
     replication=REPLICATION, client_libraries=("asyncpg",),
     markers=PostgresMarkers(),
     model_store=make_model_store, designs={"normalized": {"design": "normalized"}, "jsonb": {"design": "jsonb"},
@@ -33,6 +38,7 @@ KIND = StoreKind(
                                            "partitioned": {"design": "normalized", "partitions": 8}},
     clock=open_clock,
     persistence=PostgresPersistence(),
+    backups=PostgresBackups(),
     roles={"cache_origin": PostgresOriginRole(), "hash_partitioning": HashPartitioned,
            "partition": "its native server listens on the address it is given (a veth end: stack/netns.py)",
            # exact decimal money and SQL: the answers the other stores' are compared with

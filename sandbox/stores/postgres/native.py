@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.errors import UsageError
-from sandbox.stores.launch import LaunchContext, NativeLauncher, run
+from sandbox.stores.launch import LaunchContext, NativeLauncher, backups_dir, run
 
 INSTALL_HINT = "apt-get install -y postgresql-15 postgresql-contrib"
 
@@ -54,7 +54,7 @@ def start(ctx: LaunchContext) -> int:
     own_dir(sock, 0o755)
     log.touch()
     chown_postgres(log)
-    opts = server_options(port, sock, d, ctx.host)
+    opts = server_options(port, sock, d, ctx.host) + archive_options(root, d)
     if ctx.host != "127.0.0.1":
         opts += f" -c hba_file={netns_hba(root, data)}"
     run([*as_postgres, str(binaries / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(data),
@@ -75,6 +75,23 @@ def server_options(port: int, sock: Path, d: Mapping[str, Any], host: str = "127
             # logical: change data capture through replication slots (stores/postgres/cdc.py); a superset of the
             # `replica` level standbys need. The slot and sender limits stay at their defaults (10 each).
             "-c wal_level=logical")
+
+
+def archive_options(root: Path, d: Mapping[str, Any]) -> str:
+    """Continuous WAL archiving into the stack's backups folder beside the data (postgres/backup.py), when the
+    `archive` knob is on; gzip because a segment switched early by archive_timeout is 16 MB, mostly zeros."""
+    if not d.get("archive"):
+        return ""
+    wal = wal_archive(root)
+    own_dir(wal.parent, 0o700)
+    own_dir(wal, 0o700)
+    command = f"test ! -f {wal}/%f.gz && gzip -1 < %p > {wal}/%f.gz.tmp && mv {wal}/%f.gz.tmp {wal}/%f.gz"
+    return (f" -c archive_mode=on -c archive_command='{command}'"
+            f" -c archive_timeout={int(d.get('archive_timeout_s', 0))}")
+
+
+def wal_archive(root: Path) -> Path:
+    return backups_dir(root) / "wal"
 
 
 def netns_hba(root: Path, data: Path) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
 from sandbox.stores.options import StoreOption
 from sandbox.stores.redis.background import open_probe as open_background
+from sandbox.stores.redis.backup import RedisBackups
 from sandbox.stores.redis.cache import RedisCacheRole
 from sandbox.stores.redis.clock import open_clock
 from sandbox.stores.redis.cluster import make as make_cluster_store
@@ -36,6 +37,7 @@ KIND = StoreKind(
                          "redis-py", CLIENTS, field="redis_client"),),
     clock=open_clock,
     persistence=RedisPersistence(),
+    backups=RedisBackups(),
     roles={"cache": RedisCacheRole(), "memory_cap": RedisMemoryCap(), "cluster": make_cluster_store,
            "partition": "its native server listens on the address it is given (a veth end: stack/netns.py)",
            # event-driven services (stores/events.py): Redis Streams as the broker, an inventory, a read model
