@@ -16,17 +16,18 @@ def link(e: Evidence) -> str:
 
 
 def choose(stores: list[str], verdicts: list[Verdict]) -> tuple[str | None, dict[str, list[Verdict]]]:
-    """The store that fails no requirement and meets the most (ties: the larger latency margins); None when every
-    store fails one. Also each store's verdicts."""
+    """The store that fails no requirement and meets the most (ties: a product before a stand-in, then the larger
+    summed latency margins); None when every store fails one. Also each store's verdicts."""
     by_store = {s: [v for v in verdicts if v.store == s] for s in stores}
     candidates = [s for s in stores if not any(v.status == NOT_MET for v in by_store[s])]
     if not candidates:
         return None, by_store
 
-    def rank(s: str) -> tuple[int, float]:
+    def rank(s: str) -> tuple[int, bool, float]:
+        # A stand-in's numbers are not the product's: at equal counts a measured product comes first.
         met = [v for v in by_store[s] if v.status == MET]
-        margin = sum(float(v.margin.split()[0]) for v in met if v.margin.endswith("under the target"))
-        return len(met), margin
+        margin = sum(float(v.margin.split()[0].replace(",", "")) for v in met if v.margin.endswith("under the target"))
+        return len(met), not any(v.stand_in for v in by_store[s]), margin
     return max(candidates, key=rank), by_store
 
 
@@ -92,7 +93,8 @@ def write(folder: Path, file: Path, req: Requirements, model: Model, stores: lis
             why = "; ".join(link(e) for e in v.evidence) or v.why
             lines.append(f"- {store} is ruled out: {v.requirement}: {v.margin or v.status} ({why}).")
         else:
-            lines.append(f"- {store} fails nothing measured but meets fewer requirements than {chosen}.")
+            lines.append(f"- {store} fails nothing measured; {chosen} came first by more requirements met, then a "
+                         "product before a stand-in, then the larger latency margins (see the tables above).")
     if chosen is not None:
         open_ones = [v for v in by_store[chosen] if v.status == NOT_MEASURED]
         lines += [f"- For {chosen}, still open: {v.requirement} ({v.why})." for v in open_ones]
