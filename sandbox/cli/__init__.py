@@ -3,4 +3,4 @@
 from sandbox.cli import evaluate, maintenance, models, results, run, stack, workers
 from sandbox.cli.app import app, main
 
-__all__ = ["app", "main", "evaluate", "maintenance", "models", "results", "run", "stack", "workers"]
+__all__ = ["app", "evaluate", "main", "maintenance", "models", "results", "run", "stack", "workers"]
