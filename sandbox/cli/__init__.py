@@ -1,6 +1,6 @@
 """The `sandbox` command: one module per concern; importing them registers their commands on the app."""
 
-from sandbox.cli import maintenance, models, results, run, stack, workers
+from sandbox.cli import evaluate, maintenance, models, results, run, stack, workers
 from sandbox.cli.app import app, main
 
-__all__ = ["app", "main", "maintenance", "models", "results", "run", "stack", "workers"]
+__all__ = ["app", "evaluate", "main", "maintenance", "models", "results", "run", "stack", "workers"]
