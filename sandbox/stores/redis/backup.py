@@ -42,9 +42,13 @@ class RedisBackups:
         began = time.perf_counter()
         with self._client(target) as client:
             if method == "rdb":
-                before = client.lastsave()
-                client.bgsave()
-                self._wait(client, lambda info: not info["rdb_bgsave_in_progress"] and client.lastsave() != before)
+                # Counted saves, not LASTSAVE: its one-second resolution cannot tell a save in the same second as
+                # the previous one (the AOF's base at start-up) from none. SCHEDULE: after a rewrite in progress.
+                before = client.info("persistence").get("rdb_saves")
+                stamp_before = client.lastsave()
+                client.bgsave(schedule=True)
+                self._wait(client, lambda info: not info["rdb_bgsave_in_progress"] and (
+                    info["rdb_saves"] > before if before is not None else client.lastsave() != stamp_before))
                 if client.info("persistence")["rdb_last_bgsave_status"] != "ok":
                     raise SandboxError("redis: BGSAVE failed (see its log)")
                 taken = datetime.now(UTC)  # the fork's moment is the data's; its end is a safe upper bound
