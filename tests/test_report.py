@@ -162,9 +162,11 @@ def test_hdr_fields_and_hlogs_decode_to_the_printed_percentiles(trials: tuple[Pa
                         assert added.get_value_at_percentile(p) == whole.get_value_at_percentile(p)
     # The terminal's latency table of the last trial printed the same numbers.
     last = stdout[stdout.index("trial 2 of 2"):]
+    table = last[last.index("latency (ms"):last.index("servers and the client side")].splitlines()
+    assert not [x for x in table if "…" in x], "a name or header of the latency table is cut at 100 columns"
     summary = json.loads((folder / "trial-2" / "summary.json").read_text())
     for store, s in summary["stores"].items():
-        line = next(x for x in last.splitlines() if x.split()[:2] == [store, "write"])
+        line = next(x for x in table if x.split()[:2] == [store, "write"])
         lat = s["operations"]["write"]["latency_ms"]
         shown = [f"{v:.2f}" if v < 100 else f"{v:.0f}" for v in (lat[k] for k in ("p50", "p90", "p99", "p99.9",
                                                                                     "max"))]

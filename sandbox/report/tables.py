@@ -19,18 +19,20 @@ def _ms(value: float | None) -> str:
 MAIN = ("store", "op", "ok", "failed", "unknown", "orders/s", "p50", "p90", "p99", "p99.9", "max", "server calls/op")
 SECONDARY = ("server (as reported)", "svc p50", "svc p99", "proc p50", "client")
 TEXT = ("store", "op", "server (as reported)", "client")
+HEADERS = {"server calls/op": "server\ncalls/op"}
 
 
 def latency_table(ctx: RunContext, columns: tuple[str, ...] = MAIN) -> Table:
     """Response time per store and op; `columns` picks from MAIN + SECONDARY (the second table, or --wide)."""
     main = set(MAIN) <= set(columns)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
                   title="latency (ms, HdrHistogram; p50..max = response time of successes from each operation's "
                         "intended start (failed and unknown ones: below the table); a batch is one op)" if main else
                   "servers and the client side (ms; svc = service time from the send, proc = client processing; "
                   "client = harness CPU, schedule lag, flags: docs/measurement.md)")
-    for col in columns:
-        table.add_column(col, justify="left" if col in TEXT else "right")
+    for col in columns:  # the row's name never shrinks; the long headers take two lines, not the names' room
+        table.add_column(HEADERS.get(col, col), justify="left" if col in TEXT else "right",
+                         no_wrap=col in ("store", "op"))
     calls = ctx.server_stats.calls_per_op()
     for name, ts in ctx.stores.items():
         server = ctx.servers[name]

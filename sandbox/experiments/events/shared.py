@@ -40,9 +40,12 @@ async def shared_database(ctx: RunContext, orders_db: str, inventory_db: str, re
                 migrator = source.shared_inventory(pipeline.orders_store)
                 task = asyncio.create_task(migrator.migrate(hold_s))
                 blocked = 0
-                while not task.done():
-                    blocked = max(blocked, await migrator.blocked())
-                    await asyncio.sleep(0.05)
+                try:
+                    while not task.done():
+                        blocked = max(blocked, await migrator.blocked())
+                        await asyncio.sleep(0.05)
+                finally:
+                    await migrator.close()
                 trial.faults.append({"fault": "migration", "did": await task, "blocked_max": blocked})
 
             roles = Roles(orders_db, inventory_db, read_model, broker, "outbox", shared=shared)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import asyncpg
+
 from sandbox.stores.postgres.model_store import NormalizedStore
 
 RESERVATIONS = "CREATE TABLE {s}.reservations (order_id TEXT PRIMARY KEY, state TEXT NOT NULL)"
@@ -27,6 +29,7 @@ class PostgresSharedInventory:
         self.pid, self.count = products.column("id").q, products.column("inventory_count").q
         self.item_order, self.item_product = items.column("order_id").q, items.column("product_id").q
         self.item_qty = items.column("quantity").q
+        self._watch: asyncpg.Connection | None = None
 
     async def load(self, stock: Mapping[str, int]) -> None:
         async with self.store.pool.acquire() as conn, conn.transaction():
@@ -85,11 +88,15 @@ class PostgresSharedInventory:
                 f"EXCLUSIVE), held {hold_s:g} s, rolled back")
 
     async def blocked(self) -> int:
-        return int(await self.store.pool.fetchval(
+        # A connection of its own: the pool's may all be waiting on the very lock it counts.
+        if self._watch is None:
+            self._watch = await asyncpg.connect(self.store.endpoint.url)
+        return int(await self._watch.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"))
 
     async def teardown(self) -> None:
         pass  # its tables live in the order service's schema, dropped with it
 
     async def close(self) -> None:
-        pass  # the order service's pool
+        if self._watch is not None:  # the pool is the order service's
+            await self._watch.close()
