@@ -30,7 +30,7 @@ from elasticsearch import AsyncElasticsearch
 from pymongo import AsyncMongoClient
 
 from bench.common import close_store, held, open_store, run_id
-from bench.repeats import REPEATS, Samples, alternate
+from bench.repeats import REPEATS, WIN_MARGIN, Samples, alternate, clear_win
 from sandbox.errors import SandboxError
 from sandbox.measure.load import closed_loop
 from sandbox.stores.elastic.client import PlainJsonNode, plain_json
@@ -42,7 +42,6 @@ CURRENT = {"mongo": "pymongo", "elastic": "aiohttp"}
 CLIENTS = {"mongo": ("pymongo", "mongojet", "motor"), "elastic": ("aiohttp", "httpx")}
 NOTES = {"motor": "deprecated wrapper, reference only", "httpx": 'node_class="httpxasync"'}
 CANDIDATES = {"mongojet", "httpx"}  # what could be adopted (Motor is on its way out)
-WIN_MARGIN = 1.1
 
 Send = Callable[[Any], Awaitable[object]]
 Close = Callable[[], Awaitable[object]]
@@ -177,13 +176,6 @@ def _side(settings: Any, data: Dataset, store_name: str, client: str, orders: li
     return run
 
 
-def _wins(alt: Samples, current: Samples) -> bool:
-    """A clear win: the alternative's slowest repeat beat the current client's fastest, and its median by
-    WIN_MARGIN. With 3 repeats a side, "every repeat faster" alone happens by chance once in 20 comparisons."""
-    return (bool(alt.values and current.values) and min(alt.values) > max(current.values)
-            and alt.median is not None and current.median is not None and alt.median >= WIN_MARGIN * current.median)
-
-
 def _busy(m: Measured) -> str:
     """The share of one core the client used while sending (orders/s x CPU per order): far below 100%, the
     client was waiting for the server, so the server (or the machine's other load) set orders/s."""
@@ -211,7 +203,7 @@ def section(results: dict[tuple[str, str, str], Measured], servers: dict[str, st
         lines.append(f"| {store_name} | {kind} | {client}{note} | {servers[store_name]} "
                      f"| {m.rate.cell()} | {_times(m.rate, base.rate)} | {m.cpu_us.cell()} "
                      f"| {_times(m.cpu_us, base.cpu_us)} | {_busy(m)} |")
-        if client in CANDIDATES and _wins(m.rate, base.rate):
+        if client in CANDIDATES and clear_win(m.rate, base.rate):
             verdicts.append(f"{client} beat {CURRENT[store_name]} clearly on the {store_name} {kind}")
     verdict = "; ".join(verdicts) if verdicts else (
         f"no candidate beat the current client clearly (every repeat faster and the median by "

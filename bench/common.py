@@ -15,15 +15,17 @@ import shutil
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench.repeats import Samples, ratio
+from bench.repeats import Sample, Samples, SideResult, as_sample, ratio
 from sandbox.measure.load import LoadPlan, closed_loop, drive
+from sandbox.measure.server_snapshots import change_around
 from sandbox.measure.timing import TimedStore
 from sandbox.stores import make_model_store
 from sandbox.stores.connect import prepare_all
+from sandbox.stores.contract import ServerCounters
 from sandbox.stores.registry import registry_of
 from sandbox.workload import model_file
 from sandbox.workload.dataset import Dataset, Sizes
@@ -49,6 +51,7 @@ class Row:
     harness_target: float | None = 0.9  # goal for sandbox / bare
     library_target: float | None = None  # goal for bare / native
     rate_target: float | None = None  # goal for the sandbox's own rate (the no-op harness)
+    calls_unit: str = ""  # what server calls are counted per, where not the row's unit (e.g. "batch")
     note: str = ""
     # Why a goal may be missed, from the profiles (one line each; the detail is in docs/measurement.md).
     why_harness: str = ""  # sandbox/bare (or the no-op rate)
@@ -120,6 +123,18 @@ async def bare_rate(work: list[Any], fn: Callable[[Any], Awaitable[object]], con
     cpu = time.process_time() - cpu
     units = len(work) * units_per_item
     return units / seconds, cpu / units * 1e6
+
+
+async def server_calls(store: Any, units: int, work: Awaitable[SideResult]) -> Sample:
+    """A side's timed work, and what its server was asked meanwhile per unit, by the server's own counter of calls
+    (pg_stat_statements, INFO commandstats, SHOW STATS: stores/*/stats.py), a snapshot's own calls taken off. No
+    count where the store keeps none or its counters started again. A bench side runs alone, so the server-wide
+    counters hold that side's calls, the native tool's set-up included (pgbench's, redis-benchmark's)."""
+    if not isinstance(store, ServerCounters):
+        return as_sample(await work)
+    result, change = await change_around(store, lambda: work)
+    calls = None if change["calls"] is None or "reset" in change else change["calls"] / units
+    return replace(as_sample(result), calls_per_unit=calls)
 
 
 async def open_store(name: str, settings: Any, namespace: str, connections: int, data: Dataset,

@@ -17,7 +17,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench import natives
-from bench.common import Row, bare_rate, close_store, held, open_store, run_id, run_tool, sandbox_rate, tool
+from bench.common import (
+    Row,
+    bare_rate,
+    close_store,
+    held,
+    open_store,
+    run_id,
+    run_tool,
+    sandbox_rate,
+    server_calls,
+    tool,
+)
 from bench.repeats import SideResult, alternate
 from sandbox.measure.load import LoadPlan
 from sandbox.measure.timing import TimedStore
@@ -36,13 +47,13 @@ async def bench(settings: Any, data: Dataset, n: int) -> Row:
             nonlocal server
             store, server = await open_store("postgres", settings, run_id(how[0]), CLIENTS, data)
             try:
-                rate: SideResult
                 if how == "sandbox":
-                    rate = await sandbox_rate(TimedStore(store), orders, store.write, LoadPlan(CLIENTS))
+                    rate = await server_calls(store, n, sandbox_rate(TimedStore(store), orders, store.write,
+                                                                     LoadPlan(CLIENTS)))
                 elif how == "bare":
-                    rate = await bare_rate(orders, store.write, CLIENTS)
+                    rate = await server_calls(store, n, bare_rate(orders, store.write, CLIENTS))
                 else:
-                    rate = await _pgbench(settings, store, orders)
+                    rate = await server_calls(store, n, _pgbench(settings, await _staged(store, orders), n))
                 if (got := await held(store)) != n:
                     raise SystemExit(f"(b) {how}: {store.namespace} holds {got} orders, expected {n}")
                 return rate
@@ -58,19 +69,23 @@ async def bench(settings: Any, data: Dataset, n: int) -> Row:
                     "below pgbench on this machine); pgbench also looks up each staged order by key")
 
 
-async def _pgbench(settings: Any, store: Any, orders: list[Any]) -> float:
-    """Stage the orders' statement parameters (not timed), then pgbench writes them: its tps."""
-    schema = store.namespace
+async def _staged(store: Any, orders: list[Any]) -> str:
+    """The orders' statement parameters in a staging table (not timed, not counted); pgbench's statement."""
     ddl, statement, _ = await natives.staging(store)
     async with store.pool.acquire() as conn:
         await conn.execute(ddl)
-        await conn.copy_records_to_table("bench_input", schema_name=schema,
+        await conn.copy_records_to_table("bench_input", schema_name=store.namespace,
                                          records=[(i, *store.rows.insert_args(o)) for i, o in enumerate(orders)])
+    return statement
+
+
+async def _pgbench(settings: Any, statement: str, n: int) -> float:
+    """pgbench writes the staged orders: its tps."""
     url = urlsplit(settings.postgres_url)
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "insert_order.sql"
         script.write_text(natives.pgbench_script(statement, CLIENTS))
-        _, out = run_tool([tool("pgbench"), "-n", "-c", str(CLIENTS), "-j", "2", "-t", str(len(orders) // CLIENTS),
+        _, out = run_tool([tool("pgbench"), "-n", "-c", str(CLIENTS), "-j", "2", "-t", str(n // CLIENTS),
                            "-M", "prepared", "-D", "n=0", "-f", str(script), "-h", url.hostname or "127.0.0.1",
                            "-p", str(url.port), "-U", url.username or "sandbox", (url.path or "/sandbox").lstrip("/")],
                           env={"PGPASSWORD": url.password or ""})

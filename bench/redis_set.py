@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.common import Row, bare_rate, close_store, open_store, run_id, run_tool, sandbox_rate, tool
-from bench.repeats import Samples, SideResult, alternate
+from bench.common import Row, bare_rate, close_store, open_store, run_id, run_tool, sandbox_rate, server_calls, tool
+from bench.repeats import WIN_MARGIN, SideResult, alternate, clear_win, ratio
 from sandbox.measure.load import LoadPlan
 from sandbox.measure.timing import TimedStore
 from sandbox.stores import make_model_store
@@ -49,22 +49,26 @@ async def bench(settings: Any, data: Dataset, n: int) -> list[Row]:
                 raw = getattr(store.client, "raw", store.client)  # glide: its own client under the facade
                 client_set = raw.set
                 if how == "sandbox":
-                    return await sandbox_rate(TimedStore(store), keys, lambda k: client_set(k, "xxx"),
-                                              LoadPlan(CONCURRENCY))
-                return await bare_rate(keys, lambda k: client_set(k, "xxx"), CONCURRENCY)
+                    return await server_calls(store, n, sandbox_rate(TimedStore(store), keys,
+                                                                     lambda k: client_set(k, "xxx"),
+                                                                     LoadPlan(CONCURRENCY)))
+                return await server_calls(store, n, bare_rate(keys, lambda k: client_set(k, "xxx"), CONCURRENCY))
             finally:
                 await close_store(store)
         return run
 
-    async def native() -> float:
+    async def native() -> SideResult:
         url = urlsplit(settings.redis_url)
         ns = run_id("n")
         store, _ = await open_store("redis", settings, ns, 1, data)
-        try:
+
+        async def benchmark() -> float:
             _, out = run_tool([tool("redis-benchmark"), "-h", url.hostname or "127.0.0.1", "-p", str(url.port),
                                "-a", url.password or "", "-c", str(CONCURRENCY), "-n", str(n), "-r", str(KEYSPACE),
                                "--csv", "SET", f"{ns}:k:__rand_int__", "xxx"])  # 7.0 ignores REDISCLI_AUTH
             return float(out.strip().splitlines()[-1].split(",")[1].strip('"'))
+        try:
+            return await server_calls(store, n, benchmark())
         finally:
             await close_store(store)
 
@@ -78,7 +82,21 @@ async def bench(settings: Any, data: Dataset, n: int) -> list[Row]:
             for client in clients]
 
 
-def best_client(rows: list[Row]) -> str:
-    """Which client's bare loop was faster (what `make bench` recommends for Redis)."""
-    bare: dict[str, Samples] = {r.bench.split(", ")[2].split(" vs")[0]: r.bare for r in rows}
-    return max(bare, key=lambda c: bare[c].median or 0.0)
+DEFAULT_CLIENT = "redis-py"  # the Redis model store's default (stores/redis/model_store.py)
+
+
+def client_verdict(rows: list[Row]) -> str:
+    """Issue 22's rule for the default client, applied to this run's (a) rows: a candidate replaces the default
+    when its bare loop wins clearly (repeats.clear_win) and the adapter's contract tests pass on it
+    (tests/test_redis_glide_model.py runs them on valkey-glide)."""
+    bare = {r.bench.split(", ")[2].split(" vs")[0]: r.bare for r in rows}
+    if DEFAULT_CLIENT not in bare:
+        return "Redis client: the default's row did not run."
+    winners = [c for c, s in bare.items() if c != DEFAULT_CLIENT and clear_win(s, bare[DEFAULT_CLIENT])]
+    if not winners:
+        return (f"Redis client: no candidate's bare loop beat {DEFAULT_CLIENT}'s clearly in this run (every repeat "
+                f"faster and the median by {WIN_MARGIN - 1:.0%}); the default stays {DEFAULT_CLIENT}.")
+    ratios = ", ".join(f"{c} {ratio(bare[c], bare[DEFAULT_CLIENT]):.2f}x" for c in winners)
+    return (f"Redis client: {ratios} of {DEFAULT_CLIENT}'s bare loop, every repeat faster: by the rule, a candidate "
+            f"for the default (`-o redis.client=...` selects it today; the default stays {DEFAULT_CLIENT} until the "
+            "whole Redis suite runs on it, docs/measurement.md).")

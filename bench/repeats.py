@@ -14,9 +14,25 @@ from dataclasses import dataclass, field
 REPEATS = 3
 
 
-# What one run of a side returns: its throughput, or its throughput and the client process's CPU time per
-# unit of work (µs), which other processes on a shared machine disturb far less than the wall clock.
-SideResult = float | tuple[float, float]
+@dataclass(frozen=True)
+class Sample:
+    """One run of a side: its throughput; the client process's CPU time per unit of work (µs), which other
+    processes on a shared machine disturb far less than the wall clock; what the server was asked per unit, by
+    its own counters (bench/common.py `server_calls`)."""
+
+    rate: float
+    cpu_us: float | None = None
+    calls_per_unit: float | None = None
+
+
+# What one run of a side returns: its throughput, (throughput, CPU per unit), or a whole Sample.
+SideResult = float | tuple[float, float] | Sample
+
+
+def as_sample(result: SideResult) -> Sample:
+    if isinstance(result, Sample):
+        return result
+    return Sample(*result) if isinstance(result, tuple) else Sample(result)
 
 
 @dataclass
@@ -25,6 +41,11 @@ class Samples:
 
     values: list[float] = field(default_factory=list)
     cpu_us: list[float] = field(default_factory=list)
+    calls: list[float] = field(default_factory=list)  # server calls per unit, where the server counts them
+
+    @property
+    def calls_median(self) -> float | None:
+        return statistics.median(self.calls) if self.calls else None
 
     @property
     def cpu_median(self) -> float | None:
@@ -52,6 +73,16 @@ def ratio(top: Samples, bottom: Samples) -> float | None:
     return top.median / bottom.median if top.median and bottom.median else None
 
 
+WIN_MARGIN = 1.1  # a client library replaces the default only by this much (issue 22's rule)
+
+
+def clear_win(alt: Samples, current: Samples, margin: float = WIN_MARGIN) -> bool:
+    """A clear win: the alternative's slowest repeat beat the current side's fastest, and its median by `margin`.
+    With 3 repeats a side, "every repeat faster" alone happens by chance once in 20 comparisons."""
+    return (bool(alt.values and current.values) and min(alt.values) > max(current.values)
+            and alt.median is not None and current.median is not None and alt.median >= margin * current.median)
+
+
 def schedule(sides: list[str], repeats: int) -> list[str]:
     """The order the sides run in: forwards, backwards, forwards, ..."""
     out: list[str] = []
@@ -66,9 +97,10 @@ async def alternate(sides: Mapping[str, Callable[[], Awaitable[SideResult]]], re
     connections before its clock starts, and returns its throughput (and its CPU per unit, when measured)."""
     samples = {name: Samples() for name in sides}
     for name in schedule(list(sides), repeats):
-        result = await sides[name]()
-        rate, cpu = result if isinstance(result, tuple) else (result, None)
-        samples[name].values.append(rate)
-        if cpu is not None:
-            samples[name].cpu_us.append(cpu)
+        got, into = as_sample(await sides[name]()), samples[name]
+        into.values.append(got.rate)
+        if got.cpu_us is not None:
+            into.cpu_us.append(got.cpu_us)
+        if got.calls_per_unit is not None:
+            into.calls.append(got.calls_per_unit)
     return samples

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench.clients import CLIENTS, _wins, bench, with_pool
+from bench.clients import CLIENTS, bench, with_pool
 from bench.common import orders_data
-from bench.repeats import Samples
+from bench.repeats import Samples, clear_win
 from sandbox.config import Settings
 
 
@@ -23,7 +23,7 @@ def test_pool_size_is_set_once_and_other_options_kept() -> None:
     ([], [100.0], False),
 ])
 def test_a_win_is_every_repeat_faster(alt: list[float], current: list[float], wins: bool) -> None:
-    assert _wins(Samples(alt), Samples(current)) is wins
+    assert clear_win(Samples(alt), Samples(current)) is wins
 
 
 async def test_every_client_writes_what_the_adapter_reads_back(live: Settings) -> None:

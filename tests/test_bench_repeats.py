@@ -65,3 +65,22 @@ async def test_sides_may_report_their_cpu_per_unit_and_a_miss_shows_what_the_har
     # bare: 10 ms of wall per op; 3 ms more CPU allows 10 / 13 = 0.77
     assert "client CPU 12,000.0 vs 9,000.0 µs per op (harness +3000.0 µs)" in missed(row)[0]
     assert "would allow sandbox/bare 0.77" in missed(row)[0]
+
+
+async def test_server_calls_per_unit_are_collected_and_shown_per_side() -> None:
+    from bench.common import Row
+    from bench.repeats import Sample
+    from bench.run import _calls
+
+    async def one() -> Sample:
+        return Sample(100.0, 5.0, 1.0)
+
+    async def two() -> Sample:
+        return Sample(90.0, None, 2.0)
+
+    got = await alternate({"sandbox": one, "bare": two}, repeats=3)
+    assert got["sandbox"].calls == [1.0] * 3 and got["bare"].calls_median == 2.0 and got["bare"].cpu_us == []
+    assert _calls(Row("(x)", "srv", "ops/s", got["sandbox"], got["bare"])) == "1 · 2"
+    assert _calls(Row("(x)", "srv", "ops/s", got["sandbox"], got["bare"], Samples([1.0]), calls_unit="batch")) \
+        == "1 · 2 · - per batch"
+    assert _calls(Row("(x)", "srv", "ops/s", Samples([1.0]), Samples([1.0]))) == "-"

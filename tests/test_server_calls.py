@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.stores.server_stats import ServerStats
+from sandbox.measure.server_snapshots import change_around
 from sandbox.workload.dataset import Dataset, Sizes
 from tests.helpers import model as shipped
 
@@ -28,14 +28,7 @@ async def prepared(open_model_store: Any, name: str) -> tuple[Any, Dataset]:
 
 async def calls_of(store: Any, action: Any) -> dict[str, Any]:
     """The calls counter's change around `action`, less what two back-to-back snapshots add by themselves."""
-    a: ServerStats = await store.server_stats()
-    b: ServerStats = await store.server_stats()
-    await action()
-    c: ServerStats = await store.server_stats()
-    idle, busy = b.since(a), c.since(b)
-    if busy["calls"] is not None:
-        busy["calls"] -= idle["calls"]
-    return busy
+    return (await change_around(store, action))[1]
 
 
 @pytest.mark.parametrize("name", ["postgres", "influx"])

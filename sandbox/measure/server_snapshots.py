@@ -5,14 +5,15 @@ the orders the client wrote."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sandbox.stores.contract import ServerCounters
 from sandbox.stores.server_stats import ServerStats, unavailable
 
 SNAPSHOT_TIMEOUT_S = 5.0  # a paused or restarting server costs a phase at most this much
+T = TypeVar("T")
 
 
 async def snapshot_all(stores: Sequence[Any]) -> dict[str, ServerStats]:
@@ -29,6 +30,20 @@ async def snapshot_all(stores: Sequence[Any]) -> dict[str, ServerStats]:
 
     results = await asyncio.gather(*(one(s) for s in stores))
     return {s.name: r for s, r in zip(stores, results, strict=True)}
+
+
+async def change_around(store: ServerCounters, action: Callable[[], Awaitable[T]]) -> tuple[T, dict[str, Any]]:
+    """`action`'s result and the server's change over it (ServerStats.since), its calls less what a snapshot adds
+    by itself (two back to back before the action measure it: InfluxDB counts its own SHOW STATS). The counters
+    are server-wide: the change is the action's where nothing else talks to the server meanwhile."""
+    first = await store.server_stats()
+    before = await store.server_stats()
+    result = await action()
+    change = (await store.server_stats()).since(before)
+    own = before.since(first)
+    if change["calls"] is not None and own["calls"] is not None:
+        change["calls"] -= own["calls"]
+    return result, change
 
 
 @dataclass
