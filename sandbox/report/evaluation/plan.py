@@ -53,8 +53,9 @@ def _shown(value: Any) -> str:
     return "|".join(value) if isinstance(value, list) else str(value)
 
 
-def plan(req: Requirements, stores: list[str], size: int) -> list[Measurement]:
-    """The runs the requirements need, cheapest evidence first (so a --budget cut leaves the latency targets)."""
+def plan(req: Requirements, stores: list[str], size: int, durability: str = "default") -> list[Measurement]:
+    """The runs the requirements need, cheapest evidence first (so a --budget cut leaves the latency targets).
+    `durability`: the durability profile the crash trials run at (the servers as they would be configured)."""
     orders = min(size, req.load.data_size)
     load_s = LOAD_S_PER_1000 * max(1, orders // 1000)
     out: list[Measurement] = []
@@ -67,7 +68,7 @@ def plan(req: Requirements, stores: list[str], size: int) -> list[Measurement]:
     if req.durability is not None:
         out.append(Measurement("durability", f"durability: {_lost(req)} acknowledged writes lost on a crash",
                                "durability", tuple(stores), 1_000_000,
-                               {"profiles": ["default"], "repeat": 1, "kill_after_s": 0.5}, 8,
+                               {"profiles": [durability], "repeat": 1, "kill_after_s": 0.5}, 8,
                                len(stores) * CRASH_TRIAL_S))
     if req.consistency.read_your_writes:
         out.append(Measurement("visibility", "read-your-writes: a write is visible to the next read", "visibility",

@@ -33,6 +33,8 @@ class Verdict:
     evidence: list[Evidence] = field(default_factory=list)
     server: str = ""
     stand_in: bool = False
+    kind: str = ""  # what measured it: capacity | durability | visibility | updates | answers | budget
+    patterns: list[str] = field(default_factory=list)  # the access patterns it is about (a target's; those lacking)
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,9 @@ def score(measured: Measured, store: str) -> Verdict:
     server, stand_in = _server(measured.summary, store)
     verdict = {"capacity": _capacity, "durability": _durability, "visibility": _visibility,
                "updates": _updates}[m.kind](measured, store)
-    verdict.server, verdict.stand_in = server, stand_in
+    verdict.server, verdict.stand_in, verdict.kind = server, stand_in, m.kind
+    if m.pattern:
+        verdict.patterns = [m.pattern]
     if store not in measured.summary.get("stores", {}) and verdict.status != NOT_MEASURED:
         verdict.status, verdict.why = NOT_MEASURED, "the run left this store out (see its notes)"
     return verdict
@@ -156,8 +160,9 @@ def answerability(store: str, reasons: dict[str, str | None], req: Requirements)
         first = next(iter(lacking))
         return Verdict(store, purpose, NOT_MET, f"{len(lacking)} of {len(reasons)} not answerable",
                        why=f"{first}: {lacking[first]}" + (f" (and {', '.join(list(lacking)[1:])})"
-                                                           if len(lacking) > 1 else ""))
-    return Verdict(store, purpose, MET, f"all {len(reasons)} answered natively")
+                                                           if len(lacking) > 1 else ""),
+                       kind="answers", patterns=list(lacking))
+    return Verdict(store, purpose, MET, f"all {len(reasons)} answered natively", kind="answers")
 
 
 def unmeasurable(req: Requirements, stores: list[str]) -> list[Verdict]:
@@ -165,6 +170,7 @@ def unmeasurable(req: Requirements, stores: list[str]) -> list[Verdict]:
     out = []
     if req.budget:
         out += [Verdict(s, f"monthly budget {req.budget}", NOT_MEASURED,
-                        why="no footprint or cost measurement here yet: the cost per month is not estimated")
+                        why="no cost figure: the footprint experiment gives no price per month for this store here",
+                        kind="budget")
                 for s in stores]
     return out
