@@ -17,7 +17,7 @@ from sandbox.cli.app import BackendOpt, ConfigOpt, StoresOpt, app, experiment_re
 from sandbox.config import Settings, ensure_env_file
 from sandbox.errors import SandboxError, UsageError
 from sandbox.report.console import console
-from sandbox.report.evaluation import decision_html, decision_md, diagram, reuse, strategy_evidence
+from sandbox.report.evaluation import decision_html, reuse, strategy_evidence
 from sandbox.report.evaluation.plan import Measurement, plan, within
 from sandbox.report.evaluation.proposal import decide
 from sandbox.report.evaluation.score import Measured, Verdict, answerability, score, unmeasurable
@@ -90,11 +90,8 @@ def evaluate(
     folder.mkdir(parents=True, exist_ok=True)
     decision = decide(chosen, verdicts, model,
                       lambda pairs: strategy_evidence.find(ws.results_dir, model.name, pairs))
-    lines = decision_md.lines(file, req, model, chosen, verdicts, measured, servers, decision, durability)
-    path = decision_md.write(folder, lines)
-    svg = diagram.svg(decision, chosen, req, req.mix, servers)
-    (folder / decision_md.DIAGRAM).write_text(svg + "\n")
-    page = decision_html.write(folder, lines, svg, f"Decision record: storage for the {model.name} model")
+    path, page = decision_html.write_record(folder, file, req, model, chosen, verdicts, measured, servers, decision,
+                                            durability)
     (folder / "evaluation.json").write_text(json.dumps(
         {"requirements": str(file), "model": model.name, "seed": seed, "stores": chosen, "durability": durability,
          "runs": [{"purpose": x.measurement.purpose, "run": x.run, "reused": x.reused} for x in measured],

@@ -9,8 +9,13 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from sandbox.report.evaluation import decision_md, diagram
 from sandbox.report.evaluation.decision_md import DIAGRAM
+from sandbox.report.evaluation.proposal import Decision
+from sandbox.report.evaluation.score import Measured, Verdict
 from sandbox.report.page import environment
+from sandbox.workload.requirements import Requirements
+from sandbox.workload.schema import Model
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -32,3 +37,14 @@ def write(folder: Path, lines: list[str], svg: str, title: str) -> Path:
     tmp.write_text(page)
     tmp.replace(out)  # never a half-written page
     return out
+
+
+def write_record(folder: Path, file: Path, req: Requirements, model: Model, stores: list[str],
+                 verdicts: list[Verdict], measured: list[Measured], servers: dict[str, str], decision: Decision,
+                 durability: str = "default") -> tuple[Path, Path]:
+    """decision.md, decision.svg and decision.html of one evaluation: the same record three ways."""
+    lines = decision_md.lines(file, req, model, stores, verdicts, measured, servers, decision, durability)
+    svg = diagram.svg(decision, stores, req, req.mix, servers)
+    (folder / DIAGRAM).write_text(svg + "\n")
+    md = decision_md.write(folder, lines)
+    return md, write(folder, lines, svg, f"Decision record: storage for the {model.name} model")

@@ -97,6 +97,8 @@ def _consequences(decision: Decision, stores: list[str]) -> list[str]:
         if store in named:
             continue
         failed = [v for v in by_store[store] if v.status == NOT_MET]
+        if store in decision.not_record:
+            continue  # said below, with the verdict that excludes it
         if failed:
             v = failed[0]
             why = "; ".join(link(e) for e in v.evidence) or v.why

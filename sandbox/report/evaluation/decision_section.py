@@ -19,7 +19,8 @@ def decision_lines(decision: Decision, stores: list[str], req: Requirements) -> 
         out = [f"**{chosen}**: it fails none of the requirements and meets {len(met)} of "
                f"{len(by_store[chosen])} as measured here."]
         if any(v.stand_in for v in by_store[chosen]):
-            out.append(f"{chosen} was measured on a stand-in ({by_store[chosen][0].server}): confirm on the "
+            server = next(v.server for v in by_store[chosen] if v.server)
+            out.append(f"{chosen} was measured on a stand-in ({server}): confirm on the "
                        "product before relying on this choice.")
         return [*out, "", *_cost(decision, req), ""]
     out = ["No single store meets every requirement measured here: " + "; ".join(

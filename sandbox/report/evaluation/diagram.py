@@ -11,8 +11,8 @@ from sandbox.report.evaluation.proposal import SYSTEM_OF_RECORD, Decision
 from sandbox.report.evaluation.score import NOT_MET, Evidence, Verdict
 from sandbox.workload.requirements import Requirements
 
-WIDTH, NODE_W, NODE_H, GAP = 1100, 250, 64, 44
-APP_X, STORE_X, LABEL_X, LINE_H = 20, 560, 255, 15
+WIDTH, NODE_W, NODE_H, GAP, APP_W = 1180, 230, 64, 44, 260
+APP_X, STORE_X, LABEL_X, LINE_H = 10, 650, 290, 15
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def svg(decision: Decision, stores: list[str], req: Requirements, mix: str, serv
              "stroke-dasharray:6 3}a .label{fill:#0645ad;text-decoration:underline}</style>",
              '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" '
              'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#456"/></marker></defs>',
-             f'<g class="node" data-role="application"><rect class="box" x="{APP_X}" y="{app_y:.0f}" width="220" '
+             f'<g class="node" data-role="application"><rect class="box" x="{APP_X}" y="{app_y:.0f}" width="{APP_W}" '
              f'height="70" rx="6"/>', _text(APP_X + 10, app_y + 24, "application", cls="title"),
              _text(APP_X + 10, app_y + 44, f"mix {mix}, peak {req.load.peak_rate:g} ops/s (required)"), "</g>"]
     for n, top, row in zip(nodes, tops, rows, strict=True):
@@ -80,11 +80,11 @@ def svg(decision: Decision, stores: list[str], req: Requirements, mix: str, serv
                   _text(STORE_X + 10, top + 22, f"{n.store}: {n.role}", cls="title"),
                   _text(STORE_X + 10, top + 42, servers.get(n.store) or "server unknown"), "</g>"]
         mid = top + row / 2
-        parts.append(f'<path class="flow" d="M{APP_X + 220},{app_y + 35:.0f} C{LABEL_X + 120},{app_y + 35:.0f} '
-                     f'{LABEL_X + 160},{mid:.0f} {STORE_X},{mid:.0f}" marker-end="url(#arrow)"/>')
+        parts.append(f'<path class="flow" d="M{APP_X + APP_W},{app_y + 35:.0f} C{LABEL_X + 150},{app_y + 35:.0f} '
+                     f'{LABEL_X + 200},{mid:.0f} {STORE_X},{mid:.0f}" marker-end="url(#arrow)"/>')
         writes = "writes of the mix" if n.role in (SYSTEM_OF_RECORD, "every role") else "reads"
         lines = [(writes + (": no latency target" if not n.patterns else ""), None), *labels[n.store]]
-        y0 = mid - (len(lines) * LINE_H) / 2 + 10
+        y0 = (app_y + 35 + mid) / 2 - len(lines) * LINE_H  # above the flow's middle, clear of its line
         parts += [_text(LABEL_X, y0 + i * LINE_H, t, e) for i, (t, e) in enumerate(lines)]
     parts += _sync(decision, nodes, tops, rows)
     parts.append("</svg>")

@@ -83,14 +83,13 @@ def decide(stores: list[str], verdicts: list[Verdict], model: Model,
     """`strategies`: the measured strategy choices for (record, derived store) pairs (strategy_evidence.find)."""
     chosen, by_store = choose(stores, verdicts)
     decision = Decision(chosen, by_store)
-    if chosen is not None:
-        return decision
     for s in stores:  # a record must keep what it acknowledged and answer every write the mix makes
         failed = [v for v in by_store[s] if v.status == NOT_MET and (
-            v.kind in RECORD_KINDS or (v.kind == "answers" and _writes(model, v.patterns))
-            or (v.kind == "capacity" and _writes(model, v.patterns)))]
+            v.kind in RECORD_KINDS or (v.kind in ("answers", "capacity") and _writes(model, v.patterns)))]
         if failed:
             decision.not_record[s] = failed[0]
+    if chosen is not None:
+        return decision
     records = [s for s in stores if s not in decision.not_record]
     if not records:
         return decision
