@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 
@@ -41,6 +41,18 @@ class Setting:
     secret: bool = False  # masked wherever settings are shown
 
 
+@dataclass(frozen=True)
+class TlsForms:
+    """How a store's URL (and settings) ask for TLS, so the sandbox can write its own servers' TLS URLs, turn
+    verification off where --insecure says so, and record in the results what each connection checked."""
+
+    verified: Callable[[str, str], str]  # (URL, CA file) -> the URL asking for TLS verified against that CA
+    unverified: Callable[[str], str]  # URL -> the same URL without certificate verification (--insecure)
+    # (URL, the kind's settings, insecure) -> "verified", "not verified" or "off" (plain text on the wire)
+    state: Callable[[str, Mapping[str, Any], bool], str]
+    ca_setting: str | None = None  # where the CA file goes when the URL cannot carry it (the https stores)
+
+
 @dataclass(frozen=True, kw_only=True)
 class StoreConfig:
     """What configuration must know of a store kind (sandbox.stores.kind.StoreKind adds the rest)."""
@@ -54,6 +66,10 @@ class StoreConfig:
     secrets: tuple[str, ...] = ()  # compose/.env keys generated with random values
     env_values: tuple[tuple[str, str], ...] = ()  # fixed compose/.env lines
     in_default_set: bool = True  # part of "all stores" (up, status, run without --stores)
+    tls: TlsForms | None = None  # how its URL asks for TLS; None: the sandbox cannot ask it for TLS
+    # The stack's own administrative login on its server (backend, compose/.env, shifted port), for what the
+    # stack does and the run may not (durability settings, replicas, memory caps); None: the default URL is it.
+    admin_url: Callable[[Backend, Mapping[str, str], int], str] | None = None
 
     def check_url(self, value: str) -> None:
         parts = urlsplit(value)
@@ -69,6 +85,7 @@ class Workspace:
     state_dir: Path
     results_dir: Path
     port_offset: int = 0
+    secrets_file: Path | None = None  # SANDBOX_ENV_FILE: the secrets of a second stack; default compose/.env
 
     @classmethod
     def from_env(cls, environ: dict[str, str]) -> Workspace:
@@ -76,22 +93,59 @@ class Workspace:
         offset = environ.get("SANDBOX_PORT_OFFSET", "0")
         if not offset.isdigit() or int(offset) > 30000:
             raise UsageError(f"SANDBOX_PORT_OFFSET: expected a whole number from 0 to 30000, got {offset!r}")
+        given = environ.get("SANDBOX_ENV_FILE")
         return cls(project, Path(environ.get("SANDBOX_STATE_DIR", project / ".sandbox")).resolve(),
-                   Path(environ.get("SANDBOX_RESULTS_DIR", project / "results")).resolve(), int(offset))
+                   Path(environ.get("SANDBOX_RESULTS_DIR", project / "results")).resolve(), int(offset),
+                   Path(given).resolve() if given else None)
 
     @property
     def env_file(self) -> Path:
-        return self.project_dir / "compose" / ".env"
+        return self.secrets_file or self.project_dir / "compose" / ".env"
 
     def shifted(self, port: int) -> int:
         return port + self.port_offset
 
-class Settings:
-    """Every store kind's URL and settings, by config key (`redis_url`, `influx_token`, ...)."""
+@dataclass(frozen=True)
+class TlsFiles:
+    """The throwaway CA and server certificate the native stack's servers present (`sandbox up --tls`)."""
 
-    def __init__(self, kinds: Mapping[str, StoreConfig], values: dict[str, Any]):
+    folder: Path
+
+    @property
+    def ca(self) -> Path:
+        return self.folder / "ca.pem"
+
+    @property
+    def cert(self) -> Path:
+        return self.folder / "server.pem"
+
+    @property
+    def key(self) -> Path:
+        return self.folder / "server.key"
+
+    @property
+    def switch(self) -> Path:  # present while the stack runs with TLS
+        return self.folder / "on"
+
+
+def tls_folder(state_dir: Path) -> TlsFiles:
+    return TlsFiles(state_dir / "tls")
+
+
+def tls_files(state_dir: Path) -> TlsFiles | None:
+    """The certificates of a native stack that runs with TLS, None when it runs without."""
+    files = tls_folder(state_dir)
+    return files if files.switch.exists() else None
+
+
+class Settings:
+    """Every store kind's URL and settings, by config key (`redis_url`, `influx_token`, ...); `insecure`: TLS
+    certificates are not verified (--insecure), and the results say so."""
+
+    def __init__(self, kinds: Mapping[str, StoreConfig], values: dict[str, Any], insecure: bool = False):
         self.kinds = kinds
         self.values = values
+        self.insecure = insecure
 
     def __getattr__(self, key: str) -> Any:
         try:
@@ -112,6 +166,7 @@ class Endpoint:
     store: str
     url: str
     settings: dict[str, Any] = field(default_factory=dict)  # the kind's own settings (token, org, ...)
+    insecure: bool = False  # --insecure: TLS without certificate verification (clients configured apart)
 
     def __str__(self) -> str:
         return mask(self.url)
@@ -120,25 +175,57 @@ class Endpoint:
         return f"Endpoint({self.store!r}, {mask(self.url)!r})"
 
 
+SECRET_QUERY = ("password", "pass", "p", "token", "secret", "sslpassword", "access_token", "api_key")
+
+
 def mask(url: str) -> str:
-    """The URL with any password replaced by ***, for logs and reports."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """The URL with any password replaced by ***, for logs and reports: the userinfo's, and a query
+    parameter that carries one (`?password=`, InfluxDB 1.x's `&p=`)."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not a URL (a bad port): show none of it that could hold a secret
+        return url.split("@", 1)[-1] if "@" in url else url
+    pairs = parse_qsl(parts.query, keep_blank_values=True) if parts.scheme else []
+    if any(k.lower() in SECRET_QUERY for k, _ in pairs):
+        parts = parts._replace(query=urlencode([(k, "***" if k.lower() in SECRET_QUERY else v) for k, v in pairs],
+                                               safe="/*:"))
+        if password is None:
+            return urlunsplit(parts)
+    if password is None:
         return url
     userinfo = f"{parts.username}:***" if parts.username else ":***"
     host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
 
 
+def with_query(url: str, drop: Iterable[str] = (), **add: str) -> str:
+    """The URL with query parameters `drop` removed and `add` set (TLS forms of the stores' URLs)."""
+    parts = urlsplit(url)
+    gone = {*drop, *add}
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in gone]
+    return urlunsplit(parts._replace(query=urlencode([*kept, *add.items()], safe="/:")))
+
+
+def query_value(url: str, name: str) -> str | None:
+    """The last value of a query parameter, None when it is absent."""
+    found = [v for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True) if k == name]
+    return found[-1] if found else None
+
+
 def ensure_env_file(path: Path, kinds: Iterable[StoreConfig]) -> dict[str, str]:
-    """Read compose/.env, creating it with random secrets (mode 600) when it does not exist."""
-    if not path.exists():
+    """Read compose/.env, creating it with random secrets (mode 600) when it does not exist, and adding the
+    secrets and values a kind declares that an older file lacks (a new admin password, say)."""
+    kinds = list(kinds)
+    existing = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.exists() else {}
+    lines = [] if path.exists() else ["# Generated by `sandbox up`; never commit this file."]
+    for kind in kinds:
+        lines += [f"{key}={secrets.token_urlsafe(18)}" for key in kind.secrets if key not in existing]
+        lines += [f"{key}={value}" for key, value in kind.env_values if key not in existing]
+    if lines:
         path.parent.mkdir(parents=True, exist_ok=True)
-        lines = ["# Generated by `sandbox up`; never commit this file."]
-        for kind in kinds:
-            lines += [f"{key}={secrets.token_urlsafe(18)}" for key in kind.secrets]
-            lines += [f"{key}={value}" for key, value in kind.env_values]
-        path.write_text("\n".join(lines) + "\n")
+        before = path.read_text() if path.exists() else ""
+        path.write_text(before + ("" if not before or before.endswith("\n") else "\n") + "\n".join(lines) + "\n")
         path.chmod(0o600)
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
@@ -183,10 +270,14 @@ def import_plugin(ref: str, what: str, cls: type[T], example: str) -> T:
 
 
 def load_settings(backend: Backend, ws: Workspace, kinds: Mapping[str, StoreConfig],
-                  config_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+                  config_file: Path | None = None, environ: Mapping[str, str] | None = None,
+                  tls: Mapping[str, str] | None = None, insecure: bool = False) -> Settings:
     """Validated settings; any bad key becomes one UsageError naming the key and what it expects.
 
-    Precedence per key: the config file, then SANDBOX_<KEY>, then the backend's default."""
+    Precedence per key: the config file, then SANDBOX_<KEY>, then the backend's default. `tls`: the stores
+    whose default servers speak TLS, with the CA file their URLs are to verify against (the native stack
+    with `up --tls`); `insecure`: every URL that asks for TLS stops verifying certificates (--insecure)."""
+    tls = tls or {}
     given = read_config_file(config_file)
     environ = os.environ if environ is None else environ
     env = {k: v for k, v in (dotenv_values(ws.env_file) if ws.env_file.exists() else {}).items() if v}
@@ -212,6 +303,10 @@ def load_settings(backend: Backend, ws: Workspace, kinds: Mapping[str, StoreConf
             values[key] = url
         else:
             values[key] = kind.default_url(backend, env, ws.shifted(kind.port) if kind.port else 0)
+            if kind.tls is not None and kind.name in tls:
+                values[key] = kind.tls.verified(values[key], tls[kind.name])
+        if insecure and kind.tls is not None:
+            values[key] = kind.tls.unverified(values[key])
         for setting in kind.settings:
             key = f"{kind.name}_{setting.name}"
             if found := source(key):
@@ -222,13 +317,16 @@ def load_settings(backend: Backend, ws: Workspace, kinds: Mapping[str, StoreConf
                     raise UsageError(f"{where}: {exc}") from None
             else:
                 values[key] = setting.default(backend, env)
-    return Settings(kinds, values)
+                if kind.tls is not None and setting.name == kind.tls.ca_setting and kind.name in tls \
+                        and source(f"{kind.name}_url") is None:  # the CA of the sandbox's own server
+                    values[key] = tls[kind.name]
+    return Settings(kinds, values, insecure)
 
 
 def endpoint(settings: Settings, store: str) -> Endpoint:
     kind = settings.kinds[store]
     return Endpoint(store, settings.values[f"{store}_url"],
-                    {s.name: settings.values[f"{store}_{s.name}"] for s in kind.settings})
+                    {s.name: settings.values[f"{store}_{s.name}"] for s in kind.settings}, settings.insecure)
 
 
 def parse_bool(text: str) -> bool:

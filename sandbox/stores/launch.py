@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sandbox.config import TlsFiles
 from sandbox.errors import UsageError
 
 
@@ -25,6 +26,7 @@ class LaunchContext:
     secrets: Mapping[str, str]  # compose/.env
     durability: Mapping[str, Any]  # this store's server-side durability knobs
     primary: LaunchContext | None = None  # for a replica: the primary it follows
+    tls: TlsFiles | None = None  # serve TLS with these certificates (`sandbox up --tls`), where the server can
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class NativeLauncher:
     data_dir: Callable[[Path], Path] | None = None  # state dir -> data dir; default <state>/native/<store>
     stop_signal: signal.Signals = signal.SIGTERM
     wait_port_closed: bool = False  # after stopping, wait until the port closes (it outlives the PID)
+    serves_tls: bool = False  # speaks TLS when the stack runs with it (its launcher reads LaunchContext.tls)
+    no_tls: str = ""  # when it cannot: why, in one line (`sandbox up --tls` prints it)
 
 
 def spawn(argv: list[str], log: Path) -> int:

@@ -72,12 +72,16 @@ def replication_of(settings: Settings, store: str) -> Replication:
 
 @contextlib.asynccontextmanager
 async def open_pair(settings: Settings, ws: Workspace, store: str, namespace: str, guarantee: Guarantee,
-                    workload: Workload, connections: int = 8):
-    """The writer (primary, guarantee applied), readers of the primary and the replica; torn down after."""
+                    workload: Workload, connections: int = 8, servers: tuple[str, str | None] | None = None):
+    """The writer (primary, guarantee applied), readers of the primary and the replica; torn down after.
+    `servers`: the URLs of the primary and the replica for the replication calls (the stack's administrative
+    login, which may set a guarantee and promote; a replica's None: the readers' URL); default the readers'."""
     rep = replication_of(settings, store)
     kind = registry_of(settings).kind(store)
     primary = endpoint(settings, store)
-    replica = Endpoint(store, replica_url(settings, ws, store, rep), primary.settings)
+    replica = Endpoint(store, replica_url(settings, ws, store, rep), primary.settings, primary.insecure)
+    server_primary, server_replica = servers or (primary.url, None)
+    server_replica = server_replica or replica.url
     opened: list[Store] = []
 
     async def connected(ep: Endpoint, pool: int = connections, **options: Any) -> Store:
@@ -93,13 +97,13 @@ async def open_pair(settings: Settings, ws: Workspace, store: str, namespace: st
 
     try:
         if rep.configure is not None:
-            await rep.configure(primary.url, guarantee)
+            await rep.configure(server_primary, guarantee)
         writer = await connected(primary, **guarantee.options)
         await _when_ready(lambda: writer.prepare(workload.catalog))
-        pair = Pair(store, rep, primary.url, replica.url, TimedStore(writer),
+        pair = Pair(store, rep, server_primary, server_replica, TimedStore(writer),
                     TimedStore(await connected(primary), READ_TIMEOUT_S),
                     TimedStore(await connected(replica, PROBES + 2), READ_TIMEOUT_S), TimedStore(writer))
-        pair.roles = {"primary": await rep.role(primary.url), "replica": await rep.role(replica.url)}
+        pair.roles = {"primary": await rep.role(server_primary), "replica": await rep.role(server_replica)}
         yield pair
     finally:
         if opened:

@@ -16,6 +16,7 @@ from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store, StoreOptions
 from sandbox.stores.elastic import stats
 from sandbox.stores.elastic.analytics import ElasticAnalytics
+from sandbox.stores.elastic.tls import client_tls
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
@@ -110,7 +111,8 @@ class ElasticStore(ElasticAnalytics, Store):
         plain = self.endpoint.settings.get("plain_json", True)
         node_class: type[AiohttpHttpNode] = PlainJsonNode if plain else AiohttpHttpNode
         self.es = AsyncElasticsearch(self.endpoint.url, node_class=node_class,
-                                     connections_per_node=self.options.connections, request_timeout=30)
+                                     connections_per_node=self.options.connections, request_timeout=30,
+                                     **client_tls(self.endpoint))
         info = (await self.es.info()).body
         version = info.get("version", {})
         distribution = version.get("distribution")

@@ -21,6 +21,7 @@ from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
 from sandbox.stores.influx import stats
 from sandbox.stores.influx.analytics import InfluxAnalytics
 from sandbox.stores.server_stats import ServerStats
+from sandbox.stores.tls import https_context
 from sandbox.workload.model import Catalog, Order, OrderRecord
 
 MEASUREMENT = "order_metrics"
@@ -95,7 +96,8 @@ class InfluxStore(InfluxAnalytics, Store):
         headers = {"Authorization": f"Token {token}"} if token else {}
         self.session = aiohttp.ClientSession(
             base_url=self.endpoint.url, headers=headers,
-            connector=aiohttp.TCPConnector(limit=self.options.connections + 2),
+            connector=aiohttp.TCPConnector(limit=self.options.connections + 2,
+                                           ssl=https_context(self.endpoint) or True),
             timeout=aiohttp.ClientTimeout(total=30))
         async with self.session.get("/ping") as resp:
             version = resp.headers.get("X-Influxdb-Version", "?")
