@@ -39,6 +39,7 @@ SANDBOX = [sys.executable, "-m", "sandbox"]  # the command, with the interpreter
 EXPERIMENTS = Experiments.built_in()
 STEPS = EXPERIMENTS.steps()
 PRIVATE_OFFSET = 5000  # a test that kills servers runs its own stack this far above the configured ports
+SECURITY_OFFSET = 800  # the security tests' stack (TLS, secrets of its own): tests/conftest.py secure_stack
 
 
 # -- the command -------------------------------------------------------------------------------------
@@ -101,6 +102,39 @@ def throwaway_stack(state_dir: Path, extra_offset: int, stores: list[str] | None
         yield Throwaway(ws, stack, registry.settings("native", ws), env)
     finally:
         stack.down(purge=True)
+
+
+def distinctive_secrets(path: Path) -> dict[str, str]:
+    """A compose/.env of its own whose every secret is a value found nowhere else (tests/test_secret_scan.py
+    looks for them in everything a run leaves): the kinds' secrets, URL-safe as .env.example asks."""
+    values = {key: f"Zq{key.title().replace('_', '')}{secrets.token_hex(10)}"
+              for kind in BUILT_IN.kinds.values() for key in kind.secrets}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    path.chmod(0o600)
+    ensure_env_file(path, BUILT_IN.kinds.values())  # the fixed values (users, org) too
+    return values
+
+
+@dataclass
+class SecureStack:
+    """The security tests' stack: every store with a server, TLS from the stack's own CA where the server speaks
+    it, and distinctive secrets in a secrets file of its own."""
+
+    t: Throwaway
+    secrets: dict[str, str]
+
+    @property
+    def ca(self) -> Path:
+        return self.t.ws.state_dir / "tls" / "ca.pem"
+
+
+@contextlib.contextmanager
+def secure_stack(root: Path) -> Iterator[SecureStack]:
+    values = distinctive_secrets(root / "secrets.env")
+    with throwaway_stack(root / "state", SECURITY_OFFSET, list(BUILT_IN.names), tls=True,
+                         secrets_file=root / "secrets.env") as t:
+        yield SecureStack(t, values)
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from sandbox.errors import SandboxError, UsageError, first_line
 from sandbox.stores.base import ServerInfo, Store
 from sandbox.stores.markers import Marker, no_markers
 from sandbox.stores.registry import StoreRegistry
-from sandbox.stores.tls import ca_in, refused_line, tls_failure
+from sandbox.stores.tls import ca_in, quiet_abandoned_handshakes, refused_line, tls_failure
 from sandbox.workload.model import Catalog
 
 CONNECT_TIMEOUT_S = 10.0
@@ -23,6 +23,7 @@ STARTING_UP = ("Loading", "CannotConnectNow")
 
 async def connect_all(stores: Sequence[Store]) -> dict[str, ServerInfo]:
     """Connect every store or none: an unreachable store stops the run before anything is written."""
+    quiet_abandoned_handshakes()
     async def one(store: Store) -> ServerInfo:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):

@@ -18,7 +18,7 @@ from sandbox.errors import UsageError
 from sandbox.stores import make_store
 from sandbox.stores.markers import Marker, no_markers
 from sandbox.stores.registry import registry_of
-from sandbox.stores.tls import tls_failure
+from sandbox.stores.tls import quiet_abandoned_handshakes, tls_failure
 
 CONNECT_TIMEOUT_S = 10.0
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -50,6 +50,7 @@ def parse_age(text: str) -> float:
 
 async def collect(settings: Settings, stores: list[str], older_than_s: float, drop: bool) -> list[StoreLeftovers]:
     now = datetime.now(UTC)
+    quiet_abandoned_handshakes()
     return list(await asyncio.gather(*(_one(settings, name, older_than_s, drop, now) for name in stores)))
 
 

@@ -8,6 +8,7 @@ clients build their context here from the endpoint's CA-file setting.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -81,6 +82,28 @@ def tls_failure(exc: BaseException) -> str | None:
             detail = getattr(verify, "verify_message", None) or needle
             return f"{meaning} ({detail})"
     return None
+
+
+def quiet_abandoned_handshakes() -> None:
+    """Keep a TLS handshake the run gave up on from printing a traceback: a connect cancelled (its timeout, or
+    another store's refusal ended the run) leaves the event loop's SSL protocol holding a failed future nobody
+    awaits, which asyncio reports at exit as "Future exception was never retrieved". The failure that mattered is
+    already the run's one line; everything else still reaches the loop's handler."""
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    if getattr(previous, "quiets_handshakes", False):
+        return
+
+    def handler(lp: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if isinstance(context.get("exception"), ssl.SSLError) and "never retrieved" in str(context.get("message")):
+            return
+        if previous is not None:
+            previous(lp, context)
+        else:
+            lp.default_exception_handler(context)
+
+    handler.quiets_handshakes = True  # type: ignore[attr-defined]
+    loop.set_exception_handler(handler)
 
 
 def refused_line(store: str, url: str, ca: str | None, reason: str) -> str:
