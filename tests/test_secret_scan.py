@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-from sandbox.config import endpoint, with_query
+from sandbox.config import endpoint
+from sandbox.secure import with_query
 from tests.helpers import BUILT_IN, SecureStack, sandbox
 
 KEEPERS = {"redis.conf"}  # Redis reads its ACL users' passwords from it (mode 600, as the stack writes it)

@@ -20,8 +20,9 @@ import pytest
 import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
 
-from sandbox.config import TlsFiles, Workspace, endpoint, with_query
+from sandbox.config import Workspace, endpoint
 from sandbox.errors import UsageError
+from sandbox.secure import TlsFiles, with_query
 from sandbox.stack.tls import ensure_certificates, issue
 from sandbox.stores import make_model_store, make_store
 from sandbox.stores.connect import connect_all

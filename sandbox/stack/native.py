@@ -17,13 +17,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from signal import Signals
 
-from sandbox.config import Backend, Workspace, tls_files
+from sandbox.config import Backend, Workspace
 from sandbox.errors import SandboxError, UsageError
+from sandbox.secure import tls_files
 from sandbox.stack.base import listens_at
 from sandbox.stack.pids import ProcessRecords, is_ours, port_open, signal_tree, stop_process, wait_port
 from sandbox.stack.redis_cluster import NativeRedisCluster, cluster_root
 from sandbox.stack.small_disk import SmallDisk, SmallDisks, unavailable
-from sandbox.stack.tls import switch
+from sandbox.stack.tls import ensure_certificates, switch
 from sandbox.stores.kind import Durability, StoreKind
 from sandbox.stores.launch import LaunchContext, NativeLauncher
 from sandbox.stores.registry import StoreRegistry
@@ -137,6 +138,8 @@ class NativeStack:
                 raise UsageError(f"the stack runs {'with' if self.tls else 'without'} TLS ({', '.join(running)}): "
                                  f"stop it with `sandbox down`, then `sandbox up{' --tls' if tls else ''}`")
             switch(self.state_dir, tls)
+        elif self.tls:
+            ensure_certificates(self.state_dir)  # made again if deleted, renewed within a day of expiry
         for store in self.disks.stores():  # left by a run that was killed mid-way: back to the usual data
             self.release_small_disk(store)
         wanted = [n for s in stores for n in (s, *(replica_node(s, i) for i in range(1, replicas + 1)))]

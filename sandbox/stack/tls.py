@@ -1,8 +1,10 @@
 """The native stack's throwaway certificates (`sandbox up --tls`): a CA made for this state directory only, and
 the server certificate it signs for the loopback names the servers answer on (127.0.0.1 and localhost).
 
-Made with the openssl command (no Python package needed); the keys are mode 600. The CA stays as long as the
-state directory does, so URLs that name its file keep working across restarts; `down --purge` deletes it.
+Made with the openssl command (no Python package needed: `cryptography` is no dependency here); the keys are
+mode 600. The CA (120 days) stays as long as the state directory does, so URLs that name its file keep working
+across restarts; the server certificate (30 days) is renewed by `up` within a day of expiry; `down --purge`
+deletes both.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from sandbox.config import TlsFiles, tls_folder
 from sandbox.errors import UsageError
+from sandbox.secure import TlsFiles, tls_folder
 from sandbox.stores.launch import which
 
 DAYS = 30
@@ -30,18 +32,20 @@ def _openssl(*args: str) -> None:
 
 
 def ensure_certificates(state_dir: Path) -> TlsFiles:
-    """The stack's CA and server certificate, made when missing (or when the server's is within a day of expiry)."""
+    """The stack's CA and server certificate, each made when missing or within a day of expiry (a new CA: a new
+    server certificate too). The CA file's path never changes, so the URLs naming it stay right."""
     files = tls_folder(state_dir)
-    if all(p.exists() for p in (files.ca, files.cert, files.key, files.folder / "ca.key")) and _valid_for_a_day(files):
-        return files
-    files.folder.mkdir(parents=True, exist_ok=True)
-    files.folder.chmod(0o700)
     ca_key = files.folder / "ca.key"
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(files.ca),
-             "-days", str(DAYS), "-subj", f"/CN=polyglot sandbox throwaway CA ({os.uname().nodename})",
-             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    ca_key.chmod(0o600)
-    issue(files, LOOPBACK, files.cert, files.key)
+    fresh_ca = not (files.ca.exists() and ca_key.exists() and _valid_for_a_day(files.ca))
+    if fresh_ca:
+        files.folder.mkdir(parents=True, exist_ok=True)
+        files.folder.chmod(0o700)
+        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(files.ca),
+                 "-days", str(DAYS * 4), "-subj", f"/CN=polyglot sandbox throwaway CA ({os.uname().nodename})",
+                 "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        ca_key.chmod(0o600)
+    if fresh_ca or not (files.cert.exists() and files.key.exists() and _valid_for_a_day(files.cert)):
+        issue(files, LOOPBACK, files.cert, files.key)
     return files
 
 
@@ -60,9 +64,9 @@ def issue(files: TlsFiles, names: Sequence[str], cert: Path, key: Path) -> None:
                  "-days", str(DAYS), "-extfile", str(ext))
 
 
-def _valid_for_a_day(files: TlsFiles) -> bool:
-    proc = subprocess.run([which("openssl", INSTALL_HINT), "x509", "-checkend", "86400", "-noout", "-in",
-                           str(files.cert)], capture_output=True)
+def _valid_for_a_day(cert: Path) -> bool:
+    proc = subprocess.run([which("openssl", INSTALL_HINT), "x509", "-checkend", "86400", "-noout", "-in", str(cert)],
+                          capture_output=True)
     return proc.returncode == 0
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.config import TlsFiles
 from sandbox.errors import UsageError
+from sandbox.secure import TlsFiles
 
 
 @dataclass(frozen=True)

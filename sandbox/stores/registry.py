@@ -22,9 +22,9 @@ from sandbox.config import (
     parse_stores,
     plugin_refs,
     read_config_file,
-    tls_files,
 )
 from sandbox.errors import UsageError
+from sandbox.secure import tls_files
 from sandbox.stores.kind import StoreKind
 
 BUILT_IN = ("postgres", "mongo", "redis", "elastic", "influx", "noop")  # adding a store: one line here

@@ -1,7 +1,7 @@
 """TLS as the stores' clients see it: the https stores' URL forms and SSL context, what a refused
 certificate means in one line, and what each connection of a run verified (for the results).
 
-Each store kind says how its URL asks for TLS (`StoreKind.tls`, a config.TlsForms from its folder's tls.py);
+Each store kind says how its URL asks for TLS (`StoreKind.tls`, a secure.TlsForms from its folder's tls.py);
 the clients that take the CA from the URL (asyncpg, redis-py, pymongo) need nothing more, the https stores'
 clients build their context here from the endpoint's CA-file setting.
 """
@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from sandbox.config import Endpoint, Settings, TlsForms, endpoint, mask, query_value
+from sandbox.config import Endpoint, Settings, endpoint
+from sandbox.secure import TlsForms, mask, query_value
 from sandbox.stores.registry import registry_of
 
 CA_FILE = "ca_file"  # the https stores' setting: SANDBOX_<STORE>_CA_FILE / <store>_ca_file

@@ -12,8 +12,10 @@ the OS (page cache) survives even without fsync. An OS crash or power loss is NO
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
+from sandbox.config import Endpoint
 from sandbox.errors import UsageError
 from sandbox.experiments.durability.crash_trial import KillPoint, write_until_killed
 from sandbox.experiments.durability.rows import DurabilityRow, DurabilityRun
@@ -92,7 +94,7 @@ async def _one_trial(ctx: RunContext, index: int, trial: int, profile: Profile, 
     timed = {s.name: TimedStore(s, p.op_timeout_s, [history.listener]) for s in adapters}
     try:
         await prepare_all(adapters, ctx.workload.catalog, ctx.run_id, registry, ctx.notes)
-        reported = {name: await _reported_settings(ts.store) for name, ts in timed.items()}
+        reported = {name: await _reported_settings(ctx, ts.store) for name, ts in timed.items()}
         plan = LoadPlan(p.concurrency)
         disk = BusyDisk(ctx.stack.ws.state_dir, busy_disk_mb) if busy_disk_mb else None
         if disk is not None:
@@ -155,12 +157,26 @@ def _describe_disk(ctx: RunContext, busy_disk_mb: int) -> None:
                      + (f"; elsewhere (not loaded): {', '.join(others)}" if others else ""))
 
 
-async def _reported_settings(store: Store) -> str:
-    """The durability settings as the server itself reports them, asked through its adapter."""
+async def _reported_settings(ctx: RunContext, store: Store) -> str:
+    """The durability settings as the server itself reports them, asked through an adapter logged in as the stack's
+    administrator (the run's own login may not read server settings: Redis's CONFIG GET is @admin); the run's
+    adapter where the stack does not own the server."""
+    probe = store
+    if ctx.stack.owns(store.name, store.endpoint.url):
+        kind = registry_of(ctx.settings).kind(store.name)
+        ep = store.endpoint
+        probe = kind.make(Endpoint(ep.store, ctx.stack.admin_url(store.name), ep.settings, ep.insecure),
+                          store.namespace, kind.options_for(1))
     try:
-        got = await store.server_settings()
+        if probe is not store:
+            await probe.connect()
+        got = await probe.server_settings()
     except Exception as exc:
         return f"(could not ask: {type(exc).__name__})"
+    finally:
+        if probe is not store:
+            with contextlib.suppress(Exception):  # a probe that never connected
+                await probe.close()
     return ", ".join(f"{k}={v}" for k, v in got.items())
 
 

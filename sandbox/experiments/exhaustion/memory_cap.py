@@ -38,7 +38,8 @@ async def memory_cap(ctx: RunContext, store: str, policy: str = "noeviction", he
     part = role_part(ctx, "memory_cap", "store", "memory_cap", store)
     # The cap is set through the stack's own administrative login: the run's may not change server settings.
     admin = privileged(ctx.stack, store, endpoint(ctx.settings, store).url,
-                       f"memory_cap changes the memory cap and may evict keys ({part.needs})")
+                       f"memory_cap changes the memory cap and may evict keys "
+                       f"({getattr(part, 'needs', 'a server setting')})")
     note, restore = await part.cap(admin, ctx.stores[store].store.namespace, policy, parse_bytes(headroom), headroom)
     ctx.cleanups.append(restore)
     ctx.notes.append(f"memory_cap {store}: {note}")

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sandbox.config import TlsFiles
 from sandbox.errors import UsageError
+from sandbox.secure import TlsFiles
 from sandbox.stores.launch import LaunchContext, NativeLauncher, run
 from sandbox.stores.postgres.roles import ADMIN, apply_roles
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.config import TlsForms, query_value, with_query
+from sandbox.secure import TlsForms, query_value, with_query
 from sandbox.stores.tls import CA_ONLY, NOT_VERIFIED, OFF, OPPORTUNISTIC, VERIFIED
 
 

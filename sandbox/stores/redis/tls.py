@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from sandbox.config import TlsForms, query_value, with_query
+from sandbox.secure import TlsForms, query_value, with_query
 from sandbox.stores.tls import CA_ONLY, NOT_VERIFIED, OFF, VERIFIED
 
 
