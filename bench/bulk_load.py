@@ -1,10 +1,11 @@
-"""(c) Bulk loads of the same N orders in batches: write_batch through TimedStore, write_batch in a bare
-loop, and the store's own loader doing the same per-batch work:
-- PostgreSQL: psql, each batch in its own transaction (BEGIN; \\copy orders; \\copy items; COMMIT);
-- Redis: redis-cli --pipe with the adapter's EVALSHA per order, each batch in MULTI/EXEC as write_batch sends it;
+"""(c) Bulk loads of the same N orders (the orders model's root instances) in batches, through each store's
+model store: write_batch through TimedStore, write_batch in a bare loop, and the store's own loader doing the
+same per-batch work:
+- PostgreSQL: psql, each batch in its own transaction (BEGIN; \\copy orders; \\copy order_items; COMMIT);
+- Redis: redis-cli --pipe with the model store's EVALSHA per order, each batch in MULTI/EXEC as write_batch sends it;
 - Elasticsearch: curl, one _bulk request per batch; InfluxDB: curl, one line-protocol write per batch;
 - MongoDB: no native loader on this machine (mongoimport is not packaged): sandbox and bare only.
-Native inputs are built from the adapters' own rendering before the clock; the loader's start-up (the
+Native inputs are built from the model stores' own rendering before the clock; the loader's start-up (the
 same tool run on an empty input, measured right before) is subtracted from its time.
 """
 
@@ -18,34 +19,32 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench import natives
-from bench.common import Row, bare_rate, close_store, open_store, run_id, run_tool, sandbox_rate, tool
+from bench.common import Row, bare_rate, close_store, held, open_store, run_id, run_tool, sandbox_rate, tool
 from bench.repeats import SideResult, alternate
 from sandbox.measure.load import LoadPlan
 from sandbox.measure.timing import TimedStore
-from sandbox.stores.base import Store
-from sandbox.workload.generator import Workload
-from sandbox.workload.model import Order
+from sandbox.workload.dataset import Dataset, Instance
 
 STORES = ("postgres", "redis", "elastic", "influx", "mongo")
 # What cProfile of the bare loop found (3,000 orders; docs/measurement.md, "Benchmarks").
 WHY_LIBRARY = {
     "postgres": "the client is busy only ~8% of the wall (~18 us/order); asyncpg's copy_records_to_table runs "
                 "its own statements per call (two COPYs per batch) and BEGIN/COMMIT are round trips of their own.",
-    "redis": "redis-py packs ~36 arguments per order's EVALSHA in Python (pack_command + encode: ~60% of the "
+    "redis": "redis-py packs ~20 arguments per order's EVALSHA in Python (pack_command + encode: most of the "
              "client's time under cProfile); redis-cli --pipe streams bytes built before its clock.",
-    "influx": "the adapter builds line protocol in Python (~8 us of CPU per order, ~30% of the wall); curl "
-              "posts bytes built before its clock.",
+    "influx": "the model store builds line protocol in Python (~6 us of CPU per order); curl posts bytes built "
+              "before its clock.",
 }
 HOW = {"postgres": "psql \\copy, a transaction per batch",
        "redis": "redis-cli --pipe, the same EVALSHA per order, MULTI/EXEC per batch",
        "elastic": "curl _bulk per batch", "influx": "curl line protocol per batch"}
 
 
-async def bench(settings: Any, workload: Workload, n: int, batch: int, stores: tuple[str, ...] = STORES) -> list[Row]:
+async def bench(settings: Any, data: Dataset, n: int, batch: int, stores: tuple[str, ...] = STORES) -> list[Row]:
     unknown = set(stores) - set(STORES)
     if unknown:
         raise SystemExit(f"--bulk-stores: unknown {', '.join(sorted(unknown))}; choose from {', '.join(STORES)}")
-    orders = list(workload.orders(0, n))
+    orders = list(data.roots(0, n))
     batches = [orders[i:i + batch] for i in range(0, n, batch)]
     rows = []
     for name in stores:
@@ -55,7 +54,7 @@ async def bench(settings: Any, workload: Workload, n: int, batch: int, stores: t
         def side(how: str, name: str = name) -> Callable[[], Awaitable[SideResult]]:
             async def run() -> SideResult:
                 nonlocal server
-                store, server = await open_store(name, settings, run_id(how[0]), 2, workload.catalog)
+                store, server = await open_store(name, settings, run_id(how[0]), 2, data)
                 try:
                     rate: SideResult
                     if how == "sandbox":
@@ -65,9 +64,8 @@ async def bench(settings: Any, workload: Workload, n: int, batch: int, stores: t
                     else:
                         with tempfile.TemporaryDirectory() as tmp:
                             rate = n / native_load(name, Path(tmp), store, orders, batch, settings)
-                    held = sum(t.count for t in (await store.aggregates()).values())
-                    if held != n:
-                        raise SystemExit(f"bulk {name} {how}: {store.namespace} holds {held} orders, expected {n}")
+                    if (got := await held(store)) != n:
+                        raise SystemExit(f"bulk {name} {how}: {store.namespace} holds {got} orders, expected {n}")
                     return rate
                 finally:
                     await close_store(store)
@@ -84,7 +82,7 @@ async def bench(settings: Any, workload: Workload, n: int, batch: int, stores: t
     return rows
 
 
-def native_load(name: str, tmp: Path, store: Store, orders: list[Order], batch: int, settings: Any) -> float:
+def native_load(name: str, tmp: Path, store: Any, orders: list[Instance], batch: int, settings: Any) -> float:
     """Build the loader's input (not timed), then time the loader minus its start-up on an empty input."""
     if name == "postgres":
         url = urlsplit(settings.postgres_url)

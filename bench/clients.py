@@ -29,13 +29,12 @@ from elastic_transport import HttpxAsyncHttpNode
 from elasticsearch import AsyncElasticsearch
 from pymongo import AsyncMongoClient
 
-from bench.common import close_store, open_store, run_id
+from bench.common import close_store, held, open_store, run_id
 from bench.repeats import REPEATS, Samples, alternate
 from sandbox.errors import SandboxError
 from sandbox.measure.load import closed_loop
-from sandbox.stores.elastic.adapter import ElasticStore, PlainJsonNode, plain_json
-from sandbox.stores.mongo.adapter import MongoStore
-from sandbox.workload.generator import Workload
+from sandbox.stores.elastic.client import PlainJsonNode, plain_json
+from sandbox.workload.dataset import Dataset
 
 CONCURRENCY = 8  # order writes in flight; a bulk load has one batch in flight, as bench (c) does
 BATCH = 1000
@@ -69,22 +68,22 @@ def with_pool(url: str, size: int) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-async def mongo_client(client: str, url: str, namespace: str, bulk: bool) -> tuple[Send, Close]:
-    """The adapter's write (insert_one) or bulk load (insert_many, unordered) on the orders collection."""
+async def mongo_client(client: str, url: str, namespace: str, bulk: bool, name: str = "orders") -> tuple[Send, Close]:
+    """The model store's write (insert_one) or bulk load (insert_many, unordered) on the orders collection."""
     url = with_pool(url, CONCURRENCY)
     if client == "mongojet":
         import mongojet  # imported here: the bench is the only user
         jet = await mongojet.create_client(url, tz_aware=True)
-        collection: Any = jet.get_database(namespace).get_collection("orders")
+        collection: Any = jet.get_database(namespace).get_collection(name)
         close: Close = jet.close
     elif client == "motor":
         from motor.motor_asyncio import AsyncIOMotorClient
         motor: Any = AsyncIOMotorClient(url, tz_aware=True)
-        collection = motor[namespace]["orders"]
+        collection = motor[namespace][name]
         close = _closer(motor.close)  # Motor's close() is synchronous
     else:
         py: AsyncMongoClient = AsyncMongoClient(url, tz_aware=True)
-        collection, close = py[namespace]["orders"], py.close
+        collection, close = py[namespace][name], py.close
     await asyncio.gather(*(collection.find_one({"_id": ""}) for _ in range(CONCURRENCY)))  # connections open
     if bulk:
         return (lambda docs: collection.insert_many(docs, ordered=False)), close
@@ -97,8 +96,8 @@ def _closer(close: Callable[[], object]) -> Close:
     return run
 
 
-async def elastic_client(client: str, store: ElasticStore, bulk: bool) -> tuple[Send, Close]:
-    """The adapter's write (index, refresh=false) or bulk load (one _bulk request per batch)."""
+async def elastic_client(client: str, store: Any, bulk: bool) -> tuple[Send, Close]:
+    """The model store's write (create, refresh=false) or bulk load (one _bulk request per batch)."""
     plain = store.endpoint.settings.get("plain_json", True)
     node_class: Any = ((PlainJsonHttpxNode if plain else "httpxasync") if client == "httpx"
                       else (PlainJsonNode if plain else "aiohttp"))
@@ -113,58 +112,63 @@ async def elastic_client(client: str, store: ElasticStore, bulk: bool) -> tuple[
 
     if bulk:
         return load, es.close
-    return (lambda doc: es.index(index=store.index, id=doc[0], document=doc[1], refresh="false")), es.close
+    index = store.design.index(store.model.root)
+    return (lambda doc: es.create(index=index, id=doc[0], document=doc[1], refresh="false")), es.close
 
 
 def work(store_name: str, store: Any, orders: Sequence[Any], bulk: bool) -> list[Any]:
-    """Everything the clients send, built before the clock: documents, or one batch's documents / operations."""
+    """Everything the clients send, built before the clock from the model store's codec: documents, or one
+    batch's documents / operations."""
+    root = store.model.root
+    codec, key = store.codecs[root], store.model.root_entity.key
     if store_name == "mongo":
-        docs = [MongoStore.document(o) for o in orders]
+        docs = [codec.encode(o) for o in orders]
         return [docs[i:i + BATCH] for i in range(0, len(docs), BATCH)] if bulk else docs
     if not bulk:
-        return [(o.id, ElasticStore.document(o)) for o in orders]
+        return [(str(o[key]), codec.encode(o)) for o in orders]
+    index = store.design.index(root)
     batches = []
     for i in range(0, len(orders), BATCH):
         ops: list[dict[str, Any]] = []
         for o in orders[i:i + BATCH]:
-            ops += [{"index": {"_index": store.index, "_id": o.id}}, ElasticStore.document(o)]
+            ops += [{"create": {"_index": index, "_id": str(o[key])}}, codec.encode(o)]
         batches.append(ops)
     return batches
 
 
-async def bench(settings: Any, workload: Workload, n_write: int, n_bulk: int, repeats: int = REPEATS) -> str:
+async def bench(settings: Any, data: Dataset, n_write: int, n_bulk: int, repeats: int = REPEATS) -> str:
     """The section `make bench` prints: per store, work and client, orders/s and client CPU per order."""
     results: dict[tuple[str, str, str], Measured] = {}
     servers: dict[str, str] = {}
     for store_name, clients in CLIENTS.items():
         for kind, n in (("write", n_write), ("bulk", n_bulk)):
-            orders = list(workload.orders(0, n))
+            orders = list(data.roots(0, n))
             bulk = kind == "bulk"
-            sides = {c: _side(settings, workload, store_name, c, orders, bulk, servers,
+            sides = {c: _side(settings, data, store_name, c, orders, bulk, servers,
                               results.setdefault((store_name, kind, c), Measured())) for c in clients}
             await alternate(sides, repeats)
     return section(results, servers, n_write, n_bulk)
 
 
-def _side(settings: Any, workload: Workload, store_name: str, client: str, orders: list[Any], bulk: bool,
+def _side(settings: Any, data: Dataset, store_name: str, client: str, orders: list[Any], bulk: bool,
           servers: dict[str, str], into: Measured) -> Callable[[], Awaitable[float]]:
     async def run() -> float:
-        store, servers[store_name] = await open_store(store_name, settings, run_id(client[0]), 1, workload.catalog)
+        store, servers[store_name] = await open_store(store_name, settings, run_id(client[0]), 1, data)
         try:
             items = work(store_name, store, orders, bulk)
             if store_name == "mongo":
-                send, close = await mongo_client(client, store.endpoint.url, store.namespace, bulk)
+                send, close = await mongo_client(client, store.endpoint.url, store.namespace, bulk,
+                                                 store.design.collections[store.model.root].name)
             else:
-                send, close = await elastic_client(client, store, bulk)  # type: ignore[arg-type]
+                send, close = await elastic_client(client, store, bulk)
             try:
                 cpu = time.process_time()
                 seconds = await closed_loop(items, send, 1 if bulk else CONCURRENCY)
                 cpu = time.process_time() - cpu
             finally:
                 await close()
-            held = sum(t.count for t in (await store.aggregates()).values())
-            if held != len(orders):
-                raise SystemExit(f"(g) {store_name} {client}: {store.namespace} holds {held}, expected {len(orders)}")
+            if (got := await held(store)) != len(orders):
+                raise SystemExit(f"(g) {store_name} {client}: {store.namespace} holds {got}, expected {len(orders)}")
             into.rate.values.append(len(orders) / seconds)
             into.cpu_us.values.append(cpu / len(orders) * 1e6)
             return len(orders) / seconds
@@ -212,5 +216,5 @@ def section(results: dict[tuple[str, str, str], Measured], servers: dict[str, st
     verdict = "; ".join(verdicts) if verdicts else (
         f"no candidate beat the current client clearly (every repeat faster and the median by "
         f"{WIN_MARGIN - 1:.0%})")
-    return "\n".join(lines) + f"\n\nIn this run: {verdict} (the adapters keep PyMongo async and aiohttp: " \
+    return "\n".join(lines) + f"\n\nIn this run: {verdict} (the model stores keep PyMongo async and aiohttp: " \
         "docs/measurement.md says why).\n"

@@ -22,12 +22,20 @@ from typing import Any
 from bench.repeats import Samples, ratio
 from sandbox.measure.load import LoadPlan, closed_loop, drive
 from sandbox.measure.timing import TimedStore
-from sandbox.stores import make_store
-from sandbox.stores.base import Store
+from sandbox.stores import make_model_store
 from sandbox.stores.connect import prepare_all
 from sandbox.stores.registry import registry_of
+from sandbox.workload import model_file
+from sandbox.workload.dataset import Dataset, Sizes
+from sandbox.workload.params import Params
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
+ORDERS = model_file.load(Path(__file__).resolve().parent.parent / "models" / "orders.toml")
+
+
+def orders_data(seed: int, count: int = 10**9) -> Dataset:
+    """The orders model's data for a seed (root instances made on demand)."""
+    return Dataset(ORDERS, seed, Sizes(count))
 
 
 @dataclass
@@ -114,17 +122,24 @@ async def bare_rate(work: list[Any], fn: Callable[[Any], Awaitable[object]], con
     return units / seconds, cpu / units * 1e6
 
 
-async def open_store(name: str, settings: Any, namespace: str, connections: int, catalog: Any,
-                     make: Callable[[], Store] | None = None) -> tuple[Store, str]:
-    """A connected, prepared adapter in a fresh namespace (its pool open before any clock starts), and the
-    server that answered."""
-    store = make() if make is not None else make_store(settings, name, namespace, connections)
+async def open_store(name: str, settings: Any, namespace: str, connections: int, data: Dataset,
+                     make: Callable[[], Any] | None = None) -> tuple[Any, str]:
+    """A connected model store of the data's model, prepared in a fresh namespace (its pool open before any clock
+    starts, the reference data loaded), and the server that answered."""
+    store = make() if make is not None else make_model_store(settings, name, namespace, data.model, connections)
     server = str(await store.connect())
-    await prepare_all([store], catalog, namespace.removeprefix("sbx_"), registry_of(settings), [])
+    await prepare_all([store], data, namespace.removeprefix("sbx_"), registry_of(settings), [])
     return store, server
 
 
-async def close_store(store: Store) -> None:
+async def held(store: Any) -> int:
+    """Root instances a model store holds, by its own count (the orders model's revenue_by_status answer)."""
+    answer = store.answer(store.model.patterns["revenue_by_status"])
+    assert callable(answer), answer
+    return sum(row.count for row in await answer(Params()))
+
+
+async def close_store(store: Any) -> None:
     try:
         await store.teardown()
     finally:

@@ -14,9 +14,12 @@ import json
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from bench.common import Row
 from bench.repeats import Samples, SideResult, alternate
+
+MODEL = Path(__file__).resolve().parent.parent / "models" / "orders.toml"
 
 CHILD = """
 import json, sys, time
@@ -25,17 +28,21 @@ from sandbox.config import Endpoint
 from sandbox.measure.calibrate import measure_generation, measure_harness
 from sandbox.measure.load import LoadPlan, closed_loop
 from sandbox.scenario.runner import run_loop
-from sandbox.stores.noop.adapter import NoopStore
-from sandbox.workload.generator import Workload, WorkloadSpec
-ops, mode = int(sys.argv[1]), sys.argv[2]
+from sandbox.stores.noop.model_store import NoopModelStore
+from pathlib import Path
+from sandbox.workload import model_file
+from sandbox.workload.dataset import Dataset, Sizes
+ops, mode, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+model = model_file.load(Path(path))
 if mode == "bare":
-    store, order = NoopStore(Endpoint("noop", "noop://"), "bench"), Workload(WorkloadSpec(1, 1)).order(0)
+    store = NoopModelStore(Endpoint("noop", "noop://"), "bench", model, {})
+    order = Dataset(model, 1, Sizes(1)).root(0)
     cpu = time.process_time()
     seconds = run_loop(closed_loop(repeat(order, ops), store.write, 8))
     rate, cpu_us = ops / seconds, (time.process_time() - cpu) / ops * 1e6
 else:
-    done = measure_generation(ops) if mode == "generation" else run_loop(
-        measure_harness(ops, LoadPlan(8), generate=mode == "generate"))
+    done = measure_generation(model, ops) if mode == "generation" else run_loop(
+        measure_harness(model, ops, LoadPlan(8), generate=mode == "generate"))
     rate, cpu_us = done.ops_per_s, done.cpu * done.seconds / done.ops * 1e6
 # VmHWM (peak RSS of this process image): ru_maxrss would carry the parent's peak over fork + exec.
 hwm_kb = next(int(ln.split()[1]) for ln in open("/proc/self/status") if ln.startswith("VmHWM:"))
@@ -45,7 +52,8 @@ print(json.dumps({"ops_s": rate, "cpu_us": cpu_us, "rss_mb": hwm_kb / 1024}))
 
 def child(ops: int, mode: str) -> dict[str, float]:
     """One run in its own process (mode: harness, bare, generate, generation): ops/s and peak RSS (MB)."""
-    done = subprocess.run([sys.executable, "-c", CHILD, str(ops), mode], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", CHILD, str(ops), mode, str(MODEL)], capture_output=True, text=True,
+                          check=True)
     return json.loads(done.stdout)
 
 
@@ -65,11 +73,12 @@ async def bench(ops: int, orders: int) -> tuple[list[Row], Samples]:
     generation = await alternate({"sandbox": side(orders, "generate"), "bare": side(orders, "generation")})
     return [
         Row(f"(d) no-op harness, {ops:,} ops of one reused order, 8 concurrent, 3 times recorded vs the same "
-            "adapter calls in a bare loop", "none (no-op adapter)", "ops/s", harness["sandbox"], harness["bare"],
+            "no-op model store calls in a bare loop", "none (no-op model store)", "ops/s", harness["sandbox"],
+            harness["bare"],
             harness_target=None, rate_target=250_000,
             note="no native tool; target: the harness's own rate; the bare loop does no store work, so "
                  "sandbox/bare is the harness's whole cost"),
-        Row(f"(d) no-op harness + order generation, {orders:,} orders vs generating them alone",
-            "none (no-op adapter)", "orders/s", generation["sandbox"], generation["bare"], harness_target=None,
+        Row(f"(d) no-op harness + order generation (the orders model), {orders:,} orders vs generating them alone",
+            "none (no-op model store)", "orders/s", generation["sandbox"], generation["bare"], harness_target=None,
             note="one process; the generator's 5x goal is not reachable with the same bytes: docs/measurement.md"),
     ], rss

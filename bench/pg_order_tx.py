@@ -1,10 +1,11 @@
 """(b) PostgreSQL order + items, one statement per order (one round trip: a prepared statement, no
-separate BEGIN/COMMIT), 8 concurrent, the same N orders on every side:
-- sandbox: PostgresStore.write through TimedStore and the driver;
-- bare: PostgresStore.write in a plain loop of 8 tasks (asyncpg, the same pool size);
+separate BEGIN/COMMIT), 8 concurrent, the same N orders on every side, through the PostgreSQL model store
+(the orders model's normalized design):
+- sandbox: its write through TimedStore and the driver;
+- bare: its write in a plain loop of 8 tasks (asyncpg, the same pool size);
 - native: pgbench -c 8 -M prepared running the same statement, order by order from a staging table
   filled with the same orders' parameters before the clock starts (client c takes orders c, c+8, ...).
-Every side writes into a fresh schema with the catalog loaded; pgbench's tps excludes its connection time.
+Every side writes into a fresh schema with the reference data loaded; pgbench's tps excludes its connection time.
 """
 
 from __future__ import annotations
@@ -16,25 +17,24 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench import natives
-from bench.common import Row, bare_rate, close_store, open_store, run_id, run_tool, sandbox_rate, tool
+from bench.common import Row, bare_rate, close_store, held, open_store, run_id, run_tool, sandbox_rate, tool
 from bench.repeats import SideResult, alternate
 from sandbox.measure.load import LoadPlan
 from sandbox.measure.timing import TimedStore
-from sandbox.stores.postgres.adapter import PostgresStore
-from sandbox.workload.generator import Workload
+from sandbox.workload.dataset import Dataset
 
 CLIENTS = 8
 
 
-async def bench(settings: Any, workload: Workload, n: int) -> Row:
+async def bench(settings: Any, data: Dataset, n: int) -> Row:
     n -= n % CLIENTS  # every pgbench client runs the same number of transactions
-    orders = list(workload.orders(0, n))
+    orders = list(data.roots(0, n))
     server = ""
 
     def side(how: str) -> Callable[[], Awaitable[SideResult]]:
         async def run() -> SideResult:
             nonlocal server
-            store, server = await open_store("postgres", settings, run_id(how[0]), CLIENTS, workload.catalog)
+            store, server = await open_store("postgres", settings, run_id(how[0]), CLIENTS, data)
             try:
                 rate: SideResult
                 if how == "sandbox":
@@ -43,9 +43,8 @@ async def bench(settings: Any, workload: Workload, n: int) -> Row:
                     rate = await bare_rate(orders, store.write, CLIENTS)
                 else:
                     rate = await _pgbench(settings, store, orders)
-                held = sum(t.count for t in (await store.aggregates()).values())
-                if held != n:
-                    raise SystemExit(f"(b) {how}: {store.namespace} holds {held} orders, expected {n}")
+                if (got := await held(store)) != n:
+                    raise SystemExit(f"(b) {how}: {store.namespace} holds {got} orders, expected {n}")
                 return rate
             finally:
                 await close_store(store)
@@ -61,16 +60,16 @@ async def bench(settings: Any, workload: Workload, n: int) -> Row:
 
 async def _pgbench(settings: Any, store: Any, orders: list[Any]) -> float:
     """Stage the orders' statement parameters (not timed), then pgbench writes them: its tps."""
-    assert isinstance(store, PostgresStore)
     schema = store.namespace
+    ddl, statement, _ = await natives.staging(store)
     async with store.pool.acquire() as conn:
-        await conn.execute(natives.staging_ddl(schema))
+        await conn.execute(ddl)
         await conn.copy_records_to_table("bench_input", schema_name=schema,
-                                         records=[(i, *store.insert_args(o)) for i, o in enumerate(orders)])
+                                         records=[(i, *store.rows.insert_args(o)) for i, o in enumerate(orders)])
     url = urlsplit(settings.postgres_url)
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "insert_order.sql"
-        script.write_text(natives.pgbench_script(schema, CLIENTS))
+        script.write_text(natives.pgbench_script(statement, CLIENTS))
         _, out = run_tool([tool("pgbench"), "-n", "-c", str(CLIENTS), "-j", "2", "-t", str(len(orders) // CLIENTS),
                            "-M", "prepared", "-D", "n=0", "-f", str(script), "-h", url.hostname or "127.0.0.1",
                            "-p", str(url.port), "-U", url.username or "sandbox", (url.path or "/sandbox").lstrip("/")],

@@ -15,20 +15,19 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 
-from bench.common import bare_rate, close_store, open_store, run_id, sandbox_rate
+from bench.common import bare_rate, close_store, open_store, orders_data, run_id, sandbox_rate
 from bench.redis_set import CONCURRENCY, KEYSPACE
 from sandbox.config import Workspace
 from sandbox.measure.load import LoadPlan, drive
 from sandbox.measure.timing import TimedCalls, TimedStore
 from sandbox.scenario.runner import run_loop
-from sandbox.stores.base import Store
+from sandbox.stores.contract import ModelStore
 from sandbox.stores.registry import StoreRegistry
-from sandbox.workload.generator import Workload, WorkloadSpec
 
 Layer = Callable[[list[str]], Awaitable[tuple[float, float]]]
 
 
-def layers(set_: Callable[[str], Awaitable[object]], store: Store, flush_us: list[float]) -> dict[str, Layer]:
+def layers(set_: Callable[[str], Awaitable[object]], store: ModelStore, flush_us: list[float]) -> dict[str, Layer]:
     """The layers in order; the TimedCalls layer appends the CPU µs per SET its final flush took to flush_us."""
     now = time.perf_counter_ns
 
@@ -80,8 +79,8 @@ def layers(set_: Callable[[str], Awaitable[object]], store: Store, flush_us: lis
 async def measure(ops: int, repeats: int) -> str:
     settings = StoreRegistry.load(os.environ).settings("native", Workspace.from_env(dict(os.environ)))
     ns = run_id("l")
-    store, server = await open_store("redis", settings, ns, CONCURRENCY, Workload(WorkloadSpec(1, 10**9)).catalog)
-    client_set = store.client.set  # type: ignore[attr-defined]
+    store, server = await open_store("redis", settings, ns, CONCURRENCY, orders_data(1))
+    client_set = store.client.set
     flush_us: list[float] = []
     sides = layers(lambda k: client_set(k, "xxx"), store, flush_us)
     rates: dict[str, list[float]] = {name: [] for name in sides}

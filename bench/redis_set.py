@@ -1,5 +1,6 @@
-"""(a) Redis SET of a 3-byte value at concurrency 50, per client library (redis-py, valkey-glide):
-through TimedStore, in a bare loop on the same client, and redis-benchmark -c 50 on the same key space.
+"""(a) Redis SET of a 3-byte value at concurrency 50, per client library of the Redis model store (redis-py,
+valkey-glide: `-o redis.client`): through TimedStore, in a bare loop on the same client, and redis-benchmark
+-c 50 on the same key space.
 
 Every side and repeat gets a fresh key prefix and an open client before its clock starts; the keys
 are built beforehand. redis-benchmark's own requests/s excludes its start-up.
@@ -15,9 +16,8 @@ from bench.common import Row, bare_rate, close_store, open_store, run_id, run_to
 from bench.repeats import Samples, SideResult, alternate
 from sandbox.measure.load import LoadPlan
 from sandbox.measure.timing import TimedStore
-from sandbox.stores import make_store
-from sandbox.stores.base import Store
-from sandbox.workload.generator import Workload
+from sandbox.stores import make_model_store
+from sandbox.workload.dataset import Dataset
 
 CONCURRENCY = 50
 WHY_HARNESS = ("apart the harness costs ~1.2 us of CPU per call (no-op row); around redis-py's ~35 us SET it costs "
@@ -30,22 +30,24 @@ WHY_LIBRARY = ("redis-py spends ~33 us of CPU per SET in this process (cProfile,
 KEYSPACE = 100_000  # redis-benchmark -r
 
 
-def _maker(settings: Any, client: str, namespace: str) -> Callable[[], Store]:
-    """The registry's redis adapter through the client library named, as `-o redis.client=<client>` chooses it."""
-    return lambda: make_store(settings, "redis", namespace, CONCURRENCY, {"redis.client": client})
+def _maker(settings: Any, client: str, namespace: str, data: Dataset) -> Callable[[], Any]:
+    """The Redis model store through the client library named, as `-o redis.client=<client>` chooses it."""
+    return lambda: make_model_store(settings, "redis", namespace, data.model, CONCURRENCY,
+                                    chosen={"redis.client": client})
 
 
-async def bench(settings: Any, workload: Workload, n: int) -> list[Row]:
+async def bench(settings: Any, data: Dataset, n: int) -> list[Row]:
     servers: dict[str, str] = {}
 
     def side(client: str, how: str) -> Callable[[], Awaitable[SideResult]]:
         async def run() -> SideResult:
             ns = run_id(how[0])
-            store, servers[client] = await open_store("redis", settings, ns, CONCURRENCY, workload.catalog,
-                                                      _maker(settings, client, ns))
+            store, servers[client] = await open_store("redis", settings, ns, CONCURRENCY, data,
+                                                      _maker(settings, client, ns, data))
             try:
                 keys = [f"{ns}:s:{i % KEYSPACE:012d}" for i in range(n)]
-                client_set = store.client.set  # type: ignore[attr-defined]
+                raw = getattr(store.client, "raw", store.client)  # glide: its own client under the facade
+                client_set = raw.set
                 if how == "sandbox":
                     return await sandbox_rate(TimedStore(store), keys, lambda k: client_set(k, "xxx"),
                                               LoadPlan(CONCURRENCY))
@@ -57,7 +59,7 @@ async def bench(settings: Any, workload: Workload, n: int) -> list[Row]:
     async def native() -> float:
         url = urlsplit(settings.redis_url)
         ns = run_id("n")
-        store, _ = await open_store("redis", settings, ns, 1, workload.catalog)
+        store, _ = await open_store("redis", settings, ns, 1, data)
         try:
             _, out = run_tool([tool("redis-benchmark"), "-h", url.hostname or "127.0.0.1", "-p", str(url.port),
                                "-a", url.password or "", "-c", str(CONCURRENCY), "-n", str(n), "-r", str(KEYSPACE),

@@ -7,9 +7,11 @@ the measurements, never tests. Run with the native stack up (`make bench` brings
 SANDBOX_PORT_OFFSET. One module per benchmark: redis_set.py (a), pg_order_tx.py (b), bulk_load.py (c),
 noop.py and memory.py (d), workers.py (e), soak.py (f: a 10-minute run at a fixed rate, the client's
 RSS and open-fd slope; 60 s with --quick), clients.py (g: MongoDB and Elasticsearch client libraries),
-isolation_checker.py (h: the isolation checker, no server).
+isolation_checker.py (h: the isolation checker, no server). Row (i), the model engine against the hand-written
+order path, went with that path (its last numbers: docs/measurement.md).
 
-    python -m bench.run [--quick] [--only redis,postgres,bulk,noop,workers,soak,clients,isolation] [--soak-s 600]
+    python -m bench.run [--quick] [--only redis,postgres,bulk,noop,run-memory,workers,soak,clients,isolation]
+                        [--soak-s 600]
                         [--bulk-orders N] [--bulk-stores postgres,redis,elastic,influx,mongo]
 """
 
@@ -21,15 +23,27 @@ import sys
 import time
 from pathlib import Path
 
-from bench import bulk_load, clients, isolation_checker, memory, noop, pg_order_tx, redis_set, soak, why, workers
-from bench.common import Row
+from bench import (
+    bulk_load,
+    clients,
+    isolation_checker,
+    memory,
+    noop,
+    pg_order_tx,
+    redis_set,
+    soak,
+    why,
+    workers,
+)
+from bench.common import Row, orders_data
 from bench.repeats import REPEATS, Samples, ratio
 from sandbox.config import Workspace
 from sandbox.scenario.runner import run_loop
 from sandbox.stores.registry import StoreRegistry
-from sandbox.workload.generator import Workload, WorkloadSpec
+from sandbox.workload import model_file
 
 OUT = Path(__file__).resolve().parent / "out"
+ORDERS_MODEL = model_file.load(Path(__file__).resolve().parent.parent / "models" / "orders.toml")
 WORKER_STORES = ("postgres", "redis", "influx")
 
 
@@ -75,15 +89,15 @@ def workers_table(results: dict[str, dict[str, Samples]], servers: dict[str, str
 
 
 async def against_stores(args: argparse.Namespace, settings: object) -> list[Row]:
-    workload = Workload(WorkloadSpec(args.seed, 10**9))
+    data = orders_data(args.seed)
     rows: list[Row] = []
     only = set(args.only.split(","))
     if "redis" in only:
-        rows += await redis_set.bench(settings, workload, args.redis_ops)
+        rows += await redis_set.bench(settings, data, args.redis_ops)
     if "postgres" in only:
-        rows.append(await pg_order_tx.bench(settings, workload, args.pg_orders))
+        rows.append(await pg_order_tx.bench(settings, data, args.pg_orders))
     if "bulk" in only:
-        rows += await bulk_load.bench(settings, workload, args.bulk_orders, 1000, tuple(args.bulk_stores.split(",")))
+        rows += await bulk_load.bench(settings, data, args.bulk_orders, 1000, tuple(args.bulk_stores.split(",")))
     return rows
 
 
@@ -98,7 +112,7 @@ async def with_workers(args: argparse.Namespace, settings: object) -> tuple[dict
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run, noisier ratios)")
-    parser.add_argument("--only", default="redis,postgres,bulk,noop,workers,soak,clients,isolation")
+    parser.add_argument("--only", default="redis,postgres,bulk,noop,run-memory,workers,soak,clients,isolation")
     parser.add_argument("--soak-s", type=float, default=None, help="soak length in seconds (600; 60 with --quick)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--bulk-orders", type=int, default=None,
@@ -117,14 +131,16 @@ def main() -> None:
         noop_rows, rss = run_loop(noop.bench(args.noop_ops, args.gen_orders))
         rows += noop_rows
         sections.append(memory.line(args.gen_orders, 10_000, rss))
+    if "run-memory" in args.only:  # (d) issue 30: write + compare at 10x the entities
+        sections.append(memory.run_line(*((20_000, 200_000) if args.quick else (100_000, 1_000_000))))
     if "isolation" in args.only:  # (h) no server: bench/isolation_checker.py
         rows += run_loop(isolation_checker.bench(20_000 if args.quick else 100_000))
     if "redis" in args.only:
         sections.append(f"Redis client: {redis_set.best_client([r for r in rows if r.bench.startswith('(a)')])} "
                         "had the faster bare loop in this run (the sandbox's default stays redis-py).")
     if "clients" in args.only:
-        sections.append(run_loop(clients.bench(settings, Workload(WorkloadSpec(args.seed, 10**9)),
-                                               args.client_writes, args.bulk_orders)))
+        sections.append(run_loop(clients.bench(settings, orders_data(args.seed), args.client_writes,
+                                               args.bulk_orders)))
     if "workers" in args.only:
         sections.append(workers_table(*run_loop(with_workers(args, settings)), args.worker_orders))
     if "soak" in args.only:

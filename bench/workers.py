@@ -19,10 +19,13 @@ from typing import Any
 
 from bench.repeats import Samples, alternate
 from sandbox.measure.workers.merge import merge
-from sandbox.stores import make_store
+from sandbox.stores import make_model_store
 from sandbox.stores.connect import prepare_all
 from sandbox.stores.registry import registry_of
-from sandbox.workload.generator import Workload, WorkloadSpec
+from sandbox.workload import model_file
+from sandbox.workload.dataset import Dataset, Sizes
+
+MODEL = Path(__file__).resolve().parent.parent / "models" / "orders.toml"
 
 START_MARGIN_S = 6.0  # imports and connects of every worker fit in this on a busy 2-core machine
 
@@ -30,15 +33,17 @@ START_MARGIN_S = 6.0  # imports and connects of every worker fit in this on a bu
 async def _one(settings: Any, store_name: str, seed: int, orders: int, workers: int, concurrency: int,
                servers: dict[str, str]) -> float:
     namespace = f"sbx_bench_w{os.getpid()}_{int(time.time() * 1000) % 10**9}"
-    store = make_store(settings, store_name, namespace, 2)
+    model = model_file.load(MODEL)
+    store = make_model_store(settings, store_name, namespace, model, 2)
     await store.connect()
     try:
-        await prepare_all([store], Workload(WorkloadSpec(seed, orders)).catalog, namespace.removeprefix("sbx_"),
+        await prepare_all([store], Dataset(model, seed, Sizes(orders)), namespace.removeprefix("sbx_"),
                           registry_of(settings), [])
         with tempfile.TemporaryDirectory() as tmp:
             spec = Path(tmp) / "run.toml"
             spec.write_text(f'seed = {seed}\norders = {orders}\nworkers = {workers}\nnamespace = "{namespace}"\n'
-                            f'stores = ["{store_name}"]\nout = "{tmp}/out"\nconcurrency = {concurrency}\n')
+                            f'stores = ["{store_name}"]\nout = "{tmp}/out"\nconcurrency = {concurrency}\n'
+                            f'model = "{MODEL}"\n')
             env = {**os.environ, "SANDBOX_WORKER_START_AT": str(time.time() + START_MARGIN_S)}
             procs = [subprocess.Popen([sys.executable, "-m", "sandbox", "worker", "--spec", str(spec),
                                        "--backend", "native"], env={**env, "SANDBOX_WORKER_INDEX": str(i)},

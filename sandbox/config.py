@@ -259,7 +259,7 @@ def parse_stores(text: str, known: Iterable[str]) -> list[str]:
     """`postgres,mongo` -> ['postgres', 'mongo'], rejecting names no store kind has."""
     known = tuple(known)
     names = [s.strip() for s in text.split(",") if s.strip()]
-    unknown = [n for n in names if n not in known]
+    unknown = [n for n in names if n.partition(":")[0] not in known]
     if unknown or not names:
         raise UsageError(f"unknown store {', '.join(unknown) or '(none)'}: choose from {','.join(known)}")
     return list(dict.fromkeys(names))

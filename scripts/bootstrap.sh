@@ -32,6 +32,9 @@ if ! docker_engine; then
   ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || missing+=(postgresql postgresql-contrib)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v influxd >/dev/null || missing+=(influxdb)
+  # The partition scenario and its tests: a network namespace and veth pair (ip), entered with nsenter.
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v nsenter >/dev/null || missing+=(util-linux)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

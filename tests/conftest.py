@@ -17,13 +17,11 @@ import pytest
 from sandbox.config import Settings, Workspace
 from sandbox.stack import recorded_backend
 from sandbox.stack.status import gather_status
-from sandbox.stores import make_store
-from sandbox.stores.base import Store
 from tests.helpers import BUILT_IN, SecureStack, new_namespace, secure_stack
 
 INSTALL_HINT = ("start the stores with `make up` (it installs and starts PostgreSQL, Redis, InfluxDB and the "
                 "MongoDB/Elasticsearch stand-ins), or point SANDBOX_<STORE>_URL at running servers")
-SHARED_STACK = ("live", "open_store")  # fixtures that use the shared stack's servers
+SHARED_STACK = ("live", "open_model_store")  # fixtures that use the shared stack's servers
 
 
 def selected_stores() -> tuple[str, ...]:
@@ -110,15 +108,16 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureStack]:
 
 
 @pytest.fixture
-async def open_store(live: Settings) -> AsyncIterator:
-    """Factory: a connected adapter in a fresh namespace; torn down and closed after the test."""
-    opened: list[Store] = []
+async def open_model_store(live: Settings) -> AsyncIterator:
+    """Factory: a connected model store ("kind" or "kind:design") in a fresh namespace, for a model (default
+    orders); torn down and closed after the test."""
+    from sandbox.stores import make_model_store
+    from tests.helpers import model as shipped
 
-    async def factory(name: str, namespace: str | None = None) -> Store:
-        # "redis[valkey-glide]": the redis store through its other client library (the redis.client option)
-        base, _, client = name.partition("[")
-        options = {f"{base}.client": client.rstrip("]")} if client else {}
-        store = make_store(live, base, namespace or new_namespace(), options=options)
+    opened: list = []
+
+    async def factory(name: str, namespace: str | None = None, model=None, options=None):  # type: ignore[no-untyped-def]
+        store = make_model_store(live, name, namespace or new_namespace(), model or shipped(), 8, options or {})
         await store.connect()
         opened.append(store)
         return store
@@ -129,3 +128,4 @@ async def open_store(live: Settings) -> AsyncIterator:
             await store.teardown()
         finally:
             await store.close()
+

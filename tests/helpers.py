@@ -32,6 +32,7 @@ from sandbox.stores.kind import Durability
 from sandbox.stores.registry import StoreRegistry
 from sandbox.strategies.catchup import Workers
 from sandbox.strategies.event_sourcing import Projection
+from sandbox.workload.dataset import Dataset, Sizes
 
 PROJECT = Path(__file__).resolve().parent.parent
 BUILT_IN = StoreRegistry.built_in()
@@ -157,15 +158,20 @@ def admin_url(settings: Settings, store: str) -> str:
 
 
 # -- the strategy tests --------------------------------------------------------------------------------
+def orders(seed: int, count: int, **reference: int) -> Dataset:
+    """The orders model's data for a seed: `count` orders, reference entities at the model's counts or these."""
+    return Dataset(model("orders"), seed, Sizes(count, reference or None))
+
+
 def shared_settings() -> Settings:
     ws = Workspace.from_env(dict(os.environ))
     return StoreRegistry.built_in().settings("native", ws)
 
 
-async def connect(settings: Settings, names: list[str], namespace: str) -> dict[str, TimedStore]:
-    """Connected adapters, or a failing test that says how to start the stores."""
+async def connect(settings: Settings, names: list[str], namespace: str, dataset: Dataset) -> dict[str, TimedStore]:
+    """Connected model stores of the dataset's model, or a failing test that says how to start the stores."""
     try:
-        return await open_stores(settings, names, namespace, 20, 10.0)
+        return await open_stores(settings, names, namespace, dataset, 20, 10.0)
     except SandboxError as exc:
         pytest.fail(f"{exc} (the strategy tests need the native stack: `make up`)")
 
@@ -210,3 +216,29 @@ def check_jsonschema(path: Path) -> subprocess.CompletedProcess[str]:
         pytest.fail(f"check-jsonschema is missing next to {sys.executable}: run `pip install -e .[dev]`")
     return subprocess.run([exe, "--builtin-schema", "vendor.compose-spec", str(path)],
                           capture_output=True, text=True, timeout=120)
+
+
+_MODELS: dict[str, object] = {}
+
+
+def model(name: str = "orders"):  # type: ignore[no-untyped-def]
+    """A shipped model, loaded once per test session."""
+    from sandbox.workload.model_file import load as load_model
+
+    if name not in _MODELS:
+        _MODELS[name] = load_model(PROJECT / "models" / f"{name}.toml")
+    return _MODELS[name]
+
+
+def dataset(count: int, seed: int = 7, name: str = "orders"):  # type: ignore[no-untyped-def]
+    from sandbox.workload.dataset import Dataset, Sizes
+
+    return Dataset(model(name), seed, Sizes(count))
+
+
+def noop_store(namespace: str = "test"):  # type: ignore[no-untyped-def]
+    """The no-op model store (answers at once), for timing the harness without a server."""
+    from sandbox.config import Endpoint
+    from sandbox.stores.noop.model_store import NoopModelStore
+
+    return NoopModelStore(Endpoint("noop", "noop://"), namespace, model(), {})

@@ -1,7 +1,7 @@
-"""Direct access to each store with its own client, bypassing the adapters.
+"""Direct access to each store with its own client, bypassing the model stores.
 
 Tests use it to plant data the sandbox did not create, and to corrupt or delete what it wrote,
-so that what the adapters and the comparison report can be checked against the real server.
+so that what the model stores and the comparison report can be checked against the real server.
 One helper class per store in HELPERS; a store without one is an error, never another store's branch.
 """
 
@@ -14,14 +14,15 @@ from typing import Any
 import aiohttp
 import asyncpg
 import redis.asyncio as aioredis
+from bson.decimal128 import Decimal128
 from elasticsearch import AsyncElasticsearch
 from pymongo import AsyncMongoClient
 
 from sandbox.config import Endpoint, Settings, endpoint
-from sandbox.stores.elastic.adapter import PlainJsonNode
+from sandbox.stores.elastic.client import PlainJsonNode
+from sandbox.stores.elastic.mapping import wire
 from sandbox.stores.elastic.tls import client_tls
 from sandbox.stores.influx import mapping as influx_mapping
-from sandbox.stores.influx.adapter import MEASUREMENT
 from sandbox.stores.postgres.jsonb_mapping import iso
 from sandbox.stores.redis import mapping as redis_mapping
 from sandbox.stores.redis.codec import Codec
@@ -41,8 +42,6 @@ class RawStore:
     async def drop_foreign(self, name: str) -> None:
         """Drop a whole namespace (planted, or left by --keep)."""
     async def namespace_exists(self, name: str) -> bool: ...
-    async def set_status(self, namespace: str, order_id: str, status: str, created_ms: int) -> None: ...
-    async def delete(self, namespace: str, order_id: str, created_ms: int) -> None: ...
     async def corrupt(self, store: Any, entity: str, key: Any, field: str, value: Any) -> None:
         """Change one stored field of one instance of a model store (stores/contract.py), behind its back."""
     async def remove(self, store: Any, entity: str, key: Any) -> None:
@@ -68,12 +67,6 @@ class PostgresRaw(RawStore):
 
     async def namespace_exists(self, name: str) -> bool:
         return bool(await self.pg.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname = $1", name))
-
-    async def set_status(self, namespace: str, order_id: str, status: str, created_ms: int) -> None:
-        await self.pg.execute(f'UPDATE "{namespace}".orders SET status = $1 WHERE id = $2', status, order_id)
-
-    async def delete(self, namespace: str, order_id: str, created_ms: int) -> None:
-        await self.pg.execute(f'DELETE FROM "{namespace}".orders WHERE id = $1', order_id)
 
     async def corrupt(self, store: Any, entity: str, key: Any, field: str, value: Any) -> None:
         """Set one stored field of one instance of a model store (either design) with a plain UPDATE."""
@@ -113,11 +106,31 @@ class MongoRaw(RawStore):
     async def namespace_exists(self, name: str) -> bool:
         return name in await self.mongo.list_database_names()
 
-    async def set_status(self, namespace: str, order_id: str, status: str, created_ms: int) -> None:
-        await self.mongo[namespace]["orders"].update_one({"_id": order_id}, {"$set": {"status": status}})
+    async def corrupt(self, store: Any, entity: str, key: Any, field: str, value: Any) -> None:
+        # One $set on the stored document, validation bypassed (a corrupt value may be one the validator refuses);
+        # an owned collection as the store's codec writes it: embedded, or its own collection's documents.
+        design, codec = store.design, store.codecs[entity]
+        db = self.mongo[store.namespace]
+        coll = db[design.collection(entity).name]
+        owned = {member: (parent, child, collection) for member, parent, child, collection in codec.children}
+        if field not in owned:
+            v = Decimal128(value) if isinstance(value, Decimal) else value
+            await coll.update_one({"_id": key}, {"$set": {design.path(entity, field): v}},
+                                  bypass_document_validation=True)
+            return
+        parent, child, collection = owned[field]
+        if collection is None:
+            await coll.update_one({"_id": key}, {"$set": {field: [child.encode_child(c, parent) for c in value]}},
+                                  bypass_document_validation=True)
+            return
+        docs = dict(codec.children_of({m: value if m == field else [] for m in owned}))[collection]
+        await db[collection].delete_many({parent: key})
+        if docs:
+            await db[collection].insert_many([{**d, parent: key} for d in docs], bypass_document_validation=True)
 
-    async def delete(self, namespace: str, order_id: str, created_ms: int) -> None:
-        await self.mongo[namespace]["orders"].delete_one({"_id": order_id})
+    async def remove(self, store: Any, entity: str, key: Any) -> None:
+        # the document; referenced children stay where they are (what a careless delete would leave)
+        await self.mongo[store.namespace][store.design.collection(entity).name].delete_one({"_id": key})
 
 
 class RedisRaw(RawStore):
@@ -140,12 +153,6 @@ class RedisRaw(RawStore):
 
     async def namespace_exists(self, name: str) -> bool:
         return bool([k async for k in self.redis.scan_iter(match=f"{name}:*")])
-
-    async def set_status(self, namespace: str, order_id: str, status: str, created_ms: int) -> None:
-        await self.redis.hset(f"{namespace}:order:{order_id}", "status", status)
-
-    async def delete(self, namespace: str, order_id: str, created_ms: int) -> None:
-        await self.redis.delete(f"{namespace}:order:{order_id}")
 
     async def corrupt(self, store: Any, entity: str, key: Any, field: str, value: Any) -> None:
         # The hash alone, as the store's text (mapping.encode): its index entries and counters stay as they were.
@@ -186,11 +193,16 @@ class ElasticRaw(RawStore):
     async def namespace_exists(self, name: str) -> bool:
         return bool(await self.es.indices.exists(index=f"{name}-orders"))
 
-    async def set_status(self, namespace: str, order_id: str, status: str, created_ms: int) -> None:
-        await self.es.update(index=f"{namespace}-orders", id=order_id, doc={"status": status}, refresh=True)
+    async def corrupt(self, store: Any, entity: str, key: Any, field: str, value: Any) -> None:
+        # A partial update of _source, as the store's codec writes the field (nested children included).
+        children = {member: (parent, codec) for member, parent, codec in store.codecs[entity].children}
+        if field in children:
+            parent, codec = children[field]
+            value = [codec.encode(c, parent) for c in value]
+        await self.es.update(index=store.design.index(entity), id=key, doc={field: wire(value)}, refresh=True)
 
-    async def delete(self, namespace: str, order_id: str, created_ms: int) -> None:
-        await self.es.delete(index=f"{namespace}-orders", id=order_id, refresh=True)
+    async def remove(self, store: Any, entity: str, key: Any) -> None:
+        await self.es.delete(index=store.design.index(entity), id=key, refresh=True)
 
 
 class InfluxRaw(RawStore):
@@ -223,18 +235,6 @@ class InfluxRaw(RawStore):
     async def namespace_exists(self, name: str) -> bool:
         result = await self.influxql("SHOW DATABASES")
         return [name] in result.get("series", [{}])[0].get("values", [])
-
-    async def set_status(self, namespace: str, order_id: str, status: str, created_ms: int) -> None:
-        # A point is keyed by series (tags) and time: rewrite it under another status tag.
-        await self.delete(namespace, order_id, created_ms)
-        point = (f"{MEASUREMENT},customer_segment=standard,status={status} item_count=1i,"
-                 f'order_id="{order_id}",order_value=1.0 {created_ms}')
-        async with self.http.post("/write", params={"db": namespace, "precision": "ms"}, data=point.encode()) as resp:
-            assert resp.status == 204
-
-    async def delete(self, namespace: str, order_id: str, created_ms: int) -> None:
-        result = await self.influxql(f"DELETE FROM {MEASUREMENT} WHERE time = {created_ms}ms", db=namespace)
-        assert "error" not in result, result
 
     async def _point(self, store: Any, entity: str, key: Any) -> tuple[Any, dict[str, Any], str]:
         m = store.design.measurements[entity]

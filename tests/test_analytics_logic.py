@@ -6,7 +6,9 @@ from decimal import Decimal
 
 from sandbox.experiments.analytics.answers import compare_answer, query_params, reference_answer
 from sandbox.stores.analytics import Answer, Query, hour_key
-from sandbox.workload.generator import Workload, WorkloadSpec
+from sandbox.workload import model_file
+from sandbox.workload.dataset import Dataset, Sizes
+from tests.helpers import PROJECT
 
 HOURLY = Answer({("2026-01-01T00:00Z", "pending"): (3, Decimal("10.10")),
                  ("2026-01-01T01:00Z", "pending"): (1, Decimal("5.00"))})
@@ -42,14 +44,28 @@ def test_hour_key_is_the_same_for_every_representation() -> None:
 
 
 def test_reference_answers_follow_the_orders() -> None:
-    workload = Workload(WorkloadSpec(seed=5, orders=200, customers=10, products=8))
-    orders = list(workload.orders())
-    params = query_params(workload, len(orders), window_share=0.5, min_total=Decimal("300.00"))
+    data = Dataset(model_file.load(PROJECT / "models" / "orders.toml"), 5, Sizes(200, {"customer": 10, "product": 8}))
+    orders = list(data.roots())
+    params = query_params(data, len(orders), window_share=0.5, min_total=Decimal("300.00"))
     top = reference_answer(Query.TOP_CUSTOMERS, orders, params)
     assert len(top.ranked) == 10 and list(top.rows.values()) == sorted(top.rows.values(), reverse=True)
     above = reference_answer(Query.ORDERS_ABOVE, orders, params)
     assert 0 < len(above.rows) < 100 and all(v[0] > Decimal("300.00") for v in above.rows.values())
     sold = reference_answer(Query.ITEMS_BY_CATEGORY, orders, params)
-    assert sum(v[0] for v in sold.rows.values()) == sum(i.quantity for o in orders for i in o.items)
+    assert sum(v[0] for v in sold.rows.values()) == sum(i["quantity"] for o in orders for i in o["items"])
     hourly = reference_answer(Query.REVENUE_BY_HOUR, orders, params)
     assert sum(v[0] for v in hourly.rows.values()) == len(orders)
+
+
+def test_another_model_is_refused_before_anything_connects() -> None:
+    import pytest
+
+    from sandbox.errors import UsageError
+    from sandbox.scenario.spec import RunParams
+    from tests.helpers import validate_phase
+
+    for step in ("analytics", "analytics_indexes"):
+        params = {"reference": "postgres"} if step == "analytics" else {}
+        validate_phase(step, params, RunParams(stores=("postgres",)))
+        with pytest.raises(UsageError, match="orders model"):
+            validate_phase(step, params, RunParams(model="telemetry", stores=("postgres",)))

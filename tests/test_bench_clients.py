@@ -1,4 +1,4 @@
-"""bench/clients.py: each client library writes the adapter's documents and the adapter finds them all;
+"""bench/clients.py: each client library writes the model store's documents and the model store finds them all;
 the pure parts (pool size in the URL, what counts as a win). Sizes are tiny: no timing is judged here."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bench.clients import CLIENTS, _wins, bench, with_pool
+from bench.common import orders_data
 from bench.repeats import Samples
 from sandbox.config import Settings
-from sandbox.workload.generator import Workload, WorkloadSpec
 
 
 def test_pool_size_is_set_once_and_other_options_kept() -> None:
@@ -29,7 +29,7 @@ def test_a_win_is_every_repeat_faster(alt: list[float], current: list[float], wi
 async def test_every_client_writes_what_the_adapter_reads_back(live: Settings) -> None:
     # bench() itself counts each side's orders through the adapter and stops if one is missing;
     # a bulk of 1,001 orders is two requests, the second of one order.
-    text = await bench(live, Workload(WorkloadSpec(5, 10**6)), n_write=12, n_bulk=1001, repeats=1)
+    text = await bench(live, orders_data(5), n_write=12, n_bulk=1001, repeats=1)
     rows = [line for line in text.splitlines() if line.startswith(("| mongo |", "| elastic |"))]
     assert len(rows) == 2 * sum(len(clients) for clients in CLIENTS.values())
     for store, clients in CLIENTS.items():

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import redis.asyncio as aioredis
 
 from sandbox.config import Settings, endpoint
 from sandbox.measure.capacity import SearchPlan, Slo, find_capacity
-from sandbox.measure.mix_driver import OrderIds
-from sandbox.measure.mix_probe import rate_probe
-from sandbox.workload.generator import Workload, WorkloadSpec
-from sandbox.workload.mix import parse_mix
+from sandbox.measure.mix_probe import MixProbe
+from sandbox.measure.timing import write_all
+from sandbox.stores import make_model_store
+from sandbox.workload.dataset import Dataset, Sizes
+from sandbox.workload.model_file import load
 
-WORKLOAD = Workload(WorkloadSpec(seed=5, orders=300, customers=20, products=10))
+MODEL = load(Path(__file__).parent.parent / "models" / "orders.toml")
+DATA = Dataset(MODEL, 5, Sizes(300, {"customer": 20, "product": 10}))
 BUSY_MS = 40
 SPIN = """
 local t0 = redis.call('TIME')
@@ -59,27 +63,34 @@ async def throttled(url: str) -> AsyncIterator[None]:
         await client.aclose()
 
 
-async def test_a_throttled_redis_has_a_lower_capacity(live: Settings, open_store) -> None:
-    store = await open_store("redis")
-    await store.prepare(WORKLOAD.catalog)
-    await store.write_batch(list(WORKLOAD.orders()))
-    ids = OrderIds()
-    for order in WORKLOAD.orders():
-        ids.append(order.id)
-    mix = parse_mix("read=100", "uniform")
+@contextlib.asynccontextmanager
+async def model_store(settings: Settings) -> AsyncIterator:
+    store = make_model_store(settings, "redis", f"sbx_test_{secrets.token_hex(4)}", MODEL)
+    await store.connect()
+    try:
+        await store.prepare(DATA)
+        await write_all(store, list(DATA.roots()))
+        yield store
+    finally:
+        try:
+            await store.teardown()
+        finally:
+            await store.close()
 
-    async def search() -> float:
-        probe = rate_probe(store, WORKLOAD, mix, len(ids), 1, ids, concurrency=8, warmup_s=0.3, step_s=1.2,
-                           percentile=SLO.percentile)
+
+async def test_a_throttled_redis_has_a_lower_capacity(live: Settings) -> None:
+    async def search(store: object) -> float:
+        probe = MixProbe(store, DATA, MODEL.mixes["ycsb-c"], DATA.count, 1, SLO.percentile)  # reads by key
         # At most 8 steps of ~3 s (warm-up, step, grace, stragglers' 10 s timeout): a hang fails, with its stack.
         async with asyncio.timeout(SEARCH_LIMIT_S):
-            result = await find_capacity("redis", probe, SLO, PLAN)
+            result = await find_capacity("redis", probe.at_rate(8, 0.3, 1.2), SLO, PLAN)
         assert result.capacity is not None, result.to_json()
         return result.capacity
 
-    free = await search()
-    async with throttled(endpoint(live, "redis").url):
-        slowed = await search()
+    async with model_store(live) as store:
+        free = await search(store)
+        async with throttled(endpoint(live, "redis").url):
+            slowed = await search(store)
     print(f"redis capacity at {SLO}: {free:,.0f} ops/s free, {slowed:,.0f} ops/s throttled")
     # 8 connections through ~1 gap every BUSY_MS: a few hundred reads/s at most, against thousands free.
     assert slowed < 0.5 * free, (slowed, free)

@@ -14,12 +14,14 @@ import pytest
 import redis
 
 from sandbox.config import Endpoint
-from sandbox.measure.checker import Verdict, check_store, expected_records
+from sandbox.measure.checker import Verdict, check_stores
 from sandbox.measure.history import OpHistory
 from sandbox.measure.load import closed_loop
 from sandbox.measure.timing import TimedStore
 from sandbox.stores.registry import StoreRegistry
-from sandbox.workload.generator import Workload, WorkloadSpec
+from sandbox.workload.dataset import Dataset, Sizes
+from sandbox.workload.model_file import find, load
+from tests.helpers import PROJECT
 
 
 def _free_port() -> int:
@@ -62,31 +64,33 @@ async def test_a_full_disk_refuses_writes_loses_nothing_acknowledged_and_recover
         redis_on_a_small_disk, tmp_path: Path) -> None:
     proc, port, data = redis_on_a_small_disk
     kind = StoreRegistry.built_in().kind("redis")
-    store = kind.make(Endpoint("redis", f"redis://127.0.0.1:{port}/0"), "sbx_test_diskfull", kind.options_for(4))
-    workload = Workload(WorkloadSpec(seed=3, orders=6000))  # ~6 MB of AOF: three times the disk
+    model = load(find(PROJECT, "orders"))
+    assert kind.model_store is not None
+    store = kind.model_store(Endpoint("redis", f"redis://127.0.0.1:{port}/0"), "sbx_test_diskfull", model,
+                             {"connections": 4})
+    dataset = Dataset(model, 3, Sizes(6000))  # ~6 MB of AOF: three times the disk
     history = OpHistory(tmp_path / "history.jsonl")
     await store.connect()
     try:
-        await store.prepare(workload.catalog)
-        ts = TimedStore(store, 10.0, [history.listener])
-        await closed_loop(list(workload.orders()), ts.write, 4)
+        await store.prepare(dataset)
+        ts = TimedStore(store, 10.0, [history.listener], entity=model.root, key=model.root_entity.key)
+        await closed_loop(dataset.roots(), ts.write, 4)
         stats = ts.op("write")
         assert stats.ok > 0 and stats.failed > 0, (stats.ok, stats.failed, stats.first_errors)
         assert any("No space left on device" in e or "MISCONF" in e for e in stats.first_errors), stats.first_errors
         with redis.Redis(port=port, decode_responses=True) as client:
             assert client.info("persistence")["aof_last_write_status"] == "err"
 
-        check = await check_store("redis", expected_records(o.record() for o in workload.orders()),
-                                  history.outcomes.of("redis"), store.scan)
+        check = (await check_stores(dataset, dataset.count, {"redis": store}, history.outcomes))["redis"]
         assert check.error is None and check.counts[Verdict.LOST] == 0, check.counts
         assert check.counts[Verdict.OK] == stats.ok and check.counts[Verdict.DIVERGENT] == 0, check.counts
 
         # Space returns (the tmpfs grows); Redis retries the AOF write on its own and takes writes again.
         subprocess.run(["nsenter", "-t", str(proc.pid), "-m", "mount", "-o", "remount,size=64m", str(data)],
                        check=True, capture_output=True)
-        later = Workload(WorkloadSpec(seed=4, orders=1))
+        later = Dataset(model, 4, Sizes(1))
         deadline = time.monotonic() + 10
-        while not (await ts.write(later.order(0))):
+        while not (await ts.write(later.root(0))):
             assert time.monotonic() < deadline, f"no recovery after space returned: {ts.op('write').first_errors}"
             time.sleep(0.2)
         with redis.Redis(port=port, decode_responses=True) as client:

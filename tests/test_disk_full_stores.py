@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.config import Workspace
 from sandbox.errors import UsageError
-from sandbox.experiments.exhaustion.disk_full import AFTER_RESTART_ORDERS
+from sandbox.experiments.exhaustion.disk_full import AFTER_RESTART_WRITES
 from sandbox.stack.docker import DockerStack
 from sandbox.stack.small_disk import unavailable
 from sandbox.stores.registry import StoreRegistry
@@ -48,7 +48,7 @@ def test_a_full_disk_on_postgres_and_influx_is_measured_and_recovered_from(tmp_p
             counts = s["after_restart"]["counts"]
             tried = ORDERS + s["recovery"]["tried"] + s["after_restart_writes"]["tried"]
             assert sum(counts.values()) == tried, (name, counts)  # every order in exactly one class
-            assert s["after_restart_writes"]["ok"] == AFTER_RESTART_ORDERS, (name, s)  # takes writes after a restart
+            assert s["after_restart_writes"]["ok"] == AFTER_RESTART_WRITES, (name, s)  # takes writes after a restart
 
         pg = stores["postgres"]
         assert pg["after_restart"]["counts"]["lost"] == 0, "PostgreSQL (fsync, synchronous commit) lost an ack"

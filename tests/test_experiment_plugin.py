@@ -45,7 +45,7 @@ async def tally(ctx: RunContext, expect: int) -> None:
     result = ctx.results.ensure(Tally)
     result.expected = expect
     for name, ts in ctx.stores.items():
-        result.held[name] = sum([1 async for _ in ts.store.scan()])
+        result.held[name] = sum([1 async for _ in ts.store.scan(ctx.model.root)])
 
 
 class TallyExperiment(Experiment[Tally]):

@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
     (["durability", "-p", "repeat=0"], "durability: repeat must be a positive whole number"),
     (["durability", "-p", "kill_after_s=-1"], "durability: kill_after_s must be a positive number"),
     (["durability", "-p", "kill_at_acked=1.5"], "durability: kill_at_acked must be a positive whole number"),
-    (["durability", "-p", "aim=somewhere"], "durability: aim must be window or point"),
+    (["durability", "-p", "aim=somewhere"], "durability: aim must be window, point or ack"),
+    (["durability", "-p", "aim=ack"], "durability: aim=ack freezes the server right after the N-th"),
+    (["durability", "--stores", "mongo,mongo:referenced"], "designs of one kind share it"),
 ])
 def test_bad_fault_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
     env = {**os.environ, "SANDBOX_RESULTS_DIR": str(tmp_path / "results"), "SANDBOX_PROJECT_DIR": str(ROOT)}

@@ -17,11 +17,10 @@ import pytest
 import redis
 
 from sandbox.config import Settings, endpoint
-from sandbox.stores import make_store
+from sandbox.stores import make_model_store
 from sandbox.stores.markers import Marker
 from sandbox.stores.registry import StoreRegistry
-from sandbox.workload.generator import Workload, WorkloadSpec
-from tests.helpers import sandbox
+from tests.helpers import dataset, model, sandbox
 from tests.raw import Raw
 
 BUILT_IN = StoreRegistry.built_in()
@@ -61,10 +60,10 @@ async def test_a_signal_mid_run_stops_the_writes_drops_the_namespaces_and_writes
 
 async def _plant_marked(store: str, settings: Settings, namespace: str) -> None:
     """A namespace as a killed run leaves it: created by prepare, marked two hours ago on another host."""
-    adapter = make_store(settings, store, namespace)
+    adapter = make_model_store(settings, store, namespace, model(), 2)
     await adapter.connect()
     try:
-        await adapter.prepare(Workload(WorkloadSpec(1, 1)).catalog)
+        await adapter.prepare(dataset(1))
         old = Marker(namespace, namespace.removeprefix("sbx_"), datetime.now(UTC) - timedelta(hours=2),
                      "a-host-that-died", 4242)
         markers = BUILT_IN.kind(store).markers

@@ -126,7 +126,7 @@ def test_the_check_catches_upward_lazy_and_type_checking_imports() -> None:
     assert "beside" in str(found[3])
     assert not check_source(source.splitlines()[1] + "\n", "sandbox.report.tables", "sandbox/report/tables.py")
     # A new store folder is the stores layer, whatever its depth.
-    assert not check_source("from sandbox.workload.model import Order\n", "sandbox.stores.clickhouse.adapter", "x.py")
+    assert not check_source("from sandbox.workload.schema import Model\n", "sandbox.stores.clickhouse.store", "x.py")
     assert check_source("from sandbox.measure.timing import TimedStore\n", "sandbox.stores.clickhouse", "x.py")
 
 

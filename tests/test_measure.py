@@ -26,34 +26,33 @@ from sandbox.measure.processes import stats_from_wire, stats_to_wire
 from sandbox.measure.saturation import ClientLoad, CpuMeter, client_load
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.spec import RunParams
-from sandbox.stores.noop.adapter import NoopStore
-from sandbox.workload.model import Order
+from sandbox.stores.noop.model_store import NoopModelStore
+from tests.helpers import dataset, model
 
 
-class FakeLatencyStore(NoopStore):
+class FakeLatencyStore(NoopModelStore):
     """Answers every write after `delay_s`; the write numbered `stall_at` takes `stall_s` instead."""
 
     def __init__(self, delay_s: float, stall_at: int | None = None, stall_s: float = 0.0):
-        super().__init__(Endpoint("noop", "noop://"), "test")
+        super().__init__(Endpoint("noop", "noop://"), "test", model(), {})
         self.delay_s, self.stall_at, self.stall_s = delay_s, stall_at, stall_s
         self.writes = 0
 
-    async def write(self, order: Order) -> None:
+    async def write(self, order: dict) -> None:
         self.writes += 1
         await asyncio.sleep(self.stall_s if self.writes == self.stall_at else self.delay_s)
 
 
-def _order() -> Order:
-    from sandbox.workload.generator import Workload, WorkloadSpec
-    return Workload(WorkloadSpec(7, 1)).order(0)
+def _order() -> dict:
+    return dataset(1).root(0)
 
 
 async def run_plan(store: FakeLatencyStore, plan: LoadPlan, ops: int, timeout_s: float = 10.0
                    ) -> tuple[TimedStore, OpStats, LoadOutcome]:
-    ts = TimedStore(store, timeout_s)
+    ts = TimedStore(store, timeout_s, entity="order", key="id")
     meter = CpuMeter()
 
-    async def write(orders: list[Order], intended_ns: int, begun_ns: int) -> None:
+    async def write(orders: list[dict], intended_ns: int, begun_ns: int) -> None:
         await ts.write_batch(orders, intended_ns, begun_ns)
 
     def started(result):  # type: ignore[no-untyped-def]
@@ -157,7 +156,7 @@ class RefusingStore(FakeLatencyStore):
         super().__init__(delay_s)
         self.refuse = refuse
 
-    async def write(self, order: Order) -> None:
+    async def write(self, order: dict) -> None:
         await super().write(order)
         if self.writes in self.refuse:
             raise ValueError(f"write {self.writes} refused")
@@ -178,7 +177,7 @@ async def test_failed_calls_are_timed_and_warmup_errors_are_counted() -> None:
 class SwallowingStore(FakeLatencyStore):
     """Answers even when its caller is cancelled, as redis-py's pipelines were seen to do here."""
 
-    async def write(self, order: Order) -> None:
+    async def write(self, order: dict) -> None:
         self.writes += 1
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.sleep(self.delay_s)

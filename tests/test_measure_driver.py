@@ -6,15 +6,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from sandbox.config import Endpoint
 from sandbox.measure.driver import LoadOutcome, write_everywhere
 from sandbox.measure.latency import OpStats, clear, new_histogram
 from sandbox.measure.load import LoadPlan
 from sandbox.measure.progress import Bar
 from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
-from sandbox.stores.noop.adapter import NoopStore
-from sandbox.workload.generator import Workload, WorkloadSpec
+from tests.helpers import dataset, noop_store
 
 
 @dataclass
@@ -45,14 +43,14 @@ class RecordingProgress:
 
 
 async def test_the_driver_returns_sent_elapsed_and_client_load_per_store() -> None:
-    stores = [TimedStore(NoopStore(Endpoint("noop", "noop://"), ns)) for ns in ("a", "b")]
+    stores = [TimedStore(noop_store(ns)) for ns in ("a", "b")]
     stores[1].store.name = "noop2"  # two stores in one run need two names
     counted: dict[str, int] = {}
 
     def advance(store: str, n: int) -> None:
         counted[store] = counted.get(store, 0) + n
 
-    outcomes = await write_everywhere(stores, Workload(WorkloadSpec(3, 250)), 4, 10, advance,
+    outcomes = await write_everywhere(stores, dataset(250, seed=3), 4, 10, advance,
                                       plan=LoadPlan(4, rate=2000))
     assert set(outcomes) == {"noop", "noop2"} and counted == {"noop": 250, "noop2": 250}
     for ts in stores:

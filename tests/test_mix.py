@@ -1,19 +1,23 @@
-"""Operation mixes and key distributions: requested proportions and shapes, deterministic per seed."""
+"""Key distributions (requested shapes, deterministic per seed) and choosing a model's mix."""
 
 from __future__ import annotations
 
 import math
 import random
+import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from sandbox.errors import UsageError
 from sandbox.workload.distributions import Hotspot, KeyDistribution, Latest, ScrambledZipfian, Zipfian
-from sandbox.workload.generator import Workload, WorkloadSpec
-from sandbox.workload.mix import parse_mix
-from sandbox.workload.model import OrderStatus
-from sandbox.workload.operations import NEXT_STATUS, OperationStream
+from sandbox.workload.mix import key_distribution, resolve_mix
+from sandbox.workload.model_file import load
+from sandbox.workload.schema import Model
+from sandbox.workload.toml_lines import ModelError
+
+MODELS = Path(__file__).parent.parent / "models"
 
 DRAWS = 40_000
 
@@ -25,11 +29,6 @@ def zipf_probability(rank: int, n: int, skew: float) -> float:
 def near(count: int, draws: int, p: float) -> bool:
     """Within 4.5 standard deviations of a binomial's mean: fails by chance about once in 150,000 runs."""
     return abs(count - draws * p) <= 4.5 * math.sqrt(draws * p * (1 - p))
-
-
-def stream(mix: str, seed: int = 7, loaded: int = 1000, **kw: object) -> OperationStream:
-    workload = Workload(WorkloadSpec(seed=seed, orders=loaded))
-    return OperationStream(workload, parse_mix(mix, **kw), loaded, seed)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("skew", [0.5, 0.99])
@@ -82,79 +81,41 @@ def test_zipfian_constant_grows_with_the_key_space() -> None:
     assert grown.zetan == pytest.approx(fresh.zetan, rel=1e-12)
 
 
-@pytest.mark.parametrize("mix", ["read=50,update=50", "read=95,update=5", "read=95,insert=5",
-                                 "scan=95,insert=5", "read=50,rmw=50",
-                                 "browse=50,place=20,pay=15,ship=10,cancel=5"])
-def test_operation_proportions_within_tolerance(mix: str) -> None:
-    ops = stream(mix)
-    counts = Counter(ops.next().name for _ in range(20_000))
-    wanted = dict(parse_mix(mix).proportions)
-    for name, share in wanted.items():
-        # Shop transitions fall back to `place` while nothing is pending yet: only at the very start.
-        assert counts[name] / 20_000 == pytest.approx(share, abs=0.015), (name, counts)
+def orders() -> Model:
+    return load(MODELS / "orders.toml")
 
 
-def test_same_seed_same_stream_other_seed_other_stream() -> None:
-    def first(seed: int) -> list[tuple]:
-        ops = stream("read=40,update=30,insert=10,scan=10,latest=10", seed=seed, distribution="zipfian")
-        return [(o.name, o.index, o.status, o.version, o.span) for o in (ops.next() for _ in range(2000))]
-
-    assert first(11) == first(11)
-    assert first(11) != first(12)
-
-
-def test_updates_walk_the_lifecycle_with_rising_versions() -> None:
-    ops = stream("update=100", loaded=50, distribution="zipfian")
-    workload = ops.workload
-    seen: dict[int, tuple[OrderStatus, int]] = {}
-    for _ in range(2000):
-        op = ops.next()
-        status, version = seen.get(op.index, (workload.order(op.index).status, 1))
-        assert (op.status, op.version) == (NEXT_STATUS[status], version + 1)
-        seen[op.index] = (op.status, op.version)  # type: ignore[assignment]
-
-
-def test_shop_transitions_only_start_from_their_source_status_and_settled_orders() -> None:
-    ops = stream("place=30,pay=30,ship=20,cancel=20", settle_ops=16)
-    placed_at: dict[int, int] = {}
-    status: dict[int, OrderStatus] = {}
-    for _ in range(5000):
-        op = ops.next()
-        if op.kind == "place":
-            placed_at[op.index] = op.seq
-            status[op.index] = OrderStatus.PENDING
-            continue
-        assert op.seq - placed_at[op.index] >= 16  # the order's insert had time to land
-        source = {"pay": (OrderStatus.PENDING,), "ship": (OrderStatus.CONFIRMED,),
-                  "cancel": (OrderStatus.PENDING, OrderStatus.CONFIRMED)}[op.name]
-        assert status[op.index] in source
-        status[op.index] = op.status  # type: ignore[assignment]
-
-
-def test_reads_do_not_pick_orders_still_being_inserted() -> None:
-    ops = stream("read=50,insert=50", loaded=10, settle_ops=32, distribution="latest")
-    inserted_at: dict[int, int] = {}
-    for _ in range(3000):
-        op = ops.next()
-        if op.kind == "insert":
-            inserted_at[op.index] = op.seq
-        elif op.index in inserted_at:
-            assert op.seq - inserted_at[op.index] >= 32
-
-
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"mix": "read=50,fly=50"}, "unknown operation 'fly'"),
-    ({"mix": "read=-1"}, "zero or positive"),
-    ({"mix": "read"}, "name=share"),
-    ({"mix": "read=0"}, "add up to nothing"),
-    ({"mix": "read=1", "distribution": "pareto"}, "unknown key distribution"),
-    ({"mix": "read=1", "distribution": "zipfian", "skew": 1.2}, "below 1"),
-    ({"mix": "{read = }"}, "not a valid TOML table"),
+@pytest.mark.parametrize(("mix", "message"), [
+    ("fly", "model orders has no mix 'fly': choose with -p mix=NAME from ycsb-a"),
+    ("get_order=50,fly=50", "no pattern 'fly'; patterns: insert_order"),
+    ("get_order=-1", "zero or positive"),
+    ("get_order=0", "add up to nothing"),
+    ("{get_order = }", "not a valid TOML table"),
+    ("update_status=50,rmw_status=50", "rmw_status reads the version it sets"),
 ])
-def test_bad_mixes_say_what_to_fix(kwargs: dict, message: str) -> None:
+def test_a_mix_the_model_does_not_have_says_what_to_choose(mix: str, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        resolve_mix(orders(), mix)
+
+
+def test_a_mix_is_named_or_given_as_pattern_shares_in_toml_or_on_the_command_line() -> None:
+    model = orders()
+    assert resolve_mix(model, "ycsb-b") is model.mixes["ycsb-b"]
+    assert resolve_mix(model, None) is model.mixes["ycsb-a"]  # the model's first
+    forms = ({"get_order": 95, "update_status": 5}, "get_order=95,update_status=5", "{get_order=95, update_status=5}")
+    given = [resolve_mix(model, m).weights for m in forms]
+    assert given[0] == given[1] == given[2] == model.mixes["ycsb-b"].weights
+
+
+@pytest.mark.parametrize(("distribution", "skew", "message"), [
+    ("pareto", 0.99, "unknown key distribution"), ("zipfian", 1.2, "below 1")])
+def test_a_bad_key_distribution_says_what_to_fix(distribution: str, skew: float, message: str) -> None:
     with pytest.raises(UsageError, match=message):
-        parse_mix(**kwargs)
+        key_distribution(distribution, skew)
 
 
-def test_toml_table_and_command_line_text_mean_the_same_mix() -> None:
-    assert parse_mix({"read": 95, "update": 5}) == parse_mix("read=95,update=5") == parse_mix("{read=95, update=5}")
+def test_a_read_modify_write_with_another_transition_of_its_entity_is_refused_in_a_model_file(tmp_path) -> None:
+    text = (MODELS / "orders.toml").read_text() + "\n[mix.both]\nupdate_status = 1\nrmw_status = 1\n"
+    (tmp_path / "m.toml").write_text(text)
+    with pytest.raises(ModelError, match=r"m\.toml:\d+: mix both: rmw_status reads the version it sets"):
+        load(tmp_path / "m.toml")

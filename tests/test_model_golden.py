@@ -1,7 +1,8 @@
 """The orders model through the model engine gives the hand-written generator's orders (tests/golden/orders.json).
 
 The golden file holds values (money at its scale, times in ISO form) captured from the hand-written
-generator before the engine replaced it; the engine's instances are projected onto that generator's fields.
+generator before the engine replaced it (by tests/golden/capture_orders.py, deleted with the generator; both
+are in commit 04c2471); the engine's instances are projected onto that generator's fields.
 """
 
 from __future__ import annotations

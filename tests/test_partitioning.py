@@ -29,7 +29,7 @@ async def test_partitions_prune_by_shard_key_only(tmp_path: Path, live: Settings
     run_id = summary["run_id"]
     conn = await asyncpg.connect(endpoint(live, "postgres").url)
     try:
-        assert await conn.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname = $1", f"sbx_{run_id}") == 0
+        assert await conn.fetchval("SELECT count(*) FROM pg_namespace WHERE nspname LIKE $1", f"sbx_{run_id}%") == 0
     finally:
         await conn.close()
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from sandbox.workload.dataset import Dataset, Sizes
+from sandbox.workload.distributions import KeyDistribution
 from sandbox.workload.model_file import load
 from sandbox.workload.pattern_stream import PatternStream
 
@@ -72,3 +75,33 @@ def test_reads_pick_only_settled_instances() -> None:
         elif op.pattern.name == "get_order":
             recent = {k for seq, k in keys_inserted if seq > op.seq - s.settle_ops}
             assert op.params.key not in recent
+
+
+@pytest.mark.parametrize("mix", ["ycsb-a", "ycsb-b", "ycsb-c", "ycsb-d", "ycsb-e", "ycsb-f", "shop", "browse"])
+def test_operation_shares_follow_each_mix_of_orders(mix: str) -> None:
+    s = stream("orders", mix, loaded=1000)
+    counts = Counter(o.pattern.name for o in take(s, 12_000))
+    for name, share in s.mix.weights:
+        # the shop's pay/ship/cancel fall back to placing an order while nothing is pending: only at the start
+        assert counts[name] / 12_000 == pytest.approx(share, abs=0.02), (name, counts)  # 4.4 sd at 50%
+
+
+def test_a_read_modify_write_only_picks_the_instance_its_client_reads() -> None:
+    s = stream("orders", "ycsb-f", loaded=50)
+    rmw = [o for o in take(s, 2000) if o.pattern.name == "rmw_status"]
+    assert rmw and all(o.params.state is None and o.params.version == 0 and o.params.key for o in rmw)
+    assert all(o.params.key == s.ds.root(o.index)["id"] for o in rmw[:50])
+    assert not s.state  # the stream keeps no state of its own for them: the client reads it
+    hottest = Counter(o.params.key for o in rmw).most_common(1)[0][1]
+    assert hottest > len(rmw) / 20  # zipfian: a few hot keys take many of them
+
+
+def test_one_distribution_for_the_whole_mix_replaces_each_patterns_own() -> None:
+    m = load(MODELS / "orders.toml")
+    ds = Dataset(m, 3, Sizes(1000))
+    latest = PatternStream(ds, m.mixes["ycsb-c"], 1000, 3, distribution=KeyDistribution("latest"))
+    newest = {ds.root(i)["id"] for i in range(950, 1000)}
+    keys = [o.params.key for o in take(latest, 1000)]
+    assert sum(k in newest for k in keys) > 500  # 5% of the keys, most of the reads
+    zipf = [o.params.key for o in take(stream("orders", "ycsb-c", loaded=1000), 1000)]
+    assert sum(k in newest for k in zipf) < 200

@@ -185,5 +185,5 @@ async def test_increment_of_a_missing_instance_makes_nothing(live: Settings, mod
 def test_a_client_the_model_store_does_not_speak_is_refused_in_one_line(settings: Settings) -> None:
     from sandbox.errors import UsageError
 
-    with pytest.raises(UsageError, match="redis_client=valkey-glide"):
-        make_model_store(settings, "redis", "sbx_x", load(MODELS / "orders.toml"), redis_client="valkey-glide")
+    with pytest.raises(UsageError, match=r"redis\.client=hiredis-only: choose from redis-py, valkey-glide"):
+        make_model_store(settings, "redis", "sbx_x", load(MODELS / "orders.toml"), redis_client="hiredis-only")

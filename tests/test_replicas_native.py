@@ -22,12 +22,18 @@ from sandbox.measure.checker import Verdict
 from sandbox.measure.latency import summarize
 from sandbox.stack.faults import FaultInjector
 from sandbox.stores.replication import Guarantee, replica_node
-from sandbox.workload.generator import Workload, WorkloadSpec
-from tests.helpers import Throwaway, throwaway_stack
+from sandbox.workload import model_file
+from sandbox.workload.dataset import Dataset, Sizes
+from tests.helpers import PROJECT, Throwaway, throwaway_stack
 
 pytestmark = pytest.mark.stores("postgres", "redis")  # the stores its tests start or use
 TEST_OFFSET = 300
 STORES = ["postgres", "redis"]
+ORDERS = model_file.load(PROJECT / "models" / "orders.toml")
+
+
+def dataset(seed: int, count: int) -> Dataset:
+    return Dataset(ORDERS, seed, Sizes(count))
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +65,10 @@ def guarantee(t: Throwaway, store: str, name: str) -> Guarantee:
 
 async def measure(t: Throwaway, store: str, g: Guarantee, namespace: str, markers: int = 150, load: int = 1000,
                   during_pause: ReplicaFault | None = None) -> GuaranteeRow:
-    workload = Workload(WorkloadSpec(seed=5, orders=load))
-    async with open_pair(t.settings, t.ws, store, namespace, g, workload, 4, servers(t, store)) as pair:
+    data = dataset(5, load)
+    async with open_pair(t.settings, t.ws, store, namespace, g, data, 4, servers(t, store)) as pair:
         during = replica_outage(FaultInjector(t.stack), during_pause, 0.3) if during_pause else None
-        row = await run_markers(pair, g, workload, 0 if during else markers, load, 4, "replica", 20.0, during)
+        row = await run_markers(pair, g, data, 0 if during else markers, load, 4, "replica", 20.0, during)
     rep = replication_of(t.settings, store)
     if rep.configure is not None:  # a later test must not find a synchronous standby configured
         await rep.configure(t.stack.admin_url(store), rep.guarantees[0])
@@ -75,7 +81,7 @@ def test_both_nodes_report_their_roles(replicated: Throwaway) -> None:
         for store in STORES:
             async with open_pair(replicated.settings, replicated.ws, store, "sbx_test_roles",
                                  replication_of(replicated.settings, store).guarantees[0],
-                                 Workload(WorkloadSpec(seed=1, orders=1)), 2, servers(replicated, store)) as pair:
+                                 dataset(1, 1), 2, servers(replicated, store)) as pair:
                 out.update({f"{store} {k}": v for k, v in pair.roles.items()})
         return out
 
@@ -139,14 +145,14 @@ def test_promotion_after_kill_classifies_every_acknowledged_write(replicated: Th
                                                                   loses: bool | None) -> None:
     g = guarantee(replicated, store, name)
     fault = ReplicaFault(store, "promote", 1.0, g.name)
-    workload = Workload(WorkloadSpec(seed=9, orders=100_000))
+    data = dataset(9, 100_000)
     injector = FaultInjector(replicated.stack)
 
     async def run() -> None:
         async with open_pair(replicated.settings, replicated.ws, store, f"sbx_test_promote_{store}_{name[:5]}", g,
-                             workload, 4, servers(replicated, store)) as pair:
+                             data, 4, servers(replicated, store)) as pair:
             try:
-                await promote_after_kill(pair, injector, fault, workload, 100_000, 4, 100,
+                await promote_after_kill(pair, injector, fault, data, 100_000, 4, 100,
                                          replicated.ws.results_dir / f"history-{store}.jsonl", behind_s=1.0)
             finally:  # back to a primary and a fresh replica, so the namespace is dropped on the old primary
                 await recover(replicated, injector, store)

@@ -10,6 +10,7 @@ import base64
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -210,11 +211,37 @@ def test_outage_report_marks_the_kill_on_the_timeline_and_shows_the_fault_tables
         assert done.returncode in (0, 3), done.stdout[-3000:] + done.stderr
         [folder] = list(t.ws.results_dir.iterdir())
         page = (folder / "report.html").read_text()
-    for table in ("table-faults", "table-check-0", "table-latency"):
+    for table in ("table-faults", "table-recovery", "table-check-0", "table-latency"):
         assert f'id="{table}"' in page
     timeline = page[page.index('id="plot-plot-timeline"'):]
     timeline = timeline[:timeline.index("</figure>")]
     assert "kill redis" in timeline
+
+
+def test_a_spike_stage_and_a_partition_show_in_report_html(tmp_path: Path, browser: Any) -> None:
+    """Load shapes and network partitions, looked at in headless Chromium: the stages and the cut link marked on
+    the timeline, the stage table and the network table shown, the servers' background lanes under the p99."""
+    from sandbox.stack.netns import unavailable
+
+    assert unavailable() is None, f"the partition needs a network namespace: {unavailable()}"
+    with throwaway_stack(tmp_path / "state", TEST_OFFSET, ["postgres", "redis"]) as t:
+        spike = sandbox("run", "load-shapes", "--stores", "postgres,redis", "--rate", "60", "--seed", "2",
+                        "--stages", "hold:2s, spike:2s:x4, hold:2s", results=t.ws.results_dir, env=t.env)
+        assert spike.returncode == 0, spike.stdout[-3000:] + spike.stderr
+        cut = sandbox("run", "partition", "--stores", "postgres,redis", "--seed", "2", "--duration", "7",
+                      "-p", "at_s=2", "-p", "cut_s=2", results=t.ws.results_dir, env=t.env)
+        assert cut.returncode in (0, 3), cut.stdout[-3000:] + cut.stderr
+        shaped = next(f for f in t.ws.results_dir.iterdir() if f.name.endswith("-load-shapes"))
+        parted = next(f for f in t.ws.results_dir.iterdir() if f.name.endswith("-partition"))
+        plots, tables = render(browser, shaped / "report.html")
+        assert "spike 240/s" in plots["plot-plot-timeline"] and "intended rate" in plots["plot-plot-timeline"]
+        assert "background" in plots["plot-plot-timeline"]  # the servers' lanes under the p99 curve
+        assert tables["table-stages"] == 3 * 2  # three stages x two stores
+        assert tables["table-background"] == 2
+        plots, tables = render(browser, parted / "report.html")
+        assert "partition postgres" in plots["plot-plot-timeline"] and "heal postgres" in plots["plot-plot-timeline"]
+        assert "link cut (partition)" in plots["plot-plot-timeline"]
+        assert tables["table-network"] == 1 and tables["table-faults"] == 2
 
 
 def test_durability_report_shows_the_trials_as_the_terminal_does(tmp_path: Path, browser: Any) -> None:
@@ -237,12 +264,14 @@ def test_durability_report_shows_the_trials_as_the_terminal_does(tmp_path: Path,
     for store in ("postgres", "redis"):
         trials = [r for r in rows if r["store"] == store]
         lost = [r["lost"] for r in trials]
-        assert len(trials) == 2 and shown[store]["lost per trial"] == f"{lost[0]}, {lost[1]}"
+        counts = re.sub(r" \([^)]*\)", "", shown[store]["lost per trial (loss window)"])  # "3 (7.9 ms)": 3
+        assert len(trials) == 2 and counts == f"{lost[0]}, {lost[1]}"
         assert shown[store]["lost min/med/max"] == f"{min(lost)}/{int(sum(lost) / 2)}/{max(lost)}"
         assert shown[store]["acked per trial"] == ", ".join(str(r["acknowledged"]) for r in trials)
         assert shown[store]["writes/s at kill"] not in ("", "-")  # killed while taking writes
         assert shown[store]["server at the kill (worst trial)"]  # what the server said of its persistence
-        # the terminal printed the same cells
+        # the terminal printed the same cells (the per-trial cell, with its loss windows, may wrap there)
         line = next(x for x in done.stdout.splitlines() if x.split()[:1] == [store] or x.split()[1:2] == [store])
-        assert shown[store]["lost min/med/max"] in line and shown[store]["lost per trial"] in line, line
+        assert shown[store]["lost min/med/max"] in line and line.split(shown[store]["lost min/med/max"])[1].split()[0] \
+            == shown[store]["lost per trial (loss window)"].split()[0], line
     assert "failure simulated" in page

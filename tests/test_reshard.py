@@ -27,7 +27,7 @@ def test_reshard_moves_slots_and_keeps_every_order(tmp_path: Path) -> None:
     env = {"SANDBOX_STATE_DIR": str(tmp_path / "state"), "SANDBOX_RESULTS_DIR": str(tmp_path / "results"),
            "SANDBOX_PORT_OFFSET": str(offset)}
     proc = sandbox("run", "reshard", "--seed", "3", "-p", "rate=80", "-p", "read_rate=80", "-p", "settle_s=1",
-                   "-p", "prefill=300", env=env, timeout=150)
+                   "-p", "prefill=300", env=env, timeout=400)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     (run_dir,) = (tmp_path / "results").iterdir()
     result = json.loads((run_dir / "summary.json").read_text())["experiments"]["reshard"]

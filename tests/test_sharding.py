@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from sandbox.measure.placement import around, grow_and_shrink, moved_fraction_curve
+from sandbox.workload import model_file
 from sandbox.workload.sharding import (
     SCHEMES,
     Ring,
@@ -24,10 +25,18 @@ from sandbox.workload.sharding import (
     jump_one,
     key_digests,
     md5_mod,
+    model_keys,
     place,
     rendezvous,
-    workload_keys,
 )
+from tests.helpers import PROJECT
+
+ORDERS = model_file.load(PROJECT / "models" / "orders.toml")
+
+
+def workload_keys(kind: str, count: int, seed: int) -> list[str]:
+    return model_keys(ORDERS, kind, count, seed)
+
 
 K = 20_000
 Z = 5.0

@@ -7,11 +7,8 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from sandbox.config import Endpoint
-from sandbox.stores.elastic.adapter import ElasticOptions
+from sandbox.config import Workspace
 from sandbox.stores.kind import Durability
-from sandbox.stores.postgres.adapter import PostgresOptions
-from sandbox.stores.redis.adapter import RedisOptions
 from sandbox.stores.registry import StoreRegistry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,17 +26,17 @@ def test_every_store_with_a_server_says_how_to_run_it(name: str) -> None:
     assert not missing, f"{name}: {missing} missing from compose/.env.example"
 
 
-def test_each_kind_keeps_only_its_own_knobs() -> None:
-    knobs = {"es_refresh": "wait_for", "redis_ttl_s": 30, "mongo_write_concern": "w1"}
-    elastic = KINDS.kind("elastic").options_for(4, **knobs)
-    redis = KINDS.kind("redis").options_for(4, **knobs)
-    postgres = KINDS.kind("postgres").options_for(4, **knobs)
-    assert elastic == ElasticOptions(connections=4, es_refresh="wait_for")
-    assert redis == RedisOptions(connections=4, redis_ttl_s=30)
-    assert postgres == PostgresOptions(connections=4)
-    store = KINDS.kind("mongo").make(Endpoint("mongo", "mongodb://127.0.0.1:1"), "sbx_x",
-                                     KINDS.kind("mongo").options_for(2, **knobs))
-    assert store.options.mongo_write_concern == "w1"  # type: ignore[attr-defined]
+def test_each_kind_keeps_only_its_own_options() -> None:
+    from sandbox.stores import make_model_store
+    from tests.helpers import model
+
+    settings = KINDS.settings("native", Workspace.from_env({}))
+    chosen = {"elastic.refresh": "wait_for", "redis.client": "valkey-glide"}
+    elastic = make_model_store(settings, "elastic", "sbx_x", model(), 4, chosen)
+    redis = make_model_store(settings, "redis", "sbx_x", model(), 4, chosen)
+    assert elastic.made_with == {"connections": 4, "es_refresh": "wait_for"}
+    assert redis.made_with == {"connections": 4, "redis_client": "valkey-glide"}
+    assert elastic.refresh == "wait_for" and redis.client_library == "valkey-glide"
 
 
 def test_default_set_leaves_out_the_harness_store() -> None:

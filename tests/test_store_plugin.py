@@ -13,11 +13,10 @@ import pytest
 
 from sandbox.config import Settings, Workspace
 from sandbox.errors import UsageError
-from sandbox.stores import make_store
+from sandbox.stores import make_model_store
 from sandbox.stores.markers import MARKER, Marker, no_markers
 from sandbox.stores.registry import StoreRegistry
-from sandbox.workload.generator import Workload, WorkloadSpec
-from tests.helpers import assert_usage_error, sandbox
+from tests.helpers import assert_usage_error, dataset, model, sandbox
 from tests.plugin_store import FILES_KIND, KIND, MemoryStore
 
 PLUGIN = {"SANDBOX_STORE_PLUGINS": "tests.plugin_store:KIND"}
@@ -30,7 +29,7 @@ def test_registry_loads_plugins_from_env_and_config_file(tmp_path: Path) -> None
     assert registry.kind("memory") is KIND and "memory" in registry.names
     cfg = tmp_path / "sandbox.toml"
     cfg.write_text('store_plugins = ["tests.plugin_store:KIND"]\n')
-    assert StoreRegistry.load({}, cfg).kind("memory").adapter is MemoryStore
+    assert StoreRegistry.load({}, cfg).kind("memory").model_store is MemoryStore
     ws = Workspace(tmp_path, tmp_path / ".sandbox", tmp_path / "results")
     assert registry.settings("native", ws, environ={}).memory_url == "memory://"
 
@@ -105,9 +104,9 @@ def test_gc_says_it_cannot_find_leftovers_of_a_kind_without_markers() -> None:
 
 async def _plant_marked(settings: Settings, namespace: str) -> None:
     """A files namespace as a killed run leaves it: created by prepare, marked two hours ago on another host."""
-    adapter = make_store(settings, "files", namespace)
+    adapter = make_model_store(settings, "files", namespace, model())
     await adapter.connect()
-    await adapter.prepare(Workload(WorkloadSpec(1, 1)).catalog)
+    await adapter.prepare(dataset(1, seed=1))
     assert FILES_KIND.markers is not None
     await FILES_KIND.markers.mark(adapter, Marker(namespace, namespace.removeprefix("sbx_"),
                                                   datetime.now(UTC) - timedelta(hours=2), "a-host-that-died", 4242))

@@ -1,16 +1,15 @@
-"""Bad strategy input: one line, exit 2, before anything starts or connects."""
+"""Bad strategy input: one line, exit 2, before anything starts or connects; a store a strategy cannot feed: left
+out, saying so."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-from sandbox.stores.base import Capability
-from tests.plugin_store import KIND as MEMORY
 
 pytestmark = pytest.mark.stores("postgres", "mongo", "redis")  # the stores its tests start or use
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,15 +38,23 @@ def test_strategy_without_its_store_is_one_line_and_exit_2(tmp_path: Path) -> No
     assert "run " not in proc.stdout and not (tmp_path / "results").exists()
 
 
-def test_strategy_needing_upsert_on_a_store_without_it_stops_before_connecting(tmp_path: Path) -> None:
-    # tests/plugin_store.py: a store kind from outside the package whose adapter offers no upsert.
-    assert Capability.UPSERT not in MEMORY.capabilities
-    proc = run("outbox", "--stores", "postgres,memory", "--orders", "10", "-p", "fault_store=none", tmp=tmp_path,
+def test_strategies_needing_the_orders_model_refuse_another_before_connecting(tmp_path: Path) -> None:
+    proc = run("strategies", "--model", "telemetry", "--orders", "10", tmp=tmp_path,
                # Nothing listens there: had the run connected first, it would fail with "not reachable".
-               env={"SANDBOX_STORE_PLUGINS": "tests.plugin_store:KIND",
-                    "SANDBOX_POSTGRES_URL": "postgresql://sandbox:x@127.0.0.1:9/sandbox"})
+               env={"SANDBOX_POSTGRES_URL": "postgresql://sandbox:x@127.0.0.1:9/sandbox"})
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        "error: strategy outbox needs upsert on memory, which its adapter does not offer: drop memory from "
-        "--stores or choose another strategy"]
+        "error: strategies event-sourcing, saga need the orders model (its lifecycle, stock and payments), not "
+        "'telemetry': run them with --model orders, or choose --strategies dual-write,dual-write-concurrent,outbox"]
     assert "run " not in proc.stdout and not (tmp_path / "results").exists()
+
+
+@pytest.mark.stores("postgres", "influx")
+def test_a_store_without_upsert_is_left_out_of_the_outbox_saying_so(tmp_path: Path) -> None:
+    proc = run("outbox", "--stores", "postgres,influx", "--orders", "10", "-p", "fault_store=none", tmp=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    assert "outbox: influx left out: its design of this model offers no Upsert" in " ".join(proc.stdout.split())
+    (summary,) = (tmp_path / "results").glob("*/summary.json")
+    [outcome] = json.loads(summary.read_text())["strategies"]
+    assert outcome["stores"] == ["postgres"] and list(outcome["left_out"]) == ["influx"]
+    assert outcome["acknowledged"] == 10 and outcome["divergence_after_recovery"]["divergent"] == 0

@@ -1,4 +1,5 @@
-"""What strategies declare, and the check that a run offers it, before any store is connected."""
+"""What strategies declare, and the checks that a run offers it: names, model and source of truth before any store
+is connected, the stores each brings along on the run's model stores (made, never connected)."""
 
 from __future__ import annotations
 
@@ -6,28 +7,17 @@ import pytest
 
 from sandbox.errors import UsageError
 from sandbox.scenario.spec import RunParams
-from sandbox.stores.base import Capability
-from sandbox.stores.noop import NoopStore
-from sandbox.stores.registry import StoreRegistry
-from sandbox.strategies.registry import STRATEGIES, check_strategies
-from tests.helpers import validate_phase
+from sandbox.stores import make_model_store
+from sandbox.stores.contract import Upsert
+from sandbox.strategies.registry import STRATEGIES, brought_along, check_strategies, strategy_class
+from tests.helpers import model, shared_settings, validate_phase
 
-KINDS = StoreRegistry.built_in()
-
-
-def store_capabilities(stores: list[str]) -> dict[str, frozenset[Capability]]:
-    return {s: KINDS.kind(s).capabilities for s in stores}
+ORDERS = model("orders")
 
 
-class PlainStore(NoopStore):
-    """A store kind that writes but offers no idempotent upsert."""
-
-    name = "plain"
-    capabilities = frozenset({Capability.BATCH_WRITE})
-
-
-def run_of(**stores: type) -> dict[str, frozenset[Capability]]:
-    return {name: cls.capabilities for name, cls in stores.items()}
+def made(*names: str, model_name: str = "orders") -> dict[str, object]:
+    """The run's model stores for these kinds, made as a run makes them (nothing connects)."""
+    return {n: make_model_store(shared_settings(), n, "sbx_test_registry", model(model_name)) for n in names}
 
 
 def test_names_and_tags_are_unique_and_every_strategy_describes_itself() -> None:
@@ -37,33 +27,45 @@ def test_names_and_tags_are_unique_and_every_strategy_describes_itself() -> None
     assert all(s.description and "\n" not in s.description for s in STRATEGIES)
 
 
-def test_a_strategy_needing_upsert_on_a_store_without_it_is_refused_naming_both() -> None:
-    stores = run_of(postgres=KINDS.kind("postgres").adapter, plain=PlainStore)
-    needing = [s.name for s in STRATEGIES if Capability.UPSERT in s.target_needs]
-    assert needing, "no strategy declares that it needs upsert"
-    for name in needing:
-        with pytest.raises(UsageError) as err:
-            check_strategies([name], stores, "postgres")
-        assert str(err.value).startswith(f"strategy {name} needs upsert on plain,"), err.value
-        assert "\n" not in str(err.value)
-    plain_writers = [s.name for s in STRATEGIES if not s.target_needs]
-    assert check_strategies(plain_writers, stores) == tuple(plain_writers)
+def test_a_store_without_upsert_is_left_out_of_relay_fed_strategies_saying_why() -> None:
+    stores = made("postgres", "redis", "influx")
+    assert isinstance(stores["redis"], Upsert) and not isinstance(stores["influx"], Upsert)
+    needing = [s for s in STRATEGIES if Upsert in s.target_needs]
+    assert {s.name for s in needing} == {"outbox", "event-sourcing", "saga"}
+    for cls in needing:
+        targets, left_out = brought_along(cls, stores, "postgres")
+        assert "influx" not in targets and list(left_out) == ["influx"], (cls.name, targets, left_out)
+        assert "offers no Upsert" in left_out["influx"] and "\n" not in left_out["influx"]
+    for cls in (s for s in STRATEGIES if not s.target_needs):  # the dual writes take every store
+        assert brought_along(cls, stores, "postgres") == (("postgres", "redis", "influx"), {})
 
 
 def test_only_stores_a_strategy_brings_along_need_its_capabilities() -> None:
     # The outbox commits in PostgreSQL and relays to the others; event sourcing projects into PostgreSQL too.
-    stores = {"postgres": frozenset[Capability](), **run_of(redis=KINDS.kind("redis").adapter)}
-    assert check_strategies(["outbox", "saga"], stores, "postgres") == ("outbox", "saga")
-    with pytest.raises(UsageError, match="strategy event-sourcing needs upsert on postgres"):
-        check_strategies(["event-sourcing"], stores, "postgres")
+    stores = made("postgres", "redis")
+    assert brought_along(strategy_class("outbox"), stores, "postgres") == (("redis",), {})
+    assert brought_along(strategy_class("event-sourcing"), stores, "postgres") == (("postgres", "redis"), {})
+    # No version field in telemetry: PostgreSQL's designs gate no upsert (its own read model is then left out).
+    telemetry = made("postgres", "mongo", model_name="telemetry")
+    targets, left_out = brought_along(strategy_class("event-sourcing"), telemetry, "postgres")
+    assert "postgres" not in targets and "postgres" in left_out
 
 
-def test_source_of_truth_and_names_are_checked_and_duplicates_dropped() -> None:
+def test_source_of_truth_model_and_names_are_checked_and_duplicates_dropped() -> None:
     with pytest.raises(UsageError, match="strategy saga needs its source of truth in the run"):
-        check_strategies(["dual-write", "saga"], store_capabilities(["redis", "mongo"]), "postgres")
+        check_strategies(["dual-write", "saga"], ["redis", "mongo"], "postgres")
     with pytest.raises(UsageError, match="unknown strategy 'two-phase-commit'"):
-        check_strategies(["two-phase-commit"], store_capabilities(["postgres"]))
-    assert check_strategies(["outbox", "outbox"], store_capabilities(["postgres", "redis"]), "postgres") == ("outbox",)
+        check_strategies(["two-phase-commit"], ["postgres"])
+    assert check_strategies(["outbox", "outbox"], ["postgres", "redis"], "postgres") == ("outbox",)
+    # Event sourcing and the saga give the orders model's meaning (lifecycle events, stock, payments).
+    with pytest.raises(UsageError) as err:
+        check_strategies(["outbox", "event-sourcing", "saga"], ["postgres", "redis"], "postgres", "telemetry")
+    assert str(err.value) == ("strategies event-sourcing, saga need the orders model (its lifecycle, stock and "
+                              "payments), not 'telemetry': run them with --model orders, or choose --strategies "
+                              "dual-write,dual-write-concurrent,outbox")
+    assert check_strategies(["dual-write", "outbox"], ["postgres"], "postgres", "telemetry") == \
+        ("dual-write", "outbox")
+    assert check_strategies(["saga"], ["postgres"], "postgres", "models/orders.toml") == ("saga",)
 
 
 def test_the_comparison_step_checks_its_parameters_before_anything_connects() -> None:
@@ -79,4 +81,7 @@ def test_the_comparison_step_checks_its_parameters_before_anything_connects() ->
     with pytest.raises(UsageError, match="needs its source of truth"):  # the outbox, with no source named
         validate_phase("compare_strategies", {"fault_store": "none"}, RunParams(stores=run.stores,
                                                                                  strategies=("outbox",)))
+    with pytest.raises(UsageError, match="need the orders model"):  # all strategies, when the run names none
+        validate_phase("compare_strategies", {"fault_store": "redis", "source": "postgres"},
+                       RunParams(stores=run.stores, model="social"))
     validate_phase("compare_strategies", {"fault_store": "redis", "source": "postgres"}, run)

@@ -9,29 +9,32 @@ import pytest
 
 from sandbox.strategies.base import StrategyOptions
 from sandbox.strategies.saga import DECLINED, OUT_OF_STOCK, Saga
-from sandbox.workload.generator import Workload, WorkloadSpec
-from tests.helpers import connect, drop, shared_settings
+from tests.helpers import connect, drop, orders, shared_settings
 
 pytestmark = pytest.mark.stores("postgres")  # the stores its tests start or use
 
+
 async def test_saga_compensation_keeps_inventory_consistent_under_concurrency() -> None:
-    workload = Workload(WorkloadSpec(3, 160, products=6))
-    stores = await connect(shared_settings(), ["postgres"], f"sbx_t{secrets.token_hex(3)}")
+    data = orders(3, 160, product=6, customer=20)
+    stores = await connect(shared_settings(), ["postgres"], f"sbx_t{secrets.token_hex(3)}", data)
     try:
         pg = stores["postgres"].store
-        await pg.prepare(workload.catalog)
+        await pg.prepare(data)
         # Scarce stock, so concurrent sagas fight over the last units and some must be compensated.
-        await pg.pool.execute(f'UPDATE "{pg.namespace}".products SET inventory_count = 25')  # type: ignore[attr-defined]
-        saga = Saga(stores, StrategyOptions(seed=3, payment_failure_rate=0.2, source="postgres"))
+        async with pg.transaction() as tx:
+            await tx.execute(f'UPDATE "{pg.namespace}".products SET inventory_count = 25')
+        saga = Saga(stores, StrategyOptions(seed=3, payment_failure_rate=0.2, source="postgres"), data.model)
         await saga.start()
         try:
             sem = asyncio.Semaphore(16)
 
             async def place(i: int) -> None:
                 async with sem:
-                    assert await saga.place(workload.order(i), i) is not None
+                    final = await saga.place(data.root(i), i)
+                    assert final is not None and final["version"] == 2
+                    assert final["status"] in ("confirmed", "cancelled")
 
-            await asyncio.gather(*(place(i) for i in range(workload.spec.orders)))
+            await asyncio.gather(*(place(i) for i in range(data.count)))
             check = await saga.verify()
         finally:
             await saga.stop()
@@ -40,8 +43,12 @@ async def test_saga_compensation_keeps_inventory_consistent_under_concurrency() 
         assert saga.outcomes[f"cancelled: {DECLINED}"] > 0, saga.outcomes
         assert check["inventory_consistent"], check
         assert check["negative_inventory"] == 0 and check["sagas_unfinished"] == 0
-        stock = await pg.pool.fetch(f'SELECT inventory_count FROM "{pg.namespace}".products')  # type: ignore[attr-defined]
-        assert min(r[0] for r in stock) >= 0
-        assert 25 * 6 - sum(r[0] for r in stock) == check["units_confirmed"]
+        stock = [p["inventory_count"] async for p in pg.scan("product")]
+        assert min(stock) >= 0
+        assert 25 * 6 - sum(stock) == check["units_confirmed"]
+        # What the saga left in the source is what it told its clients: every order confirmed or cancelled at 2.
+        held = [o async for o in pg.scan("order")]
+        assert len(held) == data.count and {(o["status"], o["version"]) for o in held} == \
+            {("confirmed", 2), ("cancelled", 2)}
     finally:
         await drop(stores)

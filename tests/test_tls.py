@@ -1,5 +1,5 @@
 """TLS end to end on a stack of the tests' own (`up --tls`: a throwaway CA; tests/conftest.py `secured`): the
-orders scenario over TLS on every store whose server speaks it, both generations of adapters connecting, the
+orders scenario over TLS on every store whose server speaks it, the model stores connecting, the
 servers refusing plain text, and each refusal a client must make: a CA that did not sign the certificate, a
 certificate for another host, each one line and exit 2; --insecure connects and the results say so."""
 
@@ -24,7 +24,7 @@ from sandbox.config import Workspace, endpoint
 from sandbox.errors import UsageError
 from sandbox.secure import TlsFiles, with_query
 from sandbox.stack.tls import ensure_certificates, issue
-from sandbox.stores import make_model_store, make_store
+from sandbox.stores import make_model_store
 from sandbox.stores.connect import connect_all
 from sandbox.stores.tls import NOT_VERIFIED, OFF, VERIFIED, https_context, tls_failure
 from sandbox.workload.dataset import Dataset, Sizes
@@ -122,22 +122,22 @@ async def test_model_stores_take_the_ca_from_the_url_or_setting(secured: SecureS
 
 
 async def _refusals(env: dict[str, str], stores: list[str]) -> dict[str, str]:
-    """What a run's connect (the order adapters, stores/connect.py) and a model store's say, per store, when the
-    settings come from `env`: the refusal line, and the model store's failure in words (stores/tls.py)."""
+    """What a run's connect (stores/connect.py, over model stores) says and what a model store's own connect
+    raises, per store, when the settings come from `env`: the refusal line, and the failure in words (stores/tls.py)."""
     environ = {**os.environ, **env}
     settings = BUILT_IN.settings("native", Workspace.from_env(environ), environ=environ)
+    model = load(PROJECT / "models" / "orders.toml")
     out: dict[str, str] = {}
     for store in stores:
         with pytest.raises(UsageError) as refused:
-            await connect_all([make_store(settings, store, "sbx_test_refused")])
+            await connect_all([make_model_store(settings, store, "sbx_test_refused", model)])
         out[store] = str(refused.value)
-        if BUILT_IN.kind(store).model_store is not None:
-            model = make_model_store(settings, store, "sbx_test_refused", load(PROJECT / "models" / "orders.toml"))
-            with pytest.raises(Exception) as failed:
-                async with asyncio.timeout(30):
-                    await model.connect()
-            await model.close()
-            out[f"{store} model store"] = tls_failure(failed.value) or f"not a TLS failure: {failed.value!r}"
+        direct = make_model_store(settings, store, "sbx_test_refused", model)
+        with pytest.raises(Exception) as failed:
+            async with asyncio.timeout(30):
+                await direct.connect()
+        await direct.close()
+        out[f"{store} model store"] = tls_failure(failed.value) or f"not a TLS failure: {failed.value!r}"
     return out
 
 

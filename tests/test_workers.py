@@ -15,8 +15,7 @@ from hdrh.histogram import HdrHistogram
 
 from sandbox.measure.history import read_history
 from sandbox.measure.latency import decode, new_histogram, record_many_ns, summarize
-from sandbox.workload.generator import Workload, WorkloadSpec
-from tests.helpers import SANDBOX
+from tests.helpers import SANDBOX, dataset
 
 PROJECT = Path(__file__).resolve().parent.parent
 STORES = ("redis", "postgres")
@@ -44,11 +43,10 @@ def write_spec(path: Path, namespace: str, out: Path, workers: int) -> Path:
     return path
 
 
-async def prepared(open_store, namespace: str) -> list:  # type: ignore[no-untyped-def]
-    catalog = Workload(WorkloadSpec(SEED, ORDERS)).catalog
-    stores = [await open_store(name, namespace) for name in STORES]
+async def prepared(open_model_store, namespace: str) -> list:  # type: ignore[no-untyped-def]
+    stores = [await open_model_store(name, namespace) for name in STORES]
     for store in stores:
-        await store.prepare(catalog)  # torn down by the fixture after the test
+        await store.prepare(dataset(ORDERS, SEED))  # torn down by the fixture after the test
     return stores
 
 
@@ -89,11 +87,11 @@ def written_ids(path: Path) -> dict[str, set[str]]:
     return ids
 
 
-async def test_workers_write_the_stream_once_and_merge_exactly(open_store, tmp_path: Path) -> None:
+async def test_workers_write_the_stream_once_and_merge_exactly(open_model_store, tmp_path: Path) -> None:
     # N workers, each every N-th order, started together on the same spec and merged.
     split_ns, single_ns = f"sbx_test_w{os.getpid()}a", f"sbx_test_w{os.getpid()}b"
-    split = await prepared(open_store, split_ns)
-    await prepared(open_store, single_ns)
+    split = await prepared(open_model_store, split_ns)
+    await prepared(open_model_store, single_ns)
     spec = write_spec(tmp_path / "split.toml", split_ns, tmp_path / "split", WORKERS)
     start_at = str(time.time() + 6)  # the workers' imports and connects fit in this on a busy 2-core machine
     procs = [sandbox("worker", "--spec", str(spec), SANDBOX_WORKER_START_AT=start_at) for _ in range(WORKERS)]
@@ -112,13 +110,13 @@ async def test_workers_write_the_stream_once_and_merge_exactly(open_store, tmp_p
     alone = json.loads((tmp_path / "alone" / "summary.json").read_text())
 
     # Every order written once, by exactly one worker, and all of them in each store.
-    expected = {o.id for o in Workload(WorkloadSpec(SEED, ORDERS)).orders()}
+    expected = {o["id"] for o in dataset(ORDERS, SEED).roots()}
     assert summary["sent"] == dict.fromkeys(STORES, ORDERS)
     assert all(summary["stores"][name]["throughput_orders_s"] > 0 for name in STORES)
     merged_ids = written_ids(tmp_path / "merged" / "history.jsonl")
     assert merged_ids == written_ids(tmp_path / "one" / "worker-0" / "history.jsonl") == dict.fromkeys(STORES, expected)
     for store in split:
-        assert {r.order_id async for r in store.scan()} == expected
+        assert {r["id"] async for r in store.scan("order")} == expected
 
     # Exact merge: the merged histograms hold every operation's time once, as the merged history does.
     history_times = service_times_from_history(tmp_path / "merged" / "history.jsonl")

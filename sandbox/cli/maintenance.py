@@ -7,11 +7,22 @@ from typing import Annotated
 
 import typer
 
-from sandbox.cli.app import BackendOpt, ConfigOpt, InsecureOpt, StoresOpt, app, resolved_settings
+from sandbox.cli.app import BackendOpt, ConfigOpt, InsecureOpt, StoresOpt, app, resolved_settings, workspace
 from sandbox.report.console import console
 from sandbox.report.gc import print_gc
 from sandbox.scenario.runner import run_loop
 from sandbox.stores.gc import collect, parse_age
+from sandbox.stores.registry import StoreRegistry
+from sandbox.workload.schema import Model
+
+ModelOpt = Annotated[str, typer.Option(help="the model whose design the namespace holds: a name (models/NAME.toml) "
+                                            "or a model file's path (the migration files are the orders model's)")]
+
+
+def _model(name: str, registry: StoreRegistry) -> Model:
+    from sandbox.workload import model_file
+
+    return model_file.load(model_file.find(workspace().project_dir, name), registry.kinds)
 
 
 @app.command()
@@ -36,6 +47,7 @@ def migrate(
     stores: Annotated[str | None, typer.Option("--stores", help="comma-separated store names (default: the "
                                                                 "first of the default set)")] = None,
     lock_timeout_ms: Annotated[int | None, typer.Option(help="PostgreSQL lock_timeout for the DDL")] = None,
+    model: ModelOpt = "orders",
     backend: BackendOpt = "auto",
     config: ConfigOpt = None,
 ) -> None:
@@ -44,7 +56,8 @@ def migrate(
 
     registry, settings = resolved_settings(backend, config)
     names = registry.parse(stores) if stores is not None else list(registry.names[:1])  # the first: PostgreSQL
-    for row in run_loop(migrate_namespace(settings, names, namespace, action, to, lock_timeout_ms)):
+    loaded = _model(model, registry)
+    for row in run_loop(migrate_namespace(settings, names, namespace, action, to, lock_timeout_ms, loaded)):
         done = f"; applied {action}: {', '.join(row.applied_now)}" if row.applied_now else ""
         console.print(f"[bold]{row.store}[/] {namespace}: version {row.version} of {len(row.available)}{done}",
                       highlight=False)
@@ -58,6 +71,7 @@ def stats(
     stores: StoresOpt = None,
     namespace: Annotated[str, typer.Option(help="a kept run's namespace, for its per-table/index figures")]
         = "sbx_live_stats",
+    model: ModelOpt = "orders",
     backend: BackendOpt = "auto",
     config: ConfigOpt = None,
 ) -> None:
@@ -67,7 +81,7 @@ def stats(
 
     registry, settings = resolved_settings(backend, config)
     names = registry.parse(stores)
-    now = run_loop(live_stats(settings, names, namespace))
+    now = run_loop(live_stats(settings, names, namespace, _model(model, registry)))
     console.print(headline_table("server statistics now (counters since each server started)", now))
     for name, doc in now.items():
         if doc.get("top_statements"):

@@ -27,6 +27,7 @@ from sandbox.cli.results import write_report_into
 from sandbox.config import ensure_env_file
 from sandbox.errors import UsageError
 from sandbox.experiments.registry import Experiments
+from sandbox.measure.stage_syntax import parse_stages
 from sandbox.report import folder as rf
 from sandbox.report.console import console, print_calibration
 from sandbox.report.progress import RichProgress
@@ -69,9 +70,12 @@ def list_options(config: ConfigOpt = None) -> None:
 @app.command("run")
 def run_scenario(
     name: Annotated[str, typer.Argument(help="scenario name (see `sandbox scenarios`)")],
-    orders: Annotated[int | None, typer.Option(help="orders to write to each store")] = None,
+    orders: Annotated[int | None, typer.Option("--orders", "--count", help="root instances to write to each store "
+                                               "(orders, for the orders model)")] = None,
+    model: Annotated[str | None, typer.Option(help="the domain model: a name (models/NAME.toml, `sandbox model "
+                                              "list`) or a model file's path (default: the scenario's)")] = None,
     concurrency: Annotated[int | None, typer.Option(help="concurrent operations per store")] = None,
-    batch: Annotated[int | None, typer.Option(help="orders per write operation (1 = one at a time)")] = None,
+    batch: Annotated[int | None, typer.Option(help="root instances per write operation (1 = one at a time)")] = None,
     seed: Annotated[int | None, typer.Option(help="workload seed (default: random, printed and stored)")] = None,
     stores: StoresOpt = None,
     strategies: Annotated[str | None, typer.Option(help="comma-separated write strategies: " + ",".join(
@@ -86,6 +90,9 @@ def run_scenario(
     warmup: Annotated[float | None, typer.Option(help="seconds of writing left out of the results")] = None,
     duration: Annotated[float | None, typer.Option(help="measured seconds of writing (default: until --orders "
                                                    "are written)")] = None,
+    stages: Annotated[str | None, typer.Option(help="open-loop load shape from --rate as the base, e.g. "
+                                               "'ramp:10s:200, hold:20s, spike:2s:x5, sine:60s:200:100:20s' "
+                                               "(shapes ramp, step, hold, spike, sine; xN = N times --rate)")] = None,
     processes: Annotated[str | None, typer.Option(help="one | per-store (a worker process per store for the "
                                                   "write phase)")] = None,
     repeat: Annotated[int, typer.Option(help="run the scenario N times into one results folder (trials, for "
@@ -115,15 +122,17 @@ def run_scenario(
     chosen_options = {**config_options(config), **scenario.defaults.options,
                       **dict(parse_pair(pair) for pair in option or [])}
     given: dict[str, Any] = {
-        "orders": orders, "concurrency": concurrency, "batch": batch, "seed": seed, "options": chosen_options,
+        "orders": orders, "model": model, "concurrency": concurrency, "batch": batch, "seed": seed,
+        "options": chosen_options,
         "stores": tuple(registry.parse(stores)) if stores is not None else None, "keep": keep or None,
         "strategies": tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else None,
         "rate": rate, "arrival": arrival, "warmup_s": warmup, "duration_s": duration, "processes": processes,
-        "workers": workers}
-    if duration is not None and orders is None and not any(p.step == "load" for p in scenario.phases):
-        # The clock ends the run, not the order count (a mix's --orders is its data set: it stays).
-        given["orders"] = DURATION_ORDER_CAP
+        "workers": workers, "stages": _stages(stages)}
     params = replace(scenario.defaults, **{k: v for k, v in given.items() if v is not None})
+    mix = any(p.step == "load" for p in scenario.phases)
+    if (duration is not None or params.stages) and orders is None and not mix:
+        # The clock ends the run, not the order count (a mix's --orders is its data set: it stays).
+        params = replace(params, orders=DURATION_ORDER_CAP)
     if params.seed is None and repeat > 1:  # every trial writes the same orders: trials differ by noise only
         params = replace(params, seed=secrets.randbelow(2**31))
     stack = open_stack(chosen, ws, ensure_env_file(ws.env_file, registry.kinds.values()), registry)
@@ -145,6 +154,13 @@ def run_scenario(
     write_report_into(folder or ctx.results_dir, experiments)
     if status:
         raise typer.Exit(status)
+
+
+def _stages(text: str | None) -> tuple[Any, ...] | None:
+    try:
+        return parse_stages(text) if text is not None else None
+    except UsageError as exc:
+        raise UsageError(f"--stages: {exc}") from None
 
 
 def show_run(ctx: RunContext, experiments: Experiments, wide: bool = False) -> int:
@@ -177,15 +193,18 @@ def calibrate(
     ops: Annotated[int, typer.Option(help="write operations against the no-op store")] = 200_000,
     concurrency: Annotated[int, typer.Option(help="concurrent operations")] = 8,
     rate: Annotated[float | None, typer.Option(help="open loop at this rate (default: closed loop)")] = None,
+    model: Annotated[str, typer.Option(help="the model whose root instances are generated")] = "orders",
 ) -> None:
     """Print the harness's own overhead per operation (no-op store, all three times recorded)."""
     from sandbox.measure.calibrate import measure_generation, measure_harness
     from sandbox.measure.load import LoadPlan
+    from sandbox.workload import model_file
 
     if ops <= 0:
         raise UsageError(f"--ops must be a positive whole number, got {ops}")
     plan = LoadPlan(concurrency, rate).validated()
-    results = [run_loop(measure_harness(ops, plan, generate=False)),
-               run_loop(measure_harness(min(ops, 20_000), plan, generate=True)),
-               measure_generation(min(ops, 50_000))]
+    loaded = model_file.load(model_file.find(workspace().project_dir, model))
+    results = [run_loop(measure_harness(loaded, ops, plan, generate=False)),
+               run_loop(measure_harness(loaded, min(ops, 20_000), plan, generate=True)),
+               measure_generation(loaded, min(ops, 50_000))]
     print_calibration(results)

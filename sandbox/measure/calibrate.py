@@ -2,8 +2,8 @@
 
 What is left is the client's own cost per operation (load driver, timing wrapper with all three
 times, the adapter call), so a store result within a few multiples of it measures the harness.
-Order generation is measured apart too (generation alone, and harness + generation): a real run
-pays both per operation.
+Generation of the model's root instances is measured apart too (generation alone, and harness +
+generation): a real run pays both per operation.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from sandbox.config import Endpoint
 from sandbox.measure.load import LoadPlan, drive
 from sandbox.measure.saturation import CpuMeter
 from sandbox.measure.timing import TimedStore
-from sandbox.stores.noop.adapter import NoopStore
-from sandbox.workload.generator import Workload, WorkloadSpec
-from sandbox.workload.model import Order
+from sandbox.stores.noop.model_store import NoopModelStore
+from sandbox.workload.dataset import Dataset, Instance, Sizes
+from sandbox.workload.schema import Model
 
 
 @dataclass(frozen=True)
@@ -37,14 +37,15 @@ class Calibration:
         return self.seconds / self.ops * 1e6 if self.ops else 0.0
 
 
-async def measure_harness(ops: int, plan: LoadPlan, generate: bool, seed: int = 1) -> Calibration:
-    """`ops` single-order writes to the no-op store under `plan`; `generate`: a fresh order each time."""
-    ts = TimedStore(NoopStore(Endpoint(NoopStore.name, "noop://"), "calibration"))
-    workload = Workload(WorkloadSpec(seed, ops))
-    work = ([o] for o in workload.orders()) if generate else repeat([workload.order(0)], ops)
+async def measure_harness(model: Model, ops: int, plan: LoadPlan, generate: bool, seed: int = 1) -> Calibration:
+    """`ops` single writes to the no-op store under `plan`; `generate`: a fresh root instance each time."""
+    data = Dataset(model, seed, Sizes(ops))
+    noop = NoopModelStore(Endpoint(NoopModelStore.kind, "noop://"), "calibration", model, {})
+    ts = TimedStore(noop, entity=model.root, key=model.root_entity.key)
+    work = ([o] for o in data.roots()) if generate else repeat([data.root(0)], ops)
 
-    async def write(orders: list[Order], intended_ns: int, begun_ns: int) -> None:
-        await ts.write_batch(orders, intended_ns, begun_ns)
+    async def write(instances: list[Instance], intended_ns: int, begun_ns: int) -> None:
+        await ts.write_batch(instances, intended_ns, begun_ns)
 
     meter = CpuMeter()
     start = time.perf_counter()
@@ -53,16 +54,16 @@ async def measure_harness(ops: int, plan: LoadPlan, generate: bool, seed: int = 
     stats = ts.op("write")
     stats.flush()
     assert stats.ok == ops and stats.response.get_total_count() == ops
-    label = "harness + order generation" if generate else "harness only (one order, reused)"
+    label = f"harness + {model.root} generation" if generate else f"harness only (one {model.root}, reused)"
     return Calibration(label, ops, seconds, meter.fraction())
 
 
-def measure_generation(orders: int, seed: int = 1) -> Calibration:
-    """Generating `orders` orders of one seed's stream, nothing else (the catalog is built first)."""
-    workload = Workload(WorkloadSpec(seed, orders))
-    workload.order(0)  # builds the catalog, paid once per run
+def measure_generation(model: Model, count: int, seed: int = 1) -> Calibration:
+    """Generating `count` root instances of one seed's stream, nothing else (reference data made first)."""
+    data = Dataset(model, seed, Sizes(count))
+    data.root(0)  # makes the reference data, paid once per run
     meter = CpuMeter()
     start = time.perf_counter()
-    made = sum(1 for _ in workload.orders())
+    made = sum(1 for _ in data.roots())
     seconds = time.perf_counter() - start
-    return Calibration("order generation only", made, seconds, meter.fraction())
+    return Calibration(f"{model.root} generation only", made, seconds, meter.fraction())

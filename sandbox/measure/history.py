@@ -1,16 +1,17 @@
 """The operation history of a run, in Jepsen's model: every operation is an invoke, then ok, fail or info.
 
 ok   = the store acknowledged the operation;
-fail = the store answered with an error: the operation did not happen (as far as the client knows);
-info = the outcome is unknown to the client: its own deadline expired, or the connection broke.
+fail = the store answered with an error, or the call was refused before anything was sent (connection
+       refused, no server to send it to): the operation did not happen (as far as the client knows);
+info = the outcome is unknown to the client: its own deadline expired, or the connection broke after sending.
 
 TimedStore tells its listeners about an operation once it has finished, so both lines of a pair are
 written then: the invoke line carries the invoke time, the completion line the completion time, and
 `op` pairs them. Lines are therefore in completion order; sort by `time` for invocation order.
 Times are nanoseconds since the history was opened (the header line gives the wall clock then).
 
-Memory stays bounded by the file's write buffer plus one small entry per order and store in
-`WriteOutcomes`, which is what the checker needs (the full history lives only in the file).
+Memory stays bounded by the file's write buffer plus one small entry per root instance and store in
+`WriteOutcomes` (by the root's key), which is what the checker needs (the full history lives only in the file).
 """
 
 from __future__ import annotations
@@ -30,15 +31,15 @@ BUFFER_BYTES = 256 * 1024
 
 
 class WriteOutcome(IntEnum):
-    """What the client learnt about the writes of one order to one store, strongest last.
+    """What the client learnt about the writes of one root instance to one store, strongest last.
 
     Several attempts fold into one: acknowledged once is acknowledged; otherwise an attempt whose
     connection broke leaves the outcome unknown; otherwise the client saw it fail (an error from the
     store, or its own deadline expiring)."""
 
-    FAILED = 1  # the store answered with an error
+    FAILED = 1  # the store answered with an error, or the call was refused before it was sent
     TIMED_OUT = 2  # the client gave up waiting (outcome `info`): its caller was told "failed"
-    CONNECTION_LOST = 3  # the connection broke or was refused (outcome `info`): nobody knows
+    CONNECTION_LOST = 3  # the connection broke after sending (outcome `info`): nobody knows
     ACKNOWLEDGED = 4
 
 
@@ -55,14 +56,14 @@ def outcome_of(event: OpEvent) -> WriteOutcome:
 
 @dataclass
 class WriteOutcomes:
-    """Per store: order id -> the folded outcome of its writes. What the checker works from."""
+    """Per store: root key (as text) -> the folded outcome of its writes. What the checker works from."""
 
     by_store: dict[str, dict[str, WriteOutcome]] = field(default_factory=dict)
 
     def note(self, store: str, keys: tuple[str, ...], outcome: WriteOutcome) -> None:
         seen = self.by_store.setdefault(store, {})
         for key in keys:
-            # Interned: the same id from five stores' streams is one string in memory, not five.
+            # Interned: the same key from five stores' streams is one string in memory, not five.
             key = sys.intern(key)
             if outcome > seen.get(key, 0):
                 seen[key] = outcome
@@ -102,6 +103,22 @@ class Bump:
     amount: int
 
 
+@dataclass(frozen=True, slots=True)
+class Inserted:
+    """The value of an insert that sets no state (a reading, a post): the key of the instance it adds."""
+
+    key: str
+
+
+@dataclass(slots=True)
+class ReadThenUpdate:
+    """The value of a read-modify-write: the update its client made from what it read, set once it has read
+    (None: it read nothing to change, so it changed nothing)."""
+
+    key: str
+    update: StatusUpdate | None = None
+
+
 @dataclass
 class OrderUpdates:
     """What the client asked of one order and learnt back, per version (1 is the insert)."""
@@ -130,6 +147,7 @@ class UpdateLog:
     orders: dict[str, dict[str, OrderUpdates]] = field(default_factory=dict)
     stock: dict[str, StockTakes] = field(default_factory=dict)
     bumps: dict[str, StockTakes] = field(default_factory=dict)  # per store: increments per key (as amounts)
+    inserts: dict[str, dict[str, str]] = field(default_factory=dict)  # per store: key -> ok / fail / info
     # Orders of the data set loaded before the run (acknowledged on every store), by the status they were
     # loaded with: noted when the run first updates them, not for the whole data set.
     preloaded: dict[str, str] = field(default_factory=dict)
@@ -148,12 +166,17 @@ class UpdateLog:
 
     def note(self, event: OpEvent) -> None:
         value = event.value
+        if isinstance(value, ReadThenUpdate):
+            value = value.update
         if isinstance(value, StatusUpdate):
             self._update(event, value)
         elif isinstance(value, StockTake):
             self._take(event, value)
         elif isinstance(value, Bump):
             self._bump(event, value)
+        elif isinstance(value, Inserted):
+            seen = self.inserts.setdefault(event.store, {})
+            seen[sys.intern(value.key)] = event.outcome
 
     def _update(self, event: OpEvent, value: StatusUpdate) -> None:
         entry = self.orders.setdefault(event.store, {}).setdefault(sys.intern(value.order_id), OrderUpdates())

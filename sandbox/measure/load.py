@@ -23,11 +23,13 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any, Literal, TypeVar
 
 from sandbox.errors import UsageError
+from sandbox.measure.stage_syntax import parse_stages
+from sandbox.measure.stages import Schedule, Stage, describe, relative, resolve
 
 T = TypeVar("T")
 
@@ -94,14 +96,21 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Future[Any]], every_s: float =
 
 @dataclass(frozen=True)
 class LoadPlan:
-    """How one phase issues its operations: closed loop unless a rate is given."""
+    """How one phase issues its operations: closed loop unless a rate or stages are given."""
 
     concurrency: int = 8
-    rate: float | None = None  # operations per second per store; None: closed loop
+    rate: float | None = None  # operations per second per store; None: closed loop (or the stages' base: 0)
     arrival: Arrival = "constant"
     warmup_s: float = 0.0  # operations intended to start in the first warmup_s are left out of results
     duration_s: float | None = None  # measured seconds after the warm-up; None: until the work runs out
     seed: int = 0  # for Poisson gaps: the same seed, the same schedule
+    # Open-loop stages (sandbox.measure.stages): the rate over time, from `rate` as the base; they set the
+    # phase's length (warm-up included), so duration_s is theirs.
+    stages: tuple[Stage, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not all(isinstance(s, Stage) for s in self.stages):  # as JSON (a worker process's job) or TOML
+            object.__setattr__(self, "stages", parse_stages(list(self.stages)))
 
     def validated(self) -> LoadPlan:
         if self.concurrency <= 0:
@@ -114,11 +123,39 @@ class LoadPlan:
             raise UsageError(f"--warmup must be zero or a positive number of seconds, got {self.warmup_s:g}")
         if self.duration_s is not None and not (math.isfinite(self.duration_s) and self.duration_s > 0):
             raise UsageError(f"--duration must be a positive number of seconds, got {self.duration_s:g}")
-        return self
+        if not self.stages:
+            return self
+        total = sum(s.duration_s for s in self.stages)
+        if self.rate is not None or not relative(self.stages):  # else the rate comes later (a capacity step's)
+            self.schedule()  # every rate checked now: an amplitude above its mean, nothing ever due
+        if self.warmup_s >= total:
+            raise UsageError(f"--warmup {self.warmup_s:g} s is not shorter than the stages ({total:g} s in all: "
+                             f"{describe(self.stages)})")
+        measured = total - self.warmup_s
+        if self.duration_s is not None and abs(self.duration_s - measured) > 1e-6:
+            raise UsageError(f"--duration and --stages both set the phase's length: the stages last {total:g} s "
+                             f"({measured:g} s after the warm-up); leave out --duration")
+        return replace(self, duration_s=measured)
 
     @property
     def open(self) -> bool:
-        return self.rate is not None
+        return self.rate is not None or bool(self.stages)
+
+    def schedule(self) -> Schedule:
+        """The stages with their rates made absolute (relative ones against `rate`)."""
+        return resolve(self.stages, self.rate)
+
+    @property
+    def target_rate(self) -> float | None:
+        """Operations per second asked for over the measured window (the stages' mean after the warm-up)."""
+        if not self.stages:
+            return self.rate
+        return self.schedule().mean_rate(self.warmup_s)
+
+    def scaled(self, factor: float) -> LoadPlan:
+        """The same plan at `factor` of its rates (one load worker's share)."""
+        return replace(self, rate=None if self.rate is None else self.rate * factor,
+                       stages=tuple(s.scaled(factor) for s in self.stages))
 
     @property
     def grace_s(self) -> float:
@@ -156,7 +193,13 @@ class LoadResult:
 
 
 def arrivals(plan: LoadPlan, start_ns: int) -> Iterator[int]:
-    """Intended start times: start, then every 1/rate s (constant) or exponential gaps (Poisson)."""
+    """Intended start times: start, then every 1/rate s (constant) or exponential gaps (Poisson); with
+    stages, the times their rates give (stages.py), each computed from the start, never by adding gaps."""
+    if plan.stages:
+        for t in plan.schedule().times(plan.arrival, plan.seed):
+            yield start_ns + round(t * 1e9)
+        while True:  # the stages are over: nothing more is due before the end
+            yield _NEVER
     assert plan.rate is not None
     if plan.arrival == "constant":
         step = 1e9 / plan.rate
@@ -174,6 +217,8 @@ def arrivals(plan: LoadPlan, start_ns: int) -> Iterator[int]:
 async def drive(work: Iterable[T], do: Callable[[T, int, int], Awaitable[object]], plan: LoadPlan,
                 on_start: Callable[[LoadResult], None] | None = None) -> LoadResult:
     """Issue `work` under `plan`; `on_start` sees the result's times before the first operation."""
+    if plan.stages:
+        plan = plan.validated()  # the stages' length is the phase's
     clock = time.perf_counter_ns
     it = iter(work)
     start = clock()

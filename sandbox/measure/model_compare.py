@@ -6,6 +6,9 @@ that store keeps of it) in numpy arrays - 8 bytes each, sorted by key hash - plu
 the model's checked aggregates. A scanned record whose digest matches is right; only a record that does
 not match is regenerated from its index, to say which field differs. Hashes are Python's, consistent
 within the process that builds and uses them, which is all they need to be.
+
+The expected side is the generated roots, or instances given (what a client was told it stored: the write
+strategies' acknowledged states, held in memory).
 """
 
 from __future__ import annotations
@@ -42,10 +45,12 @@ class Expected:
     """The expected side of every store's comparison, built in one pass over roots 0..n-1."""
 
     def __init__(self, ds: Dataset, n: int, designs: Mapping[str, Kept], checked: Sequence[Pattern] = (),
-                 prefixes: Sequence[int] = ()):
+                 prefixes: Sequence[int] = (), instances: Sequence[Instance] | None = None):
         """prefixes: the shorter lengths some stores were written (a duration-limited run): their checked
-        aggregates are expected over that prefix."""
+        aggregates are expected over that prefix. instances: the expected roots (n of them), instead of the
+        generated ones."""
         self.ds, self.n = ds, n
+        self.given = instances
         self.designs = dict(designs)
         key = ds.model.root_entity.key
         projectors = {name: projector(k) for name, k in designs.items()}
@@ -53,7 +58,7 @@ class Expected:
         digests = {name: array("q") for name in designs}
         limits = sorted({n, *(min(p, n) for p in prefixes)})
         self.accumulators = {(p.name, limit): Accumulator(p) for p in checked for limit in limits}
-        for i, inst in enumerate(ds.roots(0, n)):
+        for i, inst in enumerate(ds.roots(0, n) if instances is None else instances[:n]):
             hashes.append(hash(inst[key]))
             indexes.append(i)
             for name, project in projectors.items():
@@ -65,6 +70,10 @@ class Expected:
         self.hashes = np.frombuffer(hashes, dtype=np.int64)[order]
         self.indexes = np.frombuffer(indexes, dtype=np.int64)[order]
         self.digests = {name: np.frombuffer(d, dtype=np.int64)[order] for name, d in digests.items()}
+
+    def instance(self, index: int) -> Instance:
+        """Expected root `index` (made again from the seed, or the one given)."""
+        return self.ds.root(index) if self.given is None else self.given[index]
 
     def positions(self, key_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each hash, the [start, end) of its run in the sorted arrays (empty when absent)."""
@@ -92,9 +101,11 @@ class ModelComparison:
     duplicates: int = 0
     differing: int = 0
     differing_examples: list[FieldDiff] = field(default_factory=list)
+    differing_keys: list[str] = field(default_factory=list)  # as many as compare_store was asked to list
     fields_compared: tuple[str, ...] = ()
     aggregates: dict[str, list[str]] = field(default_factory=dict)  # checked pattern -> verdict per group
     not_answerable: dict[str, str] = field(default_factory=dict)  # checked pattern -> why the store cannot
+    counted: dict[str, int] = field(default_factory=dict)  # checked pattern -> instances its answer counts in all
     check_violations: dict[str, int] = field(default_factory=dict)
     error: str | None = None
 
@@ -116,9 +127,10 @@ class ModelComparison:
                 "not_answerable": self.not_answerable, "check_violations": self.check_violations}
 
 
-async def compare_store(name: str, store: Any, expected: Expected, design: str, written: int | None = None) -> \
-        ModelComparison:
-    """One store's scan of the root against the expected side; `written`: the prefix of the stream it was sent."""
+async def compare_store(name: str, store: Any, expected: Expected, design: str, written: int | None = None,
+                        keys: int | None = EXAMPLES) -> ModelComparison:
+    """One store's scan of the root against the expected side; `written`: the prefix of the stream it was sent;
+    `keys`: how many keys missing, extra and differing to list (None: every one)."""
     ds = expected.ds
     root = ds.model.root_entity
     kept: Kept = expected.designs[design]
@@ -154,10 +166,11 @@ async def compare_store(name: str, store: Any, expected: Expected, design: str, 
                     result.duplicates += 1
                 seen[p] = True
                 return
-        same_key = [p for p in candidates if ds.root(int(expected.indexes[p]))[root.key] == record.get(root.key)]
+        same_key = [p for p in candidates
+                    if expected.instance(int(expected.indexes[p]))[root.key] == record.get(root.key)]
         if not same_key:
             result.extra += 1
-            if len(result.extra_examples) < EXAMPLES:
+            if keys is None or len(result.extra_examples) < keys:
                 result.extra_examples.append(str(record.get(root.key)))
             return
         p = same_key[0]
@@ -165,8 +178,10 @@ async def compare_store(name: str, store: Any, expected: Expected, design: str, 
             result.duplicates += 1
         seen[p] = True
         result.differing += 1
+        if keys is None or len(result.differing_keys) < keys:
+            result.differing_keys.append(str(record.get(root.key)))
         if len(result.differing_examples) < 50:
-            result.differing_examples += diff(ds.root(int(expected.indexes[p])), record, kept, root.key)
+            result.differing_examples += diff(expected.instance(int(expected.indexes[p])), record, kept, root.key)
 
     try:
         async for record in _records(store, root.name):
@@ -179,7 +194,8 @@ async def compare_store(name: str, store: Any, expected: Expected, design: str, 
         result.error = f"{type(exc).__name__}: {exc}"[:300]
     unseen = np.flatnonzero(~seen & (expected.indexes < limit))
     result.missing = len(unseen)
-    result.missing_examples = sorted(str(ds.root(int(expected.indexes[p]))[root.key]) for p in unseen[:EXAMPLES])
+    result.missing_examples = sorted(str(expected.instance(int(expected.indexes[p]))[root.key])
+                                     for p in (unseen if keys is None else unseen[:keys]))
     await _aggregates(store, expected, root.name, limit, result)
     return result
 
@@ -200,7 +216,9 @@ async def _aggregates(store: Any, expected: Expected, entity: str, limit: int, r
         scales = [e.field(f).type.scale if e.field(f).type.kind == "decimal" else None  # type: ignore[union-attr]
                   for f in acc.pattern.sums]
         try:
-            result.aggregates[name] = compare_rows(acc.rows(), await answerer(Params()), scales)
+            rows = await answerer(Params())
+            result.counted[name] = sum(r.count for r in rows)
+            result.aggregates[name] = compare_rows(acc.rows(), rows, scales)
         except Exception as exc:
             result.aggregates[name] = [f"not read: {type(exc).__name__}: {exc}"[:200]]
 

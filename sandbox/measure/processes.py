@@ -42,13 +42,14 @@ class WriteJob:
     plan: LoadPlan
     worker: int = 0  # this worker's index among `workers` per store
     workers: int = 1
-    spacing_ms: int = 10  # the workload's order spacing (WorkloadSpec.spacing_ms)
+    spacing_ms: int | None = None  # the root's spacing when the run sets one (Sizes.spacing_ms)
+    model: str = ""  # the model file's path
 
     def share(self, worker: int) -> WriteJob:
         """Worker `worker`'s job: its part of the concurrency and the rate (a different Poisson seed each)."""
         n = self.workers
-        plan = replace(self.plan, concurrency=max(1, self.plan.concurrency // n),
-                       rate=None if self.plan.rate is None else self.plan.rate / n, seed=self.plan.seed + worker)
+        plan = replace(self.plan.scaled(1 / n), concurrency=max(1, self.plan.concurrency // n),
+                       seed=self.plan.seed + worker)
         return replace(self, plan=plan, worker=worker)
 
 
@@ -69,9 +70,9 @@ def stats_from_wire(doc: dict[str, Any]) -> OpStats:
 
 
 async def _one_worker(ts: TimedStore, job: WriteJob, timeline: Timeline, ready: asyncio.Barrier) -> LoadOutcome:
-    adapter = type(ts.store)  # the worker imports it by name: plugin kinds included
-    message_in = {"adapter": f"{adapter.__module__}:{adapter.__qualname__}", "endpoint": asdict(ts.store.endpoint),
-                  "namespace": ts.store.namespace, "options": asdict(ts.store.options), "job": asdict(job)}
+    # The worker builds the same store from its kind (plugins load from the same environment) and options.
+    message_in = {"store": ts.store.name, "endpoint": asdict(ts.store.endpoint), "namespace": ts.store.namespace,
+                  "options": ts.store.made_with, "job": asdict(job)}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "sandbox.measure.processes", stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=2**24)
@@ -85,6 +86,7 @@ async def _one_worker(ts: TimedStore, job: WriteJob, timeline: Timeline, ready: 
                 timeline.add_row(message["row"])
             elif "ready" in message:
                 await ready.wait()  # every worker of every store connected: go, together
+                timeline.schedule_starts()
                 proc.stdin.write(b"go\n")
                 proc.stdin.close()
             else:
@@ -132,29 +134,34 @@ def _add(a: LoadOutcome, b: LoadOutcome) -> LoadOutcome:
 
 async def _worker(message: dict[str, Any]) -> None:
     """Inside the worker process: connect, write under the plan, report."""
-    import importlib
+    import os
+    from pathlib import Path
 
-    from sandbox.workload.generator import Workload, WorkloadSpec
+    from sandbox.stores.registry import StoreRegistry
+    from sandbox.workload.dataset import Dataset, Sizes
+    from sandbox.workload.model_file import load
 
     def emit(message: dict[str, Any]) -> None:
         sys.stdout.write(json.dumps(message) + "\n")
         sys.stdout.flush()
 
     job = WriteJob(**{**message["job"], "plan": LoadPlan(**message["job"]["plan"])})
-    module, _, attr = message["adapter"].partition(":")
-    adapter = getattr(importlib.import_module(module), attr)
-    store = adapter(Endpoint(**message["endpoint"]), message["namespace"], adapter.Options(**message["options"]))
+    model = load(Path(job.model))
+    kind = StoreRegistry.load(os.environ).kind(message["store"])
+    assert kind.model_store is not None
+    store = kind.model_store(Endpoint(**message["endpoint"]), message["namespace"], model, message["options"])
+    store.name = message["store"]
     await store.connect()
     try:
         emit({"ready": True})
         if sys.stdin.readline().strip() != "go":  # the parent gave up on the run
             return
-        ts = TimedStore(store, job.op_timeout_s)
+        ts = TimedStore(store, job.op_timeout_s, entity=model.root, key=model.root_entity.key)
         timeline = Timeline("write", None, SILENT, sink=lambda row: emit({"row": row}))
         timeline.watch(store.name, "write", ts.op("write"))
-        workload = Workload(WorkloadSpec(job.seed, job.orders, spacing_ms=job.spacing_ms))
+        dataset = Dataset(model, job.seed, Sizes(job.orders, spacing_ms=job.spacing_ms))
         async with timeline:
-            outcomes = await write_everywhere([ts], workload,
+            outcomes = await write_everywhere([ts], dataset,
                                               job.plan.concurrency, job.batch, plan=job.plan,
                                               share=(job.worker, job.workers))
         outcome = outcomes[store.name]

@@ -1,6 +1,6 @@
 """What a reader of a replica sees: replication lag from the client side, stale and non-monotonic reads.
 
-One marker loop per store: a marker (an order of the workload) is written to the primary through the
+One marker loop per store: a marker (a root instance of the run's model) is written to the primary through the
 writer's TimedStore, and the reader then reads it on its read route until it is there:
 
 - lag = the answer of the first read that found it - the write's acknowledgement (HdrHistogram), 0 when
@@ -31,7 +31,7 @@ from sandbox.measure.latency import new_histogram, record_us, summarize
 from sandbox.measure.load import cancel_and_wait
 from sandbox.measure.timing import TimedStore
 from sandbox.stores.replication import ServerLag
-from sandbox.workload.model import Order
+from sandbox.workload.dataset import Instance
 
 ROUTES = ("replica", "fallback", "balanced")  # replica only | replica, primary when it fails | alternate
 READ_PAUSE_S = 0.0005  # between reads of one marker
@@ -97,25 +97,25 @@ class Reader:
         self.replica, self.primary, self.route, self.stats = replica, primary, route, stats
         self._turn = 0
 
-    async def sees(self, order_id: str) -> bool | None:
-        """Whether the order is there; None when no node answered."""
+    async def sees(self, key: Any) -> bool | None:
+        """Whether the instance is there; None when no node answered."""
         self._turn += 1
         if self.route == "balanced" and self.primary is not None and self._turn % 2 == 0:
-            ok, record = await self.primary.read(order_id)
+            ok, record = await self.primary.read(key)
             return record is not None if ok else None
         self.stats.replica_reads += 1
-        ok, record = await self.replica.read(order_id)
+        ok, record = await self.replica.read(key)
         if ok:
             return record is not None
         self.stats.replica_read_errors += 1
         if self.route == "fallback" and self.primary is not None:
             self.stats.fallback_reads += 1
-            ok, record = await self.primary.read(order_id)
+            ok, record = await self.primary.read(key)
             return record is not None if ok else None
         return None
 
 
-async def follow(writer: TimedStore, reader: Reader, markers: Iterable[Order], timeout_s: float,
+async def follow(writer: TimedStore, reader: Reader, markers: Iterable[Instance], timeout_s: float,
                  server_lag: Callable[[], Awaitable[ServerLag]] | None = None,
                  background: Awaitable[object] | None = None) -> ReplicaReads:
     """Run the marker loop (while `background` runs, if given, and over at most the markers given).
@@ -129,11 +129,11 @@ async def follow(writer: TimedStore, reader: Reader, markers: Iterable[Order], t
     load = asyncio.ensure_future(background) if background is not None else None
     slots = asyncio.Semaphore(PROBES)
     probes: set[asyncio.Task[None]] = set()
-    newest_seen: list[tuple[int, str]] = []  # (marker number, id) of the newest marker a read has seen
+    newest_seen: list[tuple[int, Any]] = []  # (marker number, key) of the newest marker a read has seen
 
-    async def probe(n: int, order_id: str, acked_ns: int, acked_at: float) -> None:
+    async def probe(n: int, key: Any, acked_ns: int, acked_at: float) -> None:
         try:
-            lag_ns, stale = await _until_visible(reader, order_id, acked_ns, timeout_s)
+            lag_ns, stale = await _until_visible(reader, key, acked_ns, timeout_s)
         finally:
             slots.release()
         stats.stale_first_reads += stale
@@ -143,27 +143,27 @@ async def follow(writer: TimedStore, reader: Reader, markers: Iterable[Order], t
         record_us(stats.lag, lag_ns)  # 0 (seen at the first read) is recorded as the floor, 1 us
         stats.timeline.append((acked_at, lag_ns / 1e9))
         if not newest_seen or newest_seen[0][0] < n:
-            newest_seen[:] = [(n, order_id)]
+            newest_seen[:] = [(n, key)]
 
-    async def check_monotonic(order_id: str) -> None:
+    async def check_monotonic(key: Any) -> None:
         # A read of the newest marker an earlier read saw: not finding it is a read going back in time.
         stats.monotonic_checks += 1
-        stats.monotonic_violations += await reader.sees(order_id) is False
+        stats.monotonic_violations += await reader.sees(key) is False
 
     check: asyncio.Task[None] | None = None
     try:
-        for n, order in enumerate(_markers(markers, load)):
+        for n, marker in enumerate(_markers(markers, load)):
             if newest_seen and (check is None or check.done()):  # one at a time, never holding up a write
                 check = asyncio.get_running_loop().create_task(check_monotonic(newest_seen[0][1]))
                 probes.add(check)
                 check.add_done_callback(probes.discard)
             await slots.acquire()
-            if not await writer.write(order):
+            if not await writer.write(marker):
                 slots.release()
                 continue
             stats.markers += 1
             task = asyncio.get_running_loop().create_task(
-                probe(n, order.id, time.perf_counter_ns(), time.monotonic() - stats.started))
+                probe(n, marker[writer.key], time.perf_counter_ns(), time.monotonic() - stats.started))
             probes.add(task)
             task.add_done_callback(probes.discard)
             await asyncio.sleep(MARKER_GAP_S)
@@ -175,15 +175,15 @@ async def follow(writer: TimedStore, reader: Reader, markers: Iterable[Order], t
     return stats
 
 
-def _markers(markers: Iterable[Order], load: asyncio.Future[object] | None) -> Iterator[Order]:
+def _markers(markers: Iterable[Instance], load: asyncio.Future[object] | None) -> Iterator[Instance]:
     it = iter(markers)
-    for order in it:
-        yield order
+    for marker in it:
+        yield marker
         if load is not None and load.done():
             return
 
 
-async def _until_visible(reader: Reader, order_id: str, acked_ns: int, timeout_s: float) -> tuple[int | None, bool]:
+async def _until_visible(reader: Reader, key: Any, acked_ns: int, timeout_s: float) -> tuple[int | None, bool]:
     """(ns from the ack to the answer of the first read that found it, 0 when the very first read did, None
     when none did in time; whether the first read that answered said "not there": a stale read).
 
@@ -191,7 +191,7 @@ async def _until_visible(reader: Reader, order_id: str, acked_ns: int, timeout_s
     deadline = acked_ns + int(timeout_s * 1e9)
     first, stale = True, None
     while True:
-        seen = await reader.sees(order_id)
+        seen = await reader.sees(key)
         if seen is not None and stale is None:
             stale = not seen  # only an answer counts: a failed read saw nothing either way
         if seen:

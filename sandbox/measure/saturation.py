@@ -102,5 +102,5 @@ class ClientLoad:
 
 
 def client_load(plan: LoadPlan, result: LoadResult, meter: CpuMeter) -> ClientLoad:
-    return ClientLoad(meter.fraction(), plan.rate, result.started_rate if plan.open else None, result.lag_mean_ms,
-                      result.lag_max_ns / 1e6, result.missed, host_cpu=meter.host_fraction())
+    return ClientLoad(meter.fraction(), plan.target_rate, result.started_rate if plan.open else None,
+                      result.lag_mean_ms, result.lag_max_ns / 1e6, result.missed, host_cpu=meter.host_fraction())

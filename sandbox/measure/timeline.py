@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,16 +21,18 @@ from hdrh.histogram import HdrHistogram
 
 from sandbox.measure.hlog import IntervalLogs
 from sandbox.measure.latency import OpStats, decode, encode
+from sandbox.measure.load import LoadPlan
 from sandbox.measure.progress import Bar, Progress
 from sandbox.measure.saturation import CpuMeter
 
 COLUMNS = ("phase", "second", "store", "op", "warmup_ops", "ops", "ok", "errors", "ops_per_s", "response_p50_ms",
            "response_p99_ms", "response_max_ms", "service_p50_ms", "service_p99_ms", "client_cpu", "wall_clock",
-           "span_s")
+           "span_s", "stage", "target_ops_s")
 # Besides COLUMNS a row carries its interval histograms (standard HdrHistogram text) for the .hlog files,
 # so rows measured in a worker process reach the parent's logs too.
 HDR_KEYS = {"response": "interval_hdr_response", "service": "interval_hdr_service"}
 TICK_S = 1.0
+STAGES_FILE = "stages.jsonl"  # beside timeline.csv: each load stage's start and end on the wall clock
 
 
 @dataclass
@@ -77,6 +80,7 @@ class Timeline:
     sink: Callable[[dict[str, Any]], None] | None = None  # also gets every row (a worker process's stdout)
     local: bool = True  # False: the watched stats are filled elsewhere; rows arrive through add_row()
     keep_rows: bool = False  # True: also keep every row in `rows` (a step that reports them); else only on disk
+    plan: LoadPlan | None = None  # with stages: each row gets the stage in force and the rate it asked for
     rows: list[dict[str, Any]] = field(default_factory=list)
     _watched: list[_Watched] = field(default_factory=list)
     _file: IO[str] | None = None
@@ -85,6 +89,7 @@ class Timeline:
     _task: asyncio.Task | None = None
     _started: float = 0.0
     _last: float = 0.0
+    _schedule_wall: float = 0.0  # when the stages started, on the wall clock
 
     def watch(self, store: str, op: str, stats: OpStats) -> None:
         self._watched.append(_Watched(store, op, stats, self.progress.bar(f"{self.phase:<8} {store}", self.total_ops)))
@@ -97,8 +102,36 @@ class Timeline:
                 w.done += row["ops"]
                 self._show(w, row)
 
+    def schedule_starts(self) -> None:
+        """The stages start now (worker processes start their load later than the timeline opens)."""
+        self._schedule_wall = time.time()
+
+    def _staged(self, row: dict[str, Any]) -> None:
+        """The stage in force at the row's end and the operations per second its schedule asked for."""
+        if self.plan is None or not self.plan.stages or row.get("wall_clock") is None:
+            return
+        schedule = self.plan.schedule()
+        end = row["wall_clock"] - self._schedule_wall
+        start = end - (row.get("span_s") or TICK_S)
+        stage = schedule.stage_at(max(0.0, (start + end) / 2))  # the one in force for most of the second
+        row["stage"] = stage.label if stage is not None else "after the stages"
+        span = end - max(0.0, start)
+        row["target_ops_s"] = round((schedule.due(end) - schedule.due(max(0.0, start))) / span, 1) if span > 0 else None
+
+    def _write_stage_marks(self) -> None:
+        if self.plan is None or not self.plan.stages or self.csv_path is None:
+            return
+        with (self.csv_path.parent / STAGES_FILE).open("a") as out:
+            for mark in self.plan.schedule().marks():
+                out.write(json.dumps({"phase": self.phase, "stage": mark["stage"],
+                                      "wall_start": round(self._schedule_wall + mark["start_s"], 3),
+                                      "wall_end": round(self._schedule_wall + mark["end_s"], 3),
+                                      "rate_start": mark["rate_start"], "rate_end": mark["rate_end"],
+                                      "due": mark["due"]}) + "\n")
+
     def _emit(self, row: dict[str, Any], hists: dict[str, HdrHistogram] | None = None) -> None:
         """hists: the row's interval histograms when measured here (else decoded from the row's text)."""
+        self._staged(row)
         if self.keep_rows:
             self.rows.append(row)
         if self.sink is not None:
@@ -111,6 +144,8 @@ class Timeline:
                 self._hlogs.add(row["store"], row["op"], kind, hist, row["wall_clock"], row["span_s"])
 
     def _show(self, w: _Watched, row: dict[str, Any]) -> None:
+        if not row["ops"] and self.total_ops is not None and w.done >= self.total_ops:
+            return  # finished before the others: its line keeps its last second's rate, not the idle seconds' 0
         p99 = row["response_p99_ms"]
         text = f"{self.phase:<8} {w.store:<9}{row['ops_per_s'] or 0:>9,.0f} op/s  p99 " + \
             ("-" if p99 is None else f"{p99:.2f} ms") + ("  (warm-up)" if row["warmup_ops"] else "")
@@ -146,6 +181,7 @@ class Timeline:
             self._hlogs = IntervalLogs(self.csv_path.parent)
         self._cpu = CpuMeter()
         self._started = self._last = time.perf_counter()
+        self.schedule_starts()
         self._task = asyncio.get_running_loop().create_task(self._run())
         return self
 
@@ -156,6 +192,7 @@ class Timeline:
         unseen = any(w.stats.ok + w.stats.failed + w.stats.unknown + w.stats.warmup > w.done for w in self._watched)
         if self._watched and (unseen or time.perf_counter() - self._last > 0.05):
             self.tick()  # the last partial second: every operation lands in some row and .hlog interval
+        self._write_stage_marks()
         if self._file is not None:
             self._file.close()
         if self._hlogs is not None:

@@ -6,11 +6,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sandbox.measure.latency import FLUSH_EVERY, OpStats
-from sandbox.stores.base import Store
-from sandbox.workload.model import Order, OrderRecord
+from sandbox.stores.contract import BatchWrite
 
 T = TypeVar("T")
 
@@ -23,6 +22,11 @@ _CURRENT_TASKS: dict | None = getattr(asyncio.tasks, "_current_tasks", None)
 
 # Errors that leave the outcome of a write unknown: it may have landed before the link broke.
 UNKNOWN_OUTCOME = (TimeoutError, ConnectionError, OSError)
+# Errors that say nothing was sent: no server could be chosen (PyMongo's server selection, retries off).
+NOTHING_SENT = ("ServerSelectionTimeoutError",)
+# The server's own error reply, though the client library files it under connection errors: Redis replaying
+# its AOF answers LOADING and runs nothing (redis-py's BusyLoadingError is a ConnectionError). A failure.
+SERVER_REFUSED = ("BusyLoadingError",)
 
 
 Outcome = Literal["ok", "fail", "info"]  # Jepsen's words: info = the outcome is unknown
@@ -42,6 +46,7 @@ class OpEvent:
     intended_ns: int | None = None  # the load model's intended start (open loop); start_ns is the send
     value: object = None  # what the operation asked for, when a history needs more than keys (an update)
     result: object = None  # what the store answered (e.g. whether an update applied), on ok
+    refused: bool = False  # failed before anything was sent (connection refused): a definite failure
 
 
 Listener = Callable[[OpEvent], None]
@@ -96,6 +101,7 @@ class TimedCalls:
                 if self._watchdog is None:
                     self._watchdog = asyncio.get_running_loop().create_task(self._watch())
         outcome: Outcome = "ok"
+        refused = False
         error: BaseException | None = None
         result: T | None = None
         try:
@@ -110,7 +116,10 @@ class TimedCalls:
             outcome = "info"
         except Exception as exc:  # any store error: counted and shown, the run goes on
             error = exc
-            outcome = "info" if _is_connection_error(exc) else "fail"
+            # Refused before anything was sent: it did not happen. Cut after sending: nobody knows.
+            refused = refused_before_send(exc)
+            outcome = "fail" if refused or type(exc).__name__ in SERVER_REFUSED or not _is_connection_error(exc) \
+                else "info"
         end = _now()
         if task is not None:
             del self._inflight[task]
@@ -139,7 +148,7 @@ class TimedCalls:
         if self.listeners:
             event = OpEvent(self.name, op, keys, start, end, outcome,
                             None if error is None else f"{type(error).__name__}: {error}"[:200], intended_ns,
-                            value, result)
+                            value, result, refused)
             for listener in self.listeners:
                 listener(event)
         if task is not None and task.cancelling():
@@ -178,30 +187,64 @@ class TimedCalls:
 
 
 class TimedStore(TimedCalls):
-    """Wraps a Store: every call to it is timed (TimedCalls), under the store's name."""
+    """Wraps a model store (stores/contract.py): every call to it is timed (TimedCalls), under the store's name.
 
-    def __init__(self, store: Store, op_timeout_s: float = 10.0, listeners: Sequence[Listener] = ()):
+    `entity` and `key` name the root the run writes (write, read): keys are what a history records."""
+
+    def __init__(self, store: Any, op_timeout_s: float = 10.0, listeners: Sequence[Listener] = (),
+                 entity: str = "", key: str = "id"):
         super().__init__(store.name, op_timeout_s, listeners)
         self.store = store
+        self.entity, self.key = entity, key
 
     @property
     def name(self) -> str:
-        return self.store.name  # the adapter's, even if it is renamed after wrapping
+        return str(self.store.name)  # the adapter's, even if it is renamed after wrapping
 
-    async def write(self, order: Order, intended_ns: int | None = None, begun_ns: int | None = None) -> bool:
-        return (await self.call("write", lambda: self.store.write(order), (order.id,), intended_ns, begun_ns))[0]
+    async def write(self, instance: dict[str, Any], intended_ns: int | None = None,
+                    begun_ns: int | None = None) -> bool:
+        return (await self.call("write", lambda: self.store.write(instance), (str(instance[self.key]),), intended_ns,
+                                begun_ns))[0]
 
-    async def write_batch(self, orders: Sequence[Order], intended_ns: int | None = None,
+    async def write_batch(self, instances: Sequence[dict[str, Any]], intended_ns: int | None = None,
                           begun_ns: int | None = None) -> bool:
-        if len(orders) == 1:
-            order = orders[0]
-            return (await self.call("write", lambda: self.store.write(order), (order.id,), intended_ns,
-                                    begun_ns))[0]
-        return (await self.call("write", lambda: self.store.write_batch(orders), tuple(o.id for o in orders),
-                                intended_ns, begun_ns))[0]
+        if len(instances) == 1:
+            return await self.write(instances[0], intended_ns, begun_ns)
+        keys = tuple(str(i[self.key]) for i in instances)
+        return (await self.call("write", lambda: write_all(self.store, instances), keys, intended_ns, begun_ns))[0]
 
-    async def read(self, order_id: str) -> tuple[bool, OrderRecord | None]:
-        return await self.call("read", lambda: self.store.read(order_id), (order_id,))
+    async def read(self, key: Any) -> tuple[bool, dict[str, Any] | None]:
+        return await self.call("read", lambda: self.store.read(self.entity, key), (str(key),))
+
+
+async def write_all(store: Any, instances: Sequence[dict[str, Any]]) -> None:
+    """Several roots in one round trip where the store has one (BatchWrite), else one by one."""
+    if isinstance(store, BatchWrite):
+        await store.write_batch(instances)
+        return
+    for instance in instances:
+        await store.write(instance)
+
+
+def refused_before_send(exc: BaseException) -> bool:
+    """Whether a call failed before anything reached the server: its connection could not be opened
+    (ECONNREFUSED, asyncio's "Connect call failed"), or no server could be selected (NOTHING_SENT). A client
+    that retried (elastic-transport keeps every attempt's error in `.errors`) counts only when every attempt
+    was refused: one attempt cut after sending leaves the outcome unknown. The clients here are opened
+    without retries (redis-py Retry(0), PyMongo retryWrites=False, asyncpg and aiohttp do not retry)."""
+    attempts = [exc, *(e for e in getattr(exc, "errors", ()) or () if isinstance(e, BaseException))]
+    return all(_refused(a) for a in attempts)
+
+
+def _refused(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError) or type(seen).__name__ in NOTHING_SENT:
+            return True
+        if isinstance(seen, OSError) and "Connect call failed" in str(seen):  # asyncio, several addresses
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _is_connection_error(exc: BaseException) -> bool:

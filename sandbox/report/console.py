@@ -57,8 +57,10 @@ def print_calibration(results: list[Calibration]) -> None:
 def rich_table(t: TableData) -> Table:
     """A table built for the HTML report (sections.py), for the terminal; findings in red."""
     table = Table(title=t.title, box=box.SIMPLE_HEAD, pad_edge=False, caption=" ".join(t.notes) or None)
-    for header in t.headers:
-        table.add_column(header)
+    for i, header in enumerate(t.headers):
+        # A narrow terminal wraps a cell rather than cutting it short; the last column (a verdict) stays whole.
+        last = i == len(t.headers) - 1
+        table.add_column(header, overflow="fold", no_wrap=last, min_width=len(header) if not last else None)
     for row in t.rows:
         table.add_row(*(f"[red]{escape(c.text)}[/]" if c.bad else escape(c.text) for c in row))
     return table

@@ -92,7 +92,7 @@ def timeline(path: Path) -> list[dict[str, Any]]:
         rows = list(csv.DictReader(f))
     for row in rows:
         for key, value in row.items():
-            if key not in ("phase", "store", "op"):
+            if key not in ("phase", "store", "op", "stage"):
                 row[key] = float(value) if value not in ("", None) else None
     return rows
 
@@ -122,6 +122,30 @@ def events(path: Path, summary: dict[str, Any]) -> list[Event]:
             elif origin is not None:
                 out.append(Event(origin + item["time"] / 1e9, item.get("store", ""), item.get("f", ""),
                                  str(item.get("value", ""))))
+    return out
+
+
+@dataclass(frozen=True)
+class StageMark:
+    """One open-loop stage of a load phase (stages.jsonl, sandbox.measure.stages), on the wall clock."""
+
+    phase: str
+    stage: str
+    wall_start: float
+    wall_end: float
+    due: float | None = None  # operations the stage's schedule asked for
+
+
+def stage_marks(path: Path) -> list[StageMark]:
+    """The load stages of the run's phases; [] when it ran none."""
+    file = path / "stages.jsonl"
+    if not file.is_file():
+        return []
+    out = []
+    for line in file.read_text().splitlines():
+        if line.strip():
+            item = json.loads(line)
+            out.append(StageMark(item["phase"], item["stage"], item["wall_start"], item["wall_end"], item.get("due")))
     return out
 
 

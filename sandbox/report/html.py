@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.measure.latency import decode, new_histogram
+from sandbox.report import background_view, plots, sections, server_sections
 from sandbox.report import folder as rf
-from sandbox.report import plots, sections, server_sections
 from sandbox.report.page import Draw, Plot, Sections, write_page
 from sandbox.report.recommend import MatrixCells, matrix_table
+from sandbox.report.stage_table import stage_table
 from sandbox.report.trials import trials_table
 
 VERDICT = {True: "all stores consistent", False: "CONSISTENCY FINDINGS", None: "no read-back comparison"}
@@ -56,9 +57,17 @@ def timeline(draw: Draw, trial: rf.Trial) -> Plot | None:
     if not rows:
         return None
     colors = plots.color_of(list(trial.summary.get("stores", {})))
-    fig = plots.timeline_figure(rows, rf.events(trial.path, trial.summary), colors)
+    marks = rf.stage_marks(trial.path)
+    probes, work = background_view.read(trial.path)
+    lanes = [(p["store"], p["store"] + (" (cannot see)" if p.get("blind") and not any(w.store == p["store"]
+                                                                                         for w in work) else ""))
+             for p in probes]
+    fig = plots.timeline_figure(rows, rf.events(trial.path, trial.summary), colors, marks, work, lanes)
     return draw.figure(fig, "plot-timeline.png", "throughput and p99 response time per second, from timeline.csv; "
-                       "grey: warm-up (not in the results); red: faults injected (history)")
+                       "grey: warm-up (not in the results); red: faults injected (history)"
+                       + ("; green dotted: load stages (stages.jsonl), black: the rate they asked for"
+                          if marks else "")
+                       + ("; bottom: each server's background work (background.jsonl)" if lanes else ""))
 
 
 def write_report(path: Path, parts: Sections, cells: MatrixCells) -> Path:
@@ -77,6 +86,8 @@ def write_report(path: Path, parts: Sections, cells: MatrixCells) -> Path:
         summary = folder.summary
         values = {"what": "Run report", "trials": [], "trials_table": None,
                   "spectra": spectra(draw, folder.trials, ""), "timeline": timeline(draw, folder.trials[0]),
+                  "timeline_tables": [t for t in (stage_table(path), background_view.inside_outside(path))
+                                      if t is not None],
                   "sections": parts.sections(summary, draw)}
     return write_page(path / "report.html", "report.html.j2", title=f"sandbox report {summary.get('run_id')}",
                       summary=summary, verdict=VERDICT[summary.get("consistent")], tables=sections.core(summary),

@@ -61,7 +61,8 @@ def print_model(model: Model) -> None:
     for col in ("pattern", "kind", "entity", "details"):
         patterns.add_column(col)
     for p in model.patterns.values():
-        details = {k: getattr(p, k) for k in ("where", "range", "order_by", "group_by", "sums", "field", "within")
+        details = {k: getattr(p, k) for k in ("where", "range", "order_by", "group_by", "sums", "field", "within",
+                                                "read_first")
                    if getattr(p, k)}
         patterns.add_row(p.name, p.kind, p.entity, ", ".join(f"{k}={v}" for k, v in details.items()))
     console.print(patterns)

@@ -17,7 +17,7 @@ from hdrh.histogram import HdrHistogram
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from sandbox.report.folder import Event
+from sandbox.report.folder import Event, StageMark
 
 DECADES = 5  # the spectrum reaches 99.999%
 TICKS = {1: "0%", 10: "90%", 100: "99%", 1000: "99.9%", 10_000: "99.99%", 100_000: "99.999%"}
@@ -79,11 +79,20 @@ def spectrum_figure(title: str, series: Sequence[Series]) -> Figure:
     return fig
 
 
-def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors: dict[str, str]) -> Figure:
-    """Throughput and p99 per second for each store/op; warm-up shaded, phases and faults marked."""
-    fig = Figure(figsize=(11, 5.5), layout="constrained")
-    top, bottom = fig.subplots(2, 1, sharex=True)
+def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors: dict[str, str],
+                    stages: Sequence[StageMark] = (), work: Sequence[Any] = (),
+                    lanes: Sequence[tuple[str, str]] = ()) -> Figure:
+    """Throughput and p99 per second for each store/op; warm-up shaded, phases, faults and load stages marked,
+    and the rate the stages asked for beside the one reached; under the p99, a lane per store in `lanes` with
+    its server's background work (`work`: background_view.Work); lanes: (store, label)."""
     xs, origin = _seconds(rows)
+    shown_lanes = list(lanes) if origin is not None else []
+    fig = Figure(figsize=(11, 5.5 + 0.35 * len(shown_lanes)), layout="constrained")
+    if shown_lanes:
+        top, bottom, under = fig.subplots(3, 1, sharex=True,
+                                          gridspec_kw={"height_ratios": [3, 3, 0.5 + 0.35 * len(shown_lanes)]})
+    else:
+        top, bottom = fig.subplots(2, 1, sharex=True)
     lines: dict[tuple[str, str], list[tuple[float, Any, Any]]] = {}
     for row, x in zip(rows, xs, strict=True):
         lines.setdefault((row["store"], row["op"]), []).append((x, row["ops_per_s"], row["response_p99_ms"]))
@@ -107,23 +116,87 @@ def timeline_figure(rows: list[dict[str, Any]], events: Sequence[Event], colors:
                 ax.axvline(start, color="#bbbbbb", linewidth=0.8)
             top.annotate(row["phase"], (start, 1.0), xycoords=("data", "axes fraction"), fontsize=8,
                          va="bottom", color="#666666")
+    if shown_lanes and origin is not None:
+        _lanes(under, shown_lanes, work, origin, colors)
     if origin is not None:
+        _stages(top, bottom, rows, xs, stages, origin)
         for e in events:
             x = e.wall_clock - origin
             for ax in (top, bottom):
                 ax.axvline(x, color="#d62728", linestyle="--", linewidth=1)
             bottom.annotate(f"{e.action} {e.store}", (x, 0.98), xycoords=("data", "axes fraction"), rotation=90,
                             fontsize=8, va="top", ha="right", color="#d62728")
+        for i, (start, end, _) in enumerate(_cut_spans(events)):  # a partition, until its heal
+            for ax in (top, bottom):
+                ax.axvspan(start - origin, end - origin, color="#d62728", alpha=0.08, linewidth=0,
+                           label="link cut (partition)" if i == 0 and ax is top else None)
     top.set_ylabel("operations / s")
     bottom.set_ylabel("p99 response (ms)")
     if any((row["response_p99_ms"] or 0) > 0 for row in rows):  # a log axis needs a positive value
         bottom.set_yscale("log")
-    bottom.set_xlabel("seconds since the first measured second" if origin is not None else
-                      "seconds (phases laid end to end: this folder predates wall-clock timelines)")
+    (under if shown_lanes else bottom).set_xlabel(
+        "seconds since the first measured second" if origin is not None else
+        "seconds (phases laid end to end: this folder predates wall-clock timelines)")
     top.legend(fontsize=8, loc="upper right", ncols=2)
     for ax in (top, bottom):
         ax.grid(True, alpha=0.3)
     return fig
+
+
+def _cut_spans(events: Sequence[Event]) -> list[tuple[float, float, str]]:
+    """(start, end, store) of each partition, from its partition event to the store's next heal."""
+    out, cut = [], {}
+    for e in sorted(events, key=lambda e: e.wall_clock):
+        if e.action == "partition":
+            cut[e.store] = e.wall_clock
+        elif e.action == "heal" and e.store in cut:
+            out.append((cut.pop(e.store), e.wall_clock, e.store))
+    return out
+
+
+WORK_COLORS = ("#8c564b", "#9467bd", "#e377c2", "#bcbd22", "#17becf", "#7f7f7f")
+
+
+def _lanes(ax: Any, lanes: Sequence[tuple[str, str]], work: Sequence[Any], origin: float,
+           colors: dict[str, str]) -> None:
+    """One lane per store: its server's background work as bars on the timeline's clock, named."""
+    kinds = list(dict.fromkeys(w.what for w in work))
+    color = {k: WORK_COLORS[i % len(WORK_COLORS)] for i, k in enumerate(kinds)}
+    for i, (store, _) in enumerate(lanes):
+        mine = [w for w in work if w.store == store]
+        for w in mine:
+            ax.broken_barh([(w.start - origin, max(w.end - w.start, 0.05))], (i - 0.35, 0.7), color=color[w.what],
+                           alpha=0.8)
+        for what in dict.fromkeys(w.what for w in mine):
+            first = next(w for w in mine if w.what == what)
+            ax.annotate(what, (first.start - origin, i + 0.38), fontsize=7, va="bottom", color=color[what])
+    ax.set_yticks(range(len(lanes)), [label for _, label in lanes], fontsize=8)
+    ax.set_ylim(-0.6, len(lanes) - 0.4 + 0.3)
+    ax.set_ylabel("background", fontsize=8)
+    ax.grid(True, axis="x", alpha=0.3)
+
+
+def _stages(top: Any, bottom: Any, rows: list[dict[str, Any]], xs: list[float], stages: Sequence[StageMark],
+            origin: float) -> None:
+    """Each stage's start as a dotted line with its name; the intended rate (timeline.csv target_ops_s)."""
+    for i, mark in enumerate(stages):
+        x = mark.wall_start - origin
+        for ax in (top, bottom):
+            ax.axvline(x, color="#2ca02c", linestyle=":", linewidth=1, label="load stage" if i == 0 and ax is top
+                       else None)
+        top.annotate(mark.stage, (x, 0.97), xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
+                     va="top", ha="left", color="#2c7a2c")
+    intended: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for row, x in zip(rows, xs, strict=True):
+        if row.get("target_ops_s") is not None:
+            intended.setdefault((row["phase"], row["store"]), []).append((x, row["target_ops_s"]))
+    shown: set[str] = set()
+    for (phase, _), points in intended.items():
+        if phase in shown:  # every store of a phase was asked for the same rate: one line
+            continue
+        shown.add(phase)
+        top.plot([p[0] for p in points], [p[1] for p in points], "-", color="#000000", linewidth=0.8, alpha=0.6,
+                 drawstyle="steps-pre", label="intended rate (stages)" if len(shown) == 1 else None)
 
 
 def capacity_figure(capacity: dict[str, dict[str, Any]], colors: dict[str, str]) -> Figure:

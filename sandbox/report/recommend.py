@@ -72,11 +72,7 @@ def build(results_root: Path, cells: MatrixCells) -> dict[str, StoreColumn]:
                 _performance(name, store, s, rid + (" (faults injected)" if faulted else ""), latest)
             if c := store.get("consistency"):
                 readbacks.setdefault(name, []).append((rid, bool(c.get("consistent")), c))
-                kept = c.get("fields_compared") or []
-                drift = any(a["kind"] == "drift" for a in c.get("aggregates", []))
-                latest[(name, "query flexibility")] = (
-                    f"fields kept {len(kept)}/6; revenue by status "
-                    f"{'float drift ' + c.get('revenue_drift', '') if drift else 'exact'} (run {rid})")
+                latest[(name, "query flexibility")] = _kept(c, s.get("model") or {}, rid)
         for store_name, criterion, text in cells.matrix(s, rid):
             if store_name in columns:
                 columns[store_name].note(criterion, text)
@@ -90,6 +86,21 @@ def build(results_root: Path, cells: MatrixCells) -> dict[str, StoreColumn]:
             0, f"read back as written in {len(good)} of {len(seen)} runs (latest {seen[-1][0]})"
             + ("; INCONSISTENT " + "; ".join(bad[-2:]) if bad else ""))
     return columns
+
+
+def _kept(c: dict[str, Any], model: dict[str, Any], rid: str) -> str:
+    """Fields kept of the root, and whether the store's own checked aggregates came out exact."""
+    kept = c.get("fields_compared") or []
+    aggregates = c.get("aggregates") or {}
+    if isinstance(aggregates, dict):  # a run on the model engine: pattern -> verdict per group
+        verdicts = [v for vs in aggregates.values() for v in vs]
+        sums = "exact" if verdicts and all(v == "ok" for v in verdicts) else \
+            "float drift" if "drift" in verdicts else "not answered" if not verdicts else "DIFFER"
+        of = f"/{len(model['fields']) + len(model.get('children', []))}" if model.get("fields") else ""
+        return f"fields kept {len(kept)}{of}; checked aggregates {sums} (run {rid}, model {model.get('name')})"
+    drift = any(a["kind"] == "drift" for a in aggregates)  # an older run: the hand-written order path
+    return (f"fields kept {len(kept)}/6; revenue by status "
+            f"{'float drift ' + c.get('revenue_drift', '') if drift else 'exact'} (run {rid})")
 
 
 def _performance(name: str, store: dict[str, Any], s: dict[str, Any], rid: str,

@@ -19,6 +19,7 @@ from sandbox.measure.latency import OpStats
 from sandbox.scenario.context import RunContext
 from sandbox.stores.registry import StoreRegistry, registry_of
 from sandbox.stores.tls import tls_states, tls_warnings
+from sandbox.workload.schema import Model
 
 HARNESS_LIBRARIES = ("aiohttp", "hdrhistogram", "uvloop", "matplotlib")  # each store kind names its own clients
 
@@ -66,16 +67,15 @@ def summary(ctx: RunContext, parts: SummaryParts) -> dict[str, Any]:
             "server": {"product": ctx.servers[name].product, "version": ctx.servers[name].version,
                        "detail": ctx.servers[name].detail, "settings": ctx.server_settings.get(name) or {}},
             "endpoint": ctx.endpoints[name],
-            "model": ts.store.describe(),
-            "money": ts.store.money_note,
+            "design": ts.store.describe(),  # the physical design derived from the model (`sandbox model show`)
+            "money": ts.store.money,
             "operations": {op: _operation(stats, ctx.loads.get(name, {}).get(op)) for op, stats in ts.stats.items()},
-            "concurrency_control": ts.store.concurrency_control or None,
             **parts.store_summary(ctx, name),  # read_not_found, consistency (the core experiment's)
         }
     tls = tls_states(ctx.settings, ctx.stores)
     out = {
         "run_id": ctx.run_id, "scenario": ctx.scenario.name, "backend": ctx.backend, "seed": ctx.params.seed,
-        "params": params, "phases": [p.step for p in ctx.scenario.phases],
+        "params": params, "phases": [p.step for p in ctx.scenario.phases], "model": model_summary(ctx.model),
         # A run stopped by a signal: which, and the phases it finished (the counts below are what it did).
         "interrupted": ctx.interrupted is not None, "interrupted_by": ctx.interrupted,
         "completed_phases": ctx.completed_phases,
@@ -98,6 +98,13 @@ def summary(ctx: RunContext, parts: SummaryParts) -> dict[str, Any]:
             raise ValueError(f"an experiment writes summary key {key!r}, which the run itself writes")
         out[key] = value
     return out
+
+
+def model_summary(model: Model) -> dict[str, Any]:
+    """Which model the run wrote: enough to read the tables (the root, its stored fields) and find the file."""
+    root = model.root_entity
+    return {"name": model.name, "path": model.path, "root": root.name, "key": root.key,
+            "fields": [f.name for f in root.stored_fields], "children": [c.name for c in root.children]}
 
 
 def _operation(stats: OpStats, load: LoadOutcome | None) -> dict[str, Any]:

@@ -10,13 +10,8 @@ from rich.table import Table
 from sandbox.measure.server_snapshots import cross_check
 from sandbox.report.console import console
 from sandbox.report.results import client_writes
+from sandbox.report.server_sections import headline_lines, value
 from sandbox.scenario.context import RunContext
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
-    return str(v)
 
 
 def headline_table(title: str, stores: dict[str, dict[str, Any]]) -> Table:
@@ -24,7 +19,7 @@ def headline_table(title: str, stores: dict[str, dict[str, Any]]) -> Table:
     for col in ("store", "source", "headline", "not available"):
         table.add_column(col)
     for name, diff in stores.items():
-        head = "\n".join(f"{k} {_value(v)}" for k, v in diff.get("headline", {}).items()) or "-"
+        head = "\n".join(headline_lines(diff)) or "-"
         missing = "\n".join(escape(u) for u in diff.get("unavailable", [])) or "-"
         table.add_row(name, escape(diff.get("source", "-")), escape(head), missing)
     return table
@@ -35,17 +30,18 @@ def print_server_stats(ctx: RunContext) -> None:
     if not run.last:
         return
     total = run.total()
-    console.print(headline_table("server statistics: change over the run, as each server counts it", total))
-    checks = cross_check(total, client_writes(ctx))
+    console.print(headline_table("server statistics: change over the run, as each server counts it (a restart "
+                                 "splits it into spans)", total))
+    checks = cross_check(total, client_writes(ctx))  # only where the run wrote through its clients
     table = Table(title="cross-check: orders written per the client vs writes counted by the server")
     for col in ("store", "client orders", "server count", "difference", "server counter (what it counts)"):
         table.add_column(col, justify="right" if col in ("client orders", "server count", "difference") else "left")
     for name, c in checks.items():
-        if c["server_counter"] is None:
-            continue
-        table.add_row(name, _value(c["client_orders_written"]), _value(c["server_writes_seen"]),
-                      _value(c["difference"]), escape(f"{c['server_counter']} ({c['what_it_counts']})"))
-    console.print(table)
+        table.add_row(name, value(c["client_orders_written"]), value(c["server_writes_seen"]),
+                      "- (restarted)" if c["restarted"] else value(c["difference"]),
+                      escape(f"{c['server_counter']} ({c['what_it_counts']})"))
+    if checks:
+        console.print(table)
     for name, diff in total.items():
         if diff.get("top_statements"):
             print_statements(f"{name}: top statements by total time over the run (pg_stat_statements)",

@@ -14,8 +14,9 @@ from sandbox.measure.timing import TimedStore
 from sandbox.scenario.results import Results
 from sandbox.scenario.spec import RunParams, Scenario
 from sandbox.stack.base import Stack
-from sandbox.stores.base import ServerInfo
-from sandbox.workload.generator import Workload
+from sandbox.stores.contract import ServerInfo
+from sandbox.workload.dataset import Dataset
+from sandbox.workload.schema import Model
 
 
 @dataclass
@@ -24,7 +25,7 @@ class RunContext:
     params: RunParams
     run_id: str
     backend: str
-    workload: Workload
+    dataset: Dataset  # the model's data for this run's seed: reference data, and root i made on demand
     stores: dict[str, TimedStore]
     servers: dict[str, ServerInfo]
     endpoints: dict[str, str]  # passwords masked
@@ -43,8 +44,12 @@ class RunContext:
     interrupted: str | None = None  # the signal that stopped the run (SIGINT, SIGTERM)
 
     @property
+    def model(self) -> Model:
+        return self.dataset.model
+
+    @property
     def written(self) -> dict[str, int]:
-        """Orders the write phase sent per store (a prefix of the stream)."""
+        """Root instances the write phase sent per store (a prefix of the stream)."""
         return {store: ops["write"].sent for store, ops in self.loads.items()
                 if "write" in ops and ops["write"].sent is not None}
 

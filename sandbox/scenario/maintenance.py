@@ -1,4 +1,7 @@
-"""Commands on a kept run's namespace outside a scenario: migrate it, and read the servers' statistics."""
+"""Commands on a kept run's namespace outside a scenario: migrate it, and read the servers' statistics.
+
+Both open model stores (stores/contract.py) of a model (the orders model unless told: the migration files are
+written for its design) on the namespace, and create nothing there."""
 
 from __future__ import annotations
 
@@ -9,11 +12,12 @@ from typing import Any
 from sandbox.config import Settings
 from sandbox.errors import UsageError
 from sandbox.measure.server_snapshots import snapshot_all
-from sandbox.stores import make_store
+from sandbox.stores import make_model_store
 from sandbox.stores import migrations as mig
-from sandbox.stores.base import Store
 from sandbox.stores.connect import close_all, connect_all
+from sandbox.stores.contract import ModelStore
 from sandbox.stores.server_stats import ServerStats
+from sandbox.workload.schema import Model
 
 NAMESPACE = re.compile(r"^sbx_[a-z0-9_]+$")
 ACTIONS = ("up", "down", "status")
@@ -34,17 +38,17 @@ def check_namespace(namespace: str) -> str:
     return namespace
 
 
-async def _open(settings: Settings, names: list[str], namespace: str) -> list[Store]:
-    stores = [make_store(settings, name, namespace, 2) for name in names]
+async def _open(settings: Settings, names: list[str], namespace: str, model: Model) -> list[ModelStore]:
+    stores = [make_model_store(settings, name, namespace, model, 2) for name in names]
     await connect_all(stores)
     return stores
 
 
 async def migrate_namespace(settings: Settings, names: list[str], namespace: str, action: str, to: int | None,
-                            lock_timeout_ms: int | None) -> list[MigrationStatus]:
+                            lock_timeout_ms: int | None, model: Model) -> list[MigrationStatus]:
     if action not in ACTIONS:
         raise UsageError(f"migrate {action!r}: choose up, down or status")
-    stores = await _open(settings, names, check_namespace(namespace))
+    stores = await _open(settings, names, check_namespace(namespace), model)
     out = []
     try:
         for store in stores:
@@ -59,9 +63,9 @@ async def migrate_namespace(settings: Settings, names: list[str], namespace: str
     return out
 
 
-async def live_stats(settings: Settings, names: list[str], namespace: str) -> dict[str, dict[str, Any]]:
+async def live_stats(settings: Settings, names: list[str], namespace: str, model: Model) -> dict[str, dict[str, Any]]:
     """Each server's statistics now: counters since the server started, gauges as they are."""
-    stores = await _open(settings, names, check_namespace(namespace))
+    stores = await _open(settings, names, check_namespace(namespace), model)
     try:
         snaps = await snapshot_all(stores)
     finally:

@@ -9,6 +9,8 @@ from typing import Any
 
 from sandbox.errors import UsageError
 from sandbox.measure.load import LoadPlan
+from sandbox.measure.stage_syntax import parse_stages
+from sandbox.measure.stages import Stage
 from sandbox.stores.options import flatten
 from sandbox.stores.registry import StoreRegistry
 from sandbox.strategies.registry import strategy_class
@@ -20,7 +22,8 @@ PROCESS_MODES = ("one", "per-store")
 class RunParams:
     """What a run does; scenario defaults, then command-line options."""
 
-    orders: int = 3000
+    orders: int = 3000  # root instances written (orders, for the orders model; --count is the same)
+    model: str = "orders"  # a model name (models/NAME.toml) or a model file's path
     concurrency: int = 8
     batch: int = 1
     seed: int | None = None  # None: a fresh random seed, printed and stored with the results
@@ -29,7 +32,9 @@ class RunParams:
     # Store options by <store>.<option> (-o redis.client=valkey-glide), each declared and checked by its kind.
     options: dict[str, Any] = field(default_factory=dict)
     op_timeout_s: float = 10.0
-    order_spacing_ms: int = 10  # milliseconds between orders' created_at (analytics spreads them over hours)
+    # Milliseconds between root instances' spaced timestamps (analytics spreads orders over hours); None: the
+    # model's own spacing.
+    order_spacing_ms: int | None = None
     strategies: tuple[str, ...] = ()  # write strategies to compare (scenario `strategies` and its kin)
     # How the write phase issues load (see sandbox.measure.load and docs/measurement.md).
     rate: float | None = None  # open loop: operations per second per store; None: closed loop
@@ -39,13 +44,17 @@ class RunParams:
     processes: str = "one"  # one: all stores on one event loop | per-store: one worker process per store
     connect: bool = True  # false: the scenario needs no store connected (its steps open what they use)
     workers: int = 1  # above 1: that many worker processes per store, each every N-th order (implies per-store)
+    # Open-loop stages (--stages "ramp:10s:200, spike:2s:x5", or a TOML list; sandbox.measure.stages): the
+    # rate over time from --rate as the base; they set the load phases' length (the measured part: duration_s).
+    stages: tuple[Stage, ...] = ()
 
     def load_plan(self) -> LoadPlan:
         return LoadPlan(self.concurrency, self.rate, self.arrival, self.warmup_s,  # type: ignore[arg-type]
-                        self.duration_s, self.seed or 0).validated()
+                        self.duration_s, self.seed or 0, parse_stages(self.stages)).validated()
 
     def validated(self, registry: StoreRegistry | None = None) -> RunParams:
-        if not isinstance(self.order_spacing_ms, int) or self.order_spacing_ms < 10:
+        if self.order_spacing_ms is not None and (not isinstance(self.order_spacing_ms, int)
+                                                   or self.order_spacing_ms < 10):
             raise UsageError(f"order_spacing_ms must be a whole number >= 10, got {self.order_spacing_ms!r}")
         for name in ("orders", "concurrency", "batch"):
             if getattr(self, name) <= 0:
@@ -56,7 +65,7 @@ class RunParams:
             raise UsageError(f"--seed must be a whole number from 0 to 2^63-1, got {self.seed}")
         if self.op_timeout_s <= 0:
             raise UsageError(f"op_timeout_s must be positive, got {self.op_timeout_s}")
-        self.load_plan()
+        plan = self.load_plan()
         if self.processes not in PROCESS_MODES:
             raise UsageError(f"--processes must be one or per-store, got {self.processes!r}")
         if not 1 <= self.workers <= 64:
@@ -64,7 +73,8 @@ class RunParams:
         registry = registry or StoreRegistry.built_in()
         stores = tuple(registry.parse(",".join(self.stores))) if self.stores else registry.names
         # The strategies' stores and source of truth are checked by the step that runs them (compare_strategies).
-        return replace(self, stores=stores, options=registry.check_options(self.options),
+        return replace(self, stores=stores, options=registry.check_options(self.options), stages=plan.stages,
+                       duration_s=plan.duration_s,
                        strategies=tuple(dict.fromkeys(strategy_class(s).name for s in self.strategies)))
 
 
@@ -111,6 +121,11 @@ def load(project_dir: Path, name: str, known_steps: set[str]) -> Scenario:
             defaults[key] = tuple(defaults[key])
     if "options" in defaults:
         defaults["options"] = flatten(defaults["options"], str(path))
+    if "stages" in defaults:
+        try:
+            defaults["stages"] = parse_stages(defaults["stages"])
+        except UsageError as exc:
+            raise UsageError(f"{path}: [defaults] stages: {exc}") from None
     phases = []
     for i, entry in enumerate(raw.get("phase", []), 1):
         step = entry.get("step")

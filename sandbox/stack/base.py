@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from sandbox.config import Backend, Workspace, mask
 from sandbox.errors import UsageError
+from sandbox.stack.netns import NetNamespace
 from sandbox.stack.small_disk import SmallDisk
 from sandbox.stores.kind import Durability
 
@@ -61,6 +62,18 @@ class Stack(Protocol):
     def release_small_disk(self, store: str) -> None:
         """Stop the store's server on its small disk and start it again on its usual data."""
 
+    # Network faults: a store behind a network namespace of its own (stack/netns.py); UsageError where not possible.
+    def isolate(self, store: str) -> NetNamespace:
+        """Restart `store` inside a network namespace, reached through a veth pair at the namespace's address."""
+
+    def release_isolation(self, store: str) -> None:
+        """Stop the store's server in its namespace and start it again on loopback."""
+
+    def partition(self, store: str) -> str:
+        """Cut the store's link (connections hang); it must be behind a network namespace."""
+
+    def heal(self, store: str) -> str: ...
+
     # Faults (sandbox.stack.faults): each blocks until done and says what it did, for the history.
     def stop(self, store: str) -> str: ...
     def kill(self, store: str) -> str: ...
@@ -86,10 +99,11 @@ def privileged(stack: Stack, store: str, url: str, needs: str) -> str:
     return stack.admin_url(store)
 
 
-def listens_at(url: str, port: int) -> bool:
-    """`url` points at `port` on this host's loopback (the only address the stacks publish on)."""
+def listens_at(url: str, port: int, host: str | None = None) -> bool:
+    """`url` points at `port` on this host's loopback (the only address the stacks publish on), or at `host`
+    (a store behind a network namespace: its veth address)."""
     parts = urlsplit(url)
     try:
-        return parts.hostname in ("127.0.0.1", "localhost", "::1") and parts.port == port
+        return parts.hostname in ("127.0.0.1", "localhost", "::1", host) and parts.port == port
     except ValueError:  # a port that is no number
         return False

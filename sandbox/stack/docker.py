@@ -14,6 +14,7 @@ from dotenv import dotenv_values
 from sandbox.config import Backend, Workspace
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stack.base import listens_at
+from sandbox.stack.netns import NetNamespace
 from sandbox.stack.pids import wait_port
 from sandbox.stack.small_disk import SmallDisk
 from sandbox.stores.kind import Durability
@@ -190,6 +191,20 @@ class DockerStack:
 
     def release_small_disk(self, store: str) -> None:
         return None  # never given one
+
+    def isolate(self, store: str) -> NetNamespace:
+        raise UsageError(f"a network partition of {store} needs the native backend as root (a network namespace "
+                         "and a veth pair); on compose, `docker network disconnect` the service, or delay it "
+                         "through compose/toxiproxy.yml: docs/faults.md, 'Network partitions'")
+
+    def release_isolation(self, store: str) -> None:
+        return None  # never isolated
+
+    def partition(self, store: str) -> str:
+        return self.isolate(store).cut()
+
+    def heal(self, store: str) -> str:
+        return self.isolate(store).heal()
 
     def _port(self, store: str) -> int:
         """The host port compose/docker-compose.yml (or replicas.yml) publishes the store's server on."""

@@ -1,4 +1,6 @@
-"""Injecting faults into the stores of a stack: stop, kill, pause, resume, restart, start.
+"""Injecting faults into the stores of a stack: stop, kill, pause, resume, restart, start, and for a store
+behind a network namespace (an `isolate` phase, stack/netns.py) partition and heal: its link cut, so clients
+hang, and restored. `delay` is refused with the kernel's reason (no sch_netem here).
 
 Each action is a method of the Stack protocol (stack/base.py). Native backend: signals to the recorded
 server process and its children (a PostgreSQL postmaster's backends share its fate, as they would if a
@@ -16,8 +18,9 @@ from typing import Any
 
 from sandbox.errors import UsageError
 from sandbox.stack.base import Stack
+from sandbox.stack.netns import latency_unavailable
 
-ACTIONS = ("stop", "kill", "pause", "resume", "restart", "start")
+ACTIONS = ("stop", "kill", "pause", "resume", "restart", "start", "partition", "heal", "delay")
 WHEN_KEYS = ("at_s", "at_op", "after_s")
 
 
@@ -60,6 +63,10 @@ def parse_faults(raw: Any, stores: tuple[str, ...], write_ops: int | None) -> li
                              "aim the fault at one of them or add it with --stores")
         if action not in ACTIONS:
             raise UsageError(f"fault {i}: unknown action {action!r}; choose from {', '.join(ACTIONS)}")
+        if action == "delay":  # asked of the kernel, not assumed
+            why = latency_unavailable() or "not implemented for the native backend"
+            raise UsageError(f"fault {i}: latency cannot be injected here: {why}; with Docker, add "
+                             "compose/toxiproxy.yml and its latency toxic (docs/faults.md, 'Network partitions')")
         given = [k for k in WHEN_KEYS if k in entry]
         if len(given) != 1:
             raise UsageError(f"fault {i}: give exactly one of {', '.join(WHEN_KEYS)} (got {len(given)})")
@@ -85,6 +92,7 @@ class FaultInjector:
         self.stack = stack
         self.down: set[str] = set()
         self.paused: set[str] = set()
+        self.cut: set[str] = set()  # partitioned: their links are down
 
     async def apply(self, store: str, action: str) -> str:
         """Do it; returns what was done, for the history and the report."""
@@ -99,11 +107,17 @@ class FaultInjector:
         elif action in ("restart", "start"):
             self.down.discard(store)
             self.paused.discard(store)
+        elif action == "partition":
+            self.cut.add(store)
+        elif action == "heal":
+            self.cut.discard(store)
         return detail
 
     async def restore(self) -> list[str]:
         """Resume what is paused and start what is down: the stack as it was before the faults."""
         done = []
+        for store in sorted(self.cut):
+            done.append(f"{store}: {await self.apply(store, 'heal')}")
         for store in sorted(self.paused):
             done.append(f"{store}: {await self.apply(store, 'resume')}")
         for store in sorted(self.down):
@@ -112,5 +126,6 @@ class FaultInjector:
 
     def _apply(self, store: str, action: str) -> str:
         do = {"stop": self.stack.stop, "kill": self.stack.kill, "pause": self.stack.pause,
-              "resume": self.stack.resume, "restart": self.stack.restart, "start": self.stack.start}
+              "resume": self.stack.resume, "restart": self.stack.restart, "start": self.stack.start,
+              "partition": self.stack.partition, "heal": self.stack.heal}
         return do[action](store)

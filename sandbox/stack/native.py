@@ -21,6 +21,7 @@ from sandbox.config import Backend, Workspace
 from sandbox.errors import SandboxError, UsageError
 from sandbox.secure import tls_files
 from sandbox.stack.base import listens_at
+from sandbox.stack.netns import NetNamespace, NetNamespaces
 from sandbox.stack.pids import ProcessRecords, is_ours, port_open, signal_tree, stop_process, wait_port
 from sandbox.stack.redis_cluster import NativeRedisCluster, cluster_root
 from sandbox.stack.small_disk import SmallDisk, SmallDisks, unavailable
@@ -75,6 +76,7 @@ class NativeStack:
         self._durability = durability or Durability()
         self.records = ProcessRecords(self.state_dir / "stack.json")
         self.disks = SmallDisks(self.records)
+        self.nets = NetNamespaces(self.records)
 
     @property
     def durability(self) -> Durability:
@@ -95,7 +97,10 @@ class NativeStack:
 
     def owns(self, store: str, url: str) -> bool:
         node = self.nodes.get(store)
-        return node is not None and self.pid(store) is not None and listens_at(url, self.ws.shifted(node.port))
+        if node is None or self.pid(store) is None:
+            return False
+        net = self.nets.of(store)
+        return listens_at(url, self.ws.shifted(node.port), net.ns_ip if net else None)
 
     def admin_url(self, store: str) -> str:
         """The URL of the stack's own administrative login on its server of `store` (a replica's on its port), in
@@ -142,6 +147,8 @@ class NativeStack:
             ensure_certificates(self.state_dir)  # made again if deleted, renewed within a day of expiry
         for store in self.disks.stores():  # left by a run that was killed mid-way: back to the usual data
             self.release_small_disk(store)
+        for store in self.nets.stores():  # and back on loopback
+            self.release_isolation(store)
         wanted = [n for s in stores for n in (s, *(replica_node(s, i) for i in range(1, replicas + 1)))]
         started: list[str] = []
         try:
@@ -160,6 +167,8 @@ class NativeStack:
         stopped = [s for s in self.nodes if s in recorded and self.terminate(s)]
         for store in self.disks.stores():  # after their servers: the tmpfs goes with the namespace
             self.disks.release(store)
+        for store in self.nets.stores():  # the veth pairs go with their namespaces
+            self.nets.release(store)
         # A reshard run stopped hard (SIGKILL) leaves its throwaway cluster nodes: stop them by their PIDs too.
         NativeRedisCluster(cluster_root(self.state_dir), [], "").stop()
         if self.records.path.exists() and not self.records.all():
@@ -181,6 +190,8 @@ class NativeStack:
                 raise UsageError(f"{store} follows {node.primary}, which is not running: start it first")
             primary = LaunchContext(self.store_dir(node.primary), self.ws.shifted(node.kind.port or 0),
                                     self.store_dir(node.primary) / "server.log", self.secrets, {})
+        disk, net = self.disks.of(store), self.nets.of(store)
+        host = net.ns_ip if net else "127.0.0.1"
         if port_open(port):
             raise UsageError(f"port {port} for {store} is already in use by a process the sandbox did not start: "
                              f"stop it, or point the sandbox at it with SANDBOX_{store.upper()}_URL")
@@ -191,12 +202,13 @@ class NativeStack:
         if primary is not None:
             primary = replace(primary, tls=tls)
         ctx = LaunchContext(root, port, log, self.secrets, self._durability.server(node.kind), primary, tls)
-        disk = self.disks.of(store)
-        pid = disk.launch(store, ctx) if disk else node.launcher.start(ctx)
+        if disk and net:
+            raise UsageError(f"{store} cannot be on a small disk and behind a network namespace at once")
+        pid = disk.launch(store, ctx) if disk else net.launch(store, ctx) if net else node.launcher.start(ctx)
         log = disk.inside(log) if disk else log
         started = self.records.add(store, pid, port, log)
         deadline = time.monotonic() + READY_TIMEOUT_S
-        while not port_open(port):
+        while not port_open(port, host):
             if not is_ours(pid, started):
                 self.records.forget(store)
                 raise UsageError(f"{store} exited during start-up; see its log: {log}")
@@ -216,7 +228,8 @@ class NativeStack:
         node = self.nodes[store]
         stop_process(pid, self.records.started(store), node.launcher.stop_signal, STOP_TIMEOUT_S)
         if node.launcher.wait_port_closed:
-            wait_port(self.ws.shifted(node.port), False, 10.0)
+            net = self.nets.of(store)
+            wait_port(self.ws.shifted(node.port), False, 10.0, net.ns_ip if net else "127.0.0.1")
         self.records.forget(store)
         return True
 
@@ -268,6 +281,44 @@ class NativeStack:
         self._shut_down(store)
         self.disks.release(store)
         self.launch(store)
+
+    def isolate(self, store: str) -> NetNamespace:
+        """Restart `store` inside a network namespace of its own, reached through a veth pair (netns.py); the
+        same data directory. Its clients must connect to the namespace's address from now on."""
+        node = self.nodes.get(store)
+        if node is None or node.primary is not None:
+            raise UsageError(f"{store} has no server of its own to put behind a network namespace")
+        if self.nets.of(store) is not None:
+            raise UsageError(f"{store} is behind a network namespace already")
+        if self.disks.of(store) is not None:
+            raise UsageError(f"{store} is on a small disk: it cannot be behind a network namespace too")
+        self._shut_down(store)
+        try:
+            net = self.nets.create(store, self.ws.shifted(node.port))
+            self.launch(store)
+        except BaseException:
+            self.release_isolation(store)  # back on loopback
+            raise
+        return net
+
+    def release_isolation(self, store: str) -> None:
+        """Stop the server in its network namespace, drop the namespace, start it again on loopback."""
+        self._shut_down(store)
+        self.nets.release(store)
+        self.launch(store)
+
+    def partition(self, store: str) -> str:
+        return self._net(store, "partition").cut()
+
+    def heal(self, store: str) -> str:
+        return self._net(store, "heal").heal()
+
+    def _net(self, store: str, action: str) -> NetNamespace:
+        net = self.nets.of(store)
+        if net is None:
+            raise SandboxError(f"cannot {action} {store}: it is not behind a network namespace (an `isolate` "
+                               "phase before the faults puts it there)")
+        return net
 
     # -- faults (the Stack protocol) -----------------------------------------------------------
     def start(self, store: str) -> str:

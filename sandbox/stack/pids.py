@@ -81,16 +81,16 @@ def is_ours(pid: int, started: int | None) -> bool:
     return started is not None and start_time(pid) == started
 
 
-def port_open(port: int) -> bool:
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+        return s.connect_ex((host, port)) == 0
 
 
-def wait_port(port: int, is_open: bool, timeout_s: float) -> bool:
+def wait_port(port: int, is_open: bool, timeout_s: float, host: str = "127.0.0.1") -> bool:
     """Wait until the port is open (or closed); False if it did not happen in time."""
     deadline = time.monotonic() + timeout_s
-    while port_open(port) != is_open:
+    while port_open(port, host) != is_open:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sandbox.config import Settings, Workspace, endpoint, mask
 from sandbox.errors import first_line
-from sandbox.stores import make_store
+from sandbox.stores import connection_store
 from sandbox.stores.registry import registry_of
 from sandbox.stores.replication import REPLICA_URL, replica_node, replica_url, split_node
 from sandbox.stores.tls import quiet_abandoned_handshakes, tls_failure
@@ -33,7 +33,7 @@ def _reason(exc: Exception) -> str:
 
 async def probe(settings: Settings, store: str) -> StoreStatus:
     ep = endpoint(settings, store)
-    adapter = make_store(settings, store, namespace="sbx_status_probe")
+    adapter = connection_store(settings, store, "sbx_status_probe")
     try:
         async with asyncio.timeout(PROBE_TIMEOUT_S):
             info = await adapter.connect()

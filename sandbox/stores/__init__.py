@@ -1,4 +1,4 @@
-"""Where orders are written: one folder per store (adapter + StoreKind), behind sandbox.stores.base.Store."""
+"""Where a model is written: one folder per store (its KIND and model store), behind stores/contract.py."""
 
 from __future__ import annotations
 
@@ -6,16 +6,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from sandbox.config import Settings, endpoint
-from sandbox.stores.base import Store
 from sandbox.stores.registry import registry_of
 
+# The smallest model: what a store needs to be built when only its connection is used (status, gc).
+CONNECTION_MODEL = """
+[entity.probe]
+role = "root"
+[entity.probe.fields]
+id = { type = "id", gen = "uuid" }
+at = { type = "timestamp", gen = "spaced" }
+[entity.probe.stream]
+time = "at"
+"""
 
-def make_store(settings: Settings, name: str, namespace: str, connections: int = 8,
-               options: Mapping[str, Any] | None = None, **extra: Any) -> Store:
-    """An adapter for one configured store; `options` are the run's store options (`redis.client` -> value,
-    each kind takes its own), `extra` its Options fields set directly (durability client knobs)."""
-    kind = registry_of(settings).kind(name)
-    return kind.make(endpoint(settings, name), namespace, kind.options_for(connections, options, **extra))
+
+def connection_store(settings: Settings, name: str, namespace: str) -> Any:
+    """A model store used for its connection only (a probe, gc): it is never prepared, so it creates nothing."""
+    from pathlib import Path
+
+    from sandbox.workload.model_file import loads
+
+    return make_model_store(settings, name, namespace, loads(CONNECTION_MODEL, Path("<connection model>")), 2)
 
 
 def split_variant(name: str) -> tuple[str, str | None]:
@@ -25,9 +36,11 @@ def split_variant(name: str) -> tuple[str, str | None]:
 
 
 def make_model_store(settings: Settings, name: str, namespace: str, model: Any, connections: int = 8,
-                     **options: Any) -> Any:
+                     chosen: Mapping[str, Any] | None = None, **options: Any) -> Any:
     """A model store (stores/contract.py) for "kind" or "kind:variant"; a variant is the kind's own design or
-    one the model file declares ([variant.NAME] store = kind)."""
+    one the model file declares ([variant.NAME] store = kind). `chosen`: the run's store options
+    (`redis.client` -> value; each kind takes its own, defaults otherwise), `options`: settings passed
+    directly (durability client knobs, a design's options in tests)."""
     from sandbox.errors import UsageError
 
     kind_name, variant = split_variant(name)
@@ -45,7 +58,9 @@ def make_model_store(settings: Settings, name: str, namespace: str, model: Any, 
             known = sorted([*kind.designs, *(v for v, d in model.variants.items() if d.store == kind_name)])
             raise UsageError(f"{name}: {kind_name} has no design {variant!r}; choose from "
                              f"{', '.join(known) or 'none (use ' + kind_name + ')'}")
-    store = kind.model_store(endpoint(settings, kind_name), namespace, model,
-                             {"connections": connections, **design, **options})
+    declared = {o.target: (chosen or {}).get(f"{kind_name}.{o.name}", o.default) for o in kind.options}
+    made_with = {"connections": connections, **declared, **design, **options}
+    store = kind.model_store(endpoint(settings, kind_name), namespace, model, made_with)
     store.name = name
+    store.made_with = made_with  # a worker process builds the same store again (measure/processes.py)
     return store

@@ -3,20 +3,24 @@
 Five questions (TSBS's query types recast for orders): revenue and order count per hour per status
 (double-groupby), the top customers by revenue (groupby-orderby-limit), each customer's latest order
 (lastpoint), orders above a value in a time window (high-cpu), items sold per product category.
-A store kind that can answer them implements `Analytics` (Capability.ANALYTICS). A question its data
-model cannot answer raises NotAnswerable with the reason: fetching everything and computing the answer
-client-side is not the store answering, so it is never done.
+They are questions of the orders model (models/orders.toml): a model store that can answer them implements
+`Analytics` (its `analytics.py`, over the physical names of its orders design, `sandbox model show orders
+--store S`). A question its design cannot answer raises NotAnswerable with the reason: fetching everything
+and computing the answer client-side is not the store answering, so it is never done.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol, runtime_checkable
 
-from sandbox.workload.model import Catalog
+from sandbox.workload.dataset import Dataset
+
+MODEL = "orders"  # the model the questions are about
 
 
 class Query(StrEnum):
@@ -43,7 +47,8 @@ Key = tuple[str, ...]
 class QueryParams:
     """The query set's parameters for one run (the window and threshold are chosen from the load)."""
 
-    catalog: Catalog  # customers (lastpoint keys) and products -> categories
+    customers: tuple[str, ...]  # the customers' ids (lastpoint keys)
+    category_of: Mapping[str, str]  # product id -> category id
     span_start: datetime  # the loaded orders' first created_at (time-bounded stores need bounds)
     span_end: datetime  # ... and a moment after the last one
     window_start: datetime  # orders above: created_at >= window_start
@@ -51,9 +56,11 @@ class QueryParams:
     min_total: Decimal  # ... and total_amount > min_total
     top: int = 10
 
-    @property
-    def category_of(self) -> dict[str, str]:
-        return {p.id: p.category_id for p in self.catalog.products}
+    @staticmethod
+    def catalog(data: Dataset) -> tuple[tuple[str, ...], dict[str, str]]:
+        """(customer ids, product id -> category id) from the orders model's reference data."""
+        return (tuple(str(c["id"]) for c in data.reference["customer"]),
+                {str(p["id"]): str(p["category_id"]) for p in data.reference["product"]})
 
 
 @dataclass(frozen=True)
@@ -94,14 +101,14 @@ def hour_key(moment: datetime | int | float | str) -> str:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:00Z")
 
 
-class Analytics(ABC):
-    """Optional capability: answer the query set natively."""
+@runtime_checkable
+class Analytics(Protocol):
+    """A model store's capability (stores/contract.py style): answer the query set natively, on the orders
+    model's design."""
 
-    @abstractmethod
-    async def prepare_analytics(self, catalog: Catalog) -> list[str]:
-        """Create the indexes (and reference data) the query set needs in this run's namespace, after
-        prepare(); describe each for the report."""
+    async def prepare_analytics(self, data: Dataset) -> list[str]:
+        """Create what the query set needs beyond the design in this run's namespace, after prepare(); describe
+        each (and what the design brings) for the report."""
 
-    @abstractmethod
-    async def answer(self, query: Query, params: QueryParams) -> Answer:
-        """Answer one question with the store's own query language; NotAnswerable when the model cannot."""
+    async def answer_question(self, query: Query, params: QueryParams) -> Answer:
+        """Answer one question with the store's own query language; NotAnswerable when the design cannot."""

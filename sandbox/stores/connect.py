@@ -8,11 +8,11 @@ from collections.abc import Iterable, Sequence
 
 from sandbox.config import mask
 from sandbox.errors import SandboxError, UsageError, first_line
-from sandbox.stores.base import ServerInfo, Store
+from sandbox.stores.contract import ModelStore, ServerInfo
 from sandbox.stores.markers import Marker, no_markers
 from sandbox.stores.registry import StoreRegistry
 from sandbox.stores.tls import ca_in, quiet_abandoned_handshakes, refused_line, tls_failure
-from sandbox.workload.model import Catalog
+from sandbox.workload.dataset import Dataset
 
 CONNECT_TIMEOUT_S = 10.0
 READY_TIMEOUT_S = 60.0
@@ -21,10 +21,11 @@ READY_TIMEOUT_S = 60.0
 STARTING_UP = ("Loading", "CannotConnectNow")
 
 
-async def connect_all(stores: Sequence[Store]) -> dict[str, ServerInfo]:
+async def connect_all(stores: Sequence[ModelStore]) -> dict[str, ServerInfo]:
     """Connect every store or none: an unreachable store stops the run before anything is written."""
     quiet_abandoned_handshakes()
-    async def one(store: Store) -> ServerInfo:
+
+    async def one(store: ModelStore) -> ServerInfo:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
                 return await store.connect()
@@ -44,11 +45,11 @@ async def connect_all(stores: Sequence[Store]) -> dict[str, ServerInfo]:
     return {s.name: r for s, r in zip(stores, results, strict=True) if isinstance(r, ServerInfo)}
 
 
-async def close_all(stores: Iterable[Store], keep: bool, notes: list[str]) -> None:
+async def close_all(stores: Iterable[ModelStore], keep: bool, notes: list[str]) -> None:
     """Drop each store's namespace (unless keep) and close it; failures become notes, not exceptions.
 
     Shielded: it runs on Ctrl-C too, so nothing half-written stays behind."""
-    async def one(store: Store) -> None:
+    async def one(store: ModelStore) -> None:
         try:
             if not keep:
                 await store.teardown()
@@ -63,22 +64,22 @@ async def close_all(stores: Iterable[Store], keep: bool, notes: list[str]) -> No
     await asyncio.shield(asyncio.gather(*(one(s) for s in stores)))
 
 
-async def prepare_all(stores: Sequence[Store], catalog: Catalog, run_id: str, registry: StoreRegistry,
+async def prepare_all(stores: Sequence[ModelStore], data: Dataset, run_id: str, registry: StoreRegistry,
                       notes: list[str], ready_timeout_s: float = READY_TIMEOUT_S) -> None:
-    """Create each store's namespace, mark it as run_id's (for `sandbox gc`: its kind's `markers`) and load
-    the catalog, waiting out a server that is still starting (a fault step may have restarted it a moment
-    ago); any other failure names the store. A kind without markers gets its namespace unmarked, and
+    """Create each store's namespace and design, mark it as run_id's (for `sandbox gc`: its kind's `markers`) and
+    load the reference data, waiting out a server that is still starting (a fault step may have restarted it a
+    moment ago); any other failure names the store. A kind without markers gets its namespace unmarked, and
     `notes` says so once (a run prepares again after a restart: the same line is not repeated)."""
     for store in stores:
         if registry.kind(store.name).markers is None and (line := no_markers(store.name)) not in notes:
             notes.append(line)
 
-    async def one(store: Store) -> None:
+    async def one(store: ModelStore) -> None:
         markers = registry.kind(store.name).markers
         deadline = time.monotonic() + ready_timeout_s
         while True:
             try:
-                await store.prepare(catalog)
+                await store.prepare(data)
                 if markers is not None:
                     await markers.mark(store, Marker.new(store.namespace, run_id))
                 return

@@ -16,22 +16,44 @@ Rules every adapter keeps (the contract tests check them; tests/test_model_contr
 - write/read/scan/answer never time themselves and never retry (TimedStore times every call);
 - a record is normalised: keys and text as str, money as Decimal at the field's scale (a float-only store
   converts back and says so in `money`), times as UTC datetimes, owned collections as lists in position order.
+
+Contention: a conditional update (transition, decrement, increment) is never applied twice, over a newer
+version or below a floor. A store whose concurrency control is optimistic (read, check, write only if
+unchanged) and has no server-side retry may also refuse one that could have applied when a concurrent write
+got in between: its answerer is marked `optimistic(...)`, a transition or decrement then answers False and
+an increment raises `Conflict` (never retried in the adapter: the caller, and TimedStore, see it).
+A read-modify-write (a transition with `read_first`, YCSB F) is the caller's `read`, then the transition
+answerer at the version read + 1: a store needs nothing more for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from sandbox.config import Endpoint
-from sandbox.errors import UsageError
-from sandbox.stores.base import ServerInfo
+from sandbox.errors import SandboxError, UsageError
+from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.dataset import Dataset, Instance
 from sandbox.workload.params import AggregateRow, Params
 from sandbox.workload.schema import Entity, Model, Pattern
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What the server says it is (connect's answer), so nobody mistakes a stand-in for the real product."""
+
+    product: str
+    version: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.product} {self.version}" + (f" ({self.detail})" if self.detail else "")
+
 
 Record = dict[str, Any]  # an instance as a store hands it back: the fields it keeps, normalised
 __all__ = ["AggregateRow", "Params"]  # defined with the model (workload/params.py), part of this contract
@@ -39,6 +61,10 @@ __all__ = ["AggregateRow", "Params"]  # defined with the model (workload/params.
 
 class NamespaceExists(UsageError):
     """prepare() found this run's namespace already there (another run id is needed)."""
+
+
+class Conflict(SandboxError):
+    """An optimistic conditional update lost to a concurrent write to the same instance: not applied, not retried."""
 
 
 @dataclass(frozen=True)
@@ -61,10 +87,21 @@ Answer = Any  # get: Record | None; find/range/search: list of keys; aggregate: 
 Answerer = Callable[[Params], Awaitable[Answer]]
 
 
+def optimistic(answerer: Answerer) -> Answerer:
+    """Marks an answerer that may refuse under contention (see the module docstring); returns it."""
+    answerer.optimistic = True  # type: ignore[attr-defined]
+    return answerer
+
+
+def refuses_under_contention(answerer: Answerer) -> bool:
+    return bool(getattr(answerer, "optimistic", False))
+
+
 class ModelStore(Protocol):
     """The required core (see the module docstring for the rules)."""
 
     name: str  # the instance's name in a run: the kind's, or "kind:variant"
+    endpoint: Endpoint
     namespace: str
     money: str  # how it keeps exact decimals: "exact decimal", "scaled_float", "float64", ...
 
@@ -94,9 +131,35 @@ class Upsert(Protocol):
 
 
 @runtime_checkable
+class TransactionalSource(Protocol):
+    """A source of truth (its kind plays `source_of_truth`): a root instance committed in the caller's own
+    transaction beside the caller's rows (an outbox row, events, a saga's state), all or nothing, and
+    notifications the caller's triggers send (the write strategies' relays and projections wake on them)."""
+
+    errors: tuple[type[BaseException], ...]  # what its client raises when the source itself failed (down, cut)
+
+    def transaction(self) -> AbstractAsyncContextManager[Any]:
+        """A connection of the store's own client in an open transaction (PostgreSQL: an asyncpg Connection, for
+        the caller's statements); it commits when the block ends and rolls back when the block raises."""
+
+    async def write_in(self, tx: Any, instance: Instance, version: int | None = None) -> bool:
+        """The root instance (its aggregate) written inside `tx`: inserted (version None; True), or as
+        Upsert.upsert at `version` (True: applied over an older version or none)."""
+
+    async def listen(self, channel: str, wake: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        """Call `wake` on every notification on `channel` (a connection of its own); returns its close()."""
+
+
+@runtime_checkable
 class SearchPath(Protocol):
     async def visible(self, key: Any) -> bool:
         """Whether a reader's query path (a search, a time-series query) finds the instance now."""
+
+
+@runtime_checkable
+class ServerCounters(Protocol):
+    async def server_stats(self) -> ServerStats:
+        """What the server reports about its own work now (stores/server_stats.py); cumulative counters."""
 
 
 @runtime_checkable

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from sandbox.config import Settings, endpoint, mask
 from sandbox.errors import UsageError
-from sandbox.stores import make_store
+from sandbox.stores import connection_store
 from sandbox.stores.markers import Marker, no_markers
 from sandbox.stores.registry import registry_of
 from sandbox.stores.tls import quiet_abandoned_handshakes, tls_failure
@@ -61,7 +61,7 @@ async def _one(settings: Settings, name: str, older_than_s: float, drop: bool, n
     if markers is None:
         out.error = no_markers(name)
         return out
-    adapter = make_store(settings, name, "sbx_gc", 2)  # a connection only: gc creates nothing
+    adapter = connection_store(settings, name, "sbx_gc")  # a connection only: gc creates nothing
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT_S):
             await adapter.connect()

@@ -27,6 +27,8 @@ class LaunchContext:
     durability: Mapping[str, Any]  # this store's server-side durability knobs
     primary: LaunchContext | None = None  # for a replica: the primary it follows
     tls: TlsFiles | None = None  # serve TLS with these certificates (`sandbox up --tls`), where the server can
+    # The address the server listens on: loopback, or its network namespace's end of a veth pair (stack/netns.py).
+    host: str = "127.0.0.1"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 A migration file is `NNNN_name.py` with a docstring (its first line is its summary) and what the
 store's kit (`migrations/__init__.py` `KIT`, a MigrationKit subclass) knows how to apply: SQL text
-`UP`/`DOWN` for PostgreSQL, `async def up(store)` / `down(store)` for the others. The kit records the
+`UP`/`DOWN` for PostgreSQL, `async def up(store)` / `down(store)` for the others, `store` being the model store
+of the orders model: the files change the physical design `sandbox model show orders --store S` prints
+(tables, collections, key layout, mappings, the database's retention). The kit records the
 version reached in the run's namespace (a table, a document, a key, a point), in the same transaction
 as the change where the store has transactions; a migration that fails leaves the version unchanged.
 """
@@ -19,7 +21,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 from sandbox.errors import SandboxError, UsageError
-from sandbox.stores.base import Store
+from sandbox.stores.contract import ModelStore
 
 Direction = Literal["up", "down"]
 FILE = re.compile(r"^(\d{4})_(\w+)$")
@@ -62,8 +64,11 @@ class MigrationKit(ABC):
     """What one store kind knows about migrating its namespace: where the version is kept, how a file is
     applied, and what the schema looks like (to check that a rollback restored it)."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: ModelStore):
         self.store = store
+
+    def check(self) -> None:  # noqa: B027 (optional: a kit whose files fit every design of its store checks nothing)
+        """UsageError when the store's design is not the one the migration files were written for."""
 
     @abstractmethod
     async def exists(self) -> bool:
@@ -105,13 +110,14 @@ class MigrationKit(ABC):
         return False
 
 
-def package_of(store: Store | type[Store]) -> str:
-    """The migrations package of a store kind: `migrations` beside its adapter module."""
-    adapter = store if isinstance(store, type) else type(store)
-    return adapter.__module__.rsplit(".", 1)[0] + ".migrations"
+def package_of(store: Any) -> str:
+    """The migrations package of a store kind: `migrations` in its folder (from a model store, its class or
+    its kind's factory: anything defined in the folder)."""
+    parts = store.__module__.split(".")  # sandbox.stores.<name>.<module> (an instance: its class's)
+    return ".".join(parts[:3]) + ".migrations"
 
 
-def load(store: Store | type[Store]) -> list[Migration]:
+def load(store: Any) -> list[Migration]:
     """The store's migrations in version order (empty when its folder has none)."""
     try:
         package = importlib.import_module(package_of(store))
@@ -129,13 +135,15 @@ def load(store: Store | type[Store]) -> list[Migration]:
     return found
 
 
-def kit(store: Store) -> MigrationKit:
+def kit(store: ModelStore) -> MigrationKit:
     try:
         package = importlib.import_module(package_of(store))
     except ModuleNotFoundError:
         raise UsageError(f"{store.name} has no migrations (no {package_of(store)} package)") from None
     kit_type: type[MigrationKit] = package.KIT
-    return kit_type(store)
+    made = kit_type(store)
+    made.check()
+    return made
 
 
 def plan(migrations: list[Migration], current: int, direction: Direction, to: int | None) -> list[Migration]:
@@ -153,7 +161,7 @@ def plan(migrations: list[Migration], current: int, direction: Direction, to: in
     return list(reversed(migrations[target:current]))
 
 
-async def migrate(store: Store, direction: Direction, to: int | None = None,
+async def migrate(store: ModelStore, direction: Direction, to: int | None = None,
                   lock_timeout_ms: int | None = None) -> list[Migration]:
     """Apply migrations up or down to version `to`; returns those applied. Stops at the first failure."""
     tool = kit(store)
@@ -178,7 +186,7 @@ async def migrate(store: Store, direction: Direction, to: int | None = None,
         await tool.close()
 
 
-async def status(store: Store) -> tuple[int, list[Migration]]:
+async def status(store: ModelStore) -> tuple[int, list[Migration]]:
     """The recorded version of the store's namespace and its migrations."""
     tool = kit(store)
     try:

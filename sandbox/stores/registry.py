@@ -62,13 +62,15 @@ class StoreRegistry:
         return tuple(n for n, k in self.kinds.items() if k.in_default_set)
 
     def kind(self, name: str) -> StoreKind:
+        """The kind of a store in a run: "mongo", or a design of it, "mongo:referenced"."""
         try:
-            return self.kinds[name]
+            return self.kinds[name.partition(":")[0]]
         except KeyError:
             raise UsageError(f"unknown store {name}: choose from {','.join(self.kinds)}") from None
 
     def parse(self, text: str | None) -> list[str]:
-        """`postgres,mongo` -> ['postgres', 'mongo'], rejecting names no kind has; None (no --stores) -> all."""
+        """`postgres,mongo:referenced` -> ['postgres', 'mongo:referenced'], rejecting names no kind has (a design's
+        name is checked against the model when the run builds its stores); None (no --stores) -> all."""
         return list(self.names) if text is None else parse_stores(text, self.kinds)
 
     def check_options(self, given: Mapping[str, Any]) -> dict[str, Any]:

@@ -37,9 +37,36 @@ class ServerStats:
     writes_note: str = ""  # what it counts (e.g. "server-wide", "this namespace's statements")
     headline: tuple[str, ...] = ()  # counters or gauges a report shows first
     ratios: dict[str, tuple[str, str]] = field(default_factory=dict)  # name: (hits, misses) -> hits/(hits+misses)
+    # One life of the counters, as the server tells it: it changes when they start again from zero (a restart,
+    # a reset). Each store says what marks it (PostgreSQL: its stats_reset times, which a crash changes and a
+    # clean restart keeps; Redis: run_id). None: the server cannot say; then only a counter going back shows one.
+    life: str | None = None
+    started: str | None = None  # when the server started, as it reports it (for the reader)
+
+    def continues(self, before: ServerStats) -> bool:
+        """Whether these counters go on from `before`'s (same life, none went back)."""
+        return self.reset_from(before) is None
+
+    def reset_from(self, before: ServerStats) -> str | None:
+        """Why these counters do not go on from `before`'s (a restart, a reset), or None when they do."""
+        if self.life is not None and before.life is not None and self.life != before.life:
+            return f"counters started again (server started {self.started or 'at an unknown time'})"
+        back = next((k for k, v in self.counters.items() if v < before.counters.get(k, v)), None)
+        if back is not None:
+            return f"{back} went back from {before.counters[back]:g} to {self.counters[back]:g} (a restart or reset)"
+        return None
 
     def since(self, before: ServerStats, top: int = 8) -> dict[str, Any]:
-        """The difference from an earlier snapshot, as results record it."""
+        """The difference from an earlier snapshot, as results record it. When the counters started again in
+        between, the difference is what they counted since then (from zero), never a negative number, and
+        `reset` says why."""
+        reset = self.reset_from(before)
+        out = self._diff(ServerStats(before.source) if reset else before, top)
+        if reset:
+            out["reset"] = {"why": reset, "server_started": self.started}
+        return out
+
+    def _diff(self, before: ServerStats, top: int) -> dict[str, Any]:
         counters = {k: round(v - before.counters.get(k, 0), 3) for k, v in self.counters.items()}
         statements = []
         for key, s in self.statements.items():

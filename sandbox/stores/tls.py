@@ -129,11 +129,12 @@ def ca_in(ep: Endpoint) -> str | None:
 def tls_states(settings: Settings, stores: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Each store's TLS as its connection asked for it: verified, not verified (and why) or off; for summary.json."""
     out: dict[str, dict[str, Any]] = {}
-    for name in stores:
-        kind = registry_of(settings).kind(name)
-        ep = endpoint(settings, name)
+    for name in stores:  # "mongo:referenced": the kind's connection
+        kind_name = name.partition(":")[0]
+        kind = registry_of(settings).kind(kind_name)
+        ep = endpoint(settings, kind_name)
         state = kind.tls.state(ep.url, ep.settings, settings.insecure) if kind.tls else "unknown (no TLS forms)"
-        out[name] = {"state": state, "ca_file": ca_of(settings, name) if state != OFF else None,
+        out[name] = {"state": state, "ca_file": ca_of(settings, kind_name) if state != OFF else None,
                      "insecure_option": settings.insecure}
     return out
 

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 from hdrh.histogram import HdrHistogram
 
 from sandbox.measure.timing import TimedStore
-from sandbox.stores.base import Capability
-from sandbox.workload.model import Order
+from sandbox.workload.dataset import Instance
+from sandbox.workload.schema import Model
 
 
 @dataclass(frozen=True)
@@ -24,17 +24,18 @@ class StrategyOptions:
     idle_poll_s: float = 0.5  # how long a relay or projection sleeps when nothing new arrived (or no NOTIFY)
     retry_backoff_s: float = 0.25  # first pause after a failed delivery; doubles up to 2 s
     source: str = "none"  # the store playing the source of truth (a kind with that role), for those that need one
-    order: tuple[str, ...] = ()  # the registry's order of stores: sequential writers follow it
+    order: tuple[str, ...] = ()  # the registry's order of store kinds: sequential writers follow it
 
 
 class Strategy:
-    """How an application gets one order into the stores of a run.
+    """How an application gets one root instance (an order, on the orders model) into the stores of a run.
 
-    place() returns the order state the client was told is stored (its acknowledgement), or None when
+    place() returns the instance state the client was told is stored (its acknowledgement), or None when
     the client saw a failure. Store errors never escape: they are what the strategies are compared on.
 
-    A subclass declares what the run must offer it; sandbox.strategies.registry checks that before
-    any store is connected, so a run that cannot work stops with one line instead of failing half-way.
+    A subclass declares what the run must offer it; sandbox.strategies.registry checks the names, the model and
+    the source of truth before any store is connected, and which stores can come along (target_needs) once
+    the run's model stores are made, so a run that cannot work stops with one line instead of failing half-way.
     """
 
     name: ClassVar[str]  # what --strategies and scenario files call it
@@ -42,22 +43,28 @@ class Strategy:
     description: ClassVar[str]  # one line: how it writes (`sandbox scenarios` lists it)
     needs_source: ClassVar[bool] = False  # commits to a source of truth first (the run names it: `source`)
     converges: ClassVar[bool] = False  # promises every store converges after a fault (else: not a finding)
-    target_needs: ClassVar[frozenset[Capability]] = frozenset()  # on every store in targets()
+    # Capability protocols of stores/contract.py every store in targets() must offer (e.g. Upsert for anything
+    # fed by a relay); a store without them is left out of this strategy, saying so.
+    target_needs: ClassVar[tuple[type, ...]] = ()
+    # The model whose meaning it needs (event sourcing's and the saga's order lifecycle); None: any model's root.
+    needs_model: ClassVar[str | None] = None
 
     @classmethod
     def targets(cls, stores: Iterable[str], source: str = "none") -> tuple[str, ...]:
         """The stores it brings along from its source of truth (every store, when it has none)."""
         return tuple(s for s in stores if not cls.needs_source or s != source)
 
-    def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions):
+    def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions, model: Model):
         self.stores = stores
         self.options = options
+        self.model = model
+        self.key = model.root_entity.key
 
     async def start(self) -> None:
         """Create the strategy's own tables and start its background workers."""
 
-    async def place(self, order: Order, index: int) -> Order | None:
-        """Save one order the strategy's way; the acknowledged state, or None on a client-visible failure."""
+    async def place(self, instance: Instance, index: int) -> Instance | None:
+        """Save one root instance the strategy's way; the acknowledged state, or None on a client-visible failure."""
         raise NotImplementedError
 
     async def settle(self, timeout_s: float) -> bool:
@@ -78,4 +85,3 @@ class Strategy:
     def details(self) -> dict[str, Any]:
         """Strategy-specific figures for the report (backlog, retries, saga outcomes, ...)."""
         return {}
-

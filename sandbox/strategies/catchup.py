@@ -1,9 +1,10 @@
 """The catch-up machine shared by the outbox relay and the event-sourcing projections.
 
-Both bring stores up to date with changes committed in PostgreSQL, the same way: fetch the next
-batch after a checkpoint, apply it to the target stores as version-gated upserts (Store.upsert),
-advance the checkpoint. A store failure or a crash between apply and advance repeats the batch, and
-the gated upserts turn the repeat into no-ops: delivery is at least once, the effect exactly once.
+Both bring stores up to date with changes committed in the source of truth (PostgreSQL), the same way:
+fetch the next batch after a checkpoint, apply it to the target stores as version-gated upserts (the
+model stores' Upsert: stores/contract.py), advance the checkpoint. A store failure or a crash between
+apply and advance repeats the batch, and the gated upserts turn the repeat into no-ops: delivery is at
+least once, the effect exactly once.
 What differs is only where a batch comes from and how its checkpoint moves (an outbox claim marked
 published, an event-log position saved), which each passes in as `fetch`.
 """
@@ -18,25 +19,24 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
 from hdrh.histogram import HdrHistogram
 
 from sandbox.measure.latency import new_histogram, record_us
 from sandbox.measure.timing import TimedStore
+from sandbox.stores.contract import TransactionalSource
 from sandbox.strategies.base import StrategyOptions
-from sandbox.workload.model import Order
+from sandbox.workload.dataset import Instance
 
 MAX_BACKOFF_S = 2.0
-SOURCE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)  # PostgreSQL itself failed
 
 
 @dataclass(frozen=True)
 class Change:
-    """An order state to bring the stores to: the order at an event version, and when it was committed."""
+    """A root instance's state to bring the stores to: at an event version, and when it was committed."""
 
-    order: Order
+    instance: Instance
     version: int
-    committed_epoch: float  # PostgreSQL's clock_timestamp() of the commit (for the lag)
+    committed_epoch: float  # the source's clock_timestamp() of the commit (for the lag)
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,12 @@ class ApplyFailed(Exception):
 class CatchUpStats:
     """What catching up did, per target store; shared by all the loops feeding the same stores."""
 
-    lag: dict[str, HdrHistogram]  # commit in PostgreSQL -> upsert applied in the store
+    lag: dict[str, HdrHistogram]  # commit in the source of truth -> upsert applied in the store
     applied: dict[str, int]
     skipped: dict[str, int]  # upserts the store already had: redeliveries and replays
     advanced: int = 0  # source rows the checkpoint moved past
-    retries: int = 0  # batch attempts given up (a store or PostgreSQL failed) and tried again
-    errors: list[str] = field(default_factory=list)  # the first PostgreSQL errors
+    retries: int = 0  # batch attempts given up (a store or the source failed) and tried again
+    errors: list[str] = field(default_factory=list)  # the first errors of the source
 
     @classmethod
     def of(cls, targets: Iterable[str]) -> CatchUpStats:
@@ -81,8 +81,9 @@ class CatchUp:
     """One loop bringing `targets` up to date from `fetch`."""
 
     def __init__(self, fetch: Fetch, targets: dict[str, TimedStore], options: StrategyOptions,
-                 stats: CatchUpStats | None = None):
+                 source_errors: tuple[type[BaseException], ...], stats: CatchUpStats | None = None):
         self.fetch = fetch
+        self.source_errors = source_errors  # the source of truth failed (contract.TransactionalSource.errors)
         self.targets = targets
         self.options = options
         self.stats = stats or CatchUpStats.of(targets)
@@ -103,9 +104,10 @@ class CatchUp:
         """Catch up in the background until stopped; back off after a failure, idle when caught up."""
         backoff = self.options.retry_backoff_s
         while not workers.stopped:
+            retry: tuple[type[BaseException], ...] = (ApplyFailed, *self.source_errors)
             try:
                 handled = await self.run_once()
-            except (ApplyFailed, *SOURCE_ERRORS) as exc:
+            except retry as exc:
                 self.stats.retries += 1
                 if not isinstance(exc, ApplyFailed):
                     self.stats.note(exc)
@@ -127,8 +129,8 @@ class CatchUp:
             async with gate:
                 if failed:
                     return
-                ok, applied = await ts.call("upsert", lambda: ts.store.upsert(change.order, change.version),
-                                            (change.order.id,))
+                ok, applied = await ts.call("upsert", lambda: ts.store.upsert(change.instance, change.version),
+                                            (str(change.instance[ts.key]),))
                 if not ok:
                     failed = True
                 elif applied:
@@ -142,22 +144,23 @@ class CatchUp:
 
 
 class Workers:
-    """A strategy's background loops: their tasks, one stop signal, and a wake-up fed by LISTEN/NOTIFY."""
+    """A strategy's background loops: their tasks, one stop signal, and a wake-up fed by the source's
+    notifications (LISTEN/NOTIFY)."""
 
-    def __init__(self) -> None:
+    def __init__(self, source_errors: tuple[type[BaseException], ...] = ()) -> None:
         self.stop_signal = asyncio.Event()
         self.wake = asyncio.Event()
+        self.source_errors = source_errors
         self._tasks: list[asyncio.Task[None]] = []
-        self._listener: asyncpg.Connection | None = None
+        self._unlisten: Callable[[], Awaitable[None]] | None = None
 
     @property
     def stopped(self) -> bool:
         return self.stop_signal.is_set()
 
-    async def listen(self, url: str, channel: str) -> None:
-        """Wake the loops on every NOTIFY on `channel`; without it they still poll every idle_poll_s."""
-        self._listener = await asyncpg.connect(url)
-        await self._listener.add_listener(channel, lambda *_: self.wake.set())
+    async def listen(self, source: TransactionalSource, channel: str) -> None:
+        """Wake the loops on every notification on `channel`; without it they still poll every idle_poll_s."""
+        self._unlisten = await source.listen(channel, self.wake.set)
 
     def start(self, loops: Iterable[Coroutine[Any, Any, None]]) -> None:
         self._tasks += [asyncio.create_task(loop) for loop in loops]
@@ -174,7 +177,7 @@ class Workers:
         """Wait until caught_up() says so, waking the loops meanwhile; False if it did not in time."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            with contextlib.suppress(*SOURCE_ERRORS):
+            with contextlib.suppress(*self.source_errors):
                 if await caught_up():
                     return True
             self.wake.set()
@@ -185,5 +188,6 @@ class Workers:
         self.stop_signal.set()
         self.wake.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._listener is not None:
-            await self._listener.close()
+        if self._unlisten is not None:
+            with contextlib.suppress(*self.source_errors):
+                await self._unlisten()

@@ -1,6 +1,7 @@
-"""Event sourcing with CQRS projections.
+"""Event sourcing with CQRS projections (the orders model: an order's lifecycle events, strategies/events.py).
 
-The write side is an append-only event store in the run's PostgreSQL schema: (stream_id, version) is
+The write side is an append-only event store in the run's schema of the source of truth (PostgreSQL, through
+contract.TransactionalSource): (stream_id, version) is
 unique, so two appends at the same expected version cannot both succeed (optimistic concurrency).
 The client waits for one append. Read models are built by projections, one per store, each reading
 the global event log in commit-safe order and storing its checkpoint in PostgreSQL after every batch.
@@ -10,7 +11,8 @@ commit after one holding a higher one, and a reader that trusted positions alone
 good. Every event records its transaction id (xid8); a projection reads only events of transactions
 older than the oldest still running (pg_snapshot_xmin), ordered by (transaction id, position).
 
-A projection upserts the state of each order touched by a batch at the stream version it reached;
+A projection upserts the state of each order touched by a batch at the stream version it reached (the order's
+version in every read model is its stream's);
 a crash after the upserts but before the checkpoint replays that batch, and the version-guarded
 upserts turn the replay into no-ops: no duplicates.
 """
@@ -23,16 +25,16 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg
 from hdrh.histogram import HdrHistogram
 
 from sandbox.measure.timing import TimedStore
-from sandbox.stores.base import Capability
-from sandbox.stores.postgres.adapter import PostgresStore
+from sandbox.stores.contract import TransactionalSource, Upsert
 from sandbox.strategies.base import Strategy, StrategyOptions
-from sandbox.strategies.catchup import SOURCE_ERRORS, Batch, CatchUp, Change, Workers
+from sandbox.strategies.catchup import Batch, CatchUp, Change, Workers
 from sandbox.strategies.events import Event, fold, lifecycle
-from sandbox.workload.model import Order
+from sandbox.strategies.outbox import source_of
+from sandbox.workload.dataset import Instance
+from sandbox.workload.schema import Model
 
 EVENTS_DDL = """
 CREATE TABLE {s}.events (
@@ -68,6 +70,14 @@ JOIN unnest($1::text[], $2::int[]) AS c(stream_id, upto) ON e.stream_id = c.stre
 ORDER BY e.stream_id, e.version
 """
 
+APPEND = """
+WITH added AS (INSERT INTO {s}.events (stream_id, version, type, payload)
+    SELECT $1, e.version, e.type, e.payload::jsonb FROM unnest($2::int[], $3::text[], $4::text[])
+    WITH ORDINALITY AS e(version, type, payload, n) ORDER BY e.n
+    ON CONFLICT ON CONSTRAINT one_event_per_stream_version DO NOTHING RETURNING 1)
+SELECT count(*) FROM added
+"""
+
 START = ("0", 0)  # (transaction id, position) before the first event
 
 
@@ -76,58 +86,62 @@ class ConcurrencyConflict(Exception):
 
 
 class EventStore:
-    def __init__(self, pg: PostgresStore):
-        self.pg = pg
-        self.schema = f'"{pg.namespace}"'
-        self.channel = f"{pg.namespace}_events"
+    def __init__(self, source: TransactionalSource, namespace: str, model: Model):
+        self.source = source
+        self.model = model
+        self.schema = '"' + namespace.replace('"', '""') + '"'
+        self.channel = f"{namespace}_events"
         self._read_after = READ_AFTER.format(s=self.schema)
         self._streams = STREAMS_UP_TO.format(s=self.schema)
+        self._append = APPEND.format(s=self.schema)
 
     async def create(self) -> None:
-        await self.pg.pool.execute(EVENTS_DDL.format(s=self.schema, channel=self.channel))
+        async with self.source.transaction() as tx:
+            await tx.execute(EVENTS_DDL.format(s=self.schema, channel=self.channel))
 
     async def append(self, stream_id: str, expected_version: int, events: list[Event]) -> int:
         """Append events after expected_version; the stream's new version, or ConcurrencyConflict."""
-        async with self.pg.pool.acquire() as conn, conn.transaction():
-            current = await conn.fetchval(
+        async with self.source.transaction() as tx:
+            current = await tx.fetchval(
                 f"SELECT coalesce(max(version), 0) FROM {self.schema}.events WHERE stream_id = $1", stream_id)
             if current != expected_version:
                 raise ConcurrencyConflict(f"stream {stream_id} is at version {current}, not {expected_version}")
-            try:
-                # The unique (stream_id, version) decides a race the check above cannot see.
-                await conn.execute(
-                    f"INSERT INTO {self.schema}.events (stream_id, version, type, payload) "
-                    "SELECT $1, e.version, e.type, e.payload::jsonb FROM unnest($2::int[], $3::text[], $4::text[]) "
-                    "WITH ORDINALITY AS e(version, type, payload, n) ORDER BY e.n",
-                    stream_id, list(range(expected_version + 1, expected_version + 1 + len(events))),
-                    [e.type for e in events], [e.payload() for e in events])
-            except asyncpg.UniqueViolationError:
+            # The unique (stream_id, version) decides a race the check above cannot see: a concurrent append at
+            # the same version waits for the other's commit and then inserts nothing (raising rolls back the rest).
+            added = await tx.fetchval(self._append, stream_id,
+                                      list(range(expected_version + 1, expected_version + 1 + len(events))),
+                                      [e.type for e in events], [e.payload() for e in events])
+            if added != len(events):
                 raise ConcurrencyConflict(f"stream {stream_id}: version {expected_version + 1} "
-                                          "was appended concurrently") from None
+                                          "was appended concurrently")
         return expected_version + len(events)
 
     async def checkpoint(self, projection: str) -> tuple[str, int]:
-        row = await self.pg.pool.fetchrow(f"SELECT transaction_id::text, position FROM {self.schema}."
-                                          "projection_checkpoints WHERE projection = $1", projection)
+        async with self.source.transaction() as tx:
+            row = await tx.fetchrow(f"SELECT transaction_id::text, position FROM {self.schema}."
+                                    "projection_checkpoints WHERE projection = $1", projection)
         return START if row is None else (row[0], row[1])
 
     async def save_checkpoint(self, projection: str, at: tuple[str, int]) -> None:
-        await self.pg.pool.execute(
-            f"INSERT INTO {self.schema}.projection_checkpoints (projection, transaction_id, position) "
-            "VALUES ($1, $2::text::xid8, $3) ON CONFLICT (projection) DO UPDATE SET "
-            "transaction_id = EXCLUDED.transaction_id, position = EXCLUDED.position, updated_at = clock_timestamp()",
-            projection, at[0], at[1])
+        async with self.source.transaction() as tx:
+            await tx.execute(
+                f"INSERT INTO {self.schema}.projection_checkpoints (projection, transaction_id, position) "
+                "VALUES ($1, $2::text::xid8, $3) ON CONFLICT (projection) DO UPDATE SET "
+                "transaction_id = EXCLUDED.transaction_id, position = EXCLUDED.position, "
+                "updated_at = clock_timestamp()", projection, at[0], at[1])
 
-    async def read_after(self, at: tuple[str, int], limit: int) -> list[asyncpg.Record]:
-        return await self.pg.pool.fetch(self._read_after, at[0], at[1], limit)
+    async def read_after(self, at: tuple[str, int], limit: int) -> list[Any]:
+        async with self.source.transaction() as tx:
+            return list(await tx.fetch(self._read_after, at[0], at[1], limit))
 
-    async def states(self, upto: dict[str, int]) -> dict[str, Order]:
+    async def states(self, upto: dict[str, int]) -> dict[str, Instance]:
         """Each stream's order state folded from its events up to the given version."""
-        rows = await self.pg.pool.fetch(self._streams, list(upto), list(upto.values()))
+        async with self.source.transaction() as tx:
+            rows = await tx.fetch(self._streams, list(upto), list(upto.values()))
         by_stream: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for r in rows:
             by_stream.setdefault(r[0], []).append((r[1], json.loads(r[2])))
-        return {sid: state for sid, evs in by_stream.items() if (state := fold(evs)) is not None}
+        return {sid: state for sid, evs in by_stream.items() if (state := fold(self.model, evs)) is not None}
 
 
 class Projection:
@@ -138,7 +152,7 @@ class Projection:
         self.store = store
         self.events = events
         self.at = START
-        self.loop = CatchUp(self._next_batch, {store.name: store}, options)
+        self.loop = CatchUp(self._next_batch, {store.name: store}, options, events.source.errors)
 
     async def load(self) -> None:
         self.at = await self.events.checkpoint(self.name)
@@ -159,7 +173,8 @@ class Projection:
             await self.events.save_checkpoint(self.name, end)
             self.at = end
 
-        yield Batch(len(rows), [Change(order, upto[sid], committed[sid]) for sid, order in states.items()], advance)
+        yield Batch(len(rows), [Change(state, upto[sid], committed[sid]) for sid, state in states.items()],
+                    advance)
 
     async def caught_up(self) -> bool:
         return not await self.events.read_after(self.at, 1)
@@ -176,32 +191,36 @@ class EventSourcing(Strategy):
     description = "append-only events in PostgreSQL; checkpointed projections build the read models"
     needs_source = True
     converges = True
-    target_needs = frozenset({Capability.UPSERT})
+    target_needs = (Upsert,)
+    needs_model = "orders"
 
     @classmethod
     def targets(cls, stores: Iterable[str], source: str = "none") -> tuple[str, ...]:
         return tuple(stores)  # PostgreSQL's orders table is a read model too, built like the others
 
-    def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions):
-        super().__init__(stores, options)
-        self.pg_ts = stores[options.source]
-        self.event_store = EventStore(self.pg_ts.store)  # type: ignore[arg-type]
+    def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions, model: Model):
+        super().__init__(stores, options, model)
+        self.source_ts = stores[options.source]
+        source = source_of(self.source_ts)
+        self.event_store = EventStore(source, self.source_ts.store.namespace, model)
         self.projections = [Projection(f"{name}-orders", stores[name], self.event_store, options)
                             for name in self.targets(stores, options.source)]
-        self.workers = Workers()
+        self.workers = Workers(source.errors)
 
     async def start(self) -> None:
         await self.event_store.create()
-        with contextlib.suppress(*SOURCE_ERRORS):  # polling still works without notifications
-            await self.workers.listen(self.event_store.pg.endpoint.url, self.event_store.channel)
+        with contextlib.suppress(*self.event_store.source.errors):  # polling still works without notifications
+            await self.workers.listen(self.event_store.source, self.event_store.channel)
         for p in self.projections:
             await p.load()
         self.workers.start(p.loop.run(self.workers) for p in self.projections)
 
-    async def place(self, order: Order, index: int) -> Order | None:
-        ok, _ = await self.pg_ts.call("write", lambda: self.event_store.append(order.id, 0, lifecycle(order)),
-                                      (order.id,))
-        return order if ok else None
+    async def place(self, instance: Instance, index: int) -> Instance | None:
+        events = lifecycle(instance)
+        ok, version = await self.source_ts.call(
+            "write", lambda: self.event_store.append(str(instance[self.key]), 0, events), (str(instance[self.key]),))
+        # What the client is told: the order as its events leave it, at its stream's version (the read models').
+        return fold(self.model, ((e.type, e.data) for e in events)) if ok and version else None
 
     async def settle(self, timeout_s: float) -> bool:
         async def all_caught_up() -> bool:

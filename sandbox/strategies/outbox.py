@@ -1,11 +1,14 @@
-"""Transactional outbox: the order and an outbox row commit together in PostgreSQL; a relay delivers.
+"""Transactional outbox: the root instance and an outbox row commit together in the source of truth (PostgreSQL);
+a relay delivers.
 
-The client waits for one PostgreSQL transaction only. The relay (after Debezium's outbox pattern, with
-the database polled instead of its log tailed) wakes up on LISTEN/NOTIFY, claims a batch of unpublished
-rows with FOR UPDATE SKIP LOCKED (several relay workers never take the same row), upserts each order
-into the other stores keyed by order id and event version, and marks the rows published in the same
-transaction that held their locks. If any store fails, the transaction rolls back and the whole batch
-comes again later: delivery is at least once, and the version-guarded upserts make repeats harmless.
+The client waits for one transaction only (the source's, contract.TransactionalSource: its model store
+writes the instance inside the transaction that also inserts the outbox row). The relay (after Debezium's
+outbox pattern, with the database polled instead of its log tailed) wakes up on LISTEN/NOTIFY, claims a batch
+of unpublished rows with FOR UPDATE SKIP LOCKED (several relay workers never take the same row), upserts each
+instance into the other stores keyed by its key and event version, and marks the rows published in the same
+transaction that held their locks. If any store fails, the transaction rolls back and the whole batch comes
+again later: delivery is at least once, and the version-guarded upserts make repeats harmless. Any model's
+root with a version field (the targets' upserts are gated by it).
 """
 
 from __future__ import annotations
@@ -18,16 +21,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg
 from hdrh.histogram import HdrHistogram
 
+from sandbox.errors import UsageError
 from sandbox.measure.timing import TimedStore
-from sandbox.stores.base import Capability
-from sandbox.stores.postgres.adapter import PostgresStore
+from sandbox.stores.contract import TransactionalSource, Upsert
 from sandbox.strategies.base import Strategy, StrategyOptions
-from sandbox.strategies.catchup import SOURCE_ERRORS, Batch, CatchUp, CatchUpStats, Change, Workers
-from sandbox.strategies.events import order_from_payload, order_payload
-from sandbox.workload.model import Order
+from sandbox.strategies.catchup import Batch, CatchUp, CatchUpStats, Change, Workers
+from sandbox.strategies.events import from_payload, payload
+from sandbox.workload.dataset import Instance
+from sandbox.workload.schema import Model
 
 OUTBOX_DDL = """
 CREATE TABLE {s}.outbox (
@@ -58,48 +61,50 @@ BACKLOG_SAMPLES = 240
 class OutboxRelay:
     """The outbox table of one run's schema, and the relay workers that empty it into the other stores.
 
-    Each worker is a CatchUp loop (sandbox.strategies.catchup) on a connection of its own: its fetch
-    claims a batch in a transaction, and advancing marks the batch published in that same transaction.
+    Each worker is a CatchUp loop (sandbox.strategies.catchup): its fetch claims a batch in a transaction of the
+    source, and advancing marks the batch published in that same transaction.
     """
 
-    def __init__(self, pg: PostgresStore, targets: dict[str, TimedStore], options: StrategyOptions):
-        self.pg = pg
+    def __init__(self, source: TransactionalSource, namespace: str, model: Model, targets: dict[str, TimedStore],
+                 options: StrategyOptions):
+        self.source = source
+        self.model = model
         self.options = options
-        self.schema = f'"{pg.namespace}"'
-        self.channel = f"{pg.namespace}_outbox"
+        self.schema = '"' + namespace.replace('"', '""') + '"'
+        self.channel = f"{namespace}_outbox"
         self.claim_sql = CLAIM.format(s=self.schema)
         self.stats = CatchUpStats.of(targets)
-        self.workers = Workers()
-        self._claims = [_Claims(self) for _ in range(options.relay_workers)]
-        self._loops = [CatchUp(c.claim, targets, options, self.stats) for c in self._claims]
+        self.workers = Workers(source.errors)
+        self._loops = [CatchUp(self.claim, targets, options, source.errors, self.stats)
+                       for _ in range(options.relay_workers)]
         self.backlog: list[tuple[float, int]] = []
         self._t0 = time.monotonic()
 
     async def create(self) -> None:
-        await self.pg.pool.execute(OUTBOX_DDL.format(s=self.schema, channel=self.channel))
+        async with self.source.transaction() as tx:
+            await tx.execute(OUTBOX_DDL.format(s=self.schema, channel=self.channel))
 
-    async def enqueue(self, conn: asyncpg.Connection, order: Order, version: int, event_type: str) -> None:
+    async def enqueue(self, tx: Any, instance: Instance, version: int, event_type: str) -> None:
         """Add the event to the outbox inside the caller's transaction."""
-        await conn.execute(f"INSERT INTO {self.schema}.outbox (aggregatetype, aggregateid, type, payload, version) "
-                           "VALUES ('order', $1, $2, $3::jsonb, $4)",
-                           order.id, event_type, json.dumps(order_payload(order)), version)
+        root = self.model.root_entity
+        await tx.execute(f"INSERT INTO {self.schema}.outbox (aggregatetype, aggregateid, type, payload, version) "
+                         "VALUES ($1, $2, $3, $4::jsonb, $5)",
+                         root.name, str(instance[root.key]), event_type, json.dumps(payload(instance)), version)
 
     async def start(self) -> None:
         self._t0 = time.monotonic()
         try:
-            await self.workers.listen(self.pg.endpoint.url, self.channel)
-        except SOURCE_ERRORS as exc:  # polling still works without notifications
+            await self.workers.listen(self.source, self.channel)
+        except self.source.errors as exc:  # polling still works without notifications
             self.stats.note(exc)
         self.workers.start([*(loop.run(self.workers) for loop in self._loops), self._sample_backlog()])
 
     async def stop(self) -> None:
         await self.workers.stop()
-        for claims in self._claims:
-            claims.close()
 
     async def unpublished(self) -> int:
-        return int(await self.pg.pool.fetchval(
-            f"SELECT count(*) FROM {self.schema}.outbox WHERE published_at IS NULL"))
+        async with self.source.transaction() as tx:
+            return int(await tx.fetchval(f"SELECT count(*) FROM {self.schema}.outbox WHERE published_at IS NULL"))
 
     async def settle(self, timeout_s: float) -> bool:
         async def empty() -> bool:
@@ -107,9 +112,23 @@ class OutboxRelay:
 
         return await self.workers.settle(empty, timeout_s)
 
+    @asynccontextmanager
+    async def claim(self, limit: int) -> AsyncIterator[Batch]:
+        """A relay worker's claim of unpublished rows (FOR UPDATE SKIP LOCKED) in a transaction of its own: an
+        exception (a store failed) rolls the claim back."""
+        async with self.source.transaction() as tx:
+            rows = await tx.fetch(self.claim_sql, limit)
+
+            async def publish() -> None:
+                await tx.execute(f"UPDATE {self.schema}.outbox SET published_at = clock_timestamp() "
+                                 "WHERE id = any($1::bigint[])", [r[0] for r in rows])
+
+            changes = [Change(from_payload(self.model, json.loads(r[2])), r[1], r[3]) for r in rows]
+            yield Batch(len(rows), changes, publish)
+
     async def _sample_backlog(self) -> None:
         while not self.workers.stopped:
-            with contextlib.suppress(*SOURCE_ERRORS):  # PostgreSQL down: no sample
+            with contextlib.suppress(*self.source.errors):  # the source down: no sample
                 self.backlog.append((round(time.monotonic() - self._t0, 2), await self.unpublished()))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(0.25):
@@ -123,51 +142,19 @@ class OutboxRelay:
                 "backlog_over_time": self.backlog[::step], "relay_errors": self.stats.errors}
 
 
-class _Claims:
-    """One relay worker's connection, and its claims of unpublished rows (FOR UPDATE SKIP LOCKED)."""
-
-    def __init__(self, relay: OutboxRelay):
-        self.relay = relay
-        self.conn: asyncpg.Connection | None = None
-
-    @asynccontextmanager
-    async def claim(self, limit: int) -> AsyncIterator[Batch]:
-        relay = self.relay
-        try:
-            if self.conn is None or self.conn.is_closed():
-                self.conn = await asyncpg.connect(relay.pg.endpoint.url)
-            conn = self.conn
-            async with conn.transaction():  # an exception (a store failed) rolls the claim back
-                rows = await conn.fetch(relay.claim_sql, limit)
-
-                async def publish() -> None:
-                    await conn.execute(f"UPDATE {relay.schema}.outbox SET published_at = clock_timestamp() "
-                                       "WHERE id = any($1::bigint[])", [r[0] for r in rows])
-
-                changes = [Change(order_from_payload(json.loads(r[2])), r[1], r[3]) for r in rows]
-                yield Batch(len(rows), changes, publish)
-        except SOURCE_ERRORS:
-            self.close()  # a fresh connection for the next claim
-            raise
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.terminate()
-        self.conn = None
-
-
 class RelayedStrategy(Strategy):
-    """A strategy that commits in PostgreSQL and lets an outbox relay bring the other stores along."""
+    """A strategy that commits in its source of truth and lets an outbox relay bring the other stores along."""
 
     needs_source = True
     converges = True
-    target_needs = frozenset({Capability.UPSERT})
+    target_needs = (Upsert,)
 
-    def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions):
-        super().__init__(stores, options)
-        self.pg_ts = stores[options.source]
-        self.pg: PostgresStore = self.pg_ts.store  # type: ignore[assignment]
-        self.relay = OutboxRelay(self.pg, {n: stores[n] for n in self.targets(stores, options.source)}, options)
+    def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions, model: Model):
+        super().__init__(stores, options, model)
+        self.source_ts = stores[options.source]
+        self.source = source_of(self.source_ts)
+        self.relay = OutboxRelay(self.source, self.source_ts.store.namespace, model,
+                                 {n: stores[n] for n in self.targets(stores, options.source)}, options)
 
     async def start(self) -> None:
         await self.relay.create()
@@ -186,16 +173,26 @@ class RelayedStrategy(Strategy):
         return self.relay.details()
 
 
+def source_of(ts: TimedStore) -> TransactionalSource:
+    """The model store playing the source of truth, as one (its kind declares the role; its design must be one)."""
+    if not isinstance(ts.store, TransactionalSource):
+        raise UsageError(f"{ts.name} cannot be the source of truth: its design commits no instance inside a "
+                         "transaction of the caller's (stores/contract.py TransactionalSource)")
+    return ts.store
+
+
 class Outbox(RelayedStrategy):
     name = "outbox"
     tag = "ob"
-    description = "order + outbox row in one PostgreSQL transaction; a relay upserts into the others"
+    description = "root instance + outbox row in one transaction of the source; a relay upserts into the others"
 
-    async def place(self, order: Order, index: int) -> Order | None:
-        ok, _ = await self.pg_ts.call("write", lambda: self._commit(order), (order.id,))
-        return order if ok else None
+    async def place(self, instance: Instance, index: int) -> Instance | None:
+        ok, _ = await self.source_ts.call("write", lambda: self._commit(instance), (str(instance[self.key]),))
+        return instance if ok else None
 
-    async def _commit(self, order: Order) -> None:
-        async with self.pg.pool.acquire() as conn, conn.transaction():
-            await self.pg.write_on(conn, order)
-            await self.relay.enqueue(conn, order, 1, "OrderPlaced")
+    async def _commit(self, instance: Instance) -> None:
+        version_field = self.model.root_entity.version_field
+        version = int(instance[version_field.name]) if version_field is not None else 1
+        async with self.source.transaction() as tx:
+            await self.source.write_in(tx, instance)
+            await self.relay.enqueue(tx, instance, version, f"{self.model.root.capitalize()}Placed")

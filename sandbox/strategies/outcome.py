@@ -7,8 +7,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from sandbox.measure.consistency import Comparison
 from sandbox.measure.latency import OpStats, summarize
+from sandbox.measure.model_compare import ModelComparison
 
 ID_LIST_LIMIT = 200  # ids written to summary.json per list
 
@@ -17,25 +17,25 @@ ID_LIST_LIMIT = 200  # ids written to summary.json per list
 class Divergence:
     """Where the stores disagree with what the client was told, at one moment."""
 
-    divergent: list[str]  # order ids some store lacks, holds unacknowledged, or holds differently
-    lost_acked: list[str]  # acknowledged orders missing from at least one store
-    duplicates: int  # ids a store returned twice + orders its own counters count more than once
+    divergent: list[str]  # keys some store lacks, holds unacknowledged, or holds differently
+    lost_acked: list[str]  # acknowledged root instances missing from at least one store
+    duplicates: int  # keys a store returned twice + instances its own counters count more than once
     per_store: dict[str, dict[str, Any]]
 
     @classmethod
-    def of(cls, comparisons: dict[str, Comparison]) -> Divergence:
+    def of(cls, comparisons: dict[str, ModelComparison]) -> Divergence:
+        """From each store's read-back (measure/model_compare.py, asked to list every key it found wrong)."""
         divergent: set[str] = set()
         lost: set[str] = set()
         duplicates = 0
         per_store = {}
         for name, c in comparisons.items():
-            differing = {d.order_id for d in c.differing}
-            divergent |= set(c.missing) | set(c.extra) | differing
-            lost |= set(c.missing)
-            counted = sum(a.count for a in c.aggregates)
-            duplicates += len(c.duplicates) + max(0, counted - c.held) * (c.error is None)
-            per_store[name] = {"held": c.held, "missing": len(c.missing), "extra": len(c.extra),
-                               "differing": c.differing_orders, "duplicates": len(c.duplicates), "error": c.error}
+            divergent |= set(c.missing_examples) | set(c.extra_examples) | set(c.differing_keys)
+            lost |= set(c.missing_examples)
+            counted = max(c.counted.values(), default=c.held)  # the store's own checked aggregates (counters)
+            duplicates += c.duplicates + max(0, counted - c.held) * (c.error is None)
+            per_store[name] = {"held": c.held, "missing": c.missing, "extra": c.extra, "differing": c.differing,
+                               "duplicates": c.duplicates, "error": c.error}
         return cls(sorted(divergent), sorted(lost), duplicates, per_store)
 
     def to_json(self) -> dict[str, Any]:
@@ -48,9 +48,9 @@ class Divergence:
 class StrategyOutcome:
     strategy: str
     namespace: str
-    stores: list[str]
+    stores: list[str]  # the stores it brought along (the others of the run are in left_out)
     converges: bool  # the strategy promises convergence: divergence left after recovery is a finding
-    # Client-visible, timed by sandbox.measure.timing.TimedCalls: one operation = one order placed the
+    # Client-visible, timed by sandbox.measure.timing.TimedCalls: one operation = one root instance placed the
     # strategy's way; ok = acknowledged, failed/unknown = the client saw a failure.
     save: OpStats = field(default_factory=OpStats)
     elapsed_s: float = 0.0  # wall time of the write phase
@@ -62,6 +62,7 @@ class StrategyOutcome:
     lag: dict[str, HdrHistogram] = field(default_factory=dict)
     store_ops: dict[str, dict[str, Any]] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    left_out: dict[str, str] = field(default_factory=dict)  # store -> why the strategy could not bring it along
 
     @property
     def acked(self) -> int:
@@ -99,5 +100,5 @@ class StrategyOutcome:
             "settled": self.settled, "time_to_converge_s": self.converge_s, "finding": self.finding,
             "fault": self.fault,
             "lag_ms": {store: summarize(h) for store, h in self.lag.items()},
-            "store_operations": self.store_ops, "details": self.details,
+            "store_operations": self.store_ops, "details": self.details, "left_out": self.left_out,
         }

@@ -1,31 +1,40 @@
-"""Order placement as an orchestrated saga, with compensation.
+"""Order placement as an orchestrated saga, with compensation (the orders model).
 
-Steps, each its own local PostgreSQL transaction, recorded in the sagas table:
-  1. place the order as pending;
-  2. reserve inventory: decrement products.inventory_count for every item, in product-id order (so two
-     sagas never wait on each other's rows crosswise); the column's CHECK (>= 0) refuses an oversell,
-     which is what keeps inventory from going negative under any concurrency;
+Steps, each its own local transaction in the source of truth (PostgreSQL), recorded in the sagas table:
+  1. place the order as pending (the model store writes it inside the transaction that records the saga);
+  2. reserve inventory: the model's decrement pattern `take_stock` (store.answer: every item's product by its
+     quantity, all or none, never below its floor of 0, targets locked in key order so two sagas never wait
+     on each other crosswise), then the saga's state;
   3. process the payment: a stand-in payment service that declines a configurable, seeded share;
-  4. confirm the order.
-When step 2 fails nothing was reserved; when step 3 fails the compensation releases the reserved stock.
-Either way the order is cancelled. The final state leaves PostgreSQL through the transactional outbox
-(the same relay as the outbox strategy), so the other stores converge to it.
+  4. confirm the order: its version-gated upsert at version 2, the saga's state and the outbox row, in one
+     transaction.
+When step 2 refuses nothing was reserved; when step 3 fails the compensation gives the stock back (the same
+pattern with the amounts negated: all or none, the exact inverse of the reservation), then cancels the order
+in one transaction with its saga state and outbox row. Either way the order is cancelled. The final state
+leaves the source through the transactional outbox (the same relay as the outbox strategy), so the other
+stores converge to it.
+
+A crash between a stock step and the saga's next transaction leaves the saga unfinished (counted by verify());
+the give-back comes before the cancellation, so a crash between them never leaves stock taken by a cancelled
+order.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import replace
 from typing import Any
 
-import asyncpg
-
+from sandbox.errors import UsageError
 from sandbox.measure.timing import TimedStore
+from sandbox.stores.contract import Answerer, NotAnswerable, Params
 from sandbox.strategies.base import StrategyOptions
+from sandbox.strategies.events import CANCELLED_STATUS, CONFIRMED_STATUS, PENDING, STATUS, TOTAL, VERSION
 from sandbox.strategies.outbox import RelayedStrategy
-from sandbox.workload.model import Order, OrderStatus
+from sandbox.workload.dataset import Instance
+from sandbox.workload.schema import Model, Pattern
 
+# The saga's own tables, beside the orders model's (`sandbox model show orders --store postgres`: orders (id)).
 SAGA_DDL = """
 CREATE TABLE {s}.payments (
     order_id UUID PRIMARY KEY REFERENCES {s}.orders(id),
@@ -40,6 +49,7 @@ CREATE TABLE {s}.sagas (
     updated_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp());
 """
 
+STOCK = "take_stock"  # the orders model's decrement pattern: product.inventory_count by items.quantity
 OUT_OF_STOCK = "out of stock"
 DECLINED = "payment declined"
 
@@ -48,98 +58,125 @@ class Saga(RelayedStrategy):
     name = "saga"
     tag = "sg"
     description = "reserve inventory, pay, confirm; compensation releases stock and cancels"
+    needs_model = "orders"
 
-    def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions):
-        super().__init__(stores, options)
-        self.s = f'"{self.pg.namespace}"'
-        self.confirmed_qty: Counter[str] = Counter()  # product id -> units the client saw confirmed
+    def __init__(self, stores: dict[str, TimedStore], options: StrategyOptions, model: Model):
+        super().__init__(stores, options, model)
+        self.s = self.relay.schema
+        self.stock = model.patterns[STOCK]
+        self.confirmed_qty: Counter[Any] = Counter()  # product key -> units the client saw confirmed
         self.outcomes: Counter[str] = Counter()
-        self.initial_stock: dict[str, int] = {}
+        self.initial_stock: dict[Any, int] = {}
+        self._take: Answerer | None = None
 
     async def start(self) -> None:
-        await self.pg.pool.execute(SAGA_DDL.format(s=self.s))
+        take = self.source_ts.store.answer(self.stock)
+        if isinstance(take, NotAnswerable):
+            raise UsageError(f"saga: {self.source_ts.name} cannot answer {STOCK}: {take.reason}")
+        self._take = take
+        async with self.source.transaction() as tx:
+            await tx.execute(SAGA_DDL.format(s=self.s))
         self.initial_stock = await self._stock()
         await super().start()
 
-    def declines(self, order: Order) -> bool:
+    def declines(self, order: Instance) -> bool:
         """The payment service's answer: seeded per order, so a rerun declines the same payments."""
-        rng = random.Random(f"{self.options.seed}:payment:{order.id}")
+        rng = random.Random(f"{self.options.seed}:payment:{order[self.key]}")
         return rng.random() < self.options.payment_failure_rate
 
-    async def place(self, order: Order, index: int) -> Order | None:
-        ok, final = await self.pg_ts.call("saga", lambda: self.run_saga(order), (order.id,))
+    async def place(self, instance: Instance, index: int) -> Instance | None:
+        ok, final = await self.source_ts.call("saga", lambda: self.run_saga(instance), (str(instance[self.key]),))
         if not ok or final is None:
             return None
-        if final.status == OrderStatus.CONFIRMED:
-            self.confirmed_qty.update({i.product_id: i.quantity for i in order.items})
+        if final[STATUS] == CONFIRMED_STATUS:
+            self.confirmed_qty.update(dict(targets(self.stock, instance)))
         return final
 
-    async def run_saga(self, order: Order) -> Order:
-        s = self.s
-        pending = replace(order, status=OrderStatus.PENDING)
-        items = sorted(order.items, key=lambda i: i.product_id)
-        async with self.pg.pool.acquire() as conn:
-            async with conn.transaction():
-                await self.pg.write_on(conn, pending)
-                await conn.execute(f"INSERT INTO {s}.sagas (order_id, state) VALUES ($1, 'started')", order.id)
-            try:
-                async with conn.transaction():
-                    await conn.executemany(f"UPDATE {s}.products SET inventory_count = inventory_count - $2 "
-                                           "WHERE id = $1", [(i.product_id, i.quantity) for i in items])
-                    await self._state(conn, order, "inventory_reserved")
-            except asyncpg.CheckViolationError:
-                return await self._cancel(conn, pending, "reserve_inventory", OUT_OF_STOCK, release=False)
-            if self.declines(order):
-                return await self._cancel(conn, pending, "process_payment", DECLINED, release=True)
-            async with conn.transaction():
-                await conn.execute(f"INSERT INTO {s}.payments (order_id, amount, status) VALUES ($1, $2, 'captured')",
-                                   order.id, order.total_amount)
-                await self._state(conn, order, "payment_processed")
-            confirmed = replace(order, status=OrderStatus.CONFIRMED)
-            async with conn.transaction():
-                await conn.execute(f"UPDATE {s}.orders SET status = 'confirmed', version = 2 WHERE id = $1", order.id)
-                await self._state(conn, order, "confirmed")
-                await self.relay.enqueue(conn, confirmed, 2, "OrderConfirmed")
+    async def run_saga(self, order: Instance) -> Instance:
+        assert self._take is not None, "start() first"
+        s, key = self.s, order[self.key]
+        pending = {**order, STATUS: PENDING}
+        async with self.source.transaction() as tx:
+            await self.source.write_in(tx, pending)
+            await tx.execute(f"INSERT INTO {s}.sagas (order_id, state) VALUES ($1, 'started')", key)
+        reserve = targets(self.stock, order)
+        if not await self._take(Params(targets=reserve)):
+            return await self._cancel(pending, "reserve_inventory", OUT_OF_STOCK, release=())
+        async with self.source.transaction() as tx:
+            await self._state(tx, key, "inventory_reserved")
+        if self.declines(order):
+            return await self._cancel(pending, "process_payment", DECLINED, release=reserve)
+        async with self.source.transaction() as tx:
+            await tx.execute(f"INSERT INTO {s}.payments (order_id, amount, status) VALUES ($1, $2, 'captured')",
+                             key, order[TOTAL])
+            await self._state(tx, key, "payment_processed")
+        confirmed = {**order, STATUS: CONFIRMED_STATUS, VERSION: 2}
+        async with self.source.transaction() as tx:
+            if not await self.source.write_in(tx, confirmed, 2):
+                raise RuntimeError(f"order {key} was at version 2 already")  # rolls the confirmation back
+            await self._state(tx, key, "confirmed")
+            await self.relay.enqueue(tx, confirmed, 2, "OrderConfirmed")
         self.outcomes["confirmed"] += 1
         return confirmed
 
-    async def _cancel(self, conn: asyncpg.Connection, order: Order, step: str, reason: str, *, release: bool) -> Order:
-        """The compensation: give back reserved stock (if any) and cancel, in one transaction."""
-        cancelled = replace(order, status=OrderStatus.CANCELLED)
-        async with conn.transaction():
-            if release:
-                await conn.executemany(f"UPDATE {self.s}.products SET inventory_count = inventory_count + $2 "
-                                       "WHERE id = $1", [(i.product_id, i.quantity)
-                                                         for i in sorted(order.items, key=lambda i: i.product_id)])
-            await conn.execute(f"UPDATE {self.s}.orders SET status = 'cancelled', version = 2 WHERE id = $1", order.id)
-            await self._state(conn, order, "compensated", step, reason)
-            await self.relay.enqueue(conn, cancelled, 2, "OrderCancelled")
+    async def _cancel(self, order: Instance, step: str, reason: str,
+                      release: tuple[tuple[Any, int], ...]) -> Instance:
+        """The compensation: give back the reserved stock (if any), then cancel, in one transaction."""
+        assert self._take is not None
+        key = order[self.key]
+        if release and not await self._take(Params(targets=tuple((k, -n) for k, n in release))):
+            raise RuntimeError(f"order {key}: the reserved stock could not be given back")
+        cancelled = {**order, STATUS: CANCELLED_STATUS, VERSION: 2}
+        async with self.source.transaction() as tx:
+            if not await self.source.write_in(tx, cancelled, 2):
+                raise RuntimeError(f"order {key} was at version 2 already")
+            await self._state(tx, key, "compensated", step, reason)
+            await self.relay.enqueue(tx, cancelled, 2, "OrderCancelled")
         self.outcomes[f"cancelled: {reason}"] += 1
         return cancelled
 
-    async def _state(self, conn: asyncpg.Connection, order: Order, state: str, step: str | None = None,
-                     reason: str | None = None) -> None:
-        await conn.execute(f"UPDATE {self.s}.sagas SET state = $2, failed_step = $3, reason = $4, "
-                           "updated_at = clock_timestamp() WHERE order_id = $1", order.id, state, step, reason)
+    async def _state(self, tx: Any, key: Any, state: str, step: str | None = None, reason: str | None = None) -> None:
+        await tx.execute(f"UPDATE {self.s}.sagas SET state = $2, failed_step = $3, reason = $4, "
+                         "updated_at = clock_timestamp() WHERE order_id = $1", key, state, step, reason)
 
     async def verify(self) -> dict[str, Any]:
-        """Inventory = stock at start - confirmed quantities, per product, from the client's and the database's view."""
+        """Inventory = stock at start - confirmed quantities, per product, from the client's and the source's view
+        (its products and its confirmed orders, read back through its model store)."""
         stock = await self._stock()
-        in_db = {r[0]: r[1] for r in await self.pg.pool.fetch(
-            f"SELECT i.product_id::text, sum(i.quantity) FROM {self.s}.order_items i "
-            f"JOIN {self.s}.orders o ON o.id = i.order_id WHERE o.status = 'confirmed' GROUP BY i.product_id")}
-        stuck = await self.pg.pool.fetchval(
-            f"SELECT count(*) FROM {self.s}.sagas WHERE state NOT IN ('confirmed', 'compensated')")
+        in_db: Counter[Any] = Counter()
+        async for order in self.source_ts.store.scan(self.model.root):
+            if order[STATUS] == CONFIRMED_STATUS:
+                in_db.update(dict(targets(self.stock, order)))
+        async with self.source.transaction() as tx:
+            stuck = await tx.fetchval(f"SELECT count(*) FROM {self.s}.sagas "
+                                      "WHERE state NOT IN ('confirmed', 'compensated')")
         wrong = [p for p, initial in self.initial_stock.items()
-                 if stock.get(p) != initial - self.confirmed_qty[p] or in_db.get(p, 0) != self.confirmed_qty[p]]
-        return {"inventory_consistent": not wrong, "products_off": len(wrong), "products_off_examples": wrong[:5],
-                "negative_inventory": sum(1 for v in stock.values() if v < 0),
+                 if stock.get(p) != initial - self.confirmed_qty[p] or in_db[p] != self.confirmed_qty[p]]
+        return {"inventory_consistent": not wrong, "products_off": len(wrong),
+                "products_off_examples": [str(p) for p in wrong[:5]],
+                "negative_inventory": sum(1 for v in stock.values() if v < self.stock.floor),
                 "units_confirmed": sum(self.confirmed_qty.values()), "sagas_unfinished": stuck}
 
-    async def _stock(self) -> dict[str, int]:
-        rows = await self.pg.pool.fetch(f"SELECT id::text, inventory_count FROM {self.s}.products")
-        return {r[0]: r[1] for r in rows}
+    async def _stock(self) -> dict[Any, int]:
+        entity = self.model.entity(self.stock.entity)
+        field = self.stock.field or ""
+        return {p[entity.key]: p[field] async for p in self.source_ts.store.scan(entity.name)}
 
     def details(self) -> dict[str, Any]:
         return {"outcomes": dict(self.outcomes), "payment_failure_rate": self.options.payment_failure_rate,
                 **super().details()}
+
+
+def targets(p: Pattern, root: Instance) -> tuple[tuple[Any, int], ...]:
+    """A decrement's (target key, amount) pairs taken from a root instance (an order's items: product, quantity),
+    merged per target and in key order."""
+    def values(path: str | None) -> list[Any]:
+        if path is None:
+            return []
+        head, _, rest = path.partition(".")
+        return [c[rest] for c in root[head]] if rest else [root[head]]
+    keys = values(p.targets)
+    merged: Counter[Any] = Counter()
+    for k, n in zip(keys, values(p.by) or [p.amount] * len(keys), strict=True):
+        merged[k] += n
+    return tuple(sorted(merged.items(), key=lambda kv: str(kv[0])))

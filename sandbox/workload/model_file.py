@@ -68,6 +68,11 @@ def load(path: Path, known_stores: Collection[str] | None = None) -> Model:
         text = path.read_text()
     except OSError as exc:
         raise UsageError(f"cannot read model file {path}: {exc.strerror}") from None
+    return loads(text, path, known_stores)
+
+
+def loads(text: str, path: Path, known_stores: Collection[str] | None = None) -> Model:
+    """A model from its TOML text (`path` names it in messages)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

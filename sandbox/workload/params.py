@@ -9,7 +9,7 @@ query finds something; a range window starts at that instance's value of the ran
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -59,14 +59,19 @@ def spacing_of(ds: Dataset, entity: str, field: str) -> int | None:
 class ReadParams:
     """Draws Params for one read pattern over the first `n` instances of its entity."""
 
-    def __init__(self, ds: Dataset, pattern: Pattern, seed: int):
+    def __init__(self, ds: Dataset, pattern: Pattern, seed: int, distribution: KeyDistribution | None = None,
+                 rows: Callable[[str, int], Mapping[str, Any]] | None = None):
         self.ds, self.p = ds, pattern
+        # rows(entity, index): an instance's fields; a mix passes a cache of them (pattern_stream.RootValues)
+        self.rows = rows or ds.instance_of
         self.rng = random.Random(f"{seed}:params:{pattern.name}")
-        self.sampler: Sampler = KeyDistribution(pattern.distribution, pattern.skew).validated().sampler(seed)
+        # `distribution`: instead of the pattern's own (a mix run with one distribution for every pattern)
+        keys = distribution or KeyDistribution(pattern.distribution, pattern.skew)
+        self.sampler: Sampler = keys.validated().sampler(seed)
         self.spacing = spacing_of(ds, pattern.entity, pattern.range) if pattern.range else None
 
-    def instance(self, n: int) -> Instance:
-        return self.ds.instance_of(self.p.entity, self.sampler.pick(self.rng, max(1, n)))
+    def instance(self, n: int) -> Mapping[str, Any]:
+        return self.rows(self.p.entity, self.sampler.pick(self.rng, max(1, n)))
 
     def next(self, n: int) -> Params:
         p, rng = self.p, self.rng

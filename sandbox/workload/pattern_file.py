@@ -23,7 +23,7 @@ KEYS = {
     "range": {"where", "within", "range", "order_by", "descending", "limit", "filter", "span", "width"},
     "search": {"field", "limit"},
     "aggregate": {"where", "range", "span", "group_by", "bucket", "count", "sum", "avg", "check"},
-    "transition": {"field", "next", "from", "to"},
+    "transition": {"field", "next", "from", "to", "read_first"},
     "decrement": {"field", "by", "targets", "amount", "floor"},
     "increment": {"field", "amount"},
 }
@@ -127,6 +127,9 @@ def _pattern(name: str, spec: Any, entities: Mapping[str, Entity], root: str, wh
         values["next"] = dict(spec.get("next", {}))
         values["sources"] = _names(spec.get("from"))
         values["to"] = spec.get("to")
+        values["read_first"] = spec.get("read_first", False)
+        if not isinstance(values["read_first"], bool):
+            raise where.fail((*at, "read_first"), f"pattern {name}: read_first is true or false")
         if not values["next"] and not (values["sources"] and values["to"]):
             raise where.fail(at, f"pattern {name}: a transition needs next = {{ from_state = \"to_state\", ... }} "
                              "or from = [...] and to = \"...\"")
@@ -165,4 +168,17 @@ def mixes_of(raw: Mapping[str, Any], patterns: Mapping[str, Pattern], where: Whe
         if total <= 0:
             raise where.fail(at, f"mix {name}: the shares add up to nothing; give one a positive share")
         mixes[name] = Mix(name, tuple((p, s / total) for p, s in shares), where.line(*at))
+        if problem := mix_problem(mixes[name], patterns):
+            raise where.fail(at, problem)
     return mixes
+
+
+def mix_problem(mix: Mix, patterns: Mapping[str, Pattern]) -> str | None:
+    """Why the patterns of a mix cannot run together, or None: a read-modify-write transition takes its version from
+    what it reads, so no other transition of the mix may set versions of the same entity."""
+    moves = [patterns[p] for p, share in mix.weights if share > 0 and patterns[p].kind == "transition"]
+    for rmw in (t for t in moves if t.read_first):
+        if other := next((t for t in moves if t is not rmw and t.entity == rmw.entity), None):
+            return (f"mix {mix.name}: {rmw.name} reads the version it sets (read_first), so {other.name} cannot "
+                    f"set versions of {rmw.entity} in the same mix; put them in separate mixes")
+    return None

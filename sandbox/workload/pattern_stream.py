@@ -4,15 +4,17 @@ A function of (seed, mix, data-set size) like the data: every store is sent the 
 stream runs ahead of the stores' answers, so it keeps its own idea of each touched instance's state and
 version (what a client would have asked for): a transition sets a state at the next version, applied by
 a store only over an older one, so concurrent transitions of one instance cannot regress it and the
-update checker knows which state each version stands for. Reads and writes pick only instances inserted
-at least `settle_ops` operations earlier, so they rarely race the insert that creates them.
+update checker knows which state each version stands for. A read-modify-write transition (`read_first`)
+is the exception: its client takes state and version from what it reads, so the stream only picks the
+instance. Reads and writes pick only instances inserted at least `settle_ops` operations earlier, so they
+rarely race the insert that creates them.
 """
 
 from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,63 @@ from sandbox.workload.params import Params, ReadParams
 from sandbox.workload.schema import Mix, Pattern
 
 READS = ("get", "find", "range", "search", "aggregate")
+
+
+class RootValues:
+    """Field values of root instances by index, made once for every store of a run: a root instance can only be
+    generated whole (hundreds of microseconds), and an operation usually needs one or two of its fields (a get its
+    key, a transition its state). Only the `wanted` fields of instances a stream touched are kept, so memory
+    follows the operations, not the data set."""
+
+    def __init__(self, ds: Dataset, wanted: Iterable[str] = ()):
+        self.ds = ds
+        self.wanted = tuple(dict.fromkeys((ds.model.root_entity.key, *wanted)))
+        self._values: dict[int, tuple[Any, ...]] = {}
+        self._at = {f: i for i, f in enumerate(self.wanted)}
+
+    @classmethod
+    def for_patterns(cls, ds: Dataset, patterns: Iterable[Pattern]) -> RootValues:
+        """What the patterns read of a root to make their parameters (key, where and range fields, a state)."""
+        root = ds.model.root
+        fields = [f for p in patterns if p.entity == root
+                  for f in (*p.where, p.range, p.field if p.kind in ("search", "transition") else None) if f]
+        return cls(ds, fields)
+
+    def keep(self, index: int, instance: Instance) -> None:
+        """A root the stream made whole anyway (an insert): its wanted fields, for later operations on it."""
+        self._values[index] = tuple(instance.get(f) for f in self.wanted)
+
+    def value(self, index: int, field: str) -> Any:
+        at = self._at.get(field)
+        if at is None:
+            return self.ds.root(index)[field]  # not wanted by the mix: made again (slow, rare)
+        values = self._values.get(index)
+        if values is None:
+            self.keep(index, self.ds.root(index))
+            values = self._values[index]
+        return values[at]
+
+    def row(self, entity: str, index: int) -> Mapping[str, Any]:
+        """Instance `index` of an entity as a mapping of its fields: reference data as held, a root from here."""
+        if entity != self.ds.model.root:
+            return self.ds.instance_of(entity, index)
+        return _Row(self, index)
+
+
+class _Row(Mapping[str, Any]):
+    __slots__ = ("index", "source")
+
+    def __init__(self, source: RootValues, index: int):
+        self.source, self.index = source, index
+
+    def __getitem__(self, field: str) -> Any:
+        return self.source.value(self.index, field)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.source.wanted)
+
+    def __len__(self) -> int:
+        return len(self.source.wanted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +98,7 @@ class PatternStream:
     """Operations of `mix` over a data set of `loaded` roots (indexes 0 .. loaded-1, written before)."""
 
     def __init__(self, ds: Dataset, mix: Mix, loaded: int, seed: int, settle_ops: int = 64,
-                 version_floor: int = 0):
+                 version_floor: int = 0, distribution: KeyDistribution | None = None, roots: RootValues | None = None):
         self.ds, self.mix = ds, mix
         self.model = ds.model
         self.count = loaded  # roots that exist or are on their way: an insert takes the next index
@@ -48,14 +107,19 @@ class PatternStream:
         self.version_floor = version_floor  # instances not touched here are at this version + 1
         self.rng = random.Random(f"{seed}:mix:{mix.name}")
         self.patterns = [self.model.patterns[name] for name, _ in mix.weights]
+        # shared by the streams of one run (every store's is the same): see RootValues
+        self.roots = roots or RootValues.for_patterns(ds, self.patterns)
         self.cum: list[float] = []
         total = 0.0
         for _, share in mix.weights:
             total += share
             self.cum.append(total)
+        # `distribution`: one key distribution for every pattern of the mix instead of each pattern's own
         self.samplers: dict[str, Sampler] = {
-            p.name: KeyDistribution(p.distribution, p.skew).validated().sampler(seed) for p in self.patterns}
-        self.reads = {p.name: ReadParams(ds, p, seed) for p in self.patterns if p.kind in READS}
+            p.name: (distribution or KeyDistribution(p.distribution, p.skew)).validated().sampler(seed)
+            for p in self.patterns}
+        self.reads = {p.name: ReadParams(ds, p, seed, distribution, self.roots.row)
+                      for p in self.patterns if p.kind in READS}
         self.inserted: deque[tuple[int, int]] = deque()  # (seq, index) not yet settled
         self.state: dict[tuple[str, int], tuple[str, int]] = {}  # (entity, index) -> (state, version) asked for
         self.pools: dict[tuple[str, str], list[int]] = {}  # (pattern, source state) -> indexes in that state
@@ -111,7 +175,7 @@ class PatternStream:
             return Op(seq, p, Params(targets=self.targets(p, self.ds.root(index))), index)
         e = self.model.entity(p.entity)  # increment
         index = self._pick(p, self._count(p.entity))
-        return Op(seq, p, Params(key=self.ds.instance_of(p.entity, index)[e.key], amount=p.amount), index)
+        return Op(seq, p, Params(key=self.roots.row(p.entity, index)[e.key], amount=p.amount), index)
 
     def targets(self, p: Pattern, root: Instance) -> tuple[tuple[Any, int], ...]:
         """A decrement's (target key, amount) pairs taken from a root instance (its items, its slot)."""
@@ -129,6 +193,7 @@ class PatternStream:
         self.count += 1
         self.inserted.append((seq, index))
         inst = self.ds.root(index)
+        self.roots.keep(index, inst)
         if p.set:
             inst = {**inst, **p.set}
         e = self.model.root_entity
@@ -150,12 +215,14 @@ class PatternStream:
     def current(self, p: Pattern, index: int) -> tuple[str, int]:
         key = (p.entity, index)
         if key not in self.state:
-            inst = self.ds.instance_of(p.entity, index)
-            self.state[key] = (inst[p.field], 1 + self.version_floor)  # type: ignore[index]
+            self.state[key] = (self.roots.row(p.entity, index)[p.field or ""], 1 + self.version_floor)
         return self.state[key]
 
     def _transition(self, seq: int, p: Pattern) -> Op:
         e = self.model.entity(p.entity)
+        if p.read_first:  # the client reads state and version, then sets the next: only the instance is chosen
+            picked = self._pick(p, self._count(p.entity))
+            return Op(seq, p, Params(key=self.roots.row(p.entity, picked)[e.key]), picked)
         if p.sources:
             index = self._from_pool(p)
             if index is None:  # nothing in a source state yet: the mix inserts instead, if it can
@@ -171,7 +238,7 @@ class PatternStream:
         assert to is not None
         self.state[(p.entity, index)] = (to, version + 1)
         self.joining.append((seq, to, index))
-        key = self.ds.instance_of(p.entity, index)[e.key]
+        key = self.roots.row(p.entity, index)[e.key]
         return Op(seq, p, Params(key=key, state=to, version=version + 1), index)
 
     def _from_pool(self, p: Pattern) -> int | None:

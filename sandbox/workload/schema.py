@@ -183,6 +183,7 @@ class Pattern:
     next: Mapping[str, str] = dataclasses.field(default_factory=dict)  # transition: state -> next state
     sources: tuple[str, ...] = ()  # transition: only from these states (empty: any state with a `next`)
     to: str | None = None  # transition: the state set (when not by `next`)
+    read_first: bool = False  # transition: read-modify-write (YCSB F): the next state and version from a read
     by: str | None = None  # decrement: "children.field" of a root instance giving amounts per target
     targets: str | None = None  # decrement: "children.field" giving the target keys
     amount: int = 1  # decrement / increment: the fixed amount when `by` is not given

@@ -25,7 +25,8 @@ from functools import cached_property
 import mmh3
 import numpy as np
 
-from sandbox.workload.generator import Workload, WorkloadSpec
+from sandbox.workload.dataset import Dataset, Sizes
+from sandbox.workload.schema import Field, Model
 
 U64 = np.uint64
 JUMP_MULTIPLIER = U64(2862933555777941757)  # the 64-bit LCG of the paper
@@ -181,13 +182,29 @@ def es_shard(routing: str, shards: int) -> int:
     return (mmh3.hash(routing.encode("utf-16-le"), 0, signed=True) % routing_shards) // (routing_shards // shards)
 
 
-KEY_KINDS = ("order_id", "customer_id")
+KEY_KINDS = ("order_id", "customer_id")  # the orders model's (model_key_kinds)
 
 
-def workload_keys(kind: str, count: int, seed: int) -> list[str]:
-    """The workload's own keys: ids of the first `count` orders, or of a catalog with `count` customers."""
-    if kind == "order_id":
-        return [order.id for order in Workload(WorkloadSpec(seed, count)).orders()]
-    if kind == "customer_id":
-        return [c.id for c in Workload(WorkloadSpec(seed, 1, customers=count)).catalog.customers]
-    raise ValueError(f"unknown key kind {kind!r}; choose from {', '.join(KEY_KINDS)}")
+def model_key_kinds(model: Model) -> tuple[str, ...]:
+    """The keys a model places: its root's (`<root>_<key>`: order_id), then each reference field of the root
+    whose entity is reference data (customer_id: the customers' keys)."""
+    root = model.root_entity
+    refs = [m.name for m in root.members if isinstance(m, Field) and m.ref is not None and not m.parent_key
+            and model.entity(m.ref).role == "reference"]
+    return (f"{root.name}_{root.key}", *refs)
+
+
+def model_keys(model: Model, kind: str, count: int, seed: int) -> list[str]:
+    """The model's own keys: those of its first `count` root instances, or of `count` instances of the entity a
+    root reference field points at (a dataset with that many of them)."""
+    root = model.root_entity
+    kinds = model_key_kinds(model)
+    if kind not in kinds:
+        raise ValueError(f"unknown key kind {kind!r}; choose from {', '.join(kinds)}")
+    if kind == kinds[0]:
+        return [str(i[root.key]) for i in Dataset(model, seed, Sizes(count)).roots()]
+    field = root.field(kind)
+    assert field is not None and field.ref is not None
+    target = model.entity(field.ref)
+    data = Dataset(model, seed, Sizes(1, {field.ref: count}))
+    return [str(i[target.key]) for i in data.reference[field.ref]]

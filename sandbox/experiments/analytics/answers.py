@@ -2,7 +2,8 @@
 
 Money compares exactly; a sum that differs only below half a cent is float drift (reported as drift,
 not hidden, as the consistency table does); anything else is a difference, with examples.
-`reference_answer` computes the answers from the workload itself, for tests of the reference store.
+`reference_answer` computes the answers from the generated orders themselves (instances of the orders model),
+for tests of the reference store.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sandbox.stores.analytics import COLUMNS, Answer, Key, Query, QueryParams, Value, hour_key
-from sandbox.workload.generator import Workload
-from sandbox.workload.model import CENT, Order
+from sandbox.workload.dataset import Dataset, Instance
 
 EXAMPLES = 3
+CENT = Decimal("0.01")
 
 
 @dataclass
@@ -86,46 +87,49 @@ def _show(values: tuple[Value, ...]) -> str:
     return ", ".join(str(v) for v in values)
 
 
-def reference_answer(query: Query, orders: Iterable[Order], params: QueryParams) -> Answer:
+def reference_answer(query: Query, orders: Iterable[Instance], params: QueryParams) -> Answer:
     """The answer computed from the orders themselves (what PostgreSQL must return)."""
     if query is Query.REVENUE_BY_HOUR:
         groups: dict[Key, list[Value]] = {}
         for o in orders:
-            row = groups.setdefault((hour_key(o.created_at), o.status.value), [0, Decimal("0.00")])
+            row = groups.setdefault((hour_key(o["created_at"]), str(o["status"])), [0, Decimal("0.00")])
             row[0] = int(row[0]) + 1
-            row[1] = Decimal(row[1]) + o.total_amount
+            row[1] = Decimal(row[1]) + o["total_amount"]
         return Answer({k: tuple(v) for k, v in groups.items()})
     if query is Query.TOP_CUSTOMERS:
         revenue: dict[str, Decimal] = {}
         for o in orders:
-            revenue[o.customer_id] = revenue.get(o.customer_id, Decimal("0.00")) + o.total_amount
+            customer = str(o["customer_id"])
+            revenue[customer] = revenue.get(customer, Decimal("0.00")) + o["total_amount"]
         top = sorted(revenue.items(), key=lambda kv: (-kv[1], kv[0]))[:params.top]
         return Answer.of([((c,), (r,)) for c, r in top], ranked=True)
     if query is Query.LATEST_ORDER:
-        latest: dict[str, Order] = {}
+        latest: dict[str, Instance] = {}
         for o in orders:
-            if o.customer_id not in latest or o.created_at > latest[o.customer_id].created_at:
-                latest[o.customer_id] = o
-        return Answer({(c,): (o.id,) for c, o in latest.items()})
+            customer = str(o["customer_id"])
+            if customer not in latest or o["created_at"] > latest[customer]["created_at"]:
+                latest[customer] = o
+        return Answer({(c,): (str(o["id"]),) for c, o in latest.items()})
     if query is Query.ORDERS_ABOVE:
-        return Answer({(o.id,): (o.total_amount,) for o in orders if params.window_start <= o.created_at
-                       < params.window_end and o.total_amount > params.min_total})
-    category_of = params.category_of
+        return Answer({(str(o["id"]),): (o["total_amount"],) for o in orders
+                       if params.window_start <= o["created_at"] < params.window_end
+                       and o["total_amount"] > params.min_total})
     sold: dict[Key, int] = {}
     for o in orders:
-        for item in o.items:
-            key = (category_of[item.product_id],)
-            sold[key] = sold.get(key, 0) + item.quantity
+        for item in o["items"]:
+            key = (params.category_of[str(item["product_id"])],)
+            sold[key] = sold.get(key, 0) + item["quantity"]
     return Answer({k: (v,) for k, v in sold.items()})
 
 
-def query_params(workload: Workload, loaded: int, window_share: float = 0.02,
+def query_params(data: Dataset, loaded: int, window_share: float = 0.02,
                  min_total: Decimal = Decimal("1000.00"), top: int = 10) -> QueryParams:
-    """The query set's parameters for the first `loaded` orders of a workload: the loaded span, and a
-    window of `window_share` of it in the middle for the orders-above question."""
-    first, last = workload.order(0).created_at, workload.order(loaded - 1).created_at
+    """The query set's parameters for the first `loaded` orders of a dataset of the orders model: the loaded
+    span, and a window of `window_share` of it in the middle for the orders-above question."""
+    first, last = data.root(0)["created_at"], data.root(loaded - 1)["created_at"]
     middle, half = first + (last - first) / 2, (last - first) * window_share / 2
-    return QueryParams(workload.catalog, first, last + timedelta(milliseconds=1), _whole_ms(middle - half),
+    customers, category_of = QueryParams.catalog(data)
+    return QueryParams(customers, category_of, first, last + timedelta(milliseconds=1), _whole_ms(middle - half),
                        _whole_ms(middle + half), min_total, top)
 
 

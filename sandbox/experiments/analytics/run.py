@@ -74,7 +74,7 @@ async def _ask(run: AnalyticsRun, timed: TimedStore, store: Analytics, query: Qu
     def asking() -> Callable[[], Awaitable[Answer | NotAnswerable]]:
         async def fn() -> Answer | NotAnswerable:
             try:
-                return await store.answer(query, run.params)
+                return await store.answer_question(query, run.params)
             except NotAnswerable as exc:  # the model's limit, not a failure: no time is recorded for it
                 return exc
         return fn

@@ -1,9 +1,9 @@
 """A read-heavy Zipfian mix against one cache policy, and what it did: hits, staleness, stampedes, load.
 
 Workers run closed-loop for a fixed time. Each operation picks a key by Zipf rank (rank 0 is the hot
-key) and reads it through the policy or, with probability 1 - read_ratio, writes it (a new status and
-version in PostgreSQL). A read is stale when the version it returned is older than the newest version
-PostgreSQL had acknowledged when the read began.
+key) and reads it through the policy or, with probability 1 - read_ratio, writes it (the root instance at
+its next version, in the origin). A read is stale when the version it returned is older than the newest
+version the origin had acknowledged when the read began.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from sandbox.measure.latency import new_histogram
 from sandbox.measure.timing import LabelledTimer
 
 READ_LABELS = ("hit", "waited", "early", "miss", "fallback")
-STATUSES = ("pending", "confirmed", "processing", "shipped", "delivered")
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,8 @@ class PolicyOutcome:
     writes: int
     hot_episodes: list[int]  # origin loads per episode of the hottest key
     episodes: int  # load episodes over all keys
-    xact: int | None = None  # pg_stat_database's committed + rolled back transactions over the run
+    xact: int | None = None  # the origin's own count of transactions over the run (pg_stat_database's)
+    writes_refused: int = 0  # writes a concurrent write of the same key and version got in before
     timeline: list[Second] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
 
@@ -82,7 +82,8 @@ class PolicyOutcome:
         return {
             "policy": self.policy, "description": self.description, "elapsed_s": round(self.elapsed_s, 3),
             "reads": self.reads, "hit_ratio": self.hit_ratio, "stale_reads": self.stale, "stale_rate": self.stale_rate,
-            "origin_loads": self.origin_loads, "writes": self.writes, "hot_key_loads_per_expiry": self.hot_episodes,
+            "origin_loads": self.origin_loads, "writes": self.writes, "writes_refused": self.writes_refused,
+            "hot_key_loads_per_expiry": self.hot_episodes,
             "load_episodes": self.episodes, "pg_transactions": self.xact,
             "origin_queries_per_s": round((self.origin_loads + self.writes) / self.elapsed_s, 1),
             "labels": {label: stats.to_json(self.elapsed_s) for label, stats in self.timer.stats.items()},
@@ -123,7 +124,7 @@ async def run_policy(policy: Policy, origin: Origin, mix: Mix, ids: Sequence[str
     zipf = Zipf(min(mix.keys, len(ids)), mix.zipf)
     timer = LabelledTimer()
     stale = 0
-    loads0, writes0 = origin.loads, origin.writes
+    loads0, writes0, refused0 = origin.loads, origin.writes, origin.refused
     episodes0 = {k: len(v) for k, v in origin.episodes.sizes.items()}
     started = time.monotonic()
     stop = started + mix.duration_s
@@ -139,8 +140,7 @@ async def run_policy(policy: Policy, origin: Origin, mix: Mix, ids: Sequence[str
                 if value is not None and value.version < want:
                     stale += 1
             else:
-                status = rng.choice(STATUSES)
-                await timer.call(functools.partial(_labelled, "write", policy.write, key, status))
+                await timer.call(functools.partial(_labelled, "write", policy.write, key))
 
     applied: list[str] = []
     timeline: list[Second] = []
@@ -158,7 +158,7 @@ async def run_policy(policy: Policy, origin: Origin, mix: Mix, ids: Sequence[str
         policy.name, policy.description, timer, elapsed, stale, origin.loads - loads0, origin.writes - writes0,
         origin.episodes.of(hot)[episodes0.get(hot, 0):],
         sum(len(v) - episodes0.get(k, 0) for k, v in origin.episodes.sizes.items()),
-        timeline=timeline, faults=applied)
+        writes_refused=origin.refused - refused0, timeline=timeline, faults=applied)
 
 
 async def _labelled(label: str, fn: Callable[..., Awaitable[None]], *args: str) -> tuple[str, None]:

@@ -60,36 +60,36 @@ class Policy:
         self.config = config
         self.rng = rng
 
-    def key(self, order_id: str) -> str:
-        return self.prefix + order_id
+    def key(self, root_key: str) -> str:
+        return self.prefix + root_key
 
     def ttl_ms(self) -> float:
         return self.config.ttl_ms
 
-    async def read(self, order_id: str) -> tuple[str, Value]:
+    async def read(self, root_key: str) -> tuple[str, Value]:
         try:
-            cached = await self.cache.get(self.key(order_id))
+            cached = await self.cache.get(self.key(root_key))
         except self.cache.errors:
-            return "fallback", await self.origin.load(order_id, 0)
+            return "fallback", await self.origin.load(root_key, 0)
         if cached is not None:
-            return await self.on_hit(order_id, Value.decode(cached))
-        return await self.on_miss(order_id)
+            return await self.on_hit(root_key, Value.decode(cached))
+        return await self.on_miss(root_key)
 
-    async def on_hit(self, order_id: str, value: Value) -> tuple[str, Value]:
+    async def on_hit(self, root_key: str, value: Value) -> tuple[str, Value]:
         return "hit", value
 
-    async def on_miss(self, order_id: str) -> tuple[str, Value]:
-        return "miss", await self.fill(order_id)
+    async def on_miss(self, root_key: str) -> tuple[str, Value]:
+        return "miss", await self.fill(root_key)
 
-    async def fill(self, order_id: str) -> Value:
+    async def fill(self, root_key: str) -> Value:
         ttl = self.ttl_ms()
-        value = await self.origin.load(order_id, ttl)
+        value = await self.origin.load(root_key, ttl)
         with contextlib.suppress(*self.cache.errors):  # the reader has its answer; the next one tries the cache again
-            await self.cache.put(self.key(order_id), value.encode(), ttl)
+            await self.cache.put(self.key(root_key), value.encode(), ttl)
         return value
 
-    async def write(self, order_id: str, status: str) -> None:
-        await self.origin.update(order_id, status)
+    async def write(self, key: str) -> None:
+        await self.origin.update(key)
 
 
 class JitterTTL(Policy):
@@ -105,15 +105,15 @@ class SingleFlight(Policy):
     name = "single-flight"
     description = "lock (SET NX PX) on a miss: one reader loads, the others wait for its value"
 
-    async def on_miss(self, order_id: str) -> tuple[str, Value]:
-        lock, token = self.key(order_id) + ":lock", f"{id(self)}:{self.rng.random()}"
+    async def on_miss(self, root_key: str) -> tuple[str, Value]:
+        lock, token = self.key(root_key) + ":lock", f"{id(self)}:{self.rng.random()}"
         try:
             mine = await self.cache.lock(lock, token, self.config.lock_ms)
         except self.cache.errors:
-            return "fallback", await self.origin.load(order_id, 0)
+            return "fallback", await self.origin.load(root_key, 0)
         if mine:
             try:
-                return "miss", await self.fill(order_id)
+                return "miss", await self.fill(root_key)
             finally:
                 with contextlib.suppress(*self.cache.errors):  # else the lock expires by itself
                     await self.cache.unlock(lock, token)
@@ -121,22 +121,22 @@ class SingleFlight(Policy):
         while time.monotonic() < deadline:
             await asyncio.sleep(self.config.poll_ms / 1000)
             try:
-                cached = await self.cache.get(self.key(order_id))
+                cached = await self.cache.get(self.key(root_key))
             except self.cache.errors:
                 break
             if cached is not None:
                 return "waited", Value.decode(cached)
-        return "miss", await self.fill(order_id)  # the loader died or was slow: load it ourselves
+        return "miss", await self.fill(root_key)  # the loader died or was slow: load it ourselves
 
 
 class XFetch(Policy):
     name = "xfetch"
     description = "probabilistic early expiration (Vattani et al. 2015): refresh when now - δβ·ln(rand) ≥ expiry"
 
-    async def on_hit(self, order_id: str, value: Value) -> tuple[str, Value]:
+    async def on_hit(self, root_key: str, value: Value) -> tuple[str, Value]:
         gap = -value.delta_ms * self.config.beta * math.log(1.0 - self.rng.random())  # log of (0, 1]
         if time.time() * 1000 + gap >= value.expiry_ms:
-            return "early", await self.fill(order_id)
+            return "early", await self.fill(root_key)
         return "hit", value
 
 
@@ -144,10 +144,10 @@ class InvalidateOnWrite(Policy):
     name = "invalidate"
     description = "TTL + DEL after each write commits (the next read loads the new version)"
 
-    async def write(self, order_id: str, status: str) -> None:
-        await self.origin.update(order_id, status)
+    async def write(self, key: str) -> None:
+        await self.origin.update(key)
         with contextlib.suppress(*self.cache.errors):  # else stale until its TTL: the stale-read check counts it
-            await self.cache.delete(self.key(order_id))
+            await self.cache.delete(self.key(key))
 
 
 POLICIES: dict[str, type[Policy]] = {p.name: p for p in (Policy, JitterTTL, SingleFlight, XFetch, InvalidateOnWrite)}

@@ -1,9 +1,10 @@
 """Steps of the cache-aside scenario: the policies side by side, then the cache killed mid-run.
 
-    prepare -> write (the orders the origin serves) -> cache_aside -> cache_outage
+    prepare -> write (the root instances the origin serves) -> cache_aside -> cache_outage
 
 Two roles: `cache` (a store whose kind declares the `cache` role: Redis) in front of `origin` (the
-`cache_origin` role: PostgreSQL); the scenario file names them.
+`cache_origin` role: PostgreSQL, read and written through the run's model store); the scenario file names them.
+Any model whose root has a version field (the stale-read check compares versions).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from sandbox.config import endpoint
 from sandbox.errors import UsageError
 from sandbox.experiments.cache_aside.mix import Mix, PolicyOutcome, run_policy
-from sandbox.experiments.cache_aside.origin import Origin, OriginStore
+from sandbox.experiments.cache_aside.origin import Origin
 from sandbox.experiments.cache_aside.policies import POLICIES, Cache, PolicyConfig
 from sandbox.experiments.cache_aside.result import CachePolicies
 from sandbox.scenario.context import RunContext
@@ -30,30 +31,22 @@ ROLES = {"cache": "cache", "origin": "cache_origin"}
 
 @dataclass
 class CacheClients:
-    """The run's own connections to the two stores playing the roles (not the adapters')."""
+    """The cache's own connection (not the model store's), and the origin's part: the store it is, its counter."""
 
     cache: Cache
     cache_role: Any
-    origin: OriginStore
+    origin_role: Any
     origin_name: str
 
     async def close(self) -> None:
         await self.cache.close()
-        await self.origin.close()
 
 
-async def open_clients(ctx: RunContext, cache: str, origin: str, connections: int, recompute_ms: float
-                       ) -> CacheClients:
+async def open_clients(ctx: RunContext, cache: str, origin: str, connections: int) -> CacheClients:
     cache_role = role_part(ctx, "cache_aside", "cache", "cache", cache)
     origin_role = role_part(ctx, "cache_aside", "origin", "cache_origin", origin)
     opened = await cache_role.open(endpoint(ctx.settings, cache).url, connections)
-    try:
-        source = await origin_role.open(endpoint(ctx.settings, origin).url, ctx.stores[origin].store.namespace,
-                                        connections, recompute_ms)
-    except BaseException:
-        await opened.close()
-        raise
-    return CacheClients(opened, cache_role, source, origin)
+    return CacheClients(opened, cache_role, origin_role, origin)
 
 
 def _mix(run: RunParams, keys: int, read_ratio: float, zipf: float, concurrency: int, duration_s: float) -> Mix:
@@ -78,14 +71,21 @@ def _policies(given: str | Sequence[str]) -> list[str]:
 
 
 async def _measure(ctx: RunContext, clients: CacheClients, cache: str, name: str, config: PolicyConfig, mix: Mix,
-                   faults: list[Any]) -> PolicyOutcome:
-    origin = Origin(clients.origin, clients.origin_name)
+                   faults: list[Any], recompute_ms: float) -> PolicyOutcome:
+    store = ctx.stores[clients.origin_name].store
+    key = ctx.model.root_entity.key
+    ids = [ctx.dataset.root(i)[key] for i in range(mix.keys)]
+
+    async def transactions() -> int | None:
+        return await clients.origin_role.transactions(store)
+
+    origin = Origin(store, ctx.dataset, ids, clients.origin_name, recompute_ms, transactions,
+                    ctx.results.ensure(CachePolicies).committed)  # the versions earlier policies wrote
     policy = POLICIES[name](clients.cache, origin, clients.cache_role.prefix(ctx.stores[cache].store.namespace, name),
                             config, random.Random(f"{mix.seed}:{name}"))
-    ids = [ctx.workload.order(i).id for i in range(mix.keys)]
-    before = await clients.origin.transactions()
+    before = await origin.transactions()
     outcome = await run_policy(policy, origin, mix, ids, faults)
-    after = await clients.origin.transactions()
+    after = await origin.transactions()
     outcome.xact = None if before is None or after is None else after - before
     return outcome
 
@@ -99,12 +99,12 @@ async def cache_aside(ctx: RunContext, cache: str, origin: str, policies: str | 
     mix = _mix(ctx.params, keys, read_ratio, zipf, concurrency, duration_s)
     names = _policies(policies)
     config = PolicyConfig(ttl_ms, jitter, lock_ms, beta=beta)
-    clients = await open_clients(ctx, cache, origin, concurrency, recompute_ms)
+    clients = await open_clients(ctx, cache, origin, concurrency)
     outcomes = ctx.results.ensure(CachePolicies).outcomes
     try:
         bar = ctx.progress.bar("cache-aside", len(names))
         for name in names:
-            outcomes.append(await _measure(ctx, clients, cache, name, config, mix, []))
+            outcomes.append(await _measure(ctx, clients, cache, name, config, mix, [], recompute_ms))
             bar.advance(1)
     finally:
         await clients.close()
@@ -133,19 +133,19 @@ async def cache_outage(ctx: RunContext, cache: str, origin: str, policy: str = "
     async def start() -> str:
         return await injector.apply(cache, "start")
 
-    clients = await open_clients(ctx, cache, origin, concurrency, recompute_ms)
+    clients = await open_clients(ctx, cache, origin, concurrency)
     try:
         events = [(kill_at_s, f"{cache} killed", kill), (kill_at_s + down_s, f"{cache} started", start)]
         outcome = await _measure(ctx, clients, cache, policy, PolicyConfig(ttl_ms, jitter, lock_ms, beta=beta), mix,
-                                 events)
+                                 events, recompute_ms)
         outcome.policy += f" ({cache} killed)"
         ctx.results.ensure(CachePolicies).outcomes.append(outcome)
     finally:
         await clients.close()
-    # The adapter's pooled connection died with the server: one call lets it notice and reconnect, so
+    # The model store's pooled connection died with the server: one call lets it notice and reconnect, so
     # teardown finds the cache's keys (if the restarted server kept any).
     with contextlib.suppress(Exception):
-        await ctx.stores[cache].store.read("after-restart")
+        await ctx.stores[cache].store.read(ctx.model.root, "after-restart")
 
 
 def _outage_times(kill_at_s: float, down_s: float, outage_duration_s: float) -> None:

@@ -7,16 +7,23 @@ the window has closed. So each store is killed while it is still taking writes, 
 stream (after K acknowledged writes, or T seconds), and its writers go on against the dead server until
 they notice (their first failed or unknown operation after the kill); then no new write is sent.
 Right before the kill the server is asked what it says about its own persistence (stack.persistence).
+
+Aim "ack" kills as an independent harness does: the server is frozen (SIGSTOP to every process) in the
+same instant the client reads its K-th acknowledgement, inside the listener that sees it, before anything
+else runs; the kill follows. The other aims wake a nemesis task first, which asks the server over
+connections of its own: milliseconds in which the server goes on writing its WAL (docs/faults.md says what
+that hides). Every acknowledgement's time is kept by key, so a trial reports how far back its losses reach.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,16 +31,16 @@ import psutil
 
 from sandbox.errors import UsageError
 from sandbox.measure.history import OpHistory
-from sandbox.measure.load import LoadPlan, batched, drive, gather_all
+from sandbox.measure.load import LoadPlan, batched, cancel_and_wait, drive, gather_all
 from sandbox.measure.timing import OpEvent, TimedStore
 from sandbox.stack.faults import FaultInjector
 from sandbox.stack.persistence import PersistenceProbe, open_window, state_of
-from sandbox.workload.generator import Workload
-from sandbox.workload.model import Order
+from sandbox.workload.dataset import Dataset, Instance
 
 RATE_WINDOW_NS = 1_000_000_000  # the write rate at the kill: acknowledgements in the last second
 WINDOW_WAIT_S = 2.0  # aim "window": how long past the kill point to wait for the server to show one open
-AIMS = ("window", "point")
+AIMS = ("window", "point", "ack")
+RELIST_S = 0.2  # aim "ack": how often the server's processes are listed again (a pool opens backends lazily)
 
 
 @dataclass(frozen=True)
@@ -44,14 +51,18 @@ class KillPoint:
     acked: int | None = None
     after_s: float | None = 1.0
     # "window": from that point, wait (up to WINDOW_WAIT_S) until the server itself shows acknowledged
-    # writes only in its memory, where it can tell (PostgreSQL's WAL); "point": kill at the point.
+    # writes only in its memory, where it can tell (PostgreSQL's WAL); "point": kill at the point; "ack":
+    # freeze the server in the instant the `acked`-th acknowledgement is read (needs kill_at_acked).
     aim: str = "window"
     # With a busy disk, "window" also aims at Redis: an AOF fsync in flight (its everysec write postponed).
     redis_fsync: bool = False
 
     def validated(self) -> KillPoint:
         if self.aim not in AIMS:
-            raise UsageError(f"durability: aim must be window or point, got {self.aim!r}")
+            raise UsageError(f"durability: aim must be window, point or ack, got {self.aim!r}")
+        if self.aim == "ack" and self.acked is None:
+            raise UsageError("durability: aim=ack freezes the server right after the N-th acknowledgement: give "
+                             "kill_at_acked=N")
         if self.acked is None and self.after_s is None:
             raise UsageError("durability: give kill_at_acked or kill_after_s (when to kill each store)")
         if self.acked is not None and (isinstance(self.acked, bool) or not isinstance(self.acked, int)
@@ -63,6 +74,9 @@ class KillPoint:
         return self
 
     def describe(self) -> str:
+        if self.aim == "ack":
+            return (f"right after the {self.acked:,}th acknowledgement (every process of the server stopped in the "
+                    "instant the client read it, then killed; kill_after_s is not used)")
         parts = ([f"{self.acked} acknowledged writes"] if self.acked else []) + \
                 ([f"{self.after_s:g} s of writing"] if self.after_s else [])
         return "after " + " or ".join(parts) + (", whichever came first" if len(parts) > 1 else "") + (
@@ -84,6 +98,12 @@ class Crash:
     sent: int = 0  # orders sent (a prefix of the stream)
     sent_after_kill: int = 0  # operations started after the kill, before the writers noticed
     note: str = ""
+    since_last_ack_ms: float | None = None  # from the last acknowledgement read to the freeze
+    # The lost acknowledgements (filled in after the check): their span, how long before the kill the oldest
+    # was read, and how many of the newest acknowledgements in a row were lost (the tail).
+    loss_window_ms: float | None = None
+    oldest_lost_ms: float | None = None
+    lost_tail: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -96,7 +116,12 @@ class _Stream:
         self.point = point
         self.acked = 0
         self.recent: deque[int] = deque()  # end times of recent acknowledgements
+        self.acks: dict[str, int] = {}  # key -> when its acknowledgement was read (perf_counter_ns)
         self.killed_ns: int | None = None
+        self.frozen_ns: int | None = None  # aim "ack": when the listener froze the server
+        self.frozen = 0
+        self.acked_frozen = 0  # acknowledgements read when the server was frozen
+        self.processes = Pidfds()  # aim "ack": the server's, listed again every RELIST_S
         self.noticed = False
         self.ended = False  # the stream ran out before the kill point
         self.sent_after_kill = 0
@@ -108,16 +133,22 @@ class _Stream:
             return
         if event.outcome == "ok":
             self.acked += 1
+            for key in event.keys:
+                self.acks[key] = event.end_ns
             self.recent.append(event.end_ns)
             while self.recent and event.end_ns - self.recent[0] > RATE_WINDOW_NS:
                 self.recent.popleft()
-            if self.point.acked is not None and self.acked >= self.point.acked:
+            if self.point.acked is not None and self.acked >= self.point.acked and not self.reached.is_set():
+                if self.point.aim == "ack":  # now, before any other task runs: nothing more reaches the disk
+                    self.frozen = self.processes.stop()
+                    self.frozen_ns = time.perf_counter_ns()
+                    self.acked_frozen = self.acked
                 self.reached.set()
         elif self.killed_ns is not None:
             self.noticed = True  # the first failure after the kill: the client knows
 
-    def items(self, orders: Iterator[list[Order]]) -> Iterator[list[Order]]:
-        for chunk in orders:
+    def items(self, chunks: Iterator[list[Instance]]) -> Iterator[list[Instance]]:
+        for chunk in chunks:
             if self.noticed:
                 return
             if self.killed_ns is not None:
@@ -126,27 +157,66 @@ class _Stream:
             yield chunk
 
 
-async def write_until_killed(ts: TimedStore, workload: Workload, plan: LoadPlan, batch: int, point: KillPoint,
+@dataclass
+class Trial:
+    """One store's crash, and what its stream acknowledged (to say how far back the losses reach)."""
+
+    crash: Crash
+    acks: dict[str, int]  # key -> when its acknowledgement was read
+    killed_ns: int | None
+
+    def losses(self, lost: Collection[str]) -> None:
+        """Fill in the crash's loss window from the keys the check found lost."""
+        times = sorted(self.acks[k] for k in lost if k in self.acks)
+        if not times:
+            return
+        c = self.crash
+        c.loss_window_ms = round((times[-1] - times[0]) / 1e6, 3)
+        if self.killed_ns is not None:
+            c.oldest_lost_ms = round((self.killed_ns - times[0]) / 1e6, 3)
+        lost_set = set(lost)
+        tail = 0
+        for key, _ in sorted(self.acks.items(), key=lambda kv: kv[1], reverse=True):
+            if key not in lost_set:
+                break
+            tail += 1
+        c.lost_tail = tail
+
+
+async def write_until_killed(ts: TimedStore, data: Dataset, plan: LoadPlan, batch: int, point: KillPoint,
                              injector: FaultInjector, url: str, history: OpHistory,
-                             probe: PersistenceProbe | None = None) -> Crash:
-    """Write the stream to one store, kill it at `point`, keep writing until the kill is noticed."""
+                             probe: PersistenceProbe | None = None) -> Trial:
+    """Write the root stream to one store, kill it at `point`, keep writing until the kill is noticed."""
     stream = _Stream(point)
-    ts.listeners.append(stream.listener)
+    ts.listeners.insert(0, stream.listener)  # first: aim "ack" freezes before any other listener runs
     crash = Crash(ts.name)
+    server = ts.name.partition(":")[0]  # the kind's server ("mongo:referenced" runs on mongo's)
     started = time.perf_counter_ns()
+    lister: list[asyncio.Task[None]] = []
+
+    async def relist() -> None:
+        while not stream.reached.is_set():
+            listed = await asyncio.to_thread(_processes, injector, server)
+            if not stream.reached.is_set():
+                stream.processes.hold(listed)
+            await asyncio.sleep(RELIST_S)
+
+    if point.aim == "ack":
+        stream.processes.hold(_processes(injector, server))
+        lister.append(asyncio.get_running_loop().create_task(relist()))
 
     async def nemesis() -> None:
         with contextlib.suppress(TimeoutError):  # T seconds of writing came first
-            async with asyncio.timeout(point.after_s):
+            async with asyncio.timeout(None if point.aim == "ack" else point.after_s):  # "ack": that ack alone
                 await stream.reached.wait()
-        await _kill(ts.name, crash, stream, injector, url, history, started, probe)
+        await _kill(server, crash, stream, injector, url, history, started, probe)
 
-    async def write(orders: list[Order], intended_ns: int, begun_ns: int) -> None:
-        await ts.write_batch(orders, intended_ns, begun_ns)
+    async def write(chunk: list[Instance], intended_ns: int, begun_ns: int) -> None:
+        await ts.write_batch(chunk, intended_ns, begun_ns)
 
     async def writers() -> None:
-        await drive(stream.items(batched(workload.orders(), batch)), write, plan)
-        if stream.killed_ns is None:  # out of orders before the kill point: kill now, and say so
+        await drive(stream.items(batched(data.roots(), batch)), write, plan)
+        if stream.killed_ns is None:  # out of instances before the kill point: kill now, and say so
             stream.ended = True
             stream.reached.set()
 
@@ -154,8 +224,10 @@ async def write_until_killed(ts: TimedStore, workload: Workload, plan: LoadPlan,
         await gather_all(writers(), nemesis())
     finally:
         ts.listeners.remove(stream.listener)
+        await cancel_and_wait(lister)
+        stream.processes.close()
     crash.sent_after_kill, crash.sent = stream.sent_after_kill, stream.sent
-    return crash
+    return Trial(crash, stream.acks, stream.killed_ns)
 
 
 def _processes(injector: FaultInjector, store: str) -> list[psutil.Process]:
@@ -169,6 +241,46 @@ def _processes(injector: FaultInjector, store: str) -> list[psutil.Process]:
         return [server, *server.children(recursive=True)]
     except psutil.NoSuchProcess:
         return []
+
+
+class Pidfds:
+    """The server's processes held by pidfd (pidfd_open(2)): a signal through one reaches that process and never
+    one that reused its PID, and costs a system call, so the listener can stop the whole server in
+    microseconds the instant it reads an acknowledgement (psutil checks each process's identity first: ~0.1 ms
+    each, milliseconds for a server, in which a WAL writer goes on writing)."""
+
+    def __init__(self) -> None:
+        self.fds: dict[int, int] = {}
+
+    def hold(self, processes: list[psutil.Process]) -> None:
+        for process in processes:
+            if process.pid in self.fds:
+                continue
+            try:
+                fd = os.pidfd_open(process.pid)
+            except OSError:
+                continue
+            if process.is_running():  # the fd is the listed process's (its start time checked after opening)
+                self.fds[process.pid] = fd
+            else:
+                os.close(fd)
+
+    @property
+    def pids(self) -> set[int]:
+        return set(self.fds)
+
+    def stop(self) -> int:
+        stopped = 0
+        for fd in self.fds.values():
+            with contextlib.suppress(OSError):  # gone since it was listed
+                signal.pidfd_send_signal(fd, signal.SIGSTOP)
+                stopped += 1
+        return stopped
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
 
 
 def _freeze(processes: list[psutil.Process]) -> int:
@@ -186,29 +298,39 @@ def _freeze(processes: list[psutil.Process]) -> int:
 
 async def _kill(store: str, crash: Crash, stream: _Stream, injector: FaultInjector, url: str, history: OpHistory,
                 started_ns: int, probe: PersistenceProbe | None) -> None:
-    crash.state = await state_of(probe, url)  # asked first: a dead server says nothing
-    processes = _processes(injector, store)
     frozen: int | None = None  # how many processes were stopped, once they were
+    processes: list[psutil.Process] = []
+    if stream.frozen_ns is not None:  # aim "ack": frozen in the listener; a frozen server says nothing
+        frozen = stream.frozen
+        known = stream.processes.pids
+        frozen += _freeze([p for p in _processes(injector, store) if p.pid not in known])  # opened since
+    else:
+        crash.state = await state_of(probe, url)  # asked first: a dead server says nothing
+        processes = _processes(injector, store)
 
     def freeze() -> None:
         nonlocal frozen
         frozen = _freeze(processes)
+        stream.frozen_ns = time.perf_counter_ns()
+        stream.acked_frozen = stream.acked
 
     if stream.point.aim == "window":
         seen = await open_window(probe, url, WINDOW_WAIT_S, then=freeze, busy_disk=stream.point.redis_fsync)
         if seen is not None:
             crash.state.update(seen)
-    now = time.perf_counter_ns()
-    crash.acked_at_kill = stream.acked
-    crash.after_s = round((now - started_ns) / 1e9, 3)
-    window = min(RATE_WINDOW_NS, now - started_ns)
-    in_window = sum(1 for end in stream.recent if now - end <= RATE_WINDOW_NS)
-    crash.rate_at_kill = round(in_window / (window / 1e9), 1) if window > 0 else None
-    history.note_fault(store, "kill", f"after {stream.acked} acknowledged writes, {crash.after_s:g} s")
-    stream.killed_ns = now
     if frozen is None:
         freeze()
+    now = stream.frozen_ns or time.perf_counter_ns()
+    crash.acked_at_kill = stream.acked_frozen
+    crash.after_s = round((now - started_ns) / 1e9, 3)
+    window = min(RATE_WINDOW_NS, now - started_ns)
+    in_window = sum(1 for end in stream.recent if 0 <= now - end <= RATE_WINDOW_NS)
+    crash.rate_at_kill = round(in_window / (window / 1e9), 1) if window > 0 else None
+    last = max((end for end in stream.recent if end <= now), default=None)
+    crash.since_last_ack_ms = round((now - last) / 1e6, 3) if last is not None else None
+    history.note_fault(store, "kill", f"after {crash.acked_at_kill} acknowledged writes, {crash.after_s:g} s")
+    stream.killed_ns = now
     crash.kill_detail = (f"{frozen} processes stopped at once (SIGSTOP), then " if frozen else "") + \
         await injector.apply(store, "kill")
     if stream.ended:
-        crash.note = "out of orders before the kill point: killed after the last write (raise --orders)"
+        crash.note = "out of root instances before the kill point: killed after the last write (raise --orders)"

@@ -6,14 +6,14 @@ older folder's table exactly as its run printed it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
 from sandbox.report.table_data import Cell, TableData, count, ms
 
 TITLE = ("durability: each store killed (kill -9) while taking writes, restarted on the same data "
-         "(measured; acked = acknowledged)")
+         "(measured; acked = acknowledged; loss window = the span of the lost acknowledgements' times)")
 
 
 @dataclass
@@ -33,6 +33,15 @@ class DurabilityGroup:
     divergent: int
     write_p99_ms: float | None  # the worst trial's
     window_seen: int  # trials in which the kill was aimed at a loss window the server showed open
+    loss_windows: list[float | None] = field(default_factory=list)  # per trial: the lost acks' span, ms
+
+    @property
+    def lost_per_trial(self) -> str:
+        """Each trial's count, with the span of its lost acknowledgements' times beside a loss (older folders
+        have no spans: the counts alone)."""
+        windows = self.loss_windows or [None] * len(self.lost)
+        return ", ".join(f"{n} ({w:.1f} ms)" if n and w is not None else str(n)
+                         for n, w in zip(self.lost, windows, strict=True))
 
     @property
     def lost_range(self) -> tuple[int, int, int]:
@@ -56,7 +65,8 @@ def groups(rows: list[dict[str, Any]]) -> list[DurabilityGroup]:
             median(rates) if rates else None, worst.get("server_state") or "",
             "; ".join(f"trial {r.get('trial', 1)}: {r['error']}" for r in trials if r.get("error")),
             sum(r["unknown"] for r in trials), sum(r["divergent"] for r in trials), max(p99s, default=None),
-            sum(1 for r in trials if ((r.get("crash") or {}).get("state") or {}).get("window_seen"))))
+            sum(1 for r in trials if ((r.get("crash") or {}).get("state") or {}).get("window_seen")),
+            [(r.get("crash") or {}).get("loss_window_ms") for r in trials]))
     return out
 
 
@@ -70,14 +80,14 @@ def table(durability: dict[str, Any]) -> TableData:
     """summary.json's `durability` as report.html's table: the terminal's columns, the setting and the rest
     of the terminal's lines below it as columns of their own."""
     t = TableData("durability", TITLE, ["profile", "store", "server", "durability setting", "lost min/med/max",
-                                        "lost per trial", "acked per trial", "writes/s at kill",
+                                        "lost per trial (loss window)", "acked per trial", "writes/s at kill",
                                         "server at the kill (worst trial)", "killed inside the window",
                                         "unknown", "divergent", "write p99 (worst trial)"])
     previous = None
     for g in groups(durability.get("rows", [])):
         low, mid, high = g.lost_range
         t.add(g.profile if g.profile != previous else "", g.store, g.server, g.setting,
-              Cell(f"{low}/{mid}/{high}", bad=high > 0), ", ".join(map(str, g.lost)),
+              Cell(f"{low}/{mid}/{high}", bad=high > 0), g.lost_per_trial,
               ", ".join(map(str, g.acknowledged)),
               "-" if g.rate_at_kill is None else f"{g.rate_at_kill:,.0f}",
               Cell(g.server_state + (f" {g.errors}" if g.errors else ""), bad=bool(g.errors)),

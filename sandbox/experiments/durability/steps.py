@@ -1,17 +1,16 @@
 """The durability experiment: a crash inside each store's loss window, repeated, with what was lost.
 
 For each durability profile: (re)start the servers with its settings; then `repeat` trials, each in a
-namespace of its own: every store gets its own write stream and is SIGKILLed while still taking writes,
-at a point of that stream (crash_trial.KillPoint), its writers going on until they notice; the server's
-own persistence state is asked right before the kill; then every store is started again on the same
-data directory and every order is classified with the checker.
+namespace of its own: every store gets its own stream of the model's root instances and is SIGKILLed while
+still taking writes, at a point of that stream (crash_trial.KillPoint), its writers going on until they
+notice; the server's own persistence state is asked right before the kill; then every store is started
+again on the same data directory and every root instance written is classified by key with the checker.
 What is simulated is a process crash: the kernel keeps running, so whatever a server had handed to
 the OS (page cache) survives even without fsync. An OS crash or power loss is NOT simulated.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import Any
 
@@ -20,7 +19,7 @@ from sandbox.errors import UsageError
 from sandbox.experiments.durability.crash_trial import KillPoint, write_until_killed
 from sandbox.experiments.durability.rows import DurabilityRow, DurabilityRun
 from sandbox.experiments.faults.state import fault_run
-from sandbox.measure.checker import CheckReport, Verdict, check_store, expected_records
+from sandbox.measure.checker import CheckReport, Verdict, check_stores
 from sandbox.measure.history import OpHistory, WriteOutcome
 from sandbox.measure.latency import summarize
 from sandbox.measure.load import LoadPlan, gather_all
@@ -32,9 +31,9 @@ from sandbox.stack.busy_disk import BusyDisk, same_device
 from sandbox.stack.durability_profiles import Profile, parse_profiles
 from sandbox.stack.faults import FaultInjector
 from sandbox.stack.persistence import brief
-from sandbox.stores import make_store
-from sandbox.stores.base import Store
+from sandbox.stores import make_model_store
 from sandbox.stores.connect import close_all, connect_all, prepare_all
+from sandbox.stores.contract import ServerSettings
 from sandbox.stores.registry import StoreRegistry, registry_of
 
 FAILURE_SIMULATED = ("process crash: SIGKILL to each server's process tree while it was still taking writes "
@@ -46,7 +45,7 @@ FAILURE_SIMULATED = ("process crash: SIGKILL to each server's process tree while
 async def durability(ctx: RunContext, profiles: Any = "default", repeat: int = 3, kill_at_acked: int | None = None,
                      kill_after_s: float | None = 1.0, aim: str = "window", busy_disk: Any = "off",
                      busy_disk_mb: int = 8) -> None:
-    """Per durability profile, `repeat` trials: each store killed mid-stream, restarted, every order checked.
+    """Per durability profile, `repeat` trials: each store killed mid-stream, restarted, every root instance checked.
     busy_disk=on: a writer forcing fsyncs (busy_disk_mb MB each) on the state dir's disk during every trial."""
     registry = registry_of(ctx.settings)
     parsed = parse_profiles(profiles, registry)
@@ -67,7 +66,7 @@ async def durability(ctx: RunContext, profiles: Any = "default", repeat: int = 3
         await injector.restore()
         if stack.durability != original:
             stack.set_durability(original)
-            for name in ctx.stores:  # back to the settings `sandbox up` started them with
+            for name in dict.fromkeys(_kind(n) for n in ctx.stores):  # back to the settings `sandbox up` used
                 await injector.apply(name, "restart")
             ctx.notes.append("durability: servers restarted with their original settings")
 
@@ -75,7 +74,7 @@ async def durability(ctx: RunContext, profiles: Any = "default", repeat: int = 3
     for i, profile in enumerate(parsed):
         if profile.durability != stack.durability:
             stack.set_durability(profile.durability)
-            for name in ctx.stores:
+            for name in dict.fromkeys(_kind(n) for n in ctx.stores):
                 await injector.apply(name, "restart")
         for trial in range(repeat):
             await _one_trial(ctx, i, trial, profile, injector, point, busy_disk_mb if busy else None)
@@ -87,48 +86,50 @@ async def _one_trial(ctx: RunContext, index: int, trial: int, profile: Profile, 
     state, trials = fault_run(ctx), ctx.results.ensure(DurabilityRun)
     registry = registry_of(ctx.settings)
     namespace = f"sbx_{ctx.run_id}_d{index}t{trial}"
-    adapters = [make_store(ctx.settings, name, namespace, p.concurrency, p.options,
-                           **profile.client_options(registry, name)) for name in ctx.stores]
+    root = ctx.model.root_entity
+    adapters = [make_model_store(ctx.settings, name, f"{namespace}{_variant(name)}", ctx.model, p.concurrency,
+                                 p.options, **profile.client_options(registry, _kind(name))) for name in ctx.stores]
     servers = await connect_all(adapters)
     history = OpHistory(ctx.results_dir / f"history-durability-{index}-{trial}.jsonl")
-    timed = {s.name: TimedStore(s, p.op_timeout_s, [history.listener]) for s in adapters}
+    timed = {s.name: TimedStore(s, p.op_timeout_s, [history.listener], entity=root.name, key=root.key)
+             for s in adapters}
     try:
-        await prepare_all(adapters, ctx.workload.catalog, ctx.run_id, registry, ctx.notes)
+        await prepare_all(adapters, ctx.dataset, ctx.run_id, registry, ctx.notes)
         reported = {name: await _reported_settings(ctx, ts.store) for name, ts in timed.items()}
         plan = LoadPlan(p.concurrency)
         disk = BusyDisk(ctx.stack.ws.state_dir, busy_disk_mb) if busy_disk_mb else None
         if disk is not None:
             disk.start()
         try:
-            crashes = await gather_all(*(write_until_killed(ts, ctx.workload, plan, p.batch, point, injector,
+            crashes = await gather_all(*(write_until_killed(ts, ctx.dataset, plan, p.batch, point, injector,
                                                             ts.store.endpoint.url, history,
-                                                            registry.kind(ts.name).persistence)
+                                                            registry.kind(_kind(ts.name)).persistence)
                                          for ts in timed.values()))
         finally:
             load = disk.stop() if disk is not None else None  # the writer's file is removed here
         if load is not None:
             trials.disk_loads.append({"profile": profile.name, "trial": trial + 1, **load.to_json()})
-        for name in timed:  # one at a time: the stack's record file is not shared between threads
-            await injector.apply(name, "start")
+        for name in dict.fromkeys(_kind(n) for n in timed):  # one at a time: the stack's record file is not
+            await injector.apply(name, "start")                  # shared between threads
             history.note_fault(name, "start", "same data directory")
-        expected = expected_records(o.record() for o in ctx.workload.orders(0, max(c.sent for c in crashes)))
-        checks = await asyncio.gather(*(check_store(name, expected, history.outcomes.of(name), ts.store.scan)
-                                        for name, ts in timed.items()))
+        sent = max(t.crash.sent for t in crashes)  # every root instance any store was sent, each classified
+        checks = await check_stores(ctx.dataset, sent, {name: ts.store for name, ts in timed.items()},
+                                    history.outcomes, keep=(Verdict.LOST,),
+                                    sent={t.crash.store: t.crash.sent for t in crashes})
         state.checks.append(CheckReport(f"durability {profile.name} trial {trial + 1}: after kill -9 and restart",
-                                        {c.store: c for c in checks}))
-        for c, crash in zip(checks, crashes, strict=True):
+                                        checks))
+        for c, t in zip(checks.values(), crashes, strict=True):
+            t.losses((c.ids or {}).get(Verdict.LOST, set()))
             lat = summarize(timed[c.store].op("write").latency)  # the TimedStore's own histogram
             acked = history.outcomes.counts(c.store)[WriteOutcome.ACKNOWLEDGED.name.lower()]
-            setting = profile.describe(registry, c.store) + (f" [server reports {reported[c.store]}]"
-                                                             if reported[c.store] else "")
-            present = sum(c.counts[v] for v in (Verdict.OK, Verdict.DIVERGENT, Verdict.FAILED_BUT_PRESENT,
-                                                Verdict.TIMED_OUT_BUT_PRESENT, Verdict.UNKNOWN_THEN_PRESENT,
-                                                Verdict.UNEXPECTED))
+            kind = _kind(c.store)
+            setting = profile.describe(registry, kind) + (f" [server reports {reported[c.store]}]"
+                                                          if reported[c.store] else "")
             trials.rows.append(DurabilityRow(
                 profile.name, c.store, str(servers[c.store]), setting, lat["p50"], lat["p99"], acked,
                 c.counts[Verdict.LOST], c.counts[Verdict.UNKNOWN_THEN_PRESENT] + c.counts[Verdict.UNKNOWN_THEN_ABSENT],
-                c.counts[Verdict.DIVERGENT], None if c.error else present, c.error, trial + 1, crash.to_json(),
-                brief(registry.kind(c.store).persistence, crash.state), load.brief() if load is not None else ""))
+                c.counts[Verdict.DIVERGENT], None if c.error else c.present, c.error, trial + 1, t.crash.to_json(),
+                brief(registry.kind(kind).persistence, t.crash.state), load.brief() if load is not None else ""))
     finally:
         history.close()
         await close_all(adapters, keep=ctx.params.keep, notes=ctx.notes)
@@ -145,7 +146,8 @@ def _busy(value: Any) -> bool:
 def _describe_disk(ctx: RunContext, busy_disk_mb: int) -> None:
     """Which data directories share the busy disk: a store elsewhere is not slowed by the writer."""
     stack = ctx.stack
-    dirs = {n: stack.store_dir(n) for n in ctx.stores if stack.is_running(n)}  # stores with a server
+    dirs = {n: stack.store_dir(n) for n in dict.fromkeys(_kind(s) for s in ctx.stores)
+            if stack.is_running(n)}  # stores with a server
     if any(d is None for d in dirs.values()):
         raise UsageError("durability: busy_disk needs the servers' data on this host's filesystem (the native "
                          "backend; compose keeps it in Docker volumes, out of the writer's reach)")
@@ -157,16 +159,28 @@ def _describe_disk(ctx: RunContext, busy_disk_mb: int) -> None:
                      + (f"; elsewhere (not loaded): {', '.join(others)}" if others else ""))
 
 
-async def _reported_settings(ctx: RunContext, store: Store) -> str:
-    """The durability settings as the server itself reports them, asked through an adapter logged in as the stack's
-    administrator (the run's own login may not read server settings: Redis's CONFIG GET is @admin); the run's
-    adapter where the stack does not own the server."""
-    probe = store
-    if ctx.stack.owns(store.name, store.endpoint.url):
-        kind = registry_of(ctx.settings).kind(store.name)
-        ep = store.endpoint
-        probe = kind.make(Endpoint(ep.store, ctx.stack.admin_url(store.name), ep.settings, ep.insecure),
-                          store.namespace, kind.options_for(1))
+def _kind(name: str) -> str:
+    return name.partition(":")[0]
+
+
+def _variant(name: str) -> str:
+    """A design beside its kind's default ("mongo:referenced") gets a namespace of its own."""
+    variant = name.partition(":")[2]
+    return f"_{variant.lower().replace('-', '_')}" if variant else ""
+
+
+async def _reported_settings(ctx: RunContext, store: Any) -> str:
+    """The durability settings as the server itself reports them (ServerSettings, where the store can ask), asked
+    through a model store logged in as the stack's administrator (the run's own login may not read server settings:
+    Redis's CONFIG GET is @admin); through the run's own store where the stack does not own the server."""
+    if not isinstance(store, ServerSettings):
+        return ""
+    probe: Any = store
+    kind_name, ep = _kind(store.name), store.endpoint  # type: ignore[attr-defined]  # a ModelStore too
+    kind = registry_of(ctx.settings).kind(kind_name)
+    if ctx.stack.owns(kind_name, ep.url) and kind.model_store is not None:
+        probe = kind.model_store(Endpoint(ep.store, ctx.stack.admin_url(kind_name), ep.settings, ep.insecure),
+                                 store.namespace, ctx.model, store.made_with)  # type: ignore[attr-defined]
     try:
         if probe is not store:
             await probe.connect()
@@ -188,6 +202,10 @@ def _validate(params: dict[str, Any], run: RunParams) -> None:
     mb = given["busy_disk_mb"]
     if isinstance(mb, bool) or not isinstance(mb, int) or not 0 < mb <= 256:
         raise UsageError(f"durability: busy_disk_mb must be a whole number of MB from 1 to 256, got {mb!r}")
+    kinds = [_kind(s) for s in run.stores]
+    if len(set(kinds)) < len(kinds):
+        raise UsageError("durability kills each store's server: designs of one kind share it, so run them in "
+                         "separate runs (one of " + ", ".join(s for s in run.stores if kinds.count(_kind(s)) > 1) + ")")
     repeat = given["repeat"]
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat <= 0:
         raise UsageError(f"durability: repeat must be a positive whole number of trials, got {repeat!r}")

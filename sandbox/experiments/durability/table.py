@@ -25,7 +25,8 @@ def _cell(verdict: Verdict, n: int) -> str:
 def durability_table(groups: list[durability.DurabilityGroup]) -> Table:
     """Per profile and store over its trials; the settings, unknowns and latency follow in lines below."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=durability.TITLE)
-    for col in ("profile", "store", "lost min/med/max", "lost per trial", "acked per trial", "writes/s at kill",
+    for col in ("profile", "store", "lost min/med/max", "lost per trial (loss window)", "acked per trial",
+                "writes/s at kill",
                 "server at the kill (worst trial)"):
         table.add_column(col, justify="right" if col in ("lost min/med/max", "writes/s at kill") else "left",
                          overflow="fold")
@@ -33,7 +34,7 @@ def durability_table(groups: list[durability.DurabilityGroup]) -> Table:
     for g in groups:
         table.add_row(escape(g.profile) if g.profile != previous else "", g.store,
                       "/".join(_cell(Verdict.LOST, n) for n in g.lost_range),
-                      ", ".join(map(str, g.lost)), ", ".join(map(str, g.acknowledged)),
+                      g.lost_per_trial, ", ".join(map(str, g.acknowledged)),
                       "-" if g.rate_at_kill is None else f"{g.rate_at_kill:,.0f}",
                       escape(g.server_state) + (f" [red]{escape(g.errors)}[/]" if g.errors else ""))
         previous = g.profile

@@ -1,6 +1,6 @@
 """Resource exhaustion: a store at its memory cap (scenario `redis-maxmemory`), each store's disk filled
 (`disk-full`): what it does with writes, whether it recovers, what survives. Their checks go to the faults
-experiment's (every order classified; exit 3 on a loss)."""
+experiment's (every root instance classified; exit 3 on a loss)."""
 
 from __future__ import annotations
 

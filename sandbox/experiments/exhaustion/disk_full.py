@@ -3,13 +3,13 @@
 For each store of the run in turn (native backend, root: stack/small_disk.py), the server is restarted on a
 fresh data directory on a tmpfs of `size` in a private mount namespace, the run's namespace is prepared on
 it and a filler file leaves only `headroom` bytes free. Then:
-1. full: the run's orders are written (closed loop); the checker classifies every one (acknowledged and
-   present, refused, unknown, or acknowledged but lost);
+1. full: the run's root instances are written (closed loop); the checker classifies every one by key
+   (acknowledged and present, refused, unknown, or acknowledged but lost);
 2. space returns (`recover = "delete"`: the filler file is deleted; `"grow"`: the tmpfs is remounted twice as
-   big); new orders are written one at a time until one is acknowledged (at most `recovery_s`): how long
+   big); new instances are written one at a time until one is acknowledged (at most `recovery_s`): how long
    the server took to take writes again, and whether it had to be started again because it had exited;
-3. restart: the server stopped gracefully and started again on the same small disk, a few new orders
-   written, and every order checked again: all that was acknowledged, while the disk was full and after,
+3. restart: the server stopped gracefully and started again on the same small disk, a few new instances
+   written, and every one checked again: all that was acknowledged, while the disk was full and after,
    must still be there.
 Then the store goes back to its usual data directory (which the small disk never touched).
 """
@@ -24,7 +24,7 @@ from sandbox.errors import UsageError
 from sandbox.experiments.exhaustion.memory_cap import parse_bytes
 from sandbox.experiments.exhaustion.result import DiskFullRun
 from sandbox.experiments.faults.state import FaultRun, fault_run
-from sandbox.measure.checker import CheckReport, check_store, expected_records
+from sandbox.measure.checker import CheckReport, check_stores
 from sandbox.measure.history import OpHistory
 from sandbox.measure.load import closed_loop
 from sandbox.measure.timing import TimedStore
@@ -33,17 +33,17 @@ from sandbox.scenario.spec import RunParams
 from sandbox.scenario.step import StepSpec, with_defaults
 from sandbox.stack.base import Stack
 from sandbox.stack.small_disk import SmallDisk
-from sandbox.stores import make_store
+from sandbox.stores import make_model_store
 from sandbox.stores.connect import close_all, connect_all, prepare_all
 from sandbox.stores.registry import registry_of
 
-RECOVERY_ORDERS = 20  # acknowledged writes after the space returned, to show it took writes again
-AFTER_RESTART_ORDERS = 5  # and after the restart
+RECOVERY_WRITES = 20  # acknowledged writes after the space returned, to show it took writes again
+AFTER_RESTART_WRITES = 5  # and after the restart
 
 
 async def disk_full(ctx: RunContext, size: str = "128mb", headroom: str = "2mb", recover: str = "delete",
                     recovery_s: float = 30.0) -> None:
-    """Each store in turn on a small disk: fill it, write, give the space back, restart; check every order."""
+    """Each store in turn on a small disk: fill it, write, give the space back, restart; check every root instance."""
     stack = ctx.stack  # the docker backend refuses small_disk in one line (how to do it by hand: docs/faults.md)
     size_b, headroom_b = _sizes(size, headroom)
     results: dict[str, Any] = {}
@@ -62,18 +62,19 @@ async def _one_store(ctx: RunContext, stack: Stack, disk: SmallDisk, headroom: i
                      recovery_s: float) -> dict[str, Any]:
     p, name = ctx.params, disk.store
     state = fault_run(ctx)
-    store = make_store(ctx.settings, name, f"sbx_{ctx.run_id}_disk", p.concurrency, p.options)
+    root = ctx.model.root_entity
+    store = make_model_store(ctx.settings, name, f"sbx_{ctx.run_id}_disk", ctx.model, p.concurrency, p.options)
     server = (await connect_all([store]))[name]
     history = OpHistory(ctx.results_dir / f"history-disk-full-{name}.jsonl")
-    ts = TimedStore(store, p.op_timeout_s, [history.listener])
+    ts = TimedStore(store, p.op_timeout_s, [history.listener], entity=root.name, key=root.key)
     out: dict[str, Any] = {"server": str(server)}
     try:
-        await prepare_all([store], ctx.workload.catalog, ctx.run_id, registry_of(ctx.settings), ctx.notes)
+        await prepare_all([store], ctx.dataset, ctx.run_id, registry_of(ctx.settings), ctx.notes)
         size, free = disk.usage()
         out["disk"] = {"size": size, "free_after_prepare": free, "filler": disk.fill(headroom)}
         history.note_fault(name, "disk-full", f"{headroom} B left free of {size} B")
         started = time.monotonic()
-        await closed_loop(list(ctx.workload.orders(0, p.orders)), ts.write, p.concurrency)
+        await closed_loop(ctx.dataset.roots(0, p.orders), ts.write, p.concurrency)
         stats = ts.op("write")
         running = stack.pid(name) is not None
         out["full"] = {"acknowledged": stats.ok, "failed": stats.failed, "unknown": stats.unknown,
@@ -86,7 +87,7 @@ async def _one_store(ctx: RunContext, stack: Stack, disk: SmallDisk, headroom: i
         await asyncio.to_thread(stack.restart, name)
         history.note_fault(name, "restart", "graceful stop, start on the same small disk")
         first = p.orders + out["recovery"]["tried"]
-        out["after_restart_writes"] = await _write_until(ts, ctx, first, AFTER_RESTART_ORDERS, recovery_s)
+        out["after_restart_writes"] = await _write_until(ts, ctx, first, AFTER_RESTART_WRITES, recovery_s)
         written = first + out["after_restart_writes"]["tried"]
         report = await _check(state, ctx, name, ts, history, written, "space returned, then a restart")
         out["after_restart"] = report.stores[name].to_json()
@@ -98,7 +99,7 @@ async def _one_store(ctx: RunContext, stack: Stack, disk: SmallDisk, headroom: i
 
 async def _recover(stack: Stack, disk: SmallDisk, ts: TimedStore, ctx: RunContext, recover: str,
                    recovery_s: float, history: OpHistory) -> dict[str, Any]:
-    """Give the space back, then write new orders one at a time until RECOVERY_ORDERS are acknowledged."""
+    """Give the space back, then write new instances one at a time until RECOVERY_WRITES are acknowledged."""
     name = disk.store
     if recover == "grow":
         size = disk.usage()[0]
@@ -112,17 +113,17 @@ async def _recover(stack: Stack, disk: SmallDisk, ts: TimedStore, ctx: RunContex
         await asyncio.to_thread(stack.start, name)
         restarted = True
     return {"how": how, "server_restarted": restarted,
-            **await _write_until(ts, ctx, ctx.params.orders, RECOVERY_ORDERS, recovery_s)}
+            **await _write_until(ts, ctx, ctx.params.orders, RECOVERY_WRITES, recovery_s)}
 
 
 async def _write_until(ts: TimedStore, ctx: RunContext, first: int, want: int, within_s: float) -> dict[str, Any]:
-    """New orders from index `first`, one at a time, until `want` are acknowledged or `within_s` has passed
+    """New root instances from index `first`, one at a time, until `want` are acknowledged or `within_s` has passed
     (a failed write is retried with the next order after a pause: the first after a restart may meet a
     connection the client has not yet noticed is gone)."""
     out: dict[str, Any] = {"first_ok_after_s": None, "ok": 0, "tried": 0}
     started = time.monotonic()
     while out["ok"] < want and time.monotonic() - started < within_s:
-        ok = await ts.write(ctx.workload.order(first + out["tried"]))
+        ok = await ts.write(ctx.dataset.root(first + out["tried"]))
         out["tried"] += 1
         if ok:
             out["ok"] += 1
@@ -135,9 +136,8 @@ async def _write_until(ts: TimedStore, ctx: RunContext, first: int, want: int, w
 
 async def _check(state: FaultRun, ctx: RunContext, name: str, ts: TimedStore, history: OpHistory, count: int,
                  label: str) -> CheckReport:
-    expected = expected_records(o.record() for o in ctx.workload.orders(0, count))
-    result = await check_store(name, expected, history.outcomes.of(name), ts.store.scan)
-    report = CheckReport(f"disk_full {name}: {label}", {name: result})
+    report = CheckReport(f"disk_full {name}: {label}", await check_stores(ctx.dataset, count, {name: ts.store},
+                                                                          history.outcomes))
     state.checks.append(report)
     return report
 

@@ -1,5 +1,5 @@
 """Consistency under faults: every operation's history, a fault schedule (outage, faults), the visibility lag,
-and a check of every order against what its client was told (scenarios `outage`, `visibility`)."""
+and a check of every root instance against what its client was told (scenarios `outage`, `visibility`)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,11 @@ class Faults(Experiment[FaultRun]):
         return {} if result is None else result.to_json()  # history, faults, check, visibility at the top
 
     def findings(self, result: FaultRun) -> list[str]:
-        return [f"check {c.label}: {name}" for c in result.checks for name, s in c.stores.items() if s.has_findings]
+        out = [f"check {c.label}: {name}" for c in result.checks for name, s in c.stores.items() if s.has_findings]
+        recovery = result.recovery.to_json() if result.recovery is not None else {}
+        return out + [f"{name} took no write in {r['writes_after_restart']} tried after its restart"
+                      for name, r in recovery.items()
+                      if r.get("faulted") and r.get("writes_after_restart") and r.get("first_ack_after_s") is None]
 
     def show(self, ctx: RunContext, result: FaultRun) -> list[str]:
         print_faults(result)

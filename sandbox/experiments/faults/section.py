@@ -10,6 +10,42 @@ from sandbox.report.folder import FINDING_COUNTS, findings
 from sandbox.report.table_data import Cell, TableData, count, ms
 
 
+def _s(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _window(w: dict[str, Any]) -> str:
+    rate = "-" if w.get("ack_per_s") is None else f"{w['ack_per_s']:,.0f}"
+    lost = [f"{w[k]} {k}" for k in ("refused", "failed", "unknown") if w.get(k)]
+    return f"{rate}/s p99 {ms(w.get('p99_ms'))}" + (f" ({', '.join(lost)})" if lost else "")
+
+
+def recovery(summary: dict[str, Any]) -> TableData | None:
+    """Per store: how long the outage took to notice, to come back, to take a write again; writes around it."""
+    stores = summary.get("recovery") or {}
+    if not stores:
+        return None
+    t = TableData("recovery", "recovery (seconds from the restart issued; writes acknowledged per second and their "
+                  "p99 ms before the fault, from it to the first ack after the restart, and after)",
+                  ["store", "fault", "noticed", "down", "server up", "reconnected", "first ack", "before",
+                   "during", "after"])
+    for name, r in stores.items():
+        faulted = r.get("faulted")
+        first = r.get("first_ack_after_s")
+        t.add(name, f"{r['fault']}/{r.get('back') or '-'}" if faulted else "(not faulted)",
+              _s(r.get("noticed_after_s")), _s(r.get("down_for_s")), _s(r.get("server_back_after_s")),
+              _s(r.get("reconnected_after_s")),
+              (Cell(_s(first)) if first is not None else Cell("never", bad=True)) if faulted else "-",
+              _window(r["before"]), _window(r["during"]), _window(r["after"]))
+        if faulted and r.get("note"):
+            t.notes.append(f"{name}: {r['note']}.")
+        if faulted and r.get("errors_after_restart"):
+            t.notes.append(f"{name} after its restart: " + "; ".join(r["errors_after_restart"][:2]))
+    t.notes.append("Refused: the connection was refused before anything was sent, a definite failure (counted "
+                   "failed); unknown: cut after sending, or no answer in time.")
+    return t
+
+
 def faults(summary: dict[str, Any]) -> list[TableData]:
     out = []
     if summary.get("faults"):
@@ -18,10 +54,12 @@ def faults(summary: dict[str, Any]) -> list[TableData]:
         for f in summary["faults"]:
             t.add(f"{f['t_s']:.2f}", f["store"], f["action"], f["when"], f["detail"])
         out.append(t)
+    if (r := recovery(summary)) is not None:
+        out.append(r)
     for i, report in enumerate((summary.get("check") or {}).get("reports", [])):
         verdicts = sorted({v for s in report["stores"].values() for v in s.get("counts", {})})
-        t = TableData(f"check-{i}", f"check {report['label']}: every order per store, against what the client "
-                      "was told", ["store", *verdicts, "verdict"])
+        t = TableData(f"check-{i}", f"check {report['label']}: every root instance per store, against what the "
+                      "client was told", ["store", *verdicts, "verdict"])
         for name, s in report["stores"].items():
             if s.get("error"):
                 t.add(name, *["-"] * len(verdicts), Cell(f"NOT CHECKED: {s['error']}", bad=True))

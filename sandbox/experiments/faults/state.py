@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.experiments.faults.recovery import RecoveryWatch
 from sandbox.measure.checker import CheckReport
 from sandbox.measure.history import OpHistory
 from sandbox.measure.visibility import VisibilityProbe
@@ -30,6 +31,7 @@ class FaultRun:
     applied: list[AppliedFault] = field(default_factory=list)
     checks: list[CheckReport] = field(default_factory=list)
     visibility: VisibilityProbe | None = None
+    recovery: RecoveryWatch | None = None  # how each store came back from a fault schedule's outage
     background: list[asyncio.Task[None]] = field(default_factory=list)
     # False when another experiment shows the checks in a table of its own (durability: many trials).
     check_tables: bool = True
@@ -47,6 +49,8 @@ class FaultRun:
                                                  for s in self.history.outcomes.by_store}}
         if self.applied:
             out["faults"] = [vars(f) for f in self.applied]
+        if self.recovery is not None and (recovery := self.recovery.to_json()):
+            out["recovery"] = recovery
         if self.checks:
             out["check"] = {"has_findings": self.has_findings, "reports": [c.to_json() for c in self.checks]}
         if self.visibility is not None:

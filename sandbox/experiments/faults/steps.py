@@ -1,7 +1,7 @@
 """Steps for consistency under faults: history, faults / outage, visibility, settle, check.
 
 A fault schedule and visibility probes run in the background while the `write` step runs, so a
-scenario names them before `write` and `settle` after it:
+scenario names them before `write` and `settle` after it (any model: every root instance is checked by key):
 
     prepare -> history -> outage (or faults) -> visibility -> write -> settle -> check
 
@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sandbox.errors import SandboxError, UsageError
+from sandbox.experiments.faults.recovery import BACK, DOWN, RecoveryWatch
 from sandbox.experiments.faults.state import AppliedFault, FaultRun, fault_run, history_of
-from sandbox.measure.checker import CheckReport, check_store, expected_records
+from sandbox.measure.checker import CheckReport, check_stores
 from sandbox.measure.history import OpHistory
 from sandbox.measure.load import cancel_and_wait
 from sandbox.measure.visibility import VisibilityProbe
@@ -26,8 +28,9 @@ from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
 from sandbox.scenario.step import StepSpec
 from sandbox.stack.faults import Fault, FaultInjector, parse_faults
-from sandbox.stores import make_store
+from sandbox.stores import make_model_store
 from sandbox.stores.connect import connect_all
+from sandbox.stores.contract import SearchPath
 
 OP_POLL_S = 0.005
 
@@ -75,13 +78,21 @@ def _outage_schedule(run: RunParams, store: str, down_s: float, at_op: int | Non
     if action not in ("kill", "stop", "pause"):
         raise UsageError(f"outage: action must be kill, stop or pause, got {action!r}")
     back = "resume" if action == "pause" else "restart"
-    at = at_op if at_op is not None else write_ops(run) * 3 // 10  # about a third into the write phase
-    return parse_faults([{"store": store, "action": action, "at_op": at},
+    # About a third into the write phase: of its seconds when it runs for a duration (the scenario's default:
+    # the load spans the outage and the recovery), else of its write operations.
+    when: dict[str, Any] = {"at_op": at_op} if at_op is not None else \
+        {"at_s": round(run.warmup_s + run.duration_s * 0.3, 3)} if run.duration_s is not None else \
+        {"at_op": write_ops(run) * 3 // 10}
+    return parse_faults([{"store": store, "action": action, **when},
                          {"store": store, "action": back, "after_s": down_s}], run.stores, write_ops(run))
 
 
 def _start_schedule(ctx: RunContext, schedule: list[Fault]) -> None:
     state = fault_run(ctx)
+    if state.recovery is None:
+        state.recovery = RecoveryWatch()
+        for ts in ctx.stores.values():
+            ts.listeners.append(state.recovery.listener)
     if state.injector is None:
         state.injector = FaultInjector(ctx.stack)
         injector = state.injector
@@ -110,6 +121,9 @@ async def _run_schedule(ctx: RunContext, state: FaultRun, schedule: list[Fault])
         t = time.monotonic() - start
         if state.history is not None:
             state.history.note_fault(fault.store, fault.action, fault.when())
+        issued = time.perf_counter_ns()
+        if state.recovery is not None and fault.action in DOWN:
+            state.recovery.went_down(fault.store, fault.action, issued)
         try:
             detail = await state.injector.apply(fault.store, fault.action)
         except Exception as exc:
@@ -119,6 +133,8 @@ async def _run_schedule(ctx: RunContext, state: FaultRun, schedule: list[Fault])
             raise UsageError(f"fault not applied: {fault.action} {fault.store} ({fault.when()}): {exc}; the run "
                              "stopped (faults need servers this sandbox started: `sandbox up`)") from exc
         previous = time.monotonic()
+        if state.recovery is not None and fault.action in BACK:
+            state.recovery.came_back(fault.store, fault.action, issued)
         state.applied.append(AppliedFault(round(t, 3), fault.store, fault.action, fault.when(), detail))
 
 
@@ -126,15 +142,18 @@ async def _run_schedule(ctx: RunContext, state: FaultRun, schedule: list[Fault])
 async def visibility(ctx: RunContext, sample: int = 100, timeout_s: float = 10.0) -> None:
     """Probe a sample of acknowledged writes through each store's query path until visible (lag).
 
-    The probes go through a reader of their own per store (a second adapter on the run's namespace,
-    two connections), as an application's readers would, not through the writers' busy pool."""
+    The probes go through a reader of their own per store (a second model store on the run's namespace, made
+    as the writer's was, with two connections), as an application's readers would, not through the writers'
+    busy pool: its search path where it has one (SearchPath.visible), else its read of the root by key."""
     if sample <= 0 or timeout_s <= 0:
         raise UsageError("visibility: sample and timeout_s must be positive")
     state = fault_run(ctx)
-    readers = [make_store(ctx.settings, name, ts.store.namespace, **{**vars(ts.store.options), "connections": 2})
+    readers = [make_model_store(ctx.settings, name, ts.store.namespace, ctx.model,
+                                **{**getattr(ts.store, "made_with", {}), "connections": 2})
                for name, ts in ctx.stores.items()]
     await connect_all(readers)
-    probe = VisibilityProbe({r.name: r.visible for r in readers}, {n: str(ctx.servers[n]) for n in ctx.stores},
+    probe = VisibilityProbe({r.name: _probe(r, ctx.model.root) for r in readers},
+                            {n: str(ctx.servers[n]) for n in ctx.stores},
                             every=write_ops(ctx.params) // sample, limit=sample, timeout_s=timeout_s)
     state.visibility = probe
     for ts in ctx.stores.values():
@@ -145,6 +164,15 @@ async def visibility(ctx: RunContext, sample: int = 100, timeout_s: float = 10.0
         await asyncio.gather(*(r.close() for r in readers), return_exceptions=True)
 
     ctx.cleanups.append(stop)
+
+
+def _probe(reader: Any, root: str) -> Callable[[Any], Awaitable[bool]]:
+    if isinstance(reader, SearchPath):
+        return reader.visible
+
+    async def by_key(key: Any) -> bool:  # reads see committed writes at once: the read is the reader's path
+        return await reader.read(root, key) is not None
+    return by_key
 
 
 # -- settle and check ------------------------------------------------------------------------------
@@ -162,14 +190,13 @@ async def settle(ctx: RunContext) -> None:
 
 
 async def check(ctx: RunContext, label: str = "after run") -> None:
-    """Read every store back and classify every order against what its client was told."""
+    """Read every store back and classify every root instance, by key, against what its client was told."""
     outcomes = _history(ctx, "check").outcomes
     # A duration-limited run sent each store a prefix of the stream: regenerate only that far.
     sent = max(ctx.written.values(), default=ctx.params.orders)
-    expected = expected_records(o.record() for o in ctx.workload.orders(0, sent))
-    results = await asyncio.gather(*(check_store(name, expected, outcomes.of(name), ts.store.scan)
-                                     for name, ts in ctx.stores.items()))
-    fault_run(ctx).checks.append(CheckReport(label, {r.store: r for r in results}))
+    checks = await check_stores(ctx.dataset, sent, {name: ts.store for name, ts in ctx.stores.items()}, outcomes,
+                                sent=ctx.written)
+    fault_run(ctx).checks.append(CheckReport(label, checks))
 
 
 # -- validation before anything starts -------------------------------------------------------------

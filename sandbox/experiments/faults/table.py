@@ -6,10 +6,11 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from sandbox.experiments.faults.section import recovery
 from sandbox.experiments.faults.state import FaultRun
 from sandbox.measure.checker import DESCRIPTIONS, FINDINGS, CheckReport, Verdict
 from sandbox.measure.latency import summarize
-from sandbox.report.console import console
+from sandbox.report.console import console, rich_table
 
 COLUMNS = {  # short headers, in the order a reader scans them
     Verdict.OK: "ok", Verdict.LOST: "lost", Verdict.DIVERGENT: "divergent",
@@ -43,7 +44,8 @@ def faults_table(state: FaultRun) -> Table:
 def check_table(report: CheckReport) -> Table:
     """The findings get a column each; the other outcomes share one cell, so the table fits 100 columns."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
-                  title=f"check {report.label}: every order per store, against what the client was told")
+                  title=f"check {report.label}: every root instance per store, by key, against what the client "
+                        "was told")
     table.add_column("store", no_wrap=True)
     for shown in MAIN_VERDICTS:
         table.add_column(COLUMNS[shown], justify="right")
@@ -75,6 +77,8 @@ def visibility_table(state: FaultRun) -> Table:
 def print_faults(state: FaultRun) -> None:
     if state.applied:
         console.print(faults_table(state))
+    if state.recovery is not None and (table := recovery({"recovery": state.recovery.to_json()})) is not None:
+        console.print(rich_table(table))
     if state.check_tables:
         for report in state.checks:
             console.print(check_table(report))

@@ -11,16 +11,18 @@ from collections.abc import Iterator
 from typing import Any
 
 from sandbox.errors import UsageError
+from sandbox.experiments.analytics.steps import orders_only
 from sandbox.experiments.migrations.results import MigrationImpact, MigrationRun
 from sandbox.measure.ddl_impact import Recorder, WaitSample, Window, in_window, timeline_rows
 from sandbox.measure.load import LoadPlan, drive
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
+from sandbox.scenario.spec import RunParams
 from sandbox.scenario.step import StepSpec
 from sandbox.stores import migrations as mig
 from sandbox.stores.connect import prepare_all
 from sandbox.stores.registry import registry_of
-from sandbox.workload.model import Order
+from sandbox.workload.dataset import Instance
 
 CAPACITY_PROBE_S = 1.5
 WARMUP_S = 1.0
@@ -48,24 +50,24 @@ async def migrate_under_load(ctx: RunContext, store: str = "", rate: float = 0.0
     chosen = [m for m in mig.load(ts.store) if not only or m.name in only or str(m) in only]
     if not chosen:
         raise UsageError(f"migration: no migration of {store} matches {only}")
-    await prepare_all([ts.store], ctx.workload.catalog, ctx.run_id, registry_of(ctx.settings), ctx.notes)
+    await prepare_all([ts.store], ctx.dataset, ctx.run_id, registry_of(ctx.settings), ctx.notes)
     if fill_rows:
         ctx.progress.note(f"filling {store} with {fill_rows} rows")
         await tool.fill(fill_rows)
     schema_before = await tool.schema()
     next_order = 0
 
-    def orders() -> Iterator[Order]:
+    def orders() -> Iterator[Instance]:
         nonlocal next_order
         while True:
-            yield ctx.workload.order(next_order)
+            yield ctx.dataset.root(next_order)
             next_order += 1
 
     stream = orders()
     source = "given"
     rate = rate or ctx.params.rate or 0.0
     if not rate:  # half the capacity a short closed-loop burst reaches (kept out of the results)
-        probe = TimedStore(ts.store, ctx.params.op_timeout_s)
+        probe = TimedStore(ts.store, ctx.params.op_timeout_s, entity=ts.entity, key=ts.key)
         burst = await drive(([next(stream)] for _ in itertools.count()), probe.write_batch,
                             LoadPlan(ctx.params.concurrency, duration_s=CAPACITY_PROBE_S))
         capacity = burst.measured / max(burst.measured_s, 1e-3)
@@ -76,11 +78,11 @@ async def migrate_under_load(ctx: RunContext, store: str = "", rate: float = 0.0
     ts.listeners.append(rec)
     stop = asyncio.Event()
 
-    def work() -> Iterator[list[Order]]:
+    def work() -> Iterator[list[Instance]]:
         while not stop.is_set():
             yield [next(stream)]
 
-    async def write(batch: list[Order], intended_ns: int, begun_ns: int) -> None:
+    async def write(batch: list[Instance], intended_ns: int, begun_ns: int) -> None:
         await ts.write_batch(batch, intended_ns, begun_ns)
 
     async def sample() -> None:
@@ -172,4 +174,8 @@ async def _one(ctx: RunContext, tool: mig.MigrationKit, m: mig.Migration, direct
                            None if ok else error)
 
 
-STEPS = {"migrate_under_load": StepSpec(migrate_under_load)}
+def _validate(params: dict[str, Any], run: RunParams) -> None:
+    orders_only("migrate_under_load", run, "the migration files change the orders model's design")
+
+
+STEPS = {"migrate_under_load": StepSpec(migrate_under_load, _validate)}

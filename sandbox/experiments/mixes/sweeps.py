@@ -1,7 +1,7 @@
 """Sweeps: how a mix's throughput and latency change with concurrency (closed loop) and with data-set size.
 
 Stores are measured one after the other, so they do not compete for the client's CPU. Each point is a
-short step of the mix on fresh histograms (sandbox.measure.mix_probe).
+short step of the model's mix on fresh histograms (sandbox.measure.mix_probe).
 """
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.errors import UsageError
-from sandbox.experiments.mixes.state import SweepPoint
-from sandbox.experiments.mixes.steps import load_to, mix_run
+from sandbox.experiments.mixes.state import MixChoice, SweepPoint
+from sandbox.experiments.mixes.steps import choose, load_to, mix_run, validate_choice
 from sandbox.measure.load import LoadPlan
 from sandbox.measure.mix_probe import MixProbe
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
-from sandbox.scenario.step import Step, StepSpec, with_defaults
-from sandbox.workload.mix import MixSpec, parse_mix
+from sandbox.scenario.step import StepSpec, with_defaults
+from sandbox.workload.mix import inserts
 
 
 def _levels(values: Any, what: str) -> list[int]:
@@ -37,67 +37,65 @@ def _concurrency_levels(values: Any, run: RunParams) -> list[int]:
     return counts
 
 
-def _fixed_size_mix(mix: Any, distribution: str, skew: float) -> MixSpec:
-    spec = parse_mix(mix, distribution, skew)
-    if {"insert", "place"} & set(spec.names):
-        raise UsageError("the data-set sweep keeps each size fixed: leave insert and place out of its mix")
-    return spec
+def _fixed_size(choice: MixChoice) -> MixChoice:
+    if added := inserts(choice.model, choice.mix):
+        raise UsageError(f"the data-set sweep keeps each size fixed: mix {choice.mix.name} inserts "
+                         f"({', '.join(added)}); choose a mix without inserts (-p mix=NAME)")
+    return choice
 
 
-async def sweep_concurrency(ctx: RunContext, levels: Any = (1, 2, 4, 8, 16, 32), mix: Any = "read=95,update=5",
-                            distribution: str = "zipfian", skew: float = 0.99, step_s: float = 3.0,
+async def sweep_concurrency(ctx: RunContext, levels: Any = (1, 2, 4, 8, 16, 32), mix: Any = None,
+                            distribution: str | None = None, skew: float = 0.99, step_s: float = 3.0,
                             warmup_s: float = 0.5) -> None:
     """Closed loop at each concurrency level in turn, per store: throughput and latency at each."""
     counts = _concurrency_levels(levels, ctx.params)
     p = ctx.params
-    spec = parse_mix(mix, distribution, skew)
+    choice = choose(ctx.model, mix, distribution, skew)
     state = mix_run(ctx)
     if not state.loaded:
         await load_to(ctx, p.orders)
-    state.spec = spec
+    state.choice = choice
     assert p.seed is not None
     points = state.sweeps.setdefault("concurrency", [])
     for ts in ctx.stores.values():
-        probe = MixProbe(ts.store, ctx.workload, spec, state.loaded, p.seed, state.ids, 99.0, p.op_timeout_s)
+        probe = MixProbe(ts.store, ctx.dataset, choice.mix, state.loaded, p.seed, 99.0, p.op_timeout_s,
+                         choice.distribution)
         for level in counts:
             plan = LoadPlan(level, None, "constant", warmup_s, step_s, p.seed).validated()
             points.append(SweepPoint(ts.name, level, await probe.step(plan)))
 
 
-async def sweep_data_set(ctx: RunContext, sizes: Any = (10_000, 100_000, 1_000_000), mix: Any = "read=95,update=5",
-                         distribution: str = "zipfian", skew: float = 0.99, step_s: float = 3.0,
+async def sweep_data_set(ctx: RunContext, sizes: Any = (10_000, 100_000, 1_000_000), mix: Any = None,
+                         distribution: str | None = None, skew: float = 0.99, step_s: float = 3.0,
                          warmup_s: float = 0.5, batch: int = 500) -> None:
-    """The same mix at each data-set size (orders loaded first, growing), per store, closed loop at --concurrency."""
+    """The same mix at each data-set size (roots loaded first, growing), per store, closed loop at --concurrency."""
     counts = _levels(sizes, "sizes")
-    spec = _fixed_size_mix(mix, distribution, skew)
+    choice = _fixed_size(choose(ctx.model, mix, distribution, skew))
     state = mix_run(ctx)
-    state.spec = spec
+    state.choice = choice
     p = ctx.params
     assert p.seed is not None
     points = state.sweeps.setdefault("data_set", [])
     for i, size in enumerate(counts):
         await load_to(ctx, size, batch)
         for ts in ctx.stores.values():
-            probe = MixProbe(ts.store, ctx.workload, spec, size, p.seed + size, state.ids, 99.0, p.op_timeout_s)
+            probe = MixProbe(ts.store, ctx.dataset, choice.mix, size, p.seed + size, 99.0, p.op_timeout_s,
+                             choice.distribution)
             probe.steps = i  # its versions go above the earlier sizes' (see MixProbe)
             plan = LoadPlan(p.concurrency, None, "constant", warmup_s, step_s, p.seed).validated()
             points.append(SweepPoint(ts.name, size, await probe.step(plan)))
 
 
-
-
-def _param(step: Step, params: dict[str, Any], name: str) -> Any:
-    return with_defaults(step, params)[name]
-
-
 def _validate_concurrency(params: dict[str, Any], run: RunParams) -> None:
-    _concurrency_levels(_param(sweep_concurrency, params, "levels"), run)
-    parse_mix(*(_param(sweep_concurrency, params, k) for k in ("mix", "distribution", "skew")))
+    given = with_defaults(sweep_concurrency, params)
+    _concurrency_levels(given["levels"], run)
+    validate_choice(given, run, params)
 
 
 def _validate_data_set(params: dict[str, Any], run: RunParams) -> None:
-    _levels(_param(sweep_data_set, params, "sizes"), "sizes")
-    _fixed_size_mix(*(_param(sweep_data_set, params, k) for k in ("mix", "distribution", "skew")))
+    given = with_defaults(sweep_data_set, params)
+    _levels(given["sizes"], "sizes")
+    _fixed_size(validate_choice(given, run, params))
 
 
 STEPS = {"sweep_concurrency": StepSpec(sweep_concurrency, _validate_concurrency),

@@ -1,39 +1,48 @@
-"""What a mix run adds to the report: operations left out, the update check, and capacity at a latency target."""
+"""What a mix run adds to the report: patterns left out, the update check, and capacity at a latency target."""
 
 from __future__ import annotations
 
 from rich.table import Table
 
 from sandbox.experiments.mixes.state import MixRun, SweepPoint
-from sandbox.measure.update_checker import ORDER_FINDINGS, STOCK_FINDINGS
+from sandbox.measure.pattern_checker import COUNTER_FINDINGS, FLOOR_FINDINGS, STATE_FINDINGS
 from sandbox.report.console import console
 from sandbox.scenario.context import RunContext
 
 
 def print_mix(ctx: RunContext, state: MixRun) -> None:
-    if state.spec is not None:
-        shares = ", ".join(f"{name} {share:.0%}" for name, share in state.spec.proportions)
-        d = state.spec.distribution
-        shape = {"zipfian": f"zipfian skew {d.skew:g}", "latest": f"latest skew {d.skew:g}",
-                 "hotspot": f"hotspot {d.hot_share:.0%} of operations on {d.hot_fraction:.0%} of keys"}
-        console.print(f"mix: {shares}; keys {shape.get(d.name, d.name)}; data set {state.loaded:,} orders "
-                      "(loaded before the run, reported as op `load`)")
+    if state.choice is not None:
+        c = state.choice
+        shares = ", ".join(f"{name} {share:.0%}" for name, share in c.mix.weights)
+        keys = c.keys()
+        shown = next(iter(keys.values())) if len(set(keys.values())) == 1 else \
+            ", ".join(f"{name} {shape}" for name, shape in keys.items())
+        console.print(f"mix {c.mix.name} of model {c.model.name}: {shares}; keys {shown}; data set "
+                      f"{state.loaded:,} {ctx.model.root_entity.plural} (loaded before the run, reported as op `load`)")
     for store, left in state.left_out.items():
-        if left:
-            why = ctx.stores[store].store.concurrency_control or "the store lacks the capability"
-            console.print(f"  {store}: left out of {', '.join(f'{op} ({n})' for op, n in left.items())}: {why}")
+        orphans = state.orphaned.get(store, {})
+        reasons = state.not_answerable.get(store, {})
+        for op, n in left.items():
+            if n > orphans.get(op, 0):
+                then = ctx.model.patterns[op].then
+                why = reasons.get(op) or (f"{then}: {reasons[then]}" if then in reasons else "not answerable")
+                console.print(f"  {store}: left out {op} ({n - orphans.get(op, 0)}), not answerable in its design: "
+                              f"{why}")
+        if orphans:
+            console.print(f"  {store}: also left out {', '.join(f'{op} ({n})' for op, n in orphans.items())}: "
+                          "on instances whose insert it was not sent")
     if missed := {store: n for store, n in state.not_found.items() if n}:
-        console.print("  reads by id that found no order (an insert still on its way, or lost): "
+        console.print("  gets that found nothing (an insert still on its way, or lost): "
                       + ", ".join(f"{store} {n}" for store, n in missed.items()))
     if state.checks:
-        console.print(update_table(ctx, state))
+        console.print(update_table(state))
         for name, check in state.checks.items():
-            for verdict, examples in {**check.orders.examples, **check.stock.examples}.items():
+            for verdict, examples in check.examples.items():
                 console.print(f"  [red]{name} {verdict}[/]: {'; '.join(examples[:3])}")
     if state.capacity:
         console.print(capacity_table(ctx, state))
     for kind, points in state.sweeps.items():
-        console.print(sweep_table(kind, points))
+        console.print(sweep_table(kind, points, ctx.model.root_entity.plural))
     steps = [(n, s.rate, s.first_error) for n, c in state.capacity.items() for s in c.steps] + \
         [(p.store, p.x, p.result.first_error) for points in state.sweeps.values() for p in points]
     for store, at, error in steps:
@@ -41,22 +50,28 @@ def print_mix(ctx: RunContext, state: MixRun) -> None:
             console.print(f"  [red]{store} at {at:,.0f}[/]: {error}")
 
 
-def update_table(ctx: RunContext, state: MixRun) -> Table:
-    table = Table(title="updates checked (each order's final state against the legal ones; stock per product "
-                        "= initial - acknowledged decrements, within the unknown ones)")
-    for col in ("store", "control", "orders", "ok", "unknown, landed", "lost update", "impossible",
-                "failed, applied", "missing", "products", "stock wrong", "verdict"):
+def update_table(state: MixRun) -> Table:
+    table = Table(title="writes checked (each changed instance's final state against the legal ones, each inserted "
+                        "one there unless its insert failed; counters = initial -/+ acknowledged, within the unknown "
+                        "ones, never past the floor)")
+    for col in ("store", "control", "instances", "ok", "unknown, landed", "lost update", "impossible",
+                "failed, applied", "missing", "counters", "counter wrong", "verdict"):
         table.add_column(col, justify="left" if col in ("store", "control", "verdict") else "right")
     for name, check in state.checks.items():
-        o, s = check.orders.counts, check.stock.counts
-        control = ctx.stores[name].store.concurrency_control
-        verdict = (f"[red]ERROR: {check.error}[/]" if check.error else "not checked" if check.skipped else
+        o, i = check.states.counts, check.inserts.counts
+        found = {"ok": o.get("ok", 0) + i.get("ok", 0), "lost_update": o.get("lost_update", 0),
+                 "impossible": o.get("impossible", 0),
+                 "failed_but_applied": o.get("failed_but_applied", 0) + i.get("failed_but_present", 0),
+                 "missing": o.get("missing", 0) + i.get("lost_insert", 0)}
+        counters = check.decrements.total + check.increments.total
+        wrong = check.decrements.of(FLOOR_FINDINGS) + check.increments.of(COUNTER_FINDINGS)
+        verdict = (f"[red]ERROR: {check.error}[/]" if check.error else
+                   "not checked (answers none of the mix's writes)" if check.skipped else
                    "[red]FINDINGS[/]" if check.has_findings else
-                   "[green]no lost updates[/]" if o or check.stock_checked else "nothing to check")
-        table.add_row(name, control.split(" (")[0].split(":")[0], str(sum(o.values())), str(o.get("ok", 0)),
-                      str(o.get("ok_unknown", 0)), *(_red(o.get(v, 0)) for v in ORDER_FINDINGS),
-                      str(sum(s.values())) if check.stock_checked else "-",
-                      _red(sum(s.get(v, 0) for v in STOCK_FINDINGS)) if check.stock_checked else "-", verdict)
+                   "[green]nothing lost[/]" if o or i or counters else "nothing to check")
+        table.add_row(name, state.control.get(name, "-").split(":")[0], str(check.states.total + check.inserts.total),
+                      str(found["ok"]), str(o.get("ok_unknown", 0)), *(_red(found[v]) for v in STATE_FINDINGS),
+                      str(counters) if counters else "-", _red(wrong) if counters else "-", verdict)
     return table
 
 
@@ -77,9 +92,9 @@ def capacity_table(ctx: RunContext, state: MixRun) -> Table:
     return table
 
 
-def sweep_table(kind: str, points: list[SweepPoint]) -> Table:
+def sweep_table(kind: str, points: list[SweepPoint], plural: str = "instances") -> Table:
     xs = sorted({p.x for p in points})
-    label = "concurrency (closed loop)" if kind == "concurrency" else "orders in the data set"
+    label = "concurrency (closed loop)" if kind == "concurrency" else f"{plural} in the data set"
     table = Table(title=f"sweep over {label}: ops/s @ p50/p99 ms of the whole mix",
                   caption="CLIENT / HOST: the harness process / the whole machine was saturated (docs/measurement.md)")
     table.add_column("store")

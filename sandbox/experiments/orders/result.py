@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.measure.consistency import Comparison
+from sandbox.measure.model_compare import ModelComparison
 
 
 @dataclass
 class ReadBack:
-    comparisons: dict[str, Comparison] = field(default_factory=dict)
-    read_misses: dict[str, int] = field(default_factory=dict)  # reads by id that found no order, per store
+    comparisons: dict[str, ModelComparison] = field(default_factory=dict)
+    read_misses: dict[str, int] = field(default_factory=dict)  # reads by key that found nothing, per store
 
     @property
     def consistent(self) -> bool | None:

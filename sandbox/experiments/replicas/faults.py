@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.experiments.replicas.run import Pair
-from sandbox.measure.checker import StoreCheck, Verdict, check_store, expected_records
+from sandbox.measure.checker import StoreCheck, Verdict
 from sandbox.measure.history import OpHistory, WriteOutcome
 from sandbox.measure.latency import summarize
 from sandbox.measure.load import closed_loop
+from sandbox.measure.node_check import check_node
 from sandbox.measure.replication import ReplicaReads
 from sandbox.stack.faults import FaultInjector
 from sandbox.stores.replication import replica_node
-from sandbox.workload.generator import Workload
-from sandbox.workload.model import Order
+from sandbox.workload.dataset import Dataset, Instance
 
 RECOVERY_FLOOR_S = 0.005  # a "normal" lag is at most the pre-fault p99, and never asked below this
 OP_POLL_S = 0.005
@@ -85,7 +85,7 @@ def finish_outage(fault: ReplicaFault) -> ReplicaFault:
     return fault
 
 
-async def promote_after_kill(pair: Pair, injector: FaultInjector, fault: ReplicaFault, workload: Workload,
+async def promote_after_kill(pair: Pair, injector: FaultInjector, fault: ReplicaFault, data: Dataset,
                              orders: int, concurrency: int, kill_at_op: int, history_path: Path,
                              behind_s: float = 0.0) -> ReplicaFault:
     """Write up to `orders` orders; after `kill_at_op` acknowledged writes kill the primary (first pausing
@@ -96,17 +96,17 @@ async def promote_after_kill(pair: Pair, injector: FaultInjector, fault: Replica
     node = replica_node(pair.store)
     killed = asyncio.Event()
 
-    def stream() -> Iterator[Order]:
+    def stream() -> Iterator[Instance]:
         for i in range(orders):
             if killed.is_set():
                 return  # the application stops writing when its primary is gone
-            yield workload.order(i)
+            yield data.root(i)
 
-    sent: list[Order] = []
+    sent: list[Instance] = []
 
-    async def write(order: Order) -> bool:
-        sent.append(order)
-        ok = await pair.background.write(order)
+    async def write(instance: Instance) -> bool:
+        sent.append(instance)
+        ok = await pair.background.write(instance)
         if not ok:
             killed.set()  # its primary failed it: the application stops writing
         return ok
@@ -132,8 +132,9 @@ async def promote_after_kill(pair: Pair, injector: FaultInjector, fault: Replica
         history.close()
     outcomes = history.outcomes.of(pair.store)
     fault.acknowledged = sum(1 for o in outcomes.values() if o == WriteOutcome.ACKNOWLEDGED)
-    fault.check = await check_store(pair.store, expected_records(o.record() for o in sent), outcomes,
-                                    pair.replica_reads.store.scan, keep_ids=True)
+    key = pair.background.key
+    fault.check, _, _ = await check_node(pair.store, pair.replica_reads.store, data.model.root, key,
+                                         {str(i[key]): i for i in sent}, outcomes)
     fault.write_ms = summarize(pair.background.op("write").latency)
     return fault
 

@@ -104,9 +104,9 @@ async def replicas(ctx: RunContext, markers: int = 300, load: int = 2000, route:
         _restore_async(ctx, rep, servers[0])
         for guarantee in rep.guarantees:
             ctx.progress.note(f"replicas: {store} {guarantee.name}")
-            async with open_pair(ctx.settings, ctx.stack.ws, store, _namespace(ctx), guarantee, ctx.workload,
+            async with open_pair(ctx.settings, ctx.stack.ws, store, _namespace(ctx), guarantee, ctx.dataset,
                                  ctx.params.concurrency, servers) as pair:
-                state.rows.append(await run_markers(pair, guarantee, ctx.workload, markers, load,
+                state.rows.append(await run_markers(pair, guarantee, ctx.dataset, markers, load,
                                                     ctx.params.concurrency, route, timeout_s))
 
 
@@ -122,14 +122,14 @@ async def replica_fault(ctx: RunContext, action: str = "pause", seconds: float =
         chosen = _pick(rep, guarantee)
         ctx.progress.note(f"replica fault: {store} {action} {seconds:g} s ({chosen.name})")
         fault = ReplicaFault(store, action, seconds, chosen.name)
-        async with open_pair(ctx.settings, ctx.stack.ws, store, _namespace(ctx), chosen, ctx.workload,
+        async with open_pair(ctx.settings, ctx.stack.ws, store, _namespace(ctx), chosen, ctx.dataset,
                              ctx.params.concurrency, servers) as pair:
             try:
                 if action == "promote":
-                    await promote_after_kill(pair, injector, fault, ctx.workload, load, ctx.params.concurrency,
+                    await promote_after_kill(pair, injector, fault, ctx.dataset, load, ctx.params.concurrency,
                                              kill_at_op, ctx.results_dir / f"history-{store}-promote.jsonl", seconds)
                 else:
-                    await run_markers(pair, chosen, ctx.workload, 0, load, ctx.params.concurrency, route,
+                    await run_markers(pair, chosen, ctx.dataset, 0, load, ctx.params.concurrency, route,
                                       timeout_s, replica_outage(injector, fault, at_s))
                     finish_outage(fault)
             finally:  # inside the pair, so its namespace is dropped on the restored primary

@@ -16,7 +16,8 @@ def print_partitioning(runs: dict[str, Any]) -> list[str]:
         return []
     counts = r["rows_per_partition"]
     low, high = min(counts.values()), max(counts.values())
-    console.print(f"{r['server']}: {r['orders']} orders in {r['partitions']} hash partitions by customer_id; rows per "
+    console.print(f"{r['server']}: {r['orders']} orders in {r['partitions']} hash partitions by "
+                  f"{r.get('partition_by', 'customer_id')}; rows per "
                   f"partition {low}..{high} (max/mean {high * r['partitions'] / r['orders']:.2f})")
     table = Table(title="queries with and without the shard key (partitions and rows from EXPLAIN ANALYZE of one; "
                         "times of many, one at a time)")

@@ -6,7 +6,9 @@ rebalanced onto it (`rebalance --cluster-use-empty-masters`), and later drained 
 (`rebalance --cluster-weight <it>=0`, `del-node`). Recorded: latency per second with both migration
 windows, the MOVED / ASK / TRYAGAIN replies every node counted (INFO errorstats), the slots and keys
 that moved beside the ideal 1/(N+1), the slot of each key as computed here against CLUSTER KEYSLOT,
-and finally every order read back: lost, duplicated or divergent orders are findings (exit 3).
+and finally every instance read back: lost, duplicated or divergent ones are findings (exit 3). The cluster is
+the Redis model store over a cluster client (stores/redis/cluster.py: the run's model's Redis design, keys
+hash-tagged per instance's slot), writing and reading the run's root instances.
 """
 
 from __future__ import annotations
@@ -15,18 +17,17 @@ import asyncio
 import random
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from itertools import count
 from typing import Any
 
 from sandbox.config import Endpoint
 from sandbox.errors import UsageError
 from sandbox.experiments.sharding.result import ShardingRuns
-from sandbox.measure.checker import check_store, expected_records
-from sandbox.measure.consistency import compare_store, expected_totals
 from sandbox.measure.history import OpHistory
 from sandbox.measure.latency import summarize
 from sandbox.measure.load import LoadPlan, closed_loop, drive
+from sandbox.measure.node_check import check_node
 from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.context import RunContext
@@ -34,8 +35,8 @@ from sandbox.scenario.spec import RunParams
 from sandbox.scenario.step import StepSpec, role_part, whole_number, with_defaults
 from sandbox.stack.redis_cluster import SLOTS, NativeRedisCluster, Node, cluster_root
 from sandbox.stores.connect import close_all, connect_all
-from sandbox.stores.redis.cluster import WRITE_PATHS, RedisClusterOptions, RedisClusterStore
-from sandbox.workload.model import Order, OrderRecord
+from sandbox.stores.redis.cluster import WRITE_PATHS, RedisClusterModelStore
+from sandbox.workload.dataset import Instance
 from sandbox.workload.sharding import key_slot
 
 CLUSTER_PORT = 17279  # node i listens on this + i, shifted by SANDBOX_PORT_OFFSET (its bus port: + 10000)
@@ -67,18 +68,19 @@ async def reshard(ctx: RunContext, store: str, masters: int = 3, rate: float = 3
     await asyncio.to_thread(cluster.start)
     await asyncio.to_thread(cluster.create, masters)
     url = f"redis://:{cluster.password}@127.0.0.1:{ports[0]}/0"
-    adapter = role_part(ctx, "reshard", "store", "cluster", store)
-    cluster_store: RedisClusterStore = adapter(Endpoint(store, url), f"sbx_{ctx.run_id}", RedisClusterOptions(
-        connections=ctx.params.concurrency, write_path=write_path, reinitialize_steps=reinitialize_steps))
+    make = role_part(ctx, "reshard", "store", "cluster", store)
+    cluster_store: RedisClusterModelStore = make(Endpoint(store, url), f"sbx_{ctx.run_id}", ctx.model, {
+        "connections": ctx.params.concurrency, "write_path": write_path, "reinitialize_steps": reinitialize_steps})
     server = (await connect_all([cluster_store]))[store]
     history = OpHistory(ctx.results_dir / "history.jsonl")
-    timed = TimedStore(cluster_store, ctx.params.op_timeout_s, [history.listener])
+    root = ctx.model.root_entity
+    timed = TimedStore(cluster_store, ctx.params.op_timeout_s, [history.listener], entity=root.name, key=root.key)
     result: dict[str, Any] = {"server": str(server), "model": cluster_store.describe(), "write_path": write_path,
                               "reinitialize_steps": reinitialize_steps, "prefill": prefill,
                               "masters_before": masters, "ports": ports, "rate": rate,
                               "read_rate": read_rate, "events": [], "redirections": {}}
     try:
-        await cluster_store.prepare(ctx.workload.catalog)
+        await cluster_store.prepare(ctx.dataset)
         await _prefill(ctx, timed, prefill)
         sent = await _under_load(ctx, cluster, timed, result, settle_s, pipeline, prefill)
         result["slot_check"] = await _slot_check(cluster_store, ctx, sent)
@@ -100,11 +102,11 @@ async def _prefill(ctx: RunContext, timed: TimedStore, prefill: int) -> None:
     timed.measure_from_ns = 2**63  # everything until the reset is warm-up
     bar = ctx.progress.bar("prefill", prefill)
 
-    async def one(order: Order) -> None:
-        await timed.write(order)
+    async def one(instance: Instance) -> None:
+        await timed.write(instance)
         bar.advance()
 
-    await closed_loop(ctx.workload.orders(0, prefill), one, ctx.params.concurrency)
+    await closed_loop(ctx.dataset.roots(0, prefill), one, ctx.params.concurrency)
     timed.measure_from_ns = 0
 
 
@@ -115,26 +117,26 @@ async def _under_load(ctx: RunContext, cluster: NativeRedisCluster, timed: Timed
     acked: list[str] = []
     sent = first
 
-    def orders() -> Iterator[Order]:
+    def orders() -> Iterator[Instance]:
         nonlocal sent
-        for index in count(first):  # as many orders as the resharding takes time for
+        for index in count(first):  # as many instances as the resharding takes time for
             if stop.is_set():
                 return
             sent += 1
-            yield ctx.workload.order(index)
+            yield ctx.dataset.root(index)
 
     def reads() -> Iterator[str]:
         rng = random.Random(ctx.params.seed)
         while not stop.is_set():
             yield acked[rng.randrange(len(acked))] if acked else ""
 
-    async def write(order: Order, intended: int, begun: int) -> None:
-        if await timed.write(order, intended, begun):
-            acked.append(order.id)
+    async def write(instance: Instance, intended: int, begun: int) -> None:
+        if await timed.write(instance, intended, begun):
+            acked.append(str(instance[timed.key]))
 
-    async def read(order_id: str, intended: int, begun: int) -> None:
-        if order_id:
-            await timed.call("read", lambda: timed.store.read(order_id), (order_id,), intended, begun)
+    async def read(key: str, intended: int, begun: int) -> None:
+        if key:
+            await timed.call("read", lambda: timed.store.read(timed.entity, key), (key,), intended, begun)
 
     concurrency = ctx.params.concurrency
     timeline = Timeline("reshard", ctx.results_dir / "timeline.csv", ctx.progress, keep_rows=True)
@@ -189,12 +191,13 @@ def _moved(nodes: list[Node], new_port: int, cluster: NativeRedisCluster) -> dic
             "keys_on_new_master": keys[new_port], "key_share": keys[new_port] / max(1, sum(keys.values()))}
 
 
-async def _slot_check(store: RedisClusterStore, ctx: RunContext, sent: int) -> dict[str, Any]:
+async def _slot_check(store: RedisClusterModelStore, ctx: RunContext, sent: int) -> dict[str, Any]:
     """The slot this code computes for a sample of keys against the server's CLUSTER KEYSLOT."""
     keys: list[str] = []
+    root = ctx.model.root_entity
     for index in range(0, sent, max(1, sent // SLOT_SAMPLE)):
-        order_id = ctx.workload.order(index).id
-        keys += [store.order_key(order_id), store.bucket_key(key_slot(order_id), "orders")]
+        key = str(ctx.dataset.root(index)[root.key])
+        keys += [store.hash_key(root.name, key), store.every_key(root.name, key_slot(key))]
     mismatches = []
     for key in keys:
         server = int(await store.client.execute_command("CLUSTER KEYSLOT", key))
@@ -203,26 +206,32 @@ async def _slot_check(store: RedisClusterStore, ctx: RunContext, sent: int) -> d
     return {"keys": len(keys), "mismatches": mismatches}
 
 
-async def _read_back(ctx: RunContext, store: RedisClusterStore, history: OpHistory, sent: int) -> dict[str, Any]:
-    """Every order sent, classified (lost / divergent / unexpected ...), plus orders listed twice, and the
-    per-status counters against the orders the cluster holds (a write applied twice shows there)."""
-    held = [record async for record in store.scan()]
-
-    async def replay() -> AsyncIterator[OrderRecord]:
+async def _read_back(ctx: RunContext, store: RedisClusterModelStore, history: OpHistory, sent: int) -> dict[str, Any]:
+    """Every instance sent, classified (lost / divergent / unexpected ...), plus instances listed twice, and each
+    checked aggregate's counters added up over the buckets against the instances the cluster holds (a write
+    applied twice shows there)."""
+    root = ctx.model.root_entity
+    expected = {str(i[root.key]): i for i in ctx.dataset.roots(0, sent)}
+    check, held, twice = await check_node(store.name, store, root.name, root.key, expected,
+                                          history.outcomes.of(store.name))
+    mismatches: list[dict[str, Any]] = []
+    for p in ctx.model.checked_aggregates():
+        if p.bucket is not None or p.where:
+            continue
+        want: dict[tuple[Any, ...], list[Any]] = {}
         for record in held:
-            yield record
-
-    expected = expected_records(o.record() for o in ctx.workload.orders(0, sent))
-    check = await check_store(store.name, expected, history.outcomes.of(store.name), replay)
-    present = expected_records(held)
-    comparison = await compare_store(store.name, present, replay(), expected_totals(present.values()),
-                                     await store.aggregates())
-    mismatches = [a for a in comparison.aggregates if a.kind == "mismatch"]
-    return {"sent": sent, "check": check.to_json(), "duplicates": len(comparison.duplicates),
-            "aggregates_match": not mismatches,
-            "aggregate_mismatches": [{"status": a.status, "count": a.count, "expected_count": a.expected_count,
-                                      "revenue": a.revenue, "expected_revenue": a.expected_revenue}
-                                     for a in mismatches]}
+            row = want.setdefault(tuple(record[g] for g in p.group_by), [0, *(0 for _ in p.sums)])
+            row[0] += 1
+            for n, f in enumerate(p.sums, start=1):
+                row[n] += record[f]
+        got = {tuple(r.group): [r.count, *r.sums[:len(p.sums)]] for r in await store.totals(p.name)}
+        for group in sorted(set(want) | set(got), key=str):
+            if want.get(group) != got.get(group):
+                mismatches.append({"pattern": p.name, "group": [str(g) for g in group],
+                                   "counted": [str(v) for v in got.get(group, [])],
+                                   "held": [str(v) for v in want.get(group, [])]})
+    return {"sent": sent, "check": check.to_json(), "duplicates": twice, "aggregates_match": not mismatches,
+            "aggregate_mismatches": mismatches}
 
 
 def _check(masters: Any, rate: Any, read_rate: Any, settle_s: Any, pipeline: Any, write_path: Any,

@@ -1,6 +1,7 @@
 """The `routing` step: the shard Elasticsearch gives each routing value, predicted here and asked of the server.
 
-Routing by customer id keeps a customer's orders on one shard. The step predicts each customer's
+Routing by customer id keeps a customer's orders on one shard (any model: the key of the first reference
+entity its root references, model_key_kinds). The step predicts each value's
 shard (`es_shard`: Murmur3 as Elasticsearch computes it) and compares it with `_search_shards?routing=`
 on an index of N primary shards. A value the server places elsewhere is a finding (exit 3).
 """
@@ -16,7 +17,7 @@ from sandbox.experiments.sharding.result import ShardingRuns
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
 from sandbox.scenario.step import StepSpec, role_part, whole_number, with_defaults
-from sandbox.workload.sharding import es_routing_shards, es_shard, workload_keys
+from sandbox.workload.sharding import es_routing_shards, es_shard, model_key_kinds, model_keys
 
 EXAMPLES = 5
 
@@ -24,6 +25,8 @@ EXAMPLES = 5
 async def routing(ctx: RunContext, store: str, shards: int = 5, keys: int = 500) -> None:
     """Predicted against answered shard for `keys` customer ids on an index of `shards` primary shards."""
     _check(shards, keys)
+    kinds = model_key_kinds(ctx.model)
+    routed_by = kinds[1] if len(kinds) > 1 else kinds[0]  # the orders model: customer_id
     probe = role_part(ctx, "routing", "store", "routing", store)(endpoint(ctx.settings, store).url,
                                                                  f"sbx_{ctx.run_id}", shards)
     try:
@@ -36,7 +39,7 @@ async def routing(ctx: RunContext, store: str, shards: int = 5, keys: int = 500)
     placed: Counter[int] = Counter()
     try:
         await probe.create()
-        for value in workload_keys("customer_id", keys, ctx.params.seed or 0):
+        for value in model_keys(ctx.model, routed_by, keys, ctx.params.seed or 0):
             predicted, answered = es_shard(value, shards), await probe.shard_of(value)
             placed[answered] += 1
             if predicted != answered:
@@ -45,7 +48,8 @@ async def routing(ctx: RunContext, store: str, shards: int = 5, keys: int = 500)
     finally:
         await probe.drop()
         await probe.close()
-    result = {"server": server, "shards": shards, "routing_shards": es_routing_shards(shards), "keys": keys,
+    result = {"server": server, "routed_by": routed_by, "shards": shards,
+              "routing_shards": es_routing_shards(shards), "keys": keys,
               "matched": keys - len(mismatches), "mismatches": len(mismatches), "examples": mismatches[:EXAMPLES],
               "per_shard": {str(s): placed[s] for s in range(shards)}}
     ctx.results.ensure(ShardingRuns).by_step["routing"] = result

@@ -1,6 +1,7 @@
 """The `sharding` step: how four placement schemes cope with one shard more or one fewer (no server needed).
 
-It places the workload's own keys (order ids, customer ids) with each scheme at N-1, N and N+1 shards,
+It places the run's model's own keys (the orders model: order ids, customer ids; any model: its root's keys and
+those of the reference entities its root references) with each scheme at N-1, N and N+1 shards,
 counts the keys that move and the keys per shard, and the moved fraction growing N -> N+1 for a range
 of N (the report plots it).
 """
@@ -18,17 +19,19 @@ from sandbox.measure.placement import grow_and_shrink, moved_fraction_curve
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
 from sandbox.scenario.step import StepSpec, whole_number, with_defaults
-from sandbox.workload.sharding import KEY_KINDS, SCHEMES, key_digests, workload_keys
+from sandbox.workload.sharding import KEY_KINDS, SCHEMES, key_digests, model_key_kinds, model_keys
 
 MAX_KEYS = 10_000_000
 MAX_SHARDS = 100_000
 DEFAULT_CURVE = (2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
-async def sharding(ctx: RunContext, shards: int = 10, keys: int = 100_000, key_kinds: Any = KEY_KINDS,
+async def sharding(ctx: RunContext, shards: int = 10, keys: int = 100_000, key_kinds: Any = None,
                    vnodes: int = 100, curve: Any = DEFAULT_CURVE) -> None:
-    """N -> N+1 and N -> N-1 for md5-mod, ring, jump and rendezvous on the workload's keys."""
-    _check(shards, keys, key_kinds, vnodes, curve)
+    """N -> N+1 and N -> N-1 for md5-mod, ring, jump and rendezvous on the model's keys."""
+    kinds = model_key_kinds(ctx.model)
+    key_kinds = kinds if key_kinds is None else key_kinds
+    _check(shards, keys, key_kinds, vnodes, curve, kinds)
     seed = ctx.params.seed or 0
     result: dict[str, Any] = {"shards": shards, "vnodes": vnodes, "keys": keys, "seed": seed,
                               "movements": [], "seconds": {}}
@@ -36,7 +39,7 @@ async def sharding(ctx: RunContext, shards: int = 10, keys: int = 100_000, key_k
     digests: dict[str, np.ndarray] = {}
     for kind in key_kinds:
         started = time.perf_counter()
-        digests[kind] = key_digests(workload_keys(kind, keys, seed))
+        digests[kind] = key_digests(model_keys(ctx.model, kind, keys, seed))
         result["seconds"][f"generate {kind}"] = time.perf_counter() - started
         for scheme in SCHEMES:
             started = time.perf_counter()
@@ -53,7 +56,9 @@ async def sharding(ctx: RunContext, shards: int = 10, keys: int = 100_000, key_k
     ctx.results.ensure(ShardingRuns).by_step["sharding"] = result
 
 
-def _check(shards: Any, keys: Any, key_kinds: Any, vnodes: Any, curve: Any) -> None:
+def _check(shards: Any, keys: Any, key_kinds: Any, vnodes: Any, curve: Any,
+           kinds: tuple[str, ...] | None = None) -> None:
+    """`kinds`: the model's key kinds (None: not known yet, before the model is loaded)."""
     whole_number("sharding", "shards", shards, 2, MAX_SHARDS)
     whole_number("sharding", "keys", keys, 1, MAX_KEYS)
     whole_number("sharding", "vnodes", vnodes, 1, 10_000)
@@ -61,12 +66,17 @@ def _check(shards: Any, keys: Any, key_kinds: Any, vnodes: Any, curve: Any) -> N
         raise UsageError(f"sharding: curve must be a list of shard counts, e.g. [2, 10, 100], got {curve!r}")
     for n in curve:
         whole_number("sharding", "each curve entry", n, 1, MAX_SHARDS)
-    if not isinstance(key_kinds, list | tuple) or not key_kinds or set(key_kinds) - set(KEY_KINDS):
-        raise UsageError(f"sharding: key_kinds must be a list drawn from {', '.join(KEY_KINDS)}, got {key_kinds!r}")
+    if key_kinds is None:
+        return
+    if not isinstance(key_kinds, list | tuple) or not key_kinds or (kinds is not None and set(key_kinds) - set(kinds)):
+        raise UsageError(f"sharding: key_kinds must be a list drawn from {', '.join(kinds or KEY_KINDS)}, "
+                         f"got {key_kinds!r}")
 
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
-    _check(**with_defaults(sharding, params))
+    given = with_defaults(sharding, params)
+    # The orders model's kinds are known here; another model's are checked once it is loaded.
+    _check(**given, kinds=KEY_KINDS if run.model == "orders" else None)
 
 
 STEPS = {"sharding": StepSpec(sharding, _validate)}

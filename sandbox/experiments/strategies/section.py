@@ -21,6 +21,8 @@ def strategies(summary: dict[str, Any]) -> TableData | None:
         t.add(o["strategy"], o["acknowledged"], count(o["failed"]), ms(lat.get("p50")), ms(lat.get("p99")),
               o.get("throughput_orders_s"), count(end.get("divergent")), count(after.get("divergent")), converge,
               count(after.get("duplicates")), count(after.get("lost_acknowledged")))
+        for store, why in (o.get("left_out") or {}).items():
+            t.notes.append(f"{o['strategy']}: {store} left out: {why}")
         if o.get("finding"):
             t.notes.append(f"{o['strategy']} broke its promise to converge: {o['finding']}")
     return t

@@ -1,9 +1,10 @@
-"""Steps that compare write strategies: the same seeded workload, the same fault, one strategy at a time.
+"""Steps that compare write strategies: the same seeded root instances, the same fault, one strategy at a time.
 
-Each strategy gets fresh namespaces in every store (sbx_<run>_<tag>), so one cannot see another's
-data. The fault is a real one, injected by sandbox.stack.faults (the `outage` scenario's injector):
-a kill of the store's server (SIGKILL on the native stack, `docker compose kill` on docker), then a
-start on the same data.
+Each strategy gets fresh namespaces in every store it brings along (sbx_<run>_<tag>: the run's model stores made
+again there), so one cannot see another's data; what each store holds is read back with the run's comparison
+(measure/model_compare.py) against what the client was told. The fault is a real one, injected by
+sandbox.stack.faults (the `outage` scenario's injector): a kill of the store's server (SIGKILL on the native
+stack, `docker compose kill` on docker), then a start on the same data.
 """
 
 from __future__ import annotations
@@ -17,21 +18,21 @@ from typing import Any
 from sandbox.config import Settings
 from sandbox.errors import UsageError
 from sandbox.experiments.strategies.result import StrategyRuns
-from sandbox.measure.consistency import Comparison, compare_store, expected_totals
 from sandbox.measure.load import closed_loop
+from sandbox.measure.model_compare import Expected, ModelComparison, compare_store
 from sandbox.measure.timing import TimedCalls, TimedStore
 from sandbox.scenario.context import RunContext
+from sandbox.scenario.runner import namespace_of
 from sandbox.scenario.spec import RunParams
 from sandbox.scenario.step import StepSpec, with_defaults
 from sandbox.stack.faults import FaultInjector
-from sandbox.stores import make_store
-from sandbox.stores.connect import close_all, connect_all, prepare_all
+from sandbox.stores import make_model_store
+from sandbox.stores.connect import READY_TIMEOUT_S, STARTING_UP, close_all, connect_all, prepare_all
 from sandbox.stores.registry import StoreRegistry, registry_of
 from sandbox.strategies.base import Strategy, StrategyOptions
 from sandbox.strategies.outcome import Divergence, StrategyOutcome
-from sandbox.strategies.registry import check_strategies, strategy_class, strategy_names
-from sandbox.workload.generator import Workload
-from sandbox.workload.model import Order, OrderRecord
+from sandbox.strategies.registry import brought_along, check_strategies, strategy_class, strategy_names
+from sandbox.workload.dataset import Dataset, Instance
 
 
 class PlacementFailed(Exception):
@@ -75,41 +76,54 @@ class KillAndRestart:
                 else round(self.restarted_at - self.killed_at, 3), "error": self.error}
 
 
-async def open_stores(settings: Settings, names: list[str], namespace: str, connections: int,
+def make_stores(settings: Settings, names: list[str], namespace: str, dataset: Dataset, connections: int,
+                op_timeout_s: float, options: Mapping[str, Any] | None = None) -> dict[str, TimedStore]:
+    """The run's model stores made again in `namespace` (a design beside its kind's default in one of its own),
+    timed; nothing connects."""
+    root = dataset.model.root_entity
+    return {n: TimedStore(make_model_store(settings, n, namespace_of(namespace, n), dataset.model, connections,
+                                           options), op_timeout_s, entity=root.name, key=root.key) for n in names}
+
+
+async def open_stores(settings: Settings, names: list[str], namespace: str, dataset: Dataset, connections: int,
                       op_timeout_s: float, options: Mapping[str, Any] | None = None) -> dict[str, TimedStore]:
-    stores = {n: TimedStore(make_store(settings, n, namespace, connections, options), op_timeout_s) for n in names}
+    stores = make_stores(settings, names, namespace, dataset, connections, op_timeout_s, options)
     await connect_all([ts.store for ts in stores.values()])
     return stores
 
 
-async def compare_all(stores: dict[str, TimedStore], expected: dict[str, OrderRecord]) -> dict[str, Comparison]:
-    totals = expected_totals(expected.values())
+async def compare_all(stores: dict[str, TimedStore], dataset: Dataset,
+                      acked: Mapping[Any, Instance]) -> dict[str, ModelComparison]:
+    """Every store's read-back against the acknowledged states, listing every key found wrong."""
+    root = dataset.model.root
+    expected = Expected(dataset, len(acked), {name: ts.store.kept(root) for name, ts in stores.items()},
+                        dataset.model.checked_aggregates(), instances=list(acked.values()))
 
-    async def one(ts: TimedStore) -> tuple[str, Comparison]:
+    async def one(ts: TimedStore) -> tuple[str, ModelComparison]:
         try:
-            aggs = await ts.store.aggregates()
-            return ts.name, await compare_store(ts.name, expected, ts.store.scan(), totals, aggs)
+            return ts.name, await compare_store(ts.name, ts.store, expected, ts.name, keys=None)
         except Exception as exc:  # a store that cannot be read back is a finding, not a crash
-            return ts.name, Comparison(ts.name, error=f"{type(exc).__name__}: {exc}"[:300], missing=list(expected))
+            return ts.name, ModelComparison(ts.name, root, error=f"{type(exc).__name__}: {exc}"[:300],
+                                            missing=len(acked), missing_examples=[str(k) for k in acked])
 
     return dict(await asyncio.gather(*(one(ts) for ts in stores.values())))
 
 
 @dataclass(frozen=True)
 class StrategyRun:
-    """How one strategy is run: the workload, the stores, the fault, the limits."""
+    """How one strategy is run: the data, the stores, the fault, the limits."""
 
     settings: Settings
     stores: tuple[str, ...]
     namespace: str  # the run's; each strategy adds its tag
-    workload: Workload
+    dataset: Dataset  # the run's model and seed: the root instances placed, the reference data prepared
     options: StrategyOptions
     op_timeout_s: float = 10.0
     store_options: Mapping[str, Any] = field(default_factory=dict)  # the run's store options (-o)
     keep: bool = False
     injector: FaultInjector | None = None  # None: no fault
     fault_store: str = "none"
-    kill_after: float = 0.3  # share of the orders placed before the kill
+    kill_after: float = 0.3  # share of the root instances placed before the kill
     down_s: float = 2.0
     settle_timeout_s: float = 60.0
 
@@ -117,17 +131,22 @@ class StrategyRun:
 async def run_strategy(name: str, run: StrategyRun, advance: Callable[[int], None] = lambda n: None,
                        notes: list[str] | None = None) -> StrategyOutcome:
     notes = notes if notes is not None else []
-    stores_kinds = registry_of(run.settings)
-    check_strategies([name], {s: stores_kinds.kind(s).capabilities for s in run.stores}, run.options.source)
+    model = run.dataset.model
+    check_strategies([name], run.stores, run.options.source, model.path or model.name)
     cls = strategy_class(name)
     namespace = f"{run.namespace}_{cls.tag}"
-    stores = await open_stores(run.settings, list(run.stores), namespace, run.options.concurrency + 4,
-                               run.op_timeout_s, run.store_options)
-    outcome = StrategyOutcome(name, namespace, list(run.stores), cls.converges)
+    made = make_stores(run.settings, list(run.stores), namespace, run.dataset, run.options.concurrency + 4,
+                       run.op_timeout_s, run.store_options)
+    # A store it cannot feed is left out, saying so (outcome.left_out: under its table, in summary.json).
+    targets, left_out = brought_along(cls, {n: ts.store for n, ts in made.items()}, run.options.source)
+    keep = set(targets) | ({run.options.source} if cls.needs_source else set())
+    stores = {n: ts for n, ts in made.items() if n in keep}
+    await connect_all([ts.store for ts in stores.values()])
+    outcome = StrategyOutcome(name, namespace, list(stores), cls.converges, left_out=left_out)
     try:
         run_id = run.namespace.removeprefix("sbx_")
-        await prepare_all([ts.store for ts in stores.values()], run.workload.catalog, run_id, stores_kinds, notes)
-        strategy = cls(stores, run.options)
+        await prepare_all([ts.store for ts in stores.values()], run.dataset, run_id, registry_of(run.settings), notes)
+        strategy = cls(stores, run.options, model)
         await strategy.start()
         try:
             await _drive(strategy, run, stores, outcome, advance)
@@ -144,28 +163,29 @@ async def run_strategy(name: str, run: StrategyRun, advance: Callable[[int], Non
 
 async def _drive(strategy: Strategy, run: StrategyRun, stores: dict[str, TimedStore], outcome: StrategyOutcome,
                  advance: Callable[[int], None]) -> None:
-    total = run.workload.spec.orders
+    total = run.dataset.count
     fault = None
     if run.injector is not None:
         fault = KillAndRestart(run.injector, run.fault_store, max(1, int(total * run.kill_after)), run.down_s)
     fault_task = asyncio.create_task(fault.run()) if fault else None
-    acked: dict[str, OrderRecord] = {}
+    acked: dict[Any, Instance] = {}
     placed = 0
     placements = TimedCalls(strategy.name, op_timeout_s=None)  # the store calls inside have their timeouts
     outcome.save = placements.op("place")
+    key = run.dataset.model.root_entity.key
 
-    async def place(order: Order, index: int) -> Order:
-        final = await strategy.place(order, index)
+    async def place(instance: Instance, index: int) -> Instance:
+        final = await strategy.place(instance, index)
         if final is None:
-            raise PlacementFailed(f"order {order.id} not saved")
+            raise PlacementFailed(f"{key} {instance[key]} not saved")
         return final
 
-    async def one(item: tuple[int, Order]) -> None:
+    async def one(item: tuple[int, Instance]) -> None:
         nonlocal placed
-        index, order = item
-        ok, final = await placements.call("place", lambda: place(order, index), (order.id,))
+        index, instance = item
+        ok, final = await placements.call("place", lambda: place(instance, index), (str(instance[key]),))
         if ok and final is not None:
-            acked[order.id] = final.record()
+            acked[instance[key]] = final
         placed += 1
         if fault is not None and placed >= fault.at_order:
             fault.trigger.set()
@@ -173,10 +193,12 @@ async def _drive(strategy: Strategy, run: StrategyRun, stores: dict[str, TimedSt
 
     t0 = time.monotonic()
     try:
-        outcome.elapsed_s = await closed_loop(enumerate(run.workload.orders()), one, run.options.concurrency)
+        outcome.elapsed_s = await closed_loop(enumerate(run.dataset.roots()), one, run.options.concurrency)
         if fault_task is not None:
             fault.trigger.set()  # type: ignore[union-attr]
             await fault_task  # the store is back before anything is compared
+            if fault.store in stores:  # type: ignore[union-attr]
+                await answering(stores[fault.store], run.dataset.root(0)[key])  # type: ignore[union-attr]
     finally:
         if fault_task is not None and not fault_task.done():
             fault_task.cancel()
@@ -188,9 +210,9 @@ async def _drive(strategy: Strategy, run: StrategyRun, stores: dict[str, TimedSt
         return ok, time.monotonic()
 
     settling = asyncio.create_task(settle())
-    outcome.at_end = Divergence.of(await compare_all(stores, acked))
+    outcome.at_end = Divergence.of(await compare_all(stores, run.dataset, acked))
     outcome.settled, settled_at = await settling
-    outcome.after_recovery = Divergence.of(await compare_all(stores, acked))
+    outcome.after_recovery = Divergence.of(await compare_all(stores, run.dataset, acked))
     if outcome.settled and not outcome.after_recovery.divergent and not outcome.after_recovery.duplicates:
         outcome.converge_s = round(max(0.0, settled_at - recovered_at), 3)
     if fault is not None:
@@ -198,16 +220,31 @@ async def _drive(strategy: Strategy, run: StrategyRun, stores: dict[str, TimedSt
     outcome.details.update(await strategy.verify())
 
 
+async def answering(ts: TimedStore, key: Any, timeout_s: float = READY_TIMEOUT_S) -> None:
+    """Wait until a restarted store answers a read, not only its port (Redis replaying its AOF answers LOADING,
+    PostgreSQL in recovery refuses): else the read-back would count what it holds as lost. Any other failure, or
+    the timeout, is left to the read-back to report; the time to converge still counts from the restart."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            await ts.store.read(ts.entity, key)
+            return
+        except Exception as exc:
+            # a pooled connection the kill broke fails once; a server still starting refuses for a while
+            if not any(s in type(exc).__name__ for s in (*STARTING_UP, "Connection")):
+                return
+        await asyncio.sleep(0.1)
+
+
 async def compare_strategies(ctx: RunContext, fault_store: str, source: str = "none", kill_after: float = 0.3,
                              down_s: float = 2.0, settle_timeout_s: float = 60.0, payment_failure_rate: float = 0.1,
                              relay_workers: int = 2, relay_batch: int = 100) -> None:
-    """Run the workload under each of the run's strategies with the same fault, one after the other; those
+    """Run the root instances under each of the run's strategies with the same fault, one after the other; those
     with a source of truth commit to `source` (a store whose kind plays source_of_truth)."""
     p = ctx.params
     check_compare(p, fault_store, kill_after, down_s, settle_timeout_s, payment_failure_rate)
     kinds = registry_of(ctx.settings)
-    names = check_strategies(p.strategies or strategy_names(), {s: kinds.kind(s).capabilities for s in p.stores},
-                             source)
+    names = check_strategies(p.strategies or strategy_names(), p.stores, source, p.model)
     injector = None
     if fault_store != "none":
         if not ctx.stack.is_running(fault_store):
@@ -215,7 +252,7 @@ async def compare_strategies(ctx: RunContext, fault_store: str, source: str = "n
                              f"({ctx.stack.ws.state_dir}): start it with `sandbox up`")
         injector = FaultInjector(ctx.stack)
     assert p.seed is not None
-    run = StrategyRun(ctx.settings, p.stores, f"sbx_{ctx.run_id}", ctx.workload,
+    run = StrategyRun(ctx.settings, tuple(ctx.stores), f"sbx_{ctx.run_id}", ctx.dataset,
                       StrategyOptions(p.seed, p.concurrency, payment_failure_rate, relay_workers, relay_batch,
                                       source=source, order=tuple(kinds.kinds)),
                       p.op_timeout_s, p.options, p.keep, injector, fault_store, kill_after, down_s, settle_timeout_s)
@@ -247,9 +284,9 @@ def _validate(params: dict[str, Any], run: RunParams) -> None:
 
 
 def _check_kinds(params: dict[str, Any], run: RunParams, registry: StoreRegistry) -> None:
-    """The strategies against the run's stores and source, before anything connects (all, when none is named)."""
-    check_strategies(run.strategies or strategy_names(), {s: registry.kind(s).capabilities for s in run.stores},
-                     params["source"])
+    """The strategies against the run's model, stores and source, before anything connects (all, when none is
+    named). Which stores each brings along is decided on the run's model stores, when it runs."""
+    check_strategies(run.strategies or strategy_names(), run.stores, params["source"], run.model)
 
 
 STEPS = {"compare_strategies": StepSpec(compare_strategies, _validate, roles={"source": "source_of_truth"},

@@ -69,6 +69,8 @@ def print_strategies(outcomes: list[StrategyOutcome]) -> None:
         console.print(lag)
     for o in outcomes:
         d = o.details
+        for store, why in o.left_out.items():
+            console.print(f"  {o.strategy}: {store} left out: {why}")
         if "backlog_max" in d:
             console.print(f"  {o.strategy}: outbox backlog max {d['backlog_max']}, batches retried "
                           f"{d['batches_retried']}, redelivered upserts skipped as already applied "
@@ -84,7 +86,7 @@ def print_strategies(outcomes: list[StrategyOutcome]) -> None:
                           f"negative {d['negative_inventory']}; unfinished sagas {d['sagas_unfinished']}")
         if o.after_recovery and o.after_recovery.divergent:
             ids = o.after_recovery.divergent
-            console.print(f"  {o.strategy}: {len(ids)} orders still divergent, e.g. {', '.join(ids[:3])}")
+            console.print(f"  {o.strategy}: {len(ids)} still divergent, e.g. {', '.join(ids[:3])}")
             for store, s in o.after_recovery.per_store.items():
                 if s["missing"] or s["extra"] or s["differing"] or s["error"]:
                     console.print(f"    {store}: missing {s['missing']}, extra {s['extra']}, differing "

@@ -26,27 +26,32 @@ from sandbox.measure.timeline import Timeline
 from sandbox.measure.timing import TimedStore
 from sandbox.measure.workers.clock import measure_offset
 from sandbox.measure.workers.spec import WorkerSpec
-from sandbox.stores import make_store
-from sandbox.stores.base import Store
+from sandbox.stores import make_model_store
 from sandbox.stores.connect import close_all, connect_all, prepare_all
+from sandbox.stores.contract import ModelStore
 from sandbox.stores.registry import registry_of
-from sandbox.workload.generator import Workload, WorkloadSpec
+from sandbox.workload.dataset import Dataset, Sizes
+from sandbox.workload.model_file import load
 
 FORMAT = "sandbox-worker/1"
 
 
-def _stores(spec: WorkerSpec, settings: Settings) -> list[Store]:
-    return [make_store(settings, name, spec.namespace, spec.concurrency, spec.options)
+def _dataset(spec: WorkerSpec, settings: Settings) -> Dataset:
+    return Dataset(load(Path(spec.model), registry_of(settings).kinds), spec.seed, Sizes(spec.orders))
+
+
+def _stores(spec: WorkerSpec, settings: Settings, dataset: Dataset) -> list[ModelStore]:
+    return [make_model_store(settings, name, spec.namespace, dataset.model, spec.concurrency, spec.options)
             for name in spec.stores]
 
 
 async def prepare_namespace(spec: WorkerSpec, settings: Settings) -> None:
-    """Create the run's namespace and catalog in every store, once, for all workers (kept afterwards)."""
-    stores = _stores(spec, settings)
+    """Create the run's namespace, design and reference data in every store, once, for all workers (kept)."""
+    dataset = _dataset(spec, settings)
+    stores = _stores(spec, settings, dataset)
     await connect_all(stores)
     try:
-        catalog = Workload(WorkloadSpec(spec.seed, spec.orders)).catalog
-        await prepare_all(stores, catalog, spec.namespace.removeprefix("sbx_"), registry_of(settings), [])
+        await prepare_all(stores, dataset, spec.namespace.removeprefix("sbx_"), registry_of(settings), [])
     finally:
         await close_all(stores, keep=True, notes=[])
 
@@ -57,7 +62,8 @@ async def run_worker(spec: WorkerSpec, settings: Settings) -> Path:
     folder = spec.folder()
     if folder.exists():
         raise FileExistsError(f"{folder} exists already: each worker writes a fresh folder")
-    stores = _stores(spec, settings)
+    dataset = _dataset(spec, settings)
+    stores = _stores(spec, settings, dataset)
     servers = await connect_all(stores)
     try:
         kinds = registry_of(settings)
@@ -67,16 +73,16 @@ async def run_worker(spec: WorkerSpec, settings: Settings) -> Path:
         folder.mkdir(parents=True)
         began = time.time()
         history = OpHistory(folder / "history.jsonl")
-        timed = [TimedStore(s, spec.op_timeout_s, [history.listener]) for s in stores]
+        root = dataset.model.root_entity
+        timed = [TimedStore(s, spec.op_timeout_s, [history.listener], root.name, root.key) for s in stores]
         timeline = Timeline("write", folder / "timeline.csv", SILENT)
         for ts in timed:
             timeline.watch(ts.name, "write", ts.op("write"))
         plan = LoadPlan(spec.concurrency, spec.rate).validated()
-        workload = Workload(WorkloadSpec(spec.seed, spec.orders))
-        workload.order(0)  # the catalog, built before the clock starts
+        dataset.root(0)  # the reference data, made before the clock starts
         try:
             async with timeline:
-                outcomes = await write_everywhere(timed, workload, plan.concurrency, spec.batch, plan=plan,
+                outcomes = await write_everywhere(timed, dataset, plan.concurrency, spec.batch, plan=plan,
                                                   share=(spec.index, spec.workers))
             # per store: sent, elapsed_s, client (CPU, lag)
             loads = {ts.name: outcomes[ts.name].to_json() for ts in timed}

@@ -29,6 +29,7 @@ class WorkerSpec(BaseSettings):
 
     seed: int
     orders: int  # the whole stream, all workers together
+    model: str = "models/orders.toml"  # the model file every worker generates its share from (a path)
     workers: int = 1
     index: int | str | None = None  # see the module docstring
     namespace: str  # prepared beforehand (`sandbox worker --prepare`), shared by all workers

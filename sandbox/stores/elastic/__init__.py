@@ -1,10 +1,11 @@
-"""Elasticsearch: an order as one document in an index per run; readers search (refresh lag)."""
+"""Elasticsearch: a root instance as one document in an index per entity and run; readers search (refresh lag)."""
 
 from __future__ import annotations
 
 from sandbox.config import Setting, parse_bool
-from sandbox.stores.elastic.adapter import ElasticStore
+from sandbox.stores.elastic.background import open_probe as open_background
 from sandbox.stores.elastic.markers import ElasticMarkers
+from sandbox.stores.elastic.model_store import ElasticModelStore
 from sandbox.stores.elastic.native import LAUNCHER
 from sandbox.stores.elastic.routing import RoutingProbe
 from sandbox.stores.kind import DurabilityKnobs, StoreKind
@@ -12,7 +13,8 @@ from sandbox.stores.options import StoreOption
 from sandbox.stores.tls import CA_FILE, HTTPS_FORMS
 
 KIND = StoreKind(
-    name="elastic", adapter=ElasticStore, port=19200, schemes=("http", "https"),
+    background=open_background,
+    name="elastic", port=19200, schemes=("http", "https"),
     default_url=lambda backend, env, port: f"http://127.0.0.1:{port}",
     # Elasticsearch 9 wants "compatible-with=9" media types; OpenSearch and the osmem stand-in
     # answer 406 to them. Plain application/json works on all three, so it is the default.
@@ -23,7 +25,9 @@ KIND = StoreKind(
     durability=DurabilityKnobs((), lambda v: "in-memory emulator (osmem): nothing survives a restart"),
     client_libraries=("elasticsearch",),
     markers=ElasticMarkers(),
+    model_store=ElasticModelStore,
     options=(StoreOption("refresh", "refresh on write: false (the index refreshes on its own), wait_for or true",
                          "false", ("false", "wait_for", "true"), field="es_refresh"),),
-    roles={"routing": RoutingProbe},
+    roles={"routing": RoutingProbe,
+           "partition": "its native server listens on the address it is given (a veth end: stack/netns.py)"},
 )

@@ -1,4 +1,7 @@
-"""The analytics query set as Elasticsearch aggregations (money is scaled_float: sums are doubles)."""
+"""The analytics query set as Elasticsearch aggregations on the orders model's design (`sandbox model show orders
+--store elastic`): the index `<ns>-orders`, whose customer_id, status, created_at and total_amount its patterns
+index (money is scaled_float: sums are doubles). The items are nested and indexed only when a pattern reads
+them; in the orders model none does, so the category rollup is not answerable from that design."""
 
 from __future__ import annotations
 
@@ -8,32 +11,50 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_scan
 
-from sandbox.stores.analytics import Analytics, Answer, Query, QueryParams, hour_key
-from sandbox.workload.model import Catalog
+from sandbox.stores.analytics import Answer, NotAnswerable, Query, QueryParams, hour_key
+from sandbox.stores.elastic.mapping import ElasticDesign
+from sandbox.workload.dataset import Dataset
+from sandbox.workload.schema import Model
 
 
 def _money(value: float) -> Decimal:
     return Decimal(repr(value))
 
 
-class ElasticAnalytics(Analytics):
+class ElasticAnalytics:
     es: AsyncElasticsearch
+    design: ElasticDesign
+    model: Model
 
     @property
-    def index(self) -> str:
-        raise NotImplementedError  # the adapter's
+    def _index(self) -> str:
+        return self.design.index(self.model.root)
 
-    async def prepare_analytics(self, catalog: Catalog) -> list[str]:
-        # Every mapped keyword, date and numeric field is indexed (and has doc values) already.
-        await self.es.indices.refresh(index=self.index)
-        return ["none beyond the mapping: keyword, date and scaled_float fields are indexed with doc values"]
+    def _unindexed(self, *paths: str) -> list[str]:
+        """Those of the (dotted) fields the design keeps in _source only (no index, no doc values)."""
+        props = self.design.indices[self.model.root].mapping["properties"]
+        out = []
+        for path in paths:
+            spec: dict[str, Any] = {"properties": props}
+            for part in path.split("."):
+                spec = spec.get("properties", {}).get(part, {})
+            if not spec or spec.get("index") is False:
+                out.append(path)
+        return out
+
+    async def prepare_analytics(self, data: Dataset) -> list[str]:
+        # The questions run after the write phase: refresh so its documents are searchable.
+        await self.es.indices.refresh(index=self._index)
+        fields = ("customer_id", "status", "created_at", "total_amount", "items.product_id", "items.quantity")
+        indexed = [f for f in fields if f not in self._unindexed(f)]
+        return [f"none beyond the design's mapping: {', '.join(indexed)} indexed with doc values"]
 
     async def _aggs(self, aggs: dict[str, Any], query: dict[str, Any] | None = None) -> dict[str, Any]:
-        resp = await self.es.search(index=self.index, size=0, aggs=aggs, query=query or {"match_all": {}})
+        resp = await self.es.search(index=self._index, size=0, aggs=aggs, query=query or {"match_all": {}})
         return resp["aggregations"]
 
-    async def answer(self, query: Query, params: QueryParams) -> Answer:
-        customers = len(params.catalog.customers)
+    async def answer_question(self, query: Query, params: QueryParams) -> Answer:
+        customers = len(params.customers)
         if query is Query.REVENUE_BY_HOUR:
             aggs = await self._aggs({"hour": {
                 "date_histogram": {"field": "created_at", "fixed_interval": "1h", "min_doc_count": 1},
@@ -59,9 +80,12 @@ class ElasticAnalytics(Analytics):
                                           "lt": params.window_end.isoformat()}}},
                 {"range": {"total_amount": {"gt": float(params.min_total)}}}]}}
             return Answer({(hit["_id"],): (Decimal(str(hit["_source"]["total_amount"])),)
-                           async for hit in async_scan(self.es, index=self.index, query={"query": window},
+                           async for hit in async_scan(self.es, index=self._index, query={"query": window},
                                                        _source=["total_amount"], size=2000)})
-        products = len(params.catalog.products)
+        if missing := self._unindexed("items.product_id", "items.quantity"):
+            raise NotAnswerable(f"{' and '.join(missing)} are kept in _source only in this design (no index, no "
+                                "doc values: no access pattern of the model reads them)")
+        products = len(params.category_of)
         aggs = await self._aggs({"items": {"nested": {"path": "items"}, "aggs": {"product": {
             "terms": {"field": "items.product_id", "size": products},
             "aggs": {"quantity": {"sum": {"field": "items.quantity"}}}}}}})

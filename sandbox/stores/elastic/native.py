@@ -17,7 +17,7 @@ def start(ctx: LaunchContext) -> int:
     if binary is None or not binary.exists():
         raise UsageError(f"osmem-server (Elasticsearch stand-in) not found: {INSTALL_HINT}")
     # -no-stdin-watch: it would exit when our stdin closes; -no-ja: 300 MB -> 18 MB of memory.
-    return spawn([str(binary), "-addr", f"127.0.0.1:{ctx.port}", "-no-stdin-watch", "-no-ja"], ctx.log)
+    return spawn([str(binary), "-addr", f"{ctx.host}:{ctx.port}", "-no-stdin-watch", "-no-ja"], ctx.log)
 
 
 # osmem-server 0.1.6 has no TLS option (its flags: -addr, -seed, -freeze, -no-ja, ...).

@@ -4,6 +4,7 @@ listed as unavailable."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.stores.server_stats import ServerStats, flatten
@@ -23,7 +24,10 @@ async def snapshot(es: Any, index: str) -> ServerStats:
             stats.unavailable.append(f"_stats: no index {index} (yet)")
         for section in SECTIONS if "error" not in doc else ():
             if section in total:
-                flatten(f"index.{section}", total[section], stats.counters)
+                for key, value in flatten(f"index.{section}", total[section], {}).items():
+                    # totals and times only go up; counts, sizes and "current" go down too (merges, deletes)
+                    last = key.rsplit(".", 1)[-1]
+                    (stats.counters if "total" in last or last.endswith("_in_millis") else stats.gauges)[key] = value
             else:
                 stats.unavailable.append(f"_stats {section}: not reported by this server")
     except Exception as exc:
@@ -37,4 +41,22 @@ async def snapshot(es: Any, index: str) -> ServerStats:
             stats.unavailable.append("_nodes/stats jvm: not reported by this server")
     except Exception as exc:
         stats.unavailable.append(f"_nodes/stats: {type(exc).__name__}: {exc}"[:160])
+    await _life(es, stats)
     return stats
+
+
+async def _life(es: Any, stats: ServerStats) -> None:
+    """The nodes' JVM start times: the counters start again with them (the stand-in reports none)."""
+    try:
+        nodes = (await es.nodes.info(metric="jvm")).body.get("nodes", {})
+    except Exception as exc:
+        stats.unavailable.append(f"_nodes/jvm: {type(exc).__name__}: {exc}"[:160])
+        return
+    starts = sorted(str(n["jvm"]["start_time_in_millis"]) for n in nodes.values()
+                    if isinstance(n.get("jvm"), dict) and "start_time_in_millis" in n["jvm"])
+    if starts:
+        stats.life = "jvm started " + ",".join(starts)
+        stats.started = datetime.fromtimestamp(int(starts[-1]) / 1000, UTC).isoformat(timespec="seconds")
+    else:
+        stats.unavailable.append("_nodes jvm start time: not reported by this server (a restart shows only as "
+                                 "counters going back)")

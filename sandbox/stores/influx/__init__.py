@@ -1,9 +1,9 @@
-"""InfluxDB: an order as one point (status and segment as tags) in a database per run."""
+"""InfluxDB: a root instance as one point (its tags and fields as mapping.py derives them) in a database per run."""
 
 from __future__ import annotations
 
 from sandbox.config import Setting
-from sandbox.stores.influx.adapter import InfluxStore
+from sandbox.stores.influx.background import open_probe as open_background
 from sandbox.stores.influx.markers import InfluxMarkers
 from sandbox.stores.influx.model_store import make as make_model_store
 from sandbox.stores.influx.native import LAUNCHER
@@ -11,7 +11,8 @@ from sandbox.stores.kind import DurabilityKnobs, StoreKind
 from sandbox.stores.tls import CA_FILE, HTTPS_FORMS
 
 KIND = StoreKind(
-    name="influx", adapter=InfluxStore, port=18086, schemes=("http", "https"),
+    background=open_background,
+    name="influx", port=18086, schemes=("http", "https"),
     default_url=lambda backend, env, port: f"http://127.0.0.1:{port}",
     # InfluxDB 2 (compose) needs a token and an org; the native 1.x runs with auth off.
     settings=(Setting("token", lambda backend, env: env.get("INFLUX_ADMIN_TOKEN") if backend == "docker" else None,
@@ -25,4 +26,5 @@ KIND = StoreKind(
     durability=DurabilityKnobs((), lambda v: "WAL on (InfluxDB 1.x default, wal-fsync-delay=0s)"),
     client_libraries=("influxdb-client", "aiohttp"),
     markers=InfluxMarkers(), model_store=make_model_store,
+    roles={"partition": "its native server listens on the address it is given (a veth end: stack/netns.py)"},
 )

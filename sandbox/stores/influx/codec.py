@@ -8,6 +8,7 @@ dispatch, which cost most of a bulk load's client time (issue 22).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ _KEY = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ ", "\n": "\\n", "\r": "\\
 _MEASUREMENT = str.maketrans({",": "\\,", " ": "\\ ", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 _STRING = str.maketrans({'"': '\\"', "\\": "\\\\"})
 _TEXT = ("id", "keyword", "text", "enum")
+_PLAIN_TAG = re.compile(r"[^,= \n\r\t\\]+").fullmatch  # a tag value needing no escape (most of them)
 
 
 def _tag(value: Any) -> str:
@@ -45,7 +47,8 @@ def compile_line(m: Measurement) -> Callable[[Mapping[str, Any]], str]:
     ~6 us for an order's 405-byte line, influxdb_client's Point ~68 us for the same bytes."""
     tags = []
     for c in sorted(m.tags, key=lambda c: c.name):
-        piece = f"',{c.name.translate(_KEY)}=' + tag(v)"
+        # A plain string (nothing to escape) goes in as it is; anything else through tag().
+        piece = f"',{c.name.translate(_KEY)}=' + (v if type(v) is str and PLAIN(v) else tag(v))"
         tags.append(f"('' if (v := i[{c.name!r}]) is None or v == '' else {piece})")
     fields = []
     for c in sorted(m.fields, key=lambda c: c.name):
@@ -55,7 +58,8 @@ def compile_line(m: Measurement) -> Callable[[Mapping[str, Any]], str]:
               f"    fields = {' + '.join(fields)}\n"
               f"    return ({m.name.translate(_MEASUREMENT)!r} + {' + '.join(tags) or repr('')} + ' ' + fields[1:]\n"
               f"            + ' ' + str((i[{m.time!r}] - EPOCH) // MS))\n")
-    scope: dict[str, Any] = {"EPOCH": EPOCH, "MS": MS, "STRING": _STRING, "tag": _tag, "Q": '"', "BS": "\\"}
+    scope: dict[str, Any] = {"EPOCH": EPOCH, "MS": MS, "STRING": _STRING, "tag": _tag, "Q": '"', "BS": "\\",
+                             "PLAIN": _PLAIN_TAG}
     exec(compile(source, f"<line protocol of {m.name}>", "exec"), scope)
     return scope["line"]
 

@@ -10,17 +10,21 @@ are not kept (their derived scalars, such as a count, are fields like any other)
 times rule out.
 
 Entities that are not streams (reference data, roots without a stream) are not suited: nothing is kept.
+A design option `fields = [...]` (a model variant, e.g. `[variant.lean] store = "influx"`) keeps only the
+fields it names (the key always): a lean point, as a metrics pipeline writes; patterns on a field left out
+are not answerable.
 Points are appended and can only be overwritten whole, never conditionally: transitions, decrements,
 increments and upserts are not answerable; neither is full-text search.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sandbox.errors import UsageError
 from sandbox.stores.contract import Kept
 from sandbox.workload.schema import Entity, Model, Pattern
 
@@ -110,12 +114,13 @@ def _column(e: Entity, name: str, tag: bool) -> Column:
     return Column(f.name, f.type.kind, f.type.scale, tag)
 
 
-def _measurement(e: Entity) -> Measurement | str:
+def _measurement(e: Entity, only: Collection[str] | None = None) -> Measurement | str:
     if e.stream is None:
         return f"not suited: {e.name} is not an event stream (no [entity.{e.name}.stream] time and tags)"
     tags = tuple(_column(e, t, True) for t in e.stream.tags)
     fields = tuple(_column(e, f.name, False) for f in e.stored_fields
-                   if f.name != e.stream.time and f.name not in e.stream.tags)
+                   if f.name != e.stream.time and f.name not in e.stream.tags
+                   and (only is None or f.name in only or f.name == e.key))
     return Measurement(e.name, e.plural, e.key, e.stream.time, tags, fields)
 
 
@@ -157,6 +162,9 @@ def where_sql(t: tuple, m: Measurement) -> str:
 def _range(p: Pattern, m: Measurement) -> str:
     if p.order_by is not None and p.order_by != m.time:
         return f"InfluxQL orders by time only, not by {p.order_by}"
+    for f in (p.range, p.order_by):
+        if f is not None and f != m.time and m.column(f) is None:
+            return f"{f} is not kept"
     if p.range is not None and p.range != m.time and p.order_by is not None:
         return f"InfluxQL orders by time only: the window is on {p.range}"
     text = f"SELECT {ident(m.key)} FROM {ident(m.name)} WHERE {{where}}"
@@ -171,6 +179,9 @@ def _range(p: Pattern, m: Measurement) -> str:
 
 
 def _aggregate(p: Pattern, m: Measurement) -> str:
+    for f in (*p.sums, *p.avgs):
+        if m.column(f) is None:
+            return f"{f} is not kept"
     for g in p.group_by:
         c = m.column(g)
         if c is None or not c.tag:
@@ -205,8 +216,25 @@ def _plan(p: Pattern, measurements: Mapping[str, Measurement], unsuited: Mapping
     return Query(p, m, text)  # insert: text unused (a write)
 
 
+def fields_option(model: Model, options: Mapping[str, Any] | None) -> tuple[str, ...] | None:
+    """The `fields` design option checked against the root's stored fields (None: keep every field)."""
+    given = (options or {}).get("fields")
+    if given is None:
+        return None
+    root = model.root_entity
+    known = {f.name for f in root.stored_fields}
+    if not isinstance(given, list | tuple) or not all(isinstance(f, str) for f in given):
+        raise UsageError("influx: the design option fields takes a list of field names")
+    unknown = [f for f in given if f not in known]
+    if unknown:
+        raise UsageError(f"influx: fields {', '.join(unknown)} are not stored fields of {root.name}; choose from "
+                         f"{', '.join(sorted(known))}")
+    return tuple(given)
+
+
 def derive(model: Model, options: Mapping[str, Any] | None = None) -> Design:
-    """The design of `model` (no design options for InfluxDB)."""
+    """The design of `model`; the one design option, `fields`, keeps only those fields of each measurement."""
+    only = fields_option(model, options)
     measurements: dict[str, Measurement] = {}
     unsuited: dict[str, str] = {}
     for e in model.entities.values():
@@ -215,7 +243,7 @@ def derive(model: Model, options: Mapping[str, Any] | None = None) -> Design:
             unsuited[e.name] = f"not kept: {e.name} is owned by {owner[0].name if owner else 'another entity'}; " \
                                "a point holds scalars only (derived ones such as counts are fields)"
             continue
-        got = _measurement(e)
+        got = _measurement(e, only)
         if isinstance(got, str):
             unsuited[e.name] = got
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.errors import SandboxError
-from sandbox.stores.influx.adapter import run_influxql
+from sandbox.stores.influx.http import run_influxql
 from sandbox.stores.markers import MARKER, PREFIX, Found, Marker
 
 

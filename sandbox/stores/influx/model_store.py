@@ -2,40 +2,39 @@
 
 mapping.py derives the measurements and each pattern's InfluxQL; codec.py builds line protocol and reads rows
 back. A write is one line-protocol POST (`precision=ms`: 1.6 takes `us`/`ns` silently as nanoseconds, so only
-n, u, ms and s are safe); a batch is one POST of its lines. The database (a 2.x bucket), the HTTP session,
-teardown and the query helper are the order adapter's (adapter.py).
+n, u, ms and s are safe); a batch is one POST of its lines. The database (a 2.x bucket), the HTTP session and
+InfluxQL are http.py's. The design option `fields` (mapping.py) keeps only the fields a model variant names.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from sandbox.config import Endpoint
 from sandbox.errors import SandboxError, UsageError
-from sandbox.stores.base import ServerInfo, StoreOptions
-from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable
+from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, ServerInfo
 from sandbox.stores.influx import mapping, stats
-from sandbox.stores.influx.adapter import InfluxStore
+from sandbox.stores.influx.analytics import InfluxAnalytics
 from sandbox.stores.influx.codec import Rows, compile_line
+from sandbox.stores.influx.http import InfluxHttp
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.dataset import Dataset, Instance
-from sandbox.workload.model import Catalog
 from sandbox.workload.schema import Model, Pattern
 
 SCAN_CHUNK = 5000  # points per chunk of a streamed scan (chunked=true): memory flat in the number of points
 
 
-class InfluxModelStore:
+class InfluxModelStore(InfluxAnalytics):
     money = "float64"
 
     def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
         self.name = "influx"
-        self.namespace = namespace
+        self.endpoint, self.namespace = endpoint, namespace
         self.model = model
         self.design = mapping.derive(model, options)
-        self._base = InfluxStore(endpoint, namespace, StoreOptions(connections=int(options.get("connections", 8))))
+        self.http = InfluxHttp(endpoint, namespace, int(options.get("connections", 8)))
         self.lines = {e: compile_line(m) for e, m in self.design.measurements.items()}
         self.rows = {e: Rows(m) for e, m in self.design.measurements.items()}
         self._root = model.root
@@ -43,21 +42,24 @@ class InfluxModelStore:
 
     @property
     def session(self) -> Any:  # markers.py and tests/raw.py reach the server through it
-        return self._base.session
+        return self.http.session
 
     async def connect(self) -> ServerInfo:
-        return await self._base.connect()
+        return await self.http.connect()
 
     async def server_stats(self) -> ServerStats:
-        return await stats.snapshot(self._base._query, self.namespace)
+        return await stats.snapshot(self.http.query, self.namespace)
 
-    async def query(self, q: str) -> list[dict[str, Any]]:
-        return await self._base._query(q)
+    async def query(self, q: str, *, post: bool = False) -> list[dict[str, Any]]:
+        return await self.http.query(q, post=post)
+
+    async def write_lines(self, body: str) -> None:
+        await self.http.write_lines(body)
 
     async def prepare(self, data: Dataset) -> None:
-        # The database (or 2.x bucket) is the order adapter's; it needs no catalog. Reference data is not kept.
+        # The run's database (or 2.x bucket); reference data is not kept (not event streams).
         try:
-            await self._base.prepare(cast(Catalog, None))
+            await self.http.create()
         except UsageError as exc:
             raise NamespaceExists(str(exc)) from None
         self._prepared = True
@@ -69,11 +71,11 @@ class InfluxModelStore:
         return line(instance)
 
     async def write(self, instance: Instance) -> None:
-        await self._base._write_lines(self._line(instance))
+        await self.http.write_lines(self._line(instance))
 
     async def write_batch(self, instances: Sequence[Instance]) -> None:
         if instances:
-            await self._base._write_lines("\n".join(map(self._line, instances)))
+            await self.http.write_lines("\n".join(map(self._line, instances)))
 
     async def read(self, entity: str, key: Any) -> dict[str, Any] | None:
         m = self.design.measurements.get(entity)
@@ -126,11 +128,11 @@ class InfluxModelStore:
 
     async def teardown(self) -> None:
         if self._prepared:
-            await self._base.teardown()  # DROP DATABASE (2.x: the bucket) of this run only
+            await self.http.drop()  # DROP DATABASE (2.x: the bucket) of this run only
             self._prepared = False
 
     async def close(self) -> None:
-        await self._base.close()
+        await self.http.close()
 
 
 def _records(rows: Rows, doc: bytes) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ def start(ctx: LaunchContext) -> int:
     https = "" if ctx.tls is None else (f'  https-enabled = true\n  https-certificate = "{ctx.tls.cert}"\n'
                                         f'  https-private-key = "{ctx.tls.key}"\n')
     conf.write_text(f"""reporting-disabled = true
-bind-address = "127.0.0.1:{ctx.port + 2}"
+bind-address = "{ctx.host}:{ctx.port + 2}"
 [meta]
   dir = "{root / 'meta'}"
 [data]
@@ -23,7 +23,7 @@ bind-address = "127.0.0.1:{ctx.port + 2}"
   wal-dir = "{root / 'wal'}"
   query-log-enabled = false
 [http]
-  bind-address = "127.0.0.1:{ctx.port}"
+  bind-address = "{ctx.host}:{ctx.port}"
   log-enabled = false
 {https}[monitor]
   store-enabled = false

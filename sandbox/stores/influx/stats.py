@@ -25,9 +25,11 @@ async def snapshot(query: Query, namespace: str) -> ServerStats:
             name, tags = str(series.get("name")), series.get("tags") or {}
             row = dict(zip(series.get("columns", []), (series.get("values") or [[]])[0], strict=False))
             if name == "shard" and tags.get("database") == namespace:
-                for k in ("writePointsOk", "writeReq", "diskBytes"):
+                for k in ("writePointsOk", "writeReq"):
                     if k in row:
                         stats.counters[f"shard.{tags.get('id')}.{k}"] = float(row[k])
+                if "diskBytes" in row:  # shrinks when a compaction finishes: not a counter
+                    stats.gauges[f"shard.{tags.get('id')}.diskBytes"] = row["diskBytes"]
             for k in COUNTERS.get(name, ()):
                 if k in row:
                     stats.counters[f"{name}.{k}"] = stats.counters.get(f"{name}.{k}", 0.0) + float(row[k])
@@ -39,6 +41,8 @@ async def snapshot(query: Query, namespace: str) -> ServerStats:
             if series.get("name") in ("build", "system"):
                 row = dict(zip(series.get("columns", []), (series.get("values") or [[]])[0], strict=False))
                 stats.gauges.update({f"{series['name']}.{k}": v for k, v in row.items()})
+                if series.get("name") == "system" and row.get("started"):  # SHOW STATS restart from zero with it
+                    stats.life, stats.started = f"pid {row.get('PID')} started {row['started']}", str(row["started"])
     except Exception as exc:
         stats.unavailable.append(f"SHOW DIAGNOSTICS: {type(exc).__name__}: {exc}"[:160])
     return stats

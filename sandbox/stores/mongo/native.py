@@ -19,7 +19,7 @@ def start(ctx: LaunchContext) -> int:
                                                f"{os.environ.get('PATH', '')}")
     if binary is None:
         raise UsageError(f"secantusd-py (MongoDB stand-in) not found: {INSTALL_HINT}")
-    argv = [binary, "--host", "127.0.0.1", "--port", str(ctx.port), "--storage-path", str(ctx.root / "data"),
+    argv = [binary, "--host", ctx.host, "--port", str(ctx.port), "--storage-path", str(ctx.root / "data"),
             "--log-level", "WARNING"]
     if ctx.durability["sync_on_commit"]:
         argv.append("--sync-on-commit")

@@ -4,6 +4,7 @@ unavailable."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.stores.server_stats import ServerStats, flatten
@@ -19,6 +20,11 @@ async def snapshot(client: Any, namespace: str) -> ServerStats:
                         writes_note="documents inserted, server-wide",
                         headline=HEADLINE)
     status = await client.admin.command("serverStatus")
+    if isinstance(status.get("uptime"), int | float) and isinstance(status.get("localTime"), datetime):
+        # opcounters start from zero with each server process
+        started = status["localTime"].replace(tzinfo=UTC).timestamp() - float(status["uptime"])
+        stats.started = datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds")
+        stats.life = f"pid {status.get('pid')}"  # uptime is whole seconds: a start time from it jitters
     if "opcounters" in status:
         flatten("opcounters", status["opcounters"], stats.counters)
     else:

@@ -1,22 +1,23 @@
-"""PostgreSQL: orders and items as relational rows in a schema per run."""
+"""PostgreSQL: a model as relational rows (or JSONB documents: postgres:jsonb) in a schema per run."""
 
 from __future__ import annotations
 
 from sandbox.stores.kind import ON_OFF, DurabilityKnobs, Knob, StoreKind
-from sandbox.stores.postgres.adapter import PostgresStore
+from sandbox.stores.postgres.background import open_probe as open_background
 from sandbox.stores.postgres.cache_origin import PostgresOriginRole
 from sandbox.stores.postgres.clock import open_clock
 from sandbox.stores.postgres.designs import make_model_store
 from sandbox.stores.postgres.markers import PostgresMarkers
 from sandbox.stores.postgres.native import LAUNCHER
-from sandbox.stores.postgres.partitioned import HashPartitionedOrders
+from sandbox.stores.postgres.partitioned import HashPartitioned
 from sandbox.stores.postgres.persistence import PostgresPersistence
 from sandbox.stores.postgres.replica import REPLICATION
 from sandbox.stores.postgres.tls import FORMS as TLS
 from sandbox.stores.replication import replica_url_setting
 
 KIND = StoreKind(
-    name="postgres", adapter=PostgresStore, port=15432, schemes=("postgresql", "postgres"),
+    background=open_background,
+    name="postgres", port=15432, schemes=("postgresql", "postgres"),
     default_url=lambda backend, env, port:
         f"postgresql://sandbox:{env.get('POSTGRES_PASSWORD', '')}@127.0.0.1:{port}/sandbox",
     # Native: the run logs in as `sandbox`, no superuser, allowed to create schemas in its own database only; the
@@ -33,12 +34,17 @@ KIND = StoreKind(
         lambda v: f"fsync={'on' if v['fsync'] else 'off'}, synchronous_commit={v['synchronous_commit']}"),
     replication=REPLICATION, client_libraries=("asyncpg",),
     markers=PostgresMarkers(),
-    model_store=make_model_store, designs={"normalized": {"design": "normalized"}, "jsonb": {"design": "jsonb"}},
+    model_store=make_model_store, designs={"normalized": {"design": "normalized"}, "jsonb": {"design": "jsonb"},
+                                           # the root hash-partitioned by its first reference (orders: customer_id)
+                                           "partitioned": {"design": "normalized", "partitions": 8}},
     clock=open_clock,
     persistence=PostgresPersistence(),
-    roles={"cache_origin": PostgresOriginRole(), "hash_partitioning": HashPartitionedOrders,
+    roles={"cache_origin": PostgresOriginRole(), "hash_partitioning": HashPartitioned,
+           "partition": "its native server listens on the address it is given (a veth end: stack/netns.py)",
            # exact decimal money and SQL: the answers the other stores' are compared with
            "analytics_reference": "exact DECIMAL sums in SQL",
-           # the outbox's, event store's and saga's transactions and LISTEN/NOTIFY (sandbox/strategies/)
+           # the write strategies' source of truth (sandbox/strategies/): both designs are a TransactionalSource
+           # (stores/contract.py; model_store.py): a root instance and the strategies' rows in one transaction,
+           # LISTEN/NOTIFY
            "source_of_truth": "transactions + LISTEN/NOTIFY"},
 )

@@ -122,7 +122,13 @@ class JsonbStore(PostgresModelBase):
         return out
 
     async def write(self, instance: Instance) -> None:
-        await self.pool.execute(self._insert, instance[self._root.key.name], self.codecs[self.model.root].doc(instance))
+        await self.write_in(self.pool, instance)
+
+    async def write_in(self, tx: Any, instance: Instance, version: int | None = None) -> bool:
+        if version is not None:
+            raise self._no_version()
+        await tx.execute(self._insert, instance[self._root.key.name], self.codecs[self.model.root].doc(instance))
+        return True
 
     async def write_batch(self, instances: Sequence[Instance]) -> None:
         codec, key = self.codecs[self.model.root], self._root.key.name
@@ -170,5 +176,10 @@ class JsonbUpsertStore(JsonbStore):
                         f" < {self.docs.expr(model.root, version.name, 'EXCLUDED')} RETURNING 1")
 
     async def upsert(self, instance: Instance, version: int) -> bool:
+        return await self.write_in(self.pool, instance, version)
+
+    async def write_in(self, tx: Any, instance: Instance, version: int | None = None) -> bool:
+        if version is None:
+            return await super().write_in(tx, instance)
         doc = self.codecs[self.model.root].doc(instance, **{self._version: version})
-        return await self.pool.fetchval(self._upsert, instance[self._root.key.name], doc) is not None
+        return await tx.fetchval(self._upsert, instance[self._root.key.name], doc) is not None

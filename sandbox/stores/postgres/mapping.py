@@ -8,6 +8,12 @@ NUMERIC(p, scale), times TIMESTAMPTZ, text COLLATE "C" (byte order: ORDER BY agr
 store's and the oracle's order), and an index per access pattern that needs one (naming.needs).
 For orders this is today's hand-written schema (customers, addresses, categories, products, orders,
 order_items), so the order-specific analytics and migrations carry over.
+
+Hash partitioning (`postgres:partitioned`: design options `partition_by` = a root field, default the root's first
+reference to reference data, customer_id for orders; `partitions` = N): the root table is `PARTITION BY HASH
+(field)` with N partitions `FOR VALUES WITH (MODULUS N, REMAINDER i)`. A partitioned table's primary key and
+unique constraints must contain the partition key, so they become (field, ...), and no foreign key can point at
+it: the children's link to their owner is left out (and with it ON DELETE CASCADE); the rest is unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.errors import UsageError
 from sandbox.stores.postgres.naming import (
     SqlType,
     checks,
@@ -72,6 +79,8 @@ class Table:
     collection: str | None = None  # the collection's name in it,
     parent: str | None = None  # the column holding the owner's key
     position: str | None = None  # and the one holding the child's place in the collection
+    partition_by: str | None = None  # hash-partitioned by this column (the root only)
+    partitions: int = 0
 
     def column(self, field: str) -> Column:
         return next(c for c in self.columns if c.field == field)
@@ -84,8 +93,15 @@ class Table:
     def ddl(self) -> str:
         lines = [f"{c.q} {c.type.sql}{'' if c.nullable else ' NOT NULL'}"
                  f"{f' DEFAULT {c.default}' if c.default is not None else ''}" for c in self.columns]
-        lines += [f"PRIMARY KEY ({', '.join(ident(k) for k in self.key)})", *self.constraints]
-        return f"CREATE TABLE {self.name} (\n    " + ",\n    ".join(lines) + "\n)"
+        key = self.key if self.partition_by is None or self.partition_by in self.key else (self.partition_by, *self.key)
+        lines += [f"PRIMARY KEY ({', '.join(ident(k) for k in key)})", *self.constraints]
+        tail = f" PARTITION BY HASH ({ident(self.partition_by)})" if self.partition_by is not None else ""
+        return f"CREATE TABLE {self.name} (\n    " + ",\n    ".join(lines) + "\n)" + tail
+
+    def partition_ddl(self) -> list[str]:
+        schema = self.name.rpartition(".")[0]
+        return [f"CREATE TABLE {schema}.{ident(f'{self.plain}_p{i}')} PARTITION OF {self.name} "
+                f"FOR VALUES WITH (MODULUS {self.partitions}, REMAINDER {i})" for i in range(self.partitions)]
 
 
 @dataclass(frozen=True)
@@ -151,13 +167,17 @@ class Design:
 
     def ddl(self) -> list[str]:
         out = [f"CREATE TYPE {name} AS ENUM ({', '.join(literal(v) for v in values)})" for name, values in self.enums]
-        return out + [t.ddl() for t in self.tables.values()] + list(self.deferred) + [i.ddl() for i in self.indexes]
+        tables = [d for t in self.tables.values() for d in (t.ddl(), *t.partition_ddl())]
+        return out + tables + list(self.deferred) + [i.ddl() for i in self.indexes]
 
     def describe(self) -> str:
         root = next(t for t in self.tables.values() if t.entity == self.root)
         kids = self.children(root.entity)
         batch = ", ".join(t.plain for t in (root, *kids))
-        lines = [f"PostgreSQL, normalized: a table per entity in schema {self.schema}", ""]
+        lines = [f"PostgreSQL, normalized: a table per entity in schema {self.schema}" + (
+            f"; {root.plain} hash-partitioned by {root.partition_by} into {root.partitions} partitions (primary key "
+            f"and unique constraints with {root.partition_by} first; no foreign key can point at it)"
+            if root.partition_by else ""), ""]
         for stmt in self.ddl():
             served = next((i.patterns for i in self.indexes if i.ddl() == stmt), ())
             lines.append(stmt + ";" + (f"  -- {', '.join(served)}" if served else ""))
@@ -169,8 +189,26 @@ class Design:
         return "\n".join(lines)
 
 
-def derive(model: Model, namespace: str) -> Design:
+def partition_field(model: Model, options: Mapping[str, Any]) -> tuple[str, int] | None:
+    """The hash partitioning a design's options ask for: (root field, partitions), or None."""
+    partitions = int(options.get("partitions", 0) or 0)
+    if not partitions:
+        return None
+    root = model.root_entity
+    field = str(options.get("partition_by") or "")
+    if not field:  # the root's first reference to reference data (orders: customer_id), else its key
+        field = next((f.name for f in root.stored_fields if f.ref is not None and not f.parent_key
+                      and model.entity(f.ref).role == "reference"), root.key)
+    if root.field(field) is None:
+        raise UsageError(f"postgres: partition_by {field!r} is not a field of {root.name}")
+    if not 1 <= partitions <= 1024:
+        raise UsageError(f"postgres: partitions must be from 1 to 1024, got {partitions}")
+    return field, partitions
+
+
+def derive(model: Model, namespace: str, options: Mapping[str, Any] | None = None) -> Design:
     schema = ident(namespace)
+    partition = partition_field(model, options or {})
     enums = enum_types(model, schema)
     tables: dict[str, Table] = {}
     deferred: list[str] = []
@@ -183,7 +221,8 @@ def derive(model: Model, namespace: str) -> Design:
         for target in _targets(model, e):
             place(target)
         placing.pop()
-        tables[e.name] = _table(model, e, schema, enums, tables, placing, deferred)
+        tables[e.name] = _table(model, e, schema, enums, tables, placing, deferred,
+                                partition if e.role == "root" else None)
 
     one_level(model)
     for e in model.entities.values():
@@ -225,7 +264,7 @@ def _keeps_fk(e: Entity, target: Entity) -> bool:
 
 
 def _table(model: Model, e: Entity, schema: str, enums: dict[tuple[str, str], str], made: Mapping[str, Table],
-           placing: list[str], deferred: list[str]) -> Table:
+           placing: list[str], deferred: list[str], partition: tuple[str, int] | None = None) -> Table:
     plain = e.plural
     name = f"{schema}.{ident(plain)}"
     fields = sorted(e.stored_fields, key=lambda f: f.name != e.key)  # the key first, then the file's order
@@ -248,11 +287,13 @@ def _table(model: Model, e: Entity, schema: str, enums: dict[tuple[str, str], st
         if coll.distinct:
             constraints.append(f"UNIQUE ({ident(parent)}, {ident(coll.distinct)})")
         owner_table = made[owner_e.name]
-        constraints.append(f"FOREIGN KEY ({ident(parent)}) REFERENCES {owner_table.name} "
-                           f"({ident(owner_e.key)}) ON DELETE CASCADE")
+        if owner_table.partition_by is None:  # no foreign key can point at a partitioned table's key alone
+            constraints.append(f"FOREIGN KEY ({ident(parent)}) REFERENCES {owner_table.name} "
+                               f"({ident(owner_e.key)}) ON DELETE CASCADE")
+    within = f"{ident(partition[0])}, " if partition is not None else ""  # a partitioned table's unique keys
     for f in fields:
         if f.unique and f.name != e.key:
-            constraints.append(f"UNIQUE ({ident(f.name)})")
+            constraints.append(f"UNIQUE ({within if f.name != (partition or ('',))[0] else ''}{ident(f.name)})")
     for f in fields:
         target = refers_to(model, e, f)
         if target is None or not _keeps_fk(e, target):
@@ -264,4 +305,5 @@ def _table(model: Model, e: Entity, schema: str, enums: dict[tuple[str, str], st
             constraints.append(fk)
     for check, sql in checks(e, lambda f: ident(f)):
         constraints.append(f"CONSTRAINT {ident(short(check))} CHECK ({sql})")
-    return Table(e.name, plain, name, tuple(columns), key, tuple(constraints), owner, collection, parent, position)
+    return Table(e.name, plain, name, tuple(columns), key, tuple(constraints), owner, collection, parent, position,
+                 *(partition or (None, 0)))

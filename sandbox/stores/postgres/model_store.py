@@ -12,31 +12,38 @@ connection (asyncpg's statement cache) and sent with their parameters: one round
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 
 from sandbox.config import Endpoint
-from sandbox.stores.base import ServerInfo
-from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Params, Record
+from sandbox.errors import UsageError
+from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Params, Record, ServerInfo
+from sandbox.stores.postgres import stats
+from sandbox.stores.postgres.analytics import PostgresAnalytics
 from sandbox.stores.postgres.mapping import Design, derive
 from sandbox.stores.postgres.patterns import Layout, Patterns, possible_key
 from sandbox.stores.postgres.rows import Rows
+from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.dataset import Dataset, Instance
 from sandbox.workload.schema import Model, Pattern
 
-DESIGNS = ("normalized", "jsonb")
+DESIGNS = ("normalized", "jsonb")  # the normalized one hash-partitioned: design options partitions, partition_by
 
 
 async def _keep(conn: asyncpg.Connection) -> None:
     """The pool's reset: nothing to undo (see the module docstring)."""
 
 
-class PostgresModelBase:
-    """What both designs share: the pool, the schema's life, the patterns."""
+class PostgresModelBase(PostgresAnalytics):
+    """What both designs share: the pool, the schema's life, the patterns, and the source of truth's transactions
+    and notifications (contract.TransactionalSource: the write strategies commit a root instance and their own
+    rows in one transaction; their relays and projections LISTEN)."""
 
     money = "exact decimal"
+    errors = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)  # PostgreSQL itself failed
     design: str
     layout: Layout
 
@@ -56,6 +63,11 @@ class PostgresModelBase:
         version = await self.pool.fetchval("SHOW server_version")
         number, _, build = version.partition(" ")
         return ServerInfo("PostgreSQL", number, build.strip("()"))
+
+    async def server_stats(self) -> ServerStats:
+        """What the server counts of its own work (stats.py), for the run's server statistics."""
+        root = self.layout.table_name(self.model.root).rpartition(".")[2].strip('"')
+        return await stats.snapshot(self.pool, self.namespace, root)
 
     async def server_settings(self) -> dict[str, str]:
         return {name: await self.pool.fetchval(f"SHOW {name}") for name in ("fsync", "synchronous_commit")}
@@ -87,6 +99,26 @@ class PostgresModelBase:
     def answer(self, pattern: Pattern) -> Answerer | NotAnswerable:
         return self._patterns.answer(pattern)
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection in a transaction: commits at the end of the block, rolls back if it raises (the
+        caller's statements leave no session state, as everything else on this pool: see the module docstring)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    async def write_in(self, tx: Any, instance: Instance, version: int | None = None) -> bool:
+        raise NotImplementedError
+
+    def _no_version(self) -> UsageError:
+        return UsageError(f"{self.model.root} has no version field in model {self.model.name}: nothing gates an "
+                          "upsert; declare one (version = true) to upsert")
+
+    async def listen(self, channel: str, wake: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        # A connection of its own: LISTEN is session state, which the pool's connections never keep.
+        conn = await asyncpg.connect(self.endpoint.url)
+        await conn.add_listener(channel, lambda *_: wake())
+        return conn.close
+
     async def teardown(self) -> None:
         if self._created:
             await self.pool.execute(f"DROP SCHEMA {self.schema} CASCADE")
@@ -106,7 +138,7 @@ class NormalizedStore(PostgresModelBase):
     design = "normalized"
 
     def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
-        self.tables: Design = derive(model, namespace)
+        self.tables: Design = derive(model, namespace, options)
         self.layout = self.tables
         super().__init__(endpoint, namespace, model, options)
         self.rows = Rows(self.tables)
@@ -138,6 +170,12 @@ class NormalizedStore(PostgresModelBase):
 
     async def write(self, instance: Instance) -> None:
         await self.pool.execute(self._insert, *self.rows.insert_args(instance))
+
+    async def write_in(self, tx: Any, instance: Instance, version: int | None = None) -> bool:
+        if version is not None:
+            raise self._no_version()
+        await tx.execute(self._insert, *self.rows.insert_args(instance))
+        return True
 
     async def write_batch(self, instances: Sequence[Instance]) -> None:
         """COPY per table; with children, in one transaction (a single COPY is atomic on its own)."""
@@ -186,6 +224,14 @@ class NormalizedUpsertStore(NormalizedStore):
         self._version_at = [c.name for c in self.rows.root.columns].index(version.name)
 
     async def upsert(self, instance: Instance, version: int) -> bool:
+        return await self._upsert_on(self.pool, instance, version)
+
+    async def write_in(self, tx: Any, instance: Instance, version: int | None = None) -> bool:
+        if version is None:
+            return await super().write_in(tx, instance)
+        return await self._upsert_on(tx, instance, version)
+
+    async def _upsert_on(self, on: Any, instance: Instance, version: int) -> bool:
         args = self.rows.insert_args(instance)
         args[self._version_at] = version
-        return bool(await self.pool.fetchval(self._upsert, *args))
+        return bool(await on.fetchval(self._upsert, *args))

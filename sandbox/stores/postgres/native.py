@@ -57,7 +57,10 @@ def start(ctx: LaunchContext) -> int:
     own_dir(sock, 0o755)
     log.touch()
     chown_postgres(log)
-    opts = server_options(port, sock, d, tls_options(root, ctx.tls))
+    behind_netns = ctx.host != "127.0.0.1"
+    opts = server_options(port, sock, d, ctx.host, tls_options(root, ctx.tls, samenet=behind_netns))
+    if behind_netns and ctx.tls is None:
+        opts += f" -c hba_file={netns_hba(root, data)}"
     run([*as_postgres, str(binaries / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(data),
          "-l", str(log), "-o", opts], "pg_ctl start")
     try:
@@ -70,9 +73,9 @@ def start(ctx: LaunchContext) -> int:
     return int((data / "postmaster.pid").read_text().split()[0])
 
 
-def server_options(port: int, sock: Path, d: Mapping[str, Any], tls: str = "") -> str:
+def server_options(port: int, sock: Path, d: Mapping[str, Any], host: str = "127.0.0.1", tls: str = "") -> str:
     """The command-line settings a primary and its standbys share."""
-    return (f"-c listen_addresses=127.0.0.1 -p {port} -k {sock} "
+    return (f"-c listen_addresses={host} -p {port} -k {sock} "
             f"-c shared_preload_libraries=pg_stat_statements -c fsync={'on' if d['fsync'] else 'off'} "
             f"-c synchronous_commit={d['synchronous_commit']} -c max_connections=200 {tls}").strip()
 
@@ -85,9 +88,10 @@ hostssl replication all 127.0.0.1/32 scram-sha-256
 """
 
 
-def tls_options(root: Path, tls: TlsFiles | None) -> str:
+def tls_options(root: Path, tls: TlsFiles | None, samenet: bool = False) -> str:
     """With TLS: the certificate and key copied where the postgres user owns them (the key mode 600, as the
-    server demands), and an hba file that refuses TCP connections without TLS."""
+    server demands), and an hba file that refuses TCP connections without TLS (`samenet`: also from the server's
+    own subnet, a network namespace's veth pair, stack/netns.py)."""
     if tls is None:
         return ""
     folder = root / "tls"
@@ -95,11 +99,22 @@ def tls_options(root: Path, tls: TlsFiles | None) -> str:
     cert, key, hba = folder / "server.pem", folder / "server.key", folder / "pg_hba.conf"
     cert.write_bytes(tls.cert.read_bytes())
     key.write_bytes(tls.key.read_bytes())
-    hba.write_text(HBA_TLS)
+    hba.write_text(HBA_TLS + ("hostssl all all samenet scram-sha-256\n" if samenet else ""))
     for path in (cert, key, hba):
         path.chmod(0o600)
         chown_postgres(path)
     return f"-c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key} -c hba_file={hba}"
+
+
+def netns_hba(root: Path, data: Path) -> Path:
+    """The cluster's pg_hba.conf plus password logins from the server's own subnet (`samenet`): in a network
+    namespace that is the veth pair's /30 and nothing else (stack/netns.py). A file beside the data, so the
+    cluster's own pg_hba.conf is the same again when it runs on loopback."""
+    hba = root / "pg_hba_netns.conf"
+    hba.write_text((data / "pg_hba.conf").read_text() + "\nhost all all samenet scram-sha-256\n")
+    hba.chmod(0o600)
+    chown_postgres(hba)
+    return hba
 
 
 def bindir() -> Path:

@@ -1,24 +1,21 @@
-"""PostgreSQL declarative hash partitioning: the orders table split by customer_id into N partitions.
+"""PostgreSQL declarative hash partitioning of a model's root table: the `hash_partitioning` role.
 
-`PARTITION BY HASH (customer_id)` with N partitions `FOR VALUES WITH (MODULUS N, REMAINDER i)`: the
-server hashes the key and sends each row to one partition. A query that names the shard key is pruned
-to one partition; one that does not (by order id, by status) must visit them all. The table lives in its own
-schema (the run's namespace), created here and dropped here only.
+The design is the PostgreSQL model store's (`postgres:partitioned`, or the design options `partitions = N`,
+`partition_by = field` on the normalized design: mapping.py): `PARTITION BY HASH (field)` with N partitions
+`FOR VALUES WITH (MODULUS N, REMAINDER i)`, so the server hashes the key and sends each row to one partition.
+A query that names the partition key is pruned to one partition; one that does not (by the root's key, by a
+pattern's filter field) must visit them all. This part reads what the server says of that, on the model store's
+own pool: rows per partition, keys spread over several partitions (must be none), EXPLAIN ANALYZE.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-
-from sandbox.errors import UsageError
-from sandbox.workload.model import Order
-
-COLUMNS = ("id", "order_number", "customer_id", "status", "total_amount", "item_count", "created_at")
+from sandbox.stores.postgres.mapping import Table
+from sandbox.stores.postgres.naming import ident
 
 
 @dataclass(frozen=True)
@@ -38,65 +35,46 @@ def _scanned(node: dict[str, Any]) -> set[str]:
     return found
 
 
-class HashPartitionedOrders:
-    def __init__(self, url: str, schema: str, partitions: int):
-        self.url = url
-        self.schema = schema
-        self.partitions = partitions
-        self._created = False
+class HashPartitioned:
+    """The hash_partitioning role: the design options a model store takes, and what the server reports."""
 
-    async def connect(self) -> str:
-        self.conn = await asyncpg.connect(self.url)
-        return str(await self.conn.fetchval("SHOW server_version"))
+    @staticmethod
+    def options(partitions: int, partition_by: str = "") -> dict[str, Any]:
+        return {"design": "normalized", "partitions": partitions, "partition_by": partition_by}
 
-    async def create(self) -> None:
-        if await self.conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", self.schema):
-            raise UsageError(f"PostgreSQL schema {self.schema} already exists; choose another run id")
-        s = self.schema
-        ddl = [f"CREATE SCHEMA {s}",
-               f"""CREATE TABLE {s}.orders (id UUID NOT NULL, order_number TEXT NOT NULL, customer_id UUID NOT NULL,
-                   status TEXT NOT NULL, total_amount NUMERIC(10,2) NOT NULL, item_count INT NOT NULL,
-                   created_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (customer_id, id))
-                   PARTITION BY HASH (customer_id)""",
-               *(f"CREATE TABLE {s}.orders_p{i} PARTITION OF {s}.orders "
-                 f"FOR VALUES WITH (MODULUS {self.partitions}, REMAINDER {i})" for i in range(self.partitions)),
-               f"CREATE INDEX ON {s}.orders (status)", f"CREATE INDEX ON {s}.orders (id)"]
-        async with self.conn.transaction():
-            for statement in ddl:
-                await self.conn.execute(statement)
-        self._created = True
+    def __init__(self, store: Any):
+        self.store = store  # a connected, prepared NormalizedStore with a partitioned root
+        self.root: Table = store.tables.table(store.model.root)
+        assert self.root.partition_by is not None, "the store's design is not partitioned"
 
-    async def load(self, orders: Iterable[Order]) -> None:
-        rows = [(o.id, o.order_number, o.customer_id, o.status.value, o.total_amount, len(o.items), o.created_at)
-                for o in orders]
-        await self.conn.copy_records_to_table("orders", schema_name=self.schema, records=rows, columns=COLUMNS)
-        await self.conn.execute(f"ANALYZE {self.schema}.orders")
+    @property
+    def partition_by(self) -> str:
+        assert self.root.partition_by is not None
+        return self.root.partition_by
+
+    async def analyze(self) -> None:
+        await self.store.pool.execute(f"ANALYZE {self.root.name}")
 
     async def rows_per_partition(self) -> dict[str, int]:
-        rows = await self.conn.fetch(f"SELECT tableoid::regclass::text AS p, count(*) AS n FROM {self.schema}.orders "
-                                     "GROUP BY 1 ORDER BY 1")
+        rows = await self.store.pool.fetch(f"SELECT tableoid::regclass::text AS p, count(*) AS n FROM {self.root.name} "
+                                           "GROUP BY 1 ORDER BY 1")
         return {r["p"].rpartition(".")[2]: r["n"] for r in rows}
 
-    async def customers_in_several_partitions(self) -> int:
-        """Customers whose orders are not all in one partition: must be 0, the shard key's promise."""
-        return int(await self.conn.fetchval(
-            f"SELECT count(*) FROM (SELECT customer_id FROM {self.schema}.orders GROUP BY customer_id "
+    async def spread(self) -> int:
+        """Partition-key values whose rows are not all in one partition: must be 0, the partition key's promise."""
+        key = ident(self.partition_by)
+        return int(await self.store.pool.fetchval(
+            f"SELECT count(*) FROM (SELECT {key} FROM {self.root.name} GROUP BY {key} "
             "HAVING count(DISTINCT tableoid) > 1) AS spread"))
 
-    async def explain(self, column: str, value: str) -> Plan:
-        sql = f"SELECT * FROM {self.schema}.orders WHERE {column} = $1"
-        raw = await self.conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", value)
+    def _sql(self, column: str) -> str:
+        c = self.root.column(column)
+        return f"SELECT * FROM {self.root.name} WHERE {c.q} = {c.param(1)}"
+
+    async def explain(self, column: str, value: Any) -> Plan:
+        raw = await self.store.pool.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {self._sql(column)}", value)
         plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]
         return Plan(len(_scanned(plan["Plan"])), int(plan["Plan"]["Actual Rows"]), float(plan["Execution Time"]))
 
-    async def query(self, column: str, value: str) -> int:
-        return len(await self.conn.fetch(f"SELECT * FROM {self.schema}.orders WHERE {column} = $1", value))
-
-    async def drop(self) -> None:
-        if self._created:
-            await self.conn.execute(f"DROP SCHEMA {self.schema} CASCADE")
-            self._created = False
-
-    async def close(self) -> None:
-        if hasattr(self, "conn"):
-            await self.conn.close()
+    async def query(self, column: str, value: Any) -> int:
+        return len(await self.store.pool.fetch(self._sql(column), value))

@@ -36,9 +36,15 @@ class Rows:
         insert = f"INSERT INTO {t.name} AS cur ({cols}) VALUES ({vals})"
         if upsert is not None:
             ver = ident(upsert)
-            changed = ", ".join(f"{c.q} = EXCLUDED.{c.q}" for c in t.columns if c.name != t.key[0])
-            insert += (f" ON CONFLICT ({key}) DO UPDATE SET {changed} WHERE cur.{ver} < EXCLUDED.{ver}"
-                       f" RETURNING cur.{key}, (cur.xmax = 0) AS inserted")
+            fixed = (t.key[0], t.partition_by)  # the key, and the partition key: an instance keeps both
+            changed = ", ".join(f"{c.q} = EXCLUDED.{c.q}" for c in t.columns if c.name not in fixed)
+            # A partitioned table's primary key is (partition key, key): the conflict target names both.
+            target = key if t.partition_by is None else f"{ident(t.partition_by)}, {key}"
+            # xmax tells an insert from an update; a partitioned table has no system columns to return, so
+            # there every applied row counts and the children skip the rows they already have.
+            inserted = "(cur.xmax = 0)" if t.partition_by is None else "TRUE"
+            insert += (f" ON CONFLICT ({target}) DO UPDATE SET {changed} WHERE cur.{ver} < EXCLUDED.{ver}"
+                       f" RETURNING cur.{key}, {inserted} AS inserted")
         elif not self.kids:
             return insert
         else:
@@ -51,9 +57,10 @@ class Rows:
             names = ", ".join(f"c{i}" for i in range(len(data)))
             picked = ", ".join(c.of_text(f"u.c{i}") for i, c in enumerate(data))
             cols = ", ".join(c.q for c in data)
+            once = " ON CONFLICT DO NOTHING" if upsert is not None and t.partition_by is not None else ""
             parts.append(f"k{j} AS (INSERT INTO {k.name} ({ident(k.parent or '')}, {ident(k.position or '')}, {cols}) "
                          f"SELECT r.{key}, u.ord - 1, {picked} FROM r, unnest({arrays}) WITH ORDINALITY AS "
-                         f"u({names}, ord){' WHERE r.inserted' if upsert is not None else ''})")
+                         f"u({names}, ord){' WHERE r.inserted' if upsert is not None else ''}{once})")
             n += len(data)
         return "WITH " + ",\n".join(parts) + "\nSELECT count(*) FROM r"
 

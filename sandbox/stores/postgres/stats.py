@@ -1,7 +1,8 @@
 """PostgreSQL's own statistics: pg_stat_statements (the playbook's top statements by total time),
 pg_stat_database (cache hits, commits, deadlocks, temp bytes), pg_stat_user_tables / _indexes of the run's
-schema. Database, table and index counters are flushed by each backend at most once a second (an idle one's
-up to 10 s later), so they trail a short run; pg_stat_statements is updated as each statement ends, so the
+schema. A crash resets them all (a clean restart keeps them): `life` says which. Database, table and index
+counters are flushed by each backend at most once a second (an idle one's up to 10 s later), so they trail a
+short run; pg_stat_statements is updated as each statement ends, so the
 cross-check with the client's counts uses it."""
 
 from __future__ import annotations
@@ -20,12 +21,19 @@ HEADLINE = ("database.xact_commit", "database.xact_rollback", "database.deadlock
 SOURCE = "pg_stat_statements, pg_stat_database, pg_stat_user_tables, pg_stat_user_indexes"
 
 
-async def snapshot(pool: asyncpg.Pool, namespace: str) -> ServerStats:
+async def snapshot(pool: asyncpg.Pool, namespace: str, table: str = "orders") -> ServerStats:
+    """`table`: the root's table, whose written rows are counted (the orders model's: orders)."""
     stats = ServerStats(SOURCE, writes_counter="statements.orders_written",
-                        writes_note=f"INSERT calls + COPY rows into {namespace}.orders per pg_stat_statements",
+                        writes_note=f"INSERT calls + COPY rows into {namespace}.{table} per pg_stat_statements",
                         headline=HEADLINE,
                         ratios={"cache_hit_ratio": ("database.blks_hit", "database.blks_read")})
-    row = await pool.fetchrow(f"SELECT {', '.join(DATABASE)} FROM pg_stat_database WHERE datname = current_database()")
+    row = await pool.fetchrow(f"SELECT {', '.join(DATABASE)}, stats_reset, pg_postmaster_start_time() AS started, "
+                              "(SELECT stats_reset FROM pg_stat_bgwriter) AS shared_reset "
+                              "FROM pg_stat_database WHERE datname = current_database()")
+    # A crash discards every statistic and stamps the shared ones' stats_reset; a clean restart keeps both (the
+    # postmaster's start time changes either way), so the two stats_reset times mark one life of the counters.
+    stats.life = f"database reset {row['stats_reset']}, shared reset {row['shared_reset']}"
+    stats.started = row["started"].isoformat()
     stats.counters.update({f"database.{k}": float(row[k] or 0) for k in DATABASE})
     for r in await pool.fetch(f"SELECT relname, {', '.join(TABLES)} FROM pg_stat_user_tables WHERE schemaname = $1",
                               namespace):
@@ -35,11 +43,11 @@ async def snapshot(pool: asyncpg.Pool, namespace: str) -> ServerStats:
     for r in await pool.fetch("SELECT indexrelname, idx_scan FROM pg_stat_user_indexes WHERE schemaname = $1",
                               namespace):
         stats.counters[f"index.{r[0]}.idx_scan"] = float(r[1] or 0)
-    await _statements(pool, namespace, stats)
+    await _statements(pool, namespace, stats, table)
     return stats
 
 
-async def _statements(pool: asyncpg.Pool, namespace: str, stats: ServerStats) -> None:
+async def _statements(pool: asyncpg.Pool, namespace: str, stats: ServerStats, table: str) -> None:
     try:
         await pool.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         rows = await pool.fetch(
@@ -48,7 +56,7 @@ async def _statements(pool: asyncpg.Pool, namespace: str, stats: ServerStats) ->
     except asyncpg.PostgresError as exc:  # not in shared_preload_libraries, or not allowed to create it
         stats.unavailable.append(f"pg_stat_statements: {type(exc).__name__}: {exc}"[:200])
         return
-    orders = re.compile(rf'"{re.escape(namespace)}"\."?orders"?[\s(]')
+    orders = re.compile(rf'"?{re.escape(namespace)}"?\."?{re.escape(table)}"?[\s(]')  # quoted or not
     written = 0.0
     for key, query, calls, total_ms, n in rows:
         text = " ".join(query.split())

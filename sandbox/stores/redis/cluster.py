@@ -1,59 +1,53 @@
-"""Redis Cluster (redis-py's RedisCluster): the Redis model laid out so that one order is one slot.
+"""Redis Cluster (redis-py's RedisCluster) holding a model: the Redis model store's design, one slot per instance.
 
-Redis Cluster runs a MULTI/EXEC only when every key in it hashes to the same slot, and the standalone
-model updates an order's hash, the id/status/customer indexes and the per-status counters together.
-So the keyspace is cut into slot buckets: an order belongs to the slot its id hashes to (CRC16 of the
-id, as if it were a plain key), and every key of that order and of that slot's indexes and counters
-carries a hash tag chosen to hash to that same slot:
+Redis Cluster runs a script or a MULTI/EXEC only when every key in it hashes to the same slot, and the Redis
+design updates an instance's hash, its index entries and counters together (lua.py). So the keyspace is cut
+into slot buckets: an instance belongs to the slot its key hashes to (CRC16 of the key, as if it were a plain
+key), and every key of that instance and of that slot's structures carries a hash tag chosen to hash to that
+same slot: the design's key prefix `<ns>` becomes `<ns>:{<tag>}` for the instance,
 
-    <ns>:{<tag>}:order:<id>             hash, the order
-    <ns>:{<tag>}:orders                 sorted set, the slot's order ids by creation time
-    <ns>:{<tag>}:status:<status>        set, the slot's order ids per status
-    <ns>:{<tag>}:customer:<customer>    sorted set, the slot's orders of one customer
-    <ns>:{<tag>}:stats:count / :stats:revenue_cents   per-status counters of the slot (cents, exact)
+    <ns>:{<tag>}:order:<id>                            hash, the instance (mapping.py's fields)
+    <ns>:{<tag>}:orders:by:created_at                  sorted set, the bucket's keys (a scan walks every bucket)
+    <ns>:{<tag>}:orders:status=<s>, ...:agg:<pattern>   the bucket's index entries and counters
 
-One order's write then runs on one node, as atomic as on a single server, and the indexes and
-counters spread over all nodes with the orders. The price: a question about all orders (counts per
-status, a scan, one customer's orders) reads every slot bucket and adds them up.
+One write then runs on one node, as atomic as on a single server, and the structures spread over all nodes
+with the instances. Every key a write touches is declared to the script (KEYS), so a slot being migrated
+answers ASK / TRYAGAIN before the script runs, never half way. The price: a question about all instances reads
+every slot bucket; of the patterns only `get` is answered (the others: not answerable on this design).
 
-The write is a script (`write_path="script"`, the default) that does nothing when the order's hash
-already exists, rather than a MULTI/EXEC (`write_path="multi"`). redis-py re-sends a cluster
-transaction after a connection error even when the first EXEC ran, which it cannot know: while slots
-move, that applied some orders' counter increments twice (measured: docs/sharding.md). A
-write that checks first is safe to repeat, so the client's retries do no harm.
+The write is the design's script made write-once (`write_path="script"`, the default: nothing is done when the
+hash exists) rather than the plain script inside MULTI/EXEC (`write_path="multi"`). redis-py re-sends a
+cluster command after a connection error even when the first one ran, which it cannot know: while slots move,
+that applied some writes' counter increments twice (measured: docs/sharding.md). A write that checks first is
+safe to repeat, so the client's retries do no harm.
 """
 
 from __future__ import annotations
 
 import binascii
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping, Sequence
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
 
-from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
-from sandbox.stores.redis.adapter import RedisOptions, RedisStore, epoch_ms
-from sandbox.workload.model import Catalog, Order, OrderRecord
+from sandbox.config import Endpoint
+from sandbox.stores.contract import Answerer, NotAnswerable, ServerInfo, exact
+from sandbox.stores.redis import lua
+from sandbox.stores.redis.mapping import NULL, SEP, Counter, encode, index_key
+from sandbox.stores.redis.model_store import Lua, RedisModelStore
+from sandbox.workload.dataset import Dataset, Instance
+from sandbox.workload.params import AggregateRow
+from sandbox.workload.schema import Model, Pattern
 from sandbox.workload.sharding import SLOTS, key_slot
 
 SCAN_CHUNK = 500
 WRITE_PATHS = ("script", "multi")
-# KEYS: order hash, slot's id index, status set, customer index, count and revenue counters.
-# ARGV: order id, created (ms), status, total in cents, then the hash's field/value pairs.
-WRITE_ONCE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
-redis.call('HINCRBY', KEYS[5], ARGV[3], 1)
-redis.call('HINCRBY', KEYS[6], ARGV[3], ARGV[4])
-return 1
-"""
 PIPELINE_CHUNK = 2048  # slot buckets read per pipeline round
 TAG_SEARCH_STEP = 50_000
+ACROSS_BUCKETS = ("a question about all instances reads every slot bucket of the cluster: not served on this "
+                  "design (only get is)")
 
 
 @cache
@@ -68,123 +62,161 @@ def slot_tags() -> tuple[str, ...]:
     return tuple(tags[s] for s in range(SLOTS))
 
 
-@dataclass(frozen=True)
-class RedisClusterOptions(RedisOptions):
-    write_path: str = "script"  # script (write-once Lua) | multi (MULTI/EXEC); see the module docstring
-    reinitialize_steps: int = 0  # redis-py's: every this many MOVED replies, reconnect everything (0: never)
+class RedisClusterModelStore(RedisModelStore):
+    """The `cluster` role: the Redis model store over a cluster client, keys hash-tagged per instance."""
 
+    def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
+        super().__init__(endpoint, namespace, model, options)
+        self.write_path = str(options.get("write_path", "script"))
+        if self.write_path not in WRITE_PATHS:
+            raise ValueError(f"write_path {self.write_path!r}: choose from {', '.join(WRITE_PATHS)}")
+        # redis-py's: every this many MOVED replies, reconnect everything (0, ours: a MOVED re-points its slot)
+        self.reinitialize_steps = int(options.get("reinitialize_steps", 0))
+        self.once = {name: Lua(lua.write_script(layout, once=True)) for name, layout in self.design.layouts.items()}
 
-class RedisClusterStore(RedisStore):
-    name = "redis"
-    capabilities = frozenset({Capability.CLUSTER})
+    # --- keys -------------------------------------------------------------------------------------------------
+    def bucket(self, slot: int) -> str:
+        """The key prefix of one slot bucket."""
+        return f"{self.namespace}:{{{slot_tags()[slot]}}}"
 
-    Options = RedisClusterOptions
-    options: RedisClusterOptions
-    client: RedisCluster  # type: ignore[assignment]
-    # Several orders are several slots: no one MULTI can hold them, and a versioned upsert is not built here.
-    write_batch = Store.write_batch
-    upsert = Store.upsert
+    def prefix_of(self, key: Any) -> str:
+        return self.bucket(key_slot(str(key)))
 
-    def bucket_key(self, slot: int, *parts: str) -> str:
-        return ":".join((self.namespace, "{" + slot_tags()[slot] + "}", *parts))
+    def hash_key(self, entity: str, key: Any) -> str:
+        return f"{self.prefix_of(key)}:{entity}:{key}"
 
-    def order_key(self, order_id: str) -> str:
-        return self.bucket_key(key_slot(order_id), "order", order_id)
+    def every_key(self, entity: str, slot: int) -> str:
+        layout = self.design.layouts[entity]
+        return index_key(self.bucket(slot), layout, layout.every, ())
 
+    def keys_of(self, entity: str, instance: Instance) -> list[str]:
+        """Every key the write of `instance` touches: its hash, then its structures' (as lua.py builds them)."""
+        layout = self.design.layouts[entity]
+        prefix = self.prefix_of(instance[layout.key])
+        out = [f"{prefix}:{entity}:{instance[layout.key]}"]
+        for s in layout.structures:
+            values = []
+            for f in s.where:
+                c = layout.column(f)
+                values.append(encode(c.kind if c is not None else "text", instance.get(f)))
+            if NULL not in values:
+                out.append(index_key(prefix, layout, s, tuple(values)))
+        return list(dict.fromkeys(out))
+
+    # --- connection and namespace --------------------------------------------------------------------------------
     async def connect(self) -> ServerInfo:
-        # redis-py follows MOVED and ASK redirections itself (that is the cluster protocol) and retries
-        # after connection errors; the script write path makes that retry harmless (see above).
-        # reinitialize_steps=0 (our default): a MOVED reply only re-points its slot. redis-py's default (5)
-        # closes every connection of the client on each fifth MOVED, failing the commands other tasks have
-        # in flight (measured while resharding: docs/sharding.md).
+        # redis-py follows MOVED and ASK redirections itself (that is the cluster protocol) and retries after
+        # connection errors; the write-once script makes that retry harmless (see above).
         self.client = RedisCluster.from_url(self.endpoint.url, decode_responses=True,
-                                            reinitialize_steps=self.options.reinitialize_steps,
-                                            max_connections=self.options.connections + 4)
+                                            reinitialize_steps=self.reinitialize_steps,
+                                            max_connections=self.connections + 4)
         await self.client.initialize()
-        self._write_once = self.client.register_script(WRITE_ONCE)
         info = await self.client.info("server", target_nodes=RedisCluster.RANDOM)
         masters = len(self.client.get_primaries())
         return ServerInfo("Redis Cluster", str(info["redis_version"]), f"{masters} masters, aof off")
 
-    async def prepare(self, catalog: Catalog) -> None:
-        await self._claim_prefix()
+    async def _pipeline(self, entity: str, instances: Sequence[Instance], transaction: bool) -> None:
+        for inst in instances:  # one instance per call: a cluster pipeline cannot hold several slots' scripts
+            await self._write(entity, inst)
 
-    def _keys(self, o: Order) -> list[str]:
-        slot = key_slot(o.id)
-        return [self.order_key(o.id), self.bucket_key(slot, "orders"), self.bucket_key(slot, "status", o.status.value),
-                self.bucket_key(slot, "customer", o.customer_id), self.bucket_key(slot, "stats", "count"),
-                self.bucket_key(slot, "stats", "revenue_cents")]
-
-    async def write(self, order: Order) -> None:
-        created_ms = epoch_ms(order.created_at)
-        cents = int(order.total_amount * 100)
-        order_key, ids, status, customer, count_key, revenue = self._keys(order)
-        if self.options.write_path == "script":
-            pairs = [x for kv in self._fields(order).items() for x in kv]
-            await self._write_once(keys=[order_key, ids, status, customer, count_key, revenue],
-                                   args=[order.id, created_ms, order.status.value, cents, *pairs])
+    async def _write(self, entity: str, instance: Instance) -> None:
+        keys = self.keys_of(entity, instance)
+        args = [self.prefix_of(instance[self.design.layouts[entity].key]), *self.codecs[entity].args(instance)]
+        if self.write_path == "script":
+            await self.once[entity](self.client, keys, args)
             return
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(order_key, mapping=self._fields(order))
-            pipe.zadd(ids, {order.id: created_ms})
-            pipe.sadd(status, order.id)
-            pipe.zadd(customer, {order.id: created_ms})
-            pipe.hincrby(count_key, order.status.value, 1)
-            pipe.hincrby(revenue, order.status.value, cents)
+        async with self.client.pipeline(transaction=True) as pipe:  # MULTI/EXEC on the slot's node
+            pipe.eval(self.writes[entity].text, len(keys), *keys, *args)
             await pipe.execute()
 
-    async def read(self, order_id: str) -> OrderRecord | None:
-        h = await self.client.hgetall(self.order_key(order_id))
-        return self._record(order_id, h) if h else None
+    async def write(self, instance: Instance) -> None:
+        await self._write(self._root, instance)
 
-    async def _perbucket_key(self, *parts: str, command: str = "hgetall") -> AsyncIterator[tuple[int, object]]:
+    async def write_batch(self, instances: Sequence[Instance]) -> None:
+        for inst in instances:  # several instances are several slots: no one MULTI can hold them
+            await self._write(self._root, inst)
+
+    async def upsert(self, instance: Instance, version: int) -> bool:
+        raise NotImplementedError("a versioned upsert is not built for the cluster design")
+
+    async def read(self, entity: str, key: Any, include: Sequence[str] | None = None) -> dict[str, Any] | None:
+        h = await self.client.hgetall(self.hash_key(entity, key))
+        return self.codecs[entity].record(h, include) if h else None
+
+    async def _per_bucket(self, key_of: Any, command: str) -> AsyncIterator[tuple[int, Any]]:
         """One command per slot bucket, pipelined (redis-py splits a cluster pipeline by node)."""
         for start in range(0, SLOTS, PIPELINE_CHUNK):
             slots = range(start, min(SLOTS, start + PIPELINE_CHUNK))
             async with self.client.pipeline(transaction=False) as pipe:
                 for slot in slots:
                     if command == "hgetall":
-                        pipe.hgetall(self.bucket_key(slot, *parts))
+                        pipe.hgetall(key_of(slot))
                     else:
-                        pipe.zrange(self.bucket_key(slot, *parts), 0, -1)
+                        pipe.zrange(key_of(slot), 0, -1)
                 replies = await pipe.execute()
             for slot, reply in zip(slots, replies, strict=True):
                 yield slot, reply
 
-    async def scan(self) -> AsyncIterator[OrderRecord]:
-        # Walk each bucket's id index, then fetch the hashes; an index entry whose hash is gone is not an order.
-        async for _slot, ids in self._perbucket_key("orders", command="zrange"):
-            ids = list(ids)  # type: ignore[call-overload]
-            for start in range(0, len(ids), SCAN_CHUNK):
-                chunk = ids[start:start + SCAN_CHUNK]
+    async def scan(self, entity: str) -> AsyncIterator[dict[str, Any]]:
+        # Walk each bucket's key index, then fetch the hashes; an entry whose hash is gone is not an instance.
+        codec = self.codecs[entity]
+        async for _slot, keys in self._per_bucket(lambda slot: self.every_key(entity, slot), "zrange"):
+            keys = list(keys)
+            for start in range(0, len(keys), SCAN_CHUNK):
+                chunk = keys[start:start + SCAN_CHUNK]
                 async with self.client.pipeline(transaction=False) as pipe:
-                    for order_id in chunk:
-                        pipe.hgetall(self.order_key(order_id))
+                    for key in chunk:
+                        pipe.hgetall(self.hash_key(entity, key))
                     hashes = await pipe.execute()
-                for order_id, h in zip(chunk, hashes, strict=True):
+                for h in hashes:
                     if h:
-                        yield self._record(order_id, h)
+                        yield codec.record(h)
 
-    async def aggregates(self) -> dict[str, StatusTotal]:
-        counts: dict[str, int] = {}
-        cents: dict[str, int] = {}
-        for target, part in ((counts, "count"), (cents, "revenue_cents")):
-            async for _slot, h in self._perbucket_key("stats", part):
-                assert isinstance(h, dict)
-                for status, n in h.items():
-                    target[status] = target.get(status, 0) + int(n)
-        return {status: StatusTotal(n, Decimal(cents.get(status, 0)) / 100) for status, n in counts.items()}
+    async def totals(self, pattern: str) -> list[AggregateRow]:
+        """An aggregate pattern's counters (one without a window or where values) added up over every bucket."""
+        layout = self.design.layouts[self._root]
+        counter = next(s for s in layout.structures if isinstance(s, Counter) and s.pattern == pattern)
+        figures: dict[str, dict[str, int]] = {}
+        async for _slot, raw in self._per_bucket(
+                lambda slot: index_key(self.bucket(slot), layout, counter, ()), "hgetall"):
+            for name, value in raw.items():
+                figure, _, group = name.partition("|")
+                into = figures.setdefault(group, {})
+                into[figure] = into.get(figure, 0) + int(value)
+        rows = []
+        for group, fig in figures.items():
+            n = fig.get("n", 0)
+            if n <= 0:
+                continue
+            sums = []
+            for f in counter.sums:
+                c = layout.column(f)
+                assert c is not None
+                total = fig.get(f"s.{f}", 0)
+                sums.append(exact(Decimal(total).scaleb(-c.scale), c.scale) if c.kind == "decimal" else total)
+            values = tuple(None if v == NULL else v for v in group.split(SEP)) if group else ()
+            rows.append(AggregateRow(values, n, tuple(sums)))
+        return rows
+
+    def answer(self, pattern: Pattern) -> Answerer | NotAnswerable:
+        return super().answer(pattern) if pattern.kind == "get" else NotAnswerable(ACROSS_BUCKETS)
+
+    async def prepare(self, data: Dataset) -> None:
+        await super().prepare(data)  # the prefix claim, then the reference data: one write per instance
 
     async def teardown(self) -> None:
-        if not self._created:
-            return
-        # Only keys under this run's prefix, on every master; never FLUSHDB / FLUSHALL. One UNLINK per
-        # key: a multi-key UNLINK would span slots.
-        async for key in self.client.scan_iter(match=f"{self.namespace}:*", count=1000):
-            await self.client.unlink(key)
-        self._created = False
+        if self._prepared:
+            # Only keys under this run's prefix, on every master; never FLUSHDB / FLUSHALL. One UNLINK per key: a
+            # multi-key UNLINK would span slots.
+            async for key in self.client.scan_iter(match=f"{self.namespace}:*", count=1000):
+                await self.client.unlink(key)
+            self._prepared = False
 
     def describe(self) -> str:
-        how = "a write-once script" if self.options.write_path == "script" else "MULTI/EXEC"
-        return ("hash per order + per-slot id/status/customer indexes and counters (cents) under one hash tag per "
-                f"slot bucket: {how} per order, on one node")
+        how = "a write-once script" if self.write_path == "script" else "the design's script in MULTI/EXEC"
+        return ("the Redis design (hash per instance + index sets, sorted sets and counters) under one hash tag "
+                f"per slot bucket: {how} per instance, on one node")
+
+
+def make(endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]) -> RedisClusterModelStore:
+    return RedisClusterModelStore(endpoint, namespace, model, options)

@@ -1,185 +1,172 @@
-"""Redis through valkey-glide's async client (Rust core, one multiplexed connection): the same keys,
-MULTI/EXEC batches and counters as the redis-py adapter, so either client can answer the same run.
+"""The Redis model store's second client library: valkey-glide (a Rust core, one multiplexed connection per
+client), chosen with `-o redis.client=valkey-glide`.
 
-Upsert is one Lua script instead of WATCH/MULTI: WATCH belongs to a connection, and glide shares
-one connection between all concurrent calls, so another task's commands could slip between a WATCH
-and its EXEC. The script checks the version and moves the order between status sets and counters
-atomically on the server.
+`GlideRedis` answers the part of redis-py's asyncio API the model store, its answerers, analytics, markers,
+statistics and migrations call (EVALSHA/EVAL, pipelines as glide Batches: MULTI/EXEC when atomic, HGETALL,
+ZRANGE, SCAN, SET NX, INFO, CONFIG GET, ...), with str in and str out as redis-py's decode_responses gives: the
+same keys, scripts and batches go to the server whichever client sends them. A script the server lacks raises
+redis-py's NoScriptError, so the model store's EVAL fallback works alike. SET without options goes through
+glide's own `set` (the bench's SET row measures the library, not this facade).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from decimal import Decimal
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from glide import (
-    Batch,
-    ConditionalChange,
-    GlideClient,
-    GlideClientConfiguration,
-    InfoSection,
-    NodeAddress,
-    RangeByIndex,
-    Script,
-    ServerCredentials,
-)
+from glide import Batch, GlideClient, GlideClientConfiguration, NodeAddress, ServerCredentials
+from redis._parsers.helpers import parse_info
+from redis.exceptions import NoScriptError
 
 from sandbox.errors import UsageError
-from sandbox.stores.base import Capability, ServerInfo, StatusTotal, Store
-from sandbox.stores.redis.adapter import RedisOptions, RedisStore, epoch_ms
-from sandbox.workload.model import Catalog, Order, OrderRecord
-
-SCAN_CHUNK = 500
-
-# KEYS: order hash, status set prefix, count hash, revenue hash; ARGV: version, id, new status,
-# new cents, then the hash's field/value pairs. Returns 1 when written, 0 when a newer or equal
-# version is stored already.
-UPSERT = Script("""
-local current = redis.call('HMGET', KEYS[1], 'version', 'status', 'total_amount')
-if current[2] and tonumber(current[1] or '1') >= tonumber(ARGV[1]) then return 0 end
-if current[2] then
-  redis.call('SREM', KEYS[2] .. current[2], ARGV[2])
-  redis.call('HINCRBY', KEYS[3], current[2], -1)
-  local whole, frac = string.match(current[3], '^(-?%d+)%.?(%d*)$')
-  frac = (frac .. '00'):sub(1, 2)
-  redis.call('HINCRBY', KEYS[4], current[2], -(tonumber(whole) * 100 + tonumber(frac)))
-end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-redis.call('HSET', KEYS[1], 'version', ARGV[1])
-redis.call('SADD', KEYS[2] .. ARGV[3], ARGV[2])
-redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
-redis.call('HINCRBY', KEYS[4], ARGV[3], ARGV[4])
-return 1
-""")
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def _text(value: Any) -> Any:
+    """A glide reply as redis-py's decode_responses gives it: bytes as str, in lists and maps too."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, list | tuple):
+        return [_text(v) for v in value]
+    if isinstance(value, Mapping):
+        return {_text(k): _text(v) for k, v in value.items()}
+    return value
 
 
-class GlideRedisStore(Store):
-    name = "redis"
-    capabilities = frozenset({Capability.BATCH_WRITE, Capability.UPSERT})
-    Options = RedisOptions
+def _args(values: Any) -> list[str]:
+    return [v if isinstance(v, str) else str(v) for v in values]
 
-    options: RedisOptions
-    client: GlideClient
-    _created = False
 
-    def _key(self, *parts: str) -> str:
-        return ":".join((self.namespace, *parts))
+def _script_error(exc: Exception) -> Exception:
+    return NoScriptError(str(exc)) if "NOSCRIPT" in str(exc) else exc
 
-    async def connect(self) -> ServerInfo:
-        url = urlsplit(self.endpoint.url)
-        if url.scheme != "redis":
-            raise UsageError(f"the glide Redis client takes redis:// URLs here, got {url.scheme}://")
-        credentials = ServerCredentials(url.password, url.username or None) if url.password else None
-        db = int(url.path.lstrip("/") or 0)
-        self.client = await GlideClient.create(GlideClientConfiguration(
-            [NodeAddress(url.hostname or "127.0.0.1", url.port or 6379)], credentials=credentials,
-            database_id=db, request_timeout=10_000))
-        info = _text(await self.client.info([InfoSection.SERVER, InfoSection.PERSISTENCE]))
-        fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-        aof = "aof on" if fields.get("aof_enabled", "0").strip() == "1" else "aof off"
-        return ServerInfo("Redis", fields.get("redis_version", "?").strip(), f"{aof}, valkey-glide client")
 
-    async def prepare(self, catalog: Catalog) -> None:
-        cursor: Any = "0"
+async def connect_glide(url: str, timeout_ms: int = 10_000) -> GlideRedis:
+    parts = urlsplit(url)
+    if parts.scheme != "redis":
+        raise UsageError(f"the valkey-glide client takes redis:// URLs here, got {parts.scheme}://")
+    credentials = ServerCredentials(parts.password, parts.username or None) if parts.password else None
+    client = await GlideClient.create(GlideClientConfiguration(
+        [NodeAddress(parts.hostname or "127.0.0.1", parts.port or 6379)], credentials=credentials,
+        database_id=int(parts.path.lstrip("/") or 0), request_timeout=timeout_ms))
+    return GlideRedis(client)
+
+
+class GlidePipeline:
+    """A glide Batch queued like a redis-py pipeline: atomic = MULTI/EXEC, else one pipelined round trip."""
+
+    def __init__(self, client: GlideClient, transaction: bool):
+        self.client = client
+        self.batch = Batch(is_atomic=transaction)
+
+    async def __aenter__(self) -> GlidePipeline:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def _queue(self, *command: Any) -> GlidePipeline:
+        self.batch.custom_command(_args(command))
+        return self
+
+    def eval(self, script: str, numkeys: int, *rest: Any) -> GlidePipeline:
+        return self._queue("EVAL", script, numkeys, *rest)
+
+    def evalsha(self, sha: str, numkeys: int, *rest: Any) -> GlidePipeline:
+        return self._queue("EVALSHA", sha, numkeys, *rest)
+
+    def hgetall(self, key: str) -> GlidePipeline:
+        return self._queue("HGETALL", key)
+
+    def zrange(self, key: str, start: int, end: int) -> GlidePipeline:
+        return self._queue("ZRANGE", key, start, end)
+
+    def zrevrange(self, key: str, start: int, end: int) -> GlidePipeline:
+        return self._queue("ZRANGE", key, start, end, "REV")
+
+    def copy(self, source: str, destination: str, replace: bool = False) -> GlidePipeline:
+        return self._queue("COPY", source, destination, *(["REPLACE"] if replace else []))
+
+    async def execute(self) -> list[Any]:
+        try:
+            replies = await self.client.exec(self.batch, raise_on_error=True)
+        except Exception as exc:
+            raise _script_error(exc) from exc
+        return [_text(r) for r in replies or []]
+
+
+class GlideRedis:
+    """redis-py's asyncio calls the Redis model store makes, over one GlideClient."""
+
+    def __init__(self, client: GlideClient):
+        self.raw = client
+
+    async def _call(self, *command: Any) -> Any:
+        return _text(await self.raw.custom_command(_args(command)))
+
+    def pipeline(self, transaction: bool = True) -> GlidePipeline:
+        return GlidePipeline(self.raw, transaction)
+
+    async def evalsha(self, sha: str, numkeys: int, *rest: Any) -> Any:
+        try:
+            return await self._call("EVALSHA", sha, numkeys, *rest)
+        except Exception as exc:
+            raise _script_error(exc) from exc
+
+    async def eval(self, script: str, numkeys: int, *rest: Any) -> Any:
+        return await self._call("EVAL", script, numkeys, *rest)
+
+    async def execute_command(self, *command: Any) -> Any:
+        return await self._call(*command)
+
+    async def hgetall(self, key: str) -> dict[str, str]:
+        got = await self._call("HGETALL", key)
+        if isinstance(got, list):  # RESP2: field, value, field, value ...
+            return dict(zip(got[::2], got[1::2], strict=True))
+        return dict(got or {})
+
+    async def hset(self, key: str, mapping: Mapping[str, Any]) -> int:
+        return int(await self._call("HSET", key, *(x for kv in mapping.items() for x in kv)))
+
+    async def zrange(self, key: str, start: int, end: int) -> list[str]:
+        return list(await self._call("ZRANGE", key, start, end))
+
+    async def zrevrange(self, key: str, start: int, end: int) -> list[str]:
+        return list(await self._call("ZRANGE", key, start, end, "REV"))
+
+    async def srandmember(self, key: str, count: int) -> list[str]:
+        return list(await self._call("SRANDMEMBER", key, count))
+
+    async def get(self, key: str) -> str | None:
+        return await self._call("GET", key)
+
+    async def set(self, key: str, value: Any, nx: bool = False, px: int | None = None) -> Any:
+        if not nx and px is None:
+            return await self.raw.set(key, value if isinstance(value, str) else str(value))
+        options = [*(["NX"] if nx else []), *(["PX", px] if px is not None else [])]
+        return await self._call("SET", key, value, *options)
+
+    async def exists(self, *keys: str) -> int:
+        return int(await self._call("EXISTS", *keys))
+
+    async def unlink(self, *keys: str) -> int:
+        return int(await self._call("UNLINK", *keys))
+
+    async def scan_iter(self, match: str, count: int = 1000) -> AsyncIterator[str]:
+        cursor = "0"
         while True:
-            cursor, keys = await self.client.scan(cursor, match=f"{self.namespace}:*", count=1000)
-            if keys:
-                raise UsageError(f"Redis key prefix {self.namespace}: already has keys; choose another run id")
-            if _text(cursor) == "0":
-                break
-        if await self.client.set(self._key("meta"), "created by polyglot sandbox",
-                                 conditional_set=ConditionalChange.ONLY_IF_DOES_NOT_EXIST) is None:
-            raise UsageError(f"Redis key prefix {self.namespace}: already in use; choose another run id")
-        self._created = True
+            cursor, keys = await self._call("SCAN", cursor, "MATCH", match, "COUNT", count)
+            for key in keys:
+                yield key
+            if cursor == "0":
+                return
 
-    @staticmethod
-    def _fields(o: Order) -> dict[str, str]:
-        """The redis-py adapter's hash fields, all as text (glide takes str values only)."""
-        return {str(k): str(v) for k, v in RedisStore._fields(o).items()}
+    async def info(self, section: str = "default") -> dict[str, Any]:
+        return parse_info(await self._call("INFO", section))
 
-    def _queue(self, batch: Batch, o: Order) -> None:
-        key = self._key("order", o.id)
-        batch.hset(key, self._fields(o))
-        created_ms = epoch_ms(o.created_at)
-        batch.zadd(self._key("orders"), {o.id: created_ms})
-        batch.sadd(self._key("status", o.status.value), [o.id])
-        batch.zadd(self._key("customer", o.customer_id), {o.id: created_ms})
-        batch.hincrby(self._key("stats", "count"), o.status.value, 1)
-        batch.hincrby(self._key("stats", "revenue_cents"), o.status.value, int(o.total_amount * 100))
-        if self.options.redis_ttl_s:
-            batch.expire(key, self.options.redis_ttl_s)
+    async def config_get(self, name: str) -> dict[str, str]:
+        got = await self._call("CONFIG", "GET", name)
+        return dict(zip(got[::2], got[1::2], strict=True)) if isinstance(got, list) else dict(got)
 
-    async def write(self, order: Order) -> None:
-        await self.write_batch((order,))
-
-    async def write_batch(self, orders: Sequence[Order]) -> None:
-        batch = Batch(is_atomic=True)  # MULTI/EXEC, as the redis-py adapter sends
-        for order in orders:
-            self._queue(batch, order)
-        await self.client.exec(batch, raise_on_error=True)
-
-    async def upsert(self, order: Order, version: int) -> bool:
-        fields = [part for pair in self._fields(order).items() for part in pair]
-        written = await self.client.invoke_script(
-            UPSERT, keys=[self._key("order", order.id), self._key("status", ""), self._key("stats", "count"),
-                          self._key("stats", "revenue_cents")],
-            args=[str(version), order.id, order.status.value, str(int(order.total_amount * 100)), *fields])
-        if written:  # the id and customer indexes are sets keyed by id: re-adding is harmless
-            created_ms = epoch_ms(order.created_at)
-            batch = Batch(is_atomic=True)
-            batch.zadd(self._key("orders"), {order.id: created_ms})
-            batch.zadd(self._key("customer", order.customer_id), {order.id: created_ms})
-            await self.client.exec(batch, raise_on_error=True)
-        return bool(written)
-
-    @staticmethod
-    def _record(order_id: str, raw: dict[bytes, bytes]) -> OrderRecord:
-        return RedisStore._record(order_id, {_text(k): _text(v) for k, v in raw.items()})
-
-    async def read(self, order_id: str) -> OrderRecord | None:
-        h = await self.client.hgetall(self._key("order", order_id))
-        return self._record(order_id, h) if h else None
-
-    async def scan(self) -> AsyncIterator[OrderRecord]:
-        start = 0
-        while ids := await self.client.zrange(self._key("orders"), RangeByIndex(start, start + SCAN_CHUNK - 1)):
-            batch = Batch(is_atomic=False)
-            for order_id in ids:
-                batch.hgetall(self._key("order", _text(order_id)))
-            hashes = await self.client.exec(batch, raise_on_error=True) or []
-            for order_id, h in zip(ids, hashes, strict=True):
-                if h:
-                    yield self._record(_text(order_id), h)
-            start += SCAN_CHUNK
-
-    async def aggregates(self) -> dict[str, StatusTotal]:
-        counts = await self.client.hgetall(self._key("stats", "count"))
-        cents = {_text(k): int(v) for k, v in (await self.client.hgetall(self._key("stats", "revenue_cents"))).items()}
-        return {_text(status): StatusTotal(int(n), Decimal(cents.get(_text(status), 0)) / 100)
-                for status, n in counts.items()}
-
-    async def teardown(self) -> None:
-        if not self._created:
-            return
-        cursor: Any = "0"
-        while True:  # only keys under this run's prefix; never FLUSHDB / FLUSHALL
-            cursor, keys = await self.client.scan(cursor, match=f"{self.namespace}:*", count=1000)
-            if keys:
-                await self.client.unlink(keys)  # type: ignore[arg-type]
-            if _text(cursor) == "0":
-                break
-        self._created = False
-
-    async def close(self) -> None:
-        if hasattr(self, "client"):
-            await self.client.close()
-
-    def describe(self) -> str:
-        return ("hash per order + id/status/customer index sets + per-status counters (cents), MULTI/EXEC "
-                "(valkey-glide)")
+    async def aclose(self) -> None:
+        await self.raw.close()

@@ -128,10 +128,13 @@ end
 """
 
 
-def write_script(layout: Layout) -> str:
-    """KEYS[1]: the hash; ARGV: prefix, then the values of mapping's columns and collections, in order."""
+def write_script(layout: Layout, once: bool = False) -> str:
+    """KEYS[1]: the hash (KEYS[2..]: the structures' keys, declared for a cluster's checks; the script builds
+    them from the prefix); ARGV: prefix, then the values of mapping's columns and collections, in order.
+    once: nothing is done (0) when the hash exists already, so a client's retry of an applied write is harmless."""
     defs, picked = _structures(layout)
-    return (PRELUDE + defs + _NEW_ROW.format(fields=_table(_fields(layout)), offset=1, null=_lua_str(NULL))
+    guard = "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n" if once else ""
+    return (PRELUDE + defs + guard + _NEW_ROW.format(fields=_table(_fields(layout)), offset=1, null=_lua_str(NULL))
             + "redis.call('HSET', KEYS[1], unpack(h))\n" + _calls(picked, "r", 1) + "return 1\n")
 
 

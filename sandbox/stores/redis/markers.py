@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.stores.markers import MARKER, PREFIX, Found, Marker
-from sandbox.stores.redis.adapter import unlink_prefix
+from sandbox.stores.redis.keys import unlink_prefix
 
 
 class RedisMarkers:

@@ -6,11 +6,13 @@ of a MULTI when one EVALSHA in it finds no script (a restarted server has none),
 script once and can never be half applied for want of it. A single write that meets NOSCRIPT (nothing ran)
 sends the script with EVAL instead.
 
-Connections, the prefix claim, teardown and the server's settings are the order adapter's (adapter.py).
+The run's key prefix `{ns}:` is claimed at prepare (no key under it, an NX marker) and unlinked at teardown,
+key by key under the prefix only (never FLUSHDB).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
@@ -18,21 +20,26 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoPermissionError, NoScriptError
 
 from sandbox.config import Endpoint
 from sandbox.errors import UsageError
-from sandbox.stores.base import ServerInfo
-from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable
+from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, ServerInfo
 from sandbox.stores.redis import lua, mapping, stats
-from sandbox.stores.redis.adapter import RedisOptions, RedisStore
+from sandbox.stores.redis.analytics import RedisAnalytics
 from sandbox.stores.redis.codec import Codec
+from sandbox.stores.redis.keys import claim_prefix, unlink_prefix
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.dataset import Dataset, Instance
 from sandbox.workload.schema import Model, Pattern
 
 SCAN_CHUNK = 500
 LOAD_CHUNK = 500
+CLIENTS = ("redis-py", "valkey-glide")  # glide.py: the same keys, scripts and batches through valkey-glide
+
+
+class ReplicaWaitTimeout(Exception):
+    """WAIT returned before enough replicas acknowledged the write (it is on the primary)."""
 
 
 class Lua:
@@ -55,43 +62,73 @@ class Lua:
             pipe.evalsha(self.sha, len(keys), *keys, *args)
 
 
-class RedisModelStore:
+class RedisModelStore(RedisAnalytics):
     money = "exact decimal"
 
     def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
-        client = options.get("redis_client", "redis-py")
-        if client != "redis-py":  # RedisOptions.redis_client: the order adapter also speaks valkey-glide
-            raise UsageError(f"redis_client={client}: the Redis model store speaks through redis-py only so far "
-                             "(valkey-glide serves the order adapter); drop the option or choose redis-py")
+        self.client_library = str(options.get("redis_client", "redis-py"))  # -o redis.client=valkey-glide
+        if self.client_library not in CLIENTS:
+            raise UsageError(f"redis.client={self.client_library}: choose from {', '.join(CLIENTS)}")
         self.name = "redis"
-        self.namespace = namespace
+        self.endpoint, self.namespace = endpoint, namespace
         self.model = model
         self.design = mapping.derive(model, options)
-        self._base = RedisStore(endpoint, namespace, RedisOptions(connections=int(options.get("connections", 8))))
+        self.connections = int(options.get("connections", 8))
+        self.client: Any = None
+        # After each write, WAIT until this many replicas have it (0: do not wait), at most wait_ms.
+        self.wait_replicas = int(options.get("redis_wait_replicas", 0))
+        self.wait_ms = int(options.get("redis_wait_ms", 1000))
+        self._writers: asyncio.Queue[Any] = asyncio.Queue()
         self.codecs = {name: Codec(layout) for name, layout in self.design.layouts.items()}
         self.writes = {name: Lua(lua.write_script(layout)) for name, layout in self.design.layouts.items()}
         self._root = model.root
         self._prepared = False
         self._scripts: dict[tuple[str, ...], Lua] = {}  # per pattern, made when a pattern is first answered
 
-    @property
-    def client(self) -> Any:  # markers.py and tests/raw.py reach the server through it
-        return self._base.client
+    async def _single(self) -> Any:
+        """A client of one connection (WAIT counts the writes of the connection it is sent on)."""
+        if self.client_library == "valkey-glide":
+            from sandbox.stores.redis.glide import connect_glide
+            return await connect_glide(self.endpoint.url)
+        return aioredis.from_url(self.endpoint.url, decode_responses=True, max_connections=1,
+                                 retry=Retry(NoBackoff(), 0))
 
     async def connect(self) -> ServerInfo:
-        # As the order adapter's client (no client-side retries: a retried MULTI/EXEC could apply twice), but
-        # with a blocking pool: a caller beyond the pool's connections waits for one instead of failing.
-        options = self._base.options
+        if self.client_library == "valkey-glide":
+            from sandbox.stores.redis.glide import connect_glide  # imported only when chosen
+
+            self.client = await connect_glide(self.endpoint.url)  # one multiplexed connection, no retries
+            for _ in range(self.connections + 4 if self.wait_replicas else 0):
+                self._writers.put_nowait(await self._single())
+            info, persistence = await self.client.info("server"), await self.client.info("persistence")
+            aof = "aof on" if persistence.get("aof_enabled") else "aof off"
+            return ServerInfo("Redis", str(info["redis_version"]), f"{aof}, valkey-glide client")
+        # No client-side retries (a silently retried MULTI/EXEC could apply twice, and retries would hide
+        # failures and stretch the latencies reported), and a blocking pool: a caller beyond the pool's
+        # connections waits for one instead of failing. markers.py and tests/raw.py reach the server through it.
         pool = aioredis.BlockingConnectionPool.from_url(
-            self._base.endpoint.url, decode_responses=True, max_connections=options.connections + 4, timeout=None,
+            self.endpoint.url, decode_responses=True, max_connections=self.connections + 4, timeout=None,
             retry=Retry(NoBackoff(), 0))
-        self._base.client = client = aioredis.Redis(connection_pool=pool)
+        self.client = client = aioredis.Redis(connection_pool=pool)
+        if self.wait_replicas:
+            # WAIT counts the writes made on the connection it is sent on, so each writer holds a client with
+            # exactly one connection for its write and its WAIT; more clients than callers, so none queues.
+            for _ in range(self.connections + 4):
+                self._writers.put_nowait(await self._single())
         info, persistence = await client.info("server"), await client.info("persistence")
         aof = "aof on" if persistence.get("aof_enabled") else "aof off"
         return ServerInfo("Redis", str(info["redis_version"]), aof)
 
     async def server_settings(self) -> dict[str, str]:
-        return await self._base.server_settings()
+        got: dict[str, str] = {}
+        try:
+            for name in ("appendonly", "appendfsync", "save"):
+                got.update({str(k): str(v) for k, v in (await self.client.config_get(name)).items()})
+        except NoPermissionError:  # a login without CONFIG GET (the native stack's run user): what INFO says
+            aof = str((await self.client.info("persistence")).get("aof_enabled")) == "1"
+            return {"appendonly": "yes" if aof else "no",
+                    "appendfsync": "not readable by this login (CONFIG GET is @admin)"}
+        return {k: repr(v) if k == "save" else v for k, v in got.items()}  # save "" reads as ''
 
     async def server_stats(self) -> ServerStats:
         return await stats.snapshot(self.client)
@@ -101,7 +138,7 @@ class RedisModelStore:
 
     async def prepare(self, data: Dataset) -> None:
         try:
-            await self._base._claim_prefix()
+            await claim_prefix(self.client, self.namespace)
         except UsageError as exc:
             raise NamespaceExists(str(exc)) from None
         self._prepared = True
@@ -120,8 +157,19 @@ class RedisModelStore:
     async def write(self, instance: Instance) -> None:
         entity = self._root
         key = instance[self.design.layouts[entity].key]
-        await self.writes[entity](self.client, [self.hash_key(entity, key)],
-                                  [self.namespace, *self.codecs[entity].args(instance)])
+        args = [self.namespace, *self.codecs[entity].args(instance)]
+        if not self.wait_replicas:
+            await self.writes[entity](self.client, [self.hash_key(entity, key)], args)
+            return
+        client = await self._writers.get()
+        try:
+            await self.writes[entity](client, [self.hash_key(entity, key)], args)
+            acked = int(await client.execute_command("WAIT", self.wait_replicas, self.wait_ms))
+        finally:
+            self._writers.put_nowait(client)
+        if acked < self.wait_replicas:
+            raise ReplicaWaitTimeout(f"WAIT: {acked} of {self.wait_replicas} replicas had the write after "
+                                     f"{self.wait_ms} ms (it is on the primary)")
 
     async def write_batch(self, instances: Sequence[Instance]) -> None:
         if instances:
@@ -175,11 +223,14 @@ class RedisModelStore:
 
     async def teardown(self) -> None:
         if self._prepared:
-            await self._base.teardown()  # UNLINK of the keys under `{ns}:` only; never FLUSHDB
+            await unlink_prefix(self.client, self.namespace)  # the keys under `{ns}:` only; never FLUSHDB
             self._prepared = False
 
     async def close(self) -> None:
-        await self._base.close()
+        while not self._writers.empty():
+            await self._writers.get_nowait().aclose()
+        if self.client is not None:
+            await self.client.aclose()
 
 
 def make(endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]) -> RedisModelStore:

@@ -41,7 +41,7 @@ def _start(ctx: LaunchContext, extra: list[str]) -> int:
     conf.touch(mode=0o600)
     conf.chmod(0o600)
     conf.write_text("\n".join([
-        "bind 127.0.0.1", *listen, "daemonize no", f"dir {ctx.root}", f"logfile {ctx.log}",
+        f"bind {ctx.host}", *listen, "daemonize no", f"dir {ctx.root}", f"logfile {ctx.log}",
         f"user default on >{ctx.secrets['REDIS_ADMIN_PASSWORD']} ~* &* +@all",
         f"user {RUN_USER} on >{ctx.secrets['REDIS_PASSWORD']} {RUN_RULES}",
         f"appendonly {'yes' if d['appendonly'] else 'no'}", f"appendfsync {d['appendfsync']}",

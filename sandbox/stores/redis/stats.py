@@ -1,19 +1,22 @@
 """Redis's own statistics from INFO: commandstats (calls per command), memory, persistence (RDB/AOF work),
-keyspace and hits. Counters are server-wide: Redis keeps no statistics per key prefix."""
+keyspace and hits. Counters are server-wide (Redis keeps no statistics per key prefix) and start from zero at
+every restart (a new run_id)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.stores.server_stats import ServerStats, flatten
 
 COUNTERS = ("total_commands_processed", "total_connections_received", "keyspace_hits", "keyspace_misses",
             "expired_keys", "evicted_keys", "total_net_input_bytes", "total_net_output_bytes",
-            "rdb_changes_since_last_save",             "total_forks", "aof_rewrites", "rdb_saves")
+            "total_forks", "aof_rewrites", "rdb_saves")
 HEADLINE = ("total_commands_processed", "cmdstat_hset.calls", "used_memory", "rdb_changes_since_last_save",
             "aof_enabled")
-GAUGES = ("used_memory", "used_memory_rss", "used_memory_peak", "mem_fragmentation_ratio", "aof_enabled",
-          "aof_last_write_status", "rdb_last_bgsave_status", "aof_current_size", "connected_clients", "redis_version")
+GAUGES = ("rdb_changes_since_last_save", "used_memory", "used_memory_rss", "used_memory_peak",
+          "mem_fragmentation_ratio", "aof_enabled", "aof_last_write_status", "rdb_last_bgsave_status",
+          "aof_current_size", "connected_clients", "redis_version")
 
 
 async def snapshot(client: Any) -> ServerStats:
@@ -30,4 +33,9 @@ async def snapshot(client: Any) -> ServerStats:
         elif key.startswith("db") and isinstance(value, dict):
             stats.gauges.update({f"keyspace.{key}.{k}": v for k, v in value.items()})
     stats.gauges.update({k: info[k] for k in GAUGES if k in info})
+    # Every restart starts the counters from zero, and gives the server a new run_id.
+    stats.life = str(info.get("run_id")) if info.get("run_id") else None
+    if isinstance(info.get("uptime_in_seconds"), int) and isinstance(info.get("server_time_usec"), int):
+        started = info["server_time_usec"] / 1e6 - info["uptime_in_seconds"]
+        stats.started = datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds")
     return stats

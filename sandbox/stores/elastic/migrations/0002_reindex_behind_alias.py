@@ -5,25 +5,26 @@ Writes made during the reindex land in the old index only: a real cut-over pause
 
 from typing import Any
 
-from sandbox.stores.elastic.adapter import ElasticStore
-from sandbox.stores.elastic.migrations import new_index, read_alias
+from sandbox.stores.elastic.migrations import new_index, orders_index, read_alias
+from sandbox.stores.elastic.model_store import SETTINGS, ElasticModelStore
 
 TABLE = "orders"
 
 
-async def up(store: ElasticStore) -> None:
+async def up(store: ElasticModelStore) -> None:
     es = store.es
-    mapping: dict[str, Any] = (await es.indices.get_mapping(index=store.index)).body[store.index]["mappings"]
-    properties = {**mapping["properties"],
+    index = orders_index(store)
+    mapping: dict[str, Any] = (await es.indices.get_mapping(index=index)).body[index]["mappings"]
+    properties = {**mapping["properties"],  # the design keeps order_number in _source only: now it is searched
                   "order_number": {"type": "keyword", "fields": {"text": {"type": "text"}}}}
     await es.options(ignore_status=404).indices.delete(index=new_index(store))
     await es.indices.create(index=new_index(store), mappings={"dynamic": "strict", "properties": properties},
-                            settings={"number_of_shards": 1, "number_of_replicas": 0})
-    await es.reindex(source={"index": store.index}, dest={"index": new_index(store)}, refresh=True)
+                            settings=SETTINGS)
+    await es.reindex(source={"index": orders_index(store)}, dest={"index": new_index(store)}, refresh=True)
     await es.indices.update_aliases(actions=[
-        {"remove": {"index": store.index, "alias": read_alias(store), "must_exist": False}},
+        {"remove": {"index": orders_index(store), "alias": read_alias(store), "must_exist": False}},
         {"add": {"index": new_index(store), "alias": read_alias(store)}}])
 
 
-async def down(store: ElasticStore) -> None:
+async def down(store: ElasticModelStore) -> None:
     await store.es.options(ignore_status=404).indices.delete(index=new_index(store))

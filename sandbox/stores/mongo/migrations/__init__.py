@@ -1,16 +1,28 @@
-"""MongoDB migrations: `async def up(store)` / `down(store)` per file. The version is a document in the run's
-database (`schema_migrations`), written once the change has succeeded."""
+"""MongoDB migrations: `async def up(store)` / `down(store)` per file, on the orders model's collection `orders`
+(the model store's `collection("order")`). The version is a document in the run's database
+(`schema_migrations`), written once the change has succeeded."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sandbox.errors import UsageError
 from sandbox.stores.migrations import Direction, Migration, MigrationKit
-from sandbox.stores.mongo.adapter import MongoStore
+from sandbox.stores.mongo.model_store import MongoModelStore
+
+
+def orders(store: MongoModelStore) -> Any:
+    """The orders collection of the design."""
+    return store.collection(store.model.root)
 
 
 class MongoKit(MigrationKit):
-    store: MongoStore
+    store: MongoModelStore
+
+    def check(self) -> None:
+        if self.store.model.name != "orders":
+            raise UsageError(f"{self.store.name}: the MongoDB migrations change the orders model's collection "
+                             f"(this store holds {self.store.model.name})")
 
     @property
     def _ledger(self) -> Any:
@@ -30,8 +42,9 @@ class MongoKit(MigrationKit):
 
     async def schema(self) -> dict[str, Any]:
         db = self.store.client[self.store.namespace]
-        info = await (await db.list_collections(filter={"name": "orders"})).to_list()
-        indexes = await self.store.orders.index_information()
+        name = self.store.design.collections[self.store.model.root].name
+        info = await (await db.list_collections(filter={"name": name})).to_list()
+        indexes = await orders(self.store).index_information()
         # Servers differ in whether they list default options; compare with the defaults filled in.
         options = {"validationLevel": "strict", "validationAction": "error",
                    **(info[0].get("options", {}) if info else {})}

@@ -1,6 +1,7 @@
 """PostgreSQL migrations: SQL files as Python modules (UP, DOWN; TRANSACTION = False for statements that
-cannot run in a transaction, such as CREATE INDEX CONCURRENTLY). The version is a row in the run's schema
-(`schema_migrations`), written in the migration's own transaction where it has one."""
+cannot run in a transaction, such as CREATE INDEX CONCURRENTLY), written for the normalized design of the
+orders model (tables orders, order_items, ...: `sandbox model show orders --store postgres`). The version is a
+row in the run's schema (`schema_migrations`), written in the migration's own transaction where it has one."""
 
 from __future__ import annotations
 
@@ -9,23 +10,26 @@ from typing import Any
 
 import asyncpg
 
+from sandbox.errors import UsageError
 from sandbox.stores.migrations import Direction, Migration, MigrationKit, Waits
-from sandbox.stores.postgres.adapter import PostgresStore
+from sandbox.stores.postgres.model_store import PostgresModelBase
 
 APPLICATION_NAME = "sandbox-migrate"  # how samplers of pg_stat_activity tell the migration's session apart
 
 LEDGER = "CREATE TABLE IF NOT EXISTS {s}.schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, " \
          "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
 
-# Rows to give DDL something to chew on: a customer with both addresses, many orders.
+# Rows to give DDL something to chew on: orders of one customer (with both addresses), valid against the
+# design's CHECKs (tax = round(subtotal * 0.0825, 2), shipping 7.99 below 100.00, total = their sum), no items.
 FILL = """
-INSERT INTO {s}.orders (id, order_number, customer_id, billing_address_id, shipping_address_id, status,
-                        subtotal, tax_amount, shipping_amount, total_amount, created_at)
-SELECT gen_random_uuid(), 'FILL-' || g, c.customer_id, c.billing, c.shipping, 'delivered', 10, 0, 0, 10,
-       now() - g * interval '1 second'
+INSERT INTO {s}.orders (id, customer_id, status, created_at, order_number, customer_segment, billing_address_id,
+                        shipping_address_id, subtotal, tax_amount, shipping_amount, total_amount, item_count)
+SELECT gen_random_uuid(), c.customer_id, 'delivered', now() - g * interval '1 second', 'FILL-' || g, c.segment,
+       c.billing, c.shipping, 10.00, round(10.00 * 0.0825, 2), 7.99, 10.00 + round(10.00 * 0.0825, 2) + 7.99, 0
 FROM generate_series(1, $1) g,
-     (SELECT b.customer_id, b.id AS billing, s.id AS shipping FROM {s}.addresses b
+     (SELECT b.customer_id, cu.segment, b.id AS billing, s.id AS shipping FROM {s}.addresses b
       JOIN {s}.addresses s ON s.customer_id = b.customer_id AND s.address_type = 'shipping'
+      JOIN {s}.customers cu ON cu.id = b.customer_id
       WHERE b.address_type = 'billing' LIMIT 1) c
 """
 
@@ -35,10 +39,15 @@ def statements(sql: str | tuple[str, ...]) -> tuple[str, ...]:
 
 
 class PostgresKit(MigrationKit):
-    """Reads the catalogs on connections of its own: the adapter's pool may be stuck behind a lock."""
+    """Reads the catalogs on connections of its own: the model store's pool may be stuck behind a lock."""
 
-    store: PostgresStore
+    store: PostgresModelBase  # type: ignore[assignment]  # the PostgreSQL model store, not any
     _admin: asyncpg.Pool | None = None
+
+    def check(self) -> None:
+        if self.store.design != "normalized" or self.store.model.name != "orders":
+            raise UsageError(f"{self.store.name}: the PostgreSQL migrations change the normalized design of the "
+                             f"orders model (this store holds {self.store.model.name}, design {self.store.design})")
 
     async def _pool(self) -> asyncpg.Pool:
         if self._admin is None:
