@@ -19,6 +19,7 @@ import redis
 from sandbox.config import Settings, endpoint
 from sandbox.stores import make_model_store
 from sandbox.stores.markers import Marker
+from sandbox.stores.redis import mapping as redis_mapping
 from sandbox.stores.registry import StoreRegistry
 from tests.helpers import dataset, model, sandbox
 from tests.raw import Raw
@@ -37,9 +38,11 @@ async def test_a_signal_mid_run_stops_the_writes_drops_the_namespaces_and_writes
     header = run.stdout.readline()  # "run <run id> ..." once every store is connected
     assert header.startswith("run "), header + run.communicate()[1]
     namespace = f"sbx_{header.split()[1]}"
+    layout = redis_mapping.derive(model()).layouts["order"]
+    every_order = redis_mapping.index_key(namespace, layout, layout.every, ())  # the design's set of all orders
     with redis.Redis.from_url(endpoint(live, "redis").url) as client:
         deadline = time.monotonic() + 120
-        while client.zcard(f"{namespace}:orders") < 50:  # mid-write
+        while client.zcard(every_order) < 50:  # mid-write
             assert time.monotonic() < deadline and run.poll() is None, "the run never got going"
             time.sleep(0.02)
     run.send_signal(sig)
