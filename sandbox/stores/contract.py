@@ -225,6 +225,49 @@ class NoBackups:
     reason: str
 
 
+@dataclass(frozen=True)
+class FootprintReading:
+    """What the server says the run's data takes now, in bytes, from its own figures (docs/footprint.md).
+
+    data: the rows / documents / hashes / points of the run's namespace (tables with TOAST, collections'
+    storage, entity hashes, TSM files); indexes: each index (or index structure) by name; log: the position
+    or size of the server's log (WAL / AOF / translog / shard WAL) — server-wide where the server keeps one log
+    for everything (`log_scope` says), so the experiment differences two readings; memory: a server-wide
+    memory figure where data lives in memory (Redis used_memory). None: the server did not answer that figure,
+    and `unavailable` says why; never a zero standing for "unknown"."""
+
+    source: str  # which of the server's figures these are (e.g. "pg_table_size, pg_relation_size, WAL LSN")
+    data_bytes: int | None
+    index_bytes: Mapping[str, int] | None  # index name -> bytes
+    log_bytes: int | None = None
+    log_scope: str = "server-wide"  # or "the run's namespace"
+    memory_bytes: int | None = None
+    log_holds_data: bool = False  # unflushed data lives only in the log (InfluxDB's WAL before a snapshot)
+    detail: Mapping[str, int] = field(default_factory=dict)  # e.g. table -> heap / TOAST bytes
+    unavailable: tuple[str, ...] = ()  # why a figure is None, one line each
+
+    @property
+    def held_bytes(self) -> int | None:
+        """Bytes the namespace's data holds: data + indexes (+ the log when it is where the data lives)."""
+        if self.data_bytes is None:
+            return None
+        log = (self.log_bytes or 0) if self.log_holds_data else 0
+        return self.data_bytes + sum((self.index_bytes or {}).values()) + log
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "data_bytes": self.data_bytes,
+                "index_bytes": None if self.index_bytes is None else dict(self.index_bytes),
+                "log_bytes": self.log_bytes, "log_scope": self.log_scope, "memory_bytes": self.memory_bytes,
+                "log_holds_data": self.log_holds_data, "held_bytes": self.held_bytes, "detail": dict(self.detail),
+                "unavailable": list(self.unavailable)}
+
+
+@runtime_checkable
+class Footprint(Protocol):
+    async def footprint(self) -> FootprintReading:
+        """The namespace's bytes now, from the server's own figures (stores/<name>/footprint.py)."""
+
+
 StoreFactory = Callable[[Endpoint, str, Model, Mapping[str, Any]], ModelStore]  # endpoint, namespace, model, options
 
 

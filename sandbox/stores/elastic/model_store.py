@@ -17,8 +17,8 @@ from elasticsearch.helpers import async_scan
 
 from sandbox.config import Endpoint
 from sandbox.errors import SandboxError, UsageError
-from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Record, ServerInfo
-from sandbox.stores.elastic import stats
+from sandbox.stores.contract import Answerer, FootprintReading, Kept, NamespaceExists, NotAnswerable, Record, ServerInfo
+from sandbox.stores.elastic import footprint, stats
 from sandbox.stores.elastic.analytics import ElasticAnalytics
 from sandbox.stores.elastic.client import open_client, server_info
 from sandbox.stores.elastic.documents import Codec
@@ -61,6 +61,10 @@ class ElasticModelStore(ElasticAnalytics):
 
     async def server_stats(self) -> ServerStats:
         return await stats.snapshot(self.es, self.design.index(self.model.root))
+
+    async def footprint(self) -> FootprintReading:
+        """_stats store and translog of the run's indices (footprint.py): contract.Footprint."""
+        return await footprint.footprint(self.es, [ix.name for ix in self.design.indices.values()])
 
     async def prepare(self, data: Dataset) -> None:
         for entity in (self.model.root, *(e.name for e in self.model.references)):  # the root's first: it says

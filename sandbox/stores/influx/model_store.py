@@ -14,8 +14,8 @@ from typing import Any
 
 from sandbox.config import Endpoint
 from sandbox.errors import SandboxError, UsageError
-from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, ServerInfo
-from sandbox.stores.influx import mapping, stats
+from sandbox.stores.contract import Answerer, FootprintReading, Kept, NamespaceExists, NotAnswerable, ServerInfo
+from sandbox.stores.influx import footprint, mapping, stats
 from sandbox.stores.influx.analytics import InfluxAnalytics
 from sandbox.stores.influx.codec import Rows, compile_line
 from sandbox.stores.influx.http import InfluxHttp
@@ -49,6 +49,10 @@ class InfluxModelStore(InfluxAnalytics):
 
     async def server_stats(self) -> ServerStats:
         return await stats.snapshot(self.http.query, self.namespace)
+
+    async def footprint(self) -> FootprintReading:
+        """The run's database's shards, on disk or per SHOW STATS (footprint.py): contract.Footprint."""
+        return await footprint.footprint(self.http.query, self.namespace)
 
     async def query(self, q: str, *, post: bool = False) -> list[dict[str, Any]]:
         return await self.http.query(q, post=post)

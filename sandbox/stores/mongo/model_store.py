@@ -20,8 +20,8 @@ from pymongo.write_concern import WriteConcern
 
 from sandbox.config import Endpoint
 from sandbox.errors import SandboxError, UsageError
-from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Record, ServerInfo
-from sandbox.stores.mongo import stats
+from sandbox.stores.contract import Answerer, FootprintReading, Kept, NamespaceExists, NotAnswerable, Record, ServerInfo
+from sandbox.stores.mongo import footprint, stats
 from sandbox.stores.mongo.analytics import MongoAnalytics
 from sandbox.stores.mongo.client import WRITE_CONCERNS, server_info
 from sandbox.stores.mongo.documents import Codec
@@ -65,6 +65,11 @@ class MongoModelStore(MongoAnalytics):
 
     async def server_stats(self) -> ServerStats:
         return await stats.snapshot(self.client, self.namespace)
+
+    async def footprint(self) -> FootprintReading:
+        """collStats of the run's collections (footprint.py): contract.Footprint."""
+        return await footprint.footprint(self.client, self.namespace,
+                                         [c.name for c in self.design.collections.values()])
 
     # --- namespace ----------------------------------------------------------------------------------------
     async def prepare(self, data: Dataset) -> None:

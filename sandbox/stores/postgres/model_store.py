@@ -20,8 +20,17 @@ import asyncpg
 
 from sandbox.config import Endpoint
 from sandbox.errors import UsageError
-from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, Params, Record, ServerInfo
-from sandbox.stores.postgres import stats
+from sandbox.stores.contract import (
+    Answerer,
+    FootprintReading,
+    Kept,
+    NamespaceExists,
+    NotAnswerable,
+    Params,
+    Record,
+    ServerInfo,
+)
+from sandbox.stores.postgres import footprint, stats
 from sandbox.stores.postgres.analytics import PostgresAnalytics
 from sandbox.stores.postgres.mapping import Design, derive
 from sandbox.stores.postgres.patterns import Layout, Patterns, possible_key
@@ -71,6 +80,10 @@ class PostgresModelBase(PostgresAnalytics):
 
     async def server_settings(self) -> dict[str, str]:
         return {name: await self.pool.fetchval(f"SHOW {name}") for name in ("fsync", "synchronous_commit")}
+
+    async def footprint(self) -> FootprintReading:
+        """The schema's tables, TOAST, indexes and the WAL position (footprint.py): contract.Footprint."""
+        return await footprint.footprint(self.pool, self.namespace)
 
     def ddl(self) -> list[str]:
         raise NotImplementedError

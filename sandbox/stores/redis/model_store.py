@@ -24,8 +24,8 @@ from redis.exceptions import NoPermissionError, NoScriptError
 
 from sandbox.config import Endpoint
 from sandbox.errors import UsageError
-from sandbox.stores.contract import Answerer, Kept, NamespaceExists, NotAnswerable, ServerInfo
-from sandbox.stores.redis import lua, mapping, stats
+from sandbox.stores.contract import Answerer, FootprintReading, Kept, NamespaceExists, NotAnswerable, ServerInfo
+from sandbox.stores.redis import footprint, lua, mapping, stats
 from sandbox.stores.redis.analytics import RedisAnalytics
 from sandbox.stores.redis.codec import Codec
 from sandbox.stores.redis.keys import claim_prefix, unlink_prefix
@@ -132,6 +132,17 @@ class RedisModelStore(RedisAnalytics):
 
     async def server_stats(self) -> ServerStats:
         return await stats.snapshot(self.client)
+
+    async def footprint(self) -> FootprintReading:
+        """MEMORY USAGE of the run's keys by kind (footprint.py): contract.Footprint. With valkey-glide a
+        redis-py connection of its own asks (the sampling pipeline is redis-py's)."""
+        if self.client_library == "redis-py":
+            return await footprint.footprint(self.client, self.namespace, self.design.layouts)
+        client = aioredis.Redis.from_url(self.endpoint.url, decode_responses=True)
+        try:
+            return await footprint.footprint(client, self.namespace, self.design.layouts)
+        finally:
+            await client.aclose()
 
     def hash_key(self, entity: str, key: Any) -> str:
         return mapping.hash_key(self.namespace, entity, key)

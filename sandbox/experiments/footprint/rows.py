@@ -1,0 +1,58 @@
+"""The footprint's rows as plain cells, from summary.json `footprint` (the terminal and report.html both draw
+them): one row per store and size, one fit row per store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.report.table_data import TableData
+
+
+def human(n: float | None) -> str:
+    if n is None:
+        return "-"
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{n:.0f} B"
+
+
+def _indexes(reading: dict[str, Any]) -> str:
+    ix = reading["index_bytes"]
+    if ix is None:
+        return "-"
+    return human(sum(ix.values())) + (f" ({len(ix)})" if ix else " (inside data)")
+
+
+def readings(section: dict[str, Any]) -> TableData:
+    t = TableData("footprint-readings", "footprint: what each server says the run's data takes, per size",
+                  ["store", "roots", "data", "indexes (n)", "held", "log Δ", "memory Δ"])
+    for name, s in section["stores"].items():
+        first = s["readings"][0] if s["readings"] else None
+        for i, r in enumerate(s["readings"]):
+            log = None if first is None or r["log_bytes"] is None or first["log_bytes"] is None \
+                else r["log_bytes"] - first["log_bytes"]
+            mem = None if first is None or r["memory_bytes"] is None or first["memory_bytes"] is None \
+                else r["memory_bytes"] - first["memory_bytes"]
+            t.add(name if i == 0 else "", r["roots"], human(r["data_bytes"]), _indexes(r), human(r["held_bytes"]),
+                  human(log) if i else "-", human(mem) if i else "-")
+    return t
+
+
+def fits(section: dict[str, Any]) -> TableData:
+    t = TableData("footprint-fit", "footprint: held bytes = fixed + per root x roots (least squares), and the log",
+                  ["store", "server", "fixed", "B / root", "residual", "log B / write", "mem B / root"])
+    for name, s in section["stores"].items():
+        f = s["fit"]
+        t.add(name, s["server"], human(f["fixed_bytes"]) if f else "-", f"{f['per_entity_bytes']:.0f}" if f else "-",
+              human(f["residual_bytes"]) if f else "-",
+              "-" if s["log_bytes_per_write"] is None else f"{s['log_bytes_per_write']:.0f}",
+              "-" if s["memory_bytes_per_root"] is None else f"{s['memory_bytes_per_root']:.0f}")
+    for name, s in section["stores"].items():
+        t.notes.append(f"{name}: {s['source']}; log {s['log_scope']}")
+        t.notes += [f"{name}: not measured: {u}" for u in s["unavailable"][:2]]
+        if len(s["unavailable"]) > 2:
+            t.notes.append(f"{name}: ... and {len(s['unavailable']) - 2} more such figure(s) not given")
+    t.notes += [f"{name}: not measured: {why}" for name, why in section.get("not_measured", {}).items()]
+    t.notes.append("a stand-in's figures are the stand-in's (server column); a root counts with its owned children")
+    return t
