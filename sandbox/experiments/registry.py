@@ -24,7 +24,7 @@ from sandbox.scenario.step import Steps
 
 # The order is the terminal's and the report's. Adding an experiment: its folder and one line here.
 BUILT_IN = ("orders", "strategies", "faults", "durability", "exhaustion", "replicas", "analytics", "cache_aside",
-            "migrations", "mixes", "sharding", "network", "events", "backups", "footprint")
+            "migrations", "mixes", "sharding", "network", "events", "backups", "footprint", "isolation")
 
 
 @dataclass(frozen=True)

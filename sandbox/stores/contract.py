@@ -268,6 +268,43 @@ class Footprint(Protocol):
         """The namespace's bytes now, from the server's own figures (stores/<name>/footprint.py)."""
 
 
+Mop = tuple[str, Any, Any]  # a transaction's micro-operation: ("append", k, v), ("r", k, read), ("w", k, v)
+PROMISES = ("read-committed", "snapshot-isolation", "serializable")  # what a level may promise (docs/isolation.md)
+
+
+@dataclass(frozen=True)
+class TxnOutcome:
+    """How one transaction attempt ended: "ok" with `mops` (every read filled in), "fail" (the store says it did
+    not happen: an abort, a serialization failure, a deadlock victim) or "info" (unknown: a timeout, a broken
+    connection); `error` names the store's reason for fail and info."""
+
+    type: str
+    mops: tuple[Mop, ...] | None = None
+    error: str = ""
+
+
+@runtime_checkable
+class Transactions(Protocol):
+    """Transactions over a namespace of its own (a table, a collection, a key prefix it creates and drops), at
+    the isolation levels the store offers: `levels` maps each level's name to what it promises (PROMISES)."""
+
+    levels: Mapping[str, str]
+    where: str  # the namespace it works in, for reports
+
+    async def setup(self) -> None: ...
+
+    async def run(self, level: str, model: str, mops: Sequence[Mop]) -> TxnOutcome:
+        """One list-append ("list-append") or register ("rw-register") transaction at `level`, never retried."""
+
+    async def drop(self) -> None: ...
+
+
+@runtime_checkable
+class TransactionalWorkload(Protocol):
+    def transactions(self) -> Transactions | NotAnswerable:
+        """Its transactions on its own connection, or why multi-key transactions are impossible on it."""
+
+
 StoreFactory = Callable[[Endpoint, str, Model, Mapping[str, Any]], ModelStore]  # endpoint, namespace, model, options
 
 

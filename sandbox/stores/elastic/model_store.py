@@ -85,6 +85,11 @@ class ElasticModelStore(ElasticAnalytics):
         if operations:
             await self._bulk(operations, "reference", refresh="true")
 
+    def transactions(self) -> NotAnswerable:
+        """contract.TransactionalWorkload: none (why below)."""
+        return NotAnswerable("per-document optimistic concurrency only (if_seq_no / if_primary_term on one "
+                             "document); no transaction spans two documents, so multi-key transactions are impossible")
+
     async def teardown(self) -> None:
         for index in reversed(self._created):
             # ignore 404: an in-memory server that restarted has already lost the index

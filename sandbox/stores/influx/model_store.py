@@ -130,6 +130,10 @@ class InfluxModelStore(InfluxAnalytics):
     def describe(self) -> str:
         return mapping.describe(self.design, self.namespace)
 
+    def transactions(self) -> NotAnswerable:
+        """contract.TransactionalWorkload: none (why below)."""
+        return NotAnswerable("append-only points, no transactions and no read-modify-write: nothing to isolate")
+
     async def teardown(self) -> None:
         if self._prepared:
             await self.http.drop()  # DROP DATABASE (2.x: the bucket) of this run only

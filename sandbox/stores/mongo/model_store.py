@@ -25,6 +25,7 @@ from sandbox.stores.mongo import footprint, stats
 from sandbox.stores.mongo.analytics import MongoAnalytics
 from sandbox.stores.mongo.client import WRITE_CONCERNS, server_info
 from sandbox.stores.mongo.documents import Codec
+from sandbox.stores.mongo.isolation import MongoTransactions
 from sandbox.stores.mongo.mapping import POSITION, MongoDesign, derive
 from sandbox.stores.mongo.patterns import answerer
 from sandbox.stores.server_stats import ServerStats
@@ -89,6 +90,10 @@ class MongoModelStore(MongoAnalytics):
             instances = data.reference[e.name]
             if instances:
                 await self._insert_many(e.name, instances, ordered=True)
+
+    def transactions(self) -> MongoTransactions:
+        """contract.TransactionalWorkload: multi-document transactions on this client."""
+        return MongoTransactions(self.client, self.namespace)
 
     async def teardown(self) -> None:
         if self._created:

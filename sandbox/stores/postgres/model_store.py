@@ -32,6 +32,7 @@ from sandbox.stores.contract import (
 )
 from sandbox.stores.postgres import footprint, stats
 from sandbox.stores.postgres.analytics import PostgresAnalytics
+from sandbox.stores.postgres.isolation import PostgresTransactions
 from sandbox.stores.postgres.mapping import Design, derive
 from sandbox.stores.postgres.patterns import Layout, Patterns, possible_key
 from sandbox.stores.postgres.rows import Rows
@@ -131,6 +132,10 @@ class PostgresModelBase(PostgresAnalytics):
         conn = await asyncpg.connect(self.endpoint.url)
         await conn.add_listener(channel, lambda *_: wake())
         return conn.close
+
+    def transactions(self) -> PostgresTransactions:
+        """contract.TransactionalWorkload: the isolation experiment's transactions on this pool."""
+        return PostgresTransactions(self.pool, self.namespace)
 
     async def teardown(self) -> None:
         if self._created:

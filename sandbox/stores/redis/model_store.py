@@ -28,6 +28,7 @@ from sandbox.stores.contract import Answerer, FootprintReading, Kept, NamespaceE
 from sandbox.stores.redis import footprint, lua, mapping, stats
 from sandbox.stores.redis.analytics import RedisAnalytics
 from sandbox.stores.redis.codec import Codec
+from sandbox.stores.redis.isolation import RedisTransactions
 from sandbox.stores.redis.keys import claim_prefix, unlink_prefix
 from sandbox.stores.server_stats import ServerStats
 from sandbox.workload.dataset import Dataset, Instance
@@ -231,6 +232,13 @@ class RedisModelStore(RedisAnalytics):
 
     def describe(self) -> str:
         return mapping.describe(self.design, self.namespace)
+
+    def transactions(self) -> RedisTransactions | NotAnswerable:
+        """contract.TransactionalWorkload: MULTI/EXEC with WATCH, and Lua, on this client's pool."""
+        if self.client_library != "redis-py":
+            return NotAnswerable("the isolation workload's WATCH runs on redis-py's pipeline "
+                                 "(-o redis.client=redis-py)")
+        return RedisTransactions(self.client, self.namespace)
 
     async def teardown(self) -> None:
         if self._prepared:
