@@ -41,11 +41,25 @@ class ServerStatsRun:
     # (when, snapshots): "before <phase>" / "after <phase>", in the order they were taken
     taken: list[tuple[str, dict[str, ServerStats]]] = field(default_factory=list)
 
-    def record(self, phase: str, before: dict[str, ServerStats], after: dict[str, ServerStats]) -> None:
+    def record(self, phase: str, before: dict[str, ServerStats], after: dict[str, ServerStats],
+               ops: dict[str, int] | None = None) -> None:
+        """`ops`: per store, the logical operations the phase timed (a batch is one), for server calls per op."""
         self.first = self.first or before
         self.last = after
         self.taken += [(f"before {phase}", before), (f"after {phase}", after)]
-        self.phases.append((phase, {name: after[name].since(before[name]) for name in after if name in before}))
+        diffs = {name: after[name].since(before[name]) for name in after if name in before}
+        for name, diff in diffs.items():
+            diff["calls_per_op"] = calls_per_op(diff, (ops or {}).get(name, 0))
+        self.phases.append((phase, diffs))
+
+    def calls_per_op(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Per store and phase, the server's calls per logical operation (phases that timed no operation left out)."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for phase, stores in self.phases:
+            for name, diff in stores.items():
+                if diff["calls_per_op"]["ops"]:
+                    out.setdefault(name, {})[phase] = diff["calls_per_op"]
+        return out
 
     def total(self) -> dict[str, dict[str, Any]]:
         """Per store, the change from the first snapshot to the last. Where the counters started again in between
@@ -87,7 +101,18 @@ class ServerStatsRun:
         written = {name: diff for phase, stores in self.phases if phase == "write" for name, diff in stores.items()
                    if name in total and not total[name].get("restarts") and "reset" not in diff}
         return {"phases": [{"phase": phase, "stores": stores} for phase, stores in self.phases],
+                "calls_per_op": self.calls_per_op(),
                 "run": total, "cross_check": cross_check({**total, **written}, client_writes)}
+
+
+def calls_per_op(diff: dict[str, Any], ops: int) -> dict[str, Any]:
+    """The server's calls over a phase divided by the phase's logical operations, with whose calls they are; none
+    where the server has no counter, the counters started again inside the phase, or the phase timed nothing."""
+    calls = diff.get("calls")
+    per_op = None if calls is None or not ops or "reset" in diff else round(calls / ops, 3)
+    why = ("no counter of calls on this server" if calls is None else "the counters started again in the phase"
+           if "reset" in diff else "no timed operations" if not ops else None)
+    return {"calls": calls, "ops": ops, "per_op": per_op, "scope": diff.get("calls_scope"), "none_because": why}
 
 
 def _split(spans: list[tuple[str, str, ServerStats | None, ServerStats, str | None]]) -> dict[str, Any]:

@@ -70,6 +70,8 @@ def summary(ctx: RunContext, parts: SummaryParts) -> dict[str, Any]:
             "design": ts.store.describe(),  # the physical design derived from the model (`sandbox model show`)
             "money": ts.store.money,
             "operations": {op: _operation(stats, ctx.loads.get(name, {}).get(op)) for op, stats in ts.stats.items()},
+            # per phase: the server's own count of statements / commands / requests over its logical operations
+            "server_calls_per_op": ctx.server_stats.calls_per_op().get(name, {}),
             **parts.store_summary(ctx, name),  # read_not_found, consistency (the core experiment's)
         }
     tls = tls_states(ctx.settings, ctx.stores)

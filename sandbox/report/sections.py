@@ -16,20 +16,37 @@ from sandbox.report.table_data import Cell, TableData, count, ms
 def latency(summary: dict[str, Any]) -> TableData:
     t = TableData("latency", "latency (ms, HdrHistogram): response time from each operation's intended start",
                   ["store", "server (as reported)", "op", "ok", "failed", "unknown", "orders/s", "p50", "p90", "p99",
-                   "p99.9", "max"])
+                   "p99.9", "max", "server calls/op"])
     for name, s in summary.get("stores", {}).items():
         server = s.get("server") or {}
+        calls = s.get("server_calls_per_op") or {}
         for i, (op, o) in enumerate(s.get("operations", {}).items()):
             lat = o.get("latency_ms") or {}
             rate = o.get("throughput_orders_s")
             t.add(name if i == 0 else "", f"{server.get('product')} {server.get('version')}" if i == 0 else "",
                   op, o.get("ok"), count(o.get("failed")), count(o.get("unknown")),
                   "-" if rate is None else f"{rate:,.0f}", *(ms(lat.get(k)) for k in ("p50", "p90", "p99", "p99.9",
-                                                                                       "max")))
+                                                                                       "max")),
+                  calls_cell(calls.get(op)))
+    t.notes += calls_notes({n: s.get("server_calls_per_op") or {} for n, s in summary.get("stores", {}).items()})
     if stand_ins := stand_in_answered(summary):
         t.notes.append(f"stand-ins answered for {', '.join(stand_ins)}: their numbers are the stand-ins', "
                        "not the products'.")
     return t
+
+
+def calls_cell(calls: dict[str, Any] | None) -> str:
+    """Server calls per op of the phase named after the op ("-": no such phase, or the server has no counter)."""
+    return "-" if not calls or calls.get("per_op") is None else f"{calls['per_op']:.2f}"
+
+
+def calls_notes(per_store: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """Whose calls each store's column counts, once per store (server-wide counters hold other clients' too)."""
+    out = []
+    for name, phases in per_store.items():
+        scopes = {c.get("scope") or c.get("none_because") for c in phases.values()}
+        out += [f"server calls/op, {name}: {scope}" for scope in sorted(x for x in scopes if x)]
+    return out
 
 
 def client_side(summary: dict[str, Any]) -> TableData:

@@ -8,6 +8,7 @@ from rich.table import Table
 from sandbox.measure.latency import summarize
 from sandbox.measure.saturation import ClientLoad
 from sandbox.report.console import console
+from sandbox.report.sections import calls_cell, calls_notes
 from sandbox.scenario.context import RunContext
 
 
@@ -15,7 +16,7 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}" if value < 100 else f"{value:.0f}"
 
 
-MAIN = ("store", "op", "ok", "failed", "unknown", "orders/s", "p50", "p90", "p99", "p99.9", "max")
+MAIN = ("store", "op", "ok", "failed", "unknown", "orders/s", "p50", "p90", "p99", "p99.9", "max", "server calls/op")
 SECONDARY = ("server (as reported)", "svc p50", "svc p99", "proc p50", "client")
 TEXT = ("store", "op", "server (as reported)", "client")
 
@@ -30,6 +31,7 @@ def latency_table(ctx: RunContext, columns: tuple[str, ...] = MAIN) -> Table:
                   "client = harness CPU, schedule lag, flags: docs/measurement.md)")
     for col in columns:
         table.add_column(col, justify="left" if col in TEXT else "right")
+    calls = ctx.server_stats.calls_per_op()
     for name, ts in ctx.stores.items():
         server = ctx.servers[name]
         for i, (op, stats) in enumerate(ts.stats.items()):
@@ -42,7 +44,8 @@ def latency_table(ctx: RunContext, columns: tuple[str, ...] = MAIN) -> Table:
                     "server (as reported)": f"{server.product} {server.version}" if i == 0 else "",
                     "svc p50": _ms(svc["p50"]), "svc p99": _ms(svc["p99"]),
                     "proc p50": _ms(summarize(stats.processing)["p50"]),
-                    "client": client_cell(load.client if load else None)}
+                    "client": client_cell(load.client if load else None),
+                    "server calls/op": calls_cell(calls.get(name, {}).get(op))}
             table.add_row(*(cell[c] for c in columns))
     return table
 
@@ -85,6 +88,8 @@ def print_run(ctx: RunContext, wide: bool = False) -> None:
             console.print(latency_table(ctx))
         for line in error_lines(ctx):
             console.print(line)
+        for line in calls_notes(ctx.server_stats.calls_per_op()):
+            console.print(f"  {line}", highlight=False)
         if not wide:
             console.print(latency_table(ctx, ("store", "op", *SECONDARY)))
 

@@ -81,9 +81,11 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
         # What each server does in the background (vacuum, checkpoints, ...) through the phases: background.jsonl.
         async with BackgroundSampler.for_stores(lambda: ctx.settings, list(ctx.stores), ctx.results_dir):
             for phase in scenario.phases:
-                before = await snapshot_all(_clients(ctx))
+                before, ops_before = await snapshot_all(_clients(ctx)), _ops(ctx)
                 await steps[phase.step](ctx, **phase.params)
-                ctx.server_stats.record(phase.step, before, await snapshot_all(_clients(ctx)))
+                after, ops_after = await snapshot_all(_clients(ctx)), _ops(ctx)
+                ctx.server_stats.record(phase.step, before, after,
+                                        {n: ops_after[n] - ops_before.get(n, 0) for n in ops_after})
                 ctx.completed_phases.append(phase.step)
                 if catcher.signum is not None:  # its cancellation was lost in a client's wait_for (gh-86296)
                     raise asyncio.CancelledError
@@ -97,6 +99,12 @@ async def run(scenario: Scenario, params: RunParams, settings: Settings, ws: Wor
     if ctx.interrupted:
         raise Interrupted(signal.Signals[ctx.interrupted], ctx)
     return ctx
+
+
+def _ops(ctx: RunContext) -> dict[str, int]:
+    """Operations each store's timer has seen so far, every outcome and the warm-up's (the server saw them all)."""
+    return {name: sum(s.ok + s.failed + s.unknown + s.warmup for s in ts.stats.values())
+            for name, ts in ctx.stores.items()}
 
 
 def namespace_of(namespace: str, store: str) -> str:

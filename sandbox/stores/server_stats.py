@@ -35,6 +35,11 @@ class ServerStats:
     unavailable: list[str] = field(default_factory=list)
     writes_counter: str | None = None  # the counter that counts this run's order writes, if any
     writes_note: str = ""  # what it counts (e.g. "server-wide", "this namespace's statements")
+    # The counter of everything the server was asked (statements, commands, requests): its change over a phase
+    # divided by the phase's logical operations is "server calls per op". `calls_scope` says whose calls it
+    # holds (server-wide counters hold other clients' too: noise the run cannot take out).
+    calls_counter: str | None = None
+    calls_scope: str = ""
     headline: tuple[str, ...] = ()  # counters or gauges a report shows first
     ratios: dict[str, tuple[str, str]] = field(default_factory=dict)  # name: (hits, misses) -> hits/(hits+misses)
     # One life of the counters, as the server tells it: it changes when they start again from zero (a restart,
@@ -87,7 +92,9 @@ class ServerStats:
                 "gauges": self.gauges, "top_statements": [s.to_json() for s in statements[:top]],
                 "unavailable": self.unavailable,
                 "writes_seen": counters.get(self.writes_counter) if self.writes_counter else None,
-                "writes_counter": self.writes_counter, "writes_note": self.writes_note}
+                "writes_counter": self.writes_counter, "writes_note": self.writes_note,
+                "calls": counters.get(self.calls_counter) if self.calls_counter else None,
+                "calls_counter": self.calls_counter, "calls_scope": self.calls_scope}
 
 
 def unavailable(source: str, why: str) -> ServerStats:

@@ -19,7 +19,9 @@ GAUGES: dict[str, tuple[str, ...]] = {"runtime": ("HeapInUse", "NumGoroutine")}
 async def snapshot(query: Query, namespace: str) -> ServerStats:
     stats = ServerStats("SHOW STATS, SHOW DIAGNOSTICS", writes_counter="write.pointReq",
                         writes_note="points received, server-wide (one per order written)",
-                        headline=HEADLINE)
+                        headline=HEADLINE, calls_counter="httpd.calls",
+                        calls_scope="/write and /query requests of every client of this server (SHOW STATS: the "
+                                    "sandbox's own SHOW STATS / SHOW DIAGNOSTICS, snapshots and sampler, included)")
     try:
         for series in await query("SHOW STATS"):
             name, tags = str(series.get("name")), series.get("tags") or {}
@@ -36,6 +38,8 @@ async def snapshot(query: Query, namespace: str) -> ServerStats:
             stats.gauges.update({f"{name}.{k}": row[k] for k in GAUGES.get(name, ()) if k in row})
     except Exception as exc:
         stats.unavailable.append(f"SHOW STATS: {type(exc).__name__}: {exc}"[:160])
+    if "httpd.writeReq" in stats.counters:
+        stats.counters["httpd.calls"] = stats.counters["httpd.writeReq"] + stats.counters.get("httpd.queryReq", 0.0)
     try:
         for series in await query("SHOW DIAGNOSTICS"):
             if series.get("name") in ("build", "system"):

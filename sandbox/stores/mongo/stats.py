@@ -11,6 +11,7 @@ from sandbox.stores.server_stats import ServerStats, flatten
 
 HEADLINE = ("opcounters.insert", "opcounters.query", "opcounters.command", "dbStats.objects",
             "wiredTiger.cache.bytes currently in the cache")
+DATA_OPS = ("insert", "query", "update", "delete", "getmore")
 CACHE = ("bytes currently in the cache", "maximum bytes configured", "pages read into cache",
          "pages written from cache", "tracked dirty bytes in the cache")
 
@@ -18,7 +19,10 @@ CACHE = ("bytes currently in the cache", "maximum bytes configured", "pages read
 async def snapshot(client: Any, namespace: str) -> ServerStats:
     stats = ServerStats("serverStatus (opcounters, wiredTiger.cache), dbStats", writes_counter="opcounters.insert",
                         writes_note="documents inserted, server-wide",
-                        headline=HEADLINE)
+                        headline=HEADLINE, calls_counter="opcounters.data_ops",
+                        calls_scope="insert + query + update + delete + getmore opcounters of every client of this "
+                                    "server (commands left out: the driver's hello and the sandbox's serverStatus "
+                                    "count there; MongoDB's insert counts documents, the stand-in's one per request)")
     status = await client.admin.command("serverStatus")
     if isinstance(status.get("uptime"), int | float) and isinstance(status.get("localTime"), datetime):
         # opcounters start from zero with each server process
@@ -27,6 +31,7 @@ async def snapshot(client: Any, namespace: str) -> ServerStats:
         stats.life = f"pid {status.get('pid')}"  # uptime is whole seconds: a start time from it jitters
     if "opcounters" in status:
         flatten("opcounters", status["opcounters"], stats.counters)
+        stats.counters["opcounters.data_ops"] = sum(stats.counters.get(f"opcounters.{k}", 0.0) for k in DATA_OPS)
     else:
         stats.unavailable.append("serverStatus.opcounters: not reported by this server")
     cache = status.get("wiredTiger", {}).get("cache")

@@ -25,7 +25,10 @@ async def snapshot(pool: asyncpg.Pool, namespace: str, table: str = "orders") ->
     """`table`: the root's table, whose written rows are counted (the orders model's: orders)."""
     stats = ServerStats(SOURCE, writes_counter="statements.orders_written",
                         writes_note=f"INSERT calls + COPY rows into {namespace}.{table} per pg_stat_statements",
-                        headline=HEADLINE,
+                        headline=HEADLINE, calls_counter="statements.calls",
+                        calls_scope="statements of every client of this database (pg_stat_statements, utility "
+                                    "statements such as BEGIN, COMMIT and RESET ALL included; the sandbox's own "
+                                    "pg_stat_* queries left out)",
                         ratios={"cache_hit_ratio": ("database.blks_hit", "database.blks_read")})
     row = await pool.fetchrow(f"SELECT {', '.join(DATABASE)}, stats_reset, pg_postmaster_start_time() AS started, "
                               "(SELECT stats_reset FROM pg_stat_bgwriter) AS shared_reset "
@@ -57,11 +60,12 @@ async def _statements(pool: asyncpg.Pool, namespace: str, stats: ServerStats, ta
         stats.unavailable.append(f"pg_stat_statements: {type(exc).__name__}: {exc}"[:200])
         return
     orders = re.compile(rf'"?{re.escape(namespace)}"?\."?{re.escape(table)}"?[\s(]')  # quoted or not
-    written = 0.0
+    written = every = 0.0
     for key, query, calls, total_ms, n in rows:
         text = " ".join(query.split())
         if "pg_stat_" in text:  # the sandbox's own monitoring queries, these snapshots included
             continue
+        every += calls
         stats.statements[key] = Statement(key, text[:300], calls, total_ms, n)
         into = re.search(r"INSERT INTO (\S+)", text, re.IGNORECASE)
         if into and orders.match(into[1] + " "):
@@ -69,3 +73,4 @@ async def _statements(pool: asyncpg.Pool, namespace: str, stats: ServerStats, ta
         elif text.upper().startswith("COPY ") and orders.match(text[5:]):
             written += n  # write_batch: COPY, one row per order
     stats.counters["statements.orders_written"] = written
+    stats.counters["statements.calls"] = every
