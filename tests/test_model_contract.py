@@ -34,7 +34,7 @@ from sandbox.workload.params import ReadParams
 
 MODELS = Path(__file__).parent.parent / "models"
 # every store kind that holds a model, and each built-in design of it ("mongo:referenced") as a store of its own;
-# not the no-op harness store, which keeps nothing by design (tests/test_calibrate*.py measure it)
+# not the no-op harness store, which keeps nothing by design (`sandbox calibrate` measures the harness with it)
 KINDS = [name for n, k in StoreRegistry.built_in().kinds.items() if k.model_store is not None and k.in_default_set
          for name in (n, *(f"{n}:{d}" for d in k.designs))]
 SHIPPED = ["orders", "telemetry", "social", "bookings"]
