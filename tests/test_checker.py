@@ -288,7 +288,8 @@ def test_durability_profiles() -> None:
     default, relaxed = parse_profiles("default|redis.appendonly=no,postgres.synchronous_commit=off", kinds)
     assert default.durability.changes == {}
     assert relaxed.durability.changes == {"redis.appendonly": False, "postgres.synchronous_commit": "off"}
-    assert relaxed.durability.server(kinds.kind("postgres")) == {"fsync": True, "synchronous_commit": "off"}
+    assert relaxed.durability.server(kinds.kind("postgres")) == {"fsync": True, "synchronous_commit": "off",
+                                                                 "archive": False, "archive_timeout_s": 0}
     assert relaxed.describe(kinds, "redis") == "appendonly=no"
     mongo = parse_profile("mongo.write_concern=w1j", kinds)
     assert mongo.describe(kinds, "mongo").endswith("write concern w1j")

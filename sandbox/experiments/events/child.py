@@ -43,7 +43,8 @@ class ChildGroup:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write((json.dumps({**self.spec, "member": f"{GROUP}-child{self.generation}"}) + "\n").encode())
         await self.proc.stdin.drain()
-        ready = await asyncio.wait_for(self.proc.stdout.readline(), 30)
+        async with asyncio.timeout(30):
+            ready = await self.proc.stdout.readline()
         if b"ready" not in ready:
             raise RuntimeError("the consumer process did not start")
         self._reader = asyncio.create_task(self._read(self.proc))
@@ -76,7 +77,8 @@ class ChildGroup:
         self.killed.clear()
         self.kill_after = after
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.killed.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self.killed.wait()
         self.kill_after = None
         return await self.kill()
 

@@ -185,7 +185,8 @@ class RabbitConsumer:
                 self.generation != self.broker.generation:
             await self._start(count)
         try:
-            first = await asyncio.wait_for(self.inbox.get(), wait_s)
+            async with asyncio.timeout(wait_s):
+                first = await self.inbox.get()
         except TimeoutError:
             return []
         got = [first]
