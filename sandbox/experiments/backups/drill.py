@@ -128,6 +128,9 @@ async def run_drill(ts: TimedStore, data: Dataset, plan: LoadPlan, batch: int, b
     scheduler = asyncio.get_running_loop().create_task(schedule())
     try:
         await asyncio.sleep(drill.disaster_s)
+        deadline = time.perf_counter() + drill.restore_timeout_s
+        while not taken and not scheduler.done() and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)  # a slow first backup (a loaded host): the disaster comes after it, as planned
         writer.stopped = True  # nothing new is sent from the disaster on
         disaster_ns = time.perf_counter_ns()
         kill = await injector.apply(target.store, "kill")
