@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoPermissionError, ResponseError
 
 from sandbox.config import Endpoint
 from sandbox.stores.contract import ServerInfo
@@ -47,9 +47,13 @@ class RedisStreamsBroker:
     async def connect(self) -> ServerInfo:
         self.client = aioredis.Redis.from_url(self.endpoint.url, max_connections=64)
         info = await self.client.info("server")
-        persistence = await self.client.config_get("appendonly")
-        fsync = await self.client.config_get("appendfsync")
-        self._persistence = f"appendonly={persistence.get('appendonly')}, appendfsync={fsync.get('appendfsync')}"
+        try:
+            persistence = await self.client.config_get("appendonly")
+            fsync = await self.client.config_get("appendfsync")
+            self._persistence = f"appendonly={persistence.get('appendonly')}, appendfsync={fsync.get('appendfsync')}"
+        except NoPermissionError:  # the run's least-privileged login: INFO says whether the AOF is on, not its fsync
+            aof = (await self.client.info("persistence")).get("aof_enabled")
+            self._persistence = f"appendonly={'yes' if aof else 'no'}, appendfsync not readable by this login"
         return ServerInfo("Redis", str(info["redis_version"]), "Streams")
 
     async def declare(self, subscriptions: Mapping[str, Sequence[str]]) -> None:
