@@ -21,7 +21,7 @@ from sandbox.stores.events import Event
 from sandbox.stores.registry import registry_of
 from sandbox.workload.dataset import Dataset, Sizes
 from sandbox.workload.model_file import load
-from tests.helpers import PROJECT, new_namespace, sandbox
+from tests.helpers import PROJECT, admin_url, new_namespace, sandbox
 
 pytestmark = pytest.mark.stores("postgres", "redis")
 MODEL = load(PROJECT / "models" / "orders.toml")
@@ -55,7 +55,8 @@ async def test_change_capture_misses_nothing_under_concurrent_writers(live: Sett
     await store.connect()
     await store.prepare(data)
     source = registry_of(live).kind("postgres").roles["event_source"]
-    outbox, capture = source.outbox(store), source.capture(store)
+    # A slot needs REPLICATION, which the run's login lacks: the capture logs in as the stack's administrator.
+    outbox, capture = source.outbox(store), source.capture(store, admin_url(live, "postgres"))
     try:
         await outbox.create()
         await capture.open()
