@@ -81,7 +81,8 @@ def test_a_forced_checkpoint_and_aof_rewrite_show_under_the_p99_curve(tmp_path: 
     windows = [w for w in lines if w["type"] == "window"]
     checkpoint = [w for w in windows if w["store"] == "postgres" and w["what"] == "checkpoint"]
     rewrite = [w for w in windows if w["store"] == "redis" and w["what"] == "AOF rewrite"]
-    assert checkpoint and rewrite, windows
+    probes = [p for p in lines if p["type"] == "probe"]  # a failed sample says why (its last error)
+    assert checkpoint and rewrite, (windows, probes)
     for w in (checkpoint[0], rewrite[0]):  # where it was forced, give or take the samples around it
         assert forced_at - 2 < w["start"] <= w["end"] < forced_at + 3, (w, forced_at)
     timeline = page[page.index('id="plot-plot-timeline"'):]

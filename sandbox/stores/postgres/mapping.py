@@ -183,7 +183,8 @@ class Design:
             lines.append(stmt + ";" + (f"  -- {', '.join(served)}" if served else ""))
         lines += ["", f"write: one INSERT into {root.plain}" + (
             f" with a data-modifying CTE per collection ({', '.join(f'{k.collection} -> {k.plain}' for k in kids)})"
-            if kids else "") + ", prepared; batch: COPY " + batch + (" in one transaction" if kids else ""),
+            if kids else "") + ", prepared; batch: one INSERT ... SELECT FROM unnest() of column arrays into " + batch
+                  + (" (children in data-modifying CTEs)" if kids else ""),
                   "reference data: COPY " + ", ".join(t.plain for t in self.tables.values()
                                                      if t.entity != root.entity and t.owner != root.entity)]
         return "\n".join(lines)

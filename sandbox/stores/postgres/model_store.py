@@ -160,9 +160,7 @@ class NormalizedStore(PostgresModelBase):
         self.layout = self.tables
         super().__init__(endpoint, namespace, model, options)
         self.rows = Rows(self.tables)
-        self._insert = self.rows.insert_sql()
-        root = self.rows.root
-        self._copy_tables = [(t.plain, tuple(c.name for c in t.columns), t) for t in (root, *self.rows.kids)]
+        self._insert, self._batch = self.rows.insert_sql(), self.rows.batch_sql()
         self._readers = {name: (self.rows.select_sql(name) + f" WHERE r.{self.tables.key_of(name).q} = $1",
                                 self.rows.reader(name)) for name, t in self.tables.tables.items() if t.owner is None}
 
@@ -196,17 +194,7 @@ class NormalizedStore(PostgresModelBase):
         return True
 
     async def write_batch(self, instances: Sequence[Instance]) -> None:
-        """COPY per table; with children, in one transaction (a single COPY is atomic on its own)."""
-        async with self.pool.acquire() as conn:
-            if len(self._copy_tables) == 1:
-                table, columns, t = self._copy_tables[0]
-                await conn.copy_records_to_table(table, schema_name=self.namespace, columns=columns,
-                                                 records=self.rows.copy_rows(instances, t))
-                return
-            async with conn.transaction():
-                for table, columns, t in self._copy_tables:
-                    await conn.copy_records_to_table(table, schema_name=self.namespace, columns=columns,
-                                                     records=self.rows.copy_rows(instances, t))
+        await self.pool.execute(self._batch, *self.rows.batch_args(instances))
 
     async def read(self, entity: str, key: Any) -> Record | None:
         sql, decode = self._readers[entity]

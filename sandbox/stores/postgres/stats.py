@@ -24,7 +24,7 @@ SOURCE = "pg_stat_statements, pg_stat_database, pg_stat_user_tables, pg_stat_use
 async def snapshot(pool: asyncpg.Pool, namespace: str, table: str = "orders") -> ServerStats:
     """`table`: the root's table, whose written rows are counted (the orders model's: orders)."""
     stats = ServerStats(SOURCE, writes_counter="statements.orders_written",
-                        writes_note=f"INSERT calls + COPY rows into {namespace}.{table} per pg_stat_statements",
+                        writes_note=f"rows of INSERTs and COPYs into {namespace}.{table} per pg_stat_statements",
                         headline=HEADLINE, calls_counter="statements.calls",
                         calls_scope="statements of every client of this database (pg_stat_statements, utility "
                                     "statements such as BEGIN, COMMIT and RESET ALL included; the sandbox's own "
@@ -67,9 +67,9 @@ async def _statements(pool: asyncpg.Pool, namespace: str, stats: ServerStats, ta
             continue
         every += calls
         stats.statements[key] = Statement(key, text[:300], calls, total_ms, n)
-        into = re.search(r"INSERT INTO (\S+)", text, re.IGNORECASE)
-        if into and orders.match(into[1] + " "):
-            written += calls  # one order per INSERT call (order and items in one statement)
+        if any(orders.match(into + " ") for into in re.findall(r"INSERT INTO (\S+)", text, re.IGNORECASE)):
+            # Its rows are orders: a write's one (its SELECT count(*) or its one VALUES row), a batch's unnest()ed.
+            written += n
         elif text.upper().startswith("COPY ") and orders.match(text[5:]):
             written += n  # write_batch: COPY, one row per order
     stats.counters["statements.orders_written"] = written
