@@ -34,8 +34,10 @@ def knobs(**rules: object) -> Knobs:
 @pytest.mark.parametrize("capture", ["outbox", "cdc"])
 async def test_every_event_is_applied_once_and_every_saga_ends_legally(live: Settings, capture: str) -> None:
     data = Dataset(MODEL, 7, Sizes(60))
-    trial = await run_trial(live, data, Roles("postgres", "redis", "redis", "redis", capture), knobs(),
-                            new_namespace())
+    # A slot needs REPLICATION, which the run's login lacks: the capture logs in as the stack's administrator.
+    roles = Roles("postgres", "redis", "redis", "redis", capture,
+                  capture_url=admin_url(live, "postgres") if capture == "cdc" else "")
+    trial = await run_trial(live, data, roles, knobs(), new_namespace())
     assert trial.settled, trial.errors
     counts = trial.reconciled.counts
     assert counts.get("lost", 0) == 0 and counts.get("in flight", 0) == 0, trial.reconciled.examples

@@ -35,7 +35,7 @@ COLUMN = re.compile(r"(\w+)\[[^\]]*\]:('(?:[^']|'')*'|\S+)")
 
 class PostgresChangeCapture:
     def __init__(self, store: PostgresModelBase, url: str):
-        self.store, self.url = store, url
+        self.store, self.url = store, url or store.endpoint.url  # none given: the run's (it may have REPLICATION)
         self.pool: asyncpg.Pool | None = None
         self.slot = f"{store.namespace}_cdc"
         self.prefix = f"table {store.namespace}.outbox: INSERT: "

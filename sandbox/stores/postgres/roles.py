@@ -80,11 +80,22 @@ def apply_roles(psql: list[str], root: Path, admin_password: str, run_password: 
     """Create or update both logins and the run's database; `psql`: the command up to its connection options
     (socket, port), run as the postgres user where needed. `root/.roles` records that the split is done."""
     marker = root / ".roles"
+    if _in_recovery([*psql, "-U", ADMIN, "-d", "postgres"]):
+        return  # a restore still replaying (read-only): its roles are the backup's, set up when it was taken
     if not marker.exists() and (root / ".db-created").exists():  # made before the split: convert it once
         _psql([*psql, "-U", RUN, "-d", "postgres"], CONVERT, "converting the cluster's superuser to sandbox_admin")
     _psql([*psql, "-U", ADMIN, "-d", "postgres"], setup_sql(admin_password, run_password),
           "setting up the sandbox and sandbox_admin roles")
     marker.write_text(f"admin={ADMIN} run={RUN}\n")
+
+
+def _in_recovery(argv: list[str]) -> bool:
+    try:
+        proc = subprocess.run([*argv, "-Atqc", "SELECT pg_is_in_recovery()"], capture_output=True, text=True,
+                              timeout=PSQL_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return False  # the setup that follows says what is wrong
+    return proc.returncode == 0 and proc.stdout.strip() == "t"
 
 
 def _psql(argv: list[str], sql: str, what: str) -> None:
