@@ -58,7 +58,7 @@ def start(ctx: LaunchContext) -> int:
     log.touch()
     chown_postgres(log)
     behind_netns = ctx.host != "127.0.0.1"
-    opts = server_options(port, sock, d, ctx.host, tls_options(root, ctx.tls, samenet=behind_netns)) \
+    opts = server_options(port, sock, d, ctx.host, tls=tls_options(root, ctx.tls, samenet=behind_netns)) \
         + archive_options(root, d)
     if behind_netns and ctx.tls is None:
         opts += f" -c hba_file={netns_hba(root, data)}"
@@ -74,7 +74,7 @@ def start(ctx: LaunchContext) -> int:
     return int((data / "postmaster.pid").read_text().split()[0])
 
 
-def server_options(port: int, sock: Path, d: Mapping[str, Any], host: str = "127.0.0.1", tls: str = "") -> str:
+def server_options(port: int, sock: Path, d: Mapping[str, Any], host: str = "127.0.0.1", *, tls: str = "") -> str:
     """The command-line settings a primary and its standbys share."""
     return (f"-c listen_addresses={host} -p {port} -k {sock} "
             f"-c shared_preload_libraries=pg_stat_statements -c fsync={'on' if d['fsync'] else 'off'} "

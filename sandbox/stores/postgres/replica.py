@@ -47,7 +47,7 @@ def start_replica(ctx: LaunchContext) -> int:
     ctx.log.touch()
     chown_postgres(ctx.log)
     # Replies every second even when idle, so pg_stat_replication's lag columns stay current.
-    opts = (server_options(ctx.port, sock, ctx.durability, tls_options(ctx.root, ctx.tls))
+    opts = (server_options(ctx.port, sock, ctx.durability, tls=tls_options(ctx.root, ctx.tls))
             + " -c hot_standby=on -c wal_receiver_status_interval=1")
     run([*as_postgres, str(binaries / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(data), "-l", str(ctx.log),
          "-o", opts], "pg_ctl start (standby)")
