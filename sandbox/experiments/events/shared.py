@@ -2,7 +2,7 @@
 service on the order service's database (the shared-database anti-pattern), while the order service runs a
 schema migration that holds its lock for hold_s: sessions blocked on locks, and the inventory service's latency.
 
-    [[phase]] step = "shared_database", brokers = ["redis"], hold_s = 3.0
+    [[phase]] step = "shared_database", hold_s = 3.0, and the roles' stores (scenarios/shared-database.toml)
 """
 
 from __future__ import annotations

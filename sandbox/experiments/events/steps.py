@@ -1,7 +1,7 @@
 """The events step: services with their own stores talking through a broker, one trial per broker and way out
 of the database (scenarios events, cdc-vs-outbox; events-faults adds faults, faults.py).
 
-    [[phase]] step = "events", brokers = ["redis", "nats"], captures = ["outbox", "cdc"], consumers = 2
+    [[phase]] step = "events", brokers = [...], captures = ["outbox", "cdc"], consumers = 2 (scenarios/events.toml)
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Resource exhaustion: a store that runs out of memory while it takes the run's writes.
 
-`memory_cap` caps the store playing the role (scenario `redis-maxmemory`: `store = "redis"`) a little above
-what it holds after `prepare` and names what it does at the cap: Redis's `noeviction` refuses writes (OOM
-errors: the checker classifies them failed, nothing acknowledged may be lost), an eviction policy
-(`allkeys-lru`, ...) accepts them and silently drops keys, acknowledged orders included (the checker reports
-them lost; the report names the policy). The server's own settings come back at the end of the run.
+`memory_cap` caps the store playing the role (its kind's `memory_cap` part; scenarios/redis-maxmemory.toml) a
+little above what it holds after `prepare` and names what it does at the cap: a refusing policy refuses writes
+(errors: the checker classifies them failed, nothing acknowledged may be lost), an eviction policy accepts
+them and silently drops keys, acknowledged orders included (the checker reports them lost; the report names
+the policy). The server's own settings come back at the end of the run.
 
 Eviction drops keys of anyone on that server, so the step refuses to run unless the sandbox started the
 server itself and every key on it belongs to this run.

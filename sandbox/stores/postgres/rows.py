@@ -9,7 +9,7 @@ from operator import itemgetter
 from typing import Any
 
 from sandbox.stores.contract import Record
-from sandbox.stores.postgres.mapping import Design, Table
+from sandbox.stores.postgres.mapping import Column, Design, Table
 from sandbox.stores.postgres.naming import ident
 from sandbox.workload.dataset import Instance
 
@@ -53,9 +53,7 @@ class Rows:
         parts = [f"r AS ({insert})"]
         for j, k in enumerate(self.kids):
             data = k.data
-            arrays = ", ".join(c.array(n + 1 + i) for i, c in enumerate(data))
-            names = ", ".join(f"c{i}" for i in range(len(data)))
-            picked = ", ".join(c.of_text(f"u.c{i}") for i, c in enumerate(data))
+            arrays, names, picked = _unnested(data, n + 1)
             cols = ", ".join(c.q for c in data)
             once = " ON CONFLICT DO NOTHING" if upsert is not None and t.partition_by is not None else ""
             parts.append(f"k{j} AS (INSERT INTO {k.name} ({ident(k.parent or '')}, {ident(k.position or '')}, {cols}) "
@@ -79,9 +77,7 @@ class Rows:
         statement's end, when every table has its rows."""
         parts, n = [], 0
         for t in (self.root, *self.kids):
-            arrays = ", ".join(c.array(n + 1 + i) for i, c in enumerate(t.columns))
-            names = ", ".join(f"c{i}" for i in range(len(t.columns)))
-            picked = ", ".join(c.of_text(f"u.c{i}") for i, c in enumerate(t.columns))
+            arrays, names, picked = _unnested(t.columns, n + 1)
             cols = ", ".join(c.q for c in t.columns)
             parts.append(f"INSERT INTO {t.name} ({cols}) SELECT {picked} FROM unnest({arrays}) AS u({names})")
             n += len(t.columns)
@@ -138,6 +134,15 @@ class Rows:
             return out
 
         return record
+
+
+def _unnested(columns: Sequence[Column], first: int) -> tuple[str, str, str]:
+    """For `unnest(arrays) AS u(names)` of `columns`, parameters from $first on: the typed array parameters,
+    the element names, and the elements as the columns take them (enums cast from text)."""
+    arrays = ", ".join(c.array(first + i) for i, c in enumerate(columns))
+    names = ", ".join(f"c{i}" for i in range(len(columns)))
+    picked = ", ".join(c.of_text(f"u.c{i}") for i, c in enumerate(columns))
+    return arrays, names, picked
 
 
 def _getter(fields: tuple[str, ...]) -> Callable[[Instance], tuple]:

@@ -67,10 +67,9 @@ async def _statements(pool: asyncpg.Pool, namespace: str, stats: ServerStats, ta
             continue
         every += calls
         stats.statements[key] = Statement(key, text[:300], calls, total_ms, n)
-        if any(orders.match(into + " ") for into in re.findall(r"INSERT INTO (\S+)", text, re.IGNORECASE)):
-            # Its rows are orders: a write's one (its SELECT count(*) or its one VALUES row), a batch's unnest()ed.
+        into = re.findall(r"INSERT INTO (\S+)", text, re.IGNORECASE)
+        if any(orders.match(t + " ") for t in into) or (text.upper().startswith("COPY ") and orders.match(text[5:])):
+            # Its rows are orders: a write's one (its SELECT count(*) or VALUES row), a batch's unnest()ed or COPYed.
             written += n
-        elif text.upper().startswith("COPY ") and orders.match(text[5:]):
-            written += n  # write_batch: COPY, one row per order
     stats.counters["statements.orders_written"] = written
     stats.counters["statements.calls"] = every
