@@ -66,7 +66,7 @@ def test_none_lost_excludes_the_store_without_persistence_as_system_of_record(tm
         assert "durability" in second["decision"]["not_system_of_record"]["redis"]
         assert second["decision"]["chosen"] == "postgres"
         text = (strict / "decision.md").read_text()
-        assert "redis is excluded as system of record: durability" in text.split("## Consequences")[1]
+        assert "redis is ruled out and excluded as system of record: durability" in text.split("## Consequences")[1]
         assert "excluded as system of record" not in (bounded / "decision.md").read_text()
 
         with chromium(tmp_path / "chromium") as browser:

@@ -108,7 +108,9 @@ def _consequences(decision: Decision, stores: list[str]) -> list[str]:
                        "product before a stand-in, then the larger latency margins (see the tables above).")
     for store, v in decision.not_record.items():
         why = "; ".join(link(e) for e in v.evidence) or v.why
-        out.append(f"- {store} is excluded as system of record: {v.requirement}: {v.margin or v.status} ({why}).")
+        ruled_out = "" if store in named else "ruled out and "
+        out.append(f"- {store} is {ruled_out}excluded as system of record: {v.requirement}: {v.margin or v.status} "
+                   f"({why}).")
     if chosen is not None:
         open_ones = [v for v in by_store[chosen] if v.status == NOT_MEASURED]
         out += [f"- For {chosen}, still open: {v.requirement} ({v.why})." for v in open_ones]
