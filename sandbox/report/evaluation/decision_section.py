@@ -26,8 +26,9 @@ def decision_lines(decision: Decision, stores: list[str], req: Requirements) -> 
     out = ["No single store meets every requirement measured here: " + "; ".join(
         f"{s} fails {next(v.requirement for v in by_store[s] if v.status == NOT_MET)}" for s in stores) + ".", ""]
     if not decision.roles:
-        out += ["No polyglot layout either: no store kept every acknowledged write and every update as measured "
-                "here, so none can be the system of record (see Consequences).", ""]
+        out += ["No polyglot layout either: no store meets what a system of record must as measured here (its "
+                "durability, update and visibility requirements, and every write of the mix answered within its "
+                "target), so none can hold the writes (see Consequences).", ""]
         return out
     out += ["A polyglot layout: the system of record holds every write; each other role is derived from it.", "",
             "| role | store | serves | why | evidence |", "|---|---|---|---|---|"]

@@ -11,8 +11,8 @@ from sandbox.report.evaluation.proposal import SYSTEM_OF_RECORD, Decision
 from sandbox.report.evaluation.score import NOT_MET, Evidence, Verdict
 from sandbox.workload.requirements import Requirements
 
-WIDTH, NODE_W, NODE_H, GAP, APP_W = 1180, 230, 64, 44, 260
-APP_X, STORE_X, LABEL_X, LINE_H = 10, 650, 290, 15
+WIDTH, NODE_W, NODE_H, GAP, APP_W = 1260, 230, 64, 44, 240
+APP_X, STORE_X, LABEL_X, LINE_H = 10, 740, 290, 15
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,9 @@ def _label(store: str, pattern: str, verdicts: list[Verdict]) -> tuple[str, Evid
     return f"{pattern}: not measured", None
 
 
-def _text(x: float, y: float, text: str, e: Evidence | None = None, cls: str = "label") -> str:
-    t = f'<text x="{x:.0f}" y="{y:.0f}" class="{cls}">{escape(text)}</text>'
+def _text(x: float, y: float, text: str, e: Evidence | None = None, cls: str = "label", end: bool = False) -> str:
+    anchor = ' text-anchor="end"' if end else ""
+    t = f'<text x="{x:.0f}" y="{y:.0f}" class="{cls}"{anchor}>{escape(text)}</text>'
     return f"<a href={quoteattr(f'../{e.run}/summary.json#{e.path}')}>{t}</a>" if e is not None else t
 
 
@@ -58,7 +59,7 @@ def svg(decision: Decision, stores: list[str], req: Requirements, mix: str, serv
     verdicts = [v for vs in decision.by_store.values() for v in vs]
     nodes = _nodes(decision, stores, req)
     labels = {n.store: [_label(n.store, p, verdicts) for p in n.patterns] for n in nodes}
-    rows = [max(NODE_H, (len(labels[n.store]) + 1) * LINE_H + 10) for n in nodes]
+    rows = [max(NODE_H, (len(labels[n.store]) + 2) * LINE_H + 12) for n in nodes]
     tops = [40 + sum(rows[:i]) + GAP * i for i in range(len(nodes))]
     height = (tops[-1] + rows[-1] if nodes else 120) + 50
     app_y = (tops[0] + tops[-1] + rows[-1]) / 2 - 35 if nodes else 40
@@ -79,13 +80,14 @@ def svg(decision: Decision, stores: list[str], req: Requirements, mix: str, serv
                   f'<rect class="{cls}" x="{STORE_X}" y="{top}" width="{NODE_W}" height="{row}" rx="6"/>',
                   _text(STORE_X + 10, top + 22, f"{n.store}: {n.role}", cls="title"),
                   _text(STORE_X + 10, top + 42, servers.get(n.store) or "server unknown"), "</g>"]
-        mid = top + row / 2
+        # The flow ends low on the box; its labels stand right-aligned above that end, beside their own box.
+        end_y = top + row - 8
         parts.append(f'<path class="flow" d="M{APP_X + APP_W},{app_y + 35:.0f} C{LABEL_X + 150},{app_y + 35:.0f} '
-                     f'{LABEL_X + 200},{mid:.0f} {STORE_X},{mid:.0f}" marker-end="url(#arrow)"/>')
-        writes = "writes of the mix" if n.role in (SYSTEM_OF_RECORD, "every role") else "reads"
-        lines = [(writes + (": no latency target" if not n.patterns else ""), None), *labels[n.store]]
-        y0 = (app_y + 35 + mid) / 2 - len(lines) * LINE_H  # above the flow's middle, clear of its line
-        parts += [_text(LABEL_X, y0 + i * LINE_H, t, e) for i, (t, e) in enumerate(lines)]
+                     f'{LABEL_X + 200},{end_y:.0f} {STORE_X},{end_y:.0f}" marker-end="url(#arrow)"/>')
+        what = {SYSTEM_OF_RECORD: "writes of the mix", "every role": "writes and reads of the mix",
+                "ruled out": "the mix (ruled out)"}.get(n.role, "reads")
+        lines = [(what + (": no latency target" if not n.patterns else ""), None), *labels[n.store]]
+        parts += [_text(STORE_X - 10, top + 14 + i * LINE_H, t, e, end=True) for i, (t, e) in enumerate(lines)]
     parts += _sync(decision, nodes, tops, rows)
     parts.append("</svg>")
     return "\n".join(parts)
