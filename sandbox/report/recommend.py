@@ -21,7 +21,7 @@ from sandbox.report import folder as rf
 from sandbox.report.console import console
 from sandbox.report.table_data import Cell, TableData, ms
 
-CRITERIA = ("consistency", "latency", "throughput", "durability", "query flexibility", "operational notes")
+CRITERIA = ("consistency", "latency", "throughput", "durability", "query flexibility", "cost", "operational notes")
 NOT_MEASURED = "not measured"
 
 

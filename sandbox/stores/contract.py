@@ -245,6 +245,7 @@ class FootprintReading:
     log_holds_data: bool = False  # unflushed data lives only in the log (InfluxDB's WAL before a snapshot)
     detail: Mapping[str, int] = field(default_factory=dict)  # e.g. table -> heap / TOAST bytes
     unavailable: tuple[str, ...] = ()  # why a figure is None, one line each
+    held_in: str = "disk"  # where the server keeps the data ("disk" or "memory"): the price a projection uses
 
     @property
     def held_bytes(self) -> int | None:
@@ -259,7 +260,7 @@ class FootprintReading:
                 "index_bytes": None if self.index_bytes is None else dict(self.index_bytes),
                 "log_bytes": self.log_bytes, "log_scope": self.log_scope, "memory_bytes": self.memory_bytes,
                 "log_holds_data": self.log_holds_data, "held_bytes": self.held_bytes, "detail": dict(self.detail),
-                "unavailable": list(self.unavailable)}
+                "unavailable": list(self.unavailable), "held_in": self.held_in}
 
 
 @runtime_checkable

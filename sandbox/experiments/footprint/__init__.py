@@ -27,5 +27,8 @@ class FootprintExperiment(Experiment[FootprintResult]):
     def section(self, summary: dict[str, Any], draw: Draw | None) -> dict[str, Any] | None:
         return section.values(summary)
 
+    def matrix(self, summary: dict[str, Any], run_id: str) -> list[tuple[str, str, str]]:
+        return section.matrix(summary, run_id)
+
 
 EXPERIMENT = FootprintExperiment()

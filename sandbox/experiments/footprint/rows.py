@@ -56,3 +56,31 @@ def fits(section: dict[str, Any]) -> TableData:
     t.notes += [f"{name}: not measured: {why}" for name, why in section.get("not_measured", {}).items()]
     t.notes.append("a stand-in's figures are the stand-in's (server column); a root counts with its owned children")
     return t
+
+
+def count(n: int) -> str:
+    for unit, size in (("B", 10**9), ("M", 10**6), ("k", 10**3)):
+        if n >= size and n % (size // 1000 or 1) == 0:
+            return f"{n / size:g}{unit}"
+    return f"{n:,}"
+
+
+def projection(section: dict[str, Any]) -> TableData | None:
+    p = section.get("projection")
+    if not p:
+        return None
+    prices, cur = p["prices"], p["currency"]
+    t = TableData("footprint-projection",
+                  f"footprint projected: {count(p['entities'])} roots now, {count(p['horizon_entities'])} at the "
+                  f"horizon ({p['input']}); prices of {prices['date']}",
+                  ["store", "server", "held in", "now", f"{cur} / month now", "at horizon",
+                   f"{cur} / month at horizon", "log / month"])
+    for name, s in p["stores"].items():
+        t.add(name, s["server"], s["tier"], human(s["bytes_now"]), s["monthly_cost_now"],
+              human(s["bytes_at_horizon"]), s["monthly_cost_at_horizon"], human(s["log_bytes_per_month"]))
+    per_gb = "; ".join(f"{v['tier']} {v['price']}" for v in prices["per_gb_month"].values())
+    t.notes.append(f"prices: {prices['file']} of {prices['date']} ({cur} per GB-month: {per_gb}; "
+                   f"GB = {prices['gb_bytes']:,} bytes): {prices['source']}")
+    t.notes.append("held bytes = the fit's fixed + B/root x roots, one copy; not counted: " + p["left_out"])
+    t.notes += [f"{name}: not projected: {why}" for name, why in p["not_projected"].items()]
+    return t

@@ -11,4 +11,21 @@ def values(summary: dict[str, Any]) -> dict[str, Any] | None:
     section = summary.get("footprint")
     if not section or not section.get("stores"):
         return None
-    return {"readings": rows.readings(section), "fits": rows.fits(section)}
+    return {"readings": rows.readings(section), "fits": rows.fits(section), "projection": rows.projection(section)}
+
+
+def matrix(summary: dict[str, Any], rid: str) -> list[tuple[str, str, str]]:
+    """The selection matrix's cost row: bytes per root held, and the monthly cost where the run projected one."""
+    section = summary.get("footprint") or {}
+    projected = (section.get("projection") or {})
+    out = []
+    for name, s in (section.get("stores") or {}).items():
+        if not s.get("fit"):
+            continue
+        text = f"{s['fit']['per_entity_bytes']:.0f} B/root held in {s.get('held_in') or 'disk'}"
+        if (p := projected.get("stores", {}).get(name)) is not None:
+            text += (f"; {projected['currency']} {p['monthly_cost_at_horizon']}/month for "
+                     f"{rows.count(projected['horizon_entities'])} roots ({rows.human(p['bytes_at_horizon'])} "
+                     f"on {p['tier']}, prices of {projected['prices']['date']})")
+        out.append((name, "cost", text + f" (run {rid})"))
+    return out

@@ -28,3 +28,5 @@ def print_footprint(result: FootprintResult) -> None:
         return
     _print(rows.readings(section))
     _print(rows.fits(section))
+    if (projected := rows.projection(section)) is not None:
+        _print(projected)
