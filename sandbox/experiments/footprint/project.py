@@ -96,7 +96,7 @@ def parse(text: Any) -> Projection:
 
 
 def _cost(nbytes: float, prices: PriceTable, held_in: str) -> str:
-    tier, price = prices.tiers[held_in]
+    _, price = prices.tiers[held_in]
     return str((Decimal(round(nbytes)) / prices.gb_bytes * price).quantize(CENT, ROUND_HALF_UP))
 
 
