@@ -269,6 +269,36 @@ class Footprint(Protocol):
         """The namespace's bytes now, from the server's own figures (stores/<name>/footprint.py)."""
 
 
+@dataclass(frozen=True)
+class IndexUse:
+    """One index of the namespace as the server counts it: scans since its statistics began (a new index, or the
+    server's last statistics reset: a restart, pg_stat_reset), and whether it also enforces a constraint (a
+    primary key or unique index is kept for that even when no query scans it)."""
+
+    name: str
+    scans: int
+    enforces: bool
+
+
+@runtime_checkable
+class IndexCost(Protocol):
+    """Indexes the design built for access patterns, which the footprint's index-cost step drops and rebuilds
+    to time a pattern without one (stores/<name>/indexes.py), and the server's count of scans per index."""
+
+    usage_source: str  # the server's figure, e.g. "pg_stat_user_indexes.idx_scan", with when it resets
+
+    def pattern_indexes(self) -> Mapping[str, tuple[str, ...]]:
+        """Index name -> the access patterns it serves (only those the store can drop and rebuild)."""
+
+    async def index_usage(self) -> list[IndexUse]:
+        """Every index of the namespace with its scans so far (pending counts flushed first)."""
+
+    async def drop_index(self, name: str) -> None: ...
+
+    async def restore_index(self, name: str) -> None:
+        """Build the dropped index again, as the design declares it."""
+
+
 Mop = tuple[str, Any, Any]  # a transaction's micro-operation: ("append", k, v), ("r", k, read), ("w", k, v)
 PROMISES = ("read-committed", "snapshot-isolation", "serializable")  # what a level may promise (docs/isolation.md)
 

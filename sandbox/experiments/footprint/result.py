@@ -67,10 +67,13 @@ class FootprintResult:
     not_measured: dict[str, str] = field(default_factory=dict)  # store -> why (no Footprint capability)
     projection: Projection | None = None  # -p project=...
     prices: PriceTable | None = None
+    index_cost: dict[str, dict[str, Any]] = field(default_factory=dict)  # store -> index_cost.py's findings
+    index_cost_missing: dict[str, str] = field(default_factory=dict)  # store -> why its indexes were not timed
 
     def to_json(self) -> dict[str, Any]:
         stores = {k: v.to_json() for k, v in self.stores.items()}
-        out = {"sizes": self.sizes, "stores": stores, "not_measured": self.not_measured, "projection": None}
+        out = {"sizes": self.sizes, "stores": stores, "not_measured": self.not_measured, "projection": None,
+               "index_cost": self.index_cost, "index_cost_missing": self.index_cost_missing}
         if self.projection is not None and self.prices is not None:
             out["projection"] = project(self.projection, self.prices, stores)
         return out

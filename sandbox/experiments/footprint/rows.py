@@ -84,3 +84,40 @@ def projection(section: dict[str, Any]) -> TableData | None:
     t.notes.append("held bytes = the fit's fixed + B/root x roots, one copy; not counted: " + p["left_out"])
     t.notes += [f"{name}: not projected: {why}" for name, why in p["not_projected"].items()]
     return t
+
+
+def _pair(tm: dict[str, Any], key: str) -> str:
+    w, wo = tm.get("with_ms"), tm.get("without_ms")
+    return f"{w[key]:.2f} / {wo[key]:.2f}" if w and wo else f"{w[key]:.2f} / -" if w else "-"
+
+
+def index_cost(section: dict[str, Any]) -> TableData | None:
+    stores = section.get("index_cost") or {}
+    if not stores and not section.get("index_cost_missing"):
+        return None
+    t = TableData("footprint-index-cost", "index cost: each pattern's latency with its index / without it "
+                  "(dropped, timed, rebuilt), one query at a time",
+                  ["store", "index", "size", "scans", "pattern", "p50 ms with / without", "p99 ms with / without",
+                   "rebuild s"])
+    source = ""
+    for name, s in stores.items():
+        first, source = True, s["usage_source"]
+        for ix in (x for x in s["indexes"] if x["patterns"]):
+            for i, (pattern, tm) in enumerate(ix["patterns"].items()):
+                head = [name if first else "", ix["index"], human(ix["bytes"]), str(ix["scans"])] if i == 0 \
+                    else ["", "", "", ""]
+                t.add(*head, pattern, _pair(tm, "p50"), _pair(tm, "p99"),
+                      "-" if ix["rebuild_s"] is None or i else f"{ix['rebuild_s']:.2f}")
+                first = False
+        enforcing = {x["index"] for x in s["indexes"] if x["enforces"]}
+        unused = [f"{u} ({human(next(x['bytes'] for x in s['indexes'] if x['index'] == u))})"
+                  for u in s["unused"] if u not in enforcing]
+        keys = [u for u in s["unused"] if u in enforcing]
+        t.notes.append(f"{name}: UNUSED (no scan during the run): {', '.join(unused) or 'none'}"
+                       + (f"; unscanned but enforcing a key or unique constraint: {', '.join(keys)}" if keys else ""))
+        t.notes += [f"{name}: {what} not timed: {why}" for what, why in s["not_timed"].items()]
+    t.notes += [f"{name}: index cost not measured: {why}"
+                for name, why in section.get("index_cost_missing", {}).items()]
+    if source:
+        t.notes.append(f"scans: {source}; size: the footprint reading's figure at the end of the run")
+    return t

@@ -9,9 +9,11 @@ from sandbox.experiments.footprint import rows
 
 def values(summary: dict[str, Any]) -> dict[str, Any] | None:
     section = summary.get("footprint")
-    if not section or not section.get("stores"):
+    if not section or not (section.get("stores") or section.get("index_cost")):
         return None
-    return {"readings": rows.readings(section), "fits": rows.fits(section), "projection": rows.projection(section)}
+    return {"readings": rows.readings(section) if section.get("stores") else None,
+            "fits": rows.fits(section) if section.get("stores") else None,
+            "projection": rows.projection(section), "index_cost": rows.index_cost(section)}
 
 
 def matrix(summary: dict[str, Any], rid: str) -> list[tuple[str, str, str]]:

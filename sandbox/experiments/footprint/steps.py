@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.errors import UsageError
+from sandbox.experiments.footprint import index_cost
 from sandbox.experiments.footprint import prices as price_table
 from sandbox.experiments.footprint.project import parse
 from sandbox.experiments.footprint.result import FootprintResult, StoreFootprint
@@ -83,4 +84,4 @@ def _validate(params: dict[str, Any], run: RunParams) -> None:
         price_table.load(given["prices"])
 
 
-STEPS = {"footprint": StepSpec(footprint, _validate)}
+STEPS = {"footprint": StepSpec(footprint, _validate), **index_cost.STEPS}
