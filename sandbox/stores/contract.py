@@ -271,12 +271,13 @@ class Footprint(Protocol):
 
 @dataclass(frozen=True)
 class IndexUse:
-    """One index of the namespace as the server counts it: scans since its statistics began (a new index, or the
-    server's last statistics reset: a restart, pg_stat_reset), and whether it also enforces a constraint (a
-    primary key or unique index is kept for that even when no query scans it)."""
+    """One index of the namespace as the server counts it: scans since its statistics began (a new index, or
+    the server's last statistics reset: a restart, pg_stat_reset), None where the server does not count; and
+    whether it also enforces a constraint (a primary key or unique index is kept for that even when no query
+    scans it)."""
 
     name: str
-    scans: int
+    scans: int | None  # None: the server keeps no such count (never a 0 standing for "unknown")
     enforces: bool
 
 

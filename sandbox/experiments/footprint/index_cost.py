@@ -4,7 +4,9 @@ kept too); and the playbook's index-usage check, every index of the namespace th
 from the server's own count (read after the with-index timings, before anything is dropped).
 
 Each pattern is sent the same `queries` parameter sets both times, one call at a time through the store's own
-answerer (an unloaded latency, not a throughput), after a few untimed calls that warm the caches both ways."""
+answerer (an unloaded latency, not a throughput), after two untimed calls that warm the caches both ways. A
+condition stops early when its calls have taken `budget_s` (a full scan on a stand-in can take seconds a call);
+the number of calls each percentile comes from is kept beside it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import statistics
 import time
 from typing import Any
 
+from sandbox.errors import UsageError
 from sandbox.experiments.footprint.result import FootprintResult
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
@@ -20,18 +23,20 @@ from sandbox.stores.contract import Footprint, IndexCost, NotAnswerable, Params
 from sandbox.workload.pattern_stream import PatternStream
 from sandbox.workload.schema import Mix
 
-WARM = 5
+WARM = 2
 
 
-async def _time(answerer: Any, params: list[Params]) -> dict[str, float]:
+async def _time(answerer: Any, params: list[Params], budget_s: float) -> dict[str, float]:
     for p in params[:WARM]:
         await answerer(p)
-    took = []
+    took: list[float] = []
     for p in params:
         start = time.perf_counter()
         await answerer(p)
         took.append((time.perf_counter() - start) * 1000)
-    cuts = statistics.quantiles(took, n=100, method="inclusive")
+        if sum(took) >= budget_s * 1000:
+            break
+    cuts = statistics.quantiles(took, n=100, method="inclusive") if len(took) > 1 else [took[0]] * 99
     return {"p50": round(cuts[49], 3), "p99": round(cuts[98], 3), "queries": len(took)}
 
 
@@ -41,7 +46,7 @@ def _params(ctx: RunContext, pattern: str, held: int, n: int) -> list[Params]:
     return [stream.next().params for _ in range(n)]
 
 
-async def measure_store(ctx: RunContext, store: Any, held: int, queries: int) -> dict[str, Any]:
+async def measure_store(ctx: RunContext, store: Any, held: int, queries: int, budget_s: float) -> dict[str, Any]:
     sizes = (await store.footprint()).index_bytes if isinstance(store, Footprint) else None
     timed: dict[str, dict[str, Any]] = {}
     left: dict[str, str] = {}
@@ -54,7 +59,7 @@ async def measure_store(ctx: RunContext, store: Any, held: int, queries: int) ->
                 continue
             work.append((index, name, answerer, _params(ctx, name, held, queries)))
     for index, name, answerer, params in work:  # every pattern with every index first: the usage check's run
-        timed.setdefault(index, {})[name] = {"with_ms": await _time(answerer, params)}
+        timed.setdefault(index, {})[name] = {"with_ms": await _time(answerer, params, budget_s)}
     use = await store.index_usage()
     rebuild: dict[str, float] = {}
     for index in timed:
@@ -62,19 +67,20 @@ async def measure_store(ctx: RunContext, store: Any, held: int, queries: int) ->
         try:
             for name, answerer in ((n, a) for i, n, a, _ in work if i == index):
                 params = next(p for i, n, _, p in work if i == index and n == name)
-                timed[index][name]["without_ms"] = await _time(answerer, params)
+                timed[index][name]["without_ms"] = await _time(answerer, params, budget_s)
         finally:
             start = time.perf_counter()
             await store.restore_index(index)
             rebuild[index] = round(time.perf_counter() - start, 3)
-    return {"usage_source": store.usage_source, "roots": held, "queries": queries,
+    return {"usage_source": store.usage_source, "roots": held, "queries": queries, "budget_s": budget_s,
             "indexes": [{"index": u.name, "bytes": None if sizes is None else sizes.get(u.name),
                          "scans": u.scans, "enforces": u.enforces, "patterns": timed.get(u.name, {}),
                          "rebuild_s": rebuild.get(u.name)} for u in use],
-            "unused": [u.name for u in use if u.scans == 0], "not_timed": left}
+            "unused": [u.name for u in use if u.scans == 0], "not_timed": left,
+            "uncounted": [u.name for u in use if u.scans is None]}
 
 
-async def index_cost(ctx: RunContext, queries: int = 100) -> None:
+async def index_cost(ctx: RunContext, queries: int = 100, budget_s: float = 5.0) -> None:
     """Time each pattern with and without the index it relies on; list the indexes no query scanned."""
     result = ctx.results.ensure(FootprintResult)
     for name, ts in ctx.stores.items():
@@ -87,11 +93,16 @@ async def index_cost(ctx: RunContext, queries: int = 100) -> None:
         if held < 1:
             result.index_cost_missing[name] = "it holds no roots yet: run index_cost after footprint or a write"
             continue
-        result.index_cost[name] = await measure_store(ctx, store, held, queries)
+        result.index_cost[name] = {"server": str(ctx.servers.get(name, "?")),
+                                   **await measure_store(ctx, store, held, queries, budget_s)}
 
 
 def _validate(params: dict[str, Any], run: RunParams) -> None:
-    whole_number("index_cost", "queries", with_defaults(index_cost, params)["queries"], 10, 100_000)
+    given = with_defaults(index_cost, params)
+    whole_number("index_cost", "queries", given["queries"], 10, 100_000)
+    budget = given["budget_s"]
+    if isinstance(budget, bool) or not isinstance(budget, int | float) or not 0.1 <= budget <= 3600:
+        raise UsageError(f"index_cost: budget_s must be a number of seconds from 0.1 to 3600, got {budget!r}")
 
 
 STEPS = {"index_cost": StepSpec(index_cost, _validate)}

@@ -88,6 +88,8 @@ def projection(section: dict[str, Any]) -> TableData | None:
 
 def _pair(tm: dict[str, Any], key: str) -> str:
     w, wo = tm.get("with_ms"), tm.get("without_ms")
+    if key == "queries":
+        return f"{w[key]} / {wo[key]}" if w and wo else "-"
     return f"{w[key]:.2f} / {wo[key]:.2f}" if w and wo else f"{w[key]:.2f} / -" if w else "-"
 
 
@@ -98,15 +100,17 @@ def index_cost(section: dict[str, Any]) -> TableData | None:
     t = TableData("footprint-index-cost", "index cost: each pattern's latency with its index / without it "
                   "(dropped, timed, rebuilt), one query at a time",
                   ["store", "index", "size", "scans", "pattern", "p50 ms with / without", "p99 ms with / without",
-                   "rebuild s"])
-    source = ""
+                   "calls", "rebuild s"])
+    sources: dict[str, str] = {}
     for name, s in stores.items():
-        first, source = True, s["usage_source"]
+        first = True
+        sources[name] = s["usage_source"]
         for ix in (x for x in s["indexes"] if x["patterns"]):
             for i, (pattern, tm) in enumerate(ix["patterns"].items()):
-                head = [name if first else "", ix["index"], human(ix["bytes"]), str(ix["scans"])] if i == 0 \
+                scans = "not counted" if ix["scans"] is None else str(ix["scans"])
+                head = [name if first else "", ix["index"], human(ix["bytes"]), scans] if i == 0 \
                     else ["", "", "", ""]
-                t.add(*head, pattern, _pair(tm, "p50"), _pair(tm, "p99"),
+                t.add(*head, pattern, _pair(tm, "p50"), _pair(tm, "p99"), _pair(tm, "queries"),
                       "-" if ix["rebuild_s"] is None or i else f"{ix['rebuild_s']:.2f}")
                 first = False
         enforcing = {x["index"] for x in s["indexes"] if x["enforces"]}
@@ -115,9 +119,15 @@ def index_cost(section: dict[str, Any]) -> TableData | None:
         keys = [u for u in s["unused"] if u in enforcing]
         t.notes.append(f"{name}: UNUSED (no scan during the run): {', '.join(unused) or 'none'}"
                        + (f"; unscanned but enforcing a key or unique constraint: {', '.join(keys)}" if keys else ""))
+        if s.get("uncounted"):
+            t.notes.append(f"{name}: the server ({s.get('server', '?')}) keeps no scan count for "
+                           f"{len(s['uncounted'])} index(es): their use cannot be checked here")
         t.notes += [f"{name}: {what} not timed: {why}" for what, why in s["not_timed"].items()]
     t.notes += [f"{name}: index cost not measured: {why}"
                 for name, why in section.get("index_cost_missing", {}).items()]
-    if source:
-        t.notes.append(f"scans: {source}; size: the footprint reading's figure at the end of the run")
+    for text in dict.fromkeys(sources.values()):
+        t.notes.append(f"scans ({', '.join(n for n, v in sources.items() if v == text)}): {text}")
+    if stores:
+        t.notes.append("size: the footprint reading's figure at the end of the run; calls: how many each percentile "
+                       "is from (a condition stops at its time budget); a stand-in's figures are the stand-in's")
     return t
