@@ -32,19 +32,24 @@ async def test_an_index_the_queries_use_is_not_listed_unused_and_one_they_never_
         coll = s.collection(data.model.root)
         await coll.create_index([("no_such_field", 1)], name="never_used")
         never = f"{coll.name}.never_used"
+    if store.startswith("postgres"):  # planner statistics now: the choice of plan does not wait on autovacuum
+        await s.pool.execute(f"ANALYZE {s.layout.table_name(data.model.root)}")
     served = s.pattern_indexes()
-    [by_status] = [i for i, patterns in served.items() if "orders_by_status" in patterns]
+    # A customer's latest orders: a few rows of 600, which the planner reads through the index (a pattern on
+    # a column of few values, such as orders by status, may be answered by a sequential scan instead: the
+    # footprint run at 30,000 orders lists that index as unused).
+    [by_customer] = [i for i, patterns in served.items() if "latest_orders" in patterns]
     ctx = SimpleNamespace(dataset=data, model=data.model, params=SimpleNamespace(seed=3))
     found = await measure_store(ctx, s, 600, 20, 1.0)  # type: ignore[arg-type]  # the step reads only these
 
-    row = next(x for x in found["indexes"] if x["index"] == by_status)
+    row = next(x for x in found["indexes"] if x["index"] == by_customer)
     if row["scans"] is None:  # a server that keeps no count (the MongoDB stand-in): nothing is called unused
-        assert by_status in found["uncounted"] and never in found["uncounted"] and found["unused"] == []
+        assert by_customer in found["uncounted"] and never in found["uncounted"] and found["unused"] == []
     else:
         assert never in found["unused"], found["unused"]
-        assert by_status not in found["unused"] and row["scans"] >= 20
+        assert by_customer not in found["unused"] and row["scans"] >= 20
     assert row["bytes"] > 0 and not row["enforces"]
-    timed = row["patterns"]["orders_by_status"]
+    timed = row["patterns"]["latest_orders"]
     assert all(1 <= timed[c]["queries"] <= 20 for c in ("with_ms", "without_ms"))  # a 1 s budget each
     assert 0 < timed["with_ms"]["p50"] <= timed["with_ms"]["p99"]
     assert 0 < timed["without_ms"]["p50"] <= timed["without_ms"]["p99"]

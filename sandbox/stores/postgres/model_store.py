@@ -85,7 +85,11 @@ class PostgresModelBase(PostgresAnalytics):
 
     async def footprint(self) -> FootprintReading:
         """The schema's tables, TOAST, indexes and the WAL position (footprint.py): contract.Footprint."""
-        return await footprint.footprint(self.pool, self.namespace)
+        return await footprint.footprint(self.pool, self.namespace, self.compressible())
+
+    def compressible(self) -> list[tuple[str, str, str]]:
+        """Columns whose compressed values the footprint counts: (qualified table, name, column)."""
+        return []
 
     usage_source = indexes.SOURCE
 
