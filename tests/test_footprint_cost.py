@@ -83,6 +83,11 @@ def test_a_bad_price_table_names_what_is_wrong(tmp_path: Path, change: tuple[str
     assert words in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_an_unreadable_price_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="nowhere.toml: cannot read it"):
+        prices.load(str(tmp_path / "nowhere.toml"))
+
+
 def test_the_shipped_table_is_dated_and_prices_both_kinds_of_held_data() -> None:
     table = prices.load(None)
     assert table.date and set(table.tiers) == {"disk", "memory"}
@@ -98,7 +103,6 @@ def _prices_file(tmp_path: Path, body: str) -> str:
 @pytest.mark.parametrize(("extra", "words"), [
     (["-p", "project=entities=100M,growth=5M"], ("project: growth='5M' needs a period",)),
     (["-p", "prices=/nowhere/p.toml"], ("prices are for a projection",)),
-    (["-p", "project=entities=1M", "-p", "prices=/nowhere/p.toml"], ("prices /nowhere/p.toml: cannot read it",)),
     (["-p", "project=entities=1M", "-p", "prices={bad_price}"], ("storage.fast must be a price of 0 or more",)),
 ])
 def test_bad_project_or_prices_on_the_command_line(tmp_path: Path, extra: list[str], words: tuple[str, ...]) -> None:

@@ -79,8 +79,8 @@ def projection(section: dict[str, Any]) -> TableData | None:
         t.add(name, s["server"], s["tier"], human(s["bytes_now"]), s["monthly_cost_now"],
               human(s["bytes_at_horizon"]), s["monthly_cost_at_horizon"], human(s["log_bytes_per_month"]))
     per_gb = "; ".join(f"{v['tier']} {v['price']}" for v in prices["per_gb_month"].values())
-    t.notes.append(f"prices: {prices['file']} of {prices['date']} ({cur} per GB-month: {per_gb}; "
-                   f"GB = {prices['gb_bytes']:,} bytes): {prices['source']}")
+    t.notes.append(f"prices: {prices['file']} of {prices['date']} ({cur} per GB-month: {per_gb}; a priced GB = "
+                   f"{prices['gb_bytes']:,} bytes, sizes shown in GB of 10^9): {prices['source']}")
     t.notes.append("held bytes = the fit's fixed + B/root x roots, one copy; not counted: " + p["left_out"])
     t.notes += [f"{name}: not projected: {why}" for name, why in p["not_projected"].items()]
     return t
