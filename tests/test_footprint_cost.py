@@ -84,7 +84,7 @@ def test_a_bad_price_table_names_what_is_wrong(tmp_path: Path, change: tuple[str
 
 
 def test_an_unreadable_price_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="nowhere.toml: cannot read it"):
+    with pytest.raises(UsageError, match=r"nowhere\.toml: cannot read it"):
         prices.load(str(tmp_path / "nowhere.toml"))
 
 
