@@ -27,6 +27,8 @@ missing=()
 # Headless Chromium renders report.html and compare.html in the tests (Debian's chromium + its driver).
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+# `sandbox up --tls` makes its throwaway CA with openssl (the TLS tests do too).
+command -v openssl >/dev/null || missing+=(openssl)
 if ! docker_engine; then
   ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || missing+=(postgresql postgresql-contrib)
   command -v redis-server >/dev/null || missing+=(redis-server)

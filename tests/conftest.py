@@ -10,14 +10,14 @@ shared stack (the `live` fixture); a test of none of these needs no server of th
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from sandbox.config import Settings, Workspace
 from sandbox.stack import recorded_backend
 from sandbox.stack.status import gather_status
-from tests.helpers import BUILT_IN, new_namespace
+from tests.helpers import BUILT_IN, SecureStack, new_namespace, secure_stack
 
 INSTALL_HINT = ("start the stores with `make up` (it installs and starts PostgreSQL, Redis, InfluxDB and the "
                 "MongoDB/Elasticsearch stand-ins), or point SANDBOX_<STORE>_URL at running servers")
@@ -97,6 +97,14 @@ async def live(settings: Settings) -> Settings:
     if down:
         pytest.fail("; ".join(f"{s.store} not reachable at {s.url} ({s.server})" for s in down) + ": " + INSTALL_HINT)
     return settings
+
+
+@pytest.fixture(scope="session")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureStack]:
+    """The security tests' own stack (TLS, distinctive secrets; tests/helpers.py secure_stack), shared by
+    test_tls, test_secret_scan and test_hard_kill and stopped at the end of the session."""
+    with secure_stack(tmp_path_factory.mktemp("secure")) as s:
+        yield s
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from sandbox.experiments.registry import Experiments
 from sandbox.experiments.strategies.steps import open_stores
 from sandbox.measure.timing import TimedStore
 from sandbox.scenario.spec import RunParams
+from sandbox.stack import open_stack, recorded_backend
 from sandbox.stack.native import NativeStack
 from sandbox.stores.connect import close_all
 from sandbox.stores.kind import Durability
@@ -39,6 +40,7 @@ SANDBOX = [sys.executable, "-m", "sandbox"]  # the command, with the interpreter
 EXPERIMENTS = Experiments.built_in()
 STEPS = EXPERIMENTS.steps()
 PRIVATE_OFFSET = 5000  # a test that kills servers runs its own stack this far above the configured ports
+SECURITY_OFFSET = 800  # the security tests' stack (TLS, secrets of its own): tests/conftest.py secure_stack
 
 
 # -- the command -------------------------------------------------------------------------------------
@@ -84,19 +86,56 @@ class Throwaway:
 
 @contextlib.contextmanager
 def throwaway_stack(state_dir: Path, extra_offset: int, stores: list[str] | None = None,
-                    durability: Durability | None = None) -> Iterator[Throwaway]:
+                    durability: Durability | None = None, tls: bool = False,
+                    secrets_file: Path | None = None) -> Iterator[Throwaway]:
+    """`tls`: the servers with certificates of the stack's own CA; `secrets_file`: a compose/.env of its own
+    (created with random secrets when missing), instead of the project's."""
     base = Workspace.from_env(dict(os.environ))
-    ws = Workspace(base.project_dir, state_dir, state_dir / "results", base.port_offset + extra_offset)
+    ws = Workspace(base.project_dir, state_dir, state_dir / "results", base.port_offset + extra_offset, secrets_file)
     registry = StoreRegistry.built_in()
     stack = NativeStack(ws, ensure_env_file(ws.env_file, registry.kinds.values()), registry, durability)
     env = {"SANDBOX_STATE_DIR": str(state_dir), "SANDBOX_PORT_OFFSET": str(ws.port_offset),
-           "SANDBOX_RESULTS_DIR": str(ws.results_dir)}
+           "SANDBOX_RESULTS_DIR": str(ws.results_dir), **({"SANDBOX_ENV_FILE": str(secrets_file)} if secrets_file
+                                                         else {})}
     try:
         if stores:
-            stack.up(stores)
+            stack.up(stores, tls=tls)
         yield Throwaway(ws, stack, registry.settings("native", ws), env)
     finally:
         stack.down(purge=True)
+
+
+def distinctive_secrets(path: Path) -> dict[str, str]:
+    """A compose/.env of its own whose every secret is a value found nowhere else (tests/test_secret_scan.py
+    looks for them in everything a run leaves): the kinds' secrets, URL-safe as .env.example asks."""
+    values = {key: f"Zq{key.title().replace('_', '')}{secrets.token_hex(10)}"
+              for kind in BUILT_IN.kinds.values() for key in kind.secrets}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    path.chmod(0o600)
+    ensure_env_file(path, BUILT_IN.kinds.values())  # the fixed values (users, org) too
+    return values
+
+
+@dataclass
+class SecureStack:
+    """The security tests' stack: every store with a server, TLS from the stack's own CA where the server speaks
+    it, and distinctive secrets in a secrets file of its own."""
+
+    t: Throwaway
+    secrets: dict[str, str]
+
+    @property
+    def ca(self) -> Path:
+        return self.t.ws.state_dir / "tls" / "ca.pem"
+
+
+@contextlib.contextmanager
+def secure_stack(root: Path) -> Iterator[SecureStack]:
+    values = distinctive_secrets(root / "secrets.env")
+    with throwaway_stack(root / "state", SECURITY_OFFSET, list(BUILT_IN.names), tls=True,
+                         secrets_file=root / "secrets.env") as t:
+        yield SecureStack(t, values)
 
 
 @contextlib.contextmanager
@@ -105,6 +144,17 @@ def private_stack(stores: list[str]) -> Iterator[tuple[NativeStack, Settings]]:
     with tempfile.TemporaryDirectory(prefix="sbx-strategies-") as tmp, \
             throwaway_stack(Path(tmp) / "state", PRIVATE_OFFSET, stores) as t:
         yield t.stack, t.settings
+
+
+def admin_url(settings: Settings, store: str) -> str:
+    """The stack's administrative login on the shared stack's server of `store`, for what a test does beyond the
+    run's login (plant data outside sbx_*, read server settings); fails when `settings` point elsewhere."""
+    ws = Workspace.from_env(dict(os.environ))
+    stack = open_stack(recorded_backend(ws.state_dir) or "native", ws,
+                       ensure_env_file(ws.env_file, BUILT_IN.kinds.values()), BUILT_IN)
+    url = settings.values[f"{store}_url"]
+    assert stack.owns(store, url), f"{store} at {url} is not the shared stack's own server"
+    return stack.admin_url(store)
 
 
 # -- the strategy tests --------------------------------------------------------------------------------

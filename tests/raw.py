@@ -21,10 +21,12 @@ from pymongo import AsyncMongoClient
 from sandbox.config import Endpoint, Settings, endpoint
 from sandbox.stores.elastic.client import PlainJsonNode
 from sandbox.stores.elastic.mapping import wire
+from sandbox.stores.elastic.tls import client_tls
 from sandbox.stores.influx import mapping as influx_mapping
 from sandbox.stores.postgres.jsonb_mapping import iso
 from sandbox.stores.redis import mapping as redis_mapping
 from sandbox.stores.redis.codec import Codec
+from sandbox.stores.tls import https_context
 
 
 class RawStore:
@@ -174,7 +176,7 @@ class RedisRaw(RawStore):
 
 class ElasticRaw(RawStore):
     async def open(self) -> None:
-        self.es = AsyncElasticsearch(self.ep.url, node_class=PlainJsonNode)
+        self.es = AsyncElasticsearch(self.ep.url, node_class=PlainJsonNode, **client_tls(self.ep))
 
     async def close(self) -> None:
         await self.es.close()
@@ -207,7 +209,8 @@ class InfluxRaw(RawStore):
     async def open(self) -> None:
         token = self.ep.settings.get("token")
         headers = {"Authorization": f"Token {token}"} if token else {}
-        self.http = aiohttp.ClientSession(base_url=self.ep.url, headers=headers)
+        self.http = aiohttp.ClientSession(base_url=self.ep.url, headers=headers,
+                                          connector=aiohttp.TCPConnector(ssl=https_context(self.ep) or True))
 
     async def close(self) -> None:
         await self.http.close()
@@ -271,13 +274,15 @@ HELPERS: dict[str, type[RawStore]] = {"postgres": PostgresRaw, "mongo": MongoRaw
 
 
 class Raw:
-    """`async with Raw(store, settings) as raw:` the store's helper, connected."""
+    """`async with Raw(store, settings) as raw:` the store's helper, connected; `url`: another login on the same
+    server (the stack's administrative one, to plant data the run's login may not touch)."""
 
-    def __init__(self, store: str, settings: Settings):
+    def __init__(self, store: str, settings: Settings, url: str | None = None):
         if store not in HELPERS:
             raise LookupError(f"tests/raw.py has no helper for store {store!r}: add a RawStore subclass to HELPERS "
                               f"(known: {', '.join(HELPERS)})")
-        self.helper = HELPERS[store](endpoint(settings, store))
+        ep = endpoint(settings, store)
+        self.helper = HELPERS[store](ep if url is None else Endpoint(store, url, ep.settings, ep.insecure))
 
     async def __aenter__(self) -> RawStore:
         await self.helper.open()

@@ -11,13 +11,13 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from helpers import PROJECT, SANDBOX, throwaway_stack
 
-from sandbox.config import endpoint
 from sandbox.measure.background import BackgroundSampler, _Store
 from sandbox.stores.background import Activity
 
@@ -34,13 +34,14 @@ def test_windows_are_bracketed_by_the_samples() -> None:
         ("checkpoint", 10.5, 10.9, "between samples"), ("vacuum", 10.0, 11.0, "running")]
 
 
-async def force(settings: object) -> None:
-    conn = await asyncpg.connect(endpoint(settings, "postgres").url)  # type: ignore[arg-type]
+async def force(stack: Any) -> None:
+    """As the stack's administrator: the run's own logins may not checkpoint or rewrite (least privilege)."""
+    conn = await asyncpg.connect(stack.admin_url("postgres"))
     try:
         await conn.execute("CHECKPOINT")
     finally:
         await conn.close()
-    client = aioredis.from_url(endpoint(settings, "redis").url)  # type: ignore[arg-type]
+    client = aioredis.from_url(stack.admin_url("redis"))
     try:
         await client.bgrewriteaof()
     finally:
@@ -68,7 +69,7 @@ def test_a_forced_checkpoint_and_aof_rewrite_show_under_the_p99_curve(tmp_path: 
                 assert run.poll() is None and time.monotonic() < deadline, "the write phase did not start"
                 time.sleep(0.2)
             forced_at = time.time()
-            asyncio.run(force(t.settings))
+            asyncio.run(force(t.stack))
             out, err = run.communicate(timeout=240)
         finally:
             if run.poll() is None:

@@ -21,7 +21,7 @@ from sandbox.stores.events import Event
 from sandbox.stores.registry import registry_of
 from sandbox.workload.dataset import Dataset, Sizes
 from sandbox.workload.model_file import load
-from tests.helpers import PROJECT, new_namespace, sandbox
+from tests.helpers import PROJECT, admin_url, new_namespace, sandbox
 
 pytestmark = pytest.mark.stores("postgres", "redis")
 MODEL = load(PROJECT / "models" / "orders.toml")
@@ -34,8 +34,10 @@ def knobs(**rules: object) -> Knobs:
 @pytest.mark.parametrize("capture", ["outbox", "cdc"])
 async def test_every_event_is_applied_once_and_every_saga_ends_legally(live: Settings, capture: str) -> None:
     data = Dataset(MODEL, 7, Sizes(60))
-    trial = await run_trial(live, data, Roles("postgres", "redis", "redis", "redis", capture), knobs(),
-                            new_namespace())
+    # A slot needs REPLICATION, which the run's login lacks: the capture logs in as the stack's administrator.
+    roles = Roles("postgres", "redis", "redis", "redis", capture,
+                  capture_url=admin_url(live, "postgres") if capture == "cdc" else "")
+    trial = await run_trial(live, data, roles, knobs(), new_namespace())
     assert trial.settled, trial.errors
     counts = trial.reconciled.counts
     assert counts.get("lost", 0) == 0 and counts.get("in flight", 0) == 0, trial.reconciled.examples
@@ -55,7 +57,8 @@ async def test_change_capture_misses_nothing_under_concurrent_writers(live: Sett
     await store.connect()
     await store.prepare(data)
     source = registry_of(live).kind("postgres").roles["event_source"]
-    outbox, capture = source.outbox(store), source.capture(store)
+    # A slot needs REPLICATION, which the run's login lacks: the capture logs in as the stack's administrator.
+    outbox, capture = source.outbox(store), source.capture(store, admin_url(live, "postgres"))
     try:
         await outbox.create()
         await capture.open()

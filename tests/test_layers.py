@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sandbox"
 # Lower number = lower layer. Anything under sandbox/stores/ (adapters, store folders) is the stores layer.
 LAYERS: dict[str, int] = {
     "errors": 0,
+    "secure": 0,
     "config": 1,
     "workload": 2,
     "stores": 3,
@@ -28,7 +29,7 @@ LAYERS: dict[str, int] = {
     "cli": 9,
 }
 RULE = ("workload -> stores -> measure / stack -> strategies -> scenario -> report -> experiments -> cli "
-        "(config, errors at the bottom)")
+        "(config, errors and secure at the bottom)")
 # Third-party packages only some layers may use.
 CONFINED = {"rich": {"report", "experiments", "cli"}, "typer": {"cli"}, "jinja2": {"report"}}
 

@@ -50,7 +50,13 @@ async def recover(t: Throwaway, injector: FaultInjector, store: str) -> None:
     await asyncio.to_thread(t.stack.up, [store], 1)
     rep = replication_of(t.settings, store)
     if rep.configure is not None:  # the restarted primary still has the guarantee's settings
-        await rep.configure(t.settings.values[f"{store}_url"], rep.guarantees[0])
+        await rep.configure(t.stack.admin_url(store), rep.guarantees[0])
+
+
+def servers(t: Throwaway, store: str) -> tuple[str, str]:
+    """The stack's administrative logins on the primary and its replica: the run's may not set a guarantee or
+    promote (as the replicas steps use them)."""
+    return t.stack.admin_url(store), t.stack.admin_url(replica_node(store))
 
 
 def guarantee(t: Throwaway, store: str, name: str) -> Guarantee:
@@ -60,12 +66,12 @@ def guarantee(t: Throwaway, store: str, name: str) -> Guarantee:
 async def measure(t: Throwaway, store: str, g: Guarantee, namespace: str, markers: int = 150, load: int = 1000,
                   during_pause: ReplicaFault | None = None) -> GuaranteeRow:
     data = dataset(5, load)
-    async with open_pair(t.settings, t.ws, store, namespace, g, data, 4) as pair:
+    async with open_pair(t.settings, t.ws, store, namespace, g, data, 4, servers(t, store)) as pair:
         during = replica_outage(FaultInjector(t.stack), during_pause, 0.3) if during_pause else None
         row = await run_markers(pair, g, data, 0 if during else markers, load, 4, "replica", 20.0, during)
     rep = replication_of(t.settings, store)
     if rep.configure is not None:  # a later test must not find a synchronous standby configured
-        await rep.configure(t.settings.values[f"{store}_url"], rep.guarantees[0])
+        await rep.configure(t.stack.admin_url(store), rep.guarantees[0])
     return row
 
 
@@ -75,7 +81,7 @@ def test_both_nodes_report_their_roles(replicated: Throwaway) -> None:
         for store in STORES:
             async with open_pair(replicated.settings, replicated.ws, store, "sbx_test_roles",
                                  replication_of(replicated.settings, store).guarantees[0],
-                                 dataset(1, 1), 2) as pair:
+                                 dataset(1, 1), 2, servers(replicated, store)) as pair:
                 out.update({f"{store} {k}": v for k, v in pair.roles.items()})
         return out
 
@@ -144,7 +150,7 @@ def test_promotion_after_kill_classifies_every_acknowledged_write(replicated: Th
 
     async def run() -> None:
         async with open_pair(replicated.settings, replicated.ws, store, f"sbx_test_promote_{store}_{name[:5]}", g,
-                             data, 4) as pair:
+                             data, 4, servers(replicated, store)) as pair:
             try:
                 await promote_after_kill(pair, injector, fault, data, 100_000, 4, 100,
                                          replicated.ws.results_dir / f"history-{store}.jsonl", behind_s=1.0)

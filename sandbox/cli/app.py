@@ -28,6 +28,8 @@ BackendOpt = Annotated[str, typer.Option("--backend", help="auto | docker | nati
 StoresOpt = Annotated[str | None, typer.Option("--stores", help="comma-separated store names (default: all; "
                                                                "`sandbox status` lists them)")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML file with store URLs (beats SANDBOX_*)")]
+InsecureOpt = Annotated[bool, typer.Option("--insecure", help="TLS without checking the servers' certificates or "
+                                           "host names (a warning in the output and the results)")]
 OptionOpt = Annotated[list[str] | None, typer.Option(
     "--option", "-o", help="a store's own option, STORE.OPTION=VALUE, e.g. -o redis.client=valkey-glide "
     "(`sandbox options` lists them)")]
@@ -55,11 +57,20 @@ def config_options(config: Path | None) -> dict[str, object]:
     return flatten(given, f"{config}: {OPTIONS_KEY}") if isinstance(given, dict) else {}
 
 
-def resolved_settings(backend: str, config: Path | None) -> tuple[StoreRegistry, Settings]:
+def resolved_settings(backend: str, config: Path | None, insecure: bool = False) -> tuple[StoreRegistry, Settings]:
     """The store kinds and every store's settings for the chosen backend (auto: what is up, else docker/native)."""
     ws = workspace()
     registry = store_registry(config)
-    return registry, registry.settings(resolve_backend(backend, ws.state_dir), ws, config)
+    settings = registry.settings(resolve_backend(backend, ws.state_dir), ws, config, insecure=insecure)
+    warn_insecure(settings)
+    return registry, settings
+
+
+def warn_insecure(settings: Settings) -> None:
+    """--insecure said out loud, on stderr: nothing checks whom the connections reach."""
+    if settings.insecure:
+        print("warning: --insecure: TLS certificates and host names are NOT verified; a server impersonating a store "
+              "would not be noticed", file=sys.stderr)
 
 
 def main() -> None:

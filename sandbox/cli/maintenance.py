@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sandbox.cli.app import BackendOpt, ConfigOpt, StoresOpt, app, resolved_settings, workspace
+from sandbox.cli.app import BackendOpt, ConfigOpt, InsecureOpt, StoresOpt, app, resolved_settings, workspace
 from sandbox.report.console import console
 from sandbox.report.gc import print_gc
 from sandbox.scenario.runner import run_loop
@@ -29,10 +29,11 @@ def _model(name: str, registry: StoreRegistry) -> Model:
 def gc(older_than: Annotated[str, typer.Option(help="only namespaces created at least this long ago (90s, 30m, "
                                                "1h, 2d)")] = "1h",
        yes: Annotated[bool, typer.Option("--yes", help="drop them (default: list only)")] = False,
-       stores: StoresOpt = None, backend: BackendOpt = "auto", config: ConfigOpt = None) -> None:
+       stores: StoresOpt = None, backend: BackendOpt = "auto", config: ConfigOpt = None,
+       insecure: InsecureOpt = False) -> None:
     """List namespaces left behind by killed runs on every store; with --yes drop them (marked ones only)."""
     age = parse_age(older_than)
-    registry, settings = resolved_settings(backend, config)
+    registry, settings = resolved_settings(backend, config, insecure)
     names = registry.parse(stores)
     print_gc(asyncio.run(collect(settings, names, age, drop=yes)), dropping=yes)
 

@@ -13,12 +13,14 @@ import typer
 from sandbox.cli.app import (
     BackendOpt,
     ConfigOpt,
+    InsecureOpt,
     OptionOpt,
     StoresOpt,
     app,
     config_options,
     experiment_registry,
     store_registry,
+    warn_insecure,
     workspace,
 )
 from sandbox.cli.results import write_report_into
@@ -102,6 +104,7 @@ def run_scenario(
                                             "(scenario capacity)")] = None,
     backend: BackendOpt = "auto",
     config: ConfigOpt = None,
+    insecure: InsecureOpt = False,
 ) -> None:
     """Run a scenario; exit 0 when all stores hold the same data, 3 on a consistency finding."""
     if repeat < 1:
@@ -111,7 +114,8 @@ def run_scenario(
     registry = store_registry(config)
     experiments = experiment_registry(config)
     steps = experiments.steps()
-    settings = registry.settings(chosen, ws, config)
+    settings = registry.settings(chosen, ws, config, insecure=insecure)
+    warn_insecure(settings)
     scenario = steps.override(load_scenario(ws.project_dir, name, set(steps)),
                               [*(param or []), *([f"slo={slo}"] if slo is not None else [])])
     # Store options: the config file's, then the scenario's, then -o (each checked by its kind at the run).

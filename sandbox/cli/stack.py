@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sandbox.cli.app import BackendOpt, ConfigOpt, StoresOpt, app, store_registry, workspace
+from sandbox.cli.app import BackendOpt, ConfigOpt, InsecureOpt, StoresOpt, app, store_registry, warn_insecure, workspace
 from sandbox.config import endpoint, ensure_env_file
 from sandbox.errors import UsageError
 from sandbox.report.console import console, print_status
@@ -18,15 +18,23 @@ from sandbox.stack.status import gather_status, replica_nodes, replica_status
 @app.command()
 def up(backend: BackendOpt = "auto", stores: StoresOpt = None, config: ConfigOpt = None,
        replicas: Annotated[int, typer.Option("--replicas", help="read replicas per store that has them on this "
-                                             "backend (PostgreSQL standby, Redis replica)")] = 0) -> None:
+                                             "backend (PostgreSQL standby, Redis replica)")] = 0,
+       tls: Annotated[bool | None, typer.Option("--tls/--no-tls", help="serve TLS with certificates of a throwaway "
+                                                "CA made in the state dir (native); the default URLs then verify "
+                                                "them (default: as the stack last ran)")] = None) -> None:
     """Start the stores (Docker Compose where an engine answers, local processes elsewhere)."""
     ws = workspace()
     registry = store_registry(config)
     chosen = resolve_backend(backend, ws.state_dir)
     names = registry.parse(stores) if stores is not None else list(registry.started)
     stack = open_stack(chosen, ws, ensure_env_file(ws.env_file, registry.kinds.values()), registry)
-    started = stack.up(names, replicas)
+    started = stack.up(names, replicas, tls)
     console.print(f"[bold]{chosen}[/] backend: started {', '.join(started) or 'nothing (already up)'}")
+    if ca := registry.tls_stores(chosen, ws):
+        verified = ", ".join(s for s in names if s in ca)
+        console.print(f"  TLS: {verified} verify against the CA {next(iter(ca.values()))}", highlight=False)
+        for line in stack.without_tls(names):
+            console.print(f"  {line}", highlight=False)
     if replicas:
         for name in names:
             rep = registry.kind(name).replication
@@ -54,12 +62,13 @@ def down(backend: BackendOpt = "auto",
 
 
 @app.command()
-def status(backend: BackendOpt = "auto", config: ConfigOpt = None) -> None:
+def status(backend: BackendOpt = "auto", config: ConfigOpt = None, insecure: InsecureOpt = False) -> None:
     """Each store: backend, URL (password masked), the server's own name and version, reachable or not."""
     ws = workspace()
     chosen = resolve_backend(backend, ws.state_dir)
     registry = store_registry(config)
-    settings = registry.settings(chosen, ws, config)
+    settings = registry.settings(chosen, ws, config, insecure=insecure)
+    warn_insecure(settings)
     pids = open_stack(chosen, ws, {}, registry).status()
     # The default set, and any other kind the stack runs (the brokers, started with `up --stores nats,rabbitmq`).
     shown = [*registry.started, *(n for n in registry.kinds if n not in registry.started and n in pids)]

@@ -18,6 +18,7 @@ from sandbox.measure.driver import LoadOutcome
 from sandbox.measure.latency import OpStats
 from sandbox.scenario.context import RunContext
 from sandbox.stores.registry import StoreRegistry, registry_of
+from sandbox.stores.tls import tls_states, tls_warnings
 from sandbox.workload.schema import Model
 
 HARNESS_LIBRARIES = ("aiohttp", "hdrhistogram", "uvloop", "matplotlib")  # each store kind names its own clients
@@ -73,6 +74,7 @@ def summary(ctx: RunContext, parts: SummaryParts) -> dict[str, Any]:
             "server_calls_per_op": ctx.server_stats.calls_per_op().get(name, {}),
             **parts.store_summary(ctx, name),  # read_not_found, consistency (the core experiment's)
         }
+    tls = tls_states(ctx.settings, ctx.stores)
     out = {
         "run_id": ctx.run_id, "scenario": ctx.scenario.name, "backend": ctx.backend, "seed": ctx.params.seed,
         "params": params, "phases": [p.step for p in ctx.scenario.phases], "model": model_summary(ctx.model),
@@ -82,7 +84,9 @@ def summary(ctx: RunContext, parts: SummaryParts) -> dict[str, Any]:
         "client": {"python": sys.version.split()[0], "platform": platform.platform(),
                    "libraries": client_versions(registry_of(ctx.settings))},
         "environment": environment(ctx.params.seed, registry_of(ctx.settings)),
-        "stores": stores, "notes": ctx.notes,
+        "stores": stores, "notes": [*tls_warnings(tls), *ctx.notes],
+        # Per store: TLS verified, not verified (--insecure, or as its URL asks) or off, and the CA file it checks.
+        "tls": tls,
         # Store results the client could not measure faithfully (saturated CPU, behind its schedule).
         "measurement_flags": {name: {op: load.client.flags for op, load in ctx.loads.get(name, {}).items()
                                      if load.client and load.client.flags} for name in ctx.stores},

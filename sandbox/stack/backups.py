@@ -32,6 +32,5 @@ def target_of(stack: Stack, registry: StoreRegistry, kind: str, namespace: str =
     if not stack.is_running(kind):
         raise UsageError(f"{kind} is not running on this stack; start it with `sandbox up`")
     k = registry.kind(kind)
-    secrets = getattr(stack, "secrets", {})
-    return BackupTarget(kind, root, backups_dir(root), stack.ws.shifted(k.port or 0), secrets,
+    return BackupTarget(kind, root, backups_dir(root), stack.ws.shifted(k.port or 0), stack.admin_url(kind),
                         stack.durability.server(k), namespace)

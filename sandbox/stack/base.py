@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from sandbox.config import Backend, Workspace
+from sandbox.config import Backend, Workspace, mask
+from sandbox.errors import UsageError
 from sandbox.stack.netns import NetNamespace
 from sandbox.stack.small_disk import SmallDisk
 from sandbox.stores.kind import Durability
@@ -17,9 +18,17 @@ class Stack(Protocol):
     ws: Workspace
     durability_configurable: bool  # whether set_durability can change what the servers run with
 
-    def up(self, stores: list[str], replicas: int = 0) -> list[str]:
+    def up(self, stores: list[str], replicas: int = 0, tls: bool | None = None) -> list[str]:
         """Start the stores not yet running (those with a server), and `replicas` read replicas of each
-        store that has them on this backend (named store.replicaN); returns the ones started."""
+        store that has them on this backend (named store.replicaN); returns the ones started. `tls`: with TLS
+        or without (None: as before); UsageError where the backend cannot."""
+
+    def admin_url(self, store: str) -> str:
+        """The URL of the stack's own administrative login on its server of `store` (or replica): for what the
+        stack does and the run's own login may not (settings, replicas, caps). Ask `privileged` first."""
+
+    def without_tls(self, stores: list[str]) -> list[str]:
+        """One line for each of `stores` whose server cannot speak TLS on this backend, saying why."""
 
     def discard(self, node: str) -> str:
         """Stop a replica and drop its data (a promoted replica is no replica any more)."""
@@ -79,6 +88,15 @@ class Stack(Protocol):
 
     def set_durability(self, durability: Durability) -> None:
         """Run the servers with these settings from their next start (UsageError where not possible)."""
+
+
+def privileged(stack: Stack, store: str, url: str, needs: str) -> str:
+    """The stack's administrative URL for `store`, for an operation that needs `needs` (a privilege, named as the
+    server names it), when `url` (the run's) reaches the stack's own server; one line refusing it otherwise."""
+    if not stack.owns(store, url):
+        raise UsageError(f"{needs} on {store}: it runs only against a server this sandbox started (`sandbox up`), "
+                         f"at the URL the stack gave it; at {mask(url)} the run has its own login's privileges only")
+    return stack.admin_url(store)
 
 
 def listens_at(url: str, port: int, host: str | None = None) -> bool:

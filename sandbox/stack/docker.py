@@ -9,6 +9,8 @@ import shutil
 import socket
 import subprocess
 
+from dotenv import dotenv_values
+
 from sandbox.config import Backend, Workspace
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stack.base import listens_at
@@ -100,8 +102,11 @@ class DockerStack:
             raise UsageError(f"docker compose {args[0]} failed: {tail[0]}")
         return proc.stdout
 
-    def up(self, stores: list[str], replicas: int = 0) -> list[str]:
+    def up(self, stores: list[str], replicas: int = 0, tls: bool | None = None) -> list[str]:
         """The stores' services; with replicas, through compose/replicas.yml (one replica per store here)."""
+        if tls:
+            raise UsageError("--tls: the compose services run without TLS here; `sandbox up --backend native --tls` "
+                             "makes a CA and certificates of its own (docs/security.md)")
         if replicas > 1:
             raise UsageError(f"--replicas {replicas}: compose/replicas.yml defines one replica per store; use 1")
         stores = [s for s in stores if s in self.services]
@@ -162,6 +167,16 @@ class DockerStack:
             return None
         proc = subprocess.run(inspect_pid_argv(container), capture_output=True, text=True)
         return parse_pid(proc.stdout) if proc.returncode == 0 else None
+
+    def admin_url(self, store: str) -> str:
+        """The compose services' one login (their superuser / requirepass), on the service's published port."""
+        name, _ = split_node(store)
+        kind = self.registry.kind(name)
+        env = {k: v for k, v in dotenv_values(self.env_file).items() if v} if self.env_file.exists() else {}
+        return (kind.admin_url or kind.default_url)(self.backend, env, self._port(store))
+
+    def without_tls(self, stores: list[str]) -> list[str]:
+        return [f"{s}: the compose service runs without TLS" for s in stores if s in self.services]
 
     def owns(self, store: str, url: str) -> bool:
         return listens_at(url, self._port(store)) and self._container(store) is not None

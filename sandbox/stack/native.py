@@ -13,17 +13,19 @@ import shutil
 import signal
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from signal import Signals
 
 from sandbox.config import Backend, Workspace
 from sandbox.errors import SandboxError, UsageError
+from sandbox.secure import tls_files
 from sandbox.stack.base import listens_at
 from sandbox.stack.netns import NetNamespace, NetNamespaces
 from sandbox.stack.pids import ProcessRecords, is_ours, port_open, signal_tree, stop_process, wait_port
 from sandbox.stack.redis_cluster import NativeRedisCluster, cluster_root
 from sandbox.stack.small_disk import SmallDisk, SmallDisks, unavailable
+from sandbox.stack.tls import ensure_certificates, switch
 from sandbox.stores.kind import Durability, StoreKind
 from sandbox.stores.launch import LaunchContext, NativeLauncher
 from sandbox.stores.registry import StoreRegistry
@@ -100,6 +102,26 @@ class NativeStack:
         net = self.nets.of(store)
         return listens_at(url, self.ws.shifted(node.port), net.ns_ip if net else None)
 
+    def admin_url(self, store: str) -> str:
+        """The URL of the stack's own administrative login on its server of `store` (a replica's on its port), in
+        the same TLS form as the run's URLs."""
+        node = self.nodes[store]
+        kind, port = node.kind, self.ws.shifted(node.port)
+        url = (kind.admin_url or kind.default_url)(self.backend, self.secrets, port)
+        files = tls_files(self.state_dir)
+        if files is not None and kind.tls is not None and node.launcher.serves_tls:
+            url = kind.tls.verified(url, str(files.ca))
+        return url
+
+    @property
+    def tls(self) -> bool:
+        return tls_files(self.state_dir) is not None
+
+    def without_tls(self, stores: list[str]) -> list[str]:
+        """One line for each of `stores` whose server cannot speak TLS here, saying why."""
+        return [f"{s}: {self.nodes[s].launcher.no_tls or 'its native server speaks no TLS'}; plain text on loopback"
+                for s in stores if s in self.nodes and not self.nodes[s].launcher.serves_tls]
+
     def running(self) -> dict[str, int]:
         return {s: p for s in self.nodes if (p := self.pid(s)) is not None}
 
@@ -110,11 +132,19 @@ class NativeStack:
         return self.pid(store) is not None
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def up(self, stores: list[str], replicas: int = 0) -> list[str]:
+    def up(self, stores: list[str], replicas: int = 0, tls: bool | None = None) -> list[str]:
         """Start the stores not yet running, and up to `replicas` replicas of each store that has them
-        natively; on any failure stop what this call started."""
+        natively; on any failure stop what this call started. `tls`: start the servers with TLS (certificates
+        of the stack's own CA, stack/tls.py) or without; None: as the state dir last said."""
         if not 0 <= replicas <= MAX_REPLICAS:
             raise UsageError(f"--replicas {replicas}: choose 0 to {MAX_REPLICAS}")
+        if tls is not None and tls != self.tls:
+            if running := list(self.running()):
+                raise UsageError(f"the stack runs {'with' if self.tls else 'without'} TLS ({', '.join(running)}): "
+                                 f"stop it with `sandbox down`, then `sandbox up{' --tls' if tls else ''}`")
+            switch(self.state_dir, tls)
+        elif self.tls:
+            ensure_certificates(self.state_dir)  # made again if deleted, renewed within a day of expiry
         for store in self.disks.stores():  # left by a run that was killed mid-way: back to the usual data
             self.release_small_disk(store)
         for store in self.nets.stores():  # and back on loopback
@@ -171,7 +201,10 @@ class NativeStack:
         root = self.store_dir(store)
         root.mkdir(parents=True, exist_ok=True)
         log = root / "server.log"
-        ctx = LaunchContext(root, port, log, self.secrets, self._durability.server(node.kind), primary)
+        tls = tls_files(self.state_dir) if node.launcher.serves_tls else None
+        if primary is not None:
+            primary = replace(primary, tls=tls)
+        ctx = LaunchContext(root, port, log, self.secrets, self._durability.server(node.kind), primary, tls)
         if disk and net:
             raise UsageError(f"{store} cannot be on a small disk and behind a network namespace at once")
         pid = disk.launch(store, ctx) if disk else net.launch(store, ctx) if net else node.launcher.start(ctx)

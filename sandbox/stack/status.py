@@ -11,6 +11,7 @@ from sandbox.errors import first_line
 from sandbox.stores import connection_store
 from sandbox.stores.registry import registry_of
 from sandbox.stores.replication import REPLICA_URL, replica_node, replica_url, split_node
+from sandbox.stores.tls import quiet_abandoned_handshakes, tls_failure
 
 PROBE_TIMEOUT_S = 8.0
 
@@ -25,6 +26,8 @@ class StoreStatus:
 
 def _reason(exc: Exception) -> str:
     """Why a server could not be asked (masked)."""
+    if (why := tls_failure(exc)) is not None:
+        return f"TLS refused: {why}"
     return mask(first_line(exc, 120))
 
 
@@ -44,6 +47,7 @@ async def probe(settings: Settings, store: str) -> StoreStatus:
 
 
 async def gather_status(settings: Settings, stores: list[str]) -> list[StoreStatus]:
+    quiet_abandoned_handshakes()
     return list(await asyncio.gather(*(probe(settings, s) for s in stores)))
 
 

@@ -11,6 +11,7 @@ from sandbox.errors import SandboxError, UsageError, first_line
 from sandbox.stores.contract import ModelStore, ServerInfo
 from sandbox.stores.markers import Marker, no_markers
 from sandbox.stores.registry import StoreRegistry
+from sandbox.stores.tls import ca_in, quiet_abandoned_handshakes, refused_line, tls_failure
 from sandbox.workload.dataset import Dataset
 
 CONNECT_TIMEOUT_S = 10.0
@@ -22,11 +23,15 @@ STARTING_UP = ("Loading", "CannotConnectNow")
 
 async def connect_all(stores: Sequence[ModelStore]) -> dict[str, ServerInfo]:
     """Connect every store or none: an unreachable store stops the run before anything is written."""
+    quiet_abandoned_handshakes()
+
     async def one(store: ModelStore) -> ServerInfo:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
                 return await store.connect()
         except Exception as exc:
+            if (why := tls_failure(exc)) is not None:
+                raise UsageError(refused_line(store.name, store.endpoint.url, ca_in(store.endpoint), why)) from None
             reason = first_line(exc, 160)
             raise UsageError(f"{store.name} is not reachable at {mask(store.endpoint.url)} ({mask(reason)}); "
                              "start the stores with `sandbox up` or fix SANDBOX_"

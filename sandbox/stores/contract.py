@@ -194,7 +194,7 @@ class BackupTarget:
     root: Path  # the store's data directory on this host (the stack's store_dir)
     backups: Path  # the stack's backups directory for the store, beside root (survives a destroyed root)
     port: int  # shifted
-    secrets: Mapping[str, str]
+    admin_url: str  # the stack's administrative login: backups need more than the run's (stack.admin_url)
     settings: Mapping[str, Any]  # the durability knobs the server runs with (Durability.server)
     namespace: str = ""  # the run's namespace, for a store that backs up one database (InfluxDB)
 

@@ -18,6 +18,7 @@ from sandbox.errors import UsageError
 from sandbox.stores import connection_store
 from sandbox.stores.markers import Marker, no_markers
 from sandbox.stores.registry import registry_of
+from sandbox.stores.tls import quiet_abandoned_handshakes, tls_failure
 
 CONNECT_TIMEOUT_S = 10.0
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -49,6 +50,7 @@ def parse_age(text: str) -> float:
 
 async def collect(settings: Settings, stores: list[str], older_than_s: float, drop: bool) -> list[StoreLeftovers]:
     now = datetime.now(UTC)
+    quiet_abandoned_handshakes()
     return list(await asyncio.gather(*(_one(settings, name, older_than_s, drop, now) for name in stores)))
 
 
@@ -77,7 +79,9 @@ async def _one(settings: Settings, name: str, older_than_s: float, drop: bool, n
                     action = mask(f"drop failed: {type(exc).__name__}: {exc}"[:200])
             out.leftovers.append(Leftover(marker, age, action))
     except Exception as exc:
-        out.error = mask(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200])
+        why = tls_failure(exc)
+        out.error = f"TLS refused: {why}" if why else \
+            mask(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200])
     finally:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(CONNECT_TIMEOUT_S):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.errors import UsageError
+from sandbox.secure import TlsFiles
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class LaunchContext:
     secrets: Mapping[str, str]  # compose/.env
     durability: Mapping[str, Any]  # this store's server-side durability knobs
     primary: LaunchContext | None = None  # for a replica: the primary it follows
+    tls: TlsFiles | None = None  # serve TLS with these certificates (`sandbox up --tls`), where the server can
     # The address the server listens on: loopback, or its network namespace's end of a veth pair (stack/netns.py).
     host: str = "127.0.0.1"
 
@@ -41,6 +43,8 @@ class NativeLauncher:
     # After the server stopped (or was found dead): stop what it left running, e.g. RabbitMQ's epmd. Gets the data
     # dir and the shifted port; must do nothing when there is nothing to stop.
     cleanup: Callable[[Path, int], None] | None = None
+    serves_tls: bool = False  # speaks TLS when the stack runs with it (its launcher reads LaunchContext.tls)
+    no_tls: str = ""  # when it cannot: why, in one line (`sandbox up --tls` prints it)
 
 
 def reachable_dir(state_dir: Path, store: str, user: str) -> Path:

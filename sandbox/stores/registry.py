@@ -24,6 +24,7 @@ from sandbox.config import (
     read_config_file,
 )
 from sandbox.errors import UsageError
+from sandbox.secure import tls_files
 from sandbox.stores.kind import StoreKind
 
 # Adding a store: one line here. nats and rabbitmq are brokers (the events experiment), kinds like the stores so
@@ -97,8 +98,17 @@ class StoreRegistry:
         return out
 
     def settings(self, backend: Backend, ws: Workspace, config_file: Path | None = None,
-                 environ: Mapping[str, str] | None = None) -> Settings:
-        return load_settings(backend, ws, self.kinds, config_file, environ)
+                 environ: Mapping[str, str] | None = None, insecure: bool = False) -> Settings:
+        """Every store's settings; the default URLs of a native stack that runs with TLS ask for it, verified
+        against its CA, where the store's server speaks it; `insecure` (--insecure): no certificate is checked."""
+        return load_settings(backend, ws, self.kinds, config_file, environ, self.tls_stores(backend, ws), insecure)
+
+    def tls_stores(self, backend: Backend, ws: Workspace) -> dict[str, str]:
+        """The stores whose own servers speak TLS now, with the CA file that signed their certificates."""
+        files = tls_files(ws.state_dir) if backend == "native" else None
+        if files is None:
+            return {}
+        return {n: str(files.ca) for n, k in self.kinds.items() if k.native is not None and k.native.serves_tls}
 
 
 def registry_of(settings: Settings) -> StoreRegistry:

@@ -62,6 +62,7 @@ class Replication:
     native: NativeLauncher | None = None  # starts a replica of a running primary; None: not on native
     compose_service: str | None = None  # its service in compose/replicas.yml
     backends_note: str = ""  # where replicas exist when not everywhere ("compose or URL only")
+    needs: str = ""  # the privilege `configure` and `promote` use, as the server names it (said in a refusal)
 
     def available_on(self, backend: Backend | str) -> bool:
         return self.native is not None if backend == "native" else self.compose_service is not None

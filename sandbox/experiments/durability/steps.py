@@ -11,8 +11,10 @@ the OS (page cache) survives even without fsync. An OS crash or power loss is NO
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+from sandbox.config import Endpoint
 from sandbox.errors import UsageError
 from sandbox.experiments.durability.crash_trial import KillPoint, write_until_killed
 from sandbox.experiments.durability.rows import DurabilityRow, DurabilityRun
@@ -93,7 +95,7 @@ async def _one_trial(ctx: RunContext, index: int, trial: int, profile: Profile, 
              for s in adapters}
     try:
         await prepare_all(adapters, ctx.dataset, ctx.run_id, registry, ctx.notes)
-        reported = {name: await _reported_settings(ts.store) for name, ts in timed.items()}
+        reported = {name: await _reported_settings(ctx, ts.store) for name, ts in timed.items()}
         plan = LoadPlan(p.concurrency)
         disk = BusyDisk(ctx.stack.ws.state_dir, busy_disk_mb) if busy_disk_mb else None
         if disk is not None:
@@ -167,14 +169,28 @@ def _variant(name: str) -> str:
     return f"_{variant.lower().replace('-', '_')}" if variant else ""
 
 
-async def _reported_settings(store: object) -> str:
-    """The durability settings as the server itself reports them (ServerSettings), where the store can ask."""
+async def _reported_settings(ctx: RunContext, store: Any) -> str:
+    """The durability settings as the server itself reports them (ServerSettings, where the store can ask), asked
+    through a model store logged in as the stack's administrator (the run's own login may not read server settings:
+    Redis's CONFIG GET is @admin); through the run's own store where the stack does not own the server."""
     if not isinstance(store, ServerSettings):
         return ""
+    probe: Any = store
+    kind_name, ep = _kind(store.name), store.endpoint  # type: ignore[attr-defined]  # a ModelStore too
+    kind = registry_of(ctx.settings).kind(kind_name)
+    if ctx.stack.owns(kind_name, ep.url) and kind.model_store is not None:
+        probe = kind.model_store(Endpoint(ep.store, ctx.stack.admin_url(kind_name), ep.settings, ep.insecure),
+                                 store.namespace, ctx.model, store.made_with)  # type: ignore[attr-defined]
     try:
-        got = await store.server_settings()
+        if probe is not store:
+            await probe.connect()
+        got = await probe.server_settings()
     except Exception as exc:
         return f"(could not ask: {type(exc).__name__})"
+    finally:
+        if probe is not store:
+            with contextlib.suppress(Exception):  # a probe that never connected
+                await probe.close()
     return ", ".join(f"{k}={v}" for k, v in got.items())
 
 

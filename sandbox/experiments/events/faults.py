@@ -22,7 +22,7 @@ from sandbox.errors import UsageError
 from sandbox.experiments.events.pipeline import Pipeline
 from sandbox.experiments.events.result import EventsRun, Trial
 from sandbox.experiments.events.run import FaultHook, Roles, run_trial
-from sandbox.experiments.events.steps import ROLES, check_choices, knobs_of, orders_only
+from sandbox.experiments.events.steps import ROLES, capture_login, check_choices, knobs_of, orders_only
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
 from sandbox.scenario.step import StepSpec
@@ -148,7 +148,9 @@ async def events_faults(ctx: RunContext, orders_db: str, inventory_db: str, read
             knobs = knobs_of(ctx, {**params, **{k: v for k, v in changes.items() if k in ("consumers",)}})
             knobs = replace(knobs, rate=changes.get("rate", knobs.rate),
                             rules=replace(knobs.rules, poison_every=changes.get("poison_every", 0)))
-            roles = Roles(orders_db, inventory_db, read_model, broker, changes.get("capture", "outbox"))
+            capture = changes.get("capture", "outbox")
+            roles = Roles(orders_db, inventory_db, read_model, broker, capture,
+                          capture_url=capture_login(ctx, orders_db, capture))
             namespace = f"sbx_{ctx.run_id}_f{len(state.trials)}"
             ctx.progress.note(f"events-faults: {broker}, {fault}, {ctx.params.orders} orders")
             trial = await run_trial(ctx.settings, ctx.dataset, roles, knobs, namespace, hook,

@@ -40,6 +40,7 @@ class Roles:
     broker: str
     capture: str
     shared: bool = False  # the inventory service on the order service's database (inventory_db left unused)
+    capture_url: str = ""  # with capture "cdc": the login that reads the change log (a connector's, not the run's)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ async def run_trial(settings: Settings, data: Dataset, roles: Roles, knobs: Knob
         source = registry.kind(roles.orders_db).roles["event_source"]
         outbox = source.outbox(orders)
         await outbox.create()
-        capture = source.capture(orders) if roles.capture == "cdc" else None
+        capture = source.capture(orders, roles.capture_url) if roles.capture == "cdc" else None
         if capture is not None:
             exits.push_async_callback(capture.close)
         if roles.shared:  # the inventory service on the order service's own database

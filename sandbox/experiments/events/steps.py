@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.config import endpoint
 from sandbox.errors import UsageError
 from sandbox.experiments.events.pipeline import Tuning
 from sandbox.experiments.events.result import EventsRun
@@ -74,6 +75,15 @@ def knobs_of(ctx: RunContext, params: dict[str, Any]) -> Knobs:
                  ctx.params.keep, ctx.params.options, ctx.params.op_timeout_s)
 
 
+def capture_login(ctx: RunContext, orders_db: str, capture: str) -> str:
+    """The login change data capture reads the log with: the stack's administrative one on a server it owns (a
+    slot needs REPLICATION, which the run's login lacks by design), the run's own on a server of the user's."""
+    if capture != "cdc":
+        return ""
+    url = endpoint(ctx.settings, orders_db).url
+    return ctx.stack.admin_url(orders_db) if ctx.stack.owns(orders_db, url) else url
+
+
 async def run_all(ctx: RunContext, params: dict[str, Any], fault: FaultHook | None = None,
                   fault_at: float = 0.5) -> None:
     brokers, captures = check_choices("events", params, registry_of(ctx.settings))
@@ -81,7 +91,8 @@ async def run_all(ctx: RunContext, params: dict[str, Any], fault: FaultHook | No
     knobs = knobs_of(ctx, params)
     for broker in brokers:
         for capture in captures:
-            roles = Roles(params["orders_db"], params["inventory_db"], params["read_model"], broker, capture)
+            roles = Roles(params["orders_db"], params["inventory_db"], params["read_model"], broker, capture,
+                          capture_url=capture_login(ctx, params["orders_db"], capture))
             namespace = f"sbx_{ctx.run_id}_e{len(state.trials)}"
             ctx.progress.note(f"events: {broker} / {capture}, {ctx.params.orders} orders, "
                               f"{knobs.tuning.consumers} consumer(s) per group")

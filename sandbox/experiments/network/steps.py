@@ -38,7 +38,7 @@ def with_host(url: str, host: str) -> str:
 def moved(settings: Settings, kind: str, host: str) -> Settings:
     """The run's settings with one store kind's URL pointing at `host`."""
     key = f"{kind}_url"
-    return Settings(settings.kinds, {**settings.values, key: with_host(settings.values[key], host)})
+    return Settings(settings.kinds, {**settings.values, key: with_host(settings.values[key], host)}, settings.insecure)
 
 
 async def reopen(ctx: RunContext, store: str, settings: Settings) -> None:

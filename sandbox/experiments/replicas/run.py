@@ -74,17 +74,21 @@ def replication_of(settings: Settings, store: str) -> Replication:
 
 def on_url(settings: Settings, store: str, url: str) -> Settings:
     """The same settings with the store's URL replaced (a replica's): its model store talks to that node."""
-    return Settings(settings.kinds, {**settings.values, f"{store}_url": url})
+    return Settings(settings.kinds, {**settings.values, f"{store}_url": url}, settings.insecure)
 
 
 @contextlib.asynccontextmanager
 async def open_pair(settings: Settings, ws: Workspace, store: str, namespace: str, guarantee: Guarantee,
-                    data: Dataset, connections: int = 8):
-    """The writer (primary, guarantee applied), readers of the primary and the replica; torn down after."""
+                    data: Dataset, connections: int = 8, servers: tuple[str, str | None] | None = None):
+    """The writer (primary, guarantee applied), readers of the primary and the replica; torn down after.
+    `servers`: the URLs of the primary and the replica for the replication calls (the stack's administrative
+    login, which may set a guarantee and promote; a replica's None: the readers' URL); default the readers'."""
     rep = replication_of(settings, store)
     primary = endpoint(settings, store)
     replica_at = replica_url(settings, ws, store, rep)
     replica = on_url(settings, store, replica_at)
+    server_primary, server_replica = servers or (primary.url, None)
+    server_replica = server_replica or replica_at
     root = data.model.root_entity
     opened: list[ModelStore] = []
 
@@ -105,13 +109,13 @@ async def open_pair(settings: Settings, ws: Workspace, store: str, namespace: st
 
     try:
         if rep.configure is not None:
-            await rep.configure(primary.url, guarantee)
+            await rep.configure(server_primary, guarantee)
         writer = await connected(settings, **guarantee.options)
         await _when_ready(lambda: writer.prepare(data))
-        pair = Pair(store, rep, primary.url, replica_at, timed(writer),
+        pair = Pair(store, rep, server_primary, server_replica, timed(writer),
                     timed(await connected(settings), READ_TIMEOUT_S),
                     timed(await connected(replica, PROBES + 2), READ_TIMEOUT_S), timed(writer))
-        pair.roles = {"primary": await rep.role(primary.url), "replica": await rep.role(replica_at)}
+        pair.roles = {"primary": await rep.role(server_primary), "replica": await rep.role(server_replica)}
         yield pair
     finally:
         if opened:

@@ -22,6 +22,7 @@ from sandbox.measure.replication import ROUTES
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
 from sandbox.scenario.step import StepSpec
+from sandbox.stack.base import privileged
 from sandbox.stack.faults import FaultInjector
 from sandbox.stores.registry import registry_of
 from sandbox.stores.replication import REPLICA_URL, Guarantee, Replication, replica_node
@@ -31,6 +32,19 @@ ACTIONS = ("pause", "kill", "promote")
 
 def results(ctx: RunContext) -> ReplicaResults:
     return ctx.results.ensure(ReplicaResults)
+
+
+def _servers(ctx: RunContext, store: str, rep: Replication) -> tuple[str, str | None]:
+    """The URLs the replication calls use (guarantee settings, lag, role, promotion): the stack's administrative
+    login on its own primary and replica; the run's URLs where the stack runs neither, unless a guarantee must be
+    set on the primary (then one line saying which privilege, and no run)."""
+    url = ctx.settings.values[f"{store}_url"]
+    if not ctx.stack.owns(store, url):
+        if rep.configure is not None:
+            privileged(ctx.stack, store, url, f"replicas set a guarantee on the primary ({rep.needs})")
+        return url, None
+    by_url = bool(ctx.settings.values.get(f"{store}_{REPLICA_URL}"))
+    return ctx.stack.admin_url(store), None if by_url else ctx.stack.admin_url(replica_node(store))
 
 
 def _with_replicas(ctx: RunContext, own_stack: bool = False) -> dict[str, Replication]:
@@ -86,11 +100,12 @@ async def replicas(ctx: RunContext, markers: int = 300, load: int = 2000, route:
     """Each guarantee of each store with a replica: write cost, client lag, server lag, stale reads."""
     state = results(ctx)
     for store, rep in _with_replicas(ctx).items():
-        _restore_async(ctx, rep, ctx.settings.values[f"{store}_url"])
+        servers = _servers(ctx, store, rep)
+        _restore_async(ctx, rep, servers[0])
         for guarantee in rep.guarantees:
             ctx.progress.note(f"replicas: {store} {guarantee.name}")
             async with open_pair(ctx.settings, ctx.stack.ws, store, _namespace(ctx), guarantee, ctx.dataset,
-                                 ctx.params.concurrency) as pair:
+                                 ctx.params.concurrency, servers) as pair:
                 state.rows.append(await run_markers(pair, guarantee, ctx.dataset, markers, load,
                                                     ctx.params.concurrency, route, timeout_s))
 
@@ -102,12 +117,13 @@ async def replica_fault(ctx: RunContext, action: str = "pause", seconds: float =
     state = results(ctx)
     injector = FaultInjector(ctx.stack)
     for store, rep in _with_replicas(ctx, own_stack=True).items():
-        _restore_async(ctx, rep, ctx.settings.values[f"{store}_url"])
+        servers = _servers(ctx, store, rep)
+        _restore_async(ctx, rep, servers[0])
         chosen = _pick(rep, guarantee)
         ctx.progress.note(f"replica fault: {store} {action} {seconds:g} s ({chosen.name})")
         fault = ReplicaFault(store, action, seconds, chosen.name)
         async with open_pair(ctx.settings, ctx.stack.ws, store, _namespace(ctx), chosen, ctx.dataset,
-                             ctx.params.concurrency) as pair:
+                             ctx.params.concurrency, servers) as pair:
             try:
                 if action == "promote":
                     await promote_after_kill(pair, injector, fault, ctx.dataset, load, ctx.params.concurrency,
@@ -117,11 +133,11 @@ async def replica_fault(ctx: RunContext, action: str = "pause", seconds: float =
                                       timeout_s, replica_outage(injector, fault, at_s))
                     finish_outage(fault)
             finally:  # inside the pair, so its namespace is dropped on the restored primary
-                await _recover(ctx, injector, store, promoted=action == "promote")
+                await _recover(ctx, injector, store, servers[0], promoted=action == "promote")
         state.faults.append(fault)
 
 
-async def _recover(ctx: RunContext, injector: FaultInjector, store: str, promoted: bool) -> None:
+async def _recover(ctx: RunContext, injector: FaultInjector, store: str, primary: str, promoted: bool) -> None:
     """Back to a primary with a following replica: a promoted replica is discarded and cloned afresh."""
     if promoted:
         await asyncio.to_thread(ctx.stack.discard, replica_node(store))
@@ -129,7 +145,7 @@ async def _recover(ctx: RunContext, injector: FaultInjector, store: str, promote
     await asyncio.to_thread(ctx.stack.up, [store], 1)
     rep = registry_of(ctx.settings).kind(store).replication
     if rep is not None and rep.configure is not None and rep.guarantees:  # the restarted primary kept them
-        await rep.configure(ctx.settings.values[f"{store}_url"], rep.guarantees[0])
+        await rep.configure(primary, rep.guarantees[0])
 
 
 def check_fault(params: dict[str, Any], run: RunParams) -> None:

@@ -11,6 +11,7 @@ from sandbox.stores.elastic.native import LAUNCHER
 from sandbox.stores.elastic.routing import RoutingProbe
 from sandbox.stores.kind import DurabilityKnobs, StoreKind
 from sandbox.stores.options import StoreOption
+from sandbox.stores.tls import CA_FILE, HTTPS_FORMS
 
 KIND = StoreKind(
     background=open_background,
@@ -18,7 +19,9 @@ KIND = StoreKind(
     default_url=lambda backend, env, port: f"http://127.0.0.1:{port}",
     # Elasticsearch 9 wants "compatible-with=9" media types; OpenSearch and the osmem stand-in
     # answer 406 to them. Plain application/json works on all three, so it is the default.
-    settings=(Setting("plain_json", lambda backend, env: True, parse_bool),),
+    settings=(Setting("plain_json", lambda backend, env: True, parse_bool),
+              Setting(CA_FILE)),  # https://: the CA file its certificate is checked against (default: the system's)
+    tls=HTTPS_FORMS,
     compose_service="elasticsearch", native=LAUNCHER,
     durability=DurabilityKnobs((), lambda v: "in-memory emulator (osmem): nothing survives a restart"),
     client_libraries=("elasticsearch",),

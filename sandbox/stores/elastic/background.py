@@ -11,6 +11,7 @@ import aiohttp
 
 from sandbox.config import Endpoint
 from sandbox.stores.background import Activity, went_up
+from sandbox.stores.tls import https_context
 
 SECTIONS = {"merges": "merge", "refresh": "refresh", "flush": "flush"}
 PLURAL = {"merges": "merges", "refresh": "refreshes", "flush": "flushes"}
@@ -48,7 +49,8 @@ class ElasticBackground:
 
 async def open_probe(endpoint: Endpoint) -> ElasticBackground:
     session = aiohttp.ClientSession(base_url=endpoint.url, timeout=aiohttp.ClientTimeout(total=5),
-                                    headers={"Accept": "application/json"})
+                                    headers={"Accept": "application/json"},
+                                    connector=aiohttp.TCPConnector(ssl=https_context(endpoint) or True))
     try:
         async with session.get("/") as resp:
             resp.raise_for_status()

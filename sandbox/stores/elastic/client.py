@@ -9,6 +9,7 @@ from elasticsearch import AsyncElasticsearch
 
 from sandbox.config import Endpoint
 from sandbox.stores.contract import ServerInfo
+from sandbox.stores.elastic.tls import client_tls
 
 
 def plain_json(headers: Any) -> HttpHeaders:
@@ -32,11 +33,12 @@ class PlainJsonNode(AiohttpHttpNode):
 
 
 def open_client(endpoint: Endpoint, connections: int) -> AsyncElasticsearch:
-    """The async client, through PlainJsonNode unless the endpoint's plain_json setting is off."""
+    """The async client, through PlainJsonNode unless the endpoint's plain_json setting is off; over https://
+    verified against the endpoint's CA file (tls.py)."""
     plain = endpoint.settings.get("plain_json", True)
     node_class: type[AiohttpHttpNode] = PlainJsonNode if plain else AiohttpHttpNode
     return AsyncElasticsearch(endpoint.url, node_class=node_class, connections_per_node=connections,
-                              request_timeout=30)
+                              request_timeout=30, **client_tls(endpoint))
 
 
 def server_info(info: dict[str, Any]) -> ServerInfo:

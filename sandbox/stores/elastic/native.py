@@ -20,4 +20,5 @@ def start(ctx: LaunchContext) -> int:
     return spawn([str(binary), "-addr", f"{ctx.host}:{ctx.port}", "-no-stdin-watch", "-no-ja"], ctx.log)
 
 
-LAUNCHER = NativeLauncher(start, INSTALL_HINT)
+# osmem-server 0.1.6 has no TLS option (its flags: -addr, -seed, -freeze, -no-ja, ...).
+LAUNCHER = NativeLauncher(start, INSTALL_HINT, no_tls="the osmem stand-in (osmem-server 0.1.6) serves no TLS")

@@ -9,6 +9,7 @@ from sandbox.stores.influx.markers import InfluxMarkers
 from sandbox.stores.influx.model_store import make as make_model_store
 from sandbox.stores.influx.native import LAUNCHER
 from sandbox.stores.kind import DurabilityKnobs, StoreKind
+from sandbox.stores.tls import CA_FILE, HTTPS_FORMS
 
 KIND = StoreKind(
     background=open_background,
@@ -17,7 +18,9 @@ KIND = StoreKind(
     # InfluxDB 2 (compose) needs a token and an org; the native 1.x runs with auth off.
     settings=(Setting("token", lambda backend, env: env.get("INFLUX_ADMIN_TOKEN") if backend == "docker" else None,
                       secret=True),
-              Setting("org", lambda backend, env: env.get("INFLUX_ORG", "sandbox") if backend == "docker" else None)),
+              Setting("org", lambda backend, env: env.get("INFLUX_ORG", "sandbox") if backend == "docker" else None),
+              Setting(CA_FILE)),  # https://: the CA file its certificate is checked against (default: the system's)
+    tls=HTTPS_FORMS,
     secrets=("INFLUX_ADMIN_PASSWORD", "INFLUX_ADMIN_TOKEN"),
     env_values=(("INFLUX_ORG", "sandbox"), ("INFLUX_BUCKET", "sandbox"), ("INFLUX_ADMIN_USER", "sandbox")),
     compose_service="influxdb", native=LAUNCHER,

@@ -10,6 +10,7 @@ import aiohttp
 
 from sandbox.config import Endpoint
 from sandbox.stores.background import Activity, went_up
+from sandbox.stores.tls import https_context
 
 KINDS = {"cache": "cache snapshot", "tsmLevel1": "compaction (level 1)", "tsmLevel2": "compaction (level 2)",
          "tsmLevel3": "compaction (level 3)", "tsmOptimize": "compaction (optimize)", "tsmFull": "compaction (full)"}
@@ -56,7 +57,8 @@ class InfluxBackground:
 async def open_probe(endpoint: Endpoint) -> InfluxBackground:
     token = endpoint.settings.get("token")
     session = aiohttp.ClientSession(base_url=endpoint.url, timeout=aiohttp.ClientTimeout(total=5),
-                                    headers={"Authorization": f"Token {token}"} if token else {})
+                                    headers={"Authorization": f"Token {token}"} if token else {},
+                                    connector=aiohttp.TCPConnector(ssl=https_context(endpoint) or True))
     try:
         async with session.get("/ping") as resp:
             resp.raise_for_status()

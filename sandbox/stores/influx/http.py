@@ -11,6 +11,7 @@ import aiohttp
 from sandbox.config import Endpoint
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.contract import ServerInfo
+from sandbox.stores.tls import https_context
 
 
 async def run_influxql(session: aiohttp.ClientSession, q: str, *, db: str | None = None, post: bool = False,
@@ -42,7 +43,8 @@ class InfluxHttp:
         headers = {"Authorization": f"Token {token}"} if token else {}
         self.session = aiohttp.ClientSession(
             base_url=self.endpoint.url, headers=headers,
-            connector=aiohttp.TCPConnector(limit=self.connections + 2), timeout=aiohttp.ClientTimeout(total=30))
+            connector=aiohttp.TCPConnector(limit=self.connections + 2, ssl=https_context(self.endpoint) or True),
+            timeout=aiohttp.ClientTimeout(total=30))
         async with self.session.get("/ping") as resp:
             version = resp.headers.get("X-Influxdb-Version", "?")
             build = resp.headers.get("X-Influxdb-Build", "")

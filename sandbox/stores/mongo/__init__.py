@@ -13,6 +13,7 @@ from sandbox.stores.mongo.markers import MongoMarkers
 from sandbox.stores.mongo.model_store import MongoModelStore
 from sandbox.stores.mongo.native import LAUNCHER
 from sandbox.stores.mongo.replica import REPLICATION
+from sandbox.stores.mongo.tls import FORMS as TLS
 from sandbox.stores.replication import replica_url_setting
 
 
@@ -26,7 +27,7 @@ def default_url(backend: Backend, env: Mapping[str, str], port: int) -> str:
 KIND = StoreKind(
     background=open_background,
     name="mongo", port=27117, schemes=("mongodb", "mongodb+srv"), default_url=default_url,
-    settings=(replica_url_setting(("mongodb", "mongodb+srv")),),
+    settings=(replica_url_setting(("mongodb", "mongodb+srv")),), tls=TLS,
     secrets=("MONGO_ROOT_PASSWORD",), env_values=(("MONGO_ROOT_USER", "sandbox"),),
     compose_service="mongo", native=LAUNCHER,
     durability=DurabilityKnobs(

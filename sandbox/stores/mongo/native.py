@@ -1,4 +1,5 @@
-"""MongoDB on the native backend: the SecantusDB stand-in from PyPI (no auth, loopback only)."""
+"""MongoDB on the native backend: the SecantusDB stand-in from PyPI (no auth, loopback only); TLS with the
+stack's certificate under `sandbox up --tls` (its --tls-cert-file / --tls-key-file: TLS only on that port)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def start(ctx: LaunchContext) -> int:
             "--log-level", "WARNING"]
     if ctx.durability["sync_on_commit"]:
         argv.append("--sync-on-commit")
+    if ctx.tls is not None:
+        argv += ["--tls-cert-file", str(ctx.tls.cert), "--tls-key-file", str(ctx.tls.key)]
     return spawn(argv, ctx.log)
 
 
-LAUNCHER = NativeLauncher(start, INSTALL_HINT)
+LAUNCHER = NativeLauncher(start, INSTALL_HINT, serves_tls=True)

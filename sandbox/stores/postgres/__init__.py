@@ -14,6 +14,7 @@ from sandbox.stores.postgres.outbox import PostgresEventSource
 from sandbox.stores.postgres.partitioned import HashPartitioned
 from sandbox.stores.postgres.persistence import PostgresPersistence
 from sandbox.stores.postgres.replica import REPLICATION
+from sandbox.stores.postgres.tls import FORMS as TLS
 from sandbox.stores.replication import replica_url_setting
 
 KIND = StoreKind(
@@ -21,8 +22,14 @@ KIND = StoreKind(
     name="postgres", port=15432, schemes=("postgresql", "postgres"),
     default_url=lambda backend, env, port:
         f"postgresql://sandbox:{env.get('POSTGRES_PASSWORD', '')}@127.0.0.1:{port}/sandbox",
-    settings=(replica_url_setting(("postgresql", "postgres")),),
-    secrets=("POSTGRES_PASSWORD",), compose_service="postgres", native=LAUNCHER,
+    # Native: the run logs in as `sandbox`, no superuser, allowed to create schemas in its own database only; the
+    # stack's own operations (replicas, durability settings, extensions) as `sandbox_admin` (native.py, roles.py).
+    admin_url=lambda backend, env, port: (
+        f"postgresql://sandbox_admin:{env.get('POSTGRES_ADMIN_PASSWORD', '')}@127.0.0.1:{port}/sandbox"
+        if backend == "native" else
+        f"postgresql://sandbox:{env.get('POSTGRES_PASSWORD', '')}@127.0.0.1:{port}/sandbox"),
+    settings=(replica_url_setting(("postgresql", "postgres")),), tls=TLS,
+    secrets=("POSTGRES_PASSWORD", "POSTGRES_ADMIN_PASSWORD"), compose_service="postgres", native=LAUNCHER,
     durability=DurabilityKnobs(
         (Knob("fsync", True, ON_OFF),
          Knob("synchronous_commit", "on", {v: v for v in ("on", "off", "local", "remote_write", "remote_apply")}),

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import urlsplit
 
 from sandbox.errors import SandboxError, UsageError
 from sandbox.stores.contract import BackupArtifact, BackupTarget
@@ -28,6 +29,11 @@ ARCHIVE_WAIT_S = 30.0
 
 def _as_postgres() -> list[str]:
     return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def _login(target: BackupTarget) -> str:
+    """The stack's administrative role (walsender, pg_switch_wal), over the data directory's socket."""
+    return urlsplit(target.admin_url).username or "postgres"
 
 
 def size_of(path: Path) -> int:
@@ -48,7 +54,8 @@ class PostgresBackups:
         dest = target.backups / f"base-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S.%f')}"
         # -X stream: the WAL the backup needs comes with it, so it restores alone when the archive is gone too.
         proc = subprocess.run([*_as_postgres(), str(bindir() / "pg_basebackup"), "-h", str(target.root / "sock"),
-                               "-p", str(target.port), "-U", "sandbox", "-D", str(dest), "-X", "stream", "-c", "fast"],
+                               "-p", str(target.port), "-U", _login(target), "-D", str(dest), "-X", "stream",
+                               "-c", "fast"],
                               capture_output=True, text=True)
         if proc.returncode != 0:  # its last line is the clean-up; the cause is the first error line
             lines = proc.stderr.strip().splitlines()
@@ -102,7 +109,7 @@ class PostgresBackups:
         began, deadline = time.perf_counter(), time.perf_counter() + timeout_s
         while True:
             proc = subprocess.run([*_as_postgres(), str(bindir() / "psql"), "-h", str(target.root / "sock"), "-p",
-                                   str(target.port), "-U", "sandbox", "-d", "sandbox", "-Atc",
+                                   str(target.port), "-U", _login(target), "-d", "sandbox", "-Atc",
                                    "SELECT pg_is_in_recovery()"], capture_output=True, text=True)
             if proc.returncode == 0 and proc.stdout.strip() == "f":
                 return f"out of recovery after {time.perf_counter() - began:.2f} s"
@@ -115,7 +122,7 @@ class PostgresBackups:
         (a point-in-time restore to a moment past the archive's end would fail)."""
         sql = "SELECT pg_walfile_name(pg_switch_wal())"
         proc = subprocess.run([*_as_postgres(), str(bindir() / "psql"), "-h", str(target.root / "sock"), "-p",
-                               str(target.port), "-U", "sandbox", "-d", "sandbox", "-Atc", sql],
+                               str(target.port), "-U", _login(target), "-d", "sandbox", "-Atc", sql],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise SandboxError(f"postgres: pg_switch_wal failed: {proc.stderr.strip()[:200]}")

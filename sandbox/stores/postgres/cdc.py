@@ -10,6 +10,9 @@ server keeps every WAL segment from the slot's restart_lsn on: `retained_bytes` 
 the primary's disk. The slot is the run's (named after its namespace) and dropped at close; a slot left by a
 killed run keeps WAL until dropped (`sandbox gc` drops the run's schema; SELECT pg_drop_replication_slot(name)
 FROM pg_replication_slots WHERE slot_name LIKE 'sbx_%' drops such slots).
+
+A slot needs the REPLICATION attribute, which the run's login lacks by design (least privilege): the capture
+logs in as a connector would, with a login of its own (`url`, the stack's administrative one).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import json
 import re
 from datetime import datetime
 from typing import Any
+
+import asyncpg
 
 from sandbox.errors import UsageError
 from sandbox.stores.events import Event, SourceEvent
@@ -29,8 +34,9 @@ COLUMN = re.compile(r"(\w+)\[[^\]]*\]:('(?:[^']|'')*'|\S+)")
 
 
 class PostgresChangeCapture:
-    def __init__(self, store: PostgresModelBase):
-        self.store = store
+    def __init__(self, store: PostgresModelBase, url: str):
+        self.store, self.url = store, url or store.endpoint.url  # none given: the run's (it may have REPLICATION)
+        self.pool: asyncpg.Pool | None = None
         self.slot = f"{store.namespace}_cdc"
         self.prefix = f"table {store.namespace}.outbox: INSERT: "
         self._open = False
@@ -40,11 +46,22 @@ class PostgresChangeCapture:
         if level != "logical":
             raise UsageError(f"change data capture needs wal_level=logical (the server has {level}): restart the "
                              "native stack's PostgreSQL (`sandbox down` then `sandbox up`), or set it on yours")
-        await self.store.pool.execute("SELECT pg_create_logical_replication_slot($1, $2)", self.slot, PLUGIN)
+        self.pool = await asyncpg.create_pool(self.url, min_size=1, max_size=2)
+        try:
+            await self.pool.execute("SELECT pg_create_logical_replication_slot($1, $2)", self.slot, PLUGIN)
+        except asyncpg.InsufficientPrivilegeError as e:
+            raise UsageError(f"change data capture: the capture's login may not create a replication slot ({e}); "
+                             "it needs the REPLICATION attribute") from None
         self._open = True
 
+    @property
+    def _pool(self) -> asyncpg.Pool:
+        if self.pool is None:
+            raise RuntimeError("the capture is not open")
+        return self.pool
+
     async def peek(self, limit: int) -> tuple[list[SourceEvent], Any]:
-        rows = await self.store.pool.fetch(
+        rows = await self._pool.fetch(
             "SELECT lsn::text, data FROM pg_logical_slot_peek_changes($1, NULL, $2, 'skip-empty-xacts', '1')",
             self.slot, limit)
         events, position = [], None
@@ -61,20 +78,26 @@ class PostgresChangeCapture:
 
     async def confirm(self, position: Any) -> None:
         if position is not None:
-            await self.store.pool.execute("SELECT pg_replication_slot_advance($1, $2::text::pg_lsn)", self.slot,
+            await self._pool.execute("SELECT pg_replication_slot_advance($1, $2::text::pg_lsn)", self.slot,
                                           position)
 
     async def retained_bytes(self) -> int:
-        value = await self.store.pool.fetchval(
+        value = await self._pool.fetchval(
             "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) FROM pg_replication_slots WHERE slot_name = $1",
             self.slot)
         return int(value or 0)
 
     async def close(self) -> None:
-        if self._open:
-            await self.store.pool.execute(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", self.slot)
+        if self.pool is None:
+            return
+        try:
+            if self._open:
+                await self.pool.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                                        "WHERE slot_name = $1", self.slot)
+        finally:
             self._open = False
+            await self.pool.close()
+            self.pool = None
 
 
 def _event(text: str) -> SourceEvent:

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.errors import UsageError
+from sandbox.secure import TlsFiles
 from sandbox.stores.launch import LaunchContext, NativeLauncher, backups_dir, run
+from sandbox.stores.postgres.roles import ADMIN, apply_roles
 
 INSTALL_HINT = "apt-get install -y postgresql-15 postgresql-contrib"
 
@@ -44,37 +46,42 @@ def start(ctx: LaunchContext) -> int:
         shutil.rmtree(data, ignore_errors=True)
         own_dir(data, 0o700)
         pwfile = root / "pwfile"
-        pwfile.write_text(ctx.secrets["POSTGRES_PASSWORD"] + "\n")
+        pwfile.write_text(ctx.secrets["POSTGRES_ADMIN_PASSWORD"] + "\n")
+        pwfile.chmod(0o600)
         chown_postgres(pwfile)
-        try:
-            run([*as_postgres, str(binaries / "initdb"), "-D", str(data), "-U", "sandbox", "-E", "UTF8",
+        try:  # the bootstrap superuser is the stack's; the run's own role comes from roles.py
+            run([*as_postgres, str(binaries / "initdb"), "-D", str(data), "-U", ADMIN, "-E", "UTF8",
                  "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"], "initdb")
         finally:
             pwfile.unlink()
     own_dir(sock, 0o755)
     log.touch()
     chown_postgres(log)
-    opts = server_options(port, sock, d, ctx.host) + archive_options(root, d)
-    if ctx.host != "127.0.0.1":
+    behind_netns = ctx.host != "127.0.0.1"
+    opts = server_options(port, sock, d, ctx.host, tls=tls_options(root, ctx.tls, samenet=behind_netns)) \
+        + archive_options(root, d)
+    if behind_netns and ctx.tls is None:
         opts += f" -c hba_file={netns_hba(root, data)}"
     run([*as_postgres, str(binaries / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(data),
          "-l", str(log), "-o", opts], "pg_ctl start")
-    created = root / ".db-created"
-    if not created.exists():
-        run([*as_postgres, str(binaries / "createdb"), "-h", str(sock), "-p", str(port), "-U", "sandbox",
-             "sandbox"], "createdb")
-        created.touch()
+    try:
+        apply_roles([*as_postgres, str(binaries / "psql"), "-h", str(sock), "-p", str(port)], root,
+                    ctx.secrets["POSTGRES_ADMIN_PASSWORD"], ctx.secrets["POSTGRES_PASSWORD"])
+    except BaseException:  # not recorded yet: stop it here, or it would hold the port unseen
+        subprocess.run([*as_postgres, str(binaries / "pg_ctl"), "stop", "-D", str(data), "-m", "fast"],
+                       capture_output=True)
+        raise
     return int((data / "postmaster.pid").read_text().split()[0])
 
 
-def server_options(port: int, sock: Path, d: Mapping[str, Any], host: str = "127.0.0.1") -> str:
+def server_options(port: int, sock: Path, d: Mapping[str, Any], host: str = "127.0.0.1", *, tls: str = "") -> str:
     """The command-line settings a primary and its standbys share."""
     return (f"-c listen_addresses={host} -p {port} -k {sock} "
             f"-c shared_preload_libraries=pg_stat_statements -c fsync={'on' if d['fsync'] else 'off'} "
             f"-c synchronous_commit={d['synchronous_commit']} -c max_connections=200 "
             # logical: change data capture through replication slots (stores/postgres/cdc.py); a superset of the
             # `replica` level standbys need. The slot and sender limits stay at their defaults (10 each).
-            "-c wal_level=logical")
+            f"-c wal_level=logical {tls}").strip()
 
 
 def archive_options(root: Path, d: Mapping[str, Any]) -> str:
@@ -92,6 +99,32 @@ def archive_options(root: Path, d: Mapping[str, Any]) -> str:
 
 def wal_archive(root: Path) -> Path:
     return backups_dir(root) / "wal"
+
+
+HBA_TLS = """# Written by the sandbox for `sandbox up --tls`: over TCP, TLS only.
+local all all trust
+local replication all trust
+hostssl all all 127.0.0.1/32 scram-sha-256
+hostssl replication all 127.0.0.1/32 scram-sha-256
+"""
+
+
+def tls_options(root: Path, tls: TlsFiles | None, samenet: bool = False) -> str:
+    """With TLS: the certificate and key copied where the postgres user owns them (the key mode 600, as the
+    server demands), and an hba file that refuses TCP connections without TLS (`samenet`: also from the server's
+    own subnet, a network namespace's veth pair, stack/netns.py)."""
+    if tls is None:
+        return ""
+    folder = root / "tls"
+    own_dir(folder, 0o700)
+    cert, key, hba = folder / "server.pem", folder / "server.key", folder / "pg_hba.conf"
+    cert.write_bytes(tls.cert.read_bytes())
+    key.write_bytes(tls.key.read_bytes())
+    hba.write_text(HBA_TLS + ("hostssl all all samenet scram-sha-256\n" if samenet else ""))
+    for path in (cert, key, hba):
+        path.chmod(0o600)
+        chown_postgres(path)
+    return f"-c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key} -c hba_file={hba}"
 
 
 def netns_hba(root: Path, data: Path) -> Path:
@@ -130,4 +163,5 @@ def chown_postgres(path: Path) -> None:
 
 # SIGINT is PostgreSQL's "fast" shutdown (SIGTERM waits for clients to leave); the postmaster's
 # port can outlive its PID for a moment, so the stack waits for it to close.
-LAUNCHER = NativeLauncher(start, INSTALL_HINT, data_dir=data_dir, stop_signal=signal.SIGINT, wait_port_closed=True)
+LAUNCHER = NativeLauncher(start, INSTALL_HINT, data_dir=data_dir, stop_signal=signal.SIGINT, wait_port_closed=True,
+                          serves_tls=True)

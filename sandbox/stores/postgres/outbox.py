@@ -129,12 +129,13 @@ class PostgresEventSource:
 
         return PostgresSharedInventory(_normalized(store))
 
-    def capture(self, store: Any) -> Any:
+    def capture(self, store: Any, url: str) -> Any:
+        """`url`: the capture's own login (a slot needs REPLICATION, which the run's lacks)."""
         from sandbox.stores.postgres.cdc import PostgresChangeCapture
 
         if not isinstance(store, PostgresModelBase):
             raise UsageError(f"change data capture reads a PostgreSQL model store's WAL, not {store.name}'s")
-        return PostgresChangeCapture(store)
+        return PostgresChangeCapture(store, url)
 
 
 def _normalized(store: Any) -> NormalizedStore:

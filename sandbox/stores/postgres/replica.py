@@ -15,7 +15,16 @@ import asyncpg
 
 from sandbox.errors import SandboxError
 from sandbox.stores.launch import LaunchContext, NativeLauncher, run
-from sandbox.stores.postgres.native import INSTALL_HINT, LAUNCHER, bindir, chown_postgres, own_dir, server_options
+from sandbox.stores.postgres.native import (
+    INSTALL_HINT,
+    LAUNCHER,
+    bindir,
+    chown_postgres,
+    own_dir,
+    server_options,
+    tls_options,
+)
+from sandbox.stores.postgres.roles import ADMIN
 from sandbox.stores.replication import Guarantee, Replication, ServerLag
 
 CONNECT_TIMEOUT_S = 5.0
@@ -32,13 +41,14 @@ def start_replica(ctx: LaunchContext) -> int:
         own_dir(data, 0o700)
         # -R writes standby.signal and primary_conninfo (the primary's socket); -X stream: no WAL gap.
         run([*as_postgres, str(binaries / "pg_basebackup"), "-h", str(ctx.primary.root / "sock"),
-             "-p", str(ctx.primary.port), "-U", "sandbox", "-D", str(data), "-R", "-X", "stream", "-c", "fast"],
+             "-p", str(ctx.primary.port), "-U", ADMIN, "-D", str(data), "-R", "-X", "stream", "-c", "fast"],
             "pg_basebackup")
     own_dir(sock, 0o755)
     ctx.log.touch()
     chown_postgres(ctx.log)
     # Replies every second even when idle, so pg_stat_replication's lag columns stay current.
-    opts = server_options(ctx.port, sock, ctx.durability) + " -c hot_standby=on -c wal_receiver_status_interval=1"
+    opts = (server_options(ctx.port, sock, ctx.durability, tls=tls_options(ctx.root, ctx.tls))
+            + " -c hot_standby=on -c wal_receiver_status_interval=1")
     run([*as_postgres, str(binaries / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(data), "-l", str(ctx.log),
          "-o", opts], "pg_ctl start (standby)")
     return int((data / "postmaster.pid").read_text().split()[0])
@@ -119,6 +129,6 @@ REPLICATION = Replication(
     guarantees=(_guarantee("on", False), _guarantee("remote_write", True), _guarantee("on", True),
                 _guarantee("remote_apply", True)),
     native=NativeLauncher(start_replica, INSTALL_HINT, data_dir=LAUNCHER.data_dir, stop_signal=LAUNCHER.stop_signal,
-                          wait_port_closed=True),
-    compose_service="postgres-replica",
+                          wait_port_closed=True, serves_tls=True),
+    compose_service="postgres-replica", needs="ALTER SYSTEM and pg_promote(), PostgreSQL superuser",
 )

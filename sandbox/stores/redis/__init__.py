@@ -18,14 +18,21 @@ from sandbox.stores.redis.persistence import RedisPersistence
 from sandbox.stores.redis.replica import REPLICATION
 from sandbox.stores.redis.services import RedisInventory, RedisReadModel
 from sandbox.stores.redis.streams import make_broker
+from sandbox.stores.redis.tls import FORMS as TLS
 from sandbox.stores.replication import replica_url_setting
 
 KIND = StoreKind(
     background=open_background,
     name="redis", port=16379, schemes=("redis", "rediss", "unix"), hostless_schemes=("unix",),
-    default_url=lambda backend, env, port: f"redis://:{env.get('REDIS_PASSWORD', '')}@127.0.0.1:{port}/0",
-    settings=(replica_url_setting(("redis", "rediss")),),
-    secrets=("REDIS_PASSWORD",), compose_service="redis", native=LAUNCHER,
+    # Native: the run logs in as the ACL user `sandbox` (keys sbx_* only, no admin commands: native.py); the
+    # stack's own operations (memory caps, replicas) as `default` with the admin password.
+    default_url=lambda backend, env, port:
+        f"redis://{'sandbox' if backend == 'native' else ''}:{env.get('REDIS_PASSWORD', '')}@127.0.0.1:{port}/0",
+    admin_url=lambda backend, env, port: (
+        f"redis://default:{env.get('REDIS_ADMIN_PASSWORD', '')}@127.0.0.1:{port}/0" if backend == "native"
+        else f"redis://:{env.get('REDIS_PASSWORD', '')}@127.0.0.1:{port}/0"),
+    settings=(replica_url_setting(("redis", "rediss")),), tls=TLS,
+    secrets=("REDIS_PASSWORD", "REDIS_ADMIN_PASSWORD"), compose_service="redis", native=LAUNCHER,
     durability=DurabilityKnobs(
         (Knob("appendonly", True, ON_OFF),
          Knob("appendfsync", "everysec", {v: v for v in ("always", "everysec", "no")})),

@@ -31,8 +31,7 @@ class RedisBackups:
     continuous = None  # the AOF lives in the data directory: a lost disk takes it along
 
     def _client(self, target: BackupTarget) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=target.port, password=target.secrets["REDIS_PASSWORD"],
-                           socket_timeout=SAVE_TIMEOUT_S)
+        return redis.Redis.from_url(target.admin_url, socket_timeout=SAVE_TIMEOUT_S)  # SAVE, CONFIG: not the run's
 
     def take(self, target: BackupTarget, method: str) -> BackupArtifact:
         if method not in self.methods:

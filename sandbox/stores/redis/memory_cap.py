@@ -17,6 +17,7 @@ POLICIES = ("noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volat
 
 class RedisMemoryCap:
     policies = POLICIES
+    needs = "CONFIG SET maxmemory, Redis @admin"  # the privilege `cap` uses, named in a refusal
 
     def check(self, params: dict[str, Any]) -> None:
         if params.get("policy") not in POLICIES:

@@ -20,7 +20,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoPermissionError, NoScriptError
 
 from sandbox.config import Endpoint
 from sandbox.errors import UsageError
@@ -122,8 +122,13 @@ class RedisModelStore(RedisAnalytics):
 
     async def server_settings(self) -> dict[str, str]:
         got: dict[str, str] = {}
-        for name in ("appendonly", "appendfsync", "save"):
-            got.update({str(k): str(v) for k, v in (await self.client.config_get(name)).items()})
+        try:
+            for name in ("appendonly", "appendfsync", "save"):
+                got.update({str(k): str(v) for k, v in (await self.client.config_get(name)).items()})
+        except NoPermissionError:  # a login without CONFIG GET (the native stack's run user): what INFO says
+            aof = str((await self.client.info("persistence")).get("aof_enabled")) == "1"
+            return {"appendonly": "yes" if aof else "no",
+                    "appendfsync": "not readable by this login (CONFIG GET is @admin)"}
         return {k: repr(v) if k == "save" else v for k, v in got.items()}  # save "" reads as ''
 
     async def server_stats(self) -> ServerStats:

@@ -54,5 +54,5 @@ REPLICATION = Replication(
     guarantees=(Guarantee("async", {}, {}, "acknowledged by the primary alone"),
                 Guarantee(f"WAIT 1 {WAIT_MS}", {"redis_wait_replicas": 1, "redis_wait_ms": WAIT_MS}, {},
                           f"WAIT 1 {WAIT_MS} after each write (on the writer's connection)")),
-    native=REPLICA_LAUNCHER, compose_service="redis-replica",
+    native=REPLICA_LAUNCHER, compose_service="redis-replica", needs="REPLICAOF NO ONE, Redis @admin",
 )
