@@ -24,7 +24,8 @@ def matrix(summary: dict[str, Any], rid: str) -> list[tuple[str, str, str]]:
     for name, s in (section.get("stores") or {}).items():
         if not s.get("fit"):
             continue
-        text = f"{s['fit']['per_entity_bytes']:.0f} B/root held in {s.get('held_in') or 'disk'}"
+        text = f"{s['fit']['per_entity_bytes']:.0f} B/root held " + \
+            ("in memory" if s.get("held_in") == "memory" else "on disk")
         if (p := projected.get("stores", {}).get(name)) is not None:
             text += (f"; {projected['currency']} {p['monthly_cost_at_horizon']}/month for "
                      f"{rows.count(projected['horizon_entities'])} roots ({rows.human(p['bytes_at_horizon'])} "
