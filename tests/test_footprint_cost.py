@@ -135,8 +135,10 @@ def test_a_projected_run_shows_one_cost_in_summary_report_and_recommend(tmp_path
             Decimal("0.01"))
         assert s["monthly_cost_at_horizon"] in proc.stdout  # the terminal's projection table
     assert "prices of 2026-12-01" in proc.stdout
-    _, tables = render(browser, folder / "report.html")
+    plots, tables = render(browser, folder / "report.html")
     assert tables.get("table-footprint-projection") == 2, tables
+    bars = plots["plot-footprint-cost"]  # one bar per store in each of its two panels, the costs written beside
+    assert all(s["monthly_cost_at_horizon"] in bars for s in p["stores"].values()), bars[:300]
     matrix = sandbox("recommend", "--results", str(results), env={"COLUMNS": "200"})
     assert matrix.returncode == 0, matrix.stderr
     for name, s in p["stores"].items():

@@ -5,13 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.experiments.footprint import rows
+from sandbox.report.page import Draw
 
 
-def values(summary: dict[str, Any]) -> dict[str, Any] | None:
+def values(summary: dict[str, Any], draw: Draw | None = None) -> dict[str, Any] | None:
     section = summary.get("footprint")
     if not section or not (section.get("stores") or section.get("index_cost")):
         return None
-    return {"readings": rows.readings(section) if section.get("stores") else None,
+    projected = section.get("projection")
+    plot = None
+    if draw is not None and projected and projected.get("stores"):
+        from sandbox.experiments.footprint.bars import cost_figure  # matplotlib: only when a page is drawn
+
+        plot = draw.figure(cost_figure(projected), "footprint-cost.png",
+                           f"each store's bytes and monthly cost at the horizon ({projected['input']})")
+    return {"cost_plot": plot, "readings": rows.readings(section) if section.get("stores") else None,
             "fits": rows.fits(section) if section.get("stores") else None,
             "projection": rows.projection(section), "index_cost": rows.index_cost(section)}
 
