@@ -39,8 +39,9 @@ from sandbox.workload.dataset import Dataset, Instance
 STORES = ("postgres", "redis", "elastic", "influx", "mongo")
 # What cProfile of the bare loop found (3,000 orders; docs/measurement.md, "Benchmarks").
 WHY_LIBRARY = {
-    "postgres": "the client is busy only ~8% of the wall (~18 us/order); asyncpg's copy_records_to_table runs "
-                "its own statements per call (two COPYs per batch) and BEGIN/COMMIT are round trips of their own.",
+    "postgres": "write_batch is one INSERT ... SELECT FROM unnest() statement per batch (server calls column), psql "
+                "four (BEGIN, two COPYs, COMMIT) but COPY is the server's cheapest way in; not profiled again since "
+                "the batch became one statement (the client's share: the harness CPU column).",
     "redis": "redis-py packs ~20 arguments per order's EVALSHA in Python (pack_command + encode: most of the "
              "client's time under cProfile); redis-cli --pipe streams bytes built before its clock.",
     "influx": "the model store builds line protocol in Python (~6 us of CPU per order); curl posts bytes built "

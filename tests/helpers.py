@@ -119,8 +119,8 @@ def distinctive_secrets(path: Path) -> dict[str, str]:
 
 @dataclass
 class SecureStack:
-    """The security tests' stack: every store with a server, TLS from the stack's own CA where the server speaks
-    it, and distinctive secrets in a secrets file of its own."""
+    """The security tests' stack: every server `sandbox up` starts (the brokers too: `status` checks them), TLS
+    from the stack's own CA where the server speaks it, and distinctive secrets in a secrets file of its own."""
 
     t: Throwaway
     secrets: dict[str, str]
@@ -133,7 +133,7 @@ class SecureStack:
 @contextlib.contextmanager
 def secure_stack(root: Path) -> Iterator[SecureStack]:
     values = distinctive_secrets(root / "secrets.env")
-    with throwaway_stack(root / "state", SECURITY_OFFSET, list(BUILT_IN.names), tls=True,
+    with throwaway_stack(root / "state", SECURITY_OFFSET, list(BUILT_IN.started), tls=True,
                          secrets_file=root / "secrets.env") as t:
         yield SecureStack(t, values)
 
