@@ -20,9 +20,10 @@ async def test_an_index_the_queries_use_is_not_listed_unused_and_one_they_never_
                                                                                        open_model_store) -> None:
     s = await open_model_store(store)
     assert isinstance(s, IndexCost)
-    data = Dataset(shipped(), 5, Sizes(600))
+    roots = 600 if store.startswith("postgres") else 300  # the stand-in scans every document without an index
+    data = Dataset(shipped(), 5, Sizes(roots))
     await s.prepare(data)
-    await s.write_batch(list(data.roots(0, 600)))
+    await s.write_batch(list(data.roots(0, roots)))
     # An index no access pattern's query can use: nothing the run sends compares md5 of the key (PostgreSQL) or
     # a field no document has (MongoDB).
     if store.startswith("postgres"):
@@ -40,7 +41,7 @@ async def test_an_index_the_queries_use_is_not_listed_unused_and_one_they_never_
     # footprint run at 30,000 orders lists that index as unused).
     [by_customer] = [i for i, patterns in served.items() if "latest_orders" in patterns]
     ctx = SimpleNamespace(dataset=data, model=data.model, params=SimpleNamespace(seed=3))
-    found = await measure_store(ctx, s, 600, 20, 1.0)  # type: ignore[arg-type]  # the step reads only these
+    found = await measure_store(ctx, s, roots, 20, 1.0)  # type: ignore[arg-type]  # the step reads only these
 
     row = next(x for x in found["indexes"] if x["index"] == by_customer)
     if row["scans"] is None:  # a server that keeps no count (the MongoDB stand-in): nothing is called unused
