@@ -117,7 +117,8 @@ def _native_seconds(name: str, tmp: Path, store: Any, orders: list[Instance], ba
     if name == "redis":
         url = urlsplit(settings.redis_url)
         data = natives.redis_protocol(tmp / "load.resp", store, orders, batch)
-        cli = [tool("redis-cli"), "-h", url.hostname or "", "-p", str(url.port), "--pipe"]
+        cli = [tool("redis-cli"), "-h", url.hostname or "", "-p", str(url.port),
+               *(["--user", url.username] if url.username else []), "--pipe"]  # the run's ACL user
         env = {"REDISCLI_AUTH": url.password or ""}
         empty = tmp / "empty.resp"
         empty.write_bytes(b"")

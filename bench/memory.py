@@ -27,7 +27,7 @@ RUN_STORES = ("postgres", "redis")  # fast batch paths and reads by key; the row
 # (not InfluxDB: a read by key is a scan of the measurement, ~1 min per read at 1M orders here)
 
 
-def run_rss(orders: int, stores: tuple[str, ...], out: Path) -> tuple[float, dict[str, bool | None]]:
+def run_rss(orders: int, stores: tuple[str, ...], out: Path) -> tuple[float, dict[str, str]]:
     """Peak RSS (MB) of one whole `sandbox run orders` (prepare, write in batches, read, compare) in its own
     process, from the kernel's account of that child (wait4), and each store's verdict."""
     command = [sys.executable, "-m", "sandbox", "run", "orders", "--count", str(orders), "--batch", "1000",
@@ -41,8 +41,19 @@ def run_rss(orders: int, stores: tuple[str, ...], out: Path) -> tuple[float, dic
     if os.waitstatus_to_exitcode(status) not in (0, 3):
         raise SystemExit(f"(d) run memory: `{' '.join(command[1:])}` failed: {errors.strip()[-300:]}")
     summary = json.loads(next(out.glob("*-orders/summary.json")).read_text())
-    verdicts = {name: (s.get("consistency") or {}).get("consistent") for name, s in summary["stores"].items()}
+    verdicts = {name: _verdict(s.get("consistency") or {}) for name, s in summary["stores"].items()}
     return usage.ru_maxrss / 1024, verdicts  # ru_maxrss is in KiB on Linux
+
+
+def _verdict(c: dict[str, object]) -> str:
+    """A store's consistency verdict in words, with why where it is not consistent."""
+    if c.get("consistent") is None:
+        return "not compared"
+    if c["consistent"]:
+        return "consistent"
+    why = c.get("error") or ", ".join(f"{c[k]} {k}" for k in ("missing", "extra", "duplicates", "differing")
+                                      if c.get(k))
+    return f"NOT consistent ({str(why)[:200] or 'see its summary.json'})"
 
 
 def run_line(small: int, big: int, stores: tuple[str, ...] = RUN_STORES) -> str:
@@ -51,8 +62,7 @@ def run_line(small: int, big: int, stores: tuple[str, ...] = RUN_STORES) -> str:
         small_mb, _ = run_rss(small, stores, Path(tmp) / "small")
         big_mb, big_ok = run_rss(big, stores, Path(tmp) / "big")
     growth = big_mb / small_mb
-    verdicts = ", ".join(f"{n} {'consistent' if ok else 'NOT consistent' if ok is False else 'not compared'}"
-                         for n, ok in big_ok.items())
+    verdicts = ", ".join(f"{n} {verdict}" for n, verdict in big_ok.items())
     return (f"Run memory: peak RSS of `sandbox run orders --batch 1000 --stores {','.join(stores)}` (write + read + "
             f"compare) {big_mb:.1f} MB at {big:,} orders vs {small_mb:.1f} MB at {small:,}: {growth:.2f}x (goal <= "
             f"1.5x: {'met' if growth <= 1.5 else 'NOT met'}); at {big:,}: {verdicts}.")

@@ -63,8 +63,10 @@ async def bench(settings: Any, data: Dataset, n: int) -> list[Row]:
         store, _ = await open_store("redis", settings, ns, 1, data)
 
         async def benchmark() -> float:
+            user = ["--user", url.username] if url.username else []  # the run's ACL user
             _, out = run_tool([tool("redis-benchmark"), "-h", url.hostname or "127.0.0.1", "-p", str(url.port),
-                               "-a", url.password or "", "-c", str(CONCURRENCY), "-n", str(n), "-r", str(KEYSPACE),
+                               *user, "-a", url.password or "", "-c", str(CONCURRENCY), "-n", str(n),
+                               "-r", str(KEYSPACE),
                                "--csv", "SET", f"{ns}:k:__rand_int__", "xxx"])  # 7.0 ignores REDISCLI_AUTH
             return float(out.strip().splitlines()[-1].split(",")[1].strip('"'))
         try:

@@ -21,8 +21,9 @@ from sandbox.report import folder as rf
 from sandbox.report.console import console
 from sandbox.report.table_data import Cell, TableData, ms
 
-CRITERIA = ("consistency", "latency", "throughput", "durability", "query flexibility", "operational notes")
+CRITERIA = ("consistency", "latency", "throughput", "durability", "query flexibility", "cost", "operational notes")
 NOT_MEASURED = "not measured"
+NEWEST_ONLY = ("cost",)  # one value per store, from the newest run that measured it (runs are read oldest first)
 
 
 @dataclass
@@ -74,7 +75,9 @@ def build(results_root: Path, cells: MatrixCells) -> dict[str, StoreColumn]:
                 readbacks.setdefault(name, []).append((rid, bool(c.get("consistent")), c))
                 latest[(name, "query flexibility")] = _kept(c, s.get("model") or {}, rid)
         for store_name, criterion, text in cells.matrix(s, rid):
-            if store_name in columns:
+            if store_name in columns and criterion in NEWEST_ONLY:
+                latest[(store_name, criterion)] = text
+            elif store_name in columns:
                 columns[store_name].note(criterion, text)
     for (name, criterion), text in latest.items():
         columns[name].note(criterion, text)

@@ -245,6 +245,7 @@ class FootprintReading:
     log_holds_data: bool = False  # unflushed data lives only in the log (InfluxDB's WAL before a snapshot)
     detail: Mapping[str, int] = field(default_factory=dict)  # e.g. table -> heap / TOAST bytes
     unavailable: tuple[str, ...] = ()  # why a figure is None, one line each
+    held_in: str = "disk"  # where the server keeps the data ("disk" or "memory"): the price a projection uses
 
     @property
     def held_bytes(self) -> int | None:
@@ -259,13 +260,44 @@ class FootprintReading:
                 "index_bytes": None if self.index_bytes is None else dict(self.index_bytes),
                 "log_bytes": self.log_bytes, "log_scope": self.log_scope, "memory_bytes": self.memory_bytes,
                 "log_holds_data": self.log_holds_data, "held_bytes": self.held_bytes, "detail": dict(self.detail),
-                "unavailable": list(self.unavailable)}
+                "unavailable": list(self.unavailable), "held_in": self.held_in}
 
 
 @runtime_checkable
 class Footprint(Protocol):
     async def footprint(self) -> FootprintReading:
         """The namespace's bytes now, from the server's own figures (stores/<name>/footprint.py)."""
+
+
+@dataclass(frozen=True)
+class IndexUse:
+    """One index of the namespace as the server counts it: scans since its statistics began (a new index, or
+    the server's last statistics reset: a restart, pg_stat_reset), None where the server does not count; and
+    whether it also enforces a constraint (a primary key or unique index is kept for that even when no query
+    scans it)."""
+
+    name: str
+    scans: int | None  # None: the server keeps no such count (never a 0 standing for "unknown")
+    enforces: bool
+
+
+@runtime_checkable
+class IndexCost(Protocol):
+    """Indexes the design built for access patterns, which the footprint's index-cost step drops and rebuilds
+    to time a pattern without one (stores/<name>/indexes.py), and the server's count of scans per index."""
+
+    usage_source: str  # the server's figure, e.g. "pg_stat_user_indexes.idx_scan", with when it resets
+
+    def pattern_indexes(self) -> Mapping[str, tuple[str, ...]]:
+        """Index name -> the access patterns it serves (only those the store can drop and rebuild)."""
+
+    async def index_usage(self) -> list[IndexUse]:
+        """Every index of the namespace with its scans so far (pending counts flushed first)."""
+
+    async def drop_index(self, name: str) -> None: ...
+
+    async def restore_index(self, name: str) -> None:
+        """Build the dropped index again, as the design declares it."""
 
 
 Mop = tuple[str, Any, Any]  # a transaction's micro-operation: ("append", k, v), ("r", k, read), ("w", k, v)

@@ -25,7 +25,10 @@ class FootprintExperiment(Experiment[FootprintResult]):
         return []
 
     def section(self, summary: dict[str, Any], draw: Draw | None) -> dict[str, Any] | None:
-        return section.values(summary)
+        return section.values(summary, draw)
+
+    def matrix(self, summary: dict[str, Any], run_id: str) -> list[tuple[str, str, str]]:
+        return section.matrix(summary, run_id)
 
 
 EXPERIMENT = FootprintExperiment()

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.experiments.footprint.fit import Fit, fit_line, per_write
+from sandbox.experiments.footprint.prices import PriceTable
+from sandbox.experiments.footprint.project import Projection, project
 from sandbox.stores.contract import FootprintReading
 
 
@@ -51,7 +53,7 @@ class StoreFootprint:
                 "fit": None if fit is None else fit.to_json(),
                 "log_bytes_per_write": _round(self.log_per_write()), "log_scope": last.log_scope if last else None,
                 "memory_bytes_per_root": _round(self.memory_per_root()),
-                "unavailable": self.unavailable()}
+                "held_in": last.held_in if last else None, "unavailable": self.unavailable()}
 
 
 def _round(value: float | None) -> float | None:
@@ -63,7 +65,15 @@ class FootprintResult:
     sizes: list[int] = field(default_factory=list)
     stores: dict[str, StoreFootprint] = field(default_factory=dict)
     not_measured: dict[str, str] = field(default_factory=dict)  # store -> why (no Footprint capability)
+    projection: Projection | None = None  # -p project=...
+    prices: PriceTable | None = None
+    index_cost: dict[str, dict[str, Any]] = field(default_factory=dict)  # store -> index_cost.py's findings
+    index_cost_missing: dict[str, str] = field(default_factory=dict)  # store -> why its indexes were not timed
 
     def to_json(self) -> dict[str, Any]:
-        return {"sizes": self.sizes, "stores": {k: v.to_json() for k, v in self.stores.items()},
-                "not_measured": self.not_measured}
+        stores = {k: v.to_json() for k, v in self.stores.items()}
+        out = {"sizes": self.sizes, "stores": stores, "not_measured": self.not_measured, "projection": None,
+               "index_cost": self.index_cost, "index_cost_missing": self.index_cost_missing}
+        if self.projection is not None and self.prices is not None:
+            out["projection"] = project(self.projection, self.prices, stores)
+        return out

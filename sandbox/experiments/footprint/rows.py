@@ -56,3 +56,78 @@ def fits(section: dict[str, Any]) -> TableData:
     t.notes += [f"{name}: not measured: {why}" for name, why in section.get("not_measured", {}).items()]
     t.notes.append("a stand-in's figures are the stand-in's (server column); a root counts with its owned children")
     return t
+
+
+def count(n: int) -> str:
+    for unit, size in (("B", 10**9), ("M", 10**6), ("k", 10**3)):
+        if n >= size and n % (size // 1000 or 1) == 0:
+            return f"{n / size:g}{unit}"
+    return f"{n:,}"
+
+
+def projection(section: dict[str, Any]) -> TableData | None:
+    p = section.get("projection")
+    if not p:
+        return None
+    prices, cur = p["prices"], p["currency"]
+    t = TableData("footprint-projection",
+                  f"footprint projected: {count(p['entities'])} roots now, {count(p['horizon_entities'])} at the "
+                  f"horizon ({p['input']}); prices of {prices['date']}",
+                  ["store", "server", "held in", "now", f"{cur} / month now", "at horizon",
+                   f"{cur} / month at horizon", "log / month"])
+    for name, s in p["stores"].items():
+        t.add(name, s["server"], s["tier"], human(s["bytes_now"]), s["monthly_cost_now"],
+              human(s["bytes_at_horizon"]), s["monthly_cost_at_horizon"], human(s["log_bytes_per_month"]))
+    per_gb = "; ".join(f"{v['tier']} {v['price']}" for v in prices["per_gb_month"].values())
+    t.notes.append(f"prices: {prices['file']} of {prices['date']} ({cur} per GB-month: {per_gb}; a priced GB = "
+                   f"{prices['gb_bytes']:,} bytes, sizes shown in GB of 10^9): {prices['source']}")
+    t.notes.append("held bytes = the fit's fixed + B/root x roots, one copy; not counted: " + p["left_out"])
+    t.notes += [f"{name}: not projected: {why}" for name, why in p["not_projected"].items()]
+    return t
+
+
+def _pair(tm: dict[str, Any], key: str) -> str:
+    w, wo = tm.get("with_ms"), tm.get("without_ms")
+    if key == "queries":
+        return f"{w[key]} / {wo[key]}" if w and wo else "-"
+    return f"{w[key]:.2f} / {wo[key]:.2f}" if w and wo else f"{w[key]:.2f} / -" if w else "-"
+
+
+def index_cost(section: dict[str, Any]) -> TableData | None:
+    stores = section.get("index_cost") or {}
+    if not stores and not section.get("index_cost_missing"):
+        return None
+    t = TableData("footprint-index-cost", "index cost: each pattern's latency with its index / without it "
+                  "(dropped, timed, rebuilt), one query at a time",
+                  ["store", "index", "size", "scans", "pattern", "p50 ms with / without", "p99 ms with / without",
+                   "calls", "rebuild s"])
+    sources: dict[str, str] = {}
+    for name, s in stores.items():
+        first = True
+        sources[name] = s["usage_source"]
+        for ix in (x for x in s["indexes"] if x["patterns"]):
+            for i, (pattern, tm) in enumerate(ix["patterns"].items()):
+                scans = "not counted" if ix["scans"] is None else str(ix["scans"])
+                head = [name if first else "", ix["index"], human(ix["bytes"]), scans] if i == 0 \
+                    else ["", "", "", ""]
+                t.add(*head, pattern, _pair(tm, "p50"), _pair(tm, "p99"), _pair(tm, "queries"),
+                      "-" if ix["rebuild_s"] is None or i else f"{ix['rebuild_s']:.2f}")
+                first = False
+        enforcing = {x["index"] for x in s["indexes"] if x["enforces"]}
+        unused = [f"{u} ({human(next(x['bytes'] for x in s['indexes'] if x['index'] == u))})"
+                  for u in s["unused"] if u not in enforcing]
+        keys = [u for u in s["unused"] if u in enforcing]
+        t.notes.append(f"{name}: UNUSED (no scan during the run): {', '.join(unused) or 'none'}"
+                       + (f"; unscanned but enforcing a key or unique constraint: {', '.join(keys)}" if keys else ""))
+        if s.get("uncounted"):
+            t.notes.append(f"{name}: the server ({s.get('server', '?')}) keeps no scan count for "
+                           f"{len(s['uncounted'])} index(es): their use cannot be checked here")
+        t.notes += [f"{name}: {what} not timed: {why}" for what, why in s["not_timed"].items()]
+    t.notes += [f"{name}: index cost not measured: {why}"
+                for name, why in section.get("index_cost_missing", {}).items()]
+    for text in dict.fromkeys(sources.values()):
+        t.notes.append(f"scans ({', '.join(n for n, v in sources.items() if v == text)}): {text}")
+    if stores:
+        t.notes.append("size: the footprint reading's figure at the end of the run; calls: how many each percentile "
+                       "is from (a condition stops at its time budget); a stand-in's figures are the stand-in's")
+    return t

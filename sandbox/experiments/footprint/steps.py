@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.errors import UsageError
+from sandbox.experiments.footprint import index_cost
+from sandbox.experiments.footprint import prices as price_table
+from sandbox.experiments.footprint.project import parse
 from sandbox.experiments.footprint.result import FootprintResult, StoreFootprint
 from sandbox.scenario.context import RunContext
 from sandbox.scenario.spec import RunParams
@@ -32,11 +35,16 @@ async def _write(store: Any, ctx: RunContext, start: int, stop: int, batch: int,
         advance(len(chunk))
 
 
-async def footprint(ctx: RunContext, sizes: list[int] | None = None, batch: int = 500) -> None:
-    """Read each store's footprint, write roots up to each of `sizes` (default 300, 1000, 3000), read again."""
+async def footprint(ctx: RunContext, sizes: list[int] | None = None, batch: int = 500, project: str | None = None,
+                    prices: str | None = None) -> None:
+    """Read each store's footprint, write roots up to each of `sizes` (default 300, 1000, 3000), read again;
+    with `project`, carry the fit to that scale and charge it at `prices` (project.py; default the shipped
+    sample table)."""
     sizes = sorted(sizes or [300, 1000, 3000])
     result = ctx.results.ensure(FootprintResult)
     result.sizes = sizes
+    if project is not None:
+        result.projection, result.prices = parse(project), price_table.load(prices)
     for name, ts in ctx.stores.items():
         store: Any = ts.store
         if not isinstance(store, Footprint):
@@ -65,6 +73,15 @@ def _validate(params: dict[str, Any], run: RunParams) -> None:
                          f"{MAX_SIZE:,}, got {sizes!r}")
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 10_000:
         raise UsageError(f"footprint: batch must be a whole number in 1..10000, got {batch!r}")
+    if given["project"] is not None:
+        parse(given["project"])
+    if given["prices"] is not None:
+        if given["project"] is None:
+            raise UsageError('footprint: prices are for a projection: add -p project="entities=100M,..." '
+                             "(or drop -p prices)")
+        if not isinstance(given["prices"], str):
+            raise UsageError(f"footprint: prices must be a file's path, got {given['prices']!r}")
+        price_table.load(given["prices"])
 
 
-STEPS = {"footprint": StepSpec(footprint, _validate)}
+STEPS = {"footprint": StepSpec(footprint, _validate), **index_cost.STEPS}

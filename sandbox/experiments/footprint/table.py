@@ -24,7 +24,9 @@ def _print(data: TableData) -> None:
 
 def print_footprint(result: FootprintResult) -> None:
     section = result.to_json()
-    if not section["stores"] and not section["not_measured"]:
-        return
-    _print(rows.readings(section))
-    _print(rows.fits(section))
+    if section["stores"] or section["not_measured"]:
+        _print(rows.readings(section))
+        _print(rows.fits(section))
+    for table in (rows.projection(section), rows.index_cost(section)):
+        if table is not None:
+            _print(table)

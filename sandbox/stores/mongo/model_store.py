@@ -20,8 +20,17 @@ from pymongo.write_concern import WriteConcern
 
 from sandbox.config import Endpoint
 from sandbox.errors import SandboxError, UsageError
-from sandbox.stores.contract import Answerer, FootprintReading, Kept, NamespaceExists, NotAnswerable, Record, ServerInfo
-from sandbox.stores.mongo import footprint, stats
+from sandbox.stores.contract import (
+    Answerer,
+    FootprintReading,
+    IndexUse,
+    Kept,
+    NamespaceExists,
+    NotAnswerable,
+    Record,
+    ServerInfo,
+)
+from sandbox.stores.mongo import footprint, indexes, stats
 from sandbox.stores.mongo.analytics import MongoAnalytics
 from sandbox.stores.mongo.client import WRITE_CONCERNS, server_info
 from sandbox.stores.mongo.documents import Codec
@@ -66,6 +75,23 @@ class MongoModelStore(MongoAnalytics):
 
     async def server_stats(self) -> ServerStats:
         return await stats.snapshot(self.client, self.namespace)
+
+    usage_source = indexes.SOURCE
+
+    def pattern_indexes(self) -> dict[str, tuple[str, ...]]:
+        """contract.IndexCost: the design's indexes that serve access patterns (indexes.py)."""
+        return indexes.served(self.design)
+
+    async def index_usage(self) -> list[IndexUse]:
+        return await indexes.usage(self.client[self.namespace], self.design)
+
+    async def drop_index(self, name: str) -> None:
+        entity, ix = indexes.droppable(self.design)[name]
+        await self.collection(entity).drop_index(ix.name)
+
+    async def restore_index(self, name: str) -> None:
+        entity, ix = indexes.droppable(self.design)[name]
+        await indexes.rebuild(self.collection(entity), ix)
 
     async def footprint(self) -> FootprintReading:
         """collStats of the run's collections (footprint.py): contract.Footprint."""

@@ -41,6 +41,8 @@ KIND = StoreKind(
     replication=REPLICATION, client_libraries=("asyncpg",),
     markers=PostgresMarkers(),
     model_store=make_model_store, designs={"normalized": {"design": "normalized"}, "jsonb": {"design": "jsonb"},
+                                           # the documents' TOAST values compressed with lz4 instead of pglz
+                                           "jsonb_lz4": {"design": "jsonb", "toast_compression": "lz4"},
                                            # the root hash-partitioned by its first reference (orders: customer_id)
                                            "partitioned": {"design": "normalized", "partitions": 8}},
     clock=open_clock,

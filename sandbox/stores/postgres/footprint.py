@@ -6,6 +6,8 @@ experiment takes the difference between two readings). Sizes are the files' leng
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 
 from sandbox.stores.contract import FootprintReading
@@ -24,7 +26,18 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relkind = 'i'"""
 
 
-async def footprint(pool: asyncpg.Pool, schema: str) -> FootprintReading:
+async def compressed(pool: asyncpg.Pool, columns: Sequence[tuple[str, str, str]]) -> dict[str, int]:
+    """(qualified table, name, column) -> how many of the column's values are stored compressed, by method
+    (pg_column_compression; a value is compressed only once its row passes the TOAST threshold, about 2 kB)."""
+    out: dict[str, int] = {}
+    for table, name, column in columns:
+        for r in await pool.fetch(f"SELECT coalesce(pg_column_compression({column}), 'none') AS how, count(*) AS n "
+                                  f"FROM {table} GROUP BY 1"):
+            out[f"{name}.{column}.compressed_{r['how']}"] = int(r["n"])
+    return out
+
+
+async def footprint(pool: asyncpg.Pool, schema: str, columns: Sequence[tuple[str, str, str]] = ()) -> FootprintReading:
     tables = await pool.fetch(TABLES, schema)
     indexes = await pool.fetch(INDEXES, schema)
     wal = await pool.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")
@@ -33,5 +46,6 @@ async def footprint(pool: asyncpg.Pool, schema: str) -> FootprintReading:
         detail[f"{r['relname']}.heap"] = int(r["heap"])
         if r["toast"]:
             detail[f"{r['relname']}.toast"] = int(r["toast"])
+    detail.update(await compressed(pool, columns))
     return FootprintReading(SOURCE, sum(int(r["total"]) for r in tables),
                             {r["relname"]: int(r["size"]) for r in indexes}, int(wal), detail=detail)

@@ -89,7 +89,7 @@ class JsonbStore(PostgresModelBase):
     design = "jsonb"
 
     def __init__(self, endpoint: Endpoint, namespace: str, model: Model, options: Mapping[str, Any]):
-        self.docs = JsonbDesign(model, namespace)
+        self.docs = JsonbDesign(model, namespace, options.get("toast_compression"))
         self.layout = self.docs
         super().__init__(endpoint, namespace, model, options)
         self.codecs = {name: Codec(model, model.entity(name)) for name in self.docs.tables}
@@ -98,6 +98,10 @@ class JsonbStore(PostgresModelBase):
 
     def ddl(self) -> list[str]:
         return self.docs.ddl()
+
+    def compressible(self) -> list[tuple[str, str, str]]:
+        """Each document column (its TOAST compression is the design's: jsonb_lz4)."""
+        return [(t.name, t.plain, "doc") for t in self.docs.tables.values()]
 
     def describe(self) -> str:
         return self.docs.describe()

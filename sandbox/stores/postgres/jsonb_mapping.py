@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any
 
+from sandbox.errors import UsageError
 from sandbox.stores.postgres.mapping import Column, Index
 from sandbox.stores.postgres.naming import checks, enum_types, ident, literal, needs, one_level, short, sql_type
 from sandbox.workload.schema import Entity, Field, Model
@@ -33,15 +34,22 @@ class DocTable:
     collections: tuple[tuple[str, Entity], ...]  # owned collections in the document, with their entity
     constraints: tuple[str, ...]
     ints: Mapping[str, str]  # int field -> integer | bigint
+    compression: str | None = None  # the doc column's TOAST compression (None: the server's default, pglz)
 
     def ddl(self) -> str:
-        lines = [f"{self.key.q} {self.key.type.sql} NOT NULL", "doc jsonb NOT NULL", f"PRIMARY KEY ({self.key.q})",
-                 *self.constraints]
+        doc = f"doc jsonb COMPRESSION {self.compression} NOT NULL" if self.compression else "doc jsonb NOT NULL"
+        lines = [f"{self.key.q} {self.key.type.sql} NOT NULL", doc, f"PRIMARY KEY ({self.key.q})", *self.constraints]
         return f"CREATE TABLE {self.name} (\n    " + ",\n    ".join(lines) + "\n)"
 
 
+COMPRESSIONS = ("pglz", "lz4")  # PostgreSQL 14+'s TOAST methods (lz4 when the server was built with it)
+
+
 class JsonbDesign:
-    def __init__(self, model: Model, namespace: str):
+    def __init__(self, model: Model, namespace: str, compression: str | None = None):
+        if compression is not None and compression not in COMPRESSIONS:
+            raise UsageError(f"postgres: toast_compression {compression!r}: choose {' or '.join(COMPRESSIONS)}")
+        self.compression = compression
         one_level(model)
         self.root = model.root
         self.schema = ident(namespace)
@@ -85,7 +93,7 @@ class JsonbDesign:
         for coll, child in table.collections:
             self.not_enforced += [f"{e.name}.{coll}: {c.name}" for c in child.checks]
             self.not_enforced += [f"{e.name}.{coll}: {f.name} derived" for f in child.stored_fields if f.derive]
-        return replace(table, constraints=tuple(constraints))
+        return replace(table, constraints=tuple(constraints), compression=self.compression)
 
     # The patterns' view of the design (patterns.Layout).
     def table_name(self, entity: str) -> str:

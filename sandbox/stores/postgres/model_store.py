@@ -23,6 +23,7 @@ from sandbox.errors import UsageError
 from sandbox.stores.contract import (
     Answerer,
     FootprintReading,
+    IndexUse,
     Kept,
     NamespaceExists,
     NotAnswerable,
@@ -30,7 +31,7 @@ from sandbox.stores.contract import (
     Record,
     ServerInfo,
 )
-from sandbox.stores.postgres import footprint, stats
+from sandbox.stores.postgres import footprint, indexes, stats
 from sandbox.stores.postgres.analytics import PostgresAnalytics
 from sandbox.stores.postgres.isolation import PostgresTransactions
 from sandbox.stores.postgres.mapping import Design, derive
@@ -84,7 +85,26 @@ class PostgresModelBase(PostgresAnalytics):
 
     async def footprint(self) -> FootprintReading:
         """The schema's tables, TOAST, indexes and the WAL position (footprint.py): contract.Footprint."""
-        return await footprint.footprint(self.pool, self.namespace)
+        return await footprint.footprint(self.pool, self.namespace, self.compressible())
+
+    def compressible(self) -> list[tuple[str, str, str]]:
+        """Columns whose compressed values the footprint counts: (qualified table, name, column)."""
+        return []
+
+    usage_source = indexes.SOURCE
+
+    def pattern_indexes(self) -> dict[str, tuple[str, ...]]:
+        """contract.IndexCost: the design's indexes that serve access patterns (indexes.py)."""
+        return indexes.served(indexes.droppable(self.layout.indexes))
+
+    async def index_usage(self) -> list[IndexUse]:
+        return await indexes.usage(self.pool, self.namespace, self.connections)
+
+    async def drop_index(self, name: str) -> None:
+        await self.pool.execute(f"DROP INDEX {self.schema}.{indexes.droppable(self.layout.indexes)[name].name}")
+
+    async def restore_index(self, name: str) -> None:
+        await self.pool.execute(indexes.droppable(self.layout.indexes)[name].ddl())
 
     def ddl(self) -> list[str]:
         raise NotImplementedError

@@ -8,7 +8,7 @@ answerer is one prepared statement: the server answers, nothing is filtered or s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import asyncpg
@@ -32,6 +32,8 @@ class Layout(Protocol):
     def list_param(self, entity: str, field: str, n: int) -> str: ...
     def encode(self, entity: str, field: str, value: Any) -> Any: ...
     def assign(self, entity: str, changes: Mapping[str, str], alias: str = "") -> str: ...
+    @property
+    def indexes(self) -> Sequence[Any]: ...  # mapping.Index: what the design builds (indexes.py drops and rebuilds)
 
 
 class Store(Protocol):

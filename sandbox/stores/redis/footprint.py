@@ -42,6 +42,6 @@ async def footprint(client: Any, prefix: str, entities: Iterable[str]) -> Footpr
     aof = int(persistence.get("aof_current_size", 0)) if persistence.get("aof_enabled") else None
     why = () if aof is not None else ("log: AOF is off on this server (appendonly no)",)
     return FootprintReading(SOURCE, sizes.pop(None, 0), {str(k): v for k, v in sizes.items()}, aof,
-                            memory_bytes=int(memory["used_memory"]),
+                            memory_bytes=int(memory["used_memory"]), held_in="memory",
                             detail={f"keys.{k or 'entity hashes'}": len(v) for k, v in groups.items()},
                             unavailable=why)
