@@ -17,6 +17,7 @@ from tests.helpers import sandbox, throwaway_stack
 TEST_OFFSET = 835
 BOUNDED = '''model = "orders"
 mix = "ycsb-a"
+budget = "500 USD/month"
 
 [load]
 peak_rate = 20
@@ -68,6 +69,12 @@ def test_none_lost_excludes_the_store_without_persistence_as_system_of_record(tm
         text = (strict / "decision.md").read_text()
         assert "redis is ruled out and excluded as system of record: durability" in text.split("## Consequences")[1]
         assert "excluded as system of record" not in (bounded / "decision.md").read_text()
+
+        # The cost per month is the footprint run's projection, linked; the record names it for the chosen store.
+        cost = next(v for v in second["verdicts"] if v["store"] == "postgres" and v["kind"] == "footprint")
+        figure = value_at(results, f"../{cost['evidence'][0]['run']}/summary.json#{cost['evidence'][0]['path']}")
+        assert cost["evidence"][0]["shown"].startswith(f"{figure} USD/month"), (cost, figure)
+        assert f"- postgres: [{cost['evidence'][0]['shown']}]" in text.split("## Decision")[1].split("## ")[0]
 
         with chromium(tmp_path / "chromium") as browser:
             for folder, evaluation in ((bounded, first), (strict, second)):

@@ -88,7 +88,7 @@ def test_the_store_that_lost_writes_is_a_cache_beside_the_record_and_the_converg
     text = md.read_text()
     assert "Write strategy: **outbox** from postgres to redis" in text
     assert "redis is excluded as system of record: durability" in text
-    assert "Cost per month: not measured: no cost figure for postgres, redis" in text
+    assert "Cost per month of postgres, redis: not measured: no cost figure" in text
     with chromium(tmp_path / "chromium") as browser:
         shown = open_decision(browser, page)
         assert shown["width"] > 300 and shown["height"] > 80

@@ -3,6 +3,8 @@ strategy between them, the cost per month), each number linked to the run it cam
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sandbox.report.evaluation.proposal import Decision
 from sandbox.report.evaluation.score import MET, NOT_MET, Evidence
 from sandbox.workload.requirements import Requirements
@@ -55,10 +57,26 @@ def _strategy(decision: Decision) -> list[str]:
 
 
 def _cost(decision: Decision, req: Requirements) -> list[str]:
-    """Cost per month: only a figure a run measured; none exists here yet (the footprint experiment gives bytes)."""
+    """Cost per month: the footprint run's projected price per store named, and their total where all have one."""
     stores = decision.stores
     if not stores:
         return []
     budget = f" against the budget {req.budget}" if req.budget else ""
-    return [f"Cost per month{budget}: not measured: no cost figure for {', '.join(stores)} (the footprint "
-            "experiment here gives bytes held, not a price), so the total is not estimated."]
+    figures = {s: next((v for v in decision.by_store[s] if v.kind == "footprint" and v.evidence), None)
+               for s in stores}
+    missing = [s for s, v in figures.items() if v is None]
+    known = {s: v for s, v in figures.items() if v is not None}
+    out = []
+    if known:
+        out.append(f"Cost per month{budget} (the footprint experiment's projection at the data size now, its "
+                   "sample price table; replicas, compute and IOPS not included):")
+        out += [f"- {s}: {link(v.evidence[0])}" for s, v in known.items()]
+    if missing:
+        out.append(f"Cost per month of {', '.join(missing)}: not measured: no cost figure (no footprint run with a "
+                   "projection for it here; a requirements file without `budget` plans none), so "
+                   + ("the total is not estimated." if len(stores) > 1 else "no total."))
+    elif len(known) > 1:
+        out.append(f"- total: the sum of the {len(known)} figures above (each linked), "
+                   f"{sum(Decimal(v.evidence[0].shown.split()[0]) for v in known.values())} "
+                   f"{known[stores[0]].evidence[0].shown.split()[1].split('/')[0]}/month.")
+    return out

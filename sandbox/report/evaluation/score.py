@@ -7,10 +7,12 @@ Every number a verdict states comes with an Evidence: the run folder and the sum
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sandbox.report.evaluation.plan import Measurement
 from sandbox.report.folder import STAND_INS
+from sandbox.workload.requirements import MONEY as _MONEY
 from sandbox.workload.requirements import Requirements
 
 MET, NOT_MET, NOT_MEASURED = "met", "not met", "not measured"
@@ -57,7 +59,7 @@ def score(measured: Measured, store: str) -> Verdict:
     m = measured.measurement
     server, stand_in = _server(measured.summary, store)
     verdict = {"capacity": _capacity, "durability": _durability, "visibility": _visibility,
-               "updates": _updates}[m.kind](measured, store)
+               "updates": _updates, "footprint": _footprint}[m.kind](measured, store)
     verdict.server, verdict.stand_in, verdict.kind = server, stand_in, m.kind
     if m.pattern:
         verdict.patterns = [m.pattern]
@@ -152,6 +154,29 @@ def _updates(measured: Measured, store: str) -> Verdict:
     return Verdict(store, m.purpose, MET, "0 findings", evidence=evidence)
 
 
+def _footprint(measured: Measured, store: str) -> Verdict:
+    """The monthly cost the footprint experiment projected for the data held now, against the budget."""
+    m, run = measured.measurement, measured.run
+    footprint = measured.summary.get("footprint") or {}
+    projection = footprint.get("projection") or {}
+    row = (projection.get("stores") or {}).get(store)
+    if row is None:
+        why = (projection.get("not_projected") or {}).get(store) or (footprint.get("not_measured") or {}).get(store)
+        return Verdict(store, m.purpose, NOT_MEASURED, why=f"no cost figure for this store: {why or 'not in the run'}")
+    cost, currency = Decimal(row["monthly_cost_now"]), str(projection.get("currency", ""))
+    evidence = [Evidence(run, f"footprint.projection.stores.{store}.monthly_cost_now",
+                         f"{cost} {currency}/month for {projection.get('entities', 0):,} root instances "
+                         f"({row.get('tier', row.get('held_in'))})")]
+    budget = _MONEY.match(m.budget.strip())
+    if budget is None or budget[2] != currency:
+        return Verdict(store, m.purpose, NOT_MEASURED, why=f"the prices are in {currency}, the budget is "
+                       f"{m.budget}: not compared", evidence=evidence)
+    limit = Decimal(budget[1])
+    if cost <= limit:
+        return Verdict(store, m.purpose, MET, f"{limit - cost} {currency} under the budget", evidence=evidence)
+    return Verdict(store, m.purpose, NOT_MET, f"{cost - limit} {currency} over the budget", evidence=evidence)
+
+
 def answerability(store: str, reasons: dict[str, str | None], req: Requirements) -> Verdict:
     """Whether the store's design answers every pattern of the mix and of the latency targets (no run needed)."""
     lacking = {p: why for p, why in reasons.items() if why}
@@ -166,11 +191,6 @@ def answerability(store: str, reasons: dict[str, str | None], req: Requirements)
 
 
 def unmeasurable(req: Requirements, stores: list[str]) -> list[Verdict]:
-    """Requirements no evidence source on this branch can measure: said, never guessed."""
-    out = []
-    if req.budget:
-        out += [Verdict(s, f"monthly budget {req.budget}", NOT_MEASURED,
-                        why="no cost figure: the footprint experiment gives no price per month for this store here",
-                        kind="budget")
-                for s in stores]
-    return out
+    """Requirements no evidence source here can measure: said, never guessed (the budget is the footprint
+    run's now; isolation has no run in evaluate yet)."""
+    return []
