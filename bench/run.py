@@ -54,7 +54,7 @@ def _cell(s: Samples | None, digits: int = 0) -> str:
 def _calls(row: Row) -> str:
     """Server calls per unit on each side, by the server's own counter: unlike work shows here first."""
     sides = [row.sandbox, row.bare, *([row.native] if row.native is not None else [])]
-    shown = ["-" if s.calls_median is None else f"{s.calls_median:.3g}" for s in sides]
+    shown = ["-" if (c := s.calls_median) is None else f"{c:,.0f}" if c >= 100 else f"{c:.3g}" for s in sides]
     return "-" if set(shown) == {"-"} else " · ".join(shown) + (f" per {row.calls_unit}" if row.calls_unit else "")
 
 

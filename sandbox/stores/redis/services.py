@@ -11,7 +11,9 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from sandbox.config import Endpoint
+from sandbox.stores.markers import MARKER, Marker
 from sandbox.stores.redis.keys import unlink_prefix
+from sandbox.stores.redis.markers import RedisMarkers
 
 # KEYS: stock hash, reservations hash, the order's lines hash; ARGV: order id, then product, quantity pairs.
 # A second reserve of the same order answers what the first did and takes nothing.
@@ -51,18 +53,33 @@ return 1
 
 
 class _Keys:
-    def __init__(self, endpoint: Endpoint, prefix: str):
+    """A service's keys under `<namespace>:<part>:`. The namespace is marked as the run's before the first key is
+    written (`sandbox gc` finds and drops what a killed run left: the order service's store may be another
+    server, whose marker this one cannot see); teardown drops the service's keys, and the marker once nothing
+    else of the namespace is left (a model store of the same run on this server keeps it until its own)."""
+
+    def __init__(self, endpoint: Endpoint, namespace: str, part: str):
         # Any: redis-py types its replies as bytes | str whatever decode_responses says
         self.client: Any = aioredis.Redis.from_url(endpoint.url, decode_responses=True, max_connections=32)
-        self.prefix = prefix
+        self.namespace = namespace
+        self.prefix = f"{namespace}:{part}"
         self.created = False
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
 
+    async def _created(self) -> None:
+        if not self.created:
+            await RedisMarkers().mark(self, Marker.new(self.namespace, self.namespace))
+            self.created = True
+
     async def teardown(self) -> None:
         if self.created:
             await unlink_prefix(self.client, self.prefix)
+            marker = f"{self.namespace}:{MARKER}"
+            others = [k async for k in self.client.scan_iter(match=f"{self.namespace}:*", count=1000) if k != marker]
+            if not others:
+                await self.client.unlink(marker)
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -70,12 +87,12 @@ class _Keys:
 
 class RedisInventory(_Keys):
     def __init__(self, endpoint: Endpoint, namespace: str):
-        super().__init__(endpoint, f"{namespace}:inventory")
+        super().__init__(endpoint, namespace, "inventory")
         self._reserve = self.client.register_script(RESERVE)
         self._release = self.client.register_script(RELEASE)
 
     async def load(self, stock: Mapping[str, int]) -> None:
-        self.created = True
+        await self._created()
         await self.client.hset(self.key("stock"), mapping=dict(stock))
 
     async def reserve(self, order_id: str, lines: Sequence[tuple[str, int]]) -> str:
@@ -96,11 +113,11 @@ class RedisInventory(_Keys):
 
 class RedisReadModel(_Keys):
     def __init__(self, endpoint: Endpoint, namespace: str):
-        super().__init__(endpoint, f"{namespace}:view")
+        super().__init__(endpoint, namespace, "view")
         self._apply = self.client.register_script(APPLY)
 
     async def create(self) -> None:
-        self.created = True
+        await self._created()
 
     async def apply(self, event_id: str, key: str, amount: Decimal, idempotent: bool) -> bool:
         cents = int(amount.scaleb(2).to_integral_value())
