@@ -17,14 +17,16 @@ from sandbox.cli.app import BackendOpt, ConfigOpt, StoresOpt, app, experiment_re
 from sandbox.config import Settings, ensure_env_file
 from sandbox.errors import SandboxError, UsageError
 from sandbox.report.console import console
-from sandbox.report.evaluation import decision_md, reuse
+from sandbox.report.evaluation import decision_html, reuse, strategy_evidence
 from sandbox.report.evaluation.plan import Measurement, plan, within
+from sandbox.report.evaluation.proposal import decide
 from sandbox.report.evaluation.score import Measured, Verdict, answerability, score, unmeasurable
 from sandbox.report.progress import RichProgress
 from sandbox.report.results import write_results
 from sandbox.scenario.runner import run_blocking, run_loop
 from sandbox.scenario.spec import load as load_scenario
 from sandbox.stack import open_stack, resolve_backend
+from sandbox.stack.durability_profiles import parse_profile
 from sandbox.stores import make_model_store
 from sandbox.stores.contract import answerable
 from sandbox.workload import requirements as requirements_file
@@ -52,6 +54,9 @@ def evaluate(
     size: Annotated[int, typer.Option(help="the most root instances a measurement loads (small by default: this "
                                       "machine measures, it does not size production)")] = 2000,
     seed: Annotated[int, typer.Option(help="the workload seed of every measurement (same seed: reusable)")] = 1,
+    durability: Annotated[str, typer.Option(help="the durability profile the crash trials run at, as the servers "
+                                            "would be configured: e.g. redis.appendonly=no (`sandbox run "
+                                            "durability` profiles)")] = "default",
     stores: StoresOpt = None,
     backend: BackendOpt = "auto",
     config: ConfigOpt = None,
@@ -64,7 +69,8 @@ def evaluate(
         raise UsageError(f"--size must be a positive whole number, got {size}")
     registry = store_registry(config)
     chosen = registry.parse(stores)
-    planned, left_out = within(plan(req, chosen, size), budget_s)
+    parse_profile(durability, registry)  # a bad profile: one line before anything runs
+    planned, left_out = within(plan(req, chosen, size, durability), budget_s)
     total = sum(m.estimate_s for m in planned)
     console.print(f"[bold]plan[/] for {file} (model {model.name}, stores {', '.join(chosen)}, seed {seed}): "
                   f"{len(planned)} runs, about {total:.0f} s before reuse", highlight=False)
@@ -82,13 +88,17 @@ def evaluate(
     verdicts = _verdicts(req, model, chosen, settings, measured, left_out)
     folder = ws.results_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-evaluate-{file.stem}"
     folder.mkdir(parents=True, exist_ok=True)
-    path = decision_md.write(folder, file, req, model, chosen, verdicts, measured, servers)
+    decision = decide(chosen, verdicts, model,
+                      lambda pairs: strategy_evidence.find(ws.results_dir, model.name, pairs))
+    path, page = decision_html.write_record(folder, file, req, model, chosen, verdicts, measured, servers, decision,
+                                            durability)
     (folder / "evaluation.json").write_text(json.dumps(
-        {"requirements": str(file), "model": model.name, "seed": seed, "stores": chosen,
+        {"requirements": str(file), "model": model.name, "seed": seed, "stores": chosen, "durability": durability,
          "runs": [{"purpose": x.measurement.purpose, "run": x.run, "reused": x.reused} for x in measured],
+         "decision": decision.to_json(),
          "verdicts": [v.__dict__ | {"evidence": [e.__dict__ for e in v.evidence]} for v in verdicts]},
         indent=2, default=str) + "\n")
-    console.print(f"decision: {path}", soft_wrap=True, highlight=False)
+    console.print(f"decision: {path}\n          {page}", soft_wrap=True, highlight=False)
 
 
 async def _servers(settings: Settings, names: list[str], model: Model) -> dict[str, str]:
@@ -146,5 +156,6 @@ def _verdicts(req: requirements_file.Requirements, model: Model, stores: list[st
             reasons.update(answerable(design, entity, {p: model.patterns[p] for p in used}))
         out.append(answerability(store, reasons, req))
         out += [score(x, store) for x in measured]
-        out += [Verdict(store, m.purpose, "not measured", why="left out: over --budget") for m in left_out]
+        out += [Verdict(store, m.purpose, "not measured", why="left out: over --budget", kind=m.kind,
+                        patterns=[m.pattern] if m.pattern else []) for m in left_out]
     return out + unmeasurable(req, stores)

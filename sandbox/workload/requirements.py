@@ -21,7 +21,7 @@ from sandbox.workload.toml_lines import ModelError, Where
 
 _TARGET = re.compile(r"^p(\d+(?:\.\d+)?)\s*(?:<=|≤)\s*(\d+(?:\.\d+)?)\s*(us|ms|s)$")
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-_MONEY = re.compile(r"^(\d+(?:\.\d+)?)\s*(USD|EUR|GBP)\s*(?:/|per\s+)month$")
+MONEY = re.compile(r"^(\d+(?:\.\d+)?)\s*(USD|EUR|GBP)\s*(?:/|per\s+)month$")
 
 
 class _Strict(BaseModel):
@@ -99,7 +99,7 @@ class Requirements(_Strict):
     @field_validator("budget")
     @classmethod
     def _money(cls, text: str | None) -> str | None:
-        if text is not None and not _MONEY.match(text.strip()):
+        if text is not None and not MONEY.match(text.strip()):
             raise ValueError(f"budget {text!r}: expected an amount, a currency and a period, e.g. \"500 USD/month\"")
         return text
 

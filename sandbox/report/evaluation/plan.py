@@ -7,6 +7,7 @@ exist; until then their requirements score "not measured" with the reason.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ LOAD_S_PER_1000 = 2.0  # bulk load of the data set, per store, rough
 CRASH_TRIAL_S = 12.0  # a kill, a restart and the read-back, per store
 VISIBILITY_S = 10.0
 UPDATE_CHECK_S = 8.0
+FOOTPRINT_S = 12.0  # three sizes written and read back, the index-cost queries, per store
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Measurement:
     concurrency: int = 8
     estimate_s: float = 0.0
     pattern: str = ""  # capacity: the access pattern measured
+    budget: str = ""  # footprint: the monthly budget its cost is scored against (not part of the key)
 
     def key(self, model: Model, seed: int, backend: str, options: dict[str, Any]) -> dict[str, Any]:
         """What makes an earlier run the same measurement (servers are added by the caller once connected)."""
@@ -50,11 +53,15 @@ class Measurement:
 
 
 def _shown(value: Any) -> str:
-    return "|".join(value) if isinstance(value, list) else str(value)
+    if isinstance(value, list):  # profiles as a|b; numbers as the JSON list the step reads ('sizes=[50,100]')
+        listed = json.dumps(value).replace(" ", "")
+        return "|".join(value) if all(isinstance(v, str) for v in value) else f"'{listed}'"
+    return f"'{value}'" if " " in str(value) or "=" in str(value) else str(value)
 
 
-def plan(req: Requirements, stores: list[str], size: int) -> list[Measurement]:
-    """The runs the requirements need, cheapest evidence first (so a --budget cut leaves the latency targets)."""
+def plan(req: Requirements, stores: list[str], size: int, durability: str = "default") -> list[Measurement]:
+    """The runs the requirements need, cheapest evidence first (so a --budget cut leaves the latency targets).
+    `durability`: the durability profile the crash trials run at (the servers as they would be configured)."""
     orders = min(size, req.load.data_size)
     load_s = LOAD_S_PER_1000 * max(1, orders // 1000)
     out: list[Measurement] = []
@@ -67,7 +74,7 @@ def plan(req: Requirements, stores: list[str], size: int) -> list[Measurement]:
     if req.durability is not None:
         out.append(Measurement("durability", f"durability: {_lost(req)} acknowledged writes lost on a crash",
                                "durability", tuple(stores), 1_000_000,
-                               {"profiles": ["default"], "repeat": 1, "kill_after_s": 0.5}, 8,
+                               {"profiles": [durability], "repeat": 1, "kill_after_s": 0.5}, 8,
                                len(stores) * CRASH_TRIAL_S))
     if req.consistency.read_your_writes:
         out.append(Measurement("visibility", "read-your-writes: a write is visible to the next read", "visibility",
@@ -76,6 +83,13 @@ def plan(req: Requirements, stores: list[str], size: int) -> list[Measurement]:
     if req.consistency.no_lost_updates:
         out.append(Measurement("updates", f"no lost updates under the {req.mix} mix", "mix", tuple(stores), orders,
                                {"mix": req.mix, "operations": 1000}, 8, len(stores) * (load_s + UPDATE_CHECK_S)))
+    if req.budget:
+        n = min(size, req.load.data_size)
+        sizes = sorted({max(50, n // 4), max(100, n // 2), max(100, n)})
+        purpose = f"monthly cost of {req.load.data_size:,} root instances within {req.budget}"
+        out.append(Measurement("footprint", purpose, "footprint", tuple(stores), max(sizes),
+                               {"sizes": sizes, "project": f"entities={req.load.data_size}", "queries": 10,
+                                "budget_s": 1.0}, 8, len(stores) * FOOTPRINT_S + 5, budget=req.budget))
     return out
 
 

@@ -7,10 +7,12 @@ Every number a verdict states comes with an Evidence: the run folder and the sum
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sandbox.report.evaluation.plan import Measurement
 from sandbox.report.folder import STAND_INS
+from sandbox.workload.requirements import MONEY as _MONEY
 from sandbox.workload.requirements import Requirements
 
 MET, NOT_MET, NOT_MEASURED = "met", "not met", "not measured"
@@ -33,6 +35,8 @@ class Verdict:
     evidence: list[Evidence] = field(default_factory=list)
     server: str = ""
     stand_in: bool = False
+    kind: str = ""  # what measured it: capacity | durability | visibility | updates | answers | budget
+    patterns: list[str] = field(default_factory=list)  # the access patterns it is about (a target's; those lacking)
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,10 @@ def score(measured: Measured, store: str) -> Verdict:
     m = measured.measurement
     server, stand_in = _server(measured.summary, store)
     verdict = {"capacity": _capacity, "durability": _durability, "visibility": _visibility,
-               "updates": _updates}[m.kind](measured, store)
-    verdict.server, verdict.stand_in = server, stand_in
+               "updates": _updates, "footprint": _footprint}[m.kind](measured, store)
+    verdict.server, verdict.stand_in, verdict.kind = server, stand_in, m.kind
+    if m.pattern:
+        verdict.patterns = [m.pattern]
     if store not in measured.summary.get("stores", {}) and verdict.status != NOT_MEASURED:
         verdict.status, verdict.why = NOT_MEASURED, "the run left this store out (see its notes)"
     return verdict
@@ -148,6 +154,29 @@ def _updates(measured: Measured, store: str) -> Verdict:
     return Verdict(store, m.purpose, MET, "0 findings", evidence=evidence)
 
 
+def _footprint(measured: Measured, store: str) -> Verdict:
+    """The monthly cost the footprint experiment projected for the data held now, against the budget."""
+    m, run = measured.measurement, measured.run
+    footprint = measured.summary.get("footprint") or {}
+    projection = footprint.get("projection") or {}
+    row = (projection.get("stores") or {}).get(store)
+    if row is None:
+        why = (projection.get("not_projected") or {}).get(store) or (footprint.get("not_measured") or {}).get(store)
+        return Verdict(store, m.purpose, NOT_MEASURED, why=f"no cost figure for this store: {why or 'not in the run'}")
+    cost, currency = Decimal(row["monthly_cost_now"]), str(projection.get("currency", ""))
+    evidence = [Evidence(run, f"footprint.projection.stores.{store}.monthly_cost_now",
+                         f"{cost} {currency}/month for {projection.get('entities', 0):,} root instances "
+                         f"({row.get('tier', row.get('held_in'))})")]
+    budget = _MONEY.match(m.budget.strip())
+    if budget is None or budget[2] != currency:
+        return Verdict(store, m.purpose, NOT_MEASURED, why=f"the prices are in {currency}, the budget is "
+                       f"{m.budget}: not compared", evidence=evidence)
+    limit = Decimal(budget[1])
+    if cost <= limit:
+        return Verdict(store, m.purpose, MET, f"{limit - cost} {currency} under the budget", evidence=evidence)
+    return Verdict(store, m.purpose, NOT_MET, f"{cost - limit} {currency} over the budget", evidence=evidence)
+
+
 def answerability(store: str, reasons: dict[str, str | None], req: Requirements) -> Verdict:
     """Whether the store's design answers every pattern of the mix and of the latency targets (no run needed)."""
     lacking = {p: why for p, why in reasons.items() if why}
@@ -156,15 +185,12 @@ def answerability(store: str, reasons: dict[str, str | None], req: Requirements)
         first = next(iter(lacking))
         return Verdict(store, purpose, NOT_MET, f"{len(lacking)} of {len(reasons)} not answerable",
                        why=f"{first}: {lacking[first]}" + (f" (and {', '.join(list(lacking)[1:])})"
-                                                           if len(lacking) > 1 else ""))
-    return Verdict(store, purpose, MET, f"all {len(reasons)} answered natively")
+                                                           if len(lacking) > 1 else ""),
+                       kind="answers", patterns=list(lacking))
+    return Verdict(store, purpose, MET, f"all {len(reasons)} answered natively", kind="answers")
 
 
 def unmeasurable(req: Requirements, stores: list[str]) -> list[Verdict]:
-    """Requirements no evidence source on this branch can measure: said, never guessed."""
-    out = []
-    if req.budget:
-        out += [Verdict(s, f"monthly budget {req.budget}", NOT_MEASURED,
-                        why="no footprint or cost measurement here yet: the cost per month is not estimated")
-                for s in stores]
-    return out
+    """Requirements no evidence source here can measure: said, never guessed (the budget is the footprint
+    run's now; isolation has no run in evaluate yet)."""
+    return []
