@@ -43,3 +43,25 @@ def test_a_process_whose_main_thread_is_a_zombie_still_holds_its_port_and_counts
         child.wait()
     assert start_time(child.pid) is None
 
+
+
+def test_records_changed_by_many_writers_at_once_keep_every_change(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """stores started in parallel threads, and processes of their own, each add their record to one stack.json:
+    none is lost and no writer fails on another's temporary file (a durability trial once did)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sandbox.stack.pids import ProcessRecords
+
+    path = tmp_path / "stack.json"
+    child = (f"import sys; sys.path.insert(0, {str(os.getcwd())!r}); from pathlib import Path; "
+             "from sandbox.stack.pids import ProcessRecords; "
+             f"r = ProcessRecords(Path({str(path)!r})); "
+             "[r.add(f'p{sys.argv[1]}-{i}', 1, 1, Path('log')) for i in range(40)]")
+    procs = [subprocess.Popen([sys.executable, "-c", child, str(n)]) for n in range(3)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: ProcessRecords(path).add(f"t{i}", 1, 1, tmp_path / "log"), range(200)))
+    assert [p.wait(60) for p in procs] == [0, 0, 0]
+    names = set(ProcessRecords(path).all())
+    assert names == {f"t{i}" for i in range(200)} | {f"p{n}-{i}" for n in range(3) for i in range(40)}
+    assert not list(tmp_path.glob("*.tmp"))

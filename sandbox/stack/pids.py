@@ -8,11 +8,14 @@ process's start time, and a process counts as ours only while both match.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from signal import Signals
 from typing import Any
@@ -21,8 +24,19 @@ import psutil
 
 
 class ProcessRecords:
+    """stack.json. Several writers may change it at once (stores started in parallel threads, a trial's child
+    process restarting a server): each change is a read-modify-write under an exclusive lock on a file beside
+    it, written through a temporary file of the writer's own, so none is lost and none trips over another's."""
+
     def __init__(self, path: Path):
         self.path = path
+
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.with_name(self.path.name + ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            yield
 
     def all(self) -> dict[str, dict[str, Any]]:
         if not self.path.exists():
@@ -31,15 +45,17 @@ class ProcessRecords:
 
     def add(self, store: str, pid: int, port: int, log: Path) -> int | None:
         started = start_time(pid)
-        records = self.all()
-        records[store] = {"pid": pid, "started": started, "port": port, "log": str(log)}
-        self._save(records)
+        with self._changing():
+            records = self.all()
+            records[store] = {"pid": pid, "started": started, "port": port, "log": str(log)}
+            self._save(records)
         return started
 
     def forget(self, store: str) -> None:
-        records = self.all()
-        if records.pop(store, None) is not None:
-            self._save(records)
+        with self._changing():
+            records = self.all()
+            if records.pop(store, None) is not None:
+                self._save(records)
 
     def started(self, store: str) -> int | None:
         return self.all().get(store, {}).get("started")
@@ -53,8 +69,7 @@ class ProcessRecords:
         return pid if is_ours(pid, rec["started"]) else None
 
     def _save(self, records: dict[str, dict[str, Any]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps({"backend": "native", "stores": records}, indent=2))
         tmp.replace(self.path)
 
