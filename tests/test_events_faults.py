@@ -5,6 +5,7 @@ SIGKILLed and restarted, the change capture stopped. Nothing may be lost; what e
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Throwaway]:
 
 
 def run(stack: Throwaway, *params: str) -> tuple[int, list[dict[str, Any]]]:
-    proc = sandbox("run", "events-faults", "--orders", "120", "--seed", "5", *params, env=stack.env, timeout=600)
+    try:
+        proc = sandbox("run", "events-faults", "--orders", "120", "--seed", "5", *params, env=stack.env, timeout=600)
+    except subprocess.TimeoutExpired as hung:  # seen once in a CI rehearsal: say where the run was
+        said = [str(x or "")[-1500:] for x in (hung.stdout, hung.stderr)]
+        pytest.fail(f"`sandbox run events-faults {' '.join(params)}` did not end in 600 s; it last printed: {said}")
     assert proc.returncode in (0, 3), proc.stdout[-2000:] + proc.stderr
     summary = sorted(Path(stack.env["SANDBOX_RESULTS_DIR"]).glob("*/summary.json"))[-1]
     return proc.returncode, json.loads(summary.read_text())["events"]["trials"]
