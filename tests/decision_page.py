@@ -1,5 +1,6 @@
-"""Opening decision.html in headless Chromium, network off, for the evaluate tests: the page loads without errors,
-fetches nothing, its diagram is drawn with a size, and every link leads to a run's summary.json value."""
+"""Headless Chromium with the network off (report.html, compare.html and the decision pages are checked in it),
+and opening decision.html for the evaluate tests: the page loads without errors, fetches nothing, its diagram is
+drawn with a size, and every link leads to a run's summary.json value."""
 
 from __future__ import annotations
 

@@ -21,13 +21,11 @@ import pytest
 from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogReader
 
+from tests.decision_page import chromium
 from tests.helpers import BUILT_IN, SANDBOX, throwaway_stack
 
 pytestmark = pytest.mark.stores(*BUILT_IN.names)  # the stores its tests start or use
 PROJECT = Path(__file__).resolve().parent.parent
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--host-resolver-rules=MAP * ~NOTFOUND")  # no name resolves: nothing can be fetched
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p99.9": 99.9}
 TEST_OFFSET = 740
 
@@ -51,28 +49,8 @@ def trials(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not chromium or not driver:
-        pytest.fail("headless Chromium is needed: install chromium and chromium-driver (`make setup` does, "
-                    "or apt-get install -y chromium chromium-driver)")
-    options = Options()
-    options.binary_location = chromium
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    chrome = webdriver.Chrome(service=Service(driver), options=options)
-    try:
-        chrome.execute_cdp_cmd("Network.enable", {})
-        chrome.execute_cdp_cmd("Network.emulateNetworkConditions",
-                               {"offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0})
+    with chromium(tmp_path_factory.mktemp("chromium")) as chrome:
         yield chrome
-    finally:
-        chrome.quit()
 
 
 def render(browser: Any, page: Path) -> tuple[dict[str, str], dict[str, int]]:
