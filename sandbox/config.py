@@ -29,7 +29,7 @@ PLUGINS_ENV = "SANDBOX_STORE_PLUGINS"  # module:attr[,module:attr]: store kinds 
 PLUGINS_KEY = "store_plugins"  # the same, as a config-file key (a list of module:attr strings)
 EXPERIMENT_PLUGINS_ENV = "SANDBOX_EXPERIMENT_PLUGINS"  # module:attr[,...]: experiments from outside the package
 EXPERIMENT_PLUGINS_KEY = "experiment_plugins"
-OPTIONS_KEY = "options"  # the config file's store options: {"redis.client" = "valkey-glide"}
+OPTIONS_KEY = "options"  # the config file's store options: {"<store>.<option>" = "<value>"}
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ class StoreConfig:
             raise ValueError(f"expected a {' or '.join(s + '://' for s in self.schemes)} URL, got {mask(value)!r}")
 
 
-# The highest base port a store kind uses is MongoDB's replica (27118 + 1): shifted, it must stay a port number
-# (65535), the test stacks' own extra shift (a few thousand) included.
+# Shifted by this, the highest port any store kind declares (its replicas' included) must stay a port number
+# (65535): tests/test_config.py holds the kinds to it.
 MAX_PORT_OFFSET = 38000
 
 
@@ -104,7 +104,7 @@ class Workspace:
         return port + self.port_offset
 
 class Settings:
-    """Every store kind's URL and settings, by config key (`redis_url`, `influx_token`, ...); `insecure`: TLS
+    """Every store kind's URL and settings, by config key (`<store>_url`, `<store>_token`, ...); `insecure`: TLS
     certificates are not verified (--insecure), and the results say so."""
 
     def __init__(self, kinds: Mapping[str, StoreConfig], values: dict[str, Any], insecure: bool = False):
@@ -265,7 +265,7 @@ def parse_bool(text: str) -> bool:
 
 
 def parse_stores(text: str, known: Iterable[str]) -> list[str]:
-    """`postgres,mongo` -> ['postgres', 'mongo'], rejecting names no store kind has."""
+    """`a,b` -> ['a', 'b'], rejecting names no store kind has."""
     known = tuple(known)
     names = [s.strip() for s in text.split(",") if s.strip()]
     unknown = [n for n in names if n.partition(":")[0] not in known]

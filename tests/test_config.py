@@ -81,3 +81,14 @@ def test_store_names_are_checked() -> None:
     assert KINDS.parse("redis, postgres,redis") == ["redis", "postgres"]
     with pytest.raises(UsageError, match="unknown store cassandra"):
         KINDS.parse("postgres,cassandra")
+
+
+def test_every_declared_port_stays_a_port_number_at_the_largest_offset() -> None:
+    """config.MAX_PORT_OFFSET knows no store: the kinds declare their ports (replicas' included), and this holds
+    them to it."""
+    from sandbox.config import MAX_PORT_OFFSET
+    from sandbox.stack.native import nodes_of
+    from sandbox.stores.registry import StoreRegistry
+
+    highest = max(node.port for node in nodes_of(StoreRegistry.built_in()).values())
+    assert highest + MAX_PORT_OFFSET <= 65535, (highest, MAX_PORT_OFFSET)
